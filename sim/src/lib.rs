@@ -1,0 +1,19 @@
+//! meshsim's in-process mesh: typed Kubernetes/Istio resources, the policy engine (analysis
+//! path), the mock CA and sidecars that run real rustls handshakes (data path), and diagnosis.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod control;
+pub mod diagnose;
+pub mod evidence;
+pub mod fault;
+pub mod mesh;
+pub mod model;
+pub mod pki;
+pub mod policy;
+pub mod proxy;
+
+pub use clock::SimTime;
+pub use fault::Fault;
+pub use mesh::Mesh;
+pub use model::Resources;

@@ -1,0 +1,180 @@
+//! The Kubernetes side of the mesh, normalised from whatever kinds a dump holds: namespaces,
+//! service accounts, workloads (a Pod or a controller's pod template), services and MeshConfig.
+
+use std::collections::BTreeMap;
+
+use super::Meta;
+
+/// A namespace.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Namespace {
+    /// Metadata (labels carry `istio-injection`, `istio.io/rev`).
+    pub meta: Meta,
+}
+
+/// A service account.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceAccount {
+    /// Metadata.
+    pub meta: Meta,
+}
+
+/// Which Kubernetes kind a workload was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum WorkloadKind {
+    /// A bare Pod.
+    #[default]
+    Pod,
+    /// apps/v1 Deployment.
+    Deployment,
+    /// apps/v1 StatefulSet.
+    StatefulSet,
+    /// apps/v1 DaemonSet.
+    DaemonSet,
+    /// apps/v1 ReplicaSet.
+    ReplicaSet,
+    /// batch/v1 Job.
+    Job,
+}
+
+impl WorkloadKind {
+    /// The Kubernetes kind name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "Pod",
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::ReplicaSet => "ReplicaSet",
+            WorkloadKind::Job => "Job",
+        }
+    }
+}
+
+/// A container port of the pod template.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerPort {
+    /// Port name (Service `targetPort` may refer to it).
+    pub name: Option<String>,
+    /// Port number.
+    pub port: u16,
+    /// `TCP` / `UDP` / `SCTP`.
+    pub protocol: String,
+}
+
+/// A pod, or a controller's pod template with its replica count.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Workload {
+    /// The object's own metadata (name is the Deployment's or the Pod's name).
+    pub meta: Meta,
+    /// The kind it was read from.
+    pub kind: WorkloadKind,
+    /// Pod (template) labels: what selectors match.
+    pub pod_labels: BTreeMap<String, String>,
+    /// Pod (template) annotations.
+    pub pod_annotations: BTreeMap<String, String>,
+    /// `serviceAccountName`, `default` when absent.
+    pub service_account: String,
+    /// Ready replicas (a bare Pod counts as 1; `replicas: 0` means no endpoints).
+    pub replicas: u32,
+    /// Container ports, all containers.
+    pub ports: Vec<ContainerPort>,
+}
+
+/// Service `targetPort`: a number or a container port name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TargetPort {
+    /// A port number.
+    Number(u16),
+    /// A named container port.
+    Name(String),
+}
+
+/// One Service port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePort {
+    /// Port name (drives Istio protocol selection: `http-*`, `grpc-*`, `tcp-*`, ...).
+    pub name: Option<String>,
+    /// The Service port clients dial.
+    pub port: u16,
+    /// Where it goes on the pod; defaults to `port`.
+    pub target_port: TargetPort,
+    /// `TCP` / `UDP` / `SCTP`.
+    pub protocol: String,
+    /// `appProtocol`.
+    pub app_protocol: Option<String>,
+}
+
+/// A Service.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Service {
+    /// Metadata.
+    pub meta: Meta,
+    /// Pod selector; `None` means endpoints are managed elsewhere (no endpoints here).
+    pub selector: Option<BTreeMap<String, String>>,
+    /// Ports.
+    pub ports: Vec<ServicePort>,
+    /// `clusterIP: None`.
+    pub headless: bool,
+}
+
+/// TLS protocol versions as MeshConfig names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.2.
+    Tls12,
+    /// TLS 1.3.
+    Tls13,
+}
+
+impl TlsVersion {
+    /// MeshConfig spelling (`TLSV1_2`, `TLSV1_3`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsVersion::Tls12 => "TLSV1_2",
+            TlsVersion::Tls13 => "TLSV1_3",
+        }
+    }
+
+    /// Parses `TLSV1_2` / `TLSV1_3` (also `1.2` / `1.3`).
+    pub fn parse(text: &str) -> Option<TlsVersion> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "TLSV1_2" | "TLS_V1_2" | "1.2" | "TLSV1.2" => Some(TlsVersion::Tls12),
+            "TLSV1_3" | "TLS_V1_3" | "1.3" | "TLSV1.3" => Some(TlsVersion::Tls13),
+            _ => None,
+        }
+    }
+}
+
+/// The subset of MeshConfig meshsim models, with Istio's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeshConfig {
+    /// `trustDomain`, default `cluster.local`.
+    pub trust_domain: String,
+    /// `trustDomainAliases`.
+    pub trust_domain_aliases: Vec<String>,
+    /// `rootNamespace`, default `istio-system`.
+    pub root_namespace: String,
+    /// `enableAutoMtls`, default true.
+    pub enable_auto_mtls: bool,
+    /// `meshMTLS.minProtocolVersion`; TLS 1.2 when unset.
+    pub min_protocol_version: Option<TlsVersion>,
+    /// `meshMTLS.cipherSuites` (Envoy/BoringSSL names); Istio's defaults when empty.
+    pub cipher_suites: Vec<String>,
+    /// Where it was read from (default origin when defaulted).
+    pub origin: super::Origin,
+}
+
+impl Default for MeshConfig {
+    fn default() -> Self {
+        MeshConfig {
+            trust_domain: "cluster.local".into(),
+            trust_domain_aliases: Vec::new(),
+            root_namespace: "istio-system".into(),
+            enable_auto_mtls: true,
+            min_protocol_version: None,
+            cipher_suites: Vec::new(),
+            origin: super::Origin::default(),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Typed Kubernetes and Istio resources as a cluster dump holds them, and the `Resources` set a
+//! mesh is built from. Loading and validation live in `load` and `validate`.
+
+pub mod istio;
+pub mod k8s;
+pub mod load;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+pub use istio::*;
+pub use k8s::*;
+
+/// Where an object came from: file and 1-based line of its document (or of the field at fault).
+#[derive(Debug, Clone, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    /// The file, or a pseudo-name such as `<inline>` or `<scenario:NAME>`.
+    pub file: PathBuf,
+    /// 1-based line; 0 when unknown.
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}", self.file.display(), self.line)
+        } else {
+            write!(f, "{}", self.file.display())
+        }
+    }
+}
+
+/// The metadata meshsim keeps from `metadata:`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Meta {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace` (defaulted to `default` for namespaced kinds when absent).
+    pub namespace: String,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// `metadata.annotations`.
+    pub annotations: BTreeMap<String, String>,
+    /// `metadata.creationTimestamp` as Unix seconds; `None` when absent (sorts as oldest-unknown
+    /// after every known timestamp, see `policy`).
+    pub creation_timestamp: Option<i64>,
+    /// Where the object was read from.
+    pub origin: Origin,
+}
+
+/// The kinds meshsim understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// v1 Namespace.
+    Namespace,
+    /// v1 ServiceAccount.
+    ServiceAccount,
+    /// A Pod or a pod-template controller (Deployment, StatefulSet, ...).
+    Workload,
+    /// v1 Service.
+    Service,
+    /// The `istio` ConfigMap in the root namespace (MeshConfig).
+    MeshConfig,
+    /// security.istio.io PeerAuthentication.
+    PeerAuthentication,
+    /// networking.istio.io DestinationRule.
+    DestinationRule,
+    /// security.istio.io AuthorizationPolicy.
+    AuthorizationPolicy,
+}
+
+impl Kind {
+    /// Parses a Kubernetes `kind` as written in YAML (and in scenario `delete:` entries).
+    pub fn from_k8s_kind(kind: &str) -> Option<Kind> {
+        Some(match kind {
+            "Namespace" => Kind::Namespace,
+            "ServiceAccount" => Kind::ServiceAccount,
+            "Pod" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+                Kind::Workload
+            }
+            "Service" => Kind::Service,
+            "ConfigMap" => Kind::MeshConfig,
+            "PeerAuthentication" => Kind::PeerAuthentication,
+            "DestinationRule" => Kind::DestinationRule,
+            "AuthorizationPolicy" => Kind::AuthorizationPolicy,
+            _ => return None,
+        })
+    }
+}
+
+/// A reference to one object, as `delete:` and findings name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    /// The Kubernetes kind as written (`PeerAuthentication`, `Deployment`, ...).
+    pub kind: String,
+    /// Namespace (empty for cluster-scoped kinds).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}/{}", self.kind, self.name)
+        } else {
+            write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+/// One loaded object.
+// Objects are built once per load and moved into `Resources`; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Object {
+    /// A namespace.
+    Namespace(Namespace),
+    /// A service account.
+    ServiceAccount(ServiceAccount),
+    /// A pod or controller with a pod template.
+    Workload(Workload),
+    /// A service.
+    Service(Service),
+    /// The mesh configuration (ConfigMap `istio` in the root namespace, key `mesh`).
+    MeshConfig(MeshConfig),
+    /// A PeerAuthentication.
+    PeerAuthentication(PeerAuthentication),
+    /// A DestinationRule.
+    DestinationRule(DestinationRule),
+    /// An AuthorizationPolicy.
+    AuthorizationPolicy(AuthorizationPolicy),
+}
+
+/// A non-fatal note from loading: unknown fields, skipped kinds, ignored duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Warning {
+    /// Where.
+    pub origin: Origin,
+    /// What, in one line.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: warning: {}", self.origin, self.message)
+    }
+}
+
+/// Everything a mesh is built from. Vectors keep load order; lookups go through the helpers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resources {
+    /// Namespaces (implicitly created for namespaces that objects mention but no YAML declares).
+    pub namespaces: Vec<Namespace>,
+    /// Service accounts.
+    pub service_accounts: Vec<ServiceAccount>,
+    /// Pods and controllers.
+    pub workloads: Vec<Workload>,
+    /// Services.
+    pub services: Vec<Service>,
+    /// MeshConfig (Istio defaults when no `istio` ConfigMap was loaded).
+    pub mesh_config: MeshConfig,
+    /// PeerAuthentications.
+    pub peer_authentications: Vec<PeerAuthentication>,
+    /// DestinationRules.
+    pub destination_rules: Vec<DestinationRule>,
+    /// AuthorizationPolicies.
+    pub authorization_policies: Vec<AuthorizationPolicy>,
+    /// Notes from loading.
+    pub warnings: Vec<Warning>,
+}

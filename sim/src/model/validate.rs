@@ -1,0 +1,1 @@
+//! Validation the way Istio's webhook (`pkg/config/validation`) rejects invalid resources.

@@ -1,0 +1,122 @@
+//! What one request shows, in Envoy's vocabulary: the client's view (status, flags, details,
+//! body, TLS error) and each proxy's access log and TLS stats. A failed handshake or a denial is
+//! an `Outcome`, never an `Err`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// The client's result: an HTTP status, or no HTTP answer at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    /// An HTTP response with this status.
+    Http(u16),
+    /// The connection was reset / closed without a response (curl exit 56).
+    Reset,
+    /// Connection refused (nothing listening).
+    Refused,
+    /// No answer in time.
+    Timeout,
+}
+
+impl Status {
+    /// Parses `200`, `503`, `reset`, `refused`, `timeout`.
+    pub fn parse(text: &str) -> Option<Status> {
+        match text.trim() {
+            "reset" => Some(Status::Reset),
+            "refused" => Some(Status::Refused),
+            "timeout" => Some(Status::Timeout),
+            n => n
+                .parse::<u16>()
+                .ok()
+                .filter(|c| (100..=599).contains(c))
+                .map(Status::Http),
+        }
+    }
+
+    /// True for a 2xx answer (or a TCP echo, reported as 200).
+    pub fn is_success(self) -> bool {
+        matches!(self, Status::Http(c) if (200..300).contains(&c))
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Http(c) => write!(f, "{c}"),
+            Status::Reset => f.write_str("reset"),
+            Status::Refused => f.write_str("refused"),
+            Status::Timeout => f.write_str("timeout"),
+        }
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Status::Http(c) => s.serialize_u16(*c),
+            other => s.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+/// Envoy TLS stats of one proxy (listener side for a server, cluster side for a client).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TlsStats {
+    /// Successful handshakes.
+    pub handshake: u64,
+    /// TLS errors other than counted verify failures.
+    pub connection_error: u64,
+    /// Chain/CA/expiry verification failures.
+    pub fail_verify_error: u64,
+    /// SAN mismatches.
+    pub fail_verify_san: u64,
+    /// A required peer certificate was not sent.
+    pub fail_verify_no_cert: u64,
+    /// Listener: no filter chain matched (plaintext into STRICT).
+    pub no_filter_chain_match: u64,
+}
+
+/// Everything one request shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Status or connection error as the client sees it.
+    pub status: Status,
+    /// Envoy response flags of the client-side proxy (e.g. `UF`, `URX`), in Envoy's order.
+    pub response_flags: Vec<String>,
+    /// Response-code details (`via_upstream`, `rbac_access_denied_matched_policy[...]`, ...).
+    pub details: String,
+    /// The response body the client received (Envoy's 503 body, `RBAC: access denied`, ...).
+    pub body: String,
+    /// Did the hop use mutual TLS.
+    pub mtls: bool,
+    /// BoringSSL reason as Envoy reports it, e.g. `CERTIFICATE_VERIFY_FAILED`.
+    pub tls_error: Option<String>,
+    /// The client's principal as the server saw it (`<td>/ns/<ns>/sa/<sa>`), when mTLS.
+    pub peer_principal: Option<String>,
+    /// The source proxy's access-log line, if the source has a sidecar.
+    pub client_log: Option<String>,
+    /// The destination proxy's access-log line, if the destination has a sidecar.
+    pub server_log: Option<String>,
+    /// Stats counted by this request, keyed `client` / `server`.
+    pub stats: BTreeMap<String, TlsStats>,
+}
+
+impl Outcome {
+    /// A bare outcome with only a status, for building up.
+    pub fn with_status(status: Status) -> Outcome {
+        Outcome {
+            status,
+            response_flags: Vec::new(),
+            details: String::new(),
+            body: String::new(),
+            mtls: false,
+            tls_error: None,
+            peer_principal: None,
+            client_log: None,
+            server_log: None,
+            stats: BTreeMap::new(),
+        }
+    }
+}
