@@ -313,13 +313,17 @@ impl CertificateAuthority {
         Ok(())
     }
 
-    /// Re-issues the root (same key, same subject) so that it is past notAfter at `now`; in
-    /// self-signed mode this is also the signer. Returns the expired root.
+    /// Re-issues the root (same key, same subject) so that it is past notAfter at `now`; the
+    /// signer (the root itself, or the intermediate) expires with it. Returns the expired root.
     pub fn expire_root(&mut self, now: SimTime) -> Result<CertificateDer<'static>, PkiError> {
         let root = self.root.clone();
         let dn = root.params.distinguished_name.clone();
         let not_before = now.offset(-(SELF_SIGNED_ROOT_TTL.as_secs() as i64));
         self.root = self.sign_root(root.key_pkcs8, dn, not_before, now.offset(-1))?;
+        if self.mode == CaMode::Plugin {
+            // The intermediate cannot outlive its root in any real `cacerts`.
+            self.reissue_signer(not_before, now.offset(-1))?;
+        }
         Ok(self.root.der.clone())
     }
 }

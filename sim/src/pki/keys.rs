@@ -62,10 +62,13 @@ pub fn seeded_rng(seed: u64, purpose: &str) -> ChaCha20Rng {
     ChaCha20Rng::from_seed(h.finalize().into())
 }
 
+/// PKCS#8 DER by (seed, purpose).
+type KeyCache = Mutex<BTreeMap<(u64, String), Vec<u8>>>;
+
 /// RSA key generation costs tens to hundreds of milliseconds; keys are pure functions of
 /// (seed, purpose), so one process computes each at most once.
-fn rsa_cache() -> &'static Mutex<BTreeMap<(u64, String), Vec<u8>>> {
-    static CACHE: OnceLock<Mutex<BTreeMap<(u64, String), Vec<u8>>>> = OnceLock::new();
+fn rsa_cache() -> &'static KeyCache {
+    static CACHE: OnceLock<KeyCache> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(BTreeMap::new()))
 }
 

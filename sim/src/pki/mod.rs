@@ -16,6 +16,7 @@ pub mod keys;
 pub mod pem;
 #[cfg(test)]
 mod tests;
+pub mod verify;
 
 pub use ca::{CaMode, CertificateAuthority};
 pub use inspect::{fingerprint, inspect, CertInfo};
@@ -25,6 +26,7 @@ pub use issue::{
 };
 pub use keys::KeyType;
 pub use pem::write_workload_files;
+pub use verify::verify_chain;
 
 /// A CA or key operation that failed; the messages follow Istio's where Istio has one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
