@@ -11,6 +11,7 @@ impl ControlPlane {
     /// account, rate limit) affect CSRs still pending at `now`; events that happen to a running
     /// mesh (outage, rotation, expiry, a broken agent) first let pending CSRs complete.
     pub fn apply_fault(&mut self, fault: &Fault, now: SimTime) -> Result<(), ControlError> {
+        let now = now.max(self.now);
         match fault {
             Fault::IstiodRbacDenied => self.istiod.rbac_denied = true,
             Fault::CsrRateLimit { per_second } => self.istiod.csr_rate_limit = Some(*per_second),

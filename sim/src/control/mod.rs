@@ -18,6 +18,7 @@ use crate::pki::{
 use crate::SimTime;
 
 mod agent;
+mod export;
 mod faults;
 mod istiod;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use agent::{
     retry_delay, rotate_at, TlsParams, GRACE_PERIOD_RATIO, GRACE_PERIOD_RATIO_JITTER,
     RETRY_INITIAL, RETRY_MAX,
 };
+pub use export::Exported;
 pub use istiod::{CsrFailure, Istiod, ISTIOD_ADDRESS};
 
 use agent::Agent;
@@ -299,6 +301,7 @@ impl ControlPlane {
     }
 
     pub(crate) fn restart_proxy(&mut self, id: &str, now: SimTime) {
+        let now = now.max(self.now);
         let bundle = self.distributed.clone();
         if let Some(a) = self.agents.get_mut(id) {
             a.set_credentials(None, bundle);

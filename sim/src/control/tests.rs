@@ -512,3 +512,26 @@ fn rotation_is_due_at_half_life_within_the_jitter() {
     assert_eq!(rotate_at(received, not_after, -1.0), at(12 * HOUR + 864));
     assert_eq!(rotate_at(received, received, 0.0), received.offset(1));
 }
+
+#[test]
+fn export_writes_files_for_proxies_with_certificates_only() {
+    let mut cp = started(15);
+    cp.apply_fault(
+        &Fault::MissingCert {
+            workload: "foo/sleep".into(),
+        },
+        at(0),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let done = cp.export_proxy_files(dir.path()).unwrap();
+    assert_eq!(done.len(), 3);
+    assert_eq!(done[2], ("foo/sleep".to_string(), Exported::NoCertificate));
+    let httpbin = dir.path().join("foo").join("httpbin");
+    assert_eq!(done[1].1, Exported::Written(httpbin.clone()));
+    for f in ["cert-chain.pem", "key.pem", "root-cert.pem"] {
+        let text = std::fs::read_to_string(httpbin.join(f)).unwrap();
+        assert!(text.starts_with("-----BEGIN "), "{f}");
+    }
+    assert!(!dir.path().join("foo").join("sleep").exists());
+}
