@@ -121,7 +121,7 @@ fn unknown_proxies_have_no_credentials_and_duplicates_are_rejected() {
 
 #[test]
 fn thirty_days_with_istiod_up_keep_every_cert_valid_and_rotate_about_every_12h() {
-    let mut cp = started(3);
+    let mut cp = started(1);
     let proxies: Vec<String> = cp.proxies().map(str::to_string).collect();
     let mut t = 0;
     while t <= 30 * DAY {
@@ -153,7 +153,7 @@ fn thirty_days_with_istiod_up_keep_every_cert_valid_and_rotate_about_every_12h()
 
 #[test]
 fn istiod_down_lets_the_cert_expire_unrenewed_then_it_renews_when_istiod_is_back() {
-    let mut cp = started(4);
+    let mut cp = started(1);
     let first = cert_of(&cp, "foo/httpbin").clone();
     cp.apply_fault(&Fault::IstiodDown, at(HOUR)).unwrap();
     assert_eq!(
@@ -207,7 +207,7 @@ fn istiod_down_lets_the_cert_expire_unrenewed_then_it_renews_when_istiod_is_back
 
 #[test]
 fn rbac_denied_leaves_sidecars_without_certs_and_istiod_names_the_permission() {
-    let mut cp = plane(5);
+    let mut cp = plane(1);
     cp.apply_fault(&Fault::IstiodRbacDenied, SimTime::EPOCH)
         .unwrap();
     for p in ["bar/client", "foo/httpbin", "foo/sleep"] {
@@ -240,7 +240,7 @@ fn rbac_denied_leaves_sidecars_without_certs_and_istiod_names_the_permission() {
 
 #[test]
 fn deleted_service_account_fails_only_its_pods_csrs_with_token_not_authenticated() {
-    let mut cp = plane(6);
+    let mut cp = plane(1);
     cp.apply_fault(
         &Fault::DeleteServiceAccount {
             namespace: "foo".into(),
@@ -264,7 +264,7 @@ fn deleted_service_account_fails_only_its_pods_csrs_with_token_not_authenticated
 
 #[test]
 fn csr_rate_limit_lets_some_sidecars_through_and_the_rest_retry() {
-    let mut cp = plane(7);
+    let mut cp = plane(1);
     for n in 0..3 {
         cp.register(&format!("load/w{n}"), id("load", "default"), true)
             .unwrap();
@@ -299,7 +299,7 @@ fn csr_rate_limit_lets_some_sidecars_through_and_the_rest_retry() {
 
 #[test]
 fn rotate_root_with_partial_restart_leaves_the_others_with_the_old_root_only() {
-    let mut cp = started(8);
+    let mut cp = started(1);
     let old_root = cp.ca().root().clone();
     let sleep_gen = cp.generation("foo/sleep");
     let httpbin_gen = cp.generation("foo/httpbin");
@@ -340,7 +340,7 @@ fn rotate_root_with_partial_restart_leaves_the_others_with_the_old_root_only() {
 
 #[test]
 fn expired_cert_fault_installs_a_cert_past_not_after_and_stops_rotation_until_restart() {
-    let mut cp = started(9);
+    let mut cp = started(1);
     let w = "foo/httpbin".to_string();
     cp.apply_fault(
         &Fault::ExpiredCert {
@@ -361,7 +361,7 @@ fn expired_cert_fault_installs_a_cert_past_not_after_and_stops_rotation_until_re
 
 #[test]
 fn missing_cert_fault_empties_sds_until_restart() {
-    let mut cp = started(10);
+    let mut cp = started(1);
     let g = cp.generation("foo/sleep");
     cp.apply_fault(
         &Fault::MissingCert {
@@ -384,7 +384,7 @@ fn missing_cert_fault_empties_sds_until_restart() {
 
 #[test]
 fn expired_ca_cert_rejects_new_csrs_while_existing_certs_keep_verifying() {
-    let mut cp = started(11);
+    let mut cp = started(1);
     let first = cert_of(&cp, "foo/httpbin").clone();
     cp.apply_fault(&Fault::ExpireCaCert, at(HOUR)).unwrap();
     assert!(inspect(cp.ca().signing_cert()).unwrap().not_after < at(HOUR));
@@ -414,7 +414,7 @@ fn expired_ca_cert_rejects_new_csrs_while_existing_certs_keep_verifying() {
 
 #[test]
 fn expired_root_expires_every_bundle_root_and_leaf() {
-    let mut cp = started(12);
+    let mut cp = started(1);
     cp.apply_fault(&Fault::ExpireRoot, at(HOUR)).unwrap();
     for p in ["bar/client", "foo/httpbin", "foo/sleep"] {
         let (cert, bundle) = cp.credentials(p);
@@ -433,7 +433,7 @@ fn expired_root_expires_every_bundle_root_and_leaf() {
 #[test]
 fn plugin_ca_serves_leaf_plus_intermediate_and_without_its_root_nothing_verifies() {
     for trust_bundle in [true, false] {
-        let mut cp = started(13);
+        let mut cp = started(1);
         let self_signed_root = cp.ca().root().clone();
         cp.apply_fault(&Fault::PluginCa { trust_bundle }, at(MIN))
             .unwrap();
@@ -456,7 +456,7 @@ fn plugin_ca_serves_leaf_plus_intermediate_and_without_its_root_nothing_verifies
 
 #[test]
 fn clock_skew_and_tls_params_are_stored_per_proxy() {
-    let mut cp = started(14);
+    let mut cp = started(1);
     cp.apply_fault(
         &Fault::parse_spec("clock-skew:workload=foo/sleep,offset=-2h").unwrap(),
         at(0),
@@ -492,8 +492,8 @@ fn same_seed_gives_identical_certificates_and_logs_and_different_seeds_differ() 
             .collect();
         (creds, cp.istiod_log().to_vec())
     };
-    assert_eq!(run(21), run(21));
-    assert_ne!(run(21).0, run(22).0);
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1).0, run(2).0);
 }
 
 #[test]
@@ -515,7 +515,7 @@ fn rotation_is_due_at_half_life_within_the_jitter() {
 
 #[test]
 fn export_writes_files_for_proxies_with_certificates_only() {
-    let mut cp = started(15);
+    let mut cp = started(1);
     cp.apply_fault(
         &Fault::MissingCert {
             workload: "foo/sleep".into(),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use p256::pkcs8::EncodePrivateKey as _;
 use rand_chacha::rand_core::SeedableRng;
@@ -62,14 +62,28 @@ pub fn seeded_rng(seed: u64, purpose: &str) -> ChaCha20Rng {
     ChaCha20Rng::from_seed(h.finalize().into())
 }
 
-/// PKCS#8 DER by (seed, purpose).
-type KeyCache = Mutex<BTreeMap<(u64, String), Vec<u8>>>;
+/// One slot per (seed, purpose); a slot is filled once even when threads race for it.
+type KeyCache = Mutex<BTreeMap<(u64, String), Arc<OnceLock<Result<Vec<u8>, PkiError>>>>>;
 
-/// RSA key generation costs tens to hundreds of milliseconds; keys are pure functions of
-/// (seed, purpose), so one process computes each at most once.
-fn rsa_cache() -> &'static KeyCache {
+/// RSA key generation costs about half a second; keys are pure functions of (seed, purpose),
+/// so one process computes each at most once. The map lock is held only to find the slot, so
+/// different keys still generate in parallel.
+fn rsa_slot(seed: u64, purpose: &str) -> Arc<OnceLock<Result<Vec<u8>, PkiError>>> {
     static CACHE: OnceLock<KeyCache> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(BTreeMap::new()))
+    let cache = CACHE.get_or_init(|| Mutex::new(BTreeMap::new()));
+    let mut map = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    map.entry((seed, purpose.to_string())).or_default().clone()
+}
+
+fn generate_rsa(seed: u64, purpose: &str) -> Result<Vec<u8>, PkiError> {
+    let private = rsa::RsaPrivateKey::new(&mut seeded_rng(seed, purpose), 2048)
+        .map_err(|e| PkiError::Key(format!("RSA-2048 generation: {e}")))?;
+    Ok(rsa::pkcs8::EncodePrivateKey::to_pkcs8_der(&private)
+        .map_err(|e| PkiError::Key(format!("RSA PKCS#8 encoding: {e}")))?
+        .as_bytes()
+        .to_vec())
 }
 
 /// The PKCS#8 DER of the key for `(seed, purpose)`.
@@ -82,22 +96,9 @@ pub fn generate_pkcs8(key_type: KeyType, seed: u64, purpose: &str) -> Result<Vec
                 .map_err(|e| PkiError::Key(format!("P-256 PKCS#8 encoding: {e}")))?;
             Ok(doc.as_bytes().to_vec())
         }
-        KeyType::Rsa2048 => {
-            let key = (seed, purpose.to_string());
-            if let Some(hit) = rsa_cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
-                return Ok(hit);
-            }
-            let private = rsa::RsaPrivateKey::new(&mut seeded_rng(seed, purpose), 2048)
-                .map_err(|e| PkiError::Key(format!("RSA-2048 generation: {e}")))?;
-            let der = rsa::pkcs8::EncodePrivateKey::to_pkcs8_der(&private)
-                .map_err(|e| PkiError::Key(format!("RSA PKCS#8 encoding: {e}")))?
-                .as_bytes()
-                .to_vec();
-            if let Ok(mut cache) = rsa_cache().lock() {
-                cache.insert(key, der.clone());
-            }
-            Ok(der)
-        }
+        KeyType::Rsa2048 => rsa_slot(seed, purpose)
+            .get_or_init(|| generate_rsa(seed, purpose))
+            .clone(),
     }
 }
 
@@ -117,10 +118,14 @@ mod tests {
     #[test]
     fn same_seed_and_purpose_give_the_same_key() {
         for kt in [KeyType::EcdsaP256, KeyType::Rsa2048] {
-            let a = generate_pkcs8(kt, 7, "root").unwrap();
-            let b = generate_pkcs8(kt, 7, "root").unwrap();
-            let c = generate_pkcs8(kt, 8, "root").unwrap();
-            let d = generate_pkcs8(kt, 7, "intermediate").unwrap();
+            let a = generate_pkcs8(kt, 1, "root-0").unwrap();
+            // Bypass the RSA cache: the generation itself must be a function of the seed.
+            let b = match kt {
+                KeyType::EcdsaP256 => generate_pkcs8(kt, 1, "root-0").unwrap(),
+                KeyType::Rsa2048 => generate_rsa(1, "root-0").unwrap(),
+            };
+            let c = generate_pkcs8(kt, 2, "root-0").unwrap();
+            let d = generate_pkcs8(kt, 1, "plugin-root-0").unwrap();
             assert_eq!(a, b, "{kt}");
             assert_ne!(a, c, "{kt}");
             assert_ne!(a, d, "{kt}");
