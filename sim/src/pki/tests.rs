@@ -351,3 +351,184 @@ fn exported_pem_files_verify_with_openssl() {
         assert!(ok, "key.pem is a valid PKCS#8 key: {text}");
     }
 }
+
+/// Accepts a server whose chain verifies to `bundle` at `now` and whose SPIFFE id is `expect`;
+/// the signature checks are rustls's own.
+#[derive(Debug)]
+struct SpiffeServerVerifier {
+    bundle: TrustBundle,
+    now: SimTime,
+    expect: SpiffeId,
+}
+
+impl rustls::client::danger::ServerCertVerifier for SpiffeServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        assert_eq!(
+            now,
+            self.now.to_unix_time(),
+            "rustls passes the virtual time"
+        );
+        let chain: Vec<CertificateDer<'static>> = std::iter::once(end_entity)
+            .chain(intermediates)
+            .map(|c| c.clone().into_owned())
+            .collect();
+        verify_chain(&chain, &self.bundle, self.now, false)
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        match inspect(end_entity).map(|i| i.spiffe) {
+            Ok(Some(id)) if id == self.expect => {
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            other => Err(rustls::Error::General(format!(
+                "unexpected identity {other:?}"
+            ))),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &algs())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &algs())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        algs().supported_schemes()
+    }
+}
+
+fn algs() -> rustls::crypto::WebPkiSupportedAlgorithms {
+    rustls::crypto::ring::default_provider().signature_verification_algorithms
+}
+
+/// rustls reads time through this, so both sides verify at the mesh's virtual time.
+#[derive(Debug)]
+struct VirtualClock(SimTime);
+
+impl rustls::time_provider::TimeProvider for VirtualClock {
+    fn current_time(&self) -> Option<rustls::pki_types::UnixTime> {
+        Some(self.0.to_unix_time())
+    }
+}
+
+/// One in-memory handshake (plus a byte of application data) between a client and a server
+/// presenting `client` and `server`; returns the server's view of the client's identity.
+fn mtls_handshake(
+    client: &WorkloadCert,
+    server: &WorkloadCert,
+    bundle: &TrustBundle,
+    now: SimTime,
+) -> Result<Option<SpiffeId>, rustls::Error> {
+    use std::sync::Arc;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key =
+        |c: &WorkloadCert| rustls::pki_types::PrivateKeyDer::Pkcs8(c.key_pkcs8.clone().into());
+    let mut roots = rustls::RootCertStore::empty();
+    for r in &bundle.roots {
+        roots.add(r.clone())?;
+    }
+    let clock: Arc<dyn rustls::time_provider::TimeProvider> = Arc::new(VirtualClock(now));
+    let client_verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| rustls::Error::General(e.to_string()))?;
+    let server_cfg = rustls::ServerConfig::builder_with_details(provider.clone(), clock.clone())
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(client_verifier)
+        .with_single_cert(server.chain.clone(), key(server))?;
+    let client_cfg = rustls::ClientConfig::builder_with_details(provider, clock)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(SpiffeServerVerifier {
+            bundle: bundle.clone(),
+            now,
+            expect: server.spiffe.clone().unwrap(),
+        }))
+        .with_client_auth_cert(client.chain.clone(), key(client))?;
+    let name =
+        rustls::pki_types::ServerName::try_from("outbound_.8000_._.httpbin.foo.svc.cluster.local")
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+    let mut c = rustls::ClientConnection::new(Arc::new(client_cfg), name)?;
+    let mut s = rustls::ServerConnection::new(Arc::new(server_cfg))?;
+    use std::io::Write as _;
+    c.writer().write_all(b"x").unwrap();
+    for _ in 0..10 {
+        let mut buf = Vec::new();
+        c.write_tls(&mut buf).unwrap();
+        s.read_tls(&mut buf.as_slice()).unwrap();
+        s.process_new_packets()?;
+        let mut buf = Vec::new();
+        s.write_tls(&mut buf).unwrap();
+        c.read_tls(&mut buf.as_slice()).unwrap();
+        c.process_new_packets()?;
+        if !c.is_handshaking() && !s.is_handshaking() && !c.wants_write() && !s.wants_write() {
+            break;
+        }
+    }
+    let peer: Vec<CertificateDer<'static>> = s
+        .peer_certificates()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.clone().into_owned())
+        .collect();
+    Ok(peer
+        .first()
+        .and_then(|c| inspect(c).ok())
+        .and_then(|i| i.spiffe))
+}
+
+#[test]
+fn issued_credentials_complete_a_real_rustls_mutual_tls_handshake() {
+    for (kt, plugin) in [
+        (KeyType::EcdsaP256, false),
+        (KeyType::Rsa2048, false),
+        (KeyType::EcdsaP256, true),
+    ] {
+        let mut ca = ca(1);
+        if plugin {
+            ca.use_plugin_ca(SimTime::EPOCH).unwrap();
+        }
+        let now = SimTime::EPOCH.plus(Duration::from_secs(HOUR));
+        let sleep = ca
+            .issue_workload(&spiffe("foo", "sleep"), kt, DEFAULT_WORKLOAD_TTL, now, "s")
+            .unwrap();
+        let httpbin = ca
+            .issue_workload(
+                &spiffe("foo", "httpbin"),
+                kt,
+                DEFAULT_WORKLOAD_TTL,
+                now,
+                "h",
+            )
+            .unwrap();
+        let bundle = ca.root_bundle();
+        let seen = mtls_handshake(&sleep, &httpbin, &bundle, now).unwrap();
+        assert_eq!(seen, Some(spiffe("foo", "sleep")), "{kt} plugin={plugin}");
+        // Past notAfter each side refuses the other's certificate, at virtual time.
+        let late = httpbin.not_after.offset(1);
+        assert!(mtls_handshake(&sleep, &httpbin, &bundle, late).is_err());
+        let other_root = CertificateAuthority::self_signed(2, "cluster.local", SimTime::EPOCH)
+            .unwrap()
+            .root_bundle();
+        assert!(mtls_handshake(&sleep, &httpbin, &other_root, now).is_err());
+    }
+}
