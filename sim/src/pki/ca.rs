@@ -96,18 +96,25 @@ impl CertificateAuthority {
     /// istiod's self-signed CA, created at `now`: subject `O=<trust domain>` like
     /// `pilot/pkg/bootstrap/istio_ca.go`, 10 years, CA:TRUE, keyCertSign+cRLSign.
     pub fn self_signed(seed: u64, trust_domain: &str, now: SimTime) -> Result<Self, PkiError> {
-        let mut ca = CertificateAuthority {
+        let mut serials = seeded_rng(seed, "serials");
+        let key_pkcs8 = generate_pkcs8(KeyType::Rsa2048, seed, "root-0")?;
+        let root = self_sign(
+            key_pkcs8,
+            dn(&[(DnType::OrganizationName, trust_domain)]),
+            now,
+            now.plus(SELF_SIGNED_ROOT_TTL),
+            serial_from(&mut serials),
+        )?;
+        Ok(CertificateAuthority {
             seed,
             trust_domain: trust_domain.to_string(),
             mode: CaMode::SelfSigned,
-            root: placeholder(),
+            root,
             intermediate: None,
             retired_roots: Vec::new(),
             rotations: 0,
-            serials: seeded_rng(seed, "serials"),
-        };
-        ca.root = ca.make_self_signed_root(now)?;
-        Ok(ca)
+            serials,
+        })
     }
 
     /// The seed every key and serial derives from.
@@ -161,11 +168,7 @@ impl CertificateAuthority {
     }
 
     pub(crate) fn next_serial(&mut self) -> SerialNumber {
-        // Istio draws 128-bit serials (`genSerialNum`); a clear top bit keeps them positive.
-        let mut bytes = [0u8; 16];
-        self.serials.fill_bytes(&mut bytes);
-        bytes[0] = (bytes[0] & 0x7f) | 0x01;
-        SerialNumber::from_slice(&bytes)
+        serial_from(&mut self.serials)
     }
 
     fn key_for(&self, purpose: &str) -> Result<Vec<u8>, PkiError> {
@@ -190,19 +193,8 @@ impl CertificateAuthority {
         not_before: SimTime,
         not_after: SimTime,
     ) -> Result<CaCert, PkiError> {
-        let params = ca_params(dn, not_before, not_after, self.next_serial())?;
-        let key = load_key_pair(KeyType::Rsa2048, &key_pkcs8)?;
-        let der = params
-            .self_signed(&key)
-            .map_err(|e| PkiError::Certificate(format!("signing root: {e}")))?
-            .der()
-            .clone();
-        Ok(CaCert {
-            der,
-            params,
-            key_pkcs8,
-            not_after,
-        })
+        let serial = self.next_serial();
+        self_sign(key_pkcs8, dn, not_before, not_after, serial)
     }
 
     fn sign_intermediate(
@@ -328,12 +320,34 @@ impl CertificateAuthority {
     }
 }
 
-/// A value overwritten before `self_signed` returns; keeps construction in one place.
-fn placeholder() -> CaCert {
-    CaCert {
-        der: CertificateDer::from(Vec::new()),
-        params: CertificateParams::default(),
-        key_pkcs8: Vec::new(),
-        not_after: SimTime(0),
-    }
+/// Istio draws 128-bit serials (`genSerialNum`); the top bit is cleared to keep them positive
+/// and the low bit of the first byte set so the DER length is always 16 bytes.
+fn serial_from(rng: &mut ChaCha20Rng) -> SerialNumber {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    bytes[0] = (bytes[0] & 0x7f) | 0x01;
+    SerialNumber::from_slice(&bytes)
+}
+
+/// A self-signed CA certificate.
+fn self_sign(
+    key_pkcs8: Vec<u8>,
+    dn: DistinguishedName,
+    not_before: SimTime,
+    not_after: SimTime,
+    serial: SerialNumber,
+) -> Result<CaCert, PkiError> {
+    let params = ca_params(dn, not_before, not_after, serial)?;
+    let key = load_key_pair(KeyType::Rsa2048, &key_pkcs8)?;
+    let der = params
+        .self_signed(&key)
+        .map_err(|e| PkiError::Certificate(format!("signing root: {e}")))?
+        .der()
+        .clone();
+    Ok(CaCert {
+        der,
+        params,
+        key_pkcs8,
+        not_after,
+    })
 }
