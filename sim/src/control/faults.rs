@@ -67,6 +67,7 @@ impl ControlPlane {
                     if let Some(a) = self.agents.get_mut(&id) {
                         let bundle = a.bundle.clone();
                         a.set_credentials(Some(cert), bundle);
+                        a.issued += 1;
                         a.stalled = true;
                         a.next_csr = None;
                     }
@@ -120,7 +121,7 @@ impl ControlPlane {
             None => return Err(ControlError::UnknownProxy(id.to_string())),
         };
         let back = self.ttl.as_secs() as i64 + 3600;
-        let purpose = format!("{}#expired", self.key_purpose(id, issued));
+        let purpose = self.key_purpose(id, issued);
         let cert = self.ca.issue_workload(
             &spiffe,
             self.key_type,
@@ -147,7 +148,7 @@ impl ControlPlane {
             let cert = match &a.cert {
                 Some(_) => {
                     let (spiffe, issued) = (a.spiffe.clone(), a.issued);
-                    let purpose = format!("{}#root-expired", self.key_purpose(&id, issued));
+                    let purpose = self.key_purpose(&id, issued);
                     let at = signer_end.offset(-(self.ttl.as_secs() as i64) / 2);
                     Some(
                         self.ca
@@ -158,6 +159,9 @@ impl ControlPlane {
             };
             if let Some(a) = self.agents.get_mut(&id) {
                 let had_cert = cert.is_some();
+                if had_cert {
+                    a.issued += 1;
+                }
                 a.set_credentials(cert, bundle.clone());
                 // An expired certificate is past its rotation time: the agent tries at once.
                 if had_cert && !a.stalled {

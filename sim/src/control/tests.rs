@@ -535,3 +535,27 @@ fn export_writes_files_for_proxies_with_certificates_only() {
     }
     assert!(!dir.path().join("foo").join("sleep").exists());
 }
+
+#[test]
+fn rsa_workload_keys_rotate_certificates_and_keep_one_key_per_proxy() {
+    let mut cp = ControlPlane::new(
+        1,
+        "cluster.local",
+        DEFAULT_WORKLOAD_TTL,
+        KeyType::Rsa2048,
+        SimTime::EPOCH,
+    )
+    .unwrap();
+    cp.register("foo/httpbin", id("foo", "httpbin"), true)
+        .unwrap();
+    cp.advance_to(SimTime::EPOCH);
+    let first = cert_of(&cp, "foo/httpbin").clone();
+    cp.advance_to(at(13 * HOUR));
+    let second = cert_of(&cp, "foo/httpbin").clone();
+    assert_ne!(first.chain, second.chain, "rotated");
+    assert_eq!(
+        first.key_pkcs8, second.key_pkcs8,
+        "RSA key reused (documented)"
+    );
+    assert!(crate::pki::keys::load_key_pair(KeyType::Rsa2048, &second.key_pkcs8).is_ok());
+}
