@@ -3,10 +3,65 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
 
 use crate::SimTime;
+
+pub mod ca;
+pub mod inspect;
+pub mod issue;
+pub mod keys;
+pub mod pem;
+#[cfg(test)]
+mod tests;
+pub mod verify;
+
+pub use ca::{CaMode, CertificateAuthority};
+pub use inspect::{fingerprint, inspect, CertInfo};
+pub use issue::{
+    create_csr, go_duration, Csr, SignedChain, CLOCK_SKEW_GRACE_PERIOD, DEFAULT_WORKLOAD_TTL,
+    MAX_WORKLOAD_TTL,
+};
+pub use keys::KeyType;
+pub use pem::write_workload_files;
+pub use verify::verify_chain;
+
+/// A CA or key operation that failed; the messages follow Istio's where Istio has one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PkiError {
+    /// Key generation or loading failed.
+    #[error("key: {0}")]
+    Key(String),
+    /// Building or signing a certificate failed.
+    #[error("certificate: {0}")]
+    Certificate(String),
+    /// The CSR could not be parsed or its signature does not verify.
+    #[error("{0}")]
+    Csr(String),
+    /// `ca.go`: a TTL above `MAX_WORKLOAD_CERT_TTL` is refused.
+    #[error("requested TTL {} is greater than the max allowed TTL {}", go_duration(*.requested), go_duration(*.max))]
+    TtlTooLong {
+        /// What the CSR asked for.
+        requested: Duration,
+        /// The CA's maximum.
+        max: Duration,
+    },
+    /// The CA's signing certificate is past notAfter: no CSR can be signed.
+    #[error(
+        "failed to sign the CSR: the CA signing certificate expired at {not_after} (now {now})"
+    )]
+    SigningCertExpired {
+        /// Signing cert notAfter.
+        not_after: SimTime,
+        /// When the CSR arrived.
+        now: SimTime,
+    },
+    /// A certificate could not be parsed.
+    #[error("{0}")]
+    Parse(String),
+}
 
 /// A SPIFFE identity `spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
