@@ -1,0 +1,179 @@
+//! Where scenario files live: the file system, or the scenario library embedded in the binary.
+//! Both are read through the same calls so `include:` resolves identically in each.
+
+use std::path::{Component, Path, PathBuf};
+
+use include_dir::Dir;
+
+use crate::error::InputError;
+
+/// A tree of files that scenarios and their includes are read from.
+#[derive(Debug, Clone, Copy)]
+pub enum Tree {
+    /// The local file system.
+    Fs,
+    /// A directory embedded in the binary, shown under the path `root` (e.g. `scenarios`).
+    Embedded {
+        /// The embedded directory.
+        dir: &'static Dir<'static>,
+        /// The path its files are shown under.
+        root: &'static str,
+    },
+}
+
+/// True for the file names scenarios and fixtures use.
+pub fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+impl Tree {
+    /// Reads a file as UTF-8.
+    pub fn read(&self, path: &Path) -> Result<String, InputError> {
+        match self {
+            Tree::Fs => std::fs::read_to_string(path)
+                .map_err(|e| InputError::at(path, 0, format!("cannot read: {e}"))),
+            Tree::Embedded { dir, root } => {
+                let rel = self.relative(path, root)?;
+                dir.get_file(&rel)
+                    .and_then(|f| f.contents_utf8())
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        InputError::at(path, 0, "no such file in the embedded scenario library")
+                    })
+            }
+        }
+    }
+
+    /// True when `path` is a directory.
+    pub fn is_dir(&self, path: &Path) -> bool {
+        match self {
+            Tree::Fs => path.is_dir(),
+            Tree::Embedded { dir, root } => match self.relative(path, root) {
+                Ok(rel) if rel.as_os_str().is_empty() => true,
+                Ok(rel) => dir.get_dir(&rel).is_some(),
+                Err(_) => false,
+            },
+        }
+    }
+
+    /// True when `path` exists.
+    pub fn exists(&self, path: &Path) -> bool {
+        match self {
+            Tree::Fs => path.exists(),
+            Tree::Embedded { dir, root } => {
+                self.is_dir(path)
+                    || self
+                        .relative(path, root)
+                        .is_ok_and(|rel| dir.get_file(&rel).is_some())
+            }
+        }
+    }
+
+    /// Every YAML file under a directory, recursively, sorted by path.
+    pub fn yaml_files(&self, path: &Path) -> Result<Vec<PathBuf>, InputError> {
+        let mut out = Vec::new();
+        match self {
+            Tree::Fs => walk_fs(path, &mut out)?,
+            Tree::Embedded { dir, root } => {
+                let rel = self.relative(path, root)?;
+                let sub = if rel.as_os_str().is_empty() {
+                    Some(*dir)
+                } else {
+                    dir.get_dir(&rel)
+                };
+                let sub =
+                    sub.ok_or_else(|| InputError::at(path, 0, "no such embedded directory"))?;
+                walk_embedded(sub, Path::new(root), &mut out);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// `path` inside the embedded tree, without its display root; `..` is resolved and may not
+    /// leave the tree.
+    fn relative(&self, path: &Path, root: &str) -> Result<PathBuf, InputError> {
+        let clean = normalize(path);
+        clean
+            .strip_prefix(root)
+            .map(Path::to_path_buf)
+            .map_err(|_| InputError::at(path, 0, "path is outside the embedded scenario library"))
+    }
+}
+
+/// Resolves `.` and `..` lexically (the embedded tree has no symlinks to follow).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn walk_fs(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| InputError::at(dir, 0, format!("cannot read directory: {e}")))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| InputError::at(dir, 0, format!("cannot read: {e}")))?;
+        let path = entry.path();
+        if path.is_dir() {
+            walk_fs(&path, out)?;
+        } else if is_yaml(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn walk_embedded(dir: &Dir<'static>, root: &Path, out: &mut Vec<PathBuf>) {
+    for file in dir.files() {
+        if is_yaml(file.path()) {
+            out.push(root.join(file.path()));
+        }
+    }
+    for sub in dir.dirs() {
+        walk_embedded(sub, root, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_resolves_parent_components() {
+        assert_eq!(
+            normalize(Path::new("scenarios/baseline/../fixtures/a.yaml")),
+            PathBuf::from("scenarios/fixtures/a.yaml")
+        );
+    }
+
+    #[test]
+    fn fs_walk_lists_yaml_files_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("b")).unwrap();
+        std::fs::write(dir.path().join("b/z.yaml"), "").unwrap();
+        std::fs::write(dir.path().join("a.yml"), "").unwrap();
+        std::fs::write(dir.path().join("notes.md"), "").unwrap();
+        let files = Tree::Fs.yaml_files(dir.path()).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(
+            names,
+            vec![PathBuf::from("a.yml"), PathBuf::from("b/z.yaml")]
+        );
+    }
+}
