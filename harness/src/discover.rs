@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::error::InputError;
 use crate::scenario::{is_scenario_text, parse_scenario, Scenario};
-use crate::tree::Tree;
+use crate::tree::{normalize, Tree};
 
 /// The scenario files under `paths`, sorted and without duplicates. A file named explicitly must
 /// be a scenario file; in a folder, YAML files that are not scenarios (fixtures) are skipped.
@@ -22,7 +22,7 @@ pub fn scenario_files(tree: &Tree, paths: &[PathBuf]) -> Result<Vec<PathBuf>, In
         if tree.is_dir(path) {
             for file in tree.yaml_files(path)? {
                 if is_scenario_text(&tree.read(&file)?) {
-                    out.push(file);
+                    out.push(normalize(&file));
                 }
             }
         } else {
@@ -34,7 +34,7 @@ pub fn scenario_files(tree: &Tree, paths: &[PathBuf]) -> Result<Vec<PathBuf>, In
                      (plain manifests belong in `include:`)",
                 ));
             }
-            out.push(path.clone());
+            out.push(normalize(path));
         }
     }
     out.sort();

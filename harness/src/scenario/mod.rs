@@ -51,6 +51,8 @@ pub struct Step {
 }
 
 /// What a step does.
+// Steps are built once per parse and only read afterwards; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Action {
     /// Send request(s) and check the outcome(s).
