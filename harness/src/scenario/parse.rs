@@ -19,14 +19,16 @@ use crate::tree::Tree;
 const STEP_ACTIONS: &str = "request, advance, apply, delete, fault";
 
 /// True when the text's first YAML document is a map with a top-level `name` or `steps` key:
-/// the rule that tells scenario files from plain manifests in a folder.
+/// the rule that tells scenario files from plain manifests in a folder. Text that is not valid
+/// YAML also counts, so that its syntax error is reported rather than the file skipped.
 pub fn is_scenario_text(text: &str) -> bool {
     let Some(doc) = serde_yaml::Deserializer::from_str(text).next() else {
         return false;
     };
     match serde_yaml::Value::deserialize(doc) {
         Ok(serde_yaml::Value::Mapping(m)) => m.contains_key("name") || m.contains_key("steps"),
-        _ => false,
+        Ok(_) => false,
+        Err(_) => true,
     }
 }
 

@@ -165,4 +165,8 @@ fn scenario_rule_tells_scenarios_from_manifests() {
     ));
     assert!(!is_scenario_text("- a\n"));
     assert!(!is_scenario_text(""));
+    assert!(
+        is_scenario_text("name: [unclosed\n"),
+        "syntax errors are reported, not skipped"
+    );
 }
