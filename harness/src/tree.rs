@@ -177,3 +177,53 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod embedded_tests {
+    use include_dir::{include_dir, Dir};
+
+    use super::*;
+
+    static LIBRARY: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/testdata/embedded");
+
+    fn tree() -> Tree {
+        Tree::Embedded {
+            dir: &LIBRARY,
+            root: "scenarios",
+        }
+    }
+
+    #[test]
+    fn embedded_tree_lists_files_under_its_display_root() {
+        let files = tree().yaml_files(Path::new("scenarios")).unwrap();
+        assert_eq!(
+            files,
+            vec![
+                PathBuf::from("scenarios/fixtures/ns.yaml"),
+                PathBuf::from("scenarios/suite/clock.yaml"),
+                PathBuf::from("scenarios/suite/includes.yaml"),
+            ]
+        );
+    }
+
+    #[test]
+    fn embedded_include_paths_resolve_relative_to_the_scenario() {
+        let t = tree();
+        let inc = normalize(&Path::new("scenarios/suite").join("../fixtures/ns.yaml"));
+        assert!(t.exists(&inc));
+        assert!(t.read(&inc).unwrap().contains("kind: Namespace"));
+        assert!(t.is_dir(Path::new("scenarios/suite")));
+        assert!(!t.exists(Path::new("scenarios/../outside.yaml")));
+    }
+
+    #[test]
+    fn embedded_folder_run_skips_fixtures() {
+        let files =
+            crate::discover::scenario_files(&tree(), &[PathBuf::from("scenarios")]).unwrap();
+        assert_eq!(files.len(), 2);
+        let scenarios = crate::discover::load_scenarios(&tree(), &files[..1]).unwrap();
+        assert_eq!(scenarios[0].name, "embedded clock");
+        let report = crate::run_scenario(&scenarios[0]);
+        assert_eq!(report.verdict, crate::Verdict::Passed);
+    }
+}
