@@ -127,6 +127,7 @@ mod tests {
                 resources: Default::default(),
                 faults: Vec::new(),
                 steps: Vec::new(),
+                warnings: Vec::new(),
             })
             .collect()
     }

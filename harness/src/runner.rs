@@ -60,6 +60,8 @@ pub struct ScenarioReport {
     pub verdict: Verdict,
     /// Steps run (a scenario stops at its first error).
     pub steps: Vec<StepReport>,
+    /// Loading notes: `FILE:LINE: warning: ...`.
+    pub warnings: Vec<String>,
 }
 
 /// How to run.
@@ -126,6 +128,7 @@ pub fn run_scenario(scenario: &Scenario) -> ScenarioReport {
         name: scenario.name.clone(),
         verdict,
         steps,
+        warnings: scenario.warnings.iter().map(ToString::to_string).collect(),
     }
 }
 

@@ -21,12 +21,17 @@ pub enum Tree {
     },
 }
 
-/// True for the file names scenarios and fixtures use.
+/// True for the file names scenarios use.
 pub fn is_yaml(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")
     )
+}
+
+/// True for the file names manifests use (JSON is YAML too), as the loader reads them.
+pub fn is_manifest(path: &Path) -> bool {
+    is_yaml(path) || path.extension().and_then(|e| e.to_str()) == Some("json")
 }
 
 impl Tree {
@@ -74,9 +79,14 @@ impl Tree {
 
     /// Every YAML file under a directory, recursively, sorted by path.
     pub fn yaml_files(&self, path: &Path) -> Result<Vec<PathBuf>, InputError> {
+        self.files(path, is_yaml)
+    }
+
+    /// Every file under a directory, recursively, that `keep` accepts, sorted by path.
+    pub fn files(&self, path: &Path, keep: fn(&Path) -> bool) -> Result<Vec<PathBuf>, InputError> {
         let mut out = Vec::new();
         match self {
-            Tree::Fs => walk_fs(path, &mut out)?,
+            Tree::Fs => walk_fs(path, keep, &mut out)?,
             Tree::Embedded { dir, root } => {
                 let rel = self.relative(path, root)?;
                 let sub = if rel.as_os_str().is_empty() {
@@ -86,7 +96,7 @@ impl Tree {
                 };
                 let sub =
                     sub.ok_or_else(|| InputError::at(path, 0, "no such embedded directory"))?;
-                walk_embedded(sub, Path::new(root), &mut out);
+                walk_embedded(sub, Path::new(root), keep, &mut out);
             }
         }
         out.sort();
@@ -121,29 +131,29 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-fn walk_fs(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+fn walk_fs(dir: &Path, keep: fn(&Path) -> bool, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| InputError::at(dir, 0, format!("cannot read directory: {e}")))?;
     for entry in entries {
         let entry = entry.map_err(|e| InputError::at(dir, 0, format!("cannot read: {e}")))?;
         let path = entry.path();
         if path.is_dir() {
-            walk_fs(&path, out)?;
-        } else if is_yaml(&path) {
+            walk_fs(&path, keep, out)?;
+        } else if keep(&path) {
             out.push(path);
         }
     }
     Ok(())
 }
 
-fn walk_embedded(dir: &Dir<'static>, root: &Path, out: &mut Vec<PathBuf>) {
+fn walk_embedded(dir: &Dir<'static>, root: &Path, keep: fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
     for file in dir.files() {
-        if is_yaml(file.path()) {
+        if keep(file.path()) {
             out.push(root.join(file.path()));
         }
     }
     for sub in dir.dirs() {
-        walk_embedded(sub, root, out);
+        walk_embedded(sub, root, keep, out);
     }
 }
 

@@ -59,6 +59,9 @@ fn simulate(args: &RequestArgs) -> Result<Outcome, String> {
     let request = request_spec(args)?;
     let (resources, mut faults) =
         load_configuration(&Tree::Fs, &args.files).map_err(|e| e.to_string())?;
+    for w in &resources.warnings {
+        eprintln!("{w}");
+    }
     faults.extend(args.faults.iter().cloned());
     let opts = MeshOptions {
         seed: args.seed,

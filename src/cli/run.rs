@@ -61,6 +61,14 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     let selected = select(scenarios, args.filter.as_deref(), args.partition);
+    let mut warnings: Vec<String> = selected
+        .iter()
+        .flat_map(|s| s.warnings.iter().map(ToString::to_string))
+        .collect();
+    warnings.dedup();
+    for w in &warnings {
+        eprintln!("{w}");
+    }
 
     if args.list {
         let text: String = selected

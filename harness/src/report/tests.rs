@@ -30,6 +30,7 @@ fn report(file: &str, name: &str, verdict: Verdict) -> ScenarioReport {
         name: name.into(),
         verdict,
         steps,
+        warnings: Vec::new(),
     }
 }
 

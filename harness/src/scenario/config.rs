@@ -11,7 +11,7 @@ use sim::Fault;
 use super::lines::LineIndex;
 use super::raw::RawScenario;
 use crate::error::InputError;
-use crate::tree::Tree;
+use crate::tree::{is_manifest, Tree};
 
 /// Loads the configuration named by `paths` (files or folders of plain YAML, or scenario files,
 /// whose includes, resources, mesh section and faults then count).
@@ -110,24 +110,31 @@ pub(super) fn scenario_resources(
 }
 
 /// Loads files and folders of plain YAML from either tree; nothing to load is an empty set.
+/// Folders are expanded here (sorted, recursively) so that scenario files inside them are left
+/// out the same way on disk and in the embedded library.
 fn load_tree_paths(tree: &Tree, paths: &[PathBuf]) -> Result<Resources, InputError> {
-    if paths.is_empty() {
+    let mut files = Vec::new();
+    for path in paths {
+        if tree.is_dir(path) {
+            for f in tree.files(path, is_manifest)? {
+                if !super::is_scenario_text(&tree.read(&f)?) {
+                    files.push(f);
+                }
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    if files.is_empty() {
         return Ok(Resources::default());
     }
     match tree {
-        Tree::Fs => load_paths(paths).map_err(from_load),
+        Tree::Fs => load_paths(&files).map_err(from_load),
         Tree::Embedded { .. } => {
             let mut resources = Resources::default();
-            for path in paths {
-                let files = if tree.is_dir(path) {
-                    tree.yaml_files(path)?
-                } else {
-                    vec![path.clone()]
-                };
-                for f in files {
-                    let loaded = load_str(&tree.read(&f)?, &f).map_err(from_load)?;
-                    absorb(&mut resources, loaded);
-                }
+            for f in files {
+                let loaded = load_str(&tree.read(&f)?, &f).map_err(from_load)?;
+                absorb(&mut resources, loaded);
             }
             Ok(resources)
         }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sim::mesh::RequestSpec;
-use sim::model::{Object, ObjectRef, Resources};
+use sim::model::{Object, ObjectRef, Resources, Warning};
 use sim::proxy::outcome::Status;
 use sim::Fault;
 
@@ -39,6 +39,8 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// `steps`, in order.
     pub steps: Vec<Step>,
+    /// Loading notes (unknown fields, skipped kinds) from the configuration and `apply` steps.
+    pub warnings: Vec<Warning>,
 }
 
 /// One step and the line it starts on.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use sim::mesh::RequestSpec;
-use sim::model::{load::parse_object, ObjectRef, Origin};
+use sim::model::{load::parse_object, ObjectRef, Origin, Warning};
 use sim::Fault;
 
 use super::lines::LineIndex;
@@ -79,11 +79,12 @@ pub fn parse_scenario(tree: &Tree, file: &Path, text: &str) -> Result<Scenario, 
             Fault::from_yaml(v).map_err(|e| InputError::at(file, lines.item("faults", i), e))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let mut warnings = resources.warnings.clone();
     let steps = raw
         .steps
         .into_iter()
         .enumerate()
-        .map(|(i, s)| convert_step(file, lines.item("steps", i), s))
+        .map(|(i, s)| convert_step(file, lines.item("steps", i), s, &mut warnings))
         .collect::<Result<Vec<_>, _>>()?;
 
     Ok(Scenario {
@@ -94,10 +95,16 @@ pub fn parse_scenario(tree: &Tree, file: &Path, text: &str) -> Result<Scenario, 
         resources,
         faults,
         steps,
+        warnings,
     })
 }
 
-fn convert_step(file: &Path, line: usize, raw: RawStep) -> Result<Step, InputError> {
+fn convert_step(
+    file: &Path,
+    line: usize,
+    raw: RawStep,
+    warnings: &mut Vec<Warning>,
+) -> Result<Step, InputError> {
     let err = |m: String| InputError::at(file, line, m);
     let given: Vec<&str> = [
         ("request", raw.request.is_some()),
@@ -127,6 +134,13 @@ fn convert_step(file: &Path, line: usize, raw: RawStep) -> Result<Step, InputErr
         let expect = raw.expect.ok_or_else(|| {
             err("a `request` step needs an `expect:` block (what must hold)".into())
         })?;
+        if expect.is_empty() {
+            return Err(err(
+                "`expect` needs at least one field (status, flags, tls_error, details_contains, \
+                 mtls, peer_principal, diagnosis, fix_verifies): an empty expectation cannot fail"
+                    .into(),
+            ));
+        }
         Action::Request {
             request: request_spec(req),
             expect: convert_expect(expect),
@@ -134,14 +148,13 @@ fn convert_step(file: &Path, line: usize, raw: RawStep) -> Result<Step, InputErr
     } else if let Some((text, dur)) = raw.advance {
         Action::Advance(text, dur)
     } else if let Some(values) = raw.apply {
-        let mut warnings = Vec::new();
         let mut objects = Vec::new();
         for v in &values {
             let origin = Origin {
                 file: file.to_path_buf(),
                 line,
             };
-            match parse_object(v, origin, &mut warnings) {
+            match parse_object(v, origin, warnings) {
                 Ok(Some(o)) => objects.push(o),
                 Ok(None) => {}
                 Err(e) => return Err(InputError::at(&e.origin.file, e.origin.line, e.message)),

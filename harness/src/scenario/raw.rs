@@ -122,6 +122,20 @@ pub struct RawExpect {
     pub matching: Option<RawMatch>,
 }
 
+impl RawExpect {
+    /// True when no field that checks anything is given.
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none()
+            && self.flags.is_none()
+            && self.tls_error.is_none()
+            && self.details_contains.is_none()
+            && self.mtls.is_none()
+            && self.peer_principal.is_none()
+            && self.diagnosis.is_none()
+            && !self.fix_verifies.unwrap_or(false)
+    }
+}
+
 /// `expect.match`: how an expectation applies when `count > 1`.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]

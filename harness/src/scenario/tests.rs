@@ -170,3 +170,12 @@ fn scenario_rule_tells_scenarios_from_manifests() {
         "syntax errors are reported, not skipped"
     );
 }
+
+#[test]
+fn empty_expect_is_rejected_because_it_cannot_fail() {
+    let e = err("name: n\nsteps:\n  - request: {from: a/b, to: c:80}\n    expect: {match: all}\n");
+    assert!(
+        e.starts_with("s.yaml:3: error: `expect` needs at least one field"),
+        "{e}"
+    );
+}
