@@ -1,6 +1,6 @@
 //! Checking outcomes against an `expect:` block. With several requests (`count > 1`) the block
-//! holds when one request meets every field (`match: any`, the default) or when every request
-//! does (`match: all`).
+//! holds when every request meets every field (`match: all`, the default) or when at least one
+//! request does (`match: any`).
 
 use std::collections::BTreeMap;
 

@@ -90,12 +90,13 @@ impl Action {
 /// How an `expect` block applies to the outcomes of a request step with `count > 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Match {
-    /// At least one request meets every field of the block (the default): "some requests are
-    /// rejected with 503 UO" is the natural assertion under connection-pool limits.
+    /// Every request meets every field of the block (the default: the strict reading, so a
+    /// regression in one request of many cannot pass unnoticed).
     #[default]
-    Any,
-    /// Every request meets every field of the block.
     All,
+    /// At least one request meets every field of the block: "some requests are rejected with
+    /// 503 UO" under connection-pool limits.
+    Any,
 }
 
 /// `expect:` — every field given must hold; absent fields are not checked.

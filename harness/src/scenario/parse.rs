@@ -204,8 +204,8 @@ fn convert_expect(raw: RawExpect) -> Expect {
         diagnosis: raw.diagnosis,
         fix_verifies: raw.fix_verifies.unwrap_or(false),
         matching: match raw.matching {
-            Some(RawMatch::All) => Match::All,
-            Some(RawMatch::Any) | None => Match::Any,
+            Some(RawMatch::Any) => Match::Any,
+            Some(RawMatch::All) | None => Match::All,
         },
     }
 }

@@ -16,7 +16,7 @@ fn err(text: &str) -> String {
 #[test]
 fn full_request_step_parses_every_field() {
     let s = parse(
-        "name: n\nseed: 7\nsteps:\n  - request:\n      from: foo/sleep\n      to: httpbin.foo:8000\n      path: /headers\n      method: POST\n      headers: {x-a: b}\n      protocol: tcp\n      count: 20\n      concurrency: 10\n    expect:\n      status: [200, 503]\n      flags: [UO]\n      tls_error: null\n      details_contains: via\n      mtls: true\n      peer_principal: cluster.local/ns/foo/sa/sleep\n      match: all\n",
+        "name: n\nseed: 7\nsteps:\n  - request:\n      from: foo/sleep\n      to: httpbin.foo:8000\n      path: /headers\n      method: POST\n      headers: {x-a: b}\n      protocol: tcp\n      count: 20\n      concurrency: 10\n    expect:\n      status: [200, 503]\n      flags: [UO]\n      tls_error: null\n      details_contains: via\n      mtls: true\n      peer_principal: cluster.local/ns/foo/sa/sleep\n      match: any\n",
     )
     .unwrap();
     assert_eq!(s.seed, 7);
@@ -32,7 +32,7 @@ fn full_request_step_parses_every_field() {
         Some(vec![Status::Http(200), Status::Http(503)])
     );
     assert_eq!(expect.tls_error, Some(None));
-    assert_eq!(expect.matching, Match::All);
+    assert_eq!(expect.matching, Match::Any);
 }
 
 #[test]
@@ -46,7 +46,7 @@ fn status_words_and_defaults_are_read() {
     assert_eq!(request.method, "GET");
     assert_eq!(expect.status, Some(vec![Status::Reset]));
     assert_eq!(expect.tls_error, None);
-    assert_eq!(expect.matching, Match::Any);
+    assert_eq!(expect.matching, Match::All);
 }
 
 #[test]
