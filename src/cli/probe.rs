@@ -173,3 +173,71 @@ fn json(o: &Outcome, findings: &[Finding]) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn request_args(extra: &[&str]) -> RequestArgs {
+        let mut argv = vec![
+            "meshsim",
+            "probe",
+            "-f",
+            "x.yaml",
+            "--from",
+            "foo/sleep",
+            "--to",
+            "httpbin:8000",
+        ];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).expect("valid arguments").command {
+            Command::Probe(p) => p.request,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let mut o = Outcome::with_status(Status::Http(503));
+        o.response_flags = vec!["UF".into(), "URX".into()];
+        o.tls_error = Some("CERTIFICATE_VERIFY_FAILED".into());
+        let v: serde_json::Value = serde_json::from_str(&json(&o, &[])).unwrap();
+        assert_eq!(v["status"], 503);
+        assert_eq!(v["response_flags"], serde_json::json!(["UF", "URX"]));
+        assert_eq!(v["details"], "");
+        assert_eq!(v["mtls"], false);
+        assert_eq!(v["tls_error"], "CERTIFICATE_VERIFY_FAILED");
+        assert_eq!(v["peer_principal"], serde_json::Value::Null);
+        assert_eq!(v["findings"], serde_json::json!([]));
+        let reset: serde_json::Value =
+            serde_json::from_str(&json(&Outcome::with_status(Status::Reset), &[])).unwrap();
+        assert_eq!(reset["status"], "reset");
+    }
+
+    #[test]
+    fn headers_faults_and_time_are_read() {
+        let args = request_args(&[
+            "-H",
+            "X-User: alice",
+            "--fault",
+            "istiod-down",
+            "--at",
+            "25h",
+            "--protocol",
+            "tcp",
+        ]);
+        let spec = request_spec(&args).unwrap();
+        assert_eq!(spec.headers["x-user"], "alice");
+        assert_eq!(spec.protocol, Protocol::Tcp);
+        assert_eq!(args.faults, vec![sim::Fault::IstiodDown]);
+        assert_eq!(args.at, Some(std::time::Duration::from_secs(25 * 3600)));
+    }
+
+    #[test]
+    fn header_without_colon_is_rejected() {
+        let args = request_args(&["-H", "oops"]);
+        assert!(request_spec(&args).unwrap_err().contains("NAME: VALUE"));
+    }
+}
