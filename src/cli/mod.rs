@@ -21,8 +21,8 @@ const MAIN_EXAMPLES: &str = "\
 Examples:
   meshsim run                                  run the embedded scenario library
   meshsim run scenarios/ --format junit --output report.xml
-  meshsim probe -f manifests/ --from legacy/sleep --to httpbin.foo:8000
-  meshsim probe -f manifests/ --from foo/sleep --to httpbin.foo:8000 --fault istiod-down --at 25h
+  meshsim probe -f scenarios/fixtures/ --from legacy/sleep --to httpbin.foo:8000
+  meshsim probe -f scenarios/fixtures/ --from foo/sleep --to httpbin.foo:8000 --fault istiod-down --at 25h
 
 Exit codes: 0 all expectations hold, 1 an expectation failed, 2 bad input or usage.";
 
@@ -132,12 +132,12 @@ pub struct RunArgs {
 
 const PROBE_EXAMPLES: &str = "\
 Examples:
-  meshsim probe -f manifests/ --from legacy/sleep --to httpbin.foo:8000 --path /headers
-  meshsim probe -f manifests/ --from foo/sleep --to httpbin.foo:8000 --format json
-  meshsim probe -f manifests/ --from foo/sleep --to httpbin.foo:8000 \\
+  meshsim probe -f scenarios/fixtures/ --from legacy/sleep --to httpbin.foo:8000 --path /headers
+  meshsim probe -f scenarios/fixtures/ --from foo/sleep --to httpbin.foo:8000 --format json
+  meshsim probe -f scenarios/fixtures/ --from foo/sleep --to httpbin.foo:8000 \\
       --fault rotate-root:restart=foo/httpbin
-  meshsim probe -f manifests/ --from foo/sleep --to httpbin.foo:8000 --fault istiod-down --at 25h
-  meshsim probe -f scenarios/certificates/expired.yaml --from foo/sleep --to httpbin.foo:8000
+  meshsim probe -f scenarios/fixtures/ --from foo/sleep --to httpbin.foo:8000 --fault istiod-down --at 25h
+  meshsim probe -f scenarios/certificates/expired-server-certificate.yaml --from foo/sleep --to httpbin.foo:8000
 
 -f takes files or folders of YAML (multi-document, `kind: List`), or a scenario file, whose
 include/resources/mesh/faults are then the configuration. Faults are applied at time zero; then
@@ -157,8 +157,8 @@ pub struct ProbeArgs {
 
 const EXPLAIN_EXAMPLES: &str = "\
 Examples:
-  meshsim explain -f manifests/ --from legacy/sleep --to httpbin.foo:8000
-  meshsim explain -f manifests/ --from foo/sleep --to httpbin.foo:8000 --format json";
+  meshsim explain -f scenarios/fixtures/ --from legacy/sleep --to httpbin.foo:8000
+  meshsim explain -f scenarios/fixtures/ --from foo/sleep --to httpbin.foo:8000 --format json";
 
 /// `meshsim explain`: the same arguments as `probe`.
 #[derive(Debug, Args)]
@@ -209,8 +209,8 @@ pub struct RequestArgs {
 
 const MATRIX_EXAMPLES: &str = "\
 Examples:
-  meshsim matrix -f manifests/
-  meshsim matrix -f manifests/ --handshake --format json";
+  meshsim matrix -f scenarios/fixtures/
+  meshsim matrix -f scenarios/fixtures/ --handshake --format json";
 
 /// `meshsim matrix`.
 #[derive(Debug, Args)]
@@ -230,7 +230,8 @@ pub struct MatrixArgs {
 const DIFF_EXAMPLES: &str = "\
 Examples:
   meshsim diff -f main/manifests/ --against pr/manifests/
-  meshsim diff -f manifests/ --against manifests/ strict-mesh.yaml --format json";
+  meshsim diff -f scenarios/fixtures/ \\
+      --against scenarios/peer-authentication/plaintext-client-rejected-by-mesh-wide-strict.yaml";
 
 /// `meshsim diff`.
 #[derive(Debug, Args)]
@@ -252,8 +253,8 @@ pub struct DiffArgs {
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
-  meshsim check -f manifests/
-  meshsim check -f manifests/ --format sarif > meshsim.sarif";
+  meshsim check -f scenarios/fixtures/
+  meshsim check -f scenarios/fixtures/ --format sarif > meshsim.sarif";
 
 /// `meshsim check`.
 #[derive(Debug, Args)]
@@ -269,7 +270,7 @@ pub struct CheckArgs {
 
 const CERTS_EXAMPLES: &str = "\
 Examples:
-  meshsim certs -f manifests/ --out certs/
+  meshsim certs -f scenarios/fixtures/ --out certs/
   openssl verify -CAfile certs/foo/httpbin/root-cert.pem certs/foo/httpbin/cert-chain.pem";
 
 /// `meshsim certs`.
