@@ -7,9 +7,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
-use sim::mesh::{MeshOptions, Protocol, RequestSpec};
+use std::time::Duration;
+
+use sim::mesh::{MeshError, MeshOptions, Protocol, RequestSpec};
+use sim::model::{Object, ObjectRef};
 use sim::proxy::Outcome;
-use sim::Mesh;
+use sim::{Fault, Mesh, SimTime};
 
 use crate::expect::{check, Mismatch};
 use crate::scenario::{Action, Scenario};
@@ -137,10 +140,45 @@ fn run_steps(scenario: &Scenario) -> Vec<StepReport> {
         seed: scenario.seed,
         ..MeshOptions::default()
     };
-    let mut mesh = match Mesh::build(scenario.resources.clone(), &scenario.faults, opts) {
-        Ok(m) => m,
-        Err(e) => return vec![error_step(0, 0, "build", "build the mesh", e.0)],
-    };
+    match Mesh::build(scenario.resources.clone(), &scenario.faults, opts) {
+        Ok(mut mesh) => drive(&mut mesh, scenario),
+        Err(e) => vec![error_step(0, 0, "build", "build the mesh", e.0)],
+    }
+}
+
+/// What the runner needs from a mesh; `Mesh` is the one implementation outside tests.
+trait Driver {
+    fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError>;
+    fn advance(&mut self, by: Duration);
+    fn now(&self) -> SimTime;
+    fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError>;
+    fn delete(&mut self, refs: &[ObjectRef]) -> Result<(), MeshError>;
+    fn inject(&mut self, fault: &Fault) -> Result<(), MeshError>;
+}
+
+impl Driver for Mesh {
+    fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
+        Mesh::request(self, req)
+    }
+    fn advance(&mut self, by: Duration) {
+        Mesh::advance(self, by)
+    }
+    fn now(&self) -> SimTime {
+        Mesh::now(self)
+    }
+    fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError> {
+        Mesh::apply(self, objects)
+    }
+    fn delete(&mut self, refs: &[ObjectRef]) -> Result<(), MeshError> {
+        Mesh::delete(self, refs)
+    }
+    fn inject(&mut self, fault: &Fault) -> Result<(), MeshError> {
+        Mesh::inject(self, fault)
+    }
+}
+
+/// Runs the steps in order; a failed expectation does not stop the scenario, an error does.
+fn drive(mesh: &mut impl Driver, scenario: &Scenario) -> Vec<StepReport> {
     let mut reports = Vec::new();
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
@@ -275,3 +313,6 @@ fn error_step(index: usize, line: usize, kind: &str, summary: &str, error: Strin
         ..passed_step(index, line, kind, summary.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests;
