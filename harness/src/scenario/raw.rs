@@ -13,7 +13,10 @@ use sim::proxy::outcome::Status;
 
 /// The top level of a scenario file.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a scenario: a map with `name:` and `steps:`"
+)]
 pub struct RawScenario {
     pub name: String,
     #[serde(default)]
@@ -34,7 +37,11 @@ pub struct RawScenario {
 
 /// The MeshConfig subset a scenario may set (Istio's field names).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a map of MeshConfig fields (trustDomain, trustDomainAliases, rootNamespace, enableAutoMtls, meshMTLS)"
+)]
 pub struct RawMesh {
     #[serde(default)]
     pub trust_domain: Option<String>,
@@ -50,7 +57,11 @@ pub struct RawMesh {
 
 /// `mesh.meshMTLS`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a map with minProtocolVersion and/or cipherSuites"
+)]
 pub struct RawMeshMtls {
     #[serde(default, deserialize_with = "tls_version")]
     pub min_protocol_version: Option<sim::model::TlsVersion>,
@@ -60,7 +71,10 @@ pub struct RawMeshMtls {
 
 /// One step; exactly one action key (checked after parsing, `expect` only beside `request`).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a step: a map with one of request, advance, apply, delete, fault"
+)]
 pub struct RawStep {
     #[serde(default)]
     pub request: Option<RawRequest>,
@@ -78,7 +92,10 @@ pub struct RawStep {
 
 /// `request:`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a request: a map with from, to and optionally path, method, headers, protocol, count, concurrency"
+)]
 pub struct RawRequest {
     #[serde(deserialize_with = "workload_ref")]
     pub from: String,
@@ -100,7 +117,10 @@ pub struct RawRequest {
 
 /// `expect:`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an expectation: a map of status, flags, tls_error, details_contains, mtls, peer_principal, diagnosis, fix_verifies, match"
+)]
 pub struct RawExpect {
     #[serde(default, deserialize_with = "statuses")]
     pub status: Option<Vec<Status>>,
@@ -146,7 +166,10 @@ pub enum RawMatch {
 
 /// One `delete:` entry.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an object reference: {kind, namespace, name}"
+)]
 pub struct RawDelete {
     pub kind: String,
     #[serde(default)]

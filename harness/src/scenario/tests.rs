@@ -179,3 +179,16 @@ fn empty_expect_is_rejected_because_it_cannot_fail() {
         "{e}"
     );
 }
+
+#[test]
+fn wrong_shapes_say_what_was_expected_in_the_users_words() {
+    let e = err("name: n\nsteps:\n  - advance 25h\n");
+    assert!(e.starts_with("s.yaml:3:"), "{e}");
+    assert!(
+        e.contains("expected a step: a map with one of request, advance"),
+        "{e}"
+    );
+    assert!(!e.contains("Raw"), "{e}");
+    let e = err("- name: n\n");
+    assert!(e.contains("expected a scenario"), "{e}");
+}
