@@ -51,6 +51,72 @@ pub fn explain_serde_message(message: &str) -> String {
     message.to_string()
 }
 
+/// Every key some fault takes; a misspelt key is most likely one of these.
+const FAULT_KEYS: &[&str] = &[
+    "workload",
+    "offset",
+    "per_second",
+    "namespace",
+    "name",
+    "restart",
+    "trust_bundle",
+    "min_version",
+    "max_version",
+    "cipher_suites",
+];
+
+/// Adds "did you mean" to a fault parse error: an unknown type or key close to a real one, or a
+/// missing key that one of the `given` keys misspells.
+pub fn explain_fault_error(message: &str, given: &[String]) -> String {
+    let quoted = |marker: &str| -> Option<String> {
+        let rest = &message[message.find(marker)? + marker.len()..];
+        let rest = rest.strip_prefix('"')?;
+        Some(rest[..rest.find('"')?].to_string())
+    };
+    if let Some(ty) = quoted("unknown fault type ") {
+        if let Some(b) = closest(&ty, sim::fault::FAULT_TYPES) {
+            return format!("{message}; did you mean `{b}`?");
+        }
+    } else if let Some(key) = quoted("unknown key ") {
+        if let Some(b) = closest(&key, FAULT_KEYS) {
+            return format!("{message}; did you mean `{b}`?");
+        }
+    } else if let Some(rest) = message.split(": missing ").nth(1) {
+        let wanted = rest.trim_end_matches("=...");
+        if let Some(typo) = given.iter().find(|g| closest(g, &[wanted]).is_some()) {
+            return format!("{message}; `{typo}` looks like a misspelling of `{wanted}`");
+        }
+    }
+    message.to_string()
+}
+
+/// The keys written in a YAML fault map, for `explain_fault_error`.
+pub fn fault_keys_of(value: &serde_yaml::Value) -> Vec<String> {
+    value
+        .as_mapping()
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `Fault::parse_spec` with a suggestion on error, for `--fault`.
+pub fn parse_fault_spec(spec: &str) -> Result<sim::Fault, String> {
+    sim::Fault::parse_spec(spec).map_err(|e| {
+        let given: Vec<String> = spec
+            .split_once(':')
+            .map(|(_, rest)| {
+                rest.split(',')
+                    .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.trim().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        explain_fault_error(&e, &given)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +127,17 @@ mod tests {
         assert_eq!(
             closest("detail_contains", &["details_contains", "mtls"]),
             Some("details_contains")
+        );
+    }
+
+    #[test]
+    fn fault_typos_get_suggestions() {
+        let e = parse_fault_spec("istiod-dwn").unwrap_err();
+        assert!(e.ends_with("did you mean `istiod-down`?"), "{e}");
+        let e = parse_fault_spec("expired-cert:worklaod=foo/a").unwrap_err();
+        assert!(
+            e.ends_with("`worklaod` looks like a misspelling of `workload`"),
+            "{e}"
         );
     }
 

@@ -197,7 +197,7 @@ pub struct RequestArgs {
     pub protocol: ProtocolArg,
     /// Inject a fault before the request: TYPE[:KEY=VALUE[,KEY=VALUE]...] (repeatable), e.g.
     /// expired-cert:workload=foo/httpbin, istiod-down, rotate-root:restart=foo/httpbin.
-    #[arg(long = "fault", value_name = "SPEC", value_parser = Fault::parse_spec)]
+    #[arg(long = "fault", value_name = "SPEC", value_parser = harness::suggest::parse_fault_spec)]
     pub faults: Vec<Fault>,
     /// Advance the virtual clock by this much before the request (e.g. 25h, 30d).
     #[arg(long, value_name = "DURATION", value_parser = sim::clock::parse_duration)]
@@ -284,7 +284,7 @@ pub struct CertsArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Inject a fault first (repeatable), as for `probe`.
-    #[arg(long = "fault", value_name = "SPEC", value_parser = Fault::parse_spec)]
+    #[arg(long = "fault", value_name = "SPEC", value_parser = harness::suggest::parse_fault_spec)]
     pub faults: Vec<Fault>,
     /// Advance the virtual clock first (e.g. 13h).
     #[arg(long, value_name = "DURATION", value_parser = sim::clock::parse_duration)]

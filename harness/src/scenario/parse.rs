@@ -13,6 +13,7 @@ use super::raw::{RawExpect, RawMatch, RawRequest, RawScenario, RawStep};
 use super::scenario_resources;
 use super::{Action, Expect, Match, Scenario, Step};
 use crate::error::InputError;
+use crate::suggest::{explain_fault_error, fault_keys_of};
 use crate::tree::Tree;
 
 /// The step keys, for "exactly one of" messages.
@@ -76,7 +77,13 @@ pub fn parse_scenario(tree: &Tree, file: &Path, text: &str) -> Result<Scenario, 
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            Fault::from_yaml(v).map_err(|e| InputError::at(file, lines.item("faults", i), e))
+            Fault::from_yaml(v).map_err(|e| {
+                InputError::at(
+                    file,
+                    lines.item("faults", i),
+                    explain_fault_error(&e, &fault_keys_of(v)),
+                )
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut warnings = resources.warnings.clone();
@@ -172,7 +179,9 @@ fn convert_step(
                 .collect(),
         )
     } else if let Some(v) = raw.fault {
-        Action::Fault(Fault::from_yaml(&v).map_err(err)?)
+        Action::Fault(
+            Fault::from_yaml(&v).map_err(|e| err(explain_fault_error(&e, &fault_keys_of(&v))))?,
+        )
     } else {
         unreachable!("exactly one action was checked above")
     };

@@ -192,3 +192,17 @@ fn wrong_shapes_say_what_was_expected_in_the_users_words() {
     let e = err("- name: n\n");
     assert!(e.contains("expected a scenario"), "{e}");
 }
+
+#[test]
+fn misspelt_fault_keys_and_types_get_suggestions() {
+    let e = err("name: n\nfaults:\n  - {type: expired-cert, worklod: foo/httpbin}\n");
+    assert!(
+        e.contains("`worklod` looks like a misspelling of `workload`"),
+        "{e}"
+    );
+    let e = err("name: n\nsteps:\n  - fault: {type: rotate-rot}\n");
+    assert!(
+        e.starts_with("s.yaml:3: error:") && e.contains("did you mean `rotate-root`?"),
+        "{e}"
+    );
+}
