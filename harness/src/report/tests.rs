@@ -87,3 +87,8 @@ fn junit_has_a_suite_per_file_and_failure_kinds() {
     assert!(xml.contains("<error"), "{xml}");
     assert!(xml.contains("status: expected 200, actual 503"), "{xml}");
 }
+
+#[test]
+fn human_failure_layout_is_stable() {
+    insta::assert_snapshot!(render_human(&sample(), false));
+}
