@@ -196,7 +196,7 @@ fn check_one(expect: &Expect, o: &Outcome) -> Vec<Mismatch> {
         }
     }
     if let Some(p) = &expect.peer_principal {
-        if p != &o.peer_principal {
+        if p.as_deref().map(principal) != o.peer_principal.as_deref().map(principal) {
             miss("peer_principal", or_null(p));
         }
     }
@@ -241,6 +241,12 @@ fn histogram(values: impl Iterator<Item = String>) -> String {
         .map(|(v, n)| if n == 1 { v } else { format!("{v} ×{n}") })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A principal without the `spiffe://` scheme: RBAC writes `td/ns/x/sa/y`, access logs and
+/// certificates `spiffe://td/ns/x/sa/y`; both name the same identity.
+fn principal(p: &str) -> &str {
+    p.strip_prefix("spiffe://").unwrap_or(p)
 }
 
 fn sorted(flags: &[String]) -> Vec<&str> {

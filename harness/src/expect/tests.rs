@@ -110,3 +110,27 @@ fn diagnosis_expectation_never_passes_without_the_engine() {
     assert_eq!(m.len(), 2);
     assert!(m.iter().all(|m| m.actual == NO_DIAGNOSIS_ENGINE));
 }
+
+#[test]
+fn peer_principal_matches_with_or_without_the_spiffe_scheme() {
+    let mut o = outcome(200, &[]);
+    o.peer_principal = Some("cluster.local/ns/foo/sa/sleep".into());
+    for written in [
+        "cluster.local/ns/foo/sa/sleep",
+        "spiffe://cluster.local/ns/foo/sa/sleep",
+    ] {
+        let e = Expect {
+            peer_principal: Some(Some(written.into())),
+            ..Expect::default()
+        };
+        assert!(
+            check(&e, std::slice::from_ref(&o)).0.is_empty(),
+            "{written}"
+        );
+    }
+    let e = Expect {
+        peer_principal: Some(Some("cluster.local/ns/foo/sa/default".into())),
+        ..Expect::default()
+    };
+    assert_eq!(check(&e, std::slice::from_ref(&o)).0.len(), 1);
+}
