@@ -1,7 +1,12 @@
 //! The `meshsim` command line: a thin layer over `harness` and `sim`.
 #![forbid(unsafe_code)]
 
+mod cli;
+
+use clap::Parser;
+
 fn main() {
-    eprintln!("meshsim: not built yet");
-    std::process::exit(2);
+    let args = cli::Cli::parse();
+    let code = cli::dispatch(args);
+    std::process::exit(code);
 }

@@ -1,2 +1,18 @@
 //! Scenario files, the runner, expectations and reporters (human, JSON, JUnit).
 #![forbid(unsafe_code)]
+
+pub mod discover;
+pub mod error;
+pub mod expect;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod suggest;
+pub mod tree;
+
+pub use discover::{load_scenarios, scenario_files, select, Partition};
+pub use error::InputError;
+pub use report::{exit_code, render_human, render_json, render_junit, Totals};
+pub use runner::{run_scenario, run_scenarios, RunOptions, ScenarioReport, Verdict};
+pub use scenario::{load_configuration, parse_scenario, Scenario};
+pub use tree::Tree;

@@ -1,0 +1,136 @@
+use sim::proxy::outcome::Status;
+use sim::proxy::Outcome;
+
+use super::*;
+use crate::scenario::{Expect, Match};
+
+fn outcome(status: u16, flags: &[&str]) -> Outcome {
+    let mut o = Outcome::with_status(Status::Http(status));
+    o.response_flags = flags.iter().map(|f| f.to_string()).collect();
+    o
+}
+
+fn expect_503_uo(matching: Match) -> Expect {
+    Expect {
+        status: Some(vec![Status::Http(503)]),
+        flags: Some(vec!["UO".into()]),
+        matching,
+        ..Expect::default()
+    }
+}
+
+#[test]
+fn flags_compare_as_a_set() {
+    let e = Expect {
+        flags: Some(vec!["URX".into(), "UF".into()]),
+        ..Expect::default()
+    };
+    assert!(check(&e, &[outcome(503, &["UF", "URX"])]).0.is_empty());
+    assert_eq!(check(&e, &[outcome(503, &["UF"])]).0[0].field, "flags");
+}
+
+#[test]
+fn single_request_reports_expected_and_actual() {
+    let e = Expect {
+        status: Some(vec![Status::Http(200)]),
+        mtls: Some(true),
+        ..Expect::default()
+    };
+    let outs = [outcome(503, &["UF"])];
+    let (m, culprit) = check(&e, &outs);
+    assert_eq!(m.len(), 2);
+    assert_eq!(
+        (m[0].expected.as_str(), m[0].actual.as_str()),
+        ("200", "503")
+    );
+    assert_eq!(m[1].field, "mtls");
+    assert!(culprit.is_some());
+}
+
+#[test]
+fn any_match_passes_when_one_request_meets_the_block() {
+    let mut outs = vec![outcome(200, &[]); 15];
+    outs.extend(vec![outcome(503, &["UO"]); 5]);
+    assert!(check(&expect_503_uo(Match::Any), &outs).0.is_empty());
+}
+
+#[test]
+fn any_match_fails_with_a_histogram_when_no_request_meets_it() {
+    let outs = vec![outcome(200, &[]); 20];
+    let (m, _) = check(&expect_503_uo(Match::Any), &outs);
+    assert_eq!(m[0].field, "flags");
+    assert_eq!(m[1].field, "status");
+    assert_eq!(m[1].actual, "200 ×20");
+}
+
+#[test]
+fn any_match_reports_a_combination_met_only_in_parts() {
+    let outs = vec![outcome(503, &[]), outcome(200, &["UO"])];
+    let (m, _) = check(&expect_503_uo(Match::Any), &outs);
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].field, "request");
+}
+
+#[test]
+fn all_match_fails_when_one_request_misses() {
+    let mut outs = vec![outcome(503, &["UO"]); 3];
+    outs.push(outcome(200, &[]));
+    let (m, _) = check(&expect_503_uo(Match::All), &outs);
+    assert_eq!(m.len(), 2);
+    assert!(
+        m[0].actual.starts_with("1 of 4 requests missed"),
+        "{}",
+        m[0].actual
+    );
+}
+
+#[test]
+fn null_tls_error_requires_no_tls_error() {
+    let e = Expect {
+        tls_error: Some(None),
+        ..Expect::default()
+    };
+    let mut o = outcome(503, &["UF"]);
+    o.tls_error = Some("CERTIFICATE_VERIFY_FAILED".into());
+    let (m, _) = check(&e, &[o]);
+    assert_eq!(
+        (m[0].expected.as_str(), m[0].actual.as_str()),
+        ("null", "CERTIFICATE_VERIFY_FAILED")
+    );
+}
+
+#[test]
+fn diagnosis_expectation_never_passes_without_the_engine() {
+    let e = Expect {
+        diagnosis: Some(vec!["PlaintextToStrict".into()]),
+        fix_verifies: true,
+        ..Expect::default()
+    };
+    let (m, _) = check(&e, &[outcome(200, &[])]);
+    assert_eq!(m.len(), 2);
+    assert!(m.iter().all(|m| m.actual == NO_DIAGNOSIS_ENGINE));
+}
+
+#[test]
+fn peer_principal_matches_with_or_without_the_spiffe_scheme() {
+    let mut o = outcome(200, &[]);
+    o.peer_principal = Some("cluster.local/ns/foo/sa/sleep".into());
+    for written in [
+        "cluster.local/ns/foo/sa/sleep",
+        "spiffe://cluster.local/ns/foo/sa/sleep",
+    ] {
+        let e = Expect {
+            peer_principal: Some(Some(written.into())),
+            ..Expect::default()
+        };
+        assert!(
+            check(&e, std::slice::from_ref(&o)).0.is_empty(),
+            "{written}"
+        );
+    }
+    let e = Expect {
+        peer_principal: Some(Some("cluster.local/ns/foo/sa/default".into())),
+        ..Expect::default()
+    };
+    assert_eq!(check(&e, std::slice::from_ref(&o)).0.len(), 1);
+}

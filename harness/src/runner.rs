@@ -1,0 +1,318 @@
+//! Runs scenarios: one fresh mesh per scenario, steps in order, scenarios in parallel across
+//! cores, results in input order (callers sort by file path) so reports are byte-identical.
+
+use std::io::IsTerminal;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::time::Duration;
+
+use sim::mesh::{MeshError, MeshOptions, Protocol, RequestSpec};
+use sim::model::{Object, ObjectRef};
+use sim::proxy::Outcome;
+use sim::{Fault, Mesh, SimTime};
+
+use crate::expect::{check, Mismatch};
+use crate::scenario::{Action, Scenario};
+
+/// The result of a scenario or a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every expectation held.
+    Passed,
+    /// An expectation did not hold.
+    Failed,
+    /// The scenario could not run (the mesh rejected a step as bad input).
+    Error,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// 1-based position in `steps`.
+    pub index: usize,
+    /// Line in the scenario file (0 when unknown).
+    pub line: usize,
+    /// `request`, `advance`, `apply`, `delete`, `fault`, or `build` for building the mesh.
+    pub kind: String,
+    /// One line saying what the step did.
+    pub summary: String,
+    /// Passed, failed or error.
+    pub verdict: Verdict,
+    /// Expectations that did not hold.
+    pub mismatches: Vec<Mismatch>,
+    /// The mesh's error, when the step could not run.
+    pub error: Option<String>,
+    /// Evidence for a failure: body, details, TLS error and the proxies' log lines.
+    pub evidence: Vec<String>,
+    /// Every outcome of a request step.
+    pub outcomes: Vec<Outcome>,
+}
+
+/// What one scenario did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    /// The scenario file.
+    pub file: String,
+    /// `name`.
+    pub name: String,
+    /// Passed, failed or error.
+    pub verdict: Verdict,
+    /// Steps run (a scenario stops at its first error).
+    pub steps: Vec<StepReport>,
+    /// Loading notes: `FILE:LINE: warning: ...`.
+    pub warnings: Vec<String>,
+}
+
+/// How to run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Draw a progress bar on stderr (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Runs every scenario in parallel; reports come back in the same order.
+pub fn run_scenarios(scenarios: &[Scenario], opts: RunOptions) -> Vec<ScenarioReport> {
+    let bar = if opts.progress && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::with_draw_target(
+            Some(scenarios.len() as u64),
+            ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} {wide_msg}") {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let reports = scenarios
+        .par_iter()
+        .map(|s| {
+            let report = run_scenario(s);
+            bar.inc(1);
+            bar.set_message(s.name.clone());
+            report
+        })
+        .collect();
+    bar.finish_and_clear();
+    reports
+}
+
+/// Runs one scenario on a fresh mesh. A panic inside the mesh is reported as an error of this
+/// scenario rather than taking the whole run down.
+pub fn run_scenario(scenario: &Scenario) -> ScenarioReport {
+    let steps = match catch_unwind(AssertUnwindSafe(|| run_steps(scenario))) {
+        Ok(steps) => steps,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            vec![error_step(
+                0,
+                0,
+                "build",
+                "the mesh",
+                format!("internal error (panic): {msg}"),
+            )]
+        }
+    };
+    let verdict = steps
+        .iter()
+        .map(|s| s.verdict)
+        .max()
+        .unwrap_or(Verdict::Passed);
+    ScenarioReport {
+        file: scenario.file.display().to_string(),
+        name: scenario.name.clone(),
+        verdict,
+        steps,
+        warnings: scenario.warnings.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn run_steps(scenario: &Scenario) -> Vec<StepReport> {
+    let opts = MeshOptions {
+        seed: scenario.seed,
+        ..MeshOptions::default()
+    };
+    match Mesh::build(scenario.resources.clone(), &scenario.faults, opts) {
+        Ok(mut mesh) => drive(&mut mesh, scenario),
+        Err(e) => vec![error_step(0, 0, "build", "build the mesh", e.0)],
+    }
+}
+
+/// What the runner needs from a mesh; `Mesh` is the one implementation outside tests.
+trait Driver {
+    fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError>;
+    fn advance(&mut self, by: Duration);
+    fn now(&self) -> SimTime;
+    fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError>;
+    fn delete(&mut self, refs: &[ObjectRef]) -> Result<(), MeshError>;
+    fn inject(&mut self, fault: &Fault) -> Result<(), MeshError>;
+}
+
+impl Driver for Mesh {
+    fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
+        Mesh::request(self, req)
+    }
+    fn advance(&mut self, by: Duration) {
+        Mesh::advance(self, by)
+    }
+    fn now(&self) -> SimTime {
+        Mesh::now(self)
+    }
+    fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError> {
+        Mesh::apply(self, objects)
+    }
+    fn delete(&mut self, refs: &[ObjectRef]) -> Result<(), MeshError> {
+        Mesh::delete(self, refs)
+    }
+    fn inject(&mut self, fault: &Fault) -> Result<(), MeshError> {
+        Mesh::inject(self, fault)
+    }
+}
+
+/// Runs the steps in order; a failed expectation does not stop the scenario, an error does.
+fn drive(mesh: &mut impl Driver, scenario: &Scenario) -> Vec<StepReport> {
+    let mut reports = Vec::new();
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let index = i + 1;
+        let kind = step.action.keyword();
+        let report = match &step.action {
+            Action::Request { request, expect } => {
+                let summary = describe_request(request);
+                match mesh.request(request) {
+                    Err(e) => error_step(index, step.line, kind, &summary, e.0),
+                    Ok(outcomes) => {
+                        let (mismatches, culprit) = check(expect, &outcomes);
+                        let evidence = culprit
+                            .filter(|_| !mismatches.is_empty())
+                            .map(evidence)
+                            .unwrap_or_default();
+                        StepReport {
+                            index,
+                            line: step.line,
+                            kind: kind.into(),
+                            summary,
+                            verdict: if mismatches.is_empty() {
+                                Verdict::Passed
+                            } else {
+                                Verdict::Failed
+                            },
+                            mismatches,
+                            error: None,
+                            evidence,
+                            outcomes,
+                        }
+                    }
+                }
+            }
+            Action::Advance(text, by) => {
+                mesh.advance(*by);
+                passed_step(
+                    index,
+                    step.line,
+                    kind,
+                    format!("advance {text} (now {})", mesh.now()),
+                )
+            }
+            Action::Apply(objects) => {
+                let summary = format!("apply {} object(s)", objects.len());
+                match mesh.apply(objects.clone()) {
+                    Ok(()) => passed_step(index, step.line, kind, summary),
+                    Err(e) => error_step(index, step.line, kind, &summary, e.0),
+                }
+            }
+            Action::Delete(refs) => {
+                let names: Vec<String> = refs.iter().map(ToString::to_string).collect();
+                let summary = format!("delete {}", names.join(", "));
+                match mesh.delete(refs) {
+                    Ok(()) => passed_step(index, step.line, kind, summary),
+                    Err(e) => error_step(index, step.line, kind, &summary, e.0),
+                }
+            }
+            Action::Fault(fault) => {
+                let summary = format!("fault {fault}");
+                match mesh.inject(fault) {
+                    Ok(()) => passed_step(index, step.line, kind, summary),
+                    Err(e) => error_step(index, step.line, kind, &summary, e.0),
+                }
+            }
+        };
+        let stop = report.verdict == Verdict::Error;
+        reports.push(report);
+        if stop {
+            break;
+        }
+    }
+    reports
+}
+
+/// `GET foo/sleep -> httpbin.foo:8000/headers (x20, 10 at once)`.
+pub fn describe_request(r: &RequestSpec) -> String {
+    let mut s = match r.protocol {
+        Protocol::Http => format!("{} {} -> {}{}", r.method, r.from, r.to, r.path),
+        Protocol::Tcp => format!("TCP {} -> {}", r.from, r.to),
+    };
+    if r.count > 1 {
+        s.push_str(&format!(" (x{}, {} at once)", r.count, r.concurrency));
+    }
+    s
+}
+
+/// The lines a reader needs to see why a request failed.
+fn evidence(o: &Outcome) -> Vec<String> {
+    let mut e = vec![format!("status: {}", o.status)];
+    if !o.response_flags.is_empty() {
+        e.push(format!("response_flags: {}", o.response_flags.join(",")));
+    }
+    if !o.details.is_empty() {
+        e.push(format!("details: {}", o.details));
+    }
+    if let Some(t) = &o.tls_error {
+        e.push(format!("tls_error: {t}"));
+    }
+    if let Some(p) = &o.peer_principal {
+        e.push(format!("peer_principal: {p}"));
+    }
+    if !o.body.is_empty() {
+        e.push(format!("body: {}", o.body.trim_end()));
+    }
+    if let Some(l) = &o.client_log {
+        e.push(format!("client log: {l}"));
+    }
+    if let Some(l) = &o.server_log {
+        e.push(format!("server log: {l}"));
+    }
+    e
+}
+
+fn passed_step(index: usize, line: usize, kind: &str, summary: String) -> StepReport {
+    StepReport {
+        index,
+        line,
+        kind: kind.into(),
+        summary,
+        verdict: Verdict::Passed,
+        mismatches: Vec::new(),
+        error: None,
+        evidence: Vec::new(),
+        outcomes: Vec::new(),
+    }
+}
+
+fn error_step(index: usize, line: usize, kind: &str, summary: &str, error: String) -> StepReport {
+    StepReport {
+        verdict: Verdict::Error,
+        error: Some(error),
+        ..passed_step(index, line, kind, summary.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests;

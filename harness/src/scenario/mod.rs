@@ -1,0 +1,126 @@
+//! Scenario files: a mesh configuration, faults and steps (requests with expectations, clock
+//! moves, applies, deletes, faults). See docs/scenarios.md for every key.
+//!
+//! A YAML file is a *scenario file* when its first document is a map with a top-level `name:`
+//! or `steps:` key; any other YAML file (plain Kubernetes/Istio manifests, fixtures) is not, and
+//! a folder run skips it.
+
+mod config;
+mod lines;
+mod parse;
+mod raw;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sim::mesh::RequestSpec;
+use sim::model::{Object, ObjectRef, Resources, Warning};
+use sim::proxy::outcome::Status;
+use sim::Fault;
+
+pub use config::load_configuration;
+use config::scenario_resources;
+pub use parse::{is_scenario_text, parse_scenario};
+
+/// One parsed scenario, with its configuration already loaded and checked.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it was read from (as shown in reports).
+    pub file: PathBuf,
+    /// `name`.
+    pub name: String,
+    /// `description`.
+    pub description: String,
+    /// `seed` (0 by default): every random choice of the mesh derives from it.
+    pub seed: u64,
+    /// The configuration: includes, inline resources and the `mesh` section.
+    pub resources: Resources,
+    /// `faults`, injected when the mesh is built.
+    pub faults: Vec<Fault>,
+    /// `steps`, in order.
+    pub steps: Vec<Step>,
+    /// Loading notes (unknown fields, skipped kinds) from the configuration and `apply` steps.
+    pub warnings: Vec<Warning>,
+}
+
+/// One step and the line it starts on.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// 1-based line of the step in the scenario file (0 when unknown).
+    pub line: usize,
+    /// What the step does.
+    pub action: Action,
+}
+
+/// What a step does.
+// Steps are built once per parse and only read afterwards; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Send request(s) and check the outcome(s).
+    Request {
+        /// The request.
+        request: RequestSpec,
+        /// What must hold.
+        expect: Expect,
+    },
+    /// Move the virtual clock (the duration as written, and its value).
+    Advance(String, Duration),
+    /// Add or replace objects, as `kubectl apply`.
+    Apply(Vec<Object>),
+    /// Delete objects.
+    Delete(Vec<ObjectRef>),
+    /// Inject a fault now.
+    Fault(Fault),
+}
+
+impl Action {
+    /// The step's key as written (`request`, `advance`, ...).
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Action::Request { .. } => "request",
+            Action::Advance(..) => "advance",
+            Action::Apply(_) => "apply",
+            Action::Delete(_) => "delete",
+            Action::Fault(_) => "fault",
+        }
+    }
+}
+
+/// How an `expect` block applies to the outcomes of a request step with `count > 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Match {
+    /// Every request meets every field of the block (the default: the strict reading, so a
+    /// regression in one request of many cannot pass unnoticed).
+    #[default]
+    All,
+    /// At least one request meets every field of the block: "some requests are rejected with
+    /// 503 UO" under connection-pool limits.
+    Any,
+}
+
+/// `expect:` — every field given must hold; absent fields are not checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// Acceptable statuses (one, or a list of which any is fine).
+    pub status: Option<Vec<Status>>,
+    /// Response flags, compared as a set (order-insensitive); `[]` means no flags.
+    pub flags: Option<Vec<String>>,
+    /// The TLS error (`Some(None)` when written as `null`: there must be none).
+    pub tls_error: Option<Option<String>>,
+    /// A substring of the response-code details.
+    pub details_contains: Option<String>,
+    /// Whether the hop used mutual TLS.
+    pub mtls: Option<bool>,
+    /// The client principal the server saw (`Some(None)`: none).
+    pub peer_principal: Option<Option<String>>,
+    /// Finding codes that must all be present.
+    pub diagnosis: Option<Vec<String>>,
+    /// The first finding's remedy must make the same request succeed.
+    pub fix_verifies: bool,
+    /// How the block applies with `count > 1`.
+    pub matching: Match,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+//! From text to a checked `Scenario`: typed parse (unknown keys rejected with a suggestion),
+//! then one action per step, faults and objects parsed by `sim`, every error with its line.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use sim::mesh::RequestSpec;
+use sim::model::{load::parse_object, ObjectRef, Origin, Warning};
+use sim::Fault;
+
+use super::lines::LineIndex;
+use super::raw::{RawExpect, RawMatch, RawRequest, RawScenario, RawStep};
+use super::scenario_resources;
+use super::{Action, Expect, Match, Scenario, Step};
+use crate::error::InputError;
+use crate::suggest::{explain_fault_error, fault_keys_of};
+use crate::tree::Tree;
+
+/// The step keys, for "exactly one of" messages.
+const STEP_ACTIONS: &str = "request, advance, apply, delete, fault";
+
+/// True when the text's first YAML document is a map with a top-level `name` or `steps` key:
+/// the rule that tells scenario files from plain manifests in a folder. Text that is not valid
+/// YAML also counts, so that its syntax error is reported rather than the file skipped.
+pub fn is_scenario_text(text: &str) -> bool {
+    let Some(doc) = serde_yaml::Deserializer::from_str(text).next() else {
+        return false;
+    };
+    match serde_yaml::Value::deserialize(doc) {
+        Ok(serde_yaml::Value::Mapping(m)) => m.contains_key("name") || m.contains_key("steps"),
+        Ok(_) => false,
+        Err(_) => true,
+    }
+}
+
+/// Parses and checks one scenario file; includes are read through `tree`.
+pub fn parse_scenario(tree: &Tree, file: &Path, text: &str) -> Result<Scenario, InputError> {
+    let lines = LineIndex::new(text);
+    let mut docs = serde_yaml::Deserializer::from_str(text);
+    let first = docs.next().ok_or_else(|| {
+        InputError::at(
+            file,
+            1,
+            "empty file: expected a scenario with `name:` and `steps:`",
+        )
+    })?;
+    let raw = RawScenario::deserialize(first).map_err(|e| InputError::from_yaml(file, &e))?;
+    if let Some(second) = docs.next() {
+        let extra =
+            serde_yaml::Value::deserialize(second).map_err(|e| InputError::from_yaml(file, &e))?;
+        if !extra.is_null() {
+            let line = text
+                .lines()
+                .enumerate()
+                .skip(1)
+                .find(|(_, l)| l.starts_with("---"))
+                .map_or(0, |(i, _)| i + 1);
+            return Err(InputError::at(
+                file,
+                line,
+                "a scenario file holds one YAML document; put manifests in a fixture file and \
+                 `include:` it",
+            ));
+        }
+    }
+    if raw.name.trim().is_empty() {
+        return Err(InputError::at(
+            file,
+            lines.key("name"),
+            "`name` must not be empty",
+        ));
+    }
+
+    let resources = scenario_resources(tree, file, &raw, &lines)?;
+    let faults = raw
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            Fault::from_yaml(v).map_err(|e| {
+                InputError::at(
+                    file,
+                    lines.item("faults", i),
+                    explain_fault_error(&e, &fault_keys_of(v)),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut warnings = resources.warnings.clone();
+    let steps = raw
+        .steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| convert_step(file, lines.item("steps", i), s, &mut warnings))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    Ok(Scenario {
+        file: file.to_path_buf(),
+        name: raw.name,
+        description: raw.description.unwrap_or_default(),
+        seed: raw.seed.unwrap_or(0),
+        resources,
+        faults,
+        steps,
+        warnings,
+    })
+}
+
+fn convert_step(
+    file: &Path,
+    line: usize,
+    raw: RawStep,
+    warnings: &mut Vec<Warning>,
+) -> Result<Step, InputError> {
+    let err = |m: String| InputError::at(file, line, m);
+    let given: Vec<&str> = [
+        ("request", raw.request.is_some()),
+        ("advance", raw.advance.is_some()),
+        ("apply", raw.apply.is_some()),
+        ("delete", raw.delete.is_some()),
+        ("fault", raw.fault.is_some()),
+    ]
+    .iter()
+    .filter(|(_, set)| *set)
+    .map(|(k, _)| *k)
+    .collect();
+    if given.len() != 1 {
+        return Err(err(format!(
+            "a step needs exactly one of {STEP_ACTIONS}; found {}",
+            if given.is_empty() {
+                "none".to_string()
+            } else {
+                given.join(", ")
+            }
+        )));
+    }
+    if raw.expect.is_some() && raw.request.is_none() {
+        return Err(err("`expect` belongs beside a `request` step".into()));
+    }
+    let action = if let Some(req) = raw.request {
+        let expect = raw.expect.ok_or_else(|| {
+            err("a `request` step needs an `expect:` block (what must hold)".into())
+        })?;
+        if expect.is_empty() {
+            return Err(err(
+                "`expect` needs at least one field (status, flags, tls_error, details_contains, \
+                 mtls, peer_principal, diagnosis, fix_verifies): an empty expectation cannot fail"
+                    .into(),
+            ));
+        }
+        Action::Request {
+            request: request_spec(req),
+            expect: convert_expect(expect),
+        }
+    } else if let Some((text, dur)) = raw.advance {
+        Action::Advance(text, dur)
+    } else if let Some(values) = raw.apply {
+        let mut objects = Vec::new();
+        for v in &values {
+            let origin = Origin {
+                file: file.to_path_buf(),
+                line,
+            };
+            match parse_object(v, origin, warnings) {
+                Ok(Some(o)) => objects.push(o),
+                Ok(None) => {}
+                Err(e) => return Err(InputError::at(&e.origin.file, e.origin.line, e.message)),
+            }
+        }
+        Action::Apply(objects)
+    } else if let Some(refs) = raw.delete {
+        Action::Delete(
+            refs.into_iter()
+                .map(|r| ObjectRef {
+                    kind: r.kind,
+                    namespace: r.namespace.unwrap_or_default(),
+                    name: r.name,
+                })
+                .collect(),
+        )
+    } else if let Some(v) = raw.fault {
+        Action::Fault(
+            Fault::from_yaml(&v).map_err(|e| err(explain_fault_error(&e, &fault_keys_of(&v))))?,
+        )
+    } else {
+        unreachable!("exactly one action was checked above")
+    };
+    Ok(Step { line, action })
+}
+
+fn request_spec(raw: RawRequest) -> RequestSpec {
+    let defaults = RequestSpec::default();
+    RequestSpec {
+        from: raw.from,
+        to: raw.to,
+        path: raw.path.unwrap_or(defaults.path),
+        method: raw.method.unwrap_or(defaults.method),
+        headers: raw.headers,
+        protocol: raw.protocol.unwrap_or(defaults.protocol),
+        count: raw.count.unwrap_or(defaults.count),
+        concurrency: raw.concurrency.unwrap_or(defaults.concurrency),
+    }
+}
+
+fn convert_expect(raw: RawExpect) -> Expect {
+    Expect {
+        status: raw.status,
+        flags: raw.flags,
+        tls_error: raw.tls_error,
+        details_contains: raw.details_contains,
+        mtls: raw.mtls,
+        peer_principal: raw.peer_principal,
+        diagnosis: raw.diagnosis,
+        fix_verifies: raw.fix_verifies.unwrap_or(false),
+        matching: match raw.matching {
+            Some(RawMatch::Any) => Match::Any,
+            Some(RawMatch::All) | None => Match::All,
+        },
+    }
+}

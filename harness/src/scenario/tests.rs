@@ -1,0 +1,208 @@
+use std::path::Path;
+
+use sim::proxy::outcome::Status;
+
+use super::*;
+use crate::tree::Tree;
+
+fn parse(text: &str) -> Result<Scenario, crate::InputError> {
+    parse_scenario(&Tree::Fs, Path::new("s.yaml"), text)
+}
+
+fn err(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn full_request_step_parses_every_field() {
+    let s = parse(
+        "name: n\nseed: 7\nsteps:\n  - request:\n      from: foo/sleep\n      to: httpbin.foo:8000\n      path: /headers\n      method: POST\n      headers: {x-a: b}\n      protocol: tcp\n      count: 20\n      concurrency: 10\n    expect:\n      status: [200, 503]\n      flags: [UO]\n      tls_error: null\n      details_contains: via\n      mtls: true\n      peer_principal: cluster.local/ns/foo/sa/sleep\n      match: any\n",
+    )
+    .unwrap();
+    assert_eq!(s.seed, 7);
+    let Action::Request { request, expect } = &s.steps[0].action else {
+        panic!("not a request")
+    };
+    assert_eq!(s.steps[0].line, 4);
+    assert_eq!(request.count, 20);
+    assert_eq!(request.protocol, sim::mesh::Protocol::Tcp);
+    assert_eq!(request.headers["x-a"], "b");
+    assert_eq!(
+        expect.status,
+        Some(vec![Status::Http(200), Status::Http(503)])
+    );
+    assert_eq!(expect.tls_error, Some(None));
+    assert_eq!(expect.matching, Match::Any);
+}
+
+#[test]
+fn status_words_and_defaults_are_read() {
+    let s = parse("name: n\nsteps:\n- request: {from: a/b, to: c:80}\n  expect: {status: reset}\n")
+        .unwrap();
+    let Action::Request { request, expect } = &s.steps[0].action else {
+        panic!("not a request")
+    };
+    assert_eq!(request.path, "/");
+    assert_eq!(request.method, "GET");
+    assert_eq!(expect.status, Some(vec![Status::Reset]));
+    assert_eq!(expect.tls_error, None);
+    assert_eq!(expect.matching, Match::All);
+}
+
+#[test]
+fn unknown_top_level_key_is_an_error_with_a_suggestion() {
+    let e = err("name: n\nstep: []\n");
+    assert!(e.starts_with("s.yaml:2:1: error:"), "{e}");
+    assert!(e.contains("unknown field `step`"), "{e}");
+    assert!(e.contains("did you mean `steps`?"), "{e}");
+}
+
+#[test]
+fn unknown_request_key_points_at_its_line() {
+    let e = err("name: n\nsteps:\n  - request:\n      from: a/b\n      to: c:80\n      pth: /x\n    expect: {}\n");
+    assert!(e.starts_with("s.yaml:6:"), "{e}");
+    assert!(e.contains("did you mean `path`?"), "{e}");
+}
+
+#[test]
+fn missing_name_is_an_error() {
+    let e = err("steps: []\n");
+    assert!(e.contains("missing field `name`"), "{e}");
+}
+
+#[test]
+fn bad_status_names_the_accepted_values() {
+    let e = err(
+        "name: n\nsteps:\n  - request: {from: a/b, to: c:80}\n    expect:\n      status: maybe\n",
+    );
+    assert!(e.starts_with("s.yaml:5:"), "{e}");
+    assert!(e.contains("reset | refused | timeout"), "{e}");
+}
+
+#[test]
+fn bad_duration_is_an_error_on_its_line() {
+    let e = err("name: n\nsteps:\n  - advance: soon\n");
+    assert!(e.starts_with("s.yaml:3:"), "{e}");
+    assert!(e.contains("invalid duration"), "{e}");
+}
+
+#[test]
+fn bad_from_and_to_are_rejected() {
+    assert!(
+        err("name: n\nsteps:\n- request: {from: sleep, to: c:80}\n  expect: {}\n")
+            .contains("NAMESPACE/WORKLOAD")
+    );
+    assert!(
+        err("name: n\nsteps:\n- request: {from: a/b, to: httpbin}\n  expect: {}\n")
+            .contains("HOST:PORT")
+    );
+}
+
+#[test]
+fn step_with_two_actions_is_an_error_on_the_step_line() {
+    let e =
+        err("name: n\nsteps:\n  - advance: 1h\n  - advance: 1h\n    fault: {type: istiod-down}\n");
+    assert!(e.starts_with("s.yaml:4: error:"), "{e}");
+    assert!(e.contains("exactly one of"), "{e}");
+}
+
+#[test]
+fn request_without_expect_is_an_error() {
+    assert!(err("name: n\nsteps:\n- request: {from: a/b, to: c:80}\n").contains("expect"));
+}
+
+#[test]
+fn faults_are_parsed_by_the_fault_vocabulary() {
+    let s = parse("name: n\nfaults:\n  - {type: istiod-down}\nsteps:\n  - fault: {type: rotate-root, restart: [default/httpbin]}\n  - delete: [{kind: PeerAuthentication, namespace: foo, name: default}]\n").unwrap();
+    assert_eq!(s.faults, vec![sim::Fault::IstiodDown]);
+    assert!(matches!(
+        s.steps[0].action,
+        Action::Fault(sim::Fault::RotateRoot { .. })
+    ));
+    let Action::Delete(refs) = &s.steps[1].action else {
+        panic!("not a delete")
+    };
+    assert_eq!(refs[0].to_string(), "PeerAuthentication/foo/default");
+    let e = err("name: n\nfaults:\n  - {type: istiod-sad}\n");
+    assert!(e.starts_with("s.yaml:3: error: unknown fault type"), "{e}");
+}
+
+#[test]
+fn mesh_section_sets_mesh_config() {
+    let s = parse("name: n\nmesh:\n  trustDomain: example.org\n  enableAutoMtls: false\n  meshMTLS: {minProtocolVersion: TLSV1_3}\nsteps: []\n").unwrap();
+    let cfg = &s.resources.mesh_config;
+    assert_eq!(cfg.trust_domain, "example.org");
+    assert!(!cfg.enable_auto_mtls);
+    assert_eq!(
+        cfg.min_protocol_version,
+        Some(sim::model::TlsVersion::Tls13)
+    );
+    assert_eq!(cfg.origin.line, 2);
+    assert!(err("name: n\nmesh: {trustDomian: x}\n").contains("did you mean `trustDomain`?"));
+}
+
+#[test]
+fn missing_include_names_the_resolved_path() {
+    let e = err("name: n\ninclude: [../fixtures/none.yaml]\nsteps: []\n");
+    assert!(e.starts_with("s.yaml:2: error: include"), "{e}");
+}
+
+#[test]
+fn second_document_is_rejected() {
+    let e = err("name: n\nsteps: []\n---\nkind: Namespace\n");
+    assert!(
+        e.starts_with("s.yaml:3: error: a scenario file holds one"),
+        "{e}"
+    );
+}
+
+#[test]
+fn scenario_rule_tells_scenarios_from_manifests() {
+    assert!(is_scenario_text("name: x\n"));
+    assert!(is_scenario_text("steps: []\n"));
+    assert!(!is_scenario_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: foo}\n"
+    ));
+    assert!(!is_scenario_text("- a\n"));
+    assert!(!is_scenario_text(""));
+    assert!(
+        is_scenario_text("name: [unclosed\n"),
+        "syntax errors are reported, not skipped"
+    );
+}
+
+#[test]
+fn empty_expect_is_rejected_because_it_cannot_fail() {
+    let e = err("name: n\nsteps:\n  - request: {from: a/b, to: c:80}\n    expect: {match: all}\n");
+    assert!(
+        e.starts_with("s.yaml:3: error: `expect` needs at least one field"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_shapes_say_what_was_expected_in_the_users_words() {
+    let e = err("name: n\nsteps:\n  - advance 25h\n");
+    assert!(e.starts_with("s.yaml:3:"), "{e}");
+    assert!(
+        e.contains("expected a step: a map with one of request, advance"),
+        "{e}"
+    );
+    assert!(!e.contains("Raw"), "{e}");
+    let e = err("- name: n\n");
+    assert!(e.contains("expected a scenario"), "{e}");
+}
+
+#[test]
+fn misspelt_fault_keys_and_types_get_suggestions() {
+    let e = err("name: n\nfaults:\n  - {type: expired-cert, worklod: foo/httpbin}\n");
+    assert!(
+        e.contains("`worklod` looks like a misspelling of `workload`"),
+        "{e}"
+    );
+    let e = err("name: n\nsteps:\n  - fault: {type: rotate-rot}\n");
+    assert!(
+        e.starts_with("s.yaml:3: error:") && e.contains("did you mean `rotate-root`?"),
+        "{e}"
+    );
+}

@@ -1,0 +1,243 @@
+//! `meshsim probe`: one request against a configuration, its outcome and findings.
+
+use std::collections::BTreeMap;
+
+use harness::{load_configuration, Tree};
+use serde::Serialize;
+use sim::diagnose::Finding;
+use sim::mesh::{MeshOptions, Protocol, RequestSpec};
+use sim::proxy::outcome::Status;
+use sim::proxy::Outcome;
+use sim::Mesh;
+
+use super::output::emit;
+use super::{Format, ProbeArgs, ProtocolArg, RequestArgs, EXIT_BAD_INPUT, EXIT_OK};
+
+/// The JSON shape of `probe --format json` (design.md, "CLI").
+#[derive(Debug, Serialize)]
+struct ProbeJson<'a> {
+    status: Status,
+    response_flags: &'a [String],
+    details: &'a str,
+    mtls: bool,
+    tls_error: Option<&'a str>,
+    peer_principal: Option<&'a str>,
+    body: &'a str,
+    client_log: Option<&'a str>,
+    server_log: Option<&'a str>,
+    findings: &'a [Finding],
+}
+
+/// Runs `meshsim probe` and returns the exit code.
+pub fn probe(args: ProbeArgs) -> i32 {
+    match simulate(&args.request) {
+        Ok(outcome) => {
+            // TODO(lead): run the diagnosis engine on the mesh's Evidence once it lands.
+            let findings: Vec<Finding> = Vec::new();
+            eprintln!("meshsim probe: note: the diagnosis engine is not available in this build");
+            let text = match args.format {
+                Format::Human => human(&args.request, &outcome, &findings),
+                Format::Json => json(&outcome, &findings),
+            };
+            match emit(&text, None) {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    eprintln!("meshsim probe: {e}");
+                    EXIT_BAD_INPUT
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// Builds the mesh (faults at time zero), advances the clock, sends one request.
+fn simulate(args: &RequestArgs) -> Result<Outcome, String> {
+    let request = request_spec(args)?;
+    let (resources, mut faults) =
+        load_configuration(&Tree::Fs, &args.files).map_err(|e| e.to_string())?;
+    for w in &resources.warnings {
+        eprintln!("{w}");
+    }
+    faults.extend(args.faults.iter().cloned());
+    let opts = MeshOptions {
+        seed: args.seed,
+        ..MeshOptions::default()
+    };
+    let mut mesh =
+        Mesh::build(resources, &faults, opts).map_err(|e| format!("meshsim probe: {e}"))?;
+    if let Some(at) = args.at {
+        mesh.advance(at);
+    }
+    let outcomes = mesh
+        .request(&request)
+        .map_err(|e| format!("meshsim probe: {e}"))?;
+    outcomes
+        .into_iter()
+        .next()
+        .ok_or_else(|| "meshsim probe: the mesh returned no outcome".to_string())
+}
+
+fn request_spec(args: &RequestArgs) -> Result<RequestSpec, String> {
+    let bad = |m: String| format!("meshsim probe: {m}");
+    match args.from.split_once('/') {
+        Some((ns, wl)) if !ns.is_empty() && !wl.is_empty() && !wl.contains('/') => {}
+        _ => {
+            return Err(bad(format!(
+                "--from must be NAMESPACE/WORKLOAD, got {:?}",
+                args.from
+            )))
+        }
+    }
+    match args.to.rsplit_once(':') {
+        Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() => {}
+        _ => return Err(bad(format!("--to must be HOST:PORT, got {:?}", args.to))),
+    }
+    let mut headers = BTreeMap::new();
+    for h in &args.headers {
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| bad(format!("--header must be \"NAME: VALUE\", got {h:?}")))?;
+        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+    }
+    Ok(RequestSpec {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        path: args.path.clone(),
+        method: args.method.clone(),
+        headers,
+        protocol: match args.protocol {
+            ProtocolArg::Http => Protocol::Http,
+            ProtocolArg::Tcp => Protocol::Tcp,
+        },
+        count: 1,
+        concurrency: 1,
+    })
+}
+
+fn human(args: &RequestArgs, o: &Outcome, findings: &[Finding]) -> String {
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let mut s = format!(
+        "{} {} -> {}{}\n",
+        args.method, args.from, args.to, args.path
+    );
+    let flags = if o.response_flags.is_empty() {
+        "-".to_string()
+    } else {
+        o.response_flags.join(",")
+    };
+    for (k, v) in [
+        ("status", o.status.to_string()),
+        ("response_flags", flags),
+        ("details", o.details.clone()),
+        ("mtls", o.mtls.to_string()),
+        ("tls_error", dash(&o.tls_error)),
+        ("peer_principal", dash(&o.peer_principal)),
+        ("client log", dash(&o.client_log)),
+        ("server log", dash(&o.server_log)),
+    ] {
+        s.push_str(&format!("{k:<16}{v}\n"));
+    }
+    if !o.body.is_empty() {
+        s.push_str(&format!("{:<16}{}\n", "body", o.body.trim_end()));
+    }
+    s.push_str(&format!("findings ({})\n", findings.len()));
+    for f in findings {
+        s.push_str(&format!("  {} [{:?}]: {}\n", f.code, f.severity, f.message));
+        for e in &f.evidence {
+            s.push_str(&format!("    evidence: {e}\n"));
+        }
+        s.push_str(&format!("    remedy: {}\n", f.remedy));
+    }
+    s
+}
+
+fn json(o: &Outcome, findings: &[Finding]) -> String {
+    let view = ProbeJson {
+        status: o.status,
+        response_flags: &o.response_flags,
+        details: &o.details,
+        mtls: o.mtls,
+        tls_error: o.tls_error.as_deref(),
+        peer_principal: o.peer_principal.as_deref(),
+        body: &o.body,
+        client_log: o.client_log.as_deref(),
+        server_log: o.server_log.as_deref(),
+        findings,
+    };
+    let mut s = serde_json::to_string_pretty(&view)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn request_args(extra: &[&str]) -> RequestArgs {
+        let mut argv = vec![
+            "meshsim",
+            "probe",
+            "-f",
+            "x.yaml",
+            "--from",
+            "foo/sleep",
+            "--to",
+            "httpbin:8000",
+        ];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).expect("valid arguments").command {
+            Command::Probe(p) => p.request,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let mut o = Outcome::with_status(Status::Http(503));
+        o.response_flags = vec!["UF".into(), "URX".into()];
+        o.tls_error = Some("CERTIFICATE_VERIFY_FAILED".into());
+        let v: serde_json::Value = serde_json::from_str(&json(&o, &[])).unwrap();
+        assert_eq!(v["status"], 503);
+        assert_eq!(v["response_flags"], serde_json::json!(["UF", "URX"]));
+        assert_eq!(v["details"], "");
+        assert_eq!(v["mtls"], false);
+        assert_eq!(v["tls_error"], "CERTIFICATE_VERIFY_FAILED");
+        assert_eq!(v["peer_principal"], serde_json::Value::Null);
+        assert_eq!(v["findings"], serde_json::json!([]));
+        let reset: serde_json::Value =
+            serde_json::from_str(&json(&Outcome::with_status(Status::Reset), &[])).unwrap();
+        assert_eq!(reset["status"], "reset");
+    }
+
+    #[test]
+    fn headers_faults_and_time_are_read() {
+        let args = request_args(&[
+            "-H",
+            "X-User: alice",
+            "--fault",
+            "istiod-down",
+            "--at",
+            "25h",
+            "--protocol",
+            "tcp",
+        ]);
+        let spec = request_spec(&args).unwrap();
+        assert_eq!(spec.headers["x-user"], "alice");
+        assert_eq!(spec.protocol, Protocol::Tcp);
+        assert_eq!(args.faults, vec![sim::Fault::IstiodDown]);
+        assert_eq!(args.at, Some(std::time::Duration::from_secs(25 * 3600)));
+    }
+
+    #[test]
+    fn header_without_colon_is_rejected() {
+        let args = request_args(&["-H", "oops"]);
+        assert!(request_spec(&args).unwrap_err().contains("NAME: VALUE"));
+    }
+}

@@ -1,0 +1,101 @@
+//! `meshsim run`: find, parse, select, run and report scenarios.
+
+use std::path::PathBuf;
+
+use harness::{
+    exit_code, load_scenarios, render_human, render_json, render_junit, run_scenarios,
+    scenario_files, select, RunOptions, Tree,
+};
+use include_dir::{include_dir, Dir};
+
+use super::output::{emit, stdout_color};
+use super::{RunArgs, RunFormat, EXIT_BAD_INPUT, EXIT_OK};
+
+/// The scenario library compiled into the binary (`build.rs` reruns the build when it changes).
+static LIBRARY: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scenarios");
+
+/// The root the embedded library's files are shown under.
+const LIBRARY_ROOT: &str = "scenarios";
+
+/// Runs `meshsim run` and returns the exit code.
+pub fn run(args: RunArgs) -> i32 {
+    let (tree, paths) = if args.paths.is_empty() {
+        (
+            Tree::Embedded {
+                dir: &LIBRARY,
+                root: LIBRARY_ROOT,
+            },
+            vec![PathBuf::from(LIBRARY_ROOT)],
+        )
+    } else {
+        (Tree::Fs, args.paths.clone())
+    };
+
+    let files = match scenario_files(&tree, &paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if files.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "meshsim run: no scenario files in {} (a scenario file has a top-level `name:` or \
+             `steps:`)",
+            shown.join(", ")
+        );
+        return EXIT_BAD_INPUT;
+    }
+    let scenarios = match load_scenarios(&tree, &files) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "meshsim run: {} scenario file(s) could not be read; nothing was run",
+                errors.len()
+            );
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let selected = select(scenarios, args.filter.as_deref(), args.partition);
+    let mut warnings: Vec<String> = selected
+        .iter()
+        .flat_map(|s| s.warnings.iter().map(ToString::to_string))
+        .collect();
+    warnings.dedup();
+    for w in &warnings {
+        eprintln!("{w}");
+    }
+
+    if args.list {
+        let text: String = selected
+            .iter()
+            .map(|s| format!("{}  {}\n", s.file.display(), s.name))
+            .collect();
+        return finish(emit(&text, args.output.as_deref()), EXIT_OK);
+    }
+    if selected.is_empty() {
+        eprintln!("meshsim run: no scenario matched the filter/partition");
+    }
+
+    let reports = run_scenarios(&selected, RunOptions { progress: true });
+    let text = match args.format {
+        RunFormat::Human => render_human(&reports, args.output.is_none() && stdout_color()),
+        RunFormat::Json => render_json(&reports),
+        RunFormat::Junit => render_junit(&reports),
+    };
+    finish(emit(&text, args.output.as_deref()), exit_code(&reports))
+}
+
+fn finish(written: Result<(), String>, code: i32) -> i32 {
+    match written {
+        Ok(()) => code,
+        Err(e) => {
+            eprintln!("meshsim run: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
