@@ -1,0 +1,548 @@
+//! The client side of a hop: a bare pod writing straight to the destination, or a client sidecar
+//! (outbound cluster) that reuses a pooled connection or opens new ones — with Istio's default
+//! retry policy making up to three real connection attempts on connect failure — and turns what
+//! happened into Envoy's status, flags, details and body.
+
+use std::sync::Arc;
+
+use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio_rustls::TlsConnector;
+
+use super::access_log::AccessLog;
+use super::exchange::{
+    AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar, RequestProtocol, ServerSide,
+};
+use super::http::{read_response, HttpRequest, HttpResponse, ReadError};
+use super::inbound::{Inbound, ServerConn, ServerView};
+use super::outcome::{Outcome, Status, TlsStats};
+use super::pool::{generation, BoxIo, ConnectionPool, Established};
+use super::tls_config::{client_config, ClientTls, TlsConfigError};
+use super::tls_error::{rustls_error, TlsFailure, TlsStat};
+use crate::SimTime;
+
+/// In-process socket buffer size.
+const SOCKET_BUFFER: usize = 64 * 1024;
+
+/// Istio's default route retry policy: `connect-failure` retried twice (`retry.go`).
+const HTTP_CONNECT_ATTEMPTS: usize = 3;
+
+/// Envoy's 503 body prefix.
+const UPSTREAM_ERROR: &str = "upstream connect error or disconnect/reset before headers.";
+
+/// How one connection attempt ended, from the client's side.
+enum AttemptResult {
+    /// An HTTP response arrived.
+    Response(HttpResponse),
+    /// TCP: the bytes that came back before the server closed.
+    Echo(Vec<u8>),
+    /// The connection never became usable (TLS failure or closed during the handshake).
+    ConnectFailure(ConnectFailure),
+    /// Connected, then closed/reset before a response (`UC`).
+    Terminated,
+    /// Connected, but the answer was not HTTP (`UPE`).
+    ProtocolError,
+}
+
+/// Why a connection attempt failed.
+#[derive(Clone)]
+enum ConnectFailure {
+    /// A TLS error, local or an alert received.
+    Tls(TlsFailure),
+    /// Closed during the handshake without a TLS error.
+    Closed,
+    /// The TLS context could not be built (e.g. no SDS certificate).
+    Config(TlsConfigError),
+}
+
+/// The client's half of an attempt; `io` is kept for pooling.
+struct ClientAttempt {
+    result: AttemptResult,
+    io: Option<BoxIo>,
+}
+
+/// Runs one request from `client` to `server`.
+pub(crate) async fn run(
+    client: &ClientSide,
+    server: &ServerSide,
+    req: &AppRequest,
+    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    pool: &mut ConnectionPool,
+    now: SimTime,
+) -> Outcome {
+    match client {
+        ClientSide::NoSidecar { ip } => direct(ip, server, req, authz, pool, now).await,
+        ClientSide::Sidecar(c) => via_sidecar(c, server, req, authz, pool, now).await,
+    }
+}
+
+/// A pod without a sidecar: the application's own bytes, one connection per request.
+async fn direct(
+    ip: &str,
+    server: &ServerSide,
+    req: &AppRequest,
+    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    pool: &mut ConnectionPool,
+    now: SimTime,
+) -> Outcome {
+    let port = pool.next_port();
+    let (cio, sio) = duplex(SOCKET_BUFFER);
+    let inbound = Inbound {
+        server,
+        authz,
+        now,
+        src_ip: ip.to_string(),
+        src_port: port,
+    };
+    let mut view = ServerView::default();
+    let server_fut = async {
+        if let Some(mut c) = inbound.accept(Box::new(sio), &mut view).await {
+            while inbound.serve(&mut c, &mut view).await {}
+        }
+    };
+    let client_fut = async {
+        let mut io: BoxIo = Box::new(cio);
+        app_exchange(&mut io, req, false).await
+    };
+    let (result, ()) = tokio::join!(client_fut, server_fut);
+    let mut out = match result {
+        AttemptResult::Response(resp) => response_outcome(&resp, &view),
+        AttemptResult::Echo(bytes) => echo_outcome(req, &bytes),
+        _ => Outcome::with_status(Status::Reset),
+    };
+    if out.status == Status::Reset {
+        if let Some(d) = &view.local_reply_details {
+            out.details = d.clone();
+        }
+    }
+    finish_server_view(&mut out, server, view);
+    out
+}
+
+/// The request as the client application writes it.
+fn wire_request(req: &AppRequest) -> Vec<u8> {
+    let mut headers = vec![("host".to_string(), req.authority.clone())];
+    headers.extend(req.headers.iter().cloned());
+    HttpRequest {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        headers,
+        body: req.body.clone(),
+    }
+    .to_bytes()
+}
+
+/// Writes the request and reads the answer over an established stream. `tls` marks a stream
+/// whose handshake the client already completed: a TLS error read afterwards (a TLS 1.3 server
+/// rejecting the client certificate after the client's Finished) is still a connect failure.
+async fn app_exchange(io: &mut BoxIo, req: &AppRequest, tls: bool) -> AttemptResult {
+    let tls_failure = |e: &std::io::Error| {
+        rustls_error(e)
+            .filter(|_| tls)
+            .map(|r| AttemptResult::ConnectFailure(ConnectFailure::Tls(TlsFailure::from_rustls(r))))
+    };
+    match req.protocol {
+        RequestProtocol::Http => {
+            if let Err(e) = io.write_all(&wire_request(req)).await {
+                return tls_failure(&e).unwrap_or(AttemptResult::Terminated);
+            }
+            let _ = io.flush().await;
+            match read_response(io).await {
+                Ok(resp) => AttemptResult::Response(resp),
+                Err(ReadError::Io(e)) => tls_failure(&e).unwrap_or(AttemptResult::Terminated),
+                Err(ReadError::Malformed(_)) => AttemptResult::ProtocolError,
+                Err(ReadError::Eof | ReadError::Truncated) => AttemptResult::Terminated,
+            }
+        }
+        RequestProtocol::Tcp => {
+            if let Err(e) = io.write_all(&req.body).await {
+                return tls_failure(&e).unwrap_or(AttemptResult::Terminated);
+            }
+            let _ = io.shutdown().await;
+            let mut back = Vec::new();
+            match io.read_to_end(&mut back).await {
+                Ok(_) => AttemptResult::Echo(back),
+                Err(e) => match tls_failure(&e) {
+                    Some(f) if back.is_empty() => f,
+                    _ => AttemptResult::Echo(back),
+                },
+            }
+        }
+    }
+}
+
+/// Connects (TLS or plaintext) and runs the request.
+async fn client_attempt(
+    tls: &Result<Option<ClientTls>, TlsConfigError>,
+    io: DuplexStream,
+    req: &AppRequest,
+    stats: &mut TlsStats,
+) -> ClientAttempt {
+    let fail = |f: ConnectFailure| ClientAttempt {
+        result: AttemptResult::ConnectFailure(f),
+        io: None,
+    };
+    let (mut io, is_tls): (BoxIo, bool) = match tls {
+        Err(e) => return fail(ConnectFailure::Config(e.clone())),
+        Ok(None) => (Box::new(io), false),
+        Ok(Some(ct)) => {
+            let connector = TlsConnector::from(Arc::new(ct.config.clone()));
+            match connector.connect(ct.server_name.clone(), io).await {
+                Ok(s) => {
+                    stats.handshake += 1;
+                    (Box::new(s), true)
+                }
+                Err(e) => {
+                    return fail(match rustls_error(&e) {
+                        Some(r) => ConnectFailure::Tls(TlsFailure::from_rustls(r)),
+                        None => ConnectFailure::Closed,
+                    })
+                }
+            }
+        }
+    };
+    let result = app_exchange(&mut io, req, is_tls).await;
+    ClientAttempt {
+        result,
+        io: Some(io),
+    }
+}
+
+fn count(stats: &mut TlsStats, f: &TlsFailure) {
+    match f.stat {
+        TlsStat::ConnectionError => stats.connection_error += 1,
+        TlsStat::FailVerifyError => stats.fail_verify_error += 1,
+        TlsStat::FailVerifySan => stats.fail_verify_san += 1,
+        TlsStat::FailVerifyNoCert => stats.fail_verify_no_cert += 1,
+    }
+}
+
+/// Drives the client and server halves of one connection together. When the client is done
+/// the server gets a few more polls to finish its response bookkeeping; if it is still waiting
+/// (TCP chain or passthrough, reading until EOF), the client's stream is closed so it can end.
+async fn drive<S>(
+    client: impl std::future::Future<Output = ClientAttempt>,
+    server: S,
+) -> (ClientAttempt, Option<Option<ServerConn>>)
+where
+    S: std::future::Future<Output = Option<ServerConn>>,
+{
+    tokio::pin!(client);
+    tokio::pin!(server);
+    let mut server_out = None;
+    let mut attempt = loop {
+        tokio::select! {
+            biased;
+            out = &mut server, if server_out.is_none() => server_out = Some(out),
+            out = &mut client => break out,
+        }
+    };
+    if server_out.is_none() {
+        for _ in 0..16 {
+            tokio::select! {
+                biased;
+                out = &mut server => { server_out = Some(out); break; }
+                _ = tokio::task::yield_now() => {}
+            }
+        }
+    }
+    if server_out.is_none() {
+        attempt.io = None;
+        server_out = Some(server.await);
+    }
+    (attempt, server_out)
+}
+
+/// A client sidecar: pooled connection if one is idle and current, else up to three attempts.
+async fn via_sidecar(
+    c: &ClientSidecar,
+    server: &ServerSide,
+    req: &AppRequest,
+    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    pool: &mut ConnectionPool,
+    now: SimTime,
+) -> Outcome {
+    let endpoint = server.endpoint();
+    let gen = generation(c, server);
+    let http = req.protocol == RequestProtocol::Http;
+    let mut client_stats = TlsStats::default();
+    let mut view = ServerView::default();
+
+    if http {
+        if let Some(mut est) = pool.take(&c.name, &endpoint, &gen) {
+            let inbound = Inbound {
+                server,
+                authz,
+                now,
+                src_ip: c.ip.clone(),
+                src_port: est.client_port,
+            };
+            let mut server_conn = est.server;
+            let (result, keep) = tokio::join!(
+                app_exchange(&mut est.client, req, false),
+                inbound.serve(&mut server_conn, &mut view)
+            );
+            if let AttemptResult::Response(resp) = &result {
+                let mut out = response_outcome(resp, &view);
+                out.client_log = Some(client_log(c, server, req, &out, now, est.client_port, None));
+                if keep {
+                    pool.put(
+                        &c.name,
+                        &endpoint,
+                        gen,
+                        Established {
+                            client: est.client,
+                            server: server_conn,
+                            client_port: est.client_port,
+                        },
+                    );
+                }
+                out.stats.insert("client".into(), client_stats);
+                finish_server_view(&mut out, server, view);
+                return out;
+            }
+            // The idle connection was unusable: Envoy opens a new one.
+            view = ServerView::default();
+        }
+    }
+
+    let tls = client_config(&c.tls, &c.upstream);
+    let attempts = if http { HTTP_CONNECT_ATTEMPTS } else { 1 };
+    let mut last_failure = None;
+    let mut last_port = 0;
+    for _ in 0..attempts {
+        let port = pool.next_port();
+        last_port = port;
+        let (cio, sio) = duplex(SOCKET_BUFFER);
+        let inbound = Inbound {
+            server,
+            authz,
+            now,
+            src_ip: c.ip.clone(),
+            src_port: port,
+        };
+        let view_ref = &mut view;
+        let inbound_ref = &inbound;
+        let server_fut = async move {
+            let mut conn = inbound_ref.accept(Box::new(sio), view_ref).await?;
+            if http {
+                if inbound_ref.serve(&mut conn, view_ref).await {
+                    return Some(conn);
+                }
+            } else {
+                while inbound_ref.serve(&mut conn, view_ref).await {}
+            }
+            None
+        };
+        let client_fut = client_attempt(&tls, cio, req, &mut client_stats);
+        let (attempt, server_out) = drive(client_fut, server_fut).await;
+        match attempt.result {
+            AttemptResult::ConnectFailure(f) => {
+                if let ConnectFailure::Tls(t) = &f {
+                    count(&mut client_stats, t);
+                }
+                last_failure = Some(f);
+                continue;
+            }
+            result => {
+                let mut out = match &result {
+                    AttemptResult::Response(resp) => response_outcome(resp, &view),
+                    AttemptResult::Echo(bytes) => echo_outcome(req, bytes),
+                    AttemptResult::Terminated if http => {
+                        upstream_reset("connection termination", "UC")
+                    }
+                    AttemptResult::ProtocolError if http => upstream_reset("protocol error", "UPE"),
+                    _ => {
+                        let mut o = Outcome::with_status(Status::Reset);
+                        if let Some(d) = &view.local_reply_details {
+                            o.details = d.clone();
+                        }
+                        o
+                    }
+                };
+                if let (Some(io), Some(Some(server_conn))) = (attempt.io, server_out) {
+                    if matches!(result, AttemptResult::Response(_)) {
+                        pool.put(
+                            &c.name,
+                            &endpoint,
+                            gen.clone(),
+                            Established {
+                                client: io,
+                                server: server_conn,
+                                client_port: port,
+                            },
+                        );
+                    }
+                }
+                out.client_log = Some(client_log(c, server, req, &out, now, port, None));
+                out.stats.insert("client".into(), client_stats);
+                finish_server_view(&mut out, server, view);
+                return out;
+            }
+        }
+    }
+
+    let failure = last_failure.unwrap_or(ConnectFailure::Closed);
+    let mut out = connect_failure_outcome(&failure, attempts, http);
+    let transport = transport_reason(&failure);
+    out.client_log = Some(client_log(
+        c,
+        server,
+        req,
+        &out,
+        now,
+        last_port,
+        transport.as_deref(),
+    ));
+    out.stats.insert("client".into(), client_stats);
+    finish_server_view(&mut out, server, view);
+    out
+}
+
+/// 503 for a reset after connecting (`UC` connection termination, `UPE` protocol error).
+fn upstream_reset(reason: &str, flag: &str) -> Outcome {
+    let mut out = Outcome::with_status(Status::Http(503));
+    out.response_flags = vec![flag.to_string()];
+    out.body = format!("{UPSTREAM_ERROR} reset reason: {reason}");
+    out.details = format!(
+        "upstream_reset_before_response_started{{{}}}",
+        reason.replace(' ', "_")
+    );
+    out
+}
+
+/// What a sidecar client reports after every connection attempt failed.
+fn connect_failure_outcome(f: &ConnectFailure, attempts: usize, http: bool) -> Outcome {
+    let transport = transport_reason(f);
+    let mut flags = vec!["UF".to_string()];
+    if attempts > 1 {
+        flags.push("URX".to_string());
+    }
+    let mut out = Outcome::with_status(if http {
+        Status::Http(503)
+    } else {
+        Status::Reset
+    });
+    out.response_flags = flags;
+    if let ConnectFailure::Tls(t) = f {
+        out.tls_error = Some(t.reason.to_string());
+    }
+    let retried = if attempts > 1 {
+        "retried and the latest "
+    } else {
+        ""
+    };
+    let transport_part = transport
+        .as_ref()
+        .map(|t| format!(", transport failure reason: {t}"))
+        .unwrap_or_default();
+    if http {
+        out.body = format!(
+            "{UPSTREAM_ERROR} {retried}reset reason: remote connection failure{transport_part}"
+        );
+    }
+    out.details = format!(
+        "upstream_reset_before_response_started{{remote_connection_failure{}}}",
+        transport
+            .map(|t| format!("|{}", t.replace(' ', "_")))
+            .unwrap_or_default()
+    );
+    out
+}
+
+/// `%UPSTREAM_TRANSPORT_FAILURE_REASON%` of a failed connect.
+fn transport_reason(f: &ConnectFailure) -> Option<String> {
+    match f {
+        ConnectFailure::Tls(t) => Some(t.envoy_string()),
+        ConnectFailure::Config(e) => Some(e.to_string()),
+        ConnectFailure::Closed => None,
+    }
+}
+
+/// The outcome of an HTTP response, with the deciding proxy's details.
+fn response_outcome(resp: &HttpResponse, view: &ServerView) -> Outcome {
+    let mut out = Outcome::with_status(Status::Http(resp.status));
+    out.body = String::from_utf8_lossy(&resp.body).into_owned();
+    out.details = view
+        .local_reply_details
+        .clone()
+        .unwrap_or_else(|| "via_upstream".to_string());
+    out
+}
+
+/// A TCP exchange: the echo counts as 200; anything else is what came back, or a reset.
+fn echo_outcome(req: &AppRequest, bytes: &[u8]) -> Outcome {
+    if !bytes.is_empty() && bytes == req.body.as_slice() {
+        let mut out = Outcome::with_status(Status::Http(200));
+        out.body = String::from_utf8_lossy(bytes).into_owned();
+        out.details = "via_upstream".into();
+        return out;
+    }
+    let status = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|t| t.strip_prefix("HTTP/1.1 "))
+        .and_then(|t| t.get(..3))
+        .and_then(|c| c.parse::<u16>().ok())
+        .map(Status::Http)
+        .unwrap_or(Status::Reset);
+    let mut out = Outcome::with_status(status);
+    out.body = String::from_utf8_lossy(bytes).into_owned();
+    out
+}
+
+/// Copies the server's logs, stats and identity view into the outcome.
+fn finish_server_view(out: &mut Outcome, server: &ServerSide, view: ServerView) {
+    out.mtls = view.mtls;
+    out.peer_principal = view.principal.clone();
+    if let ServerSide::Sidecar(_) = server {
+        if !view.log_lines.is_empty() {
+            out.server_log = Some(view.log_lines.join("\n"));
+        }
+        out.stats.insert("server".into(), view.stats);
+    }
+    out.server_tls_error = view.tls_failure.map(|f| f.reason.to_string());
+}
+
+/// The client sidecar's outbound access-log line.
+fn client_log(
+    c: &ClientSidecar,
+    server: &ServerSide,
+    req: &AppRequest,
+    out: &Outcome,
+    now: SimTime,
+    port: u16,
+    upstream_failure: Option<&str>,
+) -> String {
+    let mut l = AccessLog::new(now);
+    if req.protocol == RequestProtocol::Http {
+        l.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
+        l.authority = req.authority.clone();
+        l.user_agent = req
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| "-".into());
+        l.route = "default".into();
+    }
+    l.code = match out.status {
+        Status::Http(c) => c,
+        _ => 0,
+    };
+    l.flags = out.response_flags.clone();
+    l.details = if out.details.is_empty() {
+        "-".into()
+    } else {
+        out.details.clone()
+    };
+    if let Some(t) = upstream_failure {
+        l.upstream_failure = t.to_string();
+    }
+    l.bytes_received = req.body.len();
+    l.bytes_sent = out.body.len();
+    l.upstream_host = server.endpoint();
+    l.upstream_cluster = c.cluster.clone();
+    l.upstream_local = format!("{}:{port}", c.ip);
+    l.downstream_local = server.endpoint();
+    l.downstream_remote = format!("{}:{}", c.ip, port.wrapping_add(20_000));
+    l.render()
+}
