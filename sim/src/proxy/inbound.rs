@@ -245,6 +245,10 @@ impl Inbound<'_> {
     /// Serves application traffic on an accepted connection: one request on the HTTP chain
     /// (returns whether the connection stays open), or the whole connection otherwise.
     pub(crate) async fn serve(&self, c: &mut ServerConn, view: &mut ServerView) -> bool {
+        if let Some(peer) = &c.peer {
+            view.mtls = true;
+            view.principal = peer.principal();
+        }
         match self.server {
             ServerSide::NoSidecar { app, .. } => {
                 app.serve_raw(&mut c.io).await;

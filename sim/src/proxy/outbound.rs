@@ -346,7 +346,13 @@ async fn via_sidecar(
             result => {
                 let mut out = match &result {
                     AttemptResult::Response(resp) => response_outcome(resp, &view),
-                    AttemptResult::Echo(bytes) => echo_outcome(req, bytes),
+                    AttemptResult::Echo(bytes) => {
+                        let mut o = echo_outcome(req, bytes);
+                        if let (Status::Reset, Some(d)) = (o.status, &view.local_reply_details) {
+                            o.details = d.clone();
+                        }
+                        o
+                    }
                     AttemptResult::Terminated if http => {
                         upstream_reset("connection termination", "UC")
                     }
