@@ -163,8 +163,8 @@ pub enum ClientSide {
         /// Pod IP.
         ip: String,
     },
-    /// A pod with a sidecar.
-    Sidecar(ClientSidecar),
+    /// A pod with a sidecar (boxed: it carries certificates).
+    Sidecar(Box<ClientSidecar>),
 }
 
 /// A server sidecar (the destination pod's Envoy, inbound).
@@ -198,8 +198,8 @@ pub enum ServerSide {
         /// The application.
         app: App,
     },
-    /// A pod with a sidecar.
-    Sidecar(ServerSidecar),
+    /// A pod with a sidecar (boxed: it carries certificates).
+    Sidecar(Box<ServerSidecar>),
 }
 
 impl ServerSide {

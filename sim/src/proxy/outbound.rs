@@ -337,9 +337,15 @@ async fn via_sidecar(
         let (attempt, server_out) = drive(client_fut, server_fut).await;
         match attempt.result {
             AttemptResult::ConnectFailure(f) => {
-                if let ConnectFailure::Tls(t) = &f {
-                    count(&mut client_stats, t);
-                }
+                let f = match f {
+                    ConnectFailure::Tls(t) => {
+                        count(&mut client_stats, &t);
+                        ConnectFailure::Tls(
+                            t.as_received_from_boringssl(negotiates_tls12(c, server)),
+                        )
+                    }
+                    other => other,
+                };
                 last_failure = Some(f);
                 continue;
             }
@@ -402,6 +408,18 @@ async fn via_sidecar(
     out.stats.insert("client".into(), client_stats);
     finish_server_view(&mut out, server, view);
     out
+}
+
+/// Whether the two sidecars' version ranges meet only at TLS 1.2 (the server picks the highest
+/// common version).
+fn negotiates_tls12(c: &ClientSidecar, server: &ServerSide) -> bool {
+    use crate::model::TlsVersion;
+    let ServerSide::Sidecar(s) = server else {
+        return false;
+    };
+    let low = c.tls.min_version.max(s.tls.min_version);
+    let high = c.tls.max_version.min(s.tls.max_version);
+    low <= high && high == TlsVersion::Tls12
 }
 
 /// 503 for a reset after connecting (`UC` connection termination, `UPE` protocol error).

@@ -74,13 +74,13 @@ fn istio_mutual() -> UpstreamTls {
 }
 
 fn sidecar_client(tls: SidecarTls, upstream: UpstreamTls) -> ClientSide {
-    ClientSide::Sidecar(ClientSidecar {
+    ClientSide::Sidecar(Box::new(ClientSidecar {
         name: "sleep-1.default".into(),
         ip: "10.0.0.1".into(),
         tls,
         upstream,
         cluster: format!("outbound|8000||{FQDN}"),
-    })
+    }))
 }
 
 fn bare_client() -> ClientSide {
@@ -90,7 +90,7 @@ fn bare_client() -> ClientSide {
 }
 
 fn sidecar_server(tls: SidecarTls, mode: MtlsMode, proto: PortProtocol, app: App) -> ServerSide {
-    ServerSide::Sidecar(ServerSidecar {
+    ServerSide::Sidecar(Box::new(ServerSidecar {
         name: "httpbin-1.foo".into(),
         ip: "10.0.0.2".into(),
         port: 8080,
@@ -98,7 +98,7 @@ fn sidecar_server(tls: SidecarTls, mode: MtlsMode, proto: PortProtocol, app: App
         mode,
         port_protocol: proto,
         app,
-    })
+    }))
 }
 
 fn get() -> AppRequest {
@@ -343,6 +343,26 @@ fn simple_tls_into_strict_gets_certificate_required() {
     // TLS 1.3: the client finished its side of the handshake before the server refused.
     assert_eq!(stats(&o, "client").handshake, 3);
     assert_eq!(stats(&o, "client").connection_error, 3);
+}
+
+#[test]
+fn simple_tls12_into_strict_gets_handshake_failure_as_from_boringssl() {
+    let m = Mesh::new();
+    let mut tls = m.sleep_tls();
+    tls.max_version = TlsVersion::Tls12;
+    let o = m.run(
+        &sidecar_client(tls, simple_with_ca(&m)),
+        &strict(&m),
+        &get(),
+    );
+    assert_connect_failure(&o, "SSLV3_ALERT_HANDSHAKE_FAILURE");
+    assert!(o.body.contains("268436496"));
+    assert_eq!(stats(&o, "server").fail_verify_no_cert, 3);
+    assert_eq!(
+        stats(&o, "client").handshake,
+        0,
+        "TLS 1.2: the server refuses before Finished"
+    );
 }
 
 #[test]

@@ -147,6 +147,23 @@ fn alert_reason(n: u8) -> &'static str {
     }
 }
 
+impl TlsFailure {
+    /// rustls's server sends `certificate_required` for a missing client certificate in TLS 1.2
+    /// too, while BoringSSL sends `handshake_failure` there (`handshake_server.cc`); given the
+    /// version the two peers negotiate, report what an Envoy peer would have sent.
+    pub fn as_received_from_boringssl(self, negotiated_tls12: bool) -> TlsFailure {
+        if negotiated_tls12 && self.code == SSL_LIB + 1116 {
+            TlsFailure {
+                reason: alert_reason(40),
+                code: SSL_LIB + 1040,
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+}
+
 /// Finds the rustls error inside an I/O error from tokio-rustls, if any.
 pub fn rustls_error(e: &std::io::Error) -> Option<&Error> {
     e.get_ref().and_then(|inner| inner.downcast_ref::<Error>())
