@@ -375,7 +375,18 @@ impl Inbound<'_> {
         line.code = resp.status;
         line.bytes_sent = resp.body.len();
         view.log_lines.push(line.render());
-        c.io.write_all(&resp.to_bytes()).await.is_ok() && c.io.flush().await.is_ok()
+        let close = req
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let mut resp = resp;
+        if close {
+            resp.headers.push(("connection".into(), "close".into()));
+        }
+        let written = c.io.write_all(&resp.to_bytes()).await.is_ok() && c.io.flush().await.is_ok();
+        if close {
+            let _ = c.io.shutdown().await;
+        }
+        written && !close
     }
 
     /// `X-Forwarded-Client-Cert` as Istio configures it (`APPEND_FORWARD`, hash + subject +
