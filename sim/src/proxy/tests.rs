@@ -910,3 +910,137 @@ fn every_verifier_rejects_expired_and_untrusted_chains() {
         }
     }
 }
+
+#[test]
+fn mutual_with_external_client_cert_into_strict_is_unknown_ca() {
+    let m = Mesh::new();
+    let external = TestCa::mesh_root("external.example");
+    let upstream = UpstreamTls::Mutual {
+        client: ClientMaterial {
+            cert: external.workload("spiffe://cluster.local/ns/default/sa/sleep", now()),
+        },
+        ca: Some(m.ca.bundle()),
+        subject_alt_names: vec![],
+        sni: Some(FQDN.into()),
+        insecure_skip_verify: false,
+    };
+    let o = m.run(
+        &sidecar_client(m.sleep_tls(), upstream),
+        &strict(&m),
+        &get(),
+    );
+    assert_connect_failure(&o, "TLSV1_ALERT_UNKNOWN_CA");
+    assert_eq!(stats(&o, "server").fail_verify_error, 3);
+}
+
+#[test]
+fn mutual_with_mesh_issued_client_cert_is_accepted_by_strict() {
+    let m = Mesh::new();
+    let upstream = UpstreamTls::Mutual {
+        client: ClientMaterial {
+            cert: m.ca.workload(SLEEP, now()),
+        },
+        ca: Some(m.ca.bundle()),
+        subject_alt_names: vec![HTTPBIN.into()],
+        sni: None,
+        insecure_skip_verify: false,
+    };
+    let o = m.run(
+        &sidecar_client(m.sleep_tls(), upstream),
+        &strict(&m),
+        &get(),
+    );
+    assert_eq!(o.status, Status::Http(200), "{o:#?}");
+    assert!(o.mtls);
+    assert_eq!(
+        o.peer_principal.as_deref(),
+        Some("cluster.local/ns/default/sa/sleep")
+    );
+}
+
+#[test]
+fn simple_without_ca_skips_server_verification_but_still_needs_a_client_cert() {
+    // DR SIMPLE without caCertificates does not verify the (expired) server cert (IST0128), so
+    // the failure that remains is the STRICT server's missing client certificate.
+    let m = Mesh::new();
+    let expired =
+        m.ca.issue(HTTPBIN, now().offset(-7200), now().offset(-3600));
+    let server = sidecar_server(
+        m.tls(expired),
+        MtlsMode::Strict,
+        PortProtocol::Http,
+        App::Httpbin,
+    );
+    let upstream = UpstreamTls::Simple {
+        ca: None,
+        subject_alt_names: vec![],
+        sni: None,
+        insecure_skip_verify: false,
+    };
+    let o = m.run(&sidecar_client(m.sleep_tls(), upstream), &server, &get());
+    assert_connect_failure(&o, "TLSV1_ALERT_CERTIFICATE_REQUIRED");
+    assert_eq!(stats(&o, "client").fail_verify_error, 0);
+}
+
+#[test]
+fn sidecar_plaintext_into_permissive_is_accepted_without_mtls() {
+    let m = Mesh::new();
+    let server = sidecar_server(
+        m.httpbin_tls(),
+        MtlsMode::Permissive,
+        PortProtocol::Auto,
+        App::Httpbin,
+    );
+    let o = m.run(
+        &sidecar_client(m.sleep_tls(), UpstreamTls::Plaintext),
+        &server,
+        &get(),
+    );
+    assert_eq!(o.status, Status::Http(200));
+    assert!(!o.mtls);
+    assert_eq!(o.peer_principal, None);
+    assert_eq!(stats(&o, "client").handshake, 0);
+}
+
+#[test]
+fn bare_pods_talk_plaintext_without_any_proxy_view() {
+    let m = Mesh::new();
+    let server = ServerSide::NoSidecar {
+        ip: "10.0.0.9".into(),
+        port: 8080,
+        app: App::Httpbin,
+    };
+    let o = m.run(&bare_client(), &server, &get());
+    assert_eq!(o.status, Status::Http(200));
+    assert!(o.client_log.is_none() && o.server_log.is_none());
+    assert!(o.stats.is_empty());
+    let o = m.run(
+        &bare_client(),
+        &server,
+        &AppRequest::http_get("x", "/status/418"),
+    );
+    assert_eq!(o.status, Status::Http(418));
+}
+
+#[test]
+fn disabled_tcp_port_passes_mtls_bytes_to_the_app() {
+    // TestInbound "mtls → tcp 70 under DISABLE": the bytes reach the app raw; an echo app
+    // reflects the ClientHello, which the client's TLS stack rejects.
+    let m = Mesh::new();
+    let server = sidecar_server(
+        m.httpbin_tls(),
+        MtlsMode::Disable,
+        PortProtocol::Tcp,
+        App::TcpEcho,
+    );
+    let req = AppRequest::tcp("echo.foo:9000", b"ping");
+    let o = m.run(
+        &sidecar_client(m.sleep_tls(), istio_mutual()),
+        &server,
+        &req,
+    );
+    assert_eq!(o.status, Status::Reset);
+    assert_eq!(o.response_flags, ["UF"]);
+    assert_eq!(o.tls_error.as_deref(), Some("UNEXPECTED_MESSAGE"));
+    assert_eq!(stats(&o, "server").handshake, 0);
+}
