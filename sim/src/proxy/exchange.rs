@@ -221,7 +221,9 @@ pub fn data_path_runtime() -> std::io::Result<Runtime> {
 
 /// Sends one request from `client` to `server` over a real in-process connection (reused from
 /// `pool` when possible) and reports what every party saw. Synchronous: it runs the async
-/// handshake and exchange on `rt`.
+/// handshake and exchange on `rt`, which must have timers enabled (use [`data_path_runtime`]).
+/// `now` is the mesh time stamped on access-log lines; each sidecar verifies at its own
+/// `SidecarTls::now`. Several attempts (retries) append one server log line each.
 pub fn exchange(
     rt: &Runtime,
     client: &ClientSide,

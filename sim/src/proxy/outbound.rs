@@ -114,6 +114,10 @@ async fn direct(
             out.details = d.clone();
         }
     }
+    if let ServerSide::NoSidecar { .. } = server {
+        // No proxy on either side: there are no response-code details to report.
+        out.details.clear();
+    }
     finish_server_view(&mut out, server, view);
     out
 }

@@ -427,6 +427,10 @@ fn not_yet_valid_certificates_fail_in_both_directions() {
     );
     assert_connect_failure(&o, "CERTIFICATE_VERIFY_FAILED");
     assert_eq!(stats(&o, "client").fail_verify_error, 3);
+    assert_eq!(
+        o.server_tls_error.as_deref(),
+        Some("SSLV3_ALERT_CERTIFICATE_EXPIRED")
+    );
 
     let future_client = m.ca.issue(SLEEP, now().offset(3600), now().offset(90_000));
     let o = m.run(
@@ -436,6 +440,10 @@ fn not_yet_valid_certificates_fail_in_both_directions() {
     );
     assert_connect_failure(&o, "SSLV3_ALERT_CERTIFICATE_EXPIRED");
     assert_eq!(stats(&o, "server").fail_verify_error, 3);
+    assert_eq!(
+        o.server_tls_error.as_deref(),
+        Some("CERTIFICATE_VERIFY_FAILED")
+    );
 }
 
 #[test]
@@ -446,6 +454,10 @@ fn clock_skew_on_the_verifier_decides_validity() {
     skewed.now = now().offset(2 * 86_400);
     let o = m.run(&sidecar_client(skewed, istio_mutual()), &strict(&m), &get());
     assert_connect_failure(&o, "CERTIFICATE_VERIFY_FAILED");
+    assert_eq!(
+        o.server_tls_error.as_deref(),
+        Some("SSLV3_ALERT_CERTIFICATE_EXPIRED")
+    );
 }
 
 #[test]
@@ -566,7 +578,9 @@ fn disjoint_tls12_cipher_suites_are_a_handshake_failure() {
     );
     let o = m.run(&sidecar_client(client_tls, istio_mutual()), &server, &get());
     assert_connect_failure(&o, "SSLV3_ALERT_HANDSHAKE_FAILURE");
+    assert_eq!(stats(&o, "client").connection_error, 3);
     assert_eq!(o.server_tls_error.as_deref(), Some("NO_SHARED_CIPHER"));
+    assert_eq!(stats(&o, "server").connection_error, 3);
 }
 
 #[test]
@@ -1043,4 +1057,81 @@ fn disabled_tcp_port_passes_mtls_bytes_to_the_app() {
     assert_eq!(o.response_flags, ["UF"]);
     assert_eq!(o.tls_error.as_deref(), Some("UNEXPECTED_MESSAGE"));
     assert_eq!(stats(&o, "server").handshake, 0);
+}
+
+/// Listener-level result, in the vocabulary of Istio's `sidecar_simulation_test.go`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inbound {
+    Ok,
+    NoFilterChain,
+    MtlsError,
+    ProtocolError,
+}
+
+fn listener_result(o: &Outcome) -> Inbound {
+    let server = stats(o, "server");
+    if server.no_filter_chain_match > 0 {
+        Inbound::NoFilterChain
+    } else if o.server_tls_error.is_some() || server.fail_verify_no_cert > 0 {
+        Inbound::MtlsError
+    } else if o.server_log.as_deref().is_some_and(|l| l.contains(" DPE ")) {
+        Inbound::ProtocolError
+    } else {
+        Inbound::Ok
+    }
+}
+
+/// istio-semantics §2.3, the `TestInbound` matrix: plaintext / TLS / mTLS × TCP / HTTP / auto
+/// ports × DISABLE / PERMISSIVE / STRICT, decided by real bytes at the listener.
+#[test]
+fn inbound_filter_chains_follow_istios_test_inbound_matrix() {
+    use Inbound::*;
+    let m = Mesh::new();
+    let plain_http = (bare_client(), get());
+    let plain_tcp = (bare_client(), AppRequest::tcp("svc:70", b"ping"));
+    let tls = UpstreamTls::Simple {
+        ca: None,
+        subject_alt_names: vec![],
+        sni: Some(FQDN.into()),
+        insecure_skip_verify: false,
+    };
+    let tls_http = (sidecar_client(m.sleep_tls(), tls.clone()), get());
+    let tls_tcp = (
+        sidecar_client(m.sleep_tls(), tls),
+        AppRequest::tcp("svc:70", b"ping"),
+    );
+    let mtls_http = (sidecar_client(m.sleep_tls(), istio_mutual()), get());
+    let mtls_tcp = (
+        sidecar_client(m.sleep_tls(), istio_mutual()),
+        AppRequest::tcp("svc:70", b"ping"),
+    );
+    let (tcp, http, auto) = (PortProtocol::Tcp, PortProtocol::Http, PortProtocol::Auto);
+    #[rustfmt::skip]
+    let table = [
+        ("tcp 70 plain",       &plain_tcp,  tcp,  App::TcpEcho, [Ok, Ok, NoFilterChain]),
+        ("http→tcp 70 plain",  &plain_http, tcp,  App::TcpEcho, [Ok, Ok, NoFilterChain]),
+        ("tls→tcp 70",         &tls_tcp,    tcp,  App::TcpEcho, [Ok, Ok, MtlsError]),
+        ("https→tcp 70",       &tls_http,   tcp,  App::TcpEcho, [Ok, Ok, MtlsError]),
+        ("mtls tcp→70",        &mtls_tcp,   tcp,  App::TcpEcho, [Ok, Ok, Ok]),
+        ("mtls http→70",       &mtls_http,  tcp,  App::TcpEcho, [Ok, Ok, Ok]),
+        ("http 80 plain",      &plain_http, http, App::Httpbin, [Ok, Ok, NoFilterChain]),
+        ("tls→http 80",        &tls_tcp,    http, App::Httpbin, [ProtocolError, NoFilterChain, MtlsError]),
+        ("https→http 80",      &tls_http,   http, App::Httpbin, [ProtocolError, NoFilterChain, MtlsError]),
+        ("mtls→http 80",       &mtls_http,  http, App::Httpbin, [ProtocolError, Ok, Ok]),
+        ("tcp→http 80 plain",  &plain_tcp,  http, App::Httpbin, [ProtocolError, ProtocolError, NoFilterChain]),
+        ("auto 81 http plain", &plain_http, auto, App::Httpbin, [Ok, Ok, NoFilterChain]),
+        ("auto 81 tcp plain",  &plain_tcp,  auto, App::Httpbin, [Ok, Ok, NoFilterChain]),
+        ("tls→auto 81",        &tls_tcp,    auto, App::Httpbin, [Ok, Ok, MtlsError]),
+        ("https→auto 81",      &tls_http,   auto, App::Httpbin, [Ok, Ok, MtlsError]),
+        ("mtls tcp→auto 81",   &mtls_tcp,   auto, App::Httpbin, [Ok, Ok, Ok]),
+        ("mtls http→auto 81",  &mtls_http,  auto, App::Httpbin, [Ok, Ok, Ok]),
+    ];
+    let modes = [MtlsMode::Disable, MtlsMode::Permissive, MtlsMode::Strict];
+    for (name, (client, req), proto, app, want) in table {
+        for (mode, want) in modes.iter().zip(want) {
+            let server = sidecar_server(m.httpbin_tls(), *mode, proto, app);
+            let o = m.run(client, &server, req);
+            assert_eq!(listener_result(&o), want, "{name} under {mode:?}: {o:#?}");
+        }
+    }
 }
