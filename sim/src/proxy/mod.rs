@@ -12,6 +12,7 @@ pub mod inspector;
 mod outbound;
 pub mod outcome;
 pub mod pool;
+mod report;
 pub mod testing;
 pub mod tls_config;
 pub mod tls_error;
