@@ -18,22 +18,14 @@ use crate::SimTime;
 pub struct TestCa {
     issuer: Issuer<'static, KeyPair>,
     root: CertificateDer<'static>,
+    /// Issuing CA first, up to (not including) the root; empty when the root signs directly.
+    intermediates: Vec<CertificateDer<'static>>,
 }
 
 impl TestCa {
     /// A self-signed root valid from `not_before` to `not_after`, subject `O=<org>`.
     pub fn new(org: &str, not_before: SimTime, not_after: SimTime) -> TestCa {
-        let mut params = CertificateParams::default();
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::OrganizationName, org);
-        params.distinguished_name = dn;
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        set_validity(&mut params, not_before, not_after);
+        let params = ca_params(org, not_before, not_after);
         let key = KeyPair::generate().expect("ring generates P-256 keys");
         let cert = params
             .self_signed(&key)
@@ -41,6 +33,28 @@ impl TestCa {
         TestCa {
             issuer: Issuer::new(params, key),
             root: cert.der().clone(),
+            intermediates: Vec::new(),
+        }
+    }
+
+    /// An intermediate CA signed by this one (Istio's plug-in CA, `cacerts`): it issues the
+    /// workload certificates, and its chain travels with them.
+    pub fn intermediate(&self, org: &str) -> TestCa {
+        let params = ca_params(
+            org,
+            SimTime::EPOCH.offset(-86_400),
+            SimTime::EPOCH.offset(3650 * 86_400),
+        );
+        let key = KeyPair::generate().expect("ring generates P-256 keys");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("signing an intermediate from fixed params");
+        let mut intermediates = vec![cert.der().clone()];
+        intermediates.extend(self.intermediates.iter().cloned());
+        TestCa {
+            issuer: Issuer::new(params, key),
+            root: self.root.clone(),
+            intermediates,
         }
     }
 
@@ -86,8 +100,10 @@ impl TestCa {
         let cert = params
             .signed_by(&key, &self.issuer)
             .expect("signing a leaf from fixed params");
+        let mut chain = vec![cert.der().clone()];
+        chain.extend(self.intermediates.iter().cloned());
         WorkloadCert {
-            chain: vec![cert.der().clone()],
+            chain,
             key_pkcs8: key.serialize_der(),
             not_before,
             not_after,
@@ -104,6 +120,21 @@ impl TestCa {
     pub fn root_pem(&self) -> String {
         pem_block("CERTIFICATE", self.root.as_ref())
     }
+}
+
+fn ca_params(org: &str, not_before: SimTime, not_after: SimTime) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, org);
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    set_validity(&mut params, not_before, not_after);
+    params
 }
 
 /// Sets validity from virtual time; rcgen's date type is reached through `date_time_ymd` so

@@ -1135,3 +1135,65 @@ fn inbound_filter_chains_follow_istios_test_inbound_matrix() {
         }
     }
 }
+
+#[test]
+fn connect_failure_access_log_uses_istios_default_format() {
+    let m = Mesh::new();
+    let expired =
+        m.ca.issue(SLEEP, now().offset(-2 * 86_400), now().offset(-60));
+    let o = m.run(
+        &sidecar_client(m.tls(expired), istio_mutual()),
+        &strict(&m),
+        &get(),
+    );
+    let tls = "TLS_error:|268436501:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_EXPIRED:TLS_error_end";
+    assert_eq!(
+        o.details,
+        format!(
+            "upstream_reset_before_response_started{{remote_connection_failure|{}}}",
+            tls.replace(' ', "_")
+        )
+    );
+    assert_eq!(
+        o.client_log.as_deref().unwrap(),
+        format!(
+            "[2026-01-01T01:00:00.000Z] \"GET /headers HTTP/1.1\" 503 UF,URX {} - \"{tls}\" 0 245 0 - \
+             \"-\" \"curl/8.5.0\" \"-\" \"httpbin.foo:8000\" \"10.0.0.2:8080\" \
+             outbound|8000||{FQDN} 10.0.0.1:40002 10.0.0.2:8080 10.0.0.1:60002 - default",
+            o.details
+        )
+    );
+    assert_eq!(
+        o.server_log.as_deref().unwrap().lines().count(),
+        3,
+        "one line per attempt"
+    );
+}
+
+#[test]
+fn plug_in_ca_intermediate_chains_verify_to_the_root() {
+    let m = Mesh::new();
+    let plugin = m.ca.intermediate("cluster.local plug-in");
+    let client = sidecar_client(m.tls(plugin.workload(SLEEP, now())), istio_mutual());
+    let server = sidecar_server(
+        m.tls(plugin.workload(HTTPBIN, now())),
+        MtlsMode::Strict,
+        PortProtocol::Http,
+        App::Httpbin,
+    );
+    let o = m.run(&client, &server, &get());
+    assert_eq!(o.status, Status::Http(200), "{o:#?}");
+    assert!(o.mtls);
+}
+
+#[test]
+fn plug_in_ca_whose_root_is_not_in_the_bundle_is_unknown_ca() {
+    // CustomCaTrustBundleMissing: the client is issued by a plug-in CA under another root.
+    let m = Mesh::new();
+    let other_root = TestCa::mesh_root("corp root");
+    let plugin = other_root.intermediate("cluster.local plug-in");
+    let client = sidecar_client(m.tls(plugin.workload(SLEEP, now())), istio_mutual());
+    let o = m.run(&client, &strict(&m), &get());
+    assert_connect_failure(&o, "TLSV1_ALERT_UNKNOWN_CA");
+    assert_eq!(stats(&o, "server").fail_verify_error, 3);
+}
