@@ -30,8 +30,7 @@ pub(crate) enum Chain {
     Http,
     /// TCP proxy (network RBAC once per connection, bytes forwarded).
     Tcp,
-    /// No sidecar processing: bytes go to the application as they are (no sidecar, or TLS
-    /// passthrough in PERMISSIVE / raw TCP in DISABLE).
+    /// No sidecar on the destination: bytes go to the application as they are.
     Raw,
 }
 
@@ -132,20 +131,21 @@ impl Inbound<'_> {
             (MtlsMode::Permissive, FirstBytes::Tls { .. }) if first.has_istio_alpn() => {
                 self.terminate_mtls(s, &first, rewind, view).await
             }
-            // Non-Istio TLS in PERMISSIVE: no chain on HTTP ports; TCP/auto ports pass it
-            // through to the application without terminating it.
+            // Non-Istio TLS in PERMISSIVE: no chain on HTTP ports; TCP/auto ports have a TCP
+            // proxy chain that passes it through without terminating it (RBAC still applies,
+            // with no peer identity).
             (MtlsMode::Permissive, FirstBytes::Tls { .. }) => match s.port_protocol {
                 PortProtocol::Http => {
                     self.no_filter_chain(s, view);
                     None
                 }
-                _ => Some(conn(rewind, Chain::Raw, None, sni)),
+                _ => Some(conn(rewind, Chain::Tcp, None, sni)),
             },
             // DISABLE has only raw_buffer chains: TLS bytes hit the HTTP codec on HTTP ports
             // and go to the TCP chain on TCP/auto ports (TestInbound "tls → auto: ok").
             (_, _) if is_tls => match s.port_protocol {
                 PortProtocol::Http => Some(conn(rewind, Chain::Http, None, sni)),
-                _ => Some(conn(rewind, Chain::Raw, None, sni)),
+                _ => Some(conn(rewind, Chain::Tcp, None, sni)),
             },
             (_, _) => {
                 let chain = plain_chain(rewind.peeked());

@@ -1197,3 +1197,50 @@ fn plug_in_ca_whose_root_is_not_in_the_bundle_is_unknown_ca() {
     assert_connect_failure(&o, "TLSV1_ALERT_UNKNOWN_CA");
     assert_eq!(stats(&o, "server").fail_verify_error, 3);
 }
+
+#[test]
+fn permissive_tcp_passthrough_of_non_istio_tls_is_still_authorized() {
+    let m = Mesh::new();
+    let server = sidecar_server(
+        m.httpbin_tls(),
+        MtlsMode::Permissive,
+        PortProtocol::Tcp,
+        App::TcpEcho,
+    );
+    let tls = UpstreamTls::Simple {
+        ca: None,
+        subject_alt_names: vec![],
+        sni: Some(FQDN.into()),
+        insecure_skip_verify: true,
+    };
+    let seen = std::cell::RefCell::new(None);
+    let authz = |input: &AuthzInput| {
+        *seen.borrow_mut() = Some(input.clone());
+        AuthzVerdict::Deny {
+            details: "rbac_access_denied_matched_policy[none]".into(),
+        }
+    };
+    let mut pool = ConnectionPool::new();
+    let req = AppRequest::tcp("echo.foo:9000", b"ping");
+    let o = m.run_in(
+        &sidecar_client(m.sleep_tls(), tls),
+        &server,
+        &req,
+        &mut pool,
+        &authz,
+    );
+    assert_eq!(o.status, Status::Reset);
+    assert!(o
+        .server_log
+        .unwrap()
+        .contains("rbac_access_denied_matched_policy[none]"));
+    let input = seen
+        .into_inner()
+        .expect("authz ran on the passthrough chain");
+    assert_eq!(
+        input.principal, None,
+        "TLS was not terminated, so there is no peer identity"
+    );
+    assert!(!input.mtls);
+    assert!(input.http.is_none());
+}
