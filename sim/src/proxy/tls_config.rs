@@ -8,8 +8,8 @@ use std::sync::Arc;
 use rustls::client::Resumption;
 use rustls::crypto::CryptoProvider;
 use rustls::version::{TLS12, TLS13};
+use rustls::SupportedProtocolVersion;
 use rustls::{CipherSuite, ClientConfig, ServerConfig, SupportedCipherSuite};
-use rustls::{ProtocolVersion, SupportedProtocolVersion};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use sha2::{Digest, Sha256};
 
@@ -371,8 +371,6 @@ pub struct ClientTls {
     pub config: ClientConfig,
     /// SNI sent in the ClientHello.
     pub server_name: ServerName<'static>,
-    /// Whether the client presents a certificate (ISTIO_MUTUAL / MUTUAL).
-    pub presents_cert: bool,
 }
 
 /// The outbound context for `upstream`; `Ok(None)` for plaintext.
@@ -384,7 +382,7 @@ pub fn client_config(
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&protocol_versions(tls)?)
         .map_err(invalid)?;
-    let (config, sni, presents_cert) = match upstream {
+    let (config, sni) = match upstream {
         UpstreamTls::Plaintext => return Ok(None),
         UpstreamTls::IstioMutual { expected_sans, sni } => {
             let cert = tls.cert.as_ref().ok_or(TlsConfigError::NoCertificate)?;
@@ -404,7 +402,7 @@ pub fn client_config(
                 .iter()
                 .map(|p| p.as_bytes().to_vec())
                 .collect();
-            (config, Some(sni.clone()), true)
+            (config, Some(sni.clone()))
         }
         UpstreamTls::Simple {
             ca,
@@ -418,7 +416,7 @@ pub fn client_config(
                 .dangerous()
                 .with_custom_certificate_verifier(verifier)
                 .with_no_client_auth();
-            (config, sni.clone(), false)
+            (config, sni.clone())
         }
         UpstreamTls::Mutual {
             client,
@@ -434,7 +432,7 @@ pub fn client_config(
                 .with_custom_certificate_verifier(verifier)
                 .with_client_auth_cert(client.cert.chain.clone(), key_of(&client.cert))
                 .map_err(invalid)?;
-            (config, sni.clone(), true)
+            (config, sni.clone())
         }
     };
     let mut config = config;
@@ -448,7 +446,6 @@ pub fn client_config(
     Ok(Some(ClientTls {
         config,
         server_name,
-        presents_cert,
     }))
 }
 
@@ -465,14 +462,5 @@ fn server_verifier(
                 .map_err(TlsConfigError::Invalid)?,
         )),
         _ => Ok(Arc::new(UnverifiedServer::new(provider.clone()))),
-    }
-}
-
-/// The negotiated version as Envoy's stats name it (`TLSv1.2`, `TLSv1.3`).
-pub fn version_name(v: Option<ProtocolVersion>) -> &'static str {
-    match v {
-        Some(ProtocolVersion::TLSv1_3) => "TLSv1.3",
-        Some(ProtocolVersion::TLSv1_2) => "TLSv1.2",
-        _ => "-",
     }
 }
