@@ -258,46 +258,14 @@ async fn via_sidecar(
     let gen = generation(c, server);
     let http = req.protocol == RequestProtocol::Http;
     let mut client_stats = TlsStats::default();
-    let mut view = ServerView::default();
 
     if http {
-        if let Some(mut est) = pool.take(&c.name, &endpoint, &gen) {
-            let inbound = Inbound {
-                server,
-                authz,
-                now,
-                src_ip: c.ip.clone(),
-                src_port: est.client_port,
-            };
-            let mut server_conn = est.server;
-            let (result, keep) = tokio::join!(
-                app_exchange(&mut est.client, req, false),
-                inbound.serve(&mut server_conn, &mut view)
-            );
-            if let AttemptResult::Response(resp) = &result {
-                let mut out = response_outcome(resp, &view);
-                out.client_log = Some(client_log(c, server, req, &out, now, est.client_port, None));
-                if keep {
-                    pool.put(
-                        &c.name,
-                        &endpoint,
-                        gen,
-                        Established {
-                            client: est.client,
-                            server: server_conn,
-                            client_port: est.client_port,
-                        },
-                    );
-                }
-                out.stats.insert("client".into(), client_stats);
-                finish_server_view(&mut out, server, view);
-                return out;
-            }
-            // The idle connection was unusable: Envoy opens a new one.
-            view = ServerView::default();
+        if let Some(out) = reuse_pooled(c, server, req, authz, pool, now, &gen).await {
+            return out;
         }
     }
 
+    let mut view = ServerView::default();
     let tls = client_config(&c.tls, &c.upstream);
     let attempts = if http { HTTP_CONNECT_ATTEMPTS } else { 1 };
     let mut last_failure = None;
@@ -343,27 +311,7 @@ async fn via_sidecar(
                 continue;
             }
             result => {
-                let mut out = match &result {
-                    AttemptResult::Response(resp) => response_outcome(resp, &view),
-                    AttemptResult::Echo(bytes) => {
-                        let mut o = echo_outcome(req, bytes);
-                        if let (Status::Reset, Some(d)) = (o.status, &view.local_reply_details) {
-                            o.details = d.clone();
-                        }
-                        o
-                    }
-                    AttemptResult::Terminated if http => {
-                        upstream_reset("connection termination", "UC")
-                    }
-                    AttemptResult::ProtocolError if http => upstream_reset("protocol error", "UPE"),
-                    _ => {
-                        let mut o = Outcome::with_status(Status::Reset);
-                        if let Some(d) = &view.local_reply_details {
-                            o.details = d.clone();
-                        }
-                        o
-                    }
-                };
+                let mut out = connected_outcome(&result, req, &view, http);
                 if let (Some(io), Some(Some(server_conn))) = (attempt.io, server_out) {
                     if matches!(result, AttemptResult::Response(_)) {
                         pool.put(
@@ -401,6 +349,75 @@ async fn via_sidecar(
     out.stats.insert("client".into(), client_stats);
     finish_server_view(&mut out, server, view);
     out
+}
+
+/// Sends an HTTP request over the idle pooled connection, if there is a current one. `None`
+/// when there is none or it turned out unusable (Envoy then opens a new connection).
+async fn reuse_pooled(
+    c: &ClientSidecar,
+    server: &ServerSide,
+    req: &AppRequest,
+    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    pool: &mut ConnectionPool,
+    now: SimTime,
+    gen: &str,
+) -> Option<Outcome> {
+    let endpoint = server.endpoint();
+    let mut est = pool.take(&c.name, &endpoint, gen)?;
+    let inbound = Inbound {
+        server,
+        authz,
+        now,
+        src_ip: c.ip.clone(),
+        src_port: est.client_port,
+    };
+    let mut view = ServerView::default();
+    let (result, keep) = tokio::join!(
+        app_exchange(&mut est.client, req, false),
+        inbound.serve(&mut est.server, &mut view)
+    );
+    let AttemptResult::Response(resp) = &result else {
+        return None;
+    };
+    let mut out = response_outcome(resp, &view);
+    out.client_log = Some(client_log(c, server, req, &out, now, est.client_port, None));
+    if keep {
+        pool.put(&c.name, &endpoint, gen.to_string(), est);
+    }
+    // A reused connection performs no handshake.
+    out.stats.insert("client".into(), TlsStats::default());
+    finish_server_view(&mut out, server, view);
+    Some(out)
+}
+
+/// The outcome of an attempt whose connection was established.
+fn connected_outcome(
+    result: &AttemptResult,
+    req: &AppRequest,
+    view: &ServerView,
+    http: bool,
+) -> Outcome {
+    let reset = || {
+        let mut o = Outcome::with_status(Status::Reset);
+        if let Some(d) = &view.local_reply_details {
+            o.details = d.clone();
+        }
+        o
+    };
+    match result {
+        AttemptResult::Response(resp) => response_outcome(resp, view),
+        AttemptResult::Echo(bytes) => {
+            let o = echo_outcome(req, bytes);
+            if o.status == Status::Reset {
+                reset()
+            } else {
+                o
+            }
+        }
+        AttemptResult::Terminated if http => upstream_reset("connection termination", "UC"),
+        AttemptResult::ProtocolError if http => upstream_reset("protocol error", "UPE"),
+        _ => reset(),
+    }
 }
 
 /// Whether the two sidecars' version ranges meet only at TLS 1.2 (the server picks the highest
