@@ -1244,3 +1244,21 @@ fn permissive_tcp_passthrough_of_non_istio_tls_is_still_authorized() {
     assert!(!input.mtls);
     assert!(input.http.is_none());
 }
+
+#[test]
+fn mesh_config_sets_trust_domains_versions_and_ciphers() {
+    let m = Mesh::new();
+    let mesh = crate::model::MeshConfig {
+        trust_domain_aliases: vec!["old.domain".into()],
+        min_protocol_version: Some(TlsVersion::Tls13),
+        cipher_suites: vec!["ECDHE-RSA-AES128-GCM-SHA256".into()],
+        ..Default::default()
+    };
+    let tls = SidecarTls::from_mesh(None, m.ca.bundle(), &mesh, now());
+    assert_eq!(tls.trust_domains, ["cluster.local", "old.domain"]);
+    assert_eq!(
+        (tls.min_version, tls.max_version),
+        (TlsVersion::Tls13, TlsVersion::Tls13)
+    );
+    assert_eq!(tls.cipher_suites, ["ECDHE-RSA-AES128-GCM-SHA256"]);
+}

@@ -14,7 +14,7 @@ use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use sha2::{Digest, Sha256};
 
 use super::verifier::{SpiffeClientVerifier, SpiffeServerVerifier, UnverifiedServer};
-use crate::model::TlsVersion;
+use crate::model::{MeshConfig, TlsVersion};
 use crate::pki::{TrustBundle, WorkloadCert};
 use crate::SimTime;
 
@@ -71,6 +71,24 @@ impl SidecarTls {
             max_version: TlsVersion::Tls13,
             cipher_suites: Vec::new(),
         }
+    }
+
+    /// A sidecar's context under MeshConfig: trust domain and aliases (the server-side SAN
+    /// prefixes), `meshMTLS.minProtocolVersion` and `meshMTLS.cipherSuites`.
+    pub fn from_mesh(
+        cert: Option<WorkloadCert>,
+        bundle: TrustBundle,
+        mesh: &MeshConfig,
+        now: SimTime,
+    ) -> SidecarTls {
+        let mut tls = SidecarTls::new(cert, bundle, &mesh.trust_domain, now);
+        tls.trust_domains
+            .extend(mesh.trust_domain_aliases.iter().cloned());
+        if let Some(min) = mesh.min_protocol_version {
+            tls.min_version = min;
+        }
+        tls.cipher_suites = mesh.cipher_suites.clone();
+        tls
     }
 
     /// Feeds everything but the clock into a hash: a change forces a new connection, while time
