@@ -79,8 +79,21 @@ impl TestCa {
         }
     }
 
-    /// Issues a workload certificate for `spiffe` (a `spiffe://` URI) valid in the given window.
+    /// Issues a workload certificate for `spiffe` (a `spiffe://` URI) valid in the given window,
+    /// with a fresh P-256 key.
     pub fn issue(&self, spiffe: &str, not_before: SimTime, not_after: SimTime) -> WorkloadCert {
+        let key = KeyPair::generate().expect("ring generates P-256 keys");
+        self.issue_with_key(spiffe, not_before, not_after, key)
+    }
+
+    /// Issues a workload certificate for `spiffe` with the given key (e.g. [`rsa_test_key`]).
+    pub fn issue_with_key(
+        &self,
+        spiffe: &str,
+        not_before: SimTime,
+        not_after: SimTime,
+        key: KeyPair,
+    ) -> WorkloadCert {
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
         params.subject_alt_names = vec![SanType::URI(
@@ -96,7 +109,6 @@ impl TestCa {
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
         set_validity(&mut params, not_before, not_after);
-        let key = KeyPair::generate().expect("ring generates P-256 keys");
         let cert = params
             .signed_by(&key, &self.issuer)
             .expect("signing a leaf from fixed params");
@@ -143,6 +155,17 @@ fn set_validity(params: &mut CertificateParams, not_before: SimTime, not_after: 
     let epoch = rcgen::date_time_ymd(1970, 1, 1);
     params.not_before = epoch + Duration::from_secs(not_before.unix_secs());
     params.not_after = epoch + Duration::from_secs(not_after.unix_secs());
+}
+
+/// One of two fixed RSA-2048 test keys (`0` or `1`), the key type Istio's agent uses by default
+/// (ring cannot generate RSA keys, so these were made once with `openssl genpkey`).
+pub fn rsa_test_key(which: usize) -> KeyPair {
+    let pem = match which {
+        0 => include_str!("testdata/rsa-2048-key.pem"),
+        _ => include_str!("testdata/rsa-2048-key-2.pem"),
+    };
+    KeyPair::from_pkcs8_pem_and_sign_algo(pem, &rcgen::PKCS_RSA_SHA256)
+        .expect("the embedded RSA test key parses")
 }
 
 /// A PEM block (64-column base64) for exporting test material to openssl.

@@ -1262,3 +1262,33 @@ fn mesh_config_sets_trust_domains_versions_and_ciphers() {
     );
     assert_eq!(tls.cipher_suites, ["ECDHE-RSA-AES128-GCM-SHA256"]);
 }
+
+#[test]
+fn rsa_workload_certificates_handshake_over_tls13_and_tls12() {
+    // Istio's agent defaults to RSA 2048 keys; TLS 1.2 then needs the ECDHE-RSA suites.
+    let m = Mesh::new();
+    let rsa = |id: &str, which: usize| {
+        m.ca.issue_with_key(
+            id,
+            now().offset(-120),
+            now().offset(86_400),
+            super::testing::rsa_test_key(which),
+        )
+    };
+    for max in [TlsVersion::Tls13, TlsVersion::Tls12] {
+        let mut client_tls = m.tls(rsa(SLEEP, 0));
+        client_tls.max_version = max;
+        let server = sidecar_server(
+            m.tls(rsa(HTTPBIN, 1)),
+            MtlsMode::Strict,
+            PortProtocol::Http,
+            App::Httpbin,
+        );
+        let o = m.run(&sidecar_client(client_tls, istio_mutual()), &server, &get());
+        assert_eq!(o.status, Status::Http(200), "{max:?}: {o:#?}");
+        assert_eq!(
+            o.peer_principal.as_deref(),
+            Some("cluster.local/ns/default/sa/sleep")
+        );
+    }
+}
