@@ -66,6 +66,8 @@ pub(crate) struct ServerView {
     pub(crate) log_lines: Vec<String>,
     pub(crate) stats: TlsStats,
     pub(crate) tls_failure: Option<TlsFailure>,
+    /// A listener failure that is not a TLS error (e.g. `Secret is not supplied by SDS`).
+    pub(crate) proxy_error: Option<String>,
     /// Set when the server sidecar answered itself (RBAC 403, codec 400): its details.
     pub(crate) local_reply_details: Option<String>,
     pub(crate) principal: Option<String>,
@@ -182,8 +184,9 @@ impl Inbound<'_> {
         } else {
             &[]
         };
-        let mut line = self.log(s);
-        line.sni = sni.clone().unwrap_or_else(|| "-".into());
+        // A failed downstream handshake writes no access-log line: Istio's listener-level access
+        // log is filtered to `NR`, and the HTTP/TCP filters never see the connection. The
+        // server's view is its SSL stats and its own (debug) log reason.
         let config = match server_config(&s.tls, alpn) {
             Ok(c) => c,
             Err(e) => {
@@ -192,8 +195,7 @@ impl Inbound<'_> {
                 if e != TlsConfigError::NoCertificate {
                     view.stats.connection_error += 1;
                 }
-                line.termination = e.to_string().replace(' ', "_");
-                view.log_lines.push(line.render());
+                view.proxy_error = Some(e.to_string());
                 return None;
             }
         };
@@ -236,7 +238,6 @@ impl Inbound<'_> {
                     }
                     view.tls_failure = Some(f);
                 }
-                view.log_lines.push(line.render());
                 None
             }
         }

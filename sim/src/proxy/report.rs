@@ -126,7 +126,10 @@ pub(super) fn finish_server_view(out: &mut Outcome, server: &ServerSide, view: S
         }
         out.stats.insert("server".into(), view.stats);
     }
-    out.server_tls_error = view.tls_failure.map(|f| f.reason.to_string());
+    out.server_tls_error = view
+        .tls_failure
+        .map(|f| f.reason.to_string())
+        .or(view.proxy_error);
 }
 
 /// The client sidecar's outbound access-log line.
