@@ -1,6 +1,69 @@
 //! The sidecar: rustls server/client configs per mode, SPIFFE verifiers, inbound and outbound
 //! pipelines, and the Envoy-shaped outcome (flags, details, access log, stats).
+//!
+//! Entry point: [`exchange`] — one request hop over a real in-process connection.
+//!
+//! ```
+//! use sim::model::MtlsMode;
+//! use sim::proxy::testing::TestCa;
+//! use sim::proxy::*;
+//! use sim::SimTime;
+//!
+//! let now = SimTime::EPOCH;
+//! let ca = TestCa::mesh_root("cluster.local");
+//! let tls = |id: &str| SidecarTls::new(Some(ca.workload(id, now)), ca.bundle(), "cluster.local", now);
+//! let client = ClientSide::Sidecar(Box::new(ClientSidecar {
+//!     name: "sleep-1.default".into(),
+//!     ip: "10.0.0.1".into(),
+//!     tls: tls("spiffe://cluster.local/ns/default/sa/sleep"),
+//!     upstream: UpstreamTls::IstioMutual {
+//!         expected_sans: vec!["spiffe://cluster.local/ns/foo/sa/httpbin".into()],
+//!         sni: istio_sni(8000, None, "httpbin.foo.svc.cluster.local"),
+//!     },
+//!     cluster: "outbound|8000||httpbin.foo.svc.cluster.local".into(),
+//! }));
+//! let server = ServerSide::Sidecar(Box::new(ServerSidecar {
+//!     name: "httpbin-1.foo".into(),
+//!     ip: "10.0.0.2".into(),
+//!     port: 8080,
+//!     tls: tls("spiffe://cluster.local/ns/foo/sa/httpbin"),
+//!     mode: MtlsMode::Strict,
+//!     port_protocol: PortProtocol::from_port(Some("http"), None),
+//!     app: App::Httpbin,
+//! }));
+//! let rt = data_path_runtime().unwrap();
+//! let mut pool = ConnectionPool::new();
+//! let allow = |_: &AuthzInput| AuthzVerdict::Allow;
+//! let req = AppRequest::http_get("httpbin.foo:8000", "/headers");
+//! let outcome = exchange(&rt, &client, &server, &req, &allow, &mut pool, now);
+//! assert_eq!(outcome.status, Status::Http(200));
+//! assert_eq!(outcome.peer_principal.as_deref(), Some("cluster.local/ns/default/sa/sleep"));
+//! ```
 
+pub mod access_log;
+pub mod app;
+pub mod exchange;
+pub mod http;
+mod inbound;
+pub mod inspector;
+mod outbound;
 pub mod outcome;
+pub mod pool;
+mod report;
+pub mod testing;
+pub mod tls_config;
+pub mod tls_error;
+pub mod verifier;
 
-pub use outcome::{Outcome, Status};
+#[cfg(test)]
+mod tests;
+
+pub use app::App;
+pub use exchange::{
+    data_path_runtime, exchange, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar,
+    HttpAttributes, PortProtocol, RequestProtocol, ServerSide, ServerSidecar,
+};
+pub use inbound::serve_stream;
+pub use outcome::{Outcome, Status, TlsStats};
+pub use pool::ConnectionPool;
+pub use tls_config::{istio_sni, ClientMaterial, SidecarTls, TlsConfigError, UpstreamTls};

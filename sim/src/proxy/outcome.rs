@@ -101,6 +101,12 @@ pub struct Outcome {
     pub server_log: Option<String>,
     /// Stats counted by this request, keyed `client` / `server`.
     pub stats: BTreeMap<String, TlsStats>,
+    /// The destination proxy's own TLS failure reason (BoringSSL name, e.g.
+    /// `PEER_DID_NOT_RETURN_A_CERTIFICATE`, `NO_SHARED_CIPHER`, or `Secret is not supplied by
+    /// SDS`), when its listener failed the connection. Envoy logs this in its own log, not in
+    /// the access log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_tls_error: Option<String>,
 }
 
 impl Outcome {
@@ -117,6 +123,7 @@ impl Outcome {
             client_log: None,
             server_log: None,
             stats: BTreeMap::new(),
+            server_tls_error: None,
         }
     }
 }

@@ -1,0 +1,247 @@
+//! The entry point the mesh calls per request hop: who the client is (a sidecar with its TLS
+//! context and upstream TLS choice, or a bare pod), who the server is (a sidecar with its
+//! effective inbound mode, or a bare app), the request, and the authorization callback. It runs
+//! the real connection on the caller's runtime and returns the Envoy-shaped [`Outcome`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+
+use super::app::App;
+use super::outbound;
+use super::outcome::{Outcome, Status};
+use super::pool::ConnectionPool;
+use super::tls_config::{SidecarTls, UpstreamTls};
+use crate::model::MtlsMode;
+
+/// Upper bound on one exchange in real time; everything is in-process, so hitting it is a bug
+/// in a peer's behaviour and is reported as `timeout`, never a hang.
+pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a Service port's protocol is declared, which picks HTTP vs TCP filter chains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PortProtocol {
+    /// `http*`, `grpc*`, `http2`, `h2c`: the HTTP connection manager.
+    Http,
+    /// `tcp*`, `tls*`, `https`, `mongo`, `mysql`, `redis`...: the TCP proxy.
+    Tcp,
+    /// Anything else: protocol sniffing.
+    Auto,
+}
+
+impl PortProtocol {
+    /// Istio's protocol selection: `appProtocol` wins, else the port name's prefix before `-`.
+    pub fn from_port(name: Option<&str>, app_protocol: Option<&str>) -> PortProtocol {
+        let Some(text) = app_protocol.or(name) else {
+            return PortProtocol::Auto;
+        };
+        let text = text.to_ascii_lowercase();
+        let prefix = text.split('-').next().unwrap_or_default();
+        match prefix {
+            "http" | "http2" | "grpc" | "h2c" => PortProtocol::Http,
+            "tcp" | "tls" | "https" | "mongo" | "mysql" | "redis" | "thrift" => PortProtocol::Tcp,
+            _ => PortProtocol::Auto,
+        }
+    }
+}
+
+/// What the client application sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RequestProtocol {
+    /// One HTTP/1.1 request.
+    Http,
+    /// Raw bytes, expecting them echoed.
+    Tcp,
+}
+
+/// One request as the client application makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRequest {
+    /// HTTP or raw TCP.
+    pub protocol: RequestProtocol,
+    /// HTTP method.
+    pub method: String,
+    /// HTTP path.
+    pub path: String,
+    /// `Host` / `:authority`, e.g. `httpbin.foo:8000`.
+    pub authority: String,
+    /// Extra request headers.
+    pub headers: Vec<(String, String)>,
+    /// HTTP body, or the TCP payload.
+    pub body: Vec<u8>,
+}
+
+impl AppRequest {
+    /// `GET <path>` to `authority`, as curl sends it.
+    pub fn http_get(authority: &str, path: &str) -> AppRequest {
+        AppRequest {
+            protocol: RequestProtocol::Http,
+            method: "GET".into(),
+            path: path.into(),
+            authority: authority.into(),
+            headers: vec![("user-agent".into(), "curl/8.5.0".into())],
+            body: Vec::new(),
+        }
+    }
+
+    /// A TCP exchange sending `payload`.
+    pub fn tcp(authority: &str, payload: &[u8]) -> AppRequest {
+        AppRequest {
+            protocol: RequestProtocol::Tcp,
+            method: String::new(),
+            path: String::new(),
+            authority: authority.into(),
+            headers: Vec::new(),
+            body: payload.to_vec(),
+        }
+    }
+}
+
+/// HTTP attributes of a request, as the RBAC filter sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAttributes {
+    /// Method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// `:authority`.
+    pub host: String,
+    /// Headers, names lowercased.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// What the destination sidecar's authorization sees (after the handshake).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthzInput {
+    /// The peer principal `<td>/ns/<ns>/sa/<sa>` from the verified client certificate; `None`
+    /// for plaintext.
+    pub principal: Option<String>,
+    /// Whether the connection is mutual TLS.
+    pub mtls: bool,
+    /// The target (workload) port.
+    pub port: u16,
+    /// The client's IP.
+    pub source_ip: String,
+    /// HTTP attributes, `None` on a TCP filter chain.
+    pub http: Option<HttpAttributes>,
+}
+
+/// The authorization decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthzVerdict {
+    /// Let it through.
+    Allow,
+    /// Deny, with Envoy's response-code details, e.g.
+    /// `rbac_access_denied_matched_policy[ns[foo]-policy[deny]-rule[0]]`.
+    Deny {
+        /// Response-code details.
+        details: String,
+    },
+}
+
+/// A client sidecar (the source pod's Envoy, outbound).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSidecar {
+    /// Proxy name, `<pod>.<ns>`; the pool key.
+    pub name: String,
+    /// Pod IP.
+    pub ip: String,
+    /// TLS material and parameters.
+    pub tls: SidecarTls,
+    /// Upstream TLS for this destination (DR or auto mTLS).
+    pub upstream: UpstreamTls,
+    /// Upstream cluster name, `outbound|<port>|<subset>|<fqdn>`.
+    pub cluster: String,
+}
+
+/// The source of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientSide {
+    /// A pod without a sidecar: its bytes go straight to the destination.
+    NoSidecar {
+        /// Pod IP.
+        ip: String,
+    },
+    /// A pod with a sidecar (boxed: it carries certificates).
+    Sidecar(Box<ClientSidecar>),
+}
+
+/// A server sidecar (the destination pod's Envoy, inbound).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSidecar {
+    /// Proxy name, `<pod>.<ns>`.
+    pub name: String,
+    /// Pod IP.
+    pub ip: String,
+    /// Target (workload) port.
+    pub port: u16,
+    /// TLS material and parameters.
+    pub tls: SidecarTls,
+    /// Effective PeerAuthentication mode on the target port (UNSET counts as PERMISSIVE).
+    pub mode: MtlsMode,
+    /// Declared protocol of the port.
+    pub port_protocol: PortProtocol,
+    /// The application behind the sidecar.
+    pub app: App,
+}
+
+/// The destination of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerSide {
+    /// A pod without a sidecar.
+    NoSidecar {
+        /// Pod IP.
+        ip: String,
+        /// Target port.
+        port: u16,
+        /// The application.
+        app: App,
+    },
+    /// A pod with a sidecar (boxed: it carries certificates).
+    Sidecar(Box<ServerSidecar>),
+}
+
+impl ServerSide {
+    /// `ip:port` of the endpoint (the pool key).
+    pub fn endpoint(&self) -> String {
+        match self {
+            ServerSide::NoSidecar { ip, port, .. } => format!("{ip}:{port}"),
+            ServerSide::Sidecar(s) => format!("{}:{}", s.ip, s.port),
+        }
+    }
+}
+
+/// A current-thread runtime for the data path (timers and I/O enabled).
+pub fn data_path_runtime() -> std::io::Result<Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// Sends one request from `client` to `server` over a real in-process connection (reused from
+/// `pool` when possible) and reports what every party saw. Synchronous: it runs the async
+/// handshake and exchange on `rt`, which must have timers enabled (use [`data_path_runtime`]).
+/// `now` is the mesh time stamped on access-log lines; each sidecar verifies at its own
+/// `SidecarTls::now`. Several attempts (retries) append one server log line each.
+pub fn exchange(
+    rt: &Runtime,
+    client: &ClientSide,
+    server: &ServerSide,
+    req: &AppRequest,
+    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    pool: &mut ConnectionPool,
+    now: crate::SimTime,
+) -> Outcome {
+    rt.block_on(async {
+        match tokio::time::timeout(
+            EXCHANGE_TIMEOUT,
+            outbound::run(client, server, req, authz, pool, now),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::with_status(Status::Timeout),
+        }
+    })
+}

@@ -1,0 +1,463 @@
+//! The server sidecar (inbound listener): filter-chain selection from the first bytes per the
+//! effective mTLS mode and port protocol (istio-semantics §2, `filterchain_options.go`), the mTLS
+//! handshake with a required client certificate, then authorization and the application over
+//! the HTTP connection manager or the TCP proxy.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::TlsAcceptor;
+
+use super::access_log::AccessLog;
+use super::exchange::{
+    AuthzInput, AuthzVerdict, HttpAttributes, PortProtocol, ServerSide, ServerSidecar,
+};
+use super::http::{plausible_request, read_request, HttpResponse, ReadError};
+use super::inspector::{inspect, FirstBytes, Rewind};
+use super::outcome::TlsStats;
+use super::pool::BoxIo;
+use super::tls_config::{server_config, TlsConfigError, ISTIO_SERVER_ALPN};
+use super::tls_error::{rustls_error, TlsFailure, TlsStat};
+use super::verifier::subject_alt_names;
+use crate::model::MtlsMode;
+use crate::SimTime;
+
+/// Which filter chain a connection landed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Chain {
+    /// HTTP connection manager (RBAC per request, XFCC, local replies).
+    Http,
+    /// TCP proxy (network RBAC once per connection, bytes forwarded).
+    Tcp,
+    /// No sidecar on the destination: bytes go to the application as they are.
+    Raw,
+}
+
+/// The verified client identity of an mTLS connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Peer {
+    /// `spiffe://...` URI SAN.
+    pub(crate) uri: Option<String>,
+    /// SHA-256 of the leaf certificate (XFCC `Hash`).
+    pub(crate) cert_hash: String,
+}
+
+impl Peer {
+    /// The principal without the scheme.
+    pub(crate) fn principal(&self) -> Option<String> {
+        self.uri
+            .as_ref()
+            .map(|u| u.trim_start_matches("spiffe://").to_string())
+    }
+}
+
+/// An accepted inbound connection, ready for application bytes.
+pub(crate) struct ServerConn {
+    pub(crate) io: BoxIo,
+    pub(crate) chain: Chain,
+    pub(crate) peer: Option<Peer>,
+    pub(crate) sni: Option<String>,
+}
+
+/// What the destination proxy saw over one exchange.
+#[derive(Debug, Default)]
+pub(crate) struct ServerView {
+    pub(crate) log_lines: Vec<String>,
+    pub(crate) stats: TlsStats,
+    pub(crate) tls_failure: Option<TlsFailure>,
+    /// A listener failure that is not a TLS error (e.g. `Secret is not supplied by SDS`).
+    pub(crate) proxy_error: Option<String>,
+    /// Set when the server sidecar answered itself (RBAC 403, codec 400): its details.
+    pub(crate) local_reply_details: Option<String>,
+    pub(crate) principal: Option<String>,
+    pub(crate) mtls: bool,
+}
+
+/// The destination and the request's surroundings.
+pub(crate) struct Inbound<'a> {
+    pub(crate) server: &'a ServerSide,
+    pub(crate) authz: &'a dyn Fn(&AuthzInput) -> AuthzVerdict,
+    pub(crate) now: SimTime,
+    pub(crate) src_ip: String,
+    pub(crate) src_port: u16,
+}
+
+impl Inbound<'_> {
+    fn log(&self, s: &ServerSidecar) -> AccessLog {
+        let mut l = AccessLog::new(self.now);
+        l.downstream_local = format!("{}:{}", s.ip, s.port);
+        l.downstream_remote = format!("{}:{}", self.src_ip, self.src_port);
+        l
+    }
+
+    /// Runs the listener on a new connection: inspect, pick a chain, terminate TLS if the chain
+    /// does. `None` when the connection was closed by the listener (reason recorded in `view`).
+    pub(crate) async fn accept(&self, io: BoxIo, view: &mut ServerView) -> Option<ServerConn> {
+        let s = match self.server {
+            ServerSide::NoSidecar { .. } => {
+                return Some(ServerConn {
+                    io,
+                    chain: Chain::Raw,
+                    peer: None,
+                    sni: None,
+                })
+            }
+            ServerSide::Sidecar(s) => s,
+        };
+        let (first, rewind) = inspect(io).await.ok()?;
+        let plain_chain = |peeked: &[u8]| match s.port_protocol {
+            PortProtocol::Http => Chain::Http,
+            PortProtocol::Tcp => Chain::Tcp,
+            PortProtocol::Auto if plausible_request(peeked) => Chain::Http,
+            PortProtocol::Auto => Chain::Tcp,
+        };
+        let sni = match &first {
+            FirstBytes::Tls { sni, .. } => sni.clone(),
+            _ => None,
+        };
+        let mode = match s.mode {
+            MtlsMode::Unset => MtlsMode::Permissive,
+            m => m,
+        };
+        let is_tls = matches!(first, FirstBytes::Tls { .. });
+        match (mode, &first) {
+            (_, FirstBytes::Empty) => None,
+            (MtlsMode::Strict, FirstBytes::Plaintext) => {
+                self.no_filter_chain(s, view);
+                None
+            }
+            (MtlsMode::Strict, FirstBytes::Tls { .. }) => {
+                self.terminate_mtls(s, &first, rewind, view).await
+            }
+            (MtlsMode::Permissive, FirstBytes::Tls { .. }) if first.has_istio_alpn() => {
+                self.terminate_mtls(s, &first, rewind, view).await
+            }
+            // Non-Istio TLS in PERMISSIVE: no chain on HTTP ports; TCP/auto ports have a TCP
+            // proxy chain that passes it through without terminating it (RBAC still applies,
+            // with no peer identity).
+            (MtlsMode::Permissive, FirstBytes::Tls { .. }) => match s.port_protocol {
+                PortProtocol::Http => {
+                    self.no_filter_chain(s, view);
+                    None
+                }
+                _ => Some(conn(rewind, Chain::Tcp, None, sni)),
+            },
+            // DISABLE has only raw_buffer chains: TLS bytes hit the HTTP codec on HTTP ports
+            // and go to the TCP chain on TCP/auto ports (TestInbound "tls → auto: ok").
+            (_, _) if is_tls => match s.port_protocol {
+                PortProtocol::Http => Some(conn(rewind, Chain::Http, None, sni)),
+                _ => Some(conn(rewind, Chain::Tcp, None, sni)),
+            },
+            (_, _) => {
+                let chain = plain_chain(rewind.peeked());
+                Some(conn(rewind, chain, None, None))
+            }
+        }
+    }
+
+    fn no_filter_chain(&self, s: &ServerSidecar, view: &mut ServerView) {
+        view.stats.no_filter_chain_match += 1;
+        let mut l = self.log(s);
+        l.flags = vec!["NR".into()];
+        l.details = "filter_chain_not_found".into();
+        view.log_lines.push(l.render());
+    }
+
+    async fn terminate_mtls(
+        &self,
+        s: &ServerSidecar,
+        first: &FirstBytes,
+        rewind: Rewind<BoxIo>,
+        view: &mut ServerView,
+    ) -> Option<ServerConn> {
+        let (offered, sni) = match first {
+            FirstBytes::Tls { alpn, sni } => (alpn.clone(), sni.clone()),
+            _ => (Vec::new(), None),
+        };
+        // Envoy never fails a handshake over ALPN; negotiate only when there is an overlap.
+        let alpn: &[&str] = if offered
+            .iter()
+            .any(|p| ISTIO_SERVER_ALPN.contains(&p.as_str()))
+        {
+            ISTIO_SERVER_ALPN
+        } else {
+            &[]
+        };
+        // A failed downstream handshake writes no access-log line: Istio's listener-level access
+        // log is filtered to `NR`, and the HTTP/TCP filters never see the connection. The
+        // server's view is its SSL stats and its own (debug) log reason.
+        let config = match server_config(&s.tls, alpn) {
+            Ok(c) => c,
+            Err(e) => {
+                // No SDS certificate (or an unusable one): the chain cannot serve TLS, the
+                // connection is closed before any handshake message is sent.
+                if e != TlsConfigError::NoCertificate {
+                    view.stats.connection_error += 1;
+                }
+                view.proxy_error = Some(e.to_string());
+                return None;
+            }
+        };
+        match TlsAcceptor::from(Arc::new(config)).accept(rewind).await {
+            Ok(tls) => {
+                view.stats.handshake += 1;
+                view.mtls = true;
+                let peer = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|leaf| Peer {
+                        uri: subject_alt_names(leaf)
+                            .ok()
+                            .and_then(|v| v.into_iter().find(|u| u.starts_with("spiffe://"))),
+                        cert_hash: hex::encode(Sha256::digest(leaf.as_ref())),
+                    });
+                view.principal = peer.as_ref().and_then(Peer::principal);
+                let io: BoxIo = Box::new(tls);
+                let (chain, io) = match s.port_protocol {
+                    PortProtocol::Http => (Chain::Http, io),
+                    PortProtocol::Tcp => (Chain::Tcp, io),
+                    PortProtocol::Auto => sniff_http(io).await,
+                };
+                Some(ServerConn {
+                    io,
+                    chain,
+                    peer,
+                    sni,
+                })
+            }
+            Err(e) => {
+                if let Some(f) = rustls_error(&e).map(TlsFailure::from_rustls) {
+                    match f.stat {
+                        TlsStat::ConnectionError => view.stats.connection_error += 1,
+                        TlsStat::FailVerifyError => view.stats.fail_verify_error += 1,
+                        TlsStat::FailVerifySan => view.stats.fail_verify_san += 1,
+                        TlsStat::FailVerifyNoCert => view.stats.fail_verify_no_cert += 1,
+                    }
+                    view.tls_failure = Some(f);
+                }
+                None
+            }
+        }
+    }
+
+    /// Serves application traffic on an accepted connection: one request on the HTTP chain
+    /// (returns whether the connection stays open), or the whole connection otherwise.
+    pub(crate) async fn serve(&self, c: &mut ServerConn, view: &mut ServerView) -> bool {
+        if let Some(peer) = &c.peer {
+            view.mtls = true;
+            view.principal = peer.principal();
+        }
+        match self.server {
+            ServerSide::NoSidecar { app, .. } => {
+                app.serve_raw(&mut c.io).await;
+                false
+            }
+            ServerSide::Sidecar(s) => match c.chain {
+                Chain::Raw => {
+                    s.app.serve_raw(&mut c.io).await;
+                    false
+                }
+                Chain::Tcp => self.serve_tcp(s, c, view).await,
+                Chain::Http => self.serve_http(s, c, view).await,
+            },
+        }
+    }
+
+    fn authz_input(&self, s: &ServerSidecar, c: &ServerConn) -> AuthzInput {
+        AuthzInput {
+            principal: c.peer.as_ref().and_then(Peer::principal),
+            mtls: c.peer.is_some(),
+            port: s.port,
+            source_ip: self.src_ip.clone(),
+            http: None,
+        }
+    }
+
+    async fn serve_tcp(
+        &self,
+        s: &ServerSidecar,
+        c: &mut ServerConn,
+        view: &mut ServerView,
+    ) -> bool {
+        let mut line = self.log(s);
+        line.sni = c.sni.clone().unwrap_or_else(|| "-".into());
+        line.upstream_cluster = format!("inbound|{}||", s.port);
+        if let AuthzVerdict::Deny { details } = (self.authz)(&self.authz_input(s, c)) {
+            // The network RBAC filter closes the connection without flushing.
+            line.termination = details.clone();
+            view.local_reply_details = Some(details);
+            view.log_lines.push(line.render());
+            return false;
+        }
+        let (rx, tx) = s.app.serve_raw(&mut c.io).await;
+        line.bytes_received = rx;
+        line.bytes_sent = tx;
+        line.upstream_host = format!("{}:{}", s.ip, s.port);
+        line.upstream_local = "127.0.0.6:0".into();
+        view.log_lines.push(line.render());
+        false
+    }
+
+    async fn serve_http(
+        &self,
+        s: &ServerSidecar,
+        c: &mut ServerConn,
+        view: &mut ServerView,
+    ) -> bool {
+        let mut line = self.log(s);
+        line.sni = c.sni.clone().unwrap_or_else(|| "-".into());
+        line.upstream_cluster = format!("inbound|{}||", s.port);
+        let req = match read_request(&mut c.io).await {
+            Ok(r) => r,
+            Err(ReadError::Malformed(_)) => {
+                // Envoy's codec rejects the bytes with a local 400 and closes.
+                let resp = HttpResponse::new(400, "text/plain", b"Bad Request".to_vec());
+                let _ = c.io.write_all(&resp.to_bytes()).await;
+                let _ = c.io.shutdown().await;
+                line.code = 400;
+                line.flags = vec!["DPE".into()];
+                line.details = "http1.codec_error".into();
+                line.bytes_sent = resp.body.len();
+                view.local_reply_details = Some("http1.codec_error".into());
+                view.log_lines.push(line.render());
+                return false;
+            }
+            Err(_) => return false,
+        };
+        line.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
+        line.authority = req.header("host").unwrap_or("-").to_string();
+        line.user_agent = req.header("user-agent").unwrap_or("-").to_string();
+        line.request_id = req.header("x-request-id").unwrap_or("-").to_string();
+        line.bytes_received = req.body.len();
+        line.route = "default".into();
+        let mut input = self.authz_input(s, c);
+        input.http = Some(HttpAttributes {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            host: line.authority.clone(),
+            headers: req
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect(),
+        });
+        let resp = match (self.authz)(&input) {
+            AuthzVerdict::Deny { details } => {
+                line.details = details.clone();
+                view.local_reply_details = Some(details);
+                HttpResponse::new(403, "text/plain", b"RBAC: access denied".to_vec())
+            }
+            AuthzVerdict::Allow => {
+                let mut forwarded = req.clone();
+                forwarded
+                    .headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case("x-forwarded-client-cert"));
+                forwarded
+                    .headers
+                    .push(("x-forwarded-proto".into(), "http".into()));
+                if let Some(xfcc) = self.xfcc(s, c) {
+                    forwarded
+                        .headers
+                        .push(("x-forwarded-client-cert".into(), xfcc));
+                }
+                let mut resp = s.app.answer(&forwarded);
+                resp.headers
+                    .push(("x-envoy-upstream-service-time".into(), "0".into()));
+                line.details = "via_upstream".into();
+                line.upstream_host = format!("{}:{}", s.ip, s.port);
+                line.upstream_local = "127.0.0.6:0".into();
+                line.upstream_service_time = "0".into();
+                resp
+            }
+        };
+        line.code = resp.status;
+        line.bytes_sent = resp.body.len();
+        view.log_lines.push(line.render());
+        let close = req
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let mut resp = resp;
+        if close {
+            resp.headers.push(("connection".into(), "close".into()));
+        }
+        let written = c.io.write_all(&resp.to_bytes()).await.is_ok() && c.io.flush().await.is_ok();
+        if close {
+            let _ = c.io.shutdown().await;
+        }
+        written && !close
+    }
+
+    /// `X-Forwarded-Client-Cert` as Istio configures it (`APPEND_FORWARD`, hash + subject +
+    /// URI): `By=<own URI>;Hash=<peer leaf sha256>;Subject="";URI=<peer URI>`.
+    fn xfcc(&self, s: &ServerSidecar, c: &ServerConn) -> Option<String> {
+        let peer = c.peer.as_ref()?;
+        let by = s
+            .tls
+            .cert
+            .as_ref()
+            .and_then(|w| w.spiffe.as_ref())
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        Some(format!(
+            "By={by};Hash={};Subject=\"\";URI={}",
+            peer.cert_hash,
+            peer.uri.clone().unwrap_or_default()
+        ))
+    }
+}
+
+fn conn(io: Rewind<BoxIo>, chain: Chain, peer: Option<Peer>, sni: Option<String>) -> ServerConn {
+    ServerConn {
+        io: Box::new(io),
+        chain,
+        peer,
+        sni,
+    }
+}
+
+/// Envoy's `http_inspector` on an auto-detected port: HTTP/1.x if the first bytes start a
+/// request line, else the TCP chain.
+async fn sniff_http(mut io: BoxIo) -> (Chain, BoxIo) {
+    let mut buf = vec![0u8; 4096];
+    let n = io.read(&mut buf).await.unwrap_or(0);
+    buf.truncate(n);
+    let chain = if n > 0 && plausible_request(&buf) {
+        Chain::Http
+    } else {
+        Chain::Tcp
+    };
+    (chain, Box::new(Rewind::new(buf, io)))
+}
+
+/// Serves one accepted TCP stream as the given server would, until it closes (used by real
+/// listeners such as the openssl interop test). Returns the server's view.
+pub async fn serve_stream<S>(
+    server: &ServerSide,
+    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    now: SimTime,
+    peer_addr: std::net::SocketAddr,
+    stream: S,
+) -> (Vec<String>, TlsStats, Option<String>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let inbound = Inbound {
+        server,
+        authz,
+        now,
+        src_ip: peer_addr.ip().to_string(),
+        src_port: peer_addr.port(),
+    };
+    let mut view = ServerView::default();
+    if let Some(mut c) = inbound.accept(Box::new(stream), &mut view).await {
+        while inbound.serve(&mut c, &mut view).await {}
+    }
+    (
+        view.log_lines,
+        view.stats,
+        view.tls_failure.map(|f| f.reason.to_string()),
+    )
+}

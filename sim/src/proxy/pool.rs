@@ -1,0 +1,142 @@
+//! Envoy's upstream connection pool: one reusable connection per (source proxy, endpoint), keyed
+//! also by a *generation* — a hash of both sides' certificates, bundles and TLS settings — so a
+//! change on either side forces a new handshake, while the clock moving does not (Envoy keeps
+//! established connections when a certificate later expires). What is reused is the real stream:
+//! the client's TLS session and the server sidecar's accepted TLS session, both kept open.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::exchange::{ClientSidecar, ServerSide};
+use super::inbound::ServerConn;
+
+/// Any byte stream the proxies use (duplex, TCP, TLS over either).
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A boxed stream.
+pub(crate) type BoxIo = Box<dyn Io>;
+
+/// One established, idle connection: both ends of the real stream.
+pub(crate) struct Established {
+    pub(crate) client: BoxIo,
+    pub(crate) server: ServerConn,
+    pub(crate) client_port: u16,
+}
+
+/// Idle connections per (source proxy, endpoint), with their generation.
+#[derive(Default)]
+pub struct ConnectionPool {
+    idle: BTreeMap<(String, String), (String, Established)>,
+    next_port: u16,
+    reused: u64,
+    opened: u64,
+}
+
+impl std::fmt::Debug for ConnectionPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionPool")
+            .field("idle", &self.idle.keys().collect::<Vec<_>>())
+            .field("reused", &self.reused)
+            .field("opened", &self.opened)
+            .finish()
+    }
+}
+
+impl ConnectionPool {
+    /// An empty pool.
+    pub fn new() -> ConnectionPool {
+        ConnectionPool::default()
+    }
+
+    /// Idle connections held.
+    pub fn idle_connections(&self) -> usize {
+        self.idle.len()
+    }
+
+    /// Requests that went over a reused connection (no handshake).
+    pub fn reused_requests(&self) -> u64 {
+        self.reused
+    }
+
+    /// Connections opened (each one a TCP connect and, for TLS, a handshake attempt).
+    pub fn opened_connections(&self) -> u64 {
+        self.opened
+    }
+
+    /// Drops every idle connection (e.g. a proxy restart).
+    pub fn clear(&mut self) {
+        self.idle.clear();
+    }
+
+    /// Drops the idle connections of one source proxy.
+    pub fn drain_source(&mut self, source: &str) {
+        self.idle.retain(|(s, _), _| s != source);
+    }
+
+    /// A deterministic ephemeral port for the next connection.
+    pub(crate) fn next_port(&mut self) -> u16 {
+        let p = 40_000u16.wrapping_add(self.next_port % 20_000);
+        self.next_port = self.next_port.wrapping_add(1);
+        self.opened += 1;
+        p
+    }
+
+    /// Takes the idle connection for (source, endpoint) if its generation still matches; a stale
+    /// one is closed.
+    pub(crate) fn take(
+        &mut self,
+        source: &str,
+        endpoint: &str,
+        generation: &str,
+    ) -> Option<Established> {
+        let key = (source.to_string(), endpoint.to_string());
+        match self.idle.remove(&key) {
+            Some((g, conn)) if g == generation => {
+                self.reused += 1;
+                Some(conn)
+            }
+            _ => None,
+        }
+    }
+
+    /// Returns a connection to the pool after a complete exchange.
+    pub(crate) fn put(
+        &mut self,
+        source: &str,
+        endpoint: &str,
+        generation: String,
+        conn: Established,
+    ) {
+        self.idle.insert(
+            (source.to_string(), endpoint.to_string()),
+            (generation, conn),
+        );
+    }
+}
+
+/// The generation of a (client sidecar, server) pair: a hash of everything that shapes the
+/// connection except the clock.
+pub fn generation(client: &ClientSidecar, server: &ServerSide) -> String {
+    let mut h = Sha256::new();
+    client.tls.fingerprint(&mut h);
+    client.upstream.fingerprint(&mut h);
+    match server {
+        ServerSide::NoSidecar { app, ip, port } => {
+            h.update(format!("nosidecar {app:?} {ip}:{port}").as_bytes());
+        }
+        ServerSide::Sidecar(s) => {
+            h.update(
+                format!(
+                    "sidecar {} {}:{} {:?} {:?} {:?}",
+                    s.name, s.ip, s.port, s.mode, s.port_protocol, s.app
+                )
+                .as_bytes(),
+            );
+            s.tls.fingerprint(&mut h);
+        }
+    }
+    hex::encode(&h.finalize()[..12])
+}

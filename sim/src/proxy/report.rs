@@ -1,0 +1,178 @@
+//! Envoy's vocabulary for what a hop produced: the 503 bodies, response flags and details of
+//! connect failures and resets, the outcome of a response or a TCP echo, and the outbound
+//! access-log line.
+
+use super::access_log::AccessLog;
+use super::exchange::{AppRequest, ClientSidecar, RequestProtocol, ServerSide};
+use super::http::HttpResponse;
+use super::inbound::ServerView;
+use super::outcome::{Outcome, Status};
+use super::tls_config::TlsConfigError;
+use super::tls_error::TlsFailure;
+use crate::SimTime;
+
+/// Envoy's 503 body prefix.
+const UPSTREAM_ERROR: &str = "upstream connect error or disconnect/reset before headers.";
+
+/// Why a connection attempt failed.
+#[derive(Clone)]
+pub(super) enum ConnectFailure {
+    /// A TLS error, local or an alert received.
+    Tls(TlsFailure),
+    /// Closed during the handshake without a TLS error.
+    Closed,
+    /// The TLS context could not be built (e.g. no SDS certificate).
+    Config(TlsConfigError),
+}
+
+/// 503 for a reset after connecting (`UC` connection termination, `UPE` protocol error).
+pub(super) fn upstream_reset(reason: &str, flag: &str) -> Outcome {
+    let mut out = Outcome::with_status(Status::Http(503));
+    out.response_flags = vec![flag.to_string()];
+    out.body = format!("{UPSTREAM_ERROR} reset reason: {reason}");
+    out.details = format!(
+        "upstream_reset_before_response_started{{{}}}",
+        reason.replace(' ', "_")
+    );
+    out
+}
+
+/// What a sidecar client reports after every connection attempt failed.
+pub(super) fn connect_failure_outcome(f: &ConnectFailure, attempts: usize, http: bool) -> Outcome {
+    let transport = transport_reason(f);
+    let mut flags = vec!["UF".to_string()];
+    if attempts > 1 {
+        flags.push("URX".to_string());
+    }
+    let mut out = Outcome::with_status(if http {
+        Status::Http(503)
+    } else {
+        Status::Reset
+    });
+    out.response_flags = flags;
+    if let ConnectFailure::Tls(t) = f {
+        out.tls_error = Some(t.reason.to_string());
+    }
+    let retried = if attempts > 1 {
+        "retried and the latest "
+    } else {
+        ""
+    };
+    let transport_part = transport
+        .as_ref()
+        .map(|t| format!(", transport failure reason: {t}"))
+        .unwrap_or_default();
+    if http {
+        out.body = format!(
+            "{UPSTREAM_ERROR} {retried}reset reason: remote connection failure{transport_part}"
+        );
+    }
+    out.details = format!(
+        "upstream_reset_before_response_started{{remote_connection_failure{}}}",
+        transport
+            .map(|t| format!("|{}", t.replace(' ', "_")))
+            .unwrap_or_default()
+    );
+    out
+}
+
+/// `%UPSTREAM_TRANSPORT_FAILURE_REASON%` of a failed connect.
+pub(super) fn transport_reason(f: &ConnectFailure) -> Option<String> {
+    match f {
+        ConnectFailure::Tls(t) => Some(t.envoy_string()),
+        ConnectFailure::Config(e) => Some(e.to_string()),
+        ConnectFailure::Closed => None,
+    }
+}
+
+/// The outcome of an HTTP response, with the deciding proxy's details.
+pub(super) fn response_outcome(resp: &HttpResponse, view: &ServerView) -> Outcome {
+    let mut out = Outcome::with_status(Status::Http(resp.status));
+    out.body = String::from_utf8_lossy(&resp.body).into_owned();
+    out.details = view
+        .local_reply_details
+        .clone()
+        .unwrap_or_else(|| "via_upstream".to_string());
+    out
+}
+
+/// A TCP exchange: the echo counts as 200; anything else is what came back, or a reset.
+pub(super) fn echo_outcome(req: &AppRequest, bytes: &[u8]) -> Outcome {
+    if !bytes.is_empty() && bytes == req.body.as_slice() {
+        let mut out = Outcome::with_status(Status::Http(200));
+        out.body = String::from_utf8_lossy(bytes).into_owned();
+        out.details = "via_upstream".into();
+        return out;
+    }
+    let status = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|t| t.strip_prefix("HTTP/1.1 "))
+        .and_then(|t| t.get(..3))
+        .and_then(|c| c.parse::<u16>().ok())
+        .map(Status::Http)
+        .unwrap_or(Status::Reset);
+    let mut out = Outcome::with_status(status);
+    out.body = String::from_utf8_lossy(bytes).into_owned();
+    out
+}
+
+/// Copies the server's logs, stats and identity view into the outcome.
+pub(super) fn finish_server_view(out: &mut Outcome, server: &ServerSide, view: ServerView) {
+    out.mtls = view.mtls;
+    out.peer_principal = view.principal.clone();
+    if let ServerSide::Sidecar(_) = server {
+        if !view.log_lines.is_empty() {
+            out.server_log = Some(view.log_lines.join("\n"));
+        }
+        out.stats.insert("server".into(), view.stats);
+    }
+    out.server_tls_error = view
+        .tls_failure
+        .map(|f| f.reason.to_string())
+        .or(view.proxy_error);
+}
+
+/// The client sidecar's outbound access-log line.
+pub(super) fn client_log(
+    c: &ClientSidecar,
+    server: &ServerSide,
+    req: &AppRequest,
+    out: &Outcome,
+    now: SimTime,
+    port: u16,
+    upstream_failure: Option<&str>,
+) -> String {
+    let mut l = AccessLog::new(now);
+    if req.protocol == RequestProtocol::Http {
+        l.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
+        l.authority = req.authority.clone();
+        l.user_agent = req
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| "-".into());
+        l.route = "default".into();
+    }
+    l.code = match out.status {
+        Status::Http(c) => c,
+        _ => 0,
+    };
+    l.flags = out.response_flags.clone();
+    l.details = if out.details.is_empty() {
+        "-".into()
+    } else {
+        out.details.clone()
+    };
+    if let Some(t) = upstream_failure {
+        l.upstream_failure = t.to_string();
+    }
+    l.bytes_received = req.body.len();
+    l.bytes_sent = out.body.len();
+    l.upstream_host = server.endpoint();
+    l.upstream_cluster = c.cluster.clone();
+    l.upstream_local = format!("{}:{port}", c.ip);
+    l.downstream_local = server.endpoint();
+    l.downstream_remote = format!("{}:{}", c.ip, port.wrapping_add(20_000));
+    l.render()
+}
