@@ -1,0 +1,1 @@
+//! Tests of loading, validation, injection and the Resources API.
