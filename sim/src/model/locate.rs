@@ -231,7 +231,14 @@ pub fn find_line(text: &str, path: &FieldPath) -> Option<usize> {
     block_find(&lines, path).or_else(|| ordered_find(text, path))
 }
 
+/// The line of `path`, or of its deepest ancestor that exists (a missing key's parent).
 fn block_find(lines: &[Line<'_>], path: &FieldPath) -> Option<usize> {
+    let mut deepest = None;
+    let result = block_walk(lines, path, &mut deepest);
+    result.or(deepest)
+}
+
+fn block_walk(lines: &[Line<'_>], path: &FieldPath, deepest: &mut Option<usize>) -> Option<usize> {
     // The node's extent: lines [lo, hi), its first line's content column, and where the node
     // starts (for returning the line of the last segment).
     let (mut lo, mut hi) = (0usize, lines.len());
@@ -256,6 +263,7 @@ fn block_find(lines: &[Line<'_>], path: &FieldPath) -> Option<usize> {
                 }
                 let i = hit?;
                 found = Some(lines[i].number);
+                *deepest = found;
                 // The value: inline (same line) or the following more-indented lines; a block
                 // sequence may sit at the key's own column.
                 let value_inline = key_of(lines[i].content)
@@ -296,6 +304,7 @@ fn block_find(lines: &[Line<'_>], path: &FieldPath) -> Option<usize> {
                 let start = *starts.get(*n)?;
                 let end = starts.get(n + 1).copied().unwrap_or(hi);
                 found = Some(lines[start].number);
+                *deepest = found;
                 // Strip the consumed dash: the item's own content starts at the next column.
                 lo = start;
                 hi = end;

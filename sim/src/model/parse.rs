@@ -510,6 +510,14 @@ fn normalise_port_keys(value: &Value, src: &Source<'_>) -> Result<Option<Value>,
 /// so an explicit null is a schema violation. Kubernetes would prune it silently (turning, for
 /// example, a `from:` restriction into a wildcard); meshsim rejects it so the author notices.
 fn check_nulls(value: &Value, src: &Source<'_>) -> Result<(), LoadError> {
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("object");
+    let meta = value.get("metadata");
+    let field = |k: &str| meta.and_then(|m| m.get(k)).and_then(Value::as_str);
+    let object = format!(
+        "{kind} {}/{}",
+        field("namespace").unwrap_or("default"),
+        field("name").unwrap_or("(unnamed)")
+    );
     fn walk(v: &Value, path: &FieldPath, found: &mut Option<FieldPath>) {
         if found.is_some() {
             return;
@@ -555,8 +563,8 @@ fn check_nulls(value: &Value, src: &Source<'_>) -> Result<(), LoadError> {
         Some(path) => Err(src.error(
             &path,
             format!(
-                "{path} must not be null: write a value or remove the key (Kubernetes would \
-                 drop the null silently, changing what the policy means)"
+                "invalid {object}: {path}: must not be null; write a value or remove the key \
+                 (Kubernetes would drop the null silently and change what the policy means)"
             ),
         )),
     }
