@@ -190,7 +190,7 @@ fn authorization_policy_rejections_use_istio_messages() {
             "principals with service accounts",
             ap("  rules:\n  - from:\n    - source:\n        principals: [cluster.local/ns/a/sa/b]\n        serviceAccounts: [a/b]\n"),
             "cannot set serviceAccounts with namespaces or principals, found at rule 0",
-            10,
+            9,
         ),
         (
             "service account wildcard",
@@ -300,7 +300,7 @@ fn destination_rule_rejections_use_istio_messages() {
         ),
         ("bad tls mode", dr("  host: r\n  trafficPolicy:\n    tls: {mode: ISTIO}\n"), "`ISTIO_MUTUAL`", 9),
         ("negative max connections", dr("  host: r\n  trafficPolicy:\n    connectionPool: {tcp: {maxConnections: -1}}\n"), "maxConnections: invalid type: integer `-1`", 9),
-        ("export duplicates", dr("  host: r\n  exportTo: ['.', foo]\n"), "duplicate entries in exportTo: . and current namespace foo", 8),
+        ("export duplicates", dr("  host: r\n  exportTo: [foo, '.']\n"), "duplicate entries in exportTo: . and current namespace foo", 8),
         ("export star and others", dr("  host: r\n  exportTo: ['*', bar]\n"), "cannot have both public (*) and non-public exportTo values", 8),
         (
             "selector exported beyond namespace",
