@@ -558,6 +558,19 @@ fn check_nulls(value: &Value, src: &Source<'_>) -> Result<(), LoadError> {
     };
     let mut found = None;
     walk(spec, &FieldPath::root().key("spec"), &mut found);
+    if found.is_none() {
+        if let Some(rules) = spec.get("rules") {
+            if let Some(path) = non_string_scalar(rules, &FieldPath::root().key("spec").key("rules")) {
+                return Err(src.error(
+                    &path,
+                    format!(
+                        "invalid {object}: {path}: must be of type string (the CRD schema \
+                         rejects numbers and booleans here; quote the value)"
+                    ),
+                ));
+            }
+        }
+    }
     match found {
         None => Ok(()),
         Some(path) => Err(src.error(
@@ -567,6 +580,22 @@ fn check_nulls(value: &Value, src: &Source<'_>) -> Result<(), LoadError> {
                  (Kubernetes would drop the null silently and change what the policy means)"
             ),
         )),
+    }
+}
+
+/// Every list under an AuthorizationPolicy's `rules` holds strings (`ports: ["8080"]`); a bare
+/// number is a schema error the API server reports, though YAML parsers would coerce it.
+fn non_string_scalar(v: &Value, path: &FieldPath) -> Option<FieldPath> {
+    match v {
+        Value::Mapping(m) => m.iter().find_map(|(k, child)| {
+            let key = k.as_str().unwrap_or_default();
+            non_string_scalar(child, &path.key(key))
+        }),
+        Value::Sequence(items) => items.iter().enumerate().find_map(|(i, child)| match child {
+            Value::Number(_) | Value::Bool(_) => Some(path.index(i)),
+            other => non_string_scalar(other, &path.index(i)),
+        }),
+        _ => None,
     }
 }
 
