@@ -510,7 +510,10 @@ fn normalise_port_keys(value: &Value, src: &Source<'_>) -> Result<Option<Value>,
 /// so an explicit null is a schema violation. Kubernetes would prune it silently (turning, for
 /// example, a `from:` restriction into a wildcard); meshsim rejects it so the author notices.
 fn check_nulls(value: &Value, src: &Source<'_>) -> Result<(), LoadError> {
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("object");
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("object");
     let meta = value.get("metadata");
     let field = |k: &str| meta.and_then(|m| m.get(k)).and_then(Value::as_str);
     let object = format!(
@@ -560,7 +563,9 @@ fn check_nulls(value: &Value, src: &Source<'_>) -> Result<(), LoadError> {
     walk(spec, &FieldPath::root().key("spec"), &mut found);
     if found.is_none() {
         if let Some(rules) = spec.get("rules") {
-            if let Some(path) = non_string_scalar(rules, &FieldPath::root().key("spec").key("rules")) {
+            if let Some(path) =
+                non_string_scalar(rules, &FieldPath::root().key("spec").key("rules"))
+            {
                 return Err(src.error(
                     &path,
                     format!(

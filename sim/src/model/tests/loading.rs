@@ -19,20 +19,36 @@ spec:
 
 #[test]
 fn multi_document_stream_loads_every_object_and_skips_empty_documents() {
-    let text = format!("---\n# only a comment\n---\n{PA_STRICT}---\n---\nnull\n---\n{}", PA_STRICT.replace("name: default", "name: other"));
+    let text = format!(
+        "---\n# only a comment\n---\n{PA_STRICT}---\n---\nnull\n---\n{}",
+        PA_STRICT.replace("name: default", "name: other")
+    );
     let res = load_ok(&text);
     assert_eq!(res.peer_authentications.len(), 2);
-    assert_eq!(res.peer_authentications[0].spec.mtls.as_ref().map(|m| m.mode), Some(MtlsMode::Strict));
+    assert_eq!(
+        res.peer_authentications[0]
+            .spec
+            .mtls
+            .as_ref()
+            .map(|m| m.mode),
+        Some(MtlsMode::Strict)
+    );
 }
 
 #[test]
 fn object_origin_is_the_line_of_its_document_in_the_file() {
-    let text = format!("# header\n{PA_STRICT}---\n\n{}", PA_STRICT.replace("name: default", "name: second"));
+    let text = format!(
+        "# header\n{PA_STRICT}---\n\n{}",
+        PA_STRICT.replace("name: default", "name: second")
+    );
     let res = load_ok(&text);
     assert_eq!(res.peer_authentications[0].meta.origin.line, 2);
     // 1 header + 8 lines + separator + blank line: the second document starts on line 12.
     assert_eq!(res.peer_authentications[1].meta.origin.line, 12);
-    assert_eq!(res.peer_authentications[1].meta.origin.file, Path::new("test.yaml"));
+    assert_eq!(
+        res.peer_authentications[1].meta.origin.file,
+        Path::new("test.yaml")
+    );
 }
 
 #[test]
@@ -44,7 +60,10 @@ fn errors_in_later_documents_point_at_the_file_line_of_the_offending_field() {
     assert_eq!(err.origin.line, 17, "{err}");
     assert!(err.message.contains("spec.mtls.mode"), "{err}");
     for name in ["UNSET", "DISABLE", "PERMISSIVE", "STRICT"] {
-        assert!(err.message.contains(name), "message lists the valid modes: {err}");
+        assert!(
+            err.message.contains(name),
+            "message lists the valid modes: {err}"
+        );
     }
 }
 
@@ -77,7 +96,11 @@ metadata:
 ";
     let res = load_ok(text);
     assert_eq!(res.namespace("foo").map(|n| n.meta.origin.line), Some(4));
-    assert_eq!(res.service_account("foo", "httpbin").map(|s| s.meta.origin.line), Some(9));
+    assert_eq!(
+        res.service_account("foo", "httpbin")
+            .map(|s| s.meta.origin.line),
+        Some(9)
+    );
 }
 
 #[test]
@@ -126,20 +149,41 @@ metadata: {{name: other, namespace: istio-system}}
     );
     let res = load_ok(&text);
     assert_eq!(res.peer_authentications.len(), 1);
-    assert!(res.services.is_empty(), "a Knative Service is not a core Service");
+    assert!(
+        res.services.is_empty(),
+        "a Knative Service is not a core Service"
+    );
     let notes: Vec<String> = res.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(notes.len(), 4, "{notes:#?}");
-    assert!(notes[0].contains("VirtualService") && notes[0].starts_with("test.yaml:1:"), "{notes:#?}");
+    assert!(
+        notes[0].contains("VirtualService") && notes[0].starts_with("test.yaml:1:"),
+        "{notes:#?}"
+    );
     assert!(notes[1].contains("Secret"), "{notes:#?}");
-    assert!(notes[3].contains("ConfigMap istio-system/other"), "{notes:#?}");
+    assert!(
+        notes[3].contains("ConfigMap istio-system/other"),
+        "{notes:#?}"
+    );
 }
 
 #[test]
 fn unsupported_api_versions_of_known_kinds_are_errors() {
     let cases = [
-        ("security.istio.io/v1alpha1", "PeerAuthentication", "security.istio.io/v1 or security.istio.io/v1beta1"),
-        ("networking.istio.io/v2", "DestinationRule", "networking.istio.io/v1alpha3"),
-        ("security.istio.io/v1alpha9", "AuthorizationPolicy", "security.istio.io/v1beta1"),
+        (
+            "security.istio.io/v1alpha1",
+            "PeerAuthentication",
+            "security.istio.io/v1 or security.istio.io/v1beta1",
+        ),
+        (
+            "networking.istio.io/v2",
+            "DestinationRule",
+            "networking.istio.io/v1alpha3",
+        ),
+        (
+            "security.istio.io/v1alpha9",
+            "AuthorizationPolicy",
+            "security.istio.io/v1beta1",
+        ),
         ("extensions/v1beta1", "Deployment", "apps/v1"),
         ("apps/v1beta2", "StatefulSet", "apps/v1"),
         ("v2", "Service", "expected v1"),
@@ -147,7 +191,10 @@ fn unsupported_api_versions_of_known_kinds_are_errors() {
     for (api, kind, expected) in cases {
         let text = format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: x\n");
         let err = load_err(&text);
-        assert!(err.message.contains("unsupported apiVersion"), "{kind}: {err}");
+        assert!(
+            err.message.contains("unsupported apiVersion"),
+            "{kind}: {err}"
+        );
         assert!(err.message.contains(expected), "{kind}: {err}");
         assert_eq!(err.origin.line, 1, "{err}");
     }
@@ -164,10 +211,18 @@ fn accepted_istio_api_versions_load() {
         ("networking.istio.io/v1beta1", "DestinationRule"),
         ("networking.istio.io/v1alpha3", "DestinationRule"),
     ] {
-        let spec = if kind == "DestinationRule" { "spec: {host: httpbin}\n" } else { "spec: {}\n" };
+        let spec = if kind == "DestinationRule" {
+            "spec: {host: httpbin}\n"
+        } else {
+            "spec: {}\n"
+        };
         let text = format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: x\n{spec}");
         let res = load_ok(&text);
-        assert_eq!(res.namespace_names(), vec!["default".to_string()], "{api} {kind}");
+        assert_eq!(
+            res.namespace_names(),
+            vec!["default".to_string()],
+            "{api} {kind}"
+        );
     }
 }
 
@@ -176,7 +231,11 @@ fn missing_api_version_kind_or_name_is_an_error() {
     for (text, needle, line) in [
         ("kind: Namespace\nmetadata: {name: a}\n", "apiVersion", 1),
         ("apiVersion: v1\nmetadata: {name: a}\n", "kind", 1),
-        ("apiVersion: v1\nkind: Namespace\nmetadata: {}\n", "metadata.name", 3),
+        (
+            "apiVersion: v1\nkind: Namespace\nmetadata: {}\n",
+            "metadata.name",
+            3,
+        ),
         ("- a\n- b\n", "expected a Kubernetes object", 1),
     ] {
         let err = load_err(text);
@@ -211,14 +270,31 @@ spec:
 ";
     let res = load_ok(text);
     let notes: Vec<String> = res.warnings.iter().map(|w| w.to_string()).collect();
-    assert!(notes.iter().any(|n| n.starts_with("test.yaml:8:") && n.contains("`spec.mtls.mdoe`")), "{notes:#?}");
     assert!(
-        notes.iter().any(|n| n.starts_with("test.yaml:18:") && n.contains("`spec.template.spec.serviceAcountName`")),
+        notes
+            .iter()
+            .any(|n| n.starts_with("test.yaml:8:") && n.contains("`spec.mtls.mdoe`")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.starts_with("test.yaml:18:")
+            && n.contains("`spec.template.spec.serviceAcountName`")),
         "{notes:#?}"
     );
     // The typo means the mode is UNSET and the pods run as `default`.
-    assert_eq!(res.peer_authentications[0].spec.mtls.as_ref().map(|m| m.mode), Some(MtlsMode::Unset));
-    assert_eq!(res.workload("default", "web").map(|w| w.service_account.as_str()), Some("default"));
+    assert_eq!(
+        res.peer_authentications[0]
+            .spec
+            .mtls
+            .as_ref()
+            .map(|m| m.mode),
+        Some(MtlsMode::Unset)
+    );
+    assert_eq!(
+        res.workload("default", "web")
+            .map(|w| w.service_account.as_str()),
+        Some("default")
+    );
 }
 
 #[test]
@@ -254,29 +330,73 @@ fn controllers_use_their_pod_template_and_replicas() {
         - {containerPort: 9090, protocol: UDP}
 ";
     let cases = [
-        ("apps/v1", "Deployment", "  replicas: 3\n", WorkloadKind::Deployment, 3),
+        (
+            "apps/v1",
+            "Deployment",
+            "  replicas: 3\n",
+            WorkloadKind::Deployment,
+            3,
+        ),
         ("apps/v1", "Deployment", "", WorkloadKind::Deployment, 1),
-        ("apps/v1", "Deployment", "  replicas: 0\n", WorkloadKind::Deployment, 0),
-        ("apps/v1", "StatefulSet", "  replicas: 2\n", WorkloadKind::StatefulSet, 2),
-        ("apps/v1", "ReplicaSet", "  replicas: 4\n", WorkloadKind::ReplicaSet, 4),
+        (
+            "apps/v1",
+            "Deployment",
+            "  replicas: 0\n",
+            WorkloadKind::Deployment,
+            0,
+        ),
+        (
+            "apps/v1",
+            "StatefulSet",
+            "  replicas: 2\n",
+            WorkloadKind::StatefulSet,
+            2,
+        ),
+        (
+            "apps/v1",
+            "ReplicaSet",
+            "  replicas: 4\n",
+            WorkloadKind::ReplicaSet,
+            4,
+        ),
         ("apps/v1", "DaemonSet", "", WorkloadKind::DaemonSet, 1),
-        ("batch/v1", "Job", "  parallelism: 5\n", WorkloadKind::Job, 1),
+        (
+            "batch/v1",
+            "Job",
+            "  parallelism: 5\n",
+            WorkloadKind::Job,
+            1,
+        ),
     ];
     for (api, kind, replicas, want_kind, want_replicas) in cases {
         let text = format!(
             "apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: web\n  namespace: shop\n  labels: {{owner: team}}\nspec:\n{replicas}  selector: {{matchLabels: {{app: web}}}}\n{template}"
         );
         let res = load_ok(&text);
-        let w = res.workload("shop", "web").unwrap_or_else(|| panic!("{kind} loads"));
+        let w = res
+            .workload("shop", "web")
+            .unwrap_or_else(|| panic!("{kind} loads"));
         assert_eq!(w.kind, want_kind);
         assert_eq!(w.replicas, want_replicas, "{kind} {replicas:?}");
         assert_eq!(w.service_account, "web-sa");
-        assert_eq!(w.pod_labels.get("version").map(String::as_str), Some("v1"), "{kind}");
+        assert_eq!(
+            w.pod_labels.get("version").map(String::as_str),
+            Some("v1"),
+            "{kind}"
+        );
         assert_eq!(w.meta.labels.get("owner").map(String::as_str), Some("team"));
-        assert_eq!(w.pod_annotations.get("sidecar.istio.io/inject").map(String::as_str), Some("false"));
+        assert_eq!(
+            w.pod_annotations
+                .get("sidecar.istio.io/inject")
+                .map(String::as_str),
+            Some("false")
+        );
         assert_eq!(w.ports.len(), 2);
         assert_eq!(w.ports[0].name.as_deref(), Some("http"));
-        assert_eq!((w.ports[1].port, w.ports[1].protocol.as_str()), (9090, "UDP"));
+        assert_eq!(
+            (w.ports[1].port, w.ports[1].protocol.as_str()),
+            (9090, "UDP")
+        );
     }
 }
 
@@ -359,7 +479,11 @@ metadata:
 spec: {containers: [{name: o, image: o}]}
 ";
     let res = load_ok(text);
-    let names: Vec<_> = res.workloads.iter().map(|w| (w.kind, w.meta.name.as_str())).collect();
+    let names: Vec<_> = res
+        .workloads
+        .iter()
+        .map(|w| (w.kind, w.meta.name.as_str()))
+        .collect();
     assert_eq!(
         names,
         vec![
@@ -412,7 +536,11 @@ spec:
     let res = load_ok(text);
     let svc = res.service("foo", "httpbin").expect("service");
     assert!(svc.headless);
-    let targets: Vec<_> = svc.ports.iter().map(|p| (p.port, p.target_port.clone())).collect();
+    let targets: Vec<_> = svc
+        .ports
+        .iter()
+        .map(|p| (p.port, p.target_port.clone()))
+        .collect();
     assert_eq!(
         targets,
         vec![
@@ -424,15 +552,25 @@ spec:
     );
     assert_eq!(svc.ports[1].app_protocol.as_deref(), Some("grpc"));
     assert_eq!(svc.ports[3].protocol, "UDP");
-    assert_eq!(svc.selector.as_ref().and_then(|s| s.get("app")).map(String::as_str), Some("httpbin"));
+    assert_eq!(
+        svc.selector
+            .as_ref()
+            .and_then(|s| s.get("app"))
+            .map(String::as_str),
+        Some("httpbin")
+    );
 }
 
 #[test]
 fn service_without_selector_has_no_selector_and_bad_ports_are_rejected() {
-    let res = load_ok("apiVersion: v1\nkind: Service\nmetadata: {name: ext}\nspec:\n  ports: [{port: 443}]\n");
+    let res = load_ok(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: ext}\nspec:\n  ports: [{port: 443}]\n",
+    );
     assert_eq!(res.services[0].selector, None);
     assert!(!res.services[0].headless);
-    let err = load_err("apiVersion: v1\nkind: Service\nmetadata: {name: ext}\nspec:\n  ports: [{port: 70000}]\n");
+    let err = load_err(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: ext}\nspec:\n  ports: [{port: 70000}]\n",
+    );
     assert!(err.message.contains("1..65535"), "{err}");
     assert_eq!(err.origin.line, 5, "{err}");
 }
@@ -460,9 +598,16 @@ data:
     assert!(!mesh.enable_auto_mtls);
     assert_eq!(mesh.root_namespace, "istio-system");
     assert_eq!(mesh.min_protocol_version, Some(TlsVersion::Tls13));
-    assert_eq!(mesh.cipher_suites, vec!["ECDHE-ECDSA-AES128-GCM-SHA256".to_string()]);
+    assert_eq!(
+        mesh.cipher_suites,
+        vec!["ECDHE-ECDSA-AES128-GCM-SHA256".to_string()]
+    );
     assert_eq!(mesh.origin.line, 1);
-    assert!(res.warnings.is_empty(), "other MeshConfig keys are ignored silently: {:?}", res.warnings);
+    assert!(
+        res.warnings.is_empty(),
+        "other MeshConfig keys are ignored silently: {:?}",
+        res.warnings
+    );
 }
 
 #[test]
@@ -476,7 +621,11 @@ data:
     assert_eq!(load_ok(text).mesh_config.root_namespace, "mesh-root");
     let res = load_ok(&text.replace("'rootNamespace: mesh-root'", "'trustDomain: x'"));
     assert_eq!(res.mesh_config.trust_domain, "cluster.local");
-    assert!(res.warnings[0].message.contains("root namespace"), "{:?}", res.warnings);
+    assert!(
+        res.warnings[0].message.contains("root namespace"),
+        "{:?}",
+        res.warnings
+    );
 }
 
 #[test]
@@ -491,8 +640,14 @@ data:
 ";
     let err = load_err(text);
     assert_eq!(err.origin.line, 7, "{err}");
-    let err = load_err(&text.replace("enableAutoMtls: [yes", "meshMTLS: {minProtocolVersion: TLSV1_1}"));
-    assert!(err.message.contains("TLSV1_2") && err.message.contains("TLSV1_1"), "{err}");
+    let err = load_err(&text.replace(
+        "enableAutoMtls: [yes",
+        "meshMTLS: {minProtocolVersion: TLSV1_1}",
+    ));
+    assert!(
+        err.message.contains("TLSV1_2") && err.message.contains("TLSV1_1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -507,7 +662,11 @@ spec:
     9090: {mode: STRICT}
 ";
     let res = load_ok(text);
-    let plm = res.peer_authentications[0].spec.port_level_mtls.clone().unwrap_or_default();
+    let plm = res.peer_authentications[0]
+        .spec
+        .port_level_mtls
+        .clone()
+        .unwrap_or_default();
     assert_eq!(plm.get(&8080).map(|m| m.mode), Some(MtlsMode::Disable));
     assert_eq!(plm.get(&9090).map(|m| m.mode), Some(MtlsMode::Strict));
 }
@@ -515,16 +674,23 @@ spec:
 #[test]
 fn parse_object_reads_inline_values_and_skips_unknown_kinds() {
     let value: serde_yaml::Value = serde_yaml::from_str(PA_STRICT).expect("yaml");
-    let origin = Origin { file: "<scenario:x>".into(), line: 7 };
+    let origin = Origin {
+        file: "<scenario:x>".into(),
+        line: 7,
+    };
     let mut warnings = Vec::new();
     match parse_object(&value, origin.clone(), &mut warnings) {
         Ok(Some(Object::PeerAuthentication(pa))) => assert_eq!(pa.meta.origin, origin),
         other => panic!("expected a PeerAuthentication, got {other:?}"),
     }
-    let vs: serde_yaml::Value = serde_yaml::from_str("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g}\n").expect("yaml");
+    let vs: serde_yaml::Value = serde_yaml::from_str(
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g}\n",
+    )
+    .expect("yaml");
     assert_eq!(parse_object(&vs, origin.clone(), &mut warnings), Ok(None));
     assert_eq!(warnings.len(), 1);
-    let bad: serde_yaml::Value = serde_yaml::from_str(&PA_STRICT.replace("STRICT", "ON")).expect("yaml");
+    let bad: serde_yaml::Value =
+        serde_yaml::from_str(&PA_STRICT.replace("STRICT", "ON")).expect("yaml");
     let err = parse_object(&bad, origin, &mut warnings).expect_err("bad mode");
     assert_eq!(err.origin.line, 7);
     assert!(err.message.contains("spec.mtls.mode"), "{err}");
@@ -535,7 +701,11 @@ fn folders_load_recursively_in_sorted_order_and_only_yaml_and_json() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sub = dir.path().join("b-sub");
     std::fs::create_dir(&sub).expect("mkdir");
-    std::fs::write(dir.path().join("a.yaml"), PA_STRICT.replace("STRICT", "PERMISSIVE")).expect("write");
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        PA_STRICT.replace("STRICT", "PERMISSIVE"),
+    )
+    .expect("write");
     std::fs::write(sub.join("c.yml"), PA_STRICT).expect("write");
     std::fs::write(dir.path().join("notes.txt"), "not yaml: [").expect("write");
     std::fs::write(
@@ -546,8 +716,21 @@ fn folders_load_recursively_in_sorted_order_and_only_yaml_and_json() {
     let res = load_paths(&[dir.path().to_path_buf()]).expect("load");
     // b-sub/c.yml replaces a.yaml's PeerAuthentication (same name), as kubectl apply would.
     assert_eq!(res.peer_authentications.len(), 1);
-    assert_eq!(res.peer_authentications[0].spec.mtls.as_ref().map(|m| m.mode), Some(MtlsMode::Strict));
-    assert!(res.warnings.iter().any(|w| w.origin.file.ends_with("a.yaml")), "{:?}", res.warnings);
+    assert_eq!(
+        res.peer_authentications[0]
+            .spec
+            .mtls
+            .as_ref()
+            .map(|m| m.mode),
+        Some(MtlsMode::Strict)
+    );
+    assert!(
+        res.warnings
+            .iter()
+            .any(|w| w.origin.file.ends_with("a.yaml")),
+        "{:?}",
+        res.warnings
+    );
     assert_eq!(res.namespace("foo").map(|n| n.meta.labels.len()), Some(1));
     let missing = load_paths(&[dir.path().join("nope")]).expect_err("missing path");
     assert!(missing.message.contains("cannot open"), "{missing}");
@@ -556,5 +739,8 @@ fn folders_load_recursively_in_sorted_order_and_only_yaml_and_json() {
 #[test]
 fn load_errors_display_file_line_and_message() {
     let err = load("apiVersion: v1\nkind: Namespace\n").expect_err("no name");
-    assert_eq!(err.to_string(), "test.yaml:1: error: missing `metadata.name`");
+    assert_eq!(
+        err.to_string(),
+        "test.yaml:1: error: missing `metadata.name`"
+    );
 }

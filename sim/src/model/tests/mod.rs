@@ -26,7 +26,10 @@ fn load_ok(text: &str) -> Resources {
 /// Loads `text`, failing the test when it is accepted.
 fn load_err(text: &str) -> LoadError {
     match load(text) {
-        Ok(r) => panic!("expected a load error, got {} warnings and success", r.warnings.len()),
+        Ok(r) => panic!(
+            "expected a load error, got {} warnings and success",
+            r.warnings.len()
+        ),
         Err(e) => e,
     }
 }

@@ -253,14 +253,20 @@ fn valid_authorization_policies_load_with_istio_warnings() {
     ] {
         load_ok(&ap(spec));
     }
-    let res = load_ok(&ap("  action: DENY\n  rules:\n  - to:\n    - operation: {methods: [GET]}\n"));
+    let res = load_ok(&ap(
+        "  action: DENY\n  rules:\n  - to:\n    - operation: {methods: [GET]}\n",
+    ));
     assert!(
-        res.warnings.iter().any(|w| w.message.contains("deny all traffic to TCP ports")),
+        res.warnings
+            .iter()
+            .any(|w| w.message.contains("deny all traffic to TCP ports")),
         "{:?}",
         res.warnings
     );
     let res = load_ok(&ap("  selector: {matchLabels: {}}\n"));
-    assert!(res.warnings.iter().any(|w| w.message.contains("workload selector specified without labels")));
+    assert!(res.warnings.iter().any(|w| w
+        .message
+        .contains("workload selector specified without labels")));
 }
 
 #[test]
