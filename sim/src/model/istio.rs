@@ -393,6 +393,12 @@ pub struct AuthzSource {
     /// Negated remote IP blocks.
     #[serde(default)]
     pub not_remote_ip_blocks: Option<Vec<String>>,
+    /// Peer trust domains (needs mTLS); exact, prefix, suffix or `*`.
+    #[serde(default)]
+    pub trust_domains: Option<Vec<String>>,
+    /// Negated trust domains.
+    #[serde(default)]
+    pub not_trust_domains: Option<Vec<String>>,
 }
 
 /// `rules[].from[]`.

@@ -79,6 +79,11 @@ pub struct Workload {
     pub replicas: u32,
     /// Container ports, all containers.
     pub ports: Vec<ContainerPort>,
+    /// `spec.hostNetwork`: Istio never injects such pods.
+    pub host_network: bool,
+    /// `metadata.ownerReferences` (kind, the object's namespace, name): a Pod owned by a
+    /// controller that is also loaded is folded into it.
+    pub owner_references: Vec<super::ObjectRef>,
 }
 
 /// Service `targetPort`: a number or a container port name.

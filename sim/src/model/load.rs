@@ -4,6 +4,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde_yaml::Value;
+
+use super::locate::{split_documents, Document, FieldPath};
+use super::mesh_config::strip_location;
+use super::parse::{describe, parse_value, Source};
 use super::{Object, Origin, Resources, Warning};
 
 /// A load failure: where, and what was expected.
@@ -26,20 +31,162 @@ impl std::error::Error for LoadError {}
 /// Loads every `.yaml`/`.yml`/`.json` file under the given files and folders (folders in sorted
 /// order) into one resource set.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Resources, LoadError> {
-    let _ = paths;
-    Err(LoadError {
-        origin: Origin::default(),
-        message: "loading is not implemented yet".into(),
-    })
+    let mut files = Vec::new();
+    for path in paths {
+        collect_files(path, true, &mut files)?;
+    }
+    let mut resources = Resources::default();
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|e| LoadError {
+            origin: Origin {
+                file: file.clone(),
+                line: 0,
+            },
+            message: format!("cannot read file: {e}"),
+        })?;
+        let (objects, warnings) = load_objects(&text, &file)?;
+        resources.warnings.extend(warnings);
+        for object in objects {
+            resources.insert(object);
+        }
+    }
+    resources.normalise();
+    Ok(resources)
+}
+
+/// The files a path names: the file itself, or every YAML/JSON file below a folder, sorted.
+fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let error = |message: String| LoadError {
+        origin: Origin {
+            file: path.to_path_buf(),
+            line: 0,
+        },
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| error(format!("cannot open: {e}")))?;
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| error(format!("cannot list folder: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            collect_files(&entry, false, out)?;
+        }
+    } else if explicit || is_yaml_file(path) {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+fn is_yaml_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
 }
 
 /// Loads one YAML stream (possibly multi-document) read from `file`.
 pub fn load_str(text: &str, file: &Path) -> Result<Resources, LoadError> {
-    let _ = (text, file);
-    Err(LoadError {
-        origin: Origin::default(),
-        message: "loading is not implemented yet".into(),
-    })
+    let (objects, warnings) = load_objects(text, file)?;
+    let mut resources = Resources {
+        warnings,
+        ..Resources::default()
+    };
+    for object in objects {
+        resources.insert(object);
+    }
+    resources.normalise();
+    Ok(resources)
+}
+
+/// Every object of a stream, in order, with the loader's warnings.
+pub(crate) fn load_objects(
+    text: &str,
+    file: &Path,
+) -> Result<(Vec<Object>, Vec<Warning>), LoadError> {
+    let mut objects = Vec::new();
+    let mut warnings = Vec::new();
+    for doc in split_documents(text) {
+        let value: Value = serde_yaml::from_str(&doc.text).map_err(|e| LoadError {
+            origin: Origin {
+                file: file.to_path_buf(),
+                line: e
+                    .location()
+                    .map(|l| doc.line_offset + l.line())
+                    .unwrap_or_else(|| doc.first_line()),
+            },
+            message: format!("invalid YAML: {}", strip_location(&e)),
+        })?;
+        load_document(&value, &doc, file, &mut objects, &mut warnings)?;
+    }
+    Ok((objects, warnings))
+}
+
+fn load_document(
+    value: &Value,
+    doc: &Document,
+    file: &Path,
+    objects: &mut Vec<Object>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), LoadError> {
+    if value.is_null() {
+        return Ok(());
+    }
+    let src = Source {
+        file,
+        doc: Some(doc),
+        prefix: FieldPath::root(),
+        line: doc.first_line(),
+    };
+    if let Some(items) = list_items(value, &src)? {
+        for (i, item) in items.iter().enumerate() {
+            if item.is_null() {
+                continue;
+            }
+            let prefix = FieldPath::root().key("items").index(i);
+            let line = doc.line_of(&prefix);
+            let item_src = Source {
+                file,
+                doc: Some(doc),
+                prefix,
+                line,
+            };
+            if let Some(object) = parse_value(item, &item_src, warnings)? {
+                objects.push(object);
+            }
+        }
+        return Ok(());
+    }
+    if let Some(object) = parse_value(value, &src, warnings)? {
+        objects.push(object);
+    }
+    Ok(())
+}
+
+/// `kind: List` (what `kubectl get -o yaml` prints) and typed lists (`PodList`, ...) hold their
+/// objects in `items`.
+fn list_items<'v>(value: &'v Value, src: &Source<'_>) -> Result<Option<&'v Vec<Value>>, LoadError> {
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind != "List" && !(kind.ends_with("List") && value.get("items").is_some()) {
+        return Ok(None);
+    }
+    match value.get("items") {
+        None | Some(Value::Null) => Ok(Some(empty())),
+        Some(Value::Sequence(items)) => Ok(Some(items)),
+        Some(other) => Err(LoadError {
+            origin: src.at(&FieldPath::root().key("items")),
+            message: format!(
+                "`items` of a {kind} must be a list of objects, found {}",
+                describe(other)
+            ),
+        }),
+    }
+}
+
+fn empty() -> &'static Vec<Value> {
+    static EMPTY: Vec<Value> = Vec::new();
+    &EMPTY
 }
 
 /// Parses one already-parsed YAML object (an inline scenario resource, an `apply:` entry).
@@ -49,9 +196,17 @@ pub fn parse_object(
     origin: Origin,
     warnings: &mut Vec<Warning>,
 ) -> Result<Option<Object>, LoadError> {
-    let _ = (value, warnings);
-    Err(LoadError {
-        origin,
-        message: "loading is not implemented yet".into(),
-    })
+    let src = Source {
+        file: &origin.file,
+        doc: None,
+        prefix: FieldPath::root(),
+        line: origin.line,
+    };
+    if list_items(value, &src)?.is_some() {
+        return Err(LoadError {
+            origin,
+            message: "a List is not one object here: list its items instead".into(),
+        });
+    }
+    parse_value(value, &src, warnings)
 }

@@ -1,10 +1,19 @@
 //! Typed Kubernetes and Istio resources as a cluster dump holds them, and the `Resources` set a
 //! mesh is built from. Loading and validation live in `load` and `validate`.
 
+mod injection;
 pub mod istio;
 pub mod k8s;
+mod k8s_convert;
 pub mod load;
+pub mod locate;
+mod mesh_config;
+mod parse;
+mod resources;
 pub mod validate;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +21,8 @@ use std::path::PathBuf;
 
 pub use istio::*;
 pub use k8s::*;
+pub use load::{load_paths, load_str, parse_object, LoadError};
+pub use mesh_config::parse_mesh_config;
 
 /// Where an object came from: file and 1-based line of its document (or of the field at fault).
 #[derive(Debug, Clone, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]

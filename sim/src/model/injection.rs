@@ -1,0 +1,85 @@
+//! Sidecar injection as Istio's default install decides it: the mutating webhook's
+//! namespaceSelector/objectSelector pairs
+//! (`manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml`), then the
+//! injector's own `injectRequired` (`pkg/kube/inject/inject.go`).
+
+use std::collections::BTreeMap;
+
+use super::{Resources, Workload};
+
+/// Namespace label that turns injection on (`enabled`) or off (`disabled`) for the default
+/// revision.
+pub const ISTIO_INJECTION: &str = "istio-injection";
+/// Namespace or pod label naming the control-plane revision that injects.
+pub const ISTIO_REV: &str = "istio.io/rev";
+/// Pod label (and deprecated annotation) forcing injection on or off.
+pub const SIDECAR_INJECT: &str = "sidecar.istio.io/inject";
+/// Annotation the injector writes on pods it injected; a dumped pod carrying it has a sidecar.
+pub const SIDECAR_STATUS: &str = "sidecar.istio.io/status";
+
+/// `IgnoredNamespaces` in `pkg/kube/inject/initializer.go`: never injected.
+const IGNORED_NAMESPACES: [&str; 4] = [
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "local-path-storage",
+];
+
+/// Whether the webhook is called for the pod at all. meshsim assumes the control plane of every
+/// revision a label names is installed, so a revision webhook (`rev.namespace.*`,
+/// `rev.object.*`) matches any `istio.io/rev` value.
+fn webhook_matches(ns: &BTreeMap<String, String>, pod: &BTreeMap<String, String>) -> bool {
+    let ns_injection = ns.get(ISTIO_INJECTION).map(String::as_str);
+    let ns_rev = ns.get(ISTIO_REV);
+    let pod_inject = pod.get(SIDECAR_INJECT).map(String::as_str);
+    let pod_rev = pod.get(ISTIO_REV);
+    let not_disabled = pod_inject != Some("false");
+    // rev.namespace: namespace names a revision and has no istio-injection label.
+    let rev_namespace = ns_rev.is_some() && ns_injection.is_none() && not_disabled;
+    // rev.object: unlabelled namespace, pod names a revision.
+    let rev_object =
+        ns_rev.is_none() && ns_injection.is_none() && pod_rev.is_some() && not_disabled;
+    // namespace: istio-injection=enabled.
+    let namespace = ns_injection == Some("enabled") && not_disabled;
+    // object: unlabelled namespace, pod label sidecar.istio.io/inject=true without a revision.
+    let object = ns_injection.is_none()
+        && ns_rev.is_none()
+        && pod_inject == Some("true")
+        && pod_rev.is_none();
+    rev_namespace || rev_object || namespace || object
+}
+
+impl Resources {
+    /// Whether Istio's default webhook would give this workload's pods a sidecar.
+    ///
+    /// `istio-injection=disabled` always wins; `istio-injection=enabled` or a namespace
+    /// `istio.io/rev` injects unless the pod says `sidecar.istio.io/inject: "false"` (label, or
+    /// the deprecated annotation when no label is set); in an unlabelled namespace only a pod
+    /// label `sidecar.istio.io/inject: "true"` or a pod `istio.io/rev` label injects. Pods with
+    /// `hostNetwork` and pods in kube-system-like namespaces are never injected. A pod from a
+    /// dump that already carries `sidecar.istio.io/status` has one.
+    pub fn has_sidecar(&self, workload: &Workload) -> bool {
+        if workload.pod_annotations.contains_key(SIDECAR_STATUS) {
+            return true;
+        }
+        let empty = BTreeMap::new();
+        let ns_labels = self
+            .namespace(&workload.meta.namespace)
+            .map(|n| &n.meta.labels)
+            .unwrap_or(&empty);
+        if !webhook_matches(ns_labels, &workload.pod_labels) {
+            return false;
+        }
+        if workload.host_network || IGNORED_NAMESPACES.contains(&workload.meta.namespace.as_str()) {
+            return false;
+        }
+        // injectRequired: the label overrides the annotation; anything but "true"/"false"
+        // falls back to the policy, which is `enabled` in the default install.
+        let choice = workload
+            .pod_labels
+            .get(SIDECAR_INJECT)
+            .or_else(|| workload.pod_annotations.get(SIDECAR_INJECT))
+            .map(String::as_str);
+        !matches!(choice, Some("false"))
+    }
+}

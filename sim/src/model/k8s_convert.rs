@@ -1,0 +1,164 @@
+//! Kubernetes objects (typed by `k8s-openapi`) normalised into meshsim's `k8s` types: a Pod or a
+//! controller's pod template becomes one `Workload` with its replica count.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::{
+    ContainerPort, Meta, ObjectRef, Origin, Service, ServicePort, TargetPort, Workload,
+    WorkloadKind,
+};
+
+/// `metadata` as meshsim keeps it; namespaced kinds default to `default` like kubectl does.
+pub(crate) fn meta(om: &ObjectMeta, namespaced: bool, origin: Origin) -> Meta {
+    let namespace = if namespaced {
+        om.namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "default".to_string())
+    } else {
+        String::new()
+    };
+    Meta {
+        name: om.name.clone().unwrap_or_default(),
+        namespace,
+        labels: om.labels.clone().unwrap_or_default(),
+        annotations: om.annotations.clone().unwrap_or_default(),
+        creation_timestamp: om.creation_timestamp.as_ref().map(|t| t.0.as_second()),
+        origin,
+    }
+}
+
+/// The pod (template) part of a workload.
+pub(crate) struct PodPart<'a> {
+    /// Template (or Pod) metadata.
+    pub meta: Option<&'a ObjectMeta>,
+    /// Template (or Pod) spec.
+    pub spec: Option<&'a core::PodSpec>,
+}
+
+/// Builds a workload from the object's metadata and its pod (template).
+pub(crate) fn workload(
+    own: &ObjectMeta,
+    kind: WorkloadKind,
+    pod: PodPart<'_>,
+    replicas: u32,
+    origin: Origin,
+) -> Workload {
+    let meta = meta(own, true, origin);
+    // A bare Pod's labels are its own; a controller's pods carry the template's labels.
+    let (pod_labels, pod_annotations) = match (kind, pod.meta) {
+        (WorkloadKind::Pod, _) => (meta.labels.clone(), meta.annotations.clone()),
+        (_, Some(tm)) => (
+            tm.labels.clone().unwrap_or_default(),
+            tm.annotations.clone().unwrap_or_default(),
+        ),
+        (_, None) => (BTreeMap::new(), BTreeMap::new()),
+    };
+    let spec = pod.spec;
+    // `serviceAccount` is the deprecated alias the API server still copies into
+    // `serviceAccountName`; absent both, the pod runs as `default`.
+    let service_account = spec
+        .and_then(|s| {
+            s.service_account_name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .or_else(|| s.service_account.clone().filter(|n| !n.is_empty()))
+        })
+        .unwrap_or_else(|| "default".to_string());
+    let mut ports = Vec::new();
+    if let Some(spec) = spec {
+        for container in spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(&spec.containers)
+        {
+            for p in container.ports.iter().flatten() {
+                if let Ok(port) = u16::try_from(p.container_port) {
+                    ports.push(ContainerPort {
+                        name: p.name.clone().filter(|n| !n.is_empty()),
+                        port,
+                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                    });
+                }
+            }
+        }
+    }
+    let owner_references = own
+        .owner_references
+        .iter()
+        .flatten()
+        .map(|o| ObjectRef {
+            kind: o.kind.clone(),
+            namespace: meta.namespace.clone(),
+            name: o.name.clone(),
+        })
+        .collect();
+    Workload {
+        kind,
+        pod_labels,
+        pod_annotations,
+        service_account,
+        replicas,
+        ports,
+        host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+        owner_references,
+        meta,
+    }
+}
+
+/// `replicas` of a Deployment/StatefulSet/ReplicaSet: default 1, negative counts as 0.
+pub(crate) fn replicas(value: Option<i32>) -> u32 {
+    value.map(|r| r.max(0) as u32).unwrap_or(1)
+}
+
+/// A Service, with `targetPort` defaulted to `port` and `clusterIP: None` as headless.
+pub(crate) fn service(svc: &core::Service, origin: Origin) -> Result<Service, String> {
+    let meta = meta(&svc.metadata, true, origin);
+    let spec = svc.spec.clone().unwrap_or_default();
+    let mut ports = Vec::new();
+    for (i, p) in spec.ports.iter().flatten().enumerate() {
+        let port = u16::try_from(p.port)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                format!(
+                    "spec.ports[{i}].port: port number {} must be in the range 1..65535",
+                    p.port
+                )
+            })?;
+        let target_port = match &p.target_port {
+            None => TargetPort::Number(port),
+            Some(IntOrString::Int(n)) => {
+                TargetPort::Number(u16::try_from(*n).ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!(
+                        "spec.ports[{i}].targetPort: port number {n} must be in the range 1..65535"
+                    )
+                })?)
+            }
+            // A numeric string is a number (the API server accepts "8080" as an int-or-string).
+            Some(IntOrString::String(s)) => match s.parse::<u16>() {
+                Ok(n) if n > 0 => TargetPort::Number(n),
+                _ if s.is_empty() => TargetPort::Number(port),
+                _ => TargetPort::Name(s.clone()),
+            },
+        };
+        ports.push(ServicePort {
+            name: p.name.clone().filter(|n| !n.is_empty()),
+            port,
+            target_port,
+            protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+            app_protocol: p.app_protocol.clone(),
+        });
+    }
+    Ok(Service {
+        meta,
+        selector: spec.selector.clone(),
+        ports,
+        headless: spec.cluster_ip.as_deref() == Some("None"),
+    })
+}

@@ -1,0 +1,343 @@
+//! Source positions for YAML: splitting a stream into documents with their line offsets, and
+//! finding the line of a field path (`spec.rules[0].from`) in a document's text, so that errors
+//! and warnings point at the offending field rather than at the document.
+
+use std::fmt;
+
+/// One step of a field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index.
+    Index(usize),
+}
+
+/// A field path inside a document, printed the way Kubernetes prints it: `spec.rules[0].from`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FieldPath(pub Vec<Seg>);
+
+impl FieldPath {
+    /// The empty path (the document itself).
+    pub fn root() -> FieldPath {
+        FieldPath(Vec::new())
+    }
+
+    /// This path extended by a key.
+    pub fn key(&self, key: &str) -> FieldPath {
+        let mut segs = self.0.clone();
+        segs.push(Seg::Key(key.to_string()));
+        FieldPath(segs)
+    }
+
+    /// This path extended by an index.
+    pub fn index(&self, index: usize) -> FieldPath {
+        let mut segs = self.0.clone();
+        segs.push(Seg::Index(index));
+        FieldPath(segs)
+    }
+
+    /// Parses a dotted path as `serde_ignored` and `serde_yaml` print it (`spec.rules[0].from`,
+    /// `spec.rules.0.from`).
+    pub fn parse(text: &str) -> FieldPath {
+        let mut segs = Vec::new();
+        for part in text.split('.') {
+            let mut rest = part;
+            if let Some(open) = rest.find('[') {
+                let (name, idx) = rest.split_at(open);
+                if !name.is_empty() {
+                    segs.push(Seg::Key(name.to_string()));
+                }
+                rest = idx;
+                for piece in rest.split('[').filter(|p| !p.is_empty()) {
+                    let digits = piece.trim_end_matches(']');
+                    match digits.parse::<usize>() {
+                        Ok(n) => segs.push(Seg::Index(n)),
+                        Err(_) => segs.push(Seg::Key(digits.to_string())),
+                    }
+                }
+            } else if let Ok(n) = rest.parse::<usize>() {
+                segs.push(Seg::Index(n));
+            } else if !rest.is_empty() && rest != "?" {
+                segs.push(Seg::Key(rest.to_string()));
+            }
+        }
+        FieldPath(segs)
+    }
+
+    /// Appends another path.
+    pub fn join(&self, other: &FieldPath) -> FieldPath {
+        let mut segs = self.0.clone();
+        segs.extend(other.0.iter().cloned());
+        FieldPath(segs)
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
+                Seg::Key(k) => write!(f, ".{k}")?,
+                Seg::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One document of a YAML stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The document's text; separator lines are blanked so line numbers stay aligned.
+    pub text: String,
+    /// Lines of the file before the document's first line.
+    pub line_offset: usize,
+}
+
+impl Document {
+    /// 1-based file line of the document's first non-blank, non-comment line.
+    pub fn first_line(&self) -> usize {
+        let local = self
+            .text
+            .lines()
+            .position(|l| {
+                let t = l.trim();
+                !t.is_empty() && !t.starts_with('#')
+            })
+            .unwrap_or(0);
+        self.line_offset + local + 1
+    }
+
+    /// 1-based file line of `path`, or of the document when the path cannot be found.
+    pub fn line_of(&self, path: &FieldPath) -> usize {
+        match find_line(&self.text, path) {
+            Some(local) => self.line_offset + local + 1,
+            None => self.first_line(),
+        }
+    }
+}
+
+/// Splits a stream at `---` / `...` lines. Each document keeps its position in the file, so a
+/// parse error's line (relative to the document) plus `line_offset` is the line in the file.
+pub fn split_documents(text: &str) -> Vec<Document> {
+    let mut docs = Vec::new();
+    let mut current = String::new();
+    let mut offset = 0usize;
+    let mut has_content = false;
+    for (n, line) in text.lines().enumerate() {
+        let is_start = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+        let is_end = line == "..." || line.starts_with("... ");
+        if is_start || is_end {
+            if has_content {
+                docs.push(Document {
+                    text: std::mem::take(&mut current),
+                    line_offset: offset,
+                });
+            }
+            current.clear();
+            has_content = false;
+            offset = n;
+            // `--- {a: 1}` puts content on the marker line; keep it, in its column.
+            let rest = if is_start { &line[3..] } else { "" };
+            current.push_str(&" ".repeat(3.min(line.len())));
+            current.push_str(rest);
+            current.push('\n');
+            if !rest.trim().is_empty() && !rest.trim().starts_with('#') {
+                has_content = true;
+            }
+            continue;
+        }
+        if !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+            has_content = true;
+        }
+        current.push_str(line);
+        current.push('\n');
+    }
+    if has_content {
+        docs.push(Document {
+            text: current,
+            line_offset: offset,
+        });
+    }
+    docs
+}
+
+/// A meaningful line: its number, indentation of the content after any `- ` markers, the
+/// indentation of each `- ` marker, and the content.
+struct Line<'a> {
+    number: usize,
+    dashes: Vec<usize>,
+    indent: usize,
+    content: &'a str,
+}
+
+fn scan(text: &str) -> Vec<Line<'_>> {
+    let mut out = Vec::new();
+    for (number, raw) in text.lines().enumerate() {
+        let trimmed = raw.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let mut indent = raw.len() - trimmed.len();
+        let mut content = trimmed;
+        let mut dashes = Vec::new();
+        while content == "-" || content.starts_with("- ") {
+            dashes.push(indent);
+            let after = &content[1..];
+            let stripped = after.trim_start();
+            indent += 1 + (after.len() - stripped.len());
+            content = stripped;
+            if content.is_empty() {
+                break;
+            }
+        }
+        out.push(Line {
+            number,
+            dashes,
+            indent,
+            content,
+        });
+    }
+    out
+}
+
+fn key_of(content: &str) -> Option<&str> {
+    let (key, rest) = if let Some(stripped) = content.strip_prefix('"') {
+        let end = stripped.find('"')?;
+        (&stripped[..end], &stripped[end + 1..])
+    } else if let Some(stripped) = content.strip_prefix('\'') {
+        let end = stripped.find('\'')?;
+        (&stripped[..end], &stripped[end + 1..])
+    } else {
+        let end = content.find(':')?;
+        (&content[..end], &content[end..])
+    };
+    let rest = rest.trim_start();
+    if rest.starts_with(':') {
+        Some(key.trim_end())
+    } else {
+        None
+    }
+}
+
+/// 0-based line of `path` in a block-style YAML document (indentation-aware), falling back to
+/// an in-order search for the keys (flow style and JSON).
+pub fn find_line(text: &str, path: &FieldPath) -> Option<usize> {
+    let lines = scan(text);
+    if lines.is_empty() {
+        return None;
+    }
+    block_find(&lines, path).or_else(|| ordered_find(text, path))
+}
+
+/// The line of `path`, or of its deepest ancestor that exists (a missing key's parent).
+fn block_find(lines: &[Line<'_>], path: &FieldPath) -> Option<usize> {
+    let mut deepest = None;
+    let result = block_walk(lines, path, &mut deepest);
+    result.or(deepest)
+}
+
+fn block_walk(lines: &[Line<'_>], path: &FieldPath, deepest: &mut Option<usize>) -> Option<usize> {
+    // The node's extent: lines [lo, hi), its first line's content column, and where the node
+    // starts (for returning the line of the last segment).
+    let (mut lo, mut hi) = (0usize, lines.len());
+    let mut found = lines.first().map(|l| l.number);
+    for seg in &path.0 {
+        if lo >= hi {
+            return None;
+        }
+        match seg {
+            Seg::Key(key) => {
+                // The mapping's column is the content column of its first line.
+                let col = lines[lo].indent;
+                let mut hit = None;
+                for (i, line) in lines.iter().enumerate().take(hi).skip(lo) {
+                    if i > lo && line.indent < col && line.dashes.iter().all(|d| *d < col) {
+                        break;
+                    }
+                    if line.indent == col && key_of(line.content) == Some(key.as_str()) {
+                        hit = Some(i);
+                        break;
+                    }
+                }
+                let i = hit?;
+                found = Some(lines[i].number);
+                *deepest = found;
+                // The value: inline (same line) or the following more-indented lines; a block
+                // sequence may sit at the key's own column.
+                let value_inline = key_of(lines[i].content)
+                    .map(|k| {
+                        let after = lines[i].content.splitn(2, ':').nth(1).unwrap_or("");
+                        let _ = k;
+                        !after.trim().is_empty() && !after.trim_start().starts_with('#')
+                    })
+                    .unwrap_or(false);
+                if value_inline {
+                    lo = i;
+                    hi = i + 1;
+                    continue;
+                }
+                let mut end = i + 1;
+                while end < hi {
+                    let l = &lines[end];
+                    let deeper = l.indent > col && l.dashes.iter().all(|d| *d >= col);
+                    let seq_here = l.dashes.first() == Some(&col);
+                    if deeper || seq_here {
+                        end += 1;
+                    } else {
+                        break;
+                    }
+                }
+                lo = i + 1;
+                hi = end;
+            }
+            Seg::Index(n) => {
+                let first = lines.get(lo)?;
+                let col = *first.dashes.first()?;
+                let mut starts = Vec::new();
+                for (i, line) in lines.iter().enumerate().take(hi).skip(lo) {
+                    if line.dashes.first() == Some(&col) {
+                        starts.push(i);
+                    }
+                }
+                let start = *starts.get(*n)?;
+                let end = starts.get(n + 1).copied().unwrap_or(hi);
+                found = Some(lines[start].number);
+                *deepest = found;
+                // Strip the consumed dash: the item's own content starts at the next column.
+                lo = start;
+                hi = end;
+                // Re-scan the item's first line without its outer dash.
+                if lines[start].dashes.len() > 1 {
+                    // A nested sequence item (`- - a`): the inner index applies to this line.
+                    return Some(lines[start].number);
+                }
+            }
+        }
+    }
+    found
+}
+
+fn ordered_find(text: &str, path: &FieldPath) -> Option<usize> {
+    let all: Vec<&str> = text.lines().collect();
+    let mut from = 0usize;
+    let mut found = None;
+    for seg in &path.0 {
+        if let Seg::Key(key) = seg {
+            let quoted = format!("\"{key}\"");
+            let plain = format!("{key}:");
+            let pos = all.iter().enumerate().skip(from).position(|(_, l)| {
+                let t = l.trim_start().trim_start_matches(['-', ' ', '{', ',']);
+                t.starts_with(&plain)
+                    || t.starts_with(&quoted)
+                    || l.contains(&format!(" {plain}"))
+                    || l.contains(&format!("{{{plain}"))
+                    || l.contains(&quoted)
+            })?;
+            from += pos;
+            found = Some(from);
+        }
+    }
+    found
+}

@@ -1,0 +1,656 @@
+//! One YAML object to one typed `Object`: apiVersion/kind dispatch, typed deserialisation with
+//! unknown-field warnings (`serde_ignored`), explicit-null checks and Istio validation.
+
+use std::path::Path;
+
+use k8s_openapi::api::apps::v1 as apps;
+use k8s_openapi::api::batch::v1 as batch;
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::k8s_convert::{self, PodPart};
+use super::load::LoadError;
+use super::locate::{find_line, Document, FieldPath};
+use super::mesh_config::{parse_mesh_text, strip_location};
+use super::validate;
+use super::{
+    AuthorizationPolicy, DestinationRule, Namespace, Object, Origin, PeerAuthentication,
+    ServiceAccount, Warning, WorkloadKind,
+};
+
+/// Where the object being parsed sits: its file, its document (for field lines) and its path
+/// inside the document (`items[3]` for a `kind: List` entry).
+pub(crate) struct Source<'a> {
+    /// The file (or pseudo-name).
+    pub file: &'a Path,
+    /// The document text, when known.
+    pub doc: Option<&'a Document>,
+    /// The object's path inside the document.
+    pub prefix: FieldPath,
+    /// The object's own line (fallback when a field cannot be located).
+    pub line: usize,
+}
+
+impl Source<'_> {
+    /// The origin of a field of the object.
+    pub fn at(&self, rel: &FieldPath) -> Origin {
+        let line = match self.doc {
+            Some(doc) if !rel.0.is_empty() || !self.prefix.0.is_empty() => {
+                find_line(&doc.text, &self.prefix.join(rel))
+                    .map(|l| doc.line_offset + l + 1)
+                    .unwrap_or(self.line)
+            }
+            _ => self.line,
+        };
+        Origin {
+            file: self.file.to_path_buf(),
+            line,
+        }
+    }
+
+    /// The object's own origin.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            file: self.file.to_path_buf(),
+            line: self.line,
+        }
+    }
+
+    fn error(&self, rel: &FieldPath, message: String) -> LoadError {
+        LoadError {
+            origin: self.at(rel),
+            message,
+        }
+    }
+}
+
+/// Which API groups/versions meshsim reads for a kind it models.
+fn supported_versions(kind: &str) -> Option<(&'static str, &'static [&'static str])> {
+    Some(match kind {
+        "Namespace" | "ServiceAccount" | "Pod" | "Service" | "ConfigMap" => ("", &["v1"]),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => ("apps", &["v1"]),
+        "Job" => ("batch", &["v1"]),
+        "PeerAuthentication" | "AuthorizationPolicy" => ("security.istio.io", &["v1", "v1beta1"]),
+        "DestinationRule" => ("networking.istio.io", &["v1", "v1beta1", "v1alpha3"]),
+        _ => return None,
+    })
+}
+
+/// Groups that once served a kind meshsim models under a version it does not read; those are
+/// errors (the user meant this kind), while any other group is a different kind and is skipped.
+fn legacy_group(kind: &str, group: &str) -> bool {
+    matches!(
+        (kind, group),
+        ("Deployment" | "DaemonSet" | "ReplicaSet", "extensions")
+            | (
+                "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet",
+                "apps"
+            )
+            | ("Job", "batch")
+    )
+}
+
+/// Parses one object. `Ok(None)` when the kind is not modelled (a warning is pushed).
+pub(crate) fn parse_value(
+    value: &Value,
+    src: &Source<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Object>, LoadError> {
+    let map = value.as_mapping().ok_or_else(|| {
+        src.error(
+            &FieldPath::root(),
+            format!(
+                "expected a Kubernetes object (a mapping with apiVersion, kind and metadata), \
+                 found {}",
+                describe(value)
+            ),
+        )
+    })?;
+    let text_field = |name: &str| -> Result<String, LoadError> {
+        match map.get(name) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            None | Some(Value::Null) => Err(src.error(
+                &FieldPath::root(),
+                format!("missing `{name}`: every object needs apiVersion and kind"),
+            )),
+            Some(other) => Err(src.error(
+                &FieldPath::root().key(name),
+                format!("`{name}` must be a string, found {}", describe(other)),
+            )),
+        }
+    };
+    let api_version = text_field("apiVersion")?;
+    let kind = text_field("kind")?;
+    let (group, version) = match api_version.rsplit_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version.as_str()),
+    };
+    let Some((want_group, versions)) = supported_versions(&kind) else {
+        warnings.push(Warning {
+            origin: src.origin(),
+            message: format!(
+                "skipped {api_version} {kind} {}: meshsim does not model this kind",
+                name_of(map)
+            ),
+        });
+        return Ok(None);
+    };
+    if group != want_group || !versions.contains(&version) {
+        if group == want_group || legacy_group(&kind, group) {
+            let expected: Vec<String> = versions
+                .iter()
+                .map(|v| {
+                    if want_group.is_empty() {
+                        v.to_string()
+                    } else {
+                        format!("{want_group}/{v}")
+                    }
+                })
+                .collect();
+            return Err(src.error(
+                &FieldPath::root().key("apiVersion"),
+                format!(
+                    "unsupported apiVersion `{api_version}` for {kind}, expected {}",
+                    expected.join(" or ")
+                ),
+            ));
+        }
+        warnings.push(Warning {
+            origin: src.origin(),
+            message: format!(
+                "skipped {api_version} {kind} {}: meshsim does not model this kind",
+                name_of(map)
+            ),
+        });
+        return Ok(None);
+    }
+    let origin = src.origin();
+    let object = match kind.as_str() {
+        "Namespace" => {
+            let ns: core::Namespace = typed(value, src, warnings)?;
+            require_name(&ns.metadata, src)?;
+            Object::Namespace(Namespace {
+                meta: k8s_convert::meta(&ns.metadata, false, origin),
+            })
+        }
+        "ServiceAccount" => {
+            let sa: core::ServiceAccount = typed(value, src, warnings)?;
+            require_name(&sa.metadata, src)?;
+            Object::ServiceAccount(ServiceAccount {
+                meta: k8s_convert::meta(&sa.metadata, true, origin),
+            })
+        }
+        "Pod" => {
+            let pod: core::Pod = typed(value, src, warnings)?;
+            require_name(&pod.metadata, src)?;
+            let part = PodPart {
+                meta: Some(&pod.metadata),
+                spec: pod.spec.as_ref(),
+            };
+            Object::Workload(k8s_convert::workload(
+                &pod.metadata,
+                WorkloadKind::Pod,
+                part,
+                1,
+                origin,
+            ))
+        }
+        "Deployment" => {
+            let d: apps::Deployment = typed(value, src, warnings)?;
+            require_name(&d.metadata, src)?;
+            let spec = d.spec.as_ref();
+            let part = PodPart {
+                meta: spec.and_then(|s| s.template.metadata.as_ref()),
+                spec: spec.and_then(|s| s.template.spec.as_ref()),
+            };
+            let replicas = k8s_convert::replicas(spec.and_then(|s| s.replicas));
+            Object::Workload(k8s_convert::workload(
+                &d.metadata,
+                WorkloadKind::Deployment,
+                part,
+                replicas,
+                origin,
+            ))
+        }
+        "StatefulSet" => {
+            let d: apps::StatefulSet = typed(value, src, warnings)?;
+            require_name(&d.metadata, src)?;
+            let spec = d.spec.as_ref();
+            let part = PodPart {
+                meta: spec.and_then(|s| s.template.metadata.as_ref()),
+                spec: spec.and_then(|s| s.template.spec.as_ref()),
+            };
+            let replicas = k8s_convert::replicas(spec.and_then(|s| s.replicas));
+            Object::Workload(k8s_convert::workload(
+                &d.metadata,
+                WorkloadKind::StatefulSet,
+                part,
+                replicas,
+                origin,
+            ))
+        }
+        "ReplicaSet" => {
+            let d: apps::ReplicaSet = typed(value, src, warnings)?;
+            require_name(&d.metadata, src)?;
+            let spec = d.spec.as_ref();
+            let part = PodPart {
+                meta: spec
+                    .and_then(|s| s.template.as_ref())
+                    .and_then(|t| t.metadata.as_ref()),
+                spec: spec
+                    .and_then(|s| s.template.as_ref())
+                    .and_then(|t| t.spec.as_ref()),
+            };
+            let replicas = k8s_convert::replicas(spec.and_then(|s| s.replicas));
+            Object::Workload(k8s_convert::workload(
+                &d.metadata,
+                WorkloadKind::ReplicaSet,
+                part,
+                replicas,
+                origin,
+            ))
+        }
+        "DaemonSet" => {
+            let d: apps::DaemonSet = typed(value, src, warnings)?;
+            require_name(&d.metadata, src)?;
+            let spec = d.spec.as_ref();
+            let part = PodPart {
+                meta: spec.and_then(|s| s.template.metadata.as_ref()),
+                spec: spec.and_then(|s| s.template.spec.as_ref()),
+            };
+            // One pod per node; the simulated cluster has one node.
+            Object::Workload(k8s_convert::workload(
+                &d.metadata,
+                WorkloadKind::DaemonSet,
+                part,
+                1,
+                origin,
+            ))
+        }
+        "Job" => {
+            let d: batch::Job = typed(value, src, warnings)?;
+            require_name(&d.metadata, src)?;
+            let spec = d.spec.as_ref();
+            let part = PodPart {
+                meta: spec.and_then(|s| s.template.metadata.as_ref()),
+                spec: spec.and_then(|s| s.template.spec.as_ref()),
+            };
+            Object::Workload(k8s_convert::workload(
+                &d.metadata,
+                WorkloadKind::Job,
+                part,
+                1,
+                origin,
+            ))
+        }
+        "Service" => {
+            let svc: core::Service = typed(value, src, warnings)?;
+            require_name(&svc.metadata, src)?;
+            let service = k8s_convert::service(&svc, origin)
+                .map_err(|m| src.error(&FieldPath::root().key("spec").key("ports"), m))?;
+            Object::Service(service)
+        }
+        "ConfigMap" => return config_map(value, src, warnings),
+        "PeerAuthentication" => {
+            let (meta, spec) = istio_object(value, src, warnings)?;
+            let pa = PeerAuthentication { meta, spec };
+            let notes = validate::peer_authentication(&pa).map_err(|e| e.into_load_error(src))?;
+            let object = format!("PeerAuthentication {}/{}", pa.meta.namespace, pa.meta.name);
+            warnings.extend(validate::to_warnings(notes, &object, src));
+            Object::PeerAuthentication(pa)
+        }
+        "DestinationRule" => {
+            let (meta, spec) = istio_object(value, src, warnings)?;
+            let dr = DestinationRule { meta, spec };
+            let notes = validate::destination_rule(&dr).map_err(|e| e.into_load_error(src))?;
+            let object = format!("DestinationRule {}/{}", dr.meta.namespace, dr.meta.name);
+            warnings.extend(validate::to_warnings(notes, &object, src));
+            Object::DestinationRule(dr)
+        }
+        "AuthorizationPolicy" => {
+            let (meta, spec) = istio_object(value, src, warnings)?;
+            let ap = AuthorizationPolicy { meta, spec };
+            let notes = validate::authorization_policy(&ap).map_err(|e| e.into_load_error(src))?;
+            let object = format!("AuthorizationPolicy {}/{}", ap.meta.namespace, ap.meta.name);
+            warnings.extend(validate::to_warnings(notes, &object, src));
+            Object::AuthorizationPolicy(ap)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(object))
+}
+
+fn require_name(meta: &ObjectMeta, src: &Source<'_>) -> Result<(), LoadError> {
+    match meta.name.as_deref() {
+        Some(n) if !n.is_empty() => Ok(()),
+        _ => Err(src.error(
+            &FieldPath::root().key("metadata"),
+            "missing `metadata.name`".to_string(),
+        )),
+    }
+}
+
+fn name_of(map: &serde_yaml::Mapping) -> String {
+    let meta = map.get("metadata");
+    let get = |k: &str| {
+        meta.and_then(|m| m.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    match (get("namespace"), get("name")) {
+        (Some(ns), Some(n)) => format!("{ns}/{n}"),
+        (None, Some(n)) => n,
+        _ => "(unnamed)".into(),
+    }
+}
+
+/// A short description of a YAML value for error messages.
+pub(crate) fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// Deserialises `value` as `T`, warning about every field `T` does not know (a misspelt field is
+/// silently dropped by the API server's pruning, which is a real outage cause). Errors carry the
+/// field's path and the line of the offending field.
+pub(crate) fn typed<T: DeserializeOwned>(
+    value: &Value,
+    src: &Source<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<T, LoadError> {
+    typed_impl(value, src, warnings, true)
+}
+
+fn typed_impl<T: DeserializeOwned>(
+    value: &Value,
+    src: &Source<'_>,
+    warnings: &mut Vec<Warning>,
+    use_doc_text: bool,
+) -> Result<T, LoadError> {
+    let mut ignored = Vec::new();
+    let result = match src.doc {
+        // A whole document: deserialise its text so the error location is exact.
+        Some(doc) if use_doc_text && src.prefix.0.is_empty() => {
+            let de = serde_yaml::Deserializer::from_str(&doc.text);
+            serde_ignored::deserialize(de, |p| ignored.push(FieldPath::parse(&p.to_string())))
+                .map_err(|e| {
+                    let line = e
+                        .location()
+                        .map(|l| doc.line_offset + l.line())
+                        .unwrap_or(src.line);
+                    LoadError {
+                        origin: Origin {
+                            file: src.file.to_path_buf(),
+                            line,
+                        },
+                        message: strip_location(&e),
+                    }
+                })
+        }
+        _ => {
+            // A List item or an inline value: deserialise a re-rendered copy, then locate the
+            // error's path in the original document.
+            let text = serde_yaml::to_string(value)
+                .map_err(|e| src.error(&FieldPath::root(), e.to_string()))?;
+            let de = serde_yaml::Deserializer::from_str(&text);
+            serde_ignored::deserialize(de, |p| ignored.push(FieldPath::parse(&p.to_string())))
+                .map_err(|e| {
+                    let message = strip_location(&e);
+                    let path = message
+                        .split_once(": ")
+                        .filter(|(p, _)| !p.contains(' '))
+                        .map(|(p, _)| FieldPath::parse(p))
+                        .unwrap_or_default();
+                    LoadError {
+                        origin: src.at(&path),
+                        message,
+                    }
+                })
+        }
+    };
+    for path in ignored {
+        warnings.push(Warning {
+            origin: src.at(&path),
+            message: format!("unknown field `{path}` ignored (check its spelling and indentation)"),
+        });
+    }
+    result
+}
+
+/// The shape shared by Istio custom resources.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IstioResource<S> {
+    #[allow(dead_code)]
+    api_version: String,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: Option<S>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    status: Option<Value>,
+}
+
+fn istio_object<S: DeserializeOwned + Default>(
+    value: &Value,
+    src: &Source<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(super::Meta, S), LoadError> {
+    check_nulls(value, src)?;
+    let normalised = normalise_port_keys(value, src)?;
+    let res: IstioResource<S> = match &normalised {
+        // Port keys were rewritten: deserialise the rewritten value, locating errors by path.
+        Some(v) => typed_impl(v, src, warnings, false)?,
+        None => typed(value, src, warnings)?,
+    };
+    require_name(&res.metadata, src)?;
+    let meta = k8s_convert::meta(&res.metadata, true, src.origin());
+    Ok((meta, res.spec.unwrap_or_default()))
+}
+
+/// Kubernetes serialises map keys as strings, so a dump holds `portLevelMtls: {"8080": ...}`;
+/// turn numeric string keys into integers. A key that is no port number is rejected with
+/// Istio's message.
+fn normalise_port_keys(value: &Value, src: &Source<'_>) -> Result<Option<Value>, LoadError> {
+    let Some(plm) = value
+        .get("spec")
+        .and_then(|s| s.get("portLevelMtls"))
+        .and_then(|p| p.as_mapping())
+    else {
+        return Ok(None);
+    };
+    let path = FieldPath::root().key("spec").key("portLevelMtls");
+    let mut out = serde_yaml::Mapping::new();
+    let mut changed = false;
+    for (k, v) in plm {
+        let number = match k {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => {
+                changed = true;
+                s.trim().parse::<u64>().ok()
+            }
+            _ => None,
+        };
+        let Some(n) = number.filter(|n| *n <= u64::from(u32::MAX)) else {
+            let shown = serde_yaml::to_string(k).unwrap_or_default();
+            return Err(src.error(
+                &path,
+                format!(
+                    "spec.portLevelMtls: port must be in range 1..65535, found key `{}`",
+                    shown.trim()
+                ),
+            ));
+        };
+        out.insert(Value::Number(n.into()), v.clone());
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let mut copy = value.clone();
+    if let Some(spec) = copy.get_mut("spec").and_then(|s| s.as_mapping_mut()) {
+        spec.insert(Value::String("portLevelMtls".into()), Value::Mapping(out));
+    }
+    Ok(Some(copy))
+}
+
+/// Istio's CRD schemas declare no nullable field in these specs except the `enabled` wrappers,
+/// so an explicit null is a schema violation. Kubernetes would prune it silently (turning, for
+/// example, a `from:` restriction into a wildcard); meshsim rejects it so the author notices.
+fn check_nulls(value: &Value, src: &Source<'_>) -> Result<(), LoadError> {
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("object");
+    let meta = value.get("metadata");
+    let field = |k: &str| meta.and_then(|m| m.get(k)).and_then(Value::as_str);
+    let object = format!(
+        "{kind} {}/{}",
+        field("namespace").unwrap_or("default"),
+        field("name").unwrap_or("(unnamed)")
+    );
+    fn walk(v: &Value, path: &FieldPath, found: &mut Option<FieldPath>) {
+        if found.is_some() {
+            return;
+        }
+        match v {
+            Value::Mapping(m) => {
+                for (k, child) in m {
+                    let key = match k {
+                        Value::String(s) => s.clone(),
+                        other => serde_yaml::to_string(other)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string(),
+                    };
+                    let child_path = path.key(&key);
+                    if child.is_null() && key != "enabled" {
+                        *found = Some(child_path);
+                        return;
+                    }
+                    walk(child, &child_path, found);
+                }
+            }
+            Value::Sequence(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    let child_path = path.index(i);
+                    if child.is_null() {
+                        *found = Some(child_path);
+                        return;
+                    }
+                    walk(child, &child_path, found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(spec) = value.get("spec") else {
+        return Ok(());
+    };
+    let mut found = None;
+    walk(spec, &FieldPath::root().key("spec"), &mut found);
+    if found.is_none() {
+        if let Some(rules) = spec.get("rules") {
+            if let Some(path) =
+                non_string_scalar(rules, &FieldPath::root().key("spec").key("rules"))
+            {
+                return Err(src.error(
+                    &path,
+                    format!(
+                        "invalid {object}: {path}: must be of type string (the CRD schema \
+                         rejects numbers and booleans here; quote the value)"
+                    ),
+                ));
+            }
+        }
+    }
+    match found {
+        None => Ok(()),
+        Some(path) => Err(src.error(
+            &path,
+            format!(
+                "invalid {object}: {path}: must not be null; write a value or remove the key \
+                 (Kubernetes would drop the null silently and change what the policy means)"
+            ),
+        )),
+    }
+}
+
+/// Every list under an AuthorizationPolicy's `rules` holds strings (`ports: ["8080"]`); a bare
+/// number is a schema error the API server reports, though YAML parsers would coerce it.
+fn non_string_scalar(v: &Value, path: &FieldPath) -> Option<FieldPath> {
+    match v {
+        Value::Mapping(m) => m.iter().find_map(|(k, child)| {
+            let key = k.as_str().unwrap_or_default();
+            non_string_scalar(child, &path.key(key))
+        }),
+        Value::Sequence(items) => items.iter().enumerate().find_map(|(i, child)| match child {
+            Value::Number(_) | Value::Bool(_) => Some(path.index(i)),
+            other => non_string_scalar(other, &path.index(i)),
+        }),
+        _ => None,
+    }
+}
+
+/// The `istio` ConfigMap carries MeshConfig in `data.mesh`; every other ConfigMap is skipped.
+fn config_map(
+    value: &Value,
+    src: &Source<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Object>, LoadError> {
+    let cm: core::ConfigMap = typed(value, src, warnings)?;
+    require_name(&cm.metadata, src)?;
+    let name = cm.metadata.name.clone().unwrap_or_default();
+    let namespace = cm
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    if name != "istio" {
+        warnings.push(Warning {
+            origin: src.origin(),
+            message: format!("skipped ConfigMap {namespace}/{name}: only ConfigMap `istio` (MeshConfig) is modelled"),
+        });
+        return Ok(None);
+    }
+    let mesh_text = cm
+        .data
+        .as_ref()
+        .and_then(|d| d.get("mesh"))
+        .cloned()
+        .unwrap_or_default();
+    let mesh_path = FieldPath::root().key("data").key("mesh");
+    let key_line = src.at(&mesh_path).line;
+    // A block scalar (`mesh: |`) starts on the line after the key.
+    let first_line = match src.doc.map(|d| d.text.as_str()) {
+        Some(_) if !mesh_text.contains('\n') => key_line,
+        Some(_) => key_line + 1,
+        None => key_line,
+    };
+    let mesh = parse_mesh_text(&mesh_text, src.file, first_line, src.origin())?;
+    // Istio reads the mesh config from the root namespace; `istio-system` is the default.
+    if namespace != "istio-system" && namespace != mesh.root_namespace {
+        warnings.push(Warning {
+            origin: src.origin(),
+            message: format!(
+                "skipped ConfigMap {namespace}/istio: MeshConfig is read from the root namespace \
+                 ({}), not {namespace}",
+                mesh.root_namespace
+            ),
+        });
+        return Ok(None);
+    }
+    Ok(Some(Object::MeshConfig(mesh)))
+}
