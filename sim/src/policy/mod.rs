@@ -1,2 +1,20 @@
 //! The analysis path's policy engine: effective PeerAuthentication, DestinationRule selection and
 //! client TLS choice (auto mTLS), AuthorizationPolicy evaluation, compiled indices.
+//!
+//! Every function is pure over `Resources` and returns, beside its answer, the `Decision`s that
+//! explain it. Semantics follow Istio's sources; see `docs/semantics.md`.
+
+pub mod decision;
+pub mod peer_authn;
+pub mod routing;
+
+mod lookup;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use decision::Decision;
+pub use peer_authn::{
+    compose_peer_authentication, effective_peer_authentication, namespace_mtls_mode,
+    MergedPeerAuthentication, PeerAuthenticationIndex,
+};
+pub use routing::{resolve_destination, Destination, Endpoint, CLUSTER_DOMAIN};
