@@ -5,6 +5,7 @@
 //! explain it. Semantics follow Istio's sources; see `docs/semantics.md`.
 
 pub mod decision;
+pub mod destination_rule;
 pub mod peer_authn;
 pub mod routing;
 
@@ -13,6 +14,7 @@ mod lookup;
 pub(crate) mod testing;
 
 pub use decision::Decision;
+pub use destination_rule::{select_destination_rule, SelectedDestinationRule};
 pub use peer_authn::{
     compose_peer_authentication, effective_peer_authentication, namespace_mtls_mode,
     MergedPeerAuthentication, PeerAuthenticationIndex,
