@@ -54,7 +54,8 @@ mod tests {
     #[test]
     fn sidecar_injection_follows_namespace_and_pod_labels() {
         // (namespace labels, pod labels, pod annotations, expected)
-        let cases: &[(&[(&str, &str)], &[(&str, &str)], &[(&str, &str)], bool)] = &[
+        type Labels<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Labels, Labels, Labels, bool)] = &[
             (&[("istio-injection", "enabled")], &[], &[], true),
             (&[("istio.io/rev", "canary")], &[], &[], true),
             (&[], &[], &[], false),

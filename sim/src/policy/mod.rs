@@ -4,6 +4,7 @@
 //! Every function is pure over `Resources` and returns, beside its answer, the `Decision`s that
 //! explain it. Semantics follow Istio's sources; see `docs/semantics.md`.
 
+pub mod authz;
 pub mod client_tls;
 pub mod decision;
 pub mod destination_rule;
@@ -14,6 +15,7 @@ mod lookup;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use authz::{AuthzDecision, AuthzIndex, HttpFacts, PolicyMatch, RequestFacts};
 pub use client_tls::{client_tls_for_endpoint, client_tls_for_subset, ClientTlsChoice};
 pub use decision::Decision;
 pub use destination_rule::{select_destination_rule, SelectedDestinationRule};

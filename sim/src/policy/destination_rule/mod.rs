@@ -37,17 +37,17 @@ pub struct SelectedDestinationRule {
 /// Where a rule sits relative to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
-    ClientNamespace,
-    ServiceNamespace,
-    RootNamespace,
+    Client,
+    Service,
+    Root,
 }
 
 impl Scope {
     fn describe(self) -> &'static str {
         match self {
-            Scope::ClientNamespace => "the client's namespace",
-            Scope::ServiceNamespace => "the service's namespace (exported to the client)",
-            Scope::RootNamespace => "the root namespace (exported to the client)",
+            Scope::Client => "the client's namespace",
+            Scope::Service => "the service's namespace (exported to the client)",
+            Scope::Root => "the root namespace (exported to the client)",
         }
     }
 }
@@ -94,19 +94,19 @@ pub fn select_destination_rule(
 ) -> Option<SelectedDestinationRule> {
     let client_ns = client.meta.namespace.as_str();
     let root = res.mesh_config.root_namespace.as_str();
-    let mut scopes = vec![(Scope::ClientNamespace, client_ns)];
+    let mut scopes = vec![(Scope::Client, client_ns)];
     if dest.namespace() != client_ns {
-        scopes.push((Scope::ServiceNamespace, dest.namespace()));
+        scopes.push((Scope::Service, dest.namespace()));
     }
     if root != client_ns && root != dest.namespace() {
-        scopes.push((Scope::RootNamespace, root));
+        scopes.push((Scope::Root, root));
     }
     for (scope, ns) in scopes {
         let visible: Vec<&DestinationRule> = res
             .destination_rules
             .iter()
             .filter(|dr| match scope {
-                Scope::ClientNamespace => is_local(dr, ns),
+                Scope::Client => is_local(dr, ns),
                 _ => dr.meta.namespace == ns && is_exported_to(dr, client_ns),
             })
             .collect();

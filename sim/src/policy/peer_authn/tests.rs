@@ -27,12 +27,13 @@ fn with_ports(mut p: PeerAuthentication, ports: &[(u32, Option<MtlsMode>)]) -> P
 #[test]
 fn compose_peer_authentication_matches_istio_table() {
     let foo: &[(&str, &str)] = &[("app", "foo")];
-    let cases: Vec<(
-        &str,
+    type Case = (
+        &'static str,
         Vec<PeerAuthentication>,
         MtlsMode,
         Vec<(u32, MtlsMode)>,
-    )> = vec![
+    );
+    let cases: Vec<Case> = vec![
         ("no config", vec![], Permissive, vec![]),
         (
             "mesh only",
