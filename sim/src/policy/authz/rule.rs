@@ -1,8 +1,8 @@
 //! One AuthorizationPolicy rule against one request: a rule matches when some `from` matches,
 //! some `to` matches and every `when` holds; values of one field OR, fields AND, `not*` fields
 //! negate. On TCP, Istio's builder (`pilot/pkg/security/authz/model/model.go`, `checkError`)
-//! drops an ALLOW (or CUSTOM) rule that uses an HTTP-only field and removes HTTP-only fields from
-//! DENY and AUDIT rules, widening them.
+//! drops an ALLOW rule that uses an HTTP-only field and removes HTTP-only fields from DENY, AUDIT
+//! and CUSTOM rules (CUSTOM is generated with the DENY action in `builder.go`), widening them.
 
 use crate::model::{AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource};
 
@@ -335,13 +335,12 @@ pub(super) fn http_only_fields(rule: &AuthzRule) -> Vec<String> {
 
 /// Whether one rule matches; `Err` says the first reason it does not.
 pub(super) fn rule_matches(rule: &AuthzRule, ctx: &MatchContext<'_>) -> Outcome {
-    if ctx.tcp() && matches!(ctx.action, AuthzAction::Allow | AuthzAction::Custom) {
+    if ctx.tcp() && ctx.action == AuthzAction::Allow {
         let http = http_only_fields(rule);
         if !http.is_empty() {
             return Err(format!(
-                "uses HTTP-only fields ({}); on a TCP connection an {} rule with them is dropped",
-                http.join(", "),
-                ctx.action.as_str()
+                "uses HTTP-only fields ({}); on a TCP connection an ALLOW rule with them is dropped",
+                http.join(", ")
             ));
         }
     }
