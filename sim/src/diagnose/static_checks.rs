@@ -21,6 +21,9 @@ pub fn static_findings(res: &Resources) -> Vec<Finding> {
     out
 }
 
+/// What a PeerAuthentication targets: its namespace and non-empty selector (`None` = wide).
+type Target = (String, Option<BTreeMap<String, String>>);
+
 fn created(meta: &Meta) -> String {
     match meta.creation_timestamp {
         Some(t) if t >= 0 => {
@@ -67,8 +70,7 @@ fn labels_str(l: &BTreeMap<String, String>) -> String {
 fn conflicting_peer_authentications(res: &Resources) -> Vec<Finding> {
     let root = &res.mesh_config.root_namespace;
     // (namespace, selector) -> policies; `None` selector = namespace- or mesh-wide.
-    let mut groups: BTreeMap<(String, Option<BTreeMap<String, String>>), Vec<&PeerAuthentication>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<Target, Vec<&PeerAuthentication>> = BTreeMap::new();
     for pa in &res.peer_authentications {
         let sel = selector_of(pa).cloned();
         if sel.is_some() && &pa.meta.namespace == root {
@@ -193,8 +195,7 @@ fn strict_overridden(res: &Resources) -> Vec<Finding> {
         return Vec::new();
     }
     // The winning policy per (namespace, selector) group; ignored ones cannot override.
-    let mut winners: BTreeMap<(String, Option<BTreeMap<String, String>>), &PeerAuthentication> =
-        BTreeMap::new();
+    let mut winners: BTreeMap<Target, &PeerAuthentication> = BTreeMap::new();
     for pa in res
         .peer_authentications
         .iter()
