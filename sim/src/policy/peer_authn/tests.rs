@@ -37,45 +37,45 @@ fn compose_peer_authentication_matches_istio_table() {
         ("no config", vec![], Permissive, vec![]),
         (
             "mesh only",
-            vec![pa(ROOT, "default", None, Some(Strict), Some(T))],
+            vec![pa(ROOT, "default", None, Some(Strict), None)],
             Strict,
             vec![],
         ),
         (
-            "empty selector in root namespace is mesh level",
+            "mesh vs namespace (empty selector in the root namespace is mesh level)",
             vec![
-                pa(ROOT, "default", Some(&[]), Some(Strict), Some(T)),
-                pa("my-ns", "default", None, Some(Permissive), Some(T)),
+                pa(ROOT, "default", Some(&[]), Some(Strict), None),
+                pa("my-ns", "default", None, Some(Permissive), None),
             ],
             Permissive,
             vec![],
         ),
         (
-            "ignore non-empty selector in root namespace",
-            vec![pa(ROOT, "default", Some(foo), Some(Strict), Some(T))],
+            "ignore non-emptypb selector in root namespace",
+            vec![pa(ROOT, "default", Some(foo), Some(Strict), None)],
             Permissive,
             vec![],
         ),
         (
-            "nil mtls at namespace and workload",
+            "workload vs namespace config",
             vec![
-                pa("my-ns", "default", None, None, Some(T)),
-                pa("my-ns", "foo", Some(foo), None, Some(T)),
+                pa("my-ns", "default", None, None, None),
+                pa("my-ns", "foo", Some(foo), None, None),
             ],
             Permissive,
             vec![],
         ),
         (
-            "namespace beats mesh",
+            "workload vs mesh config (namespace beats mesh)",
             vec![
-                pa("my-ns", "default", None, Some(Permissive), Some(T)),
-                pa(ROOT, "default", None, Some(Disable), Some(T)),
+                pa("my-ns", "default", None, Some(Permissive), None),
+                pa(ROOT, "default", None, Some(Disable), None),
             ],
             Permissive,
             vec![],
         ),
         (
-            "oldest mesh policy wins, ties go to the smaller name",
+            "multiple mesh policy",
             vec![
                 pa(ROOT, "now", None, Some(Disable), Some(T)),
                 pa(ROOT, "second ago", None, Some(Permissive), Some(T - 1)),
@@ -85,7 +85,7 @@ fn compose_peer_authentication_matches_istio_table() {
             vec![],
         ),
         (
-            "oldest namespace policy wins",
+            "multiple namespace policy",
             vec![
                 pa("my-ns", "now", None, Some(Disable), Some(T)),
                 pa("my-ns", "second ago", None, Some(Permissive), Some(T - 1)),
@@ -95,7 +95,7 @@ fn compose_peer_authentication_matches_istio_table() {
             vec![],
         ),
         (
-            "oldest workload policy wins",
+            "multiple workload policy",
             vec![
                 pa("my-ns", "now", Some(foo), Some(Disable), Some(T)),
                 pa(
@@ -117,45 +117,45 @@ fn compose_peer_authentication_matches_istio_table() {
             vec![],
         ),
         (
-            "UNSET mesh policy is PERMISSIVE",
-            vec![pa(ROOT, "default", None, Some(Unset), Some(T))],
+            "inheritance: default mesh",
+            vec![pa(ROOT, "default", None, Some(Unset), None)],
             Permissive,
             vec![],
         ),
         (
-            "workload with nil mtls inherits mesh",
+            "inheritance: mesh to workload",
             vec![
-                pa(ROOT, "default", None, Some(Strict), Some(T)),
-                pa("my-ns", "foo", Some(foo), None, Some(T)),
+                pa(ROOT, "default", None, Some(Strict), None),
+                pa("my-ns", "foo", Some(foo), None, None),
             ],
             Strict,
             vec![],
         ),
         (
-            "workload with nil mtls inherits namespace",
+            "inheritance: namespace to workload",
             vec![
-                pa("my-ns", "default", None, Some(Strict), Some(T)),
-                pa("my-ns", "foo", Some(foo), None, Some(T)),
+                pa("my-ns", "default", None, Some(Strict), None),
+                pa("my-ns", "foo", Some(foo), None, None),
             ],
             Strict,
             vec![],
         ),
         (
-            "UNSET namespace and nil workload inherit mesh",
+            "inheritance: mesh to namespace to workload",
             vec![
-                pa(ROOT, "default", None, Some(Strict), Some(T)),
-                pa("my-ns", "default", None, Some(Unset), Some(T)),
-                pa("my-ns", "foo", Some(foo), None, Some(T)),
+                pa(ROOT, "default", None, Some(Strict), None),
+                pa("my-ns", "default", None, Some(Unset), None),
+                pa("my-ns", "foo", Some(foo), None, None),
             ],
             Strict,
             vec![],
         ),
         (
-            "port-level mTLS: set, UNSET and empty entries",
+            "port level",
             vec![
-                pa(ROOT, "default", None, Some(Strict), Some(T)),
+                pa(ROOT, "default", None, Some(Strict), None),
                 with_ports(
-                    pa("my-ns", "foo", Some(foo), None, Some(T)),
+                    pa("my-ns", "foo", Some(foo), None, None),
                     &[(80, Some(Disable)), (90, Some(Unset)), (100, None)],
                 ),
             ],
