@@ -92,6 +92,15 @@ pub fn rbac_denied_details(policy_id: Option<&str>) -> String {
     format!("rbac_access_denied_matched_policy[{id}]")
 }
 
+/// The principal a workload's certificate carries, as policies name it:
+/// `<trust domain>/ns/<namespace>/sa/<service account>`.
+pub fn workload_principal(res: &Resources, workload: &Workload) -> String {
+    format!(
+        "{}/ns/{}/sa/{}",
+        res.mesh_config.trust_domain, workload.meta.namespace, workload.service_account
+    )
+}
+
 /// Envoy's response-code details when ext_authz denies.
 pub const EXT_AUTHZ_DENIED: &str = "ext_authz_denied";
 

@@ -230,6 +230,17 @@ fn decisions_name_the_matched_rule_and_record_audits() {
 }
 
 #[test]
+fn workload_principal_uses_the_mesh_trust_domain() {
+    let mut f = fixture(&[]);
+    f.res.mesh_config.trust_domain = "td1".into();
+    f.res.workloads[1].service_account = "sleep".into();
+    assert_eq!(
+        workload_principal(&f.res, &f.res.workloads[1]),
+        "td1/ns/bar/sa/sleep"
+    );
+}
+
+#[test]
 fn details_replace_whitespace_in_policy_ids() {
     assert_eq!(
         rbac_denied_details(Some("ns[a b]-policy[c]-rule[0]")),
