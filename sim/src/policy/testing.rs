@@ -75,6 +75,8 @@ impl Fixture {
     }
 
     /// Adds a one-replica Deployment with a service account and named container ports.
+    // Field by field, so fields the model adds later keep their defaults.
+    #[allow(clippy::field_reassign_with_default)]
     pub fn workload_sa(
         &mut self,
         namespace: &str,
@@ -83,26 +85,26 @@ impl Fixture {
         pod_labels: &[(&str, &str)],
         ports: &[(Option<&str>, u16)],
     ) -> usize {
-        self.res.workloads.push(Workload {
-            meta: meta(namespace, name, None),
-            kind: WorkloadKind::Deployment,
-            pod_labels: labels(pod_labels),
-            pod_annotations: BTreeMap::new(),
-            service_account: service_account.into(),
-            replicas: 1,
-            ports: ports
-                .iter()
-                .map(|(n, p)| ContainerPort {
-                    name: n.map(str::to_string),
-                    port: *p,
-                    protocol: "TCP".into(),
-                })
-                .collect(),
-        });
+        let mut w = Workload::default();
+        w.meta = meta(namespace, name, None);
+        w.kind = WorkloadKind::Deployment;
+        w.pod_labels = labels(pod_labels);
+        w.service_account = service_account.into();
+        w.replicas = 1;
+        w.ports = ports
+            .iter()
+            .map(|(n, p)| ContainerPort {
+                name: n.map(str::to_string),
+                port: *p,
+                protocol: "TCP".into(),
+            })
+            .collect();
+        self.res.workloads.push(w);
         self.res.workloads.len() - 1
     }
 
     /// Adds a Service; ports are `(name, port, targetPort)`.
+    #[allow(clippy::field_reassign_with_default)]
     pub fn service(
         &mut self,
         namespace: &str,
@@ -110,21 +112,20 @@ impl Fixture {
         selector: &[(&str, &str)],
         ports: &[(&str, u16, TargetPort)],
     ) -> &mut Fixture {
-        self.res.services.push(Service {
-            meta: meta(namespace, name, None),
-            selector: Some(labels(selector)),
-            ports: ports
-                .iter()
-                .map(|(n, p, t)| ServicePort {
-                    name: Some(n.to_string()),
-                    port: *p,
-                    target_port: t.clone(),
-                    protocol: "TCP".into(),
-                    app_protocol: None,
-                })
-                .collect(),
-            headless: false,
-        });
+        let mut svc = Service::default();
+        svc.meta = meta(namespace, name, None);
+        svc.selector = Some(labels(selector));
+        svc.ports = ports
+            .iter()
+            .map(|(n, p, t)| ServicePort {
+                name: Some(n.to_string()),
+                port: *p,
+                target_port: t.clone(),
+                protocol: "TCP".into(),
+                app_protocol: None,
+            })
+            .collect();
+        self.res.services.push(svc);
         self
     }
 
