@@ -128,6 +128,19 @@ pub fn expand_trust_domains(principal: &str, bundle: &[String]) -> Vec<String> {
     out
 }
 
+/// `source.trustDomains` matching (builder testdata `trust-domains-in.yaml`): the peer's trust
+/// domain against one value with Istio's string match; a value naming the mesh trust domain or an
+/// alias stands for all of them (`Bundle.ExpandTrustDomainAliases`). Plaintext never matches.
+pub fn trust_domain_match(pattern: &str, principal: Option<&str>, bundle: &[String]) -> bool {
+    let Some((td, _, _)) = principal.and_then(principal_parts) else {
+        return false;
+    };
+    if bundle.iter().any(|b| b == pattern) {
+        return bundle.iter().any(|b| b == td);
+    }
+    string_match(pattern, td)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +202,25 @@ mod tests {
         }
         let v6: IpAddr = "2001:db8::1".parse().unwrap();
         assert!(ip_block_match("2001:db8::/32", v6));
+    }
+
+    #[test]
+    fn trust_domains_match_the_peer_trust_domain_with_aliases() {
+        let bundle = vec!["td1".to_string(), "old.local".to_string()];
+        let cases = [
+            ("td1", Some("old.local/ns/a/sa/b"), true),
+            ("old.local", Some("td1/ns/a/sa/b"), true),
+            ("bad*", Some("bad.example/ns/a/sa/b"), true),
+            ("untrusted", Some("td1/ns/a/sa/b"), false),
+            ("*", None, false),
+        ];
+        for (pattern, principal, want) in cases {
+            assert_eq!(
+                trust_domain_match(pattern, principal, &bundle),
+                want,
+                "{pattern} vs {principal:?}"
+            );
+        }
     }
 
     /// Istio's `trust-domain-*` builder testdata: with trust domain td1 and alias cluster.local,
