@@ -61,6 +61,25 @@ pub struct PolicyMatch {
     pub policy_id: String,
 }
 
+/// A rule that did not match, and the first field that failed: what the diagnosis reads to tell
+/// a missing identity (plaintext) from a wrong service account or trust domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMiss {
+    /// The policy's action.
+    pub action: AuthzAction,
+    /// The policy.
+    pub policy: ObjectRef,
+    /// The rule index.
+    pub rule: usize,
+    /// Istio's policy id `ns[NS]-policy[NAME]-rule[I]`.
+    pub policy_id: String,
+    /// The field that failed (`principals`, `when request.headers[x]`, `http-only fields`, ...);
+    /// `rules` for a policy without rules.
+    pub field: String,
+    /// One line: what the request had and what the rule wanted.
+    pub reason: String,
+}
+
 /// The authorization outcome for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthzDecision {
@@ -70,6 +89,8 @@ pub struct AuthzDecision {
     pub matched: Option<PolicyMatch>,
     /// AUDIT rules that matched (logged, never deciding).
     pub audited: Vec<PolicyMatch>,
+    /// Rules of the applicable policies that did not match, in policy order.
+    pub misses: Vec<RuleMiss>,
     /// Envoy's response-code details on deny: `rbac_access_denied_matched_policy[ID]`,
     /// `...[none]` when no ALLOW matched, `ext_authz_denied` for CUSTOM.
     pub details: Option<String>,
@@ -149,6 +170,7 @@ fn policy_matches(
     facts: &RequestFacts,
     scope: &str,
     decided_by: &mut Vec<Decision>,
+    misses: &mut Vec<RuleMiss>,
 ) -> Vec<PolicyMatch> {
     let r = object_ref(KIND, &policy.meta);
     let action = policy.spec.action;
@@ -161,13 +183,21 @@ fn policy_matches(
     let rules = policy.spec.rules.as_deref().unwrap_or(&[]);
     if rules.is_empty() {
         decided_by.push(Decision::by(
-            r,
+            r.clone(),
             step,
             format!(
                 "{} policy ({scope}) has no rules: it never matches",
                 action.as_str()
             ),
         ));
+        misses.push(RuleMiss {
+            action,
+            policy: r,
+            rule: 0,
+            policy_id: policy_id(&policy.meta.namespace, &policy.meta.name, 0),
+            field: "rules".into(),
+            reason: "the policy has no rules, so it never matches".into(),
+        });
         return Vec::new();
     }
     let mut bundle = vec![res.mesh_config.trust_domain.clone()];
@@ -195,11 +225,21 @@ fn policy_matches(
                     policy_id: id,
                 });
             }
-            Err(why) => decided_by.push(Decision::by(
-                r.clone(),
-                step,
-                format!("{} {id} does not match: {why}", action.as_str()),
-            )),
+            Err(miss) => {
+                decided_by.push(Decision::by(
+                    r.clone(),
+                    step,
+                    format!("{} {id} does not match: {}", action.as_str(), miss.reason),
+                ));
+                misses.push(RuleMiss {
+                    action,
+                    policy: r.clone(),
+                    rule: i,
+                    policy_id: id,
+                    field: miss.field,
+                    reason: miss.reason,
+                });
+            }
         }
     }
     out
@@ -212,6 +252,7 @@ pub(crate) fn evaluate_policies(
     facts: &RequestFacts,
 ) -> AuthzDecision {
     let mut decided_by = Vec::new();
+    let mut misses = Vec::new();
     let mut by_action: BTreeMap<AuthzAction, Vec<PolicyMatch>> = BTreeMap::new();
     let mut has_allow = false;
     let mut ordered: Vec<&(&AuthorizationPolicy, &'static str)> = applicable.iter().collect();
@@ -220,7 +261,7 @@ pub(crate) fn evaluate_policies(
     });
     for (policy, scope) in ordered {
         has_allow |= policy.spec.action == AuthzAction::Allow;
-        let matches = policy_matches(res, policy, facts, scope, &mut decided_by);
+        let matches = policy_matches(res, policy, facts, scope, &mut decided_by, &mut misses);
         by_action
             .entry(policy.spec.action)
             .or_default()
@@ -245,6 +286,7 @@ pub(crate) fn evaluate_policies(
             allowed: false,
             matched: Some(m),
             audited: Vec::new(),
+            misses,
             details: Some(EXT_AUTHZ_DENIED.into()),
             decided_by,
         };
@@ -267,6 +309,7 @@ pub(crate) fn evaluate_policies(
             allowed: false,
             matched: Some(m),
             audited,
+            misses,
             details,
             decided_by,
         };
@@ -280,6 +323,7 @@ pub(crate) fn evaluate_policies(
             allowed: true,
             matched: None,
             audited,
+            misses,
             details: None,
             decided_by,
         };
@@ -295,6 +339,7 @@ pub(crate) fn evaluate_policies(
                 allowed: true,
                 matched: Some(m),
                 audited,
+                misses,
                 details: None,
                 decided_by,
             }
@@ -308,6 +353,7 @@ pub(crate) fn evaluate_policies(
                 allowed: false,
                 matched: None,
                 audited,
+                misses,
                 details: Some(rbac_denied_details(None)),
                 decided_by,
             }

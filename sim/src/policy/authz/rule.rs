@@ -22,7 +22,17 @@ pub(super) struct MatchContext<'a> {
     pub bundle: &'a [String],
 }
 
-type Outcome = Result<(), String>;
+/// Why a rule did not match: the first field that failed, and a readable reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Miss {
+    /// The field as the policy names it (`principals`, `notNamespaces`, `when source.ip`, ...),
+    /// or `http-only fields` for an ALLOW rule dropped on TCP.
+    pub field: String,
+    /// One line: what the request had and what the rule wanted.
+    pub reason: String,
+}
+
+type Outcome = Result<(), Miss>;
 
 impl MatchContext<'_> {
     fn tcp(&self) -> bool {
@@ -115,8 +125,14 @@ impl MatchContext<'_> {
         let hit = values.iter().any(|v| matcher(v));
         match (negate, hit) {
             (false, true) | (true, false) => Ok(()),
-            (false, false) => Err(format!("{name}: {} matches none of {values:?}", actual())),
-            (true, true) => Err(format!("{name}: {} matches one of {values:?}", actual())),
+            (false, false) => Err(Miss {
+                field: name.to_string(),
+                reason: format!("{name}: {} matches none of {values:?}", actual()),
+            }),
+            (true, true) => Err(Miss {
+                field: name.to_string(),
+                reason: format!("{name}: {} matches one of {values:?}", actual()),
+            }),
         }
     }
 
@@ -338,40 +354,51 @@ pub(super) fn rule_matches(rule: &AuthzRule, ctx: &MatchContext<'_>) -> Outcome 
     if ctx.tcp() && ctx.action == AuthzAction::Allow {
         let http = http_only_fields(rule);
         if !http.is_empty() {
-            return Err(format!(
-                "uses HTTP-only fields ({}); on a TCP connection an ALLOW rule with them is dropped",
-                http.join(", ")
-            ));
+            return Err(Miss {
+                field: "http-only fields".into(),
+                reason: format!(
+                    "uses HTTP-only fields ({}); on a TCP connection an ALLOW rule with them is dropped",
+                    http.join(", ")
+                ),
+            });
         }
     }
     if let Some(from) = rule.from.as_ref().filter(|f| !f.is_empty()) {
-        let mut why = Vec::new();
+        let mut misses = Vec::new();
         let any = from.iter().enumerate().any(|(i, f)| match &f.source {
             None => true,
-            Some(s) => ctx
-                .source(s)
-                .map_err(|e| why.push(format!("from[{i}] {e}")))
-                .is_ok(),
+            Some(s) => ctx.source(s).map_err(|m| misses.push((i, m))).is_ok(),
         });
         if !any {
-            return Err(why.join("; "));
+            return Err(alternatives("from", misses));
         }
     }
     if let Some(to) = rule.to.as_ref().filter(|t| !t.is_empty()) {
-        let mut why = Vec::new();
+        let mut misses = Vec::new();
         let any = to.iter().enumerate().any(|(i, t)| match &t.operation {
             None => true,
-            Some(o) => ctx
-                .operation(o)
-                .map_err(|e| why.push(format!("to[{i}] {e}")))
-                .is_ok(),
+            Some(o) => ctx.operation(o).map_err(|m| misses.push((i, m))).is_ok(),
         });
         if !any {
-            return Err(why.join("; "));
+            return Err(alternatives("to", misses));
         }
     }
     for c in rule.when.iter().flatten() {
         ctx.condition(c)?;
     }
     Ok(())
+}
+
+/// None of the `from` (or `to`) entries matched: the first entry's field, every entry's reason.
+fn alternatives(section: &str, misses: Vec<(usize, Miss)>) -> Miss {
+    let field = misses
+        .first()
+        .map(|(_, m)| m.field.clone())
+        .unwrap_or_default();
+    let reason = misses
+        .iter()
+        .map(|(i, m)| format!("{section}[{i}] {}", m.reason))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Miss { field, reason }
 }

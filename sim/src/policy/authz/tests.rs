@@ -230,6 +230,53 @@ fn decisions_name_the_matched_rule_and_record_audits() {
 }
 
 #[test]
+fn misses_name_the_field_that_failed() {
+    let principal_rule =
+        "rules: [{from: [{source: {principals: [cluster.local/ns/bar/sa/sleep]}}]}]";
+    let cases: Vec<(&str, &str, RequestFacts, &str, &str)> = vec![
+        ("plaintext has no identity", principal_rule, http(None), "principals", "plaintext peer"),
+        (
+            "another service account",
+            principal_rule,
+            http(Some("cluster.local/ns/bar/sa/default")),
+            "principals",
+            "peer cluster.local/ns/bar/sa/default matches none of",
+        ),
+        (
+            "HTTP-only ALLOW on TCP",
+            "rules: [{to: [{operation: {methods: [GET]}}]}]",
+            tcp(Some(SLEEP)),
+            "http-only fields",
+            "dropped",
+        ),
+        ("no rules", "{}", http(Some(SLEEP)), "rules", "no rules"),
+        (
+            "second from entry reported too",
+            "rules: [{from: [{source: {namespaces: [x]}}, {source: {ipBlocks: [192.168.0.0/16]}}]}]",
+            http(Some(SLEEP)),
+            "namespaces",
+            "from[1] ipBlocks",
+        ),
+    ];
+    for (name, yaml, facts, field, reason) in cases {
+        let f = fixture(&[("foo", "p", yaml)]);
+        let got = decide(&f, &facts);
+        assert!(!got.allowed, "{name}");
+        assert_eq!(got.misses.len(), 1, "{name}");
+        assert_eq!(got.misses[0].field, field, "{name}");
+        assert!(
+            got.misses[0].reason.contains(reason),
+            "{name}: {}",
+            got.misses[0].reason
+        );
+        assert_eq!(
+            got.misses[0].policy_id, "ns[foo]-policy[p]-rule[0]",
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn workload_principal_uses_the_mesh_trust_domain() {
     let mut f = fixture(&[]);
     f.res.mesh_config.trust_domain = "td1".into();
