@@ -1,5 +1,7 @@
 //! Diagnosis rules: Evidence -> Findings with a stable code, evidence lines and a remedy.
 
+pub mod static_checks;
+
 use serde::Serialize;
 
 /// How serious a finding is.

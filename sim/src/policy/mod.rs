@@ -1,2 +1,26 @@
 //! The analysis path's policy engine: effective PeerAuthentication, DestinationRule selection and
 //! client TLS choice (auto mTLS), AuthorizationPolicy evaluation, compiled indices.
+//!
+//! Every function is pure over `Resources` and returns, beside its answer, the `Decision`s that
+//! explain it. Semantics follow Istio's sources; see `docs/semantics.md`.
+
+pub mod authz;
+pub mod client_tls;
+pub mod decision;
+pub mod destination_rule;
+pub mod peer_authn;
+pub mod routing;
+
+mod lookup;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use authz::{AuthzDecision, AuthzIndex, HttpFacts, PolicyMatch, RequestFacts};
+pub use client_tls::{client_tls_for_endpoint, client_tls_for_subset, ClientTlsChoice};
+pub use decision::Decision;
+pub use destination_rule::{select_destination_rule, SelectedDestinationRule};
+pub use peer_authn::{
+    compose_peer_authentication, effective_peer_authentication, namespace_mtls_mode,
+    MergedPeerAuthentication, PeerAuthenticationIndex,
+};
+pub use routing::{resolve_destination, Destination, Endpoint, CLUSTER_DOMAIN};

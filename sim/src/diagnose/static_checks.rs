@@ -1,0 +1,482 @@
+//! Static findings read from configuration alone (`meshsim check`): PeerAuthentication conflicts,
+//! selectors that select nothing, STRICT overridden below the mesh, DestinationRules whose host
+//! matches no Service. Codes and remedies follow `failure-modes.md`; order is deterministic.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::model::{Meta, MtlsMode, PeerAuthentication, Resources};
+use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
+use crate::policy::peer_authn::creation_order;
+use crate::policy::CLUSTER_DOMAIN;
+
+use super::{Finding, Severity};
+
+/// Every static finding for a resource set, grouped by code, each group in namespace/name order.
+pub fn static_findings(res: &Resources) -> Vec<Finding> {
+    let mut out = conflicting_peer_authentications(res);
+    out.extend(peer_authentication_selects_nothing(res));
+    out.extend(strict_overridden(res));
+    out.extend(destination_rule_not_applied(res));
+    out
+}
+
+/// What a PeerAuthentication targets: its namespace and non-empty selector (`None` = wide).
+type Target = (String, Option<BTreeMap<String, String>>);
+
+fn created(meta: &Meta) -> String {
+    match meta.creation_timestamp {
+        Some(t) if t >= 0 => {
+            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(t as u64))
+                .to_string()
+        }
+        Some(t) => format!("{t} (Unix seconds)"),
+        None => "no creationTimestamp".into(),
+    }
+}
+
+fn mode_of(pa: &PeerAuthentication) -> MtlsMode {
+    pa.spec.mtls.as_ref().map(|m| m.mode).unwrap_or_default()
+}
+
+fn selector_of(pa: &PeerAuthentication) -> Option<&BTreeMap<String, String>> {
+    pa.spec
+        .selector
+        .as_ref()
+        .map(|s| &s.match_labels)
+        .filter(|l| !l.is_empty())
+}
+
+fn pa_line(pa: &PeerAuthentication) -> String {
+    let scope = match selector_of(pa) {
+        Some(sel) => format!("selector {}", labels_str(sel)),
+        None => "no selector".into(),
+    };
+    format!(
+        "PeerAuthentication {}/{}: {scope}, mtls.mode {}, created {}",
+        pa.meta.namespace,
+        pa.meta.name,
+        mode_of(pa).as_str(),
+        created(&pa.meta)
+    )
+}
+
+fn labels_str(l: &BTreeMap<String, String>) -> String {
+    let parts: Vec<String> = l.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+/// Two or more policies at one level for the same target: only the oldest applies.
+fn conflicting_peer_authentications(res: &Resources) -> Vec<Finding> {
+    let root = &res.mesh_config.root_namespace;
+    // (namespace, selector) -> policies; `None` selector = namespace- or mesh-wide.
+    let mut groups: BTreeMap<Target, Vec<&PeerAuthentication>> = BTreeMap::new();
+    for pa in &res.peer_authentications {
+        let sel = selector_of(pa).cloned();
+        if sel.is_some() && &pa.meta.namespace == root {
+            continue; // ignored anyway; reported as selecting nothing
+        }
+        groups
+            .entry((pa.meta.namespace.clone(), sel))
+            .or_default()
+            .push(pa);
+    }
+    let mut out = Vec::new();
+    for ((ns, sel), mut pas) in groups {
+        if pas.len() < 2 {
+            continue;
+        }
+        pas.sort_by(|a, b| creation_order(&a.meta, &b.meta));
+        let level = match (&sel, &ns == root) {
+            (None, true) => "mesh-wide".to_string(),
+            (None, false) => format!("namespace-wide in {ns}"),
+            (Some(s), _) => format!("workload-level in {ns} with selector {}", labels_str(s)),
+        };
+        let ignored: Vec<String> = pas[1..].iter().map(|p| p.meta.name.clone()).collect();
+        out.push(Finding {
+            code: "ConflictingPeerAuthentications".into(),
+            severity: Severity::Warning,
+            message: format!(
+                "{} {level} PeerAuthentications: only the oldest, {}, applies; {} ignored",
+                pas.len(),
+                pas[0].meta.name,
+                ignored.join(", ")
+            ),
+            evidence: pas.iter().map(|p| pa_line(p)).collect(),
+            remedy: format!(
+                "delete the ignored PeerAuthentication(s) {} in {ns}, or merge them into {}",
+                ignored.join(", "),
+                pas[0].meta.name
+            ),
+        });
+    }
+    out
+}
+
+/// Selector policies that reach no pod: a selector in the root namespace (Istio ignores it) or a
+/// selector no workload in the namespace matches.
+fn peer_authentication_selects_nothing(res: &Resources) -> Vec<Finding> {
+    let root = &res.mesh_config.root_namespace;
+    let mut pas: Vec<&PeerAuthentication> = res.peer_authentications.iter().collect();
+    pas.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let mut out = Vec::new();
+    for pa in pas {
+        let Some(sel) = selector_of(pa) else { continue };
+        let sel_text = labels_str(sel);
+        if &pa.meta.namespace == root {
+            out.push(Finding {
+                code: "PeerAuthenticationSelectsNothing".into(),
+                severity: Severity::Warning,
+                message: format!(
+                    "PeerAuthentication {}/{} has a selector in the root namespace; Istio ignores it \
+                     (it does not become mesh-wide)",
+                    pa.meta.namespace, pa.meta.name
+                ),
+                evidence: vec![pa_line(pa), format!("root namespace is {root}")],
+                remedy: format!(
+                    "move it to the namespace of the workloads labelled {sel_text}, or drop the \
+                     selector to make it mesh-wide"
+                ),
+            });
+            continue;
+        }
+        let in_ns: Vec<_> = res
+            .workloads
+            .iter()
+            .filter(|w| w.meta.namespace == pa.meta.namespace)
+            .collect();
+        if in_ns
+            .iter()
+            .any(|w| sel.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v)))
+        {
+            continue;
+        }
+        let mut evidence = vec![pa_line(pa)];
+        evidence.extend(in_ns.iter().map(|w| {
+            format!(
+                "{} {}/{}: pod labels {}",
+                w.kind.as_str(),
+                w.meta.namespace,
+                w.meta.name,
+                labels_str(&w.pod_labels)
+            )
+        }));
+        if in_ns.is_empty() {
+            evidence.push(format!("no workloads in namespace {}", pa.meta.namespace));
+        }
+        out.push(Finding {
+            code: "PeerAuthenticationSelectsNothing".into(),
+            severity: Severity::Warning,
+            message: format!(
+                "PeerAuthentication {}/{} selects {sel_text}, which no pod in {} carries; its mode \
+                 does not apply anywhere",
+                pa.meta.namespace, pa.meta.name, pa.meta.namespace
+            ),
+            evidence,
+            remedy: "fix the selector or the pod labels so they match".into(),
+        });
+    }
+    out
+}
+
+/// Mesh-wide STRICT overridden by a namespace, workload or port-level policy that allows
+/// plaintext (a security finding: plaintext is accepted where the mesh says STRICT).
+fn strict_overridden(res: &Resources) -> Vec<Finding> {
+    let root = &res.mesh_config.root_namespace;
+    let Some(mesh) = res
+        .peer_authentications
+        .iter()
+        .filter(|pa| &pa.meta.namespace == root && selector_of(pa).is_none())
+        .min_by(|a, b| creation_order(&a.meta, &b.meta))
+    else {
+        return Vec::new();
+    };
+    if mode_of(mesh) != MtlsMode::Strict {
+        return Vec::new();
+    }
+    // The winning policy per (namespace, selector) group; ignored ones cannot override.
+    let mut winners: BTreeMap<Target, &PeerAuthentication> = BTreeMap::new();
+    for pa in res
+        .peer_authentications
+        .iter()
+        .filter(|pa| &pa.meta.namespace != root)
+    {
+        let key = (pa.meta.namespace.clone(), selector_of(pa).cloned());
+        let slot = winners.entry(key).or_insert(pa);
+        if creation_order(&pa.meta, &slot.meta).is_lt() {
+            *slot = pa;
+        }
+    }
+    let weak = |m: MtlsMode| matches!(m, MtlsMode::Permissive | MtlsMode::Disable);
+    let mut out = Vec::new();
+    for pa in winners.values() {
+        let mut what = Vec::new();
+        if weak(mode_of(pa)) {
+            what.push(format!("mode {}", mode_of(pa).as_str()));
+        }
+        if selector_of(pa).is_some() {
+            for (port, m) in pa.spec.port_level_mtls.iter().flatten() {
+                if weak(m.mode) {
+                    what.push(format!("target port {port} {}", m.mode.as_str()));
+                }
+            }
+        }
+        if what.is_empty() {
+            continue;
+        }
+        let scope = match selector_of(pa) {
+            Some(s) => format!("workloads {} in {}", labels_str(s), pa.meta.namespace),
+            None => format!("namespace {}", pa.meta.namespace),
+        };
+        out.push(Finding {
+            code: "StrictOverridden".into(),
+            severity: Severity::Warning,
+            message: format!(
+                "mesh-wide STRICT is overridden for {scope} by PeerAuthentication {}/{} ({}): \
+                 plaintext is accepted there",
+                pa.meta.namespace,
+                pa.meta.name,
+                what.join(", ")
+            ),
+            evidence: vec![pa_line(mesh), pa_line(pa)],
+            remedy: format!(
+                "remove PeerAuthentication {}/{} or set it to STRICT once every client has a sidecar",
+                pa.meta.namespace, pa.meta.name
+            ),
+        });
+    }
+    out
+}
+
+/// DestinationRules whose host (short names resolved in the rule's namespace) matches no Service.
+fn destination_rule_not_applied(res: &Resources) -> Vec<Finding> {
+    let fqdns: Vec<String> = res
+        .services
+        .iter()
+        .map(|s| format!("{}.{}.svc.{CLUSTER_DOMAIN}", s.meta.name, s.meta.namespace))
+        .collect();
+    let mut drs: Vec<_> = res.destination_rules.iter().collect();
+    drs.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let mut out = Vec::new();
+    for dr in drs {
+        let host = resolve_short_host(&dr.spec.host, &dr.meta.namespace);
+        if fqdns
+            .iter()
+            .any(|f| most_specific_host_match(f, std::iter::once(host.as_str())).is_some())
+        {
+            continue;
+        }
+        let mut evidence = vec![format!(
+            "DestinationRule {}/{}: host {:?} resolves to {host}",
+            dr.meta.namespace, dr.meta.name, dr.spec.host
+        )];
+        // Point at the Service the author probably meant.
+        let first = dr.spec.host.split('.').next().unwrap_or("");
+        let near: Vec<&String> = fqdns
+            .iter()
+            .filter(|f| f.split('.').next() == Some(first))
+            .collect();
+        if near.is_empty() {
+            evidence.push("no Service has that name in any namespace".into());
+        } else {
+            evidence.extend(near.iter().map(|f| format!("Service with that name: {f}")));
+        }
+        out.push(Finding {
+            code: "DestinationRuleNotApplied".into(),
+            severity: Severity::Warning,
+            message: format!(
+                "DestinationRule {}/{} host {host} matches no Service; its settings apply to nothing",
+                dr.meta.namespace, dr.meta.name
+            ),
+            evidence,
+            remedy: match near.first() {
+                Some(f) => format!("set host to the Service's FQDN, e.g. {f}"),
+                None => "set host to an existing Service's FQDN (<svc>.<ns>.svc.cluster.local)".into(),
+            },
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MtlsMode::*, PeerMtls, TargetPort};
+    use crate::policy::testing::{dr_spec, Fixture};
+
+    fn fixture() -> Fixture {
+        let mut f = Fixture::new();
+        f.namespace("istio-system")
+            .namespace("foo")
+            .namespace("bar");
+        f.workload("foo", "httpbin", &[("app", "httpbin")]);
+        f.service(
+            "foo",
+            "httpbin",
+            &[("app", "httpbin")],
+            &[("http", 8000, TargetPort::Number(80))],
+        );
+        f
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<&str> {
+        findings.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    #[test]
+    fn a_clean_mesh_has_no_findings() {
+        let mut f = fixture();
+        f.pa("istio-system", "default", None, Some(Strict), Some(1));
+        f.pa(
+            "foo",
+            "httpbin",
+            Some(&[("app", "httpbin")]),
+            Some(Strict),
+            Some(1),
+        );
+        f.dr("foo", "httpbin", None, dr_spec("httpbin", None));
+        f.dr(
+            "bar",
+            "wild",
+            None,
+            dr_spec("*.foo.svc.cluster.local", None),
+        );
+        assert_eq!(static_findings(&f.res), vec![]);
+    }
+
+    #[test]
+    fn conflicting_policies_name_the_oldest_as_winner() {
+        let mut f = fixture();
+        f.pa("foo", "newer", None, Some(Strict), Some(200));
+        f.pa("foo", "older", None, Some(Disable), Some(100));
+        f.pa(
+            "foo",
+            "w1",
+            Some(&[("app", "httpbin")]),
+            Some(Strict),
+            Some(5),
+        );
+        f.pa(
+            "foo",
+            "w2",
+            Some(&[("app", "httpbin")]),
+            Some(Strict),
+            Some(5),
+        );
+        let got = static_findings(&f.res);
+        assert_eq!(
+            codes(&got),
+            [
+                "ConflictingPeerAuthentications",
+                "ConflictingPeerAuthentications"
+            ]
+        );
+        assert!(
+            got[0]
+                .message
+                .contains("only the oldest, older, applies; newer ignored"),
+            "{}",
+            got[0].message
+        );
+        assert!(
+            got[0].evidence[0].contains("1970-01-01T00:01:40Z"),
+            "{:?}",
+            got[0].evidence
+        );
+        assert!(
+            got[1]
+                .message
+                .contains("only the oldest, w1, applies; w2 ignored"),
+            "{}",
+            got[1].message
+        );
+    }
+
+    #[test]
+    fn selectors_that_reach_no_pod_are_reported() {
+        let mut f = fixture();
+        f.pa(
+            "istio-system",
+            "meshwide-httpbin",
+            Some(&[("app", "httpbin")]),
+            Some(Strict),
+            None,
+        );
+        f.pa(
+            "foo",
+            "typo",
+            Some(&[("app", "httbin")]),
+            Some(Strict),
+            None,
+        );
+        f.pa("bar", "empty-ns", Some(&[("app", "x")]), Some(Strict), None);
+        let got = static_findings(&f.res);
+        assert_eq!(codes(&got), ["PeerAuthenticationSelectsNothing"; 3]);
+        assert!(got[0].message.contains("bar/empty-ns"));
+        assert!(got[1].message.contains("foo/typo"));
+        assert!(got[1]
+            .evidence
+            .iter()
+            .any(|e| e.contains("pod labels {app=httpbin}")));
+        assert!(got[2].message.contains("Istio ignores it"));
+    }
+
+    #[test]
+    fn strict_overridden_by_namespace_workload_or_port_policy() {
+        let mut f = fixture();
+        f.pa("istio-system", "default", None, Some(Strict), Some(1));
+        f.pa("bar", "default", None, Some(Permissive), Some(1));
+        f.pa(
+            "foo",
+            "httpbin",
+            Some(&[("app", "httpbin")]),
+            Some(Strict),
+            Some(1),
+        );
+        let pa = f.res.peer_authentications.last_mut().unwrap();
+        pa.spec.port_level_mtls = Some([(9000, PeerMtls { mode: Disable })].into());
+        let got = static_findings(&f.res);
+        assert_eq!(codes(&got), ["StrictOverridden", "StrictOverridden"]);
+        assert!(got[0].message.contains("namespace bar"));
+        assert!(got[1].message.contains("target port 9000 DISABLE"));
+
+        // Without mesh-wide STRICT there is nothing to override.
+        f.res.peer_authentications.remove(0);
+        assert_eq!(codes(&static_findings(&f.res)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn destination_rule_host_that_matches_no_service() {
+        let mut f = fixture();
+        f.dr("bar", "short-in-wrong-ns", None, dr_spec("httpbin", None));
+        f.dr("foo", "dotted", None, dr_spec("httpbin.foo", None));
+        f.dr(
+            "foo",
+            "ok",
+            None,
+            dr_spec("httpbin.foo.svc.cluster.local", None),
+        );
+        let got = static_findings(&f.res);
+        assert_eq!(codes(&got), ["DestinationRuleNotApplied"; 2]);
+        assert!(got[0]
+            .message
+            .contains("bar/short-in-wrong-ns host httpbin.bar.svc.cluster.local"));
+        assert!(got[0].remedy.contains("httpbin.foo.svc.cluster.local"));
+        assert!(got[1]
+            .message
+            .contains("foo/dotted host httpbin.foo matches no Service"));
+    }
+
+    #[test]
+    fn findings_do_not_depend_on_load_order() {
+        let mut f = fixture();
+        f.pa("foo", "b", None, Some(Strict), None);
+        f.pa("foo", "a", None, Some(Strict), None);
+        f.pa("foo", "typo", Some(&[("app", "nope")]), Some(Strict), None);
+        f.dr("foo", "x", None, dr_spec("nope", None));
+        let before = static_findings(&f.res);
+        f.res.peer_authentications.reverse();
+        f.res.destination_rules.reverse();
+        assert_eq!(static_findings(&f.res), before);
+    }
+}

@@ -1,0 +1,97 @@
+//! The compiled AuthorizationPolicy index: policies grouped by namespace, namespace-wide apart
+//! from selector policies, so a decision reads only the workload's namespace and the root
+//! namespace instead of every policy in the mesh.
+
+use std::collections::BTreeMap;
+
+use crate::model::{AuthorizationPolicy, Resources, Workload};
+
+use super::{evaluate_policies, scope_of, AuthzDecision, RequestFacts};
+
+#[derive(Debug, Clone, Default)]
+struct NamespacePolicies {
+    /// Policies without a selector (or with empty `matchLabels`), in (name) order.
+    wide: Vec<usize>,
+    /// Policies with a selector, in (name) order.
+    selected: Vec<usize>,
+}
+
+/// AuthorizationPolicies compiled for fast per-workload lookup.
+#[derive(Debug, Clone, Default)]
+pub struct AuthzIndex {
+    root_namespace: String,
+    by_namespace: BTreeMap<String, NamespacePolicies>,
+}
+
+impl AuthzIndex {
+    /// Indexes the resource set's AuthorizationPolicies.
+    pub fn build(res: &Resources) -> AuthzIndex {
+        let mut order: Vec<usize> = (0..res.authorization_policies.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (
+                &res.authorization_policies[a].meta,
+                &res.authorization_policies[b].meta,
+            );
+            (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name))
+        });
+        let mut by_namespace: BTreeMap<String, NamespacePolicies> = BTreeMap::new();
+        for i in order {
+            let p = &res.authorization_policies[i];
+            let entry = by_namespace.entry(p.meta.namespace.clone()).or_default();
+            let has_selector = p
+                .spec
+                .selector
+                .as_ref()
+                .is_some_and(|s| !s.match_labels.is_empty());
+            if has_selector {
+                entry.selected.push(i);
+            } else {
+                entry.wide.push(i);
+            }
+        }
+        AuthzIndex {
+            root_namespace: res.mesh_config.root_namespace.clone(),
+            by_namespace,
+        }
+    }
+
+    /// The policies one decision for `workload` reads: those of its namespace and of the root
+    /// namespace (indices into `res.authorization_policies`), before selector matching.
+    pub fn candidates(&self, workload: &Workload) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut namespaces = vec![workload.meta.namespace.as_str()];
+        if self.root_namespace != workload.meta.namespace {
+            namespaces.push(self.root_namespace.as_str());
+        }
+        for ns in namespaces {
+            if let Some(p) = self.by_namespace.get(ns) {
+                out.extend(&p.wide);
+                out.extend(&p.selected);
+            }
+        }
+        out
+    }
+
+    /// The policies that apply to `workload`, with why each applies.
+    pub fn applicable<'a>(
+        &self,
+        res: &'a Resources,
+        workload: &Workload,
+    ) -> Vec<(&'a AuthorizationPolicy, &'static str)> {
+        self.candidates(workload)
+            .into_iter()
+            .filter_map(|i| res.authorization_policies.get(i))
+            .filter_map(|p| scope_of(p, workload, &self.root_namespace).map(|s| (p, s)))
+            .collect()
+    }
+
+    /// Authorizes one request arriving at `workload`'s sidecar.
+    pub fn evaluate(
+        &self,
+        res: &Resources,
+        workload: &Workload,
+        facts: &RequestFacts,
+    ) -> AuthzDecision {
+        evaluate_policies(res, &self.applicable(res, workload), facts)
+    }
+}

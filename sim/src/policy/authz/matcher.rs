@@ -1,0 +1,255 @@
+//! AuthorizationPolicy value matching, as Istio translates each field into an Envoy RBAC matcher
+//! (`pilot/pkg/security/authz/model/generator.go`, `pilot/pkg/security/authz/matcher/`):
+//! exact, prefix `abc*`, suffix `*abc`, presence `*`; path templates `{*}` / `{**}`; CIDRs;
+//! trust-domain alias expansion of principals (`pilot/pkg/security/trustdomain/bundle.go`).
+
+use std::net::IpAddr;
+
+/// Istio's string match: `*` = present (non-empty), `abc*` = prefix, `*abc` = suffix, else exact.
+pub fn string_match(pattern: &str, value: &str) -> bool {
+    if pattern == "*" {
+        return !value.is_empty();
+    }
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        return value.starts_with(prefix);
+    }
+    if let Some(suffix) = pattern.strip_prefix('*') {
+        return value.ends_with(suffix);
+    }
+    pattern == value
+}
+
+/// `string_match` ignoring ASCII case (hosts).
+pub fn string_match_ignore_case(pattern: &str, value: &str) -> bool {
+    string_match(&pattern.to_ascii_lowercase(), &value.to_ascii_lowercase())
+}
+
+/// Whether a pattern uses Envoy's URI-template operators.
+fn is_path_template(pattern: &str) -> bool {
+    pattern.contains("{*}") || pattern.contains("{**}")
+}
+
+/// Path matching: URI templates (`{*}` is exactly one non-empty segment, `{**}` the rest of the
+/// path, possibly empty, and only valid last) or Istio's string match. The query string is not
+/// part of the path.
+pub fn path_match(pattern: &str, path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    if !is_path_template(pattern) {
+        return string_match(pattern, path);
+    }
+    let pat: Vec<&str> = pattern.split('/').collect();
+    let segs: Vec<&str> = path.split('/').collect();
+    for (i, p) in pat.iter().enumerate() {
+        if *p == "{**}" {
+            return i == pat.len() - 1 && segs.len() > i;
+        }
+        let Some(s) = segs.get(i) else { return false };
+        let ok = if *p == "{*}" { !s.is_empty() } else { p == s };
+        if !ok {
+            return false;
+        }
+    }
+    pat.len() == segs.len()
+}
+
+/// An IP or CIDR (`10.0.0.0/8`, `2001:db8::/32`, `1.2.3.4`) containing `ip`; a malformed block
+/// matches nothing.
+pub fn ip_block_match(block: &str, ip: IpAddr) -> bool {
+    let (addr, len) = match block.split_once('/') {
+        Some((a, l)) => (a, l.parse::<u32>().ok()),
+        None => (block, None),
+    };
+    let Ok(net) = addr.trim().parse::<IpAddr>() else {
+        return false;
+    };
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => {
+            let len = len.unwrap_or(32);
+            if len > 32 {
+                return false;
+            }
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) => {
+            let len = len.unwrap_or(128);
+            if len > 128 {
+                return false;
+            }
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
+    }
+}
+
+/// The namespace and service account of a principal `<td>/ns/<ns>/sa/<sa>`.
+pub fn principal_parts(principal: &str) -> Option<(&str, &str, &str)> {
+    let parts: Vec<&str> = principal.split('/').collect();
+    match parts.as_slice() {
+        [td, "ns", ns, "sa", sa] => Some((td, ns, sa)),
+        _ => None,
+    }
+}
+
+/// `Bundle.ReplaceTrustDomainAliases`: a principal whose trust domain is the mesh's, one of its
+/// aliases, or `cluster.local` (a pointer to the local trust domain) stands for the same identity
+/// in every trust domain of the bundle. `*` trust domains and malformed principals are kept.
+pub fn expand_trust_domains(principal: &str, bundle: &[String]) -> Vec<String> {
+    let parts: Vec<&str> = principal.split('/').collect();
+    if parts.len() != 5 || parts[0] == "*" {
+        return vec![principal.to_string()];
+    }
+    let td = parts[0];
+    let rest = parts[1..].join("/");
+    let in_bundle = bundle.iter().any(|b| {
+        b == td
+            || b == "*"
+            || b.strip_suffix('*').is_some_and(|p| td.starts_with(p))
+            || b.strip_prefix('*').is_some_and(|s| td.ends_with(s))
+    });
+    if !in_bundle && td != "cluster.local" {
+        return vec![principal.to_string()];
+    }
+    let mut out: Vec<String> = Vec::new();
+    for b in bundle {
+        let candidate = match td.strip_prefix('*') {
+            Some(suffix) if b.ends_with(suffix) => principal.to_string(),
+            _ => format!("{b}/{rest}"),
+        };
+        if !out.contains(&candidate) {
+            out.push(candidate);
+        }
+    }
+    out
+}
+
+/// `source.trustDomains` matching (builder testdata `trust-domains-in.yaml`): the peer's trust
+/// domain against one value with Istio's string match; a value naming the mesh trust domain or an
+/// alias stands for all of them (`Bundle.ExpandTrustDomainAliases`). Plaintext never matches.
+pub fn trust_domain_match(pattern: &str, principal: Option<&str>, bundle: &[String]) -> bool {
+    let Some((td, _, _)) = principal.and_then(principal_parts) else {
+        return false;
+    };
+    if bundle.iter().any(|b| b == pattern) {
+        return bundle.iter().any(|b| b == td);
+    }
+    string_match(pattern, td)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_match_supports_exact_prefix_suffix_and_presence() {
+        let cases = [
+            ("abc", "abc", true),
+            ("abc", "abcd", false),
+            ("abc*", "abcd", true),
+            ("abc*", "xabc", false),
+            ("*abc", "xabc", true),
+            ("*abc", "abcx", false),
+            ("*", "x", true),
+            ("*", "", false),
+            ("", "", true),
+        ];
+        for (p, v, want) in cases {
+            assert_eq!(string_match(p, v), want, "{p} vs {v}");
+        }
+        assert!(string_match_ignore_case("*.Example.COM", "api.example.com"));
+    }
+
+    #[test]
+    fn path_templates_match_segments() {
+        let cases = [
+            ("/foo/{*}", "/foo/bar", true),
+            ("/foo/{*}", "/foo/bar/baz", false),
+            ("/foo/{*}", "/foo/", false),
+            ("/foo/{*}/baz", "/foo/bar/baz", true),
+            ("/foo/{**}", "/foo/bar/baz", true),
+            ("/foo/{**}", "/foo/", true),
+            ("/foo/{**}", "/foo", false),
+            ("/foo/{**}", "/other/bar", false),
+            ("/{*}/bar/{**}", "/x/bar/y/z", true),
+            ("/headers", "/headers?x=1", true),
+            ("/api/*", "/api/v1", true),
+        ];
+        for (p, v, want) in cases {
+            assert_eq!(path_match(p, v), want, "{p} vs {v}");
+        }
+    }
+
+    #[test]
+    fn ip_blocks_match_addresses_and_cidrs() {
+        let ip: IpAddr = "10.1.2.3".parse().unwrap();
+        let cases = [
+            ("10.1.2.3", true),
+            ("10.1.2.4", false),
+            ("10.0.0.0/8", true),
+            ("10.1.3.0/24", false),
+            ("0.0.0.0/0", true),
+            ("2001:db8::/32", false),
+            ("garbage", false),
+            ("10.0.0.0/99", false),
+        ];
+        for (b, want) in cases {
+            assert_eq!(ip_block_match(b, ip), want, "{b}");
+        }
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert!(ip_block_match("2001:db8::/32", v6));
+    }
+
+    #[test]
+    fn trust_domains_match_the_peer_trust_domain_with_aliases() {
+        let bundle = vec!["td1".to_string(), "old.local".to_string()];
+        let cases = [
+            ("td1", Some("old.local/ns/a/sa/b"), true),
+            ("old.local", Some("td1/ns/a/sa/b"), true),
+            ("bad*", Some("bad.example/ns/a/sa/b"), true),
+            ("untrusted", Some("td1/ns/a/sa/b"), false),
+            ("*", None, false),
+        ];
+        for (pattern, principal, want) in cases {
+            assert_eq!(
+                trust_domain_match(pattern, principal, &bundle),
+                want,
+                "{pattern} vs {principal:?}"
+            );
+        }
+    }
+
+    /// Istio's `trust-domain-*` builder testdata: with trust domain td1 and alias cluster.local,
+    /// a principal in either expands to both.
+    #[test]
+    fn principals_expand_to_every_trust_domain_of_the_bundle() {
+        let bundle = vec!["td1".to_string(), "cluster.local".to_string()];
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "cluster.local/ns/foo/sa/bar",
+                &["td1/ns/foo/sa/bar", "cluster.local/ns/foo/sa/bar"],
+            ),
+            (
+                "td1/ns/foo/sa/bar",
+                &["td1/ns/foo/sa/bar", "cluster.local/ns/foo/sa/bar"],
+            ),
+            ("other/ns/foo/sa/bar", &["other/ns/foo/sa/bar"]),
+            ("*/ns/foo/sa/bar", &["*/ns/foo/sa/bar"]),
+            ("*", &["*"]),
+            ("*local/ns/foo/sa/bar", &["*local/ns/foo/sa/bar"]),
+        ];
+        for (p, want) in cases {
+            assert_eq!(expand_trust_domains(p, &bundle), *want, "{p}");
+        }
+        // cluster.local always points at the local trust domain, even without aliases.
+        let lone = vec!["td1".to_string()];
+        assert_eq!(
+            expand_trust_domains("cluster.local/ns/a/sa/b", &lone),
+            ["td1/ns/a/sa/b"]
+        );
+    }
+}

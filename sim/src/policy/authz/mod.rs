@@ -1,0 +1,362 @@
+//! AuthorizationPolicy evaluation at a workload's sidecar, in Envoy's order: CUSTOM, then DENY,
+//! then ALLOW; AUDIT only records (`pilot/pkg/security/authz/builder/builder.go`, the AP proto's
+//! evaluation steps). Policies compile into an `AuthzIndex` so one decision only reads the
+//! workload's namespace and the root namespace.
+
+mod index;
+pub mod matcher;
+mod rule;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::model::{AuthorizationPolicy, AuthzAction, ObjectRef, Resources, Workload};
+use crate::policy::decision::{object_ref, Decision};
+
+pub use index::AuthzIndex;
+
+const KIND: &str = "AuthorizationPolicy";
+
+/// The HTTP part of a request, as the destination sidecar sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpFacts {
+    /// `:method`.
+    pub method: String,
+    /// `:path`, possibly with a query string.
+    pub path: String,
+    /// `:authority` (the Host header).
+    pub host: String,
+    /// Request headers (names matched case-insensitively).
+    pub headers: BTreeMap<String, String>,
+}
+
+/// What the destination sidecar knows about one request or connection.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RequestFacts {
+    /// The peer identity `<td>/ns/<ns>/sa/<sa>` from the client certificate; `None` for
+    /// plaintext.
+    pub principal: Option<String>,
+    /// The direct peer's IP, when known.
+    pub source_ip: Option<IpAddr>,
+    /// The workload (target) port the connection arrived on.
+    pub destination_port: u16,
+    /// The HTTP request; `None` for a TCP connection.
+    pub http: Option<HttpFacts>,
+    /// The TLS SNI the client sent, if any.
+    pub sni: Option<String>,
+}
+
+/// One matched policy rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyMatch {
+    /// The policy's action.
+    pub action: AuthzAction,
+    /// The policy.
+    pub policy: ObjectRef,
+    /// The index of the matching rule.
+    pub rule: usize,
+    /// Istio's policy id `ns[NS]-policy[NAME]-rule[I]`.
+    pub policy_id: String,
+}
+
+/// A rule that did not match, and the first field that failed: what the diagnosis reads to tell
+/// a missing identity (plaintext) from a wrong service account or trust domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMiss {
+    /// The policy's action.
+    pub action: AuthzAction,
+    /// The policy.
+    pub policy: ObjectRef,
+    /// The rule index.
+    pub rule: usize,
+    /// Istio's policy id `ns[NS]-policy[NAME]-rule[I]`.
+    pub policy_id: String,
+    /// The field that failed (`principals`, `when request.headers[x]`, `http-only fields`, ...);
+    /// `rules` for a policy without rules.
+    pub field: String,
+    /// One line: what the request had and what the rule wanted.
+    pub reason: String,
+}
+
+/// The authorization outcome for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthzDecision {
+    /// Whether the request may proceed.
+    pub allowed: bool,
+    /// The rule that decided: the CUSTOM or DENY rule that denied, or the ALLOW rule that allowed.
+    pub matched: Option<PolicyMatch>,
+    /// AUDIT rules that matched (logged, never deciding).
+    pub audited: Vec<PolicyMatch>,
+    /// Rules of the applicable policies that did not match, in policy order.
+    pub misses: Vec<RuleMiss>,
+    /// Envoy's response-code details on deny: `rbac_access_denied_matched_policy[ID]`,
+    /// `...[none]` when no ALLOW matched, `ext_authz_denied` for CUSTOM.
+    pub details: Option<String>,
+    /// Each policy considered and why it did or did not match.
+    pub decided_by: Vec<Decision>,
+}
+
+/// Istio's RBAC policy name (`policyName` in `builder.go`).
+pub fn policy_id(namespace: &str, name: &str, rule: usize) -> String {
+    format!("ns[{namespace}]-policy[{name}]-rule[{rule}]")
+}
+
+/// Envoy's `responseDetail`: the policy id with whitespace replaced by `_`, or `none`.
+pub fn rbac_denied_details(policy_id: Option<&str>) -> String {
+    let id: String = policy_id
+        .unwrap_or("none")
+        .chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c })
+        .collect();
+    format!("rbac_access_denied_matched_policy[{id}]")
+}
+
+/// The principal a workload's certificate carries, as policies name it:
+/// `<trust domain>/ns/<namespace>/sa/<service account>`.
+pub fn workload_principal(res: &Resources, workload: &Workload) -> String {
+    format!(
+        "{}/ns/{}/sa/{}",
+        res.mesh_config.trust_domain, workload.meta.namespace, workload.service_account
+    )
+}
+
+/// Envoy's response-code details when ext_authz denies.
+pub const EXT_AUTHZ_DENIED: &str = "ext_authz_denied";
+
+/// Why a policy applies to a workload, or `None` (AP proto "selector" and the root namespace):
+/// a root-namespace policy without selector is mesh-wide; with a selector it matches workloads
+/// in every namespace; elsewhere a policy only reaches its own namespace. Policies with
+/// `targetRef(s)` attach to gateways and waypoints, never to sidecars.
+pub(crate) fn scope_of(
+    policy: &AuthorizationPolicy,
+    workload: &Workload,
+    root_namespace: &str,
+) -> Option<&'static str> {
+    if policy.spec.target_ref.is_some()
+        || policy
+            .spec
+            .target_refs
+            .as_ref()
+            .is_some_and(|t| !t.is_empty())
+    {
+        return None;
+    }
+    let in_root = policy.meta.namespace == root_namespace;
+    if !in_root && policy.meta.namespace != workload.meta.namespace {
+        return None;
+    }
+    match &policy.spec.selector {
+        Some(sel) if !sel.match_labels.is_empty() => {
+            sel.matches(&workload.pod_labels).then_some(if in_root {
+                "root-namespace policy whose selector matches (any namespace)"
+            } else {
+                "selector matches the workload"
+            })
+        }
+        _ => Some(if in_root {
+            "root-namespace policy without selector (mesh-wide)"
+        } else {
+            "namespace-wide policy"
+        }),
+    }
+}
+
+/// The matching rules of one policy (every rule that matches, in rule order).
+fn policy_matches(
+    res: &Resources,
+    policy: &AuthorizationPolicy,
+    facts: &RequestFacts,
+    scope: &str,
+    decided_by: &mut Vec<Decision>,
+    misses: &mut Vec<RuleMiss>,
+) -> Vec<PolicyMatch> {
+    let r = object_ref(KIND, &policy.meta);
+    let action = policy.spec.action;
+    let step = match action {
+        AuthzAction::Custom => "authz/custom",
+        AuthzAction::Deny => "authz/deny",
+        AuthzAction::Allow => "authz/allow",
+        AuthzAction::Audit => "authz/audit",
+    };
+    let rules = policy.spec.rules.as_deref().unwrap_or(&[]);
+    if rules.is_empty() {
+        decided_by.push(Decision::by(
+            r.clone(),
+            step,
+            format!(
+                "{} policy ({scope}) has no rules: it never matches",
+                action.as_str()
+            ),
+        ));
+        misses.push(RuleMiss {
+            action,
+            policy: r,
+            rule: 0,
+            policy_id: policy_id(&policy.meta.namespace, &policy.meta.name, 0),
+            field: "rules".into(),
+            reason: "the policy has no rules, so it never matches".into(),
+        });
+        return Vec::new();
+    }
+    let mut bundle = vec![res.mesh_config.trust_domain.clone()];
+    bundle.extend(res.mesh_config.trust_domain_aliases.iter().cloned());
+    let ctx = rule::MatchContext {
+        facts,
+        policy_namespace: &policy.meta.namespace,
+        action,
+        bundle: &bundle,
+    };
+    let mut out = Vec::new();
+    for (i, rl) in rules.iter().enumerate() {
+        let id = policy_id(&policy.meta.namespace, &policy.meta.name, i);
+        match rule::rule_matches(rl, &ctx) {
+            Ok(()) => {
+                decided_by.push(Decision::by(
+                    r.clone(),
+                    step,
+                    format!("{} {id} matches ({scope})", action.as_str()),
+                ));
+                out.push(PolicyMatch {
+                    action,
+                    policy: r.clone(),
+                    rule: i,
+                    policy_id: id,
+                });
+            }
+            Err(miss) => {
+                decided_by.push(Decision::by(
+                    r.clone(),
+                    step,
+                    format!("{} {id} does not match: {}", action.as_str(), miss.reason),
+                ));
+                misses.push(RuleMiss {
+                    action,
+                    policy: r.clone(),
+                    rule: i,
+                    policy_id: id,
+                    field: miss.field,
+                    reason: miss.reason,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates the policies that apply to `workload` (already scoped, see `scope_of`).
+pub(crate) fn evaluate_policies(
+    res: &Resources,
+    applicable: &[(&AuthorizationPolicy, &'static str)],
+    facts: &RequestFacts,
+) -> AuthzDecision {
+    let mut decided_by = Vec::new();
+    let mut misses = Vec::new();
+    let mut by_action: BTreeMap<AuthzAction, Vec<PolicyMatch>> = BTreeMap::new();
+    let mut has_allow = false;
+    let mut ordered: Vec<&(&AuthorizationPolicy, &'static str)> = applicable.iter().collect();
+    ordered.sort_by(|a, b| {
+        (&a.0.meta.namespace, &a.0.meta.name).cmp(&(&b.0.meta.namespace, &b.0.meta.name))
+    });
+    for (policy, scope) in ordered {
+        has_allow |= policy.spec.action == AuthzAction::Allow;
+        let matches = policy_matches(res, policy, facts, scope, &mut decided_by, &mut misses);
+        by_action
+            .entry(policy.spec.action)
+            .or_default()
+            .extend(matches);
+    }
+    // Envoy keeps RBAC policies in a map ordered by name and reports the first that matches.
+    for v in by_action.values_mut() {
+        v.sort_by(|a, b| a.policy_id.cmp(&b.policy_id));
+    }
+    let first = |a: AuthzAction| by_action.get(&a).and_then(|v| v.first()).cloned();
+
+    if let Some(m) = first(AuthzAction::Custom) {
+        decided_by.push(Decision::by(
+            m.policy.clone(),
+            "authz/result",
+            format!(
+                "denied by CUSTOM {}: meshsim runs no ext_authz provider, so a matching CUSTOM policy denies",
+                m.policy_id
+            ),
+        ));
+        return AuthzDecision {
+            allowed: false,
+            matched: Some(m),
+            audited: Vec::new(),
+            misses,
+            details: Some(EXT_AUTHZ_DENIED.into()),
+            decided_by,
+        };
+    }
+    let audited = by_action
+        .get(&AuthzAction::Audit)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(m) = first(AuthzAction::Deny) {
+        decided_by.push(Decision::by(
+            m.policy.clone(),
+            "authz/result",
+            format!(
+                "denied by DENY {}; a DENY is final, no ALLOW can override it",
+                m.policy_id
+            ),
+        ));
+        let details = Some(rbac_denied_details(Some(&m.policy_id)));
+        return AuthzDecision {
+            allowed: false,
+            matched: Some(m),
+            audited,
+            misses,
+            details,
+            decided_by,
+        };
+    }
+    if !has_allow {
+        decided_by.push(Decision::default(
+            "authz/result",
+            "allowed: no ALLOW policy applies to the workload",
+        ));
+        return AuthzDecision {
+            allowed: true,
+            matched: None,
+            audited,
+            misses,
+            details: None,
+            decided_by,
+        };
+    }
+    match first(AuthzAction::Allow) {
+        Some(m) => {
+            decided_by.push(Decision::by(
+                m.policy.clone(),
+                "authz/result",
+                format!("allowed by ALLOW {}", m.policy_id),
+            ));
+            AuthzDecision {
+                allowed: true,
+                matched: Some(m),
+                audited,
+                misses,
+                details: None,
+                decided_by,
+            }
+        }
+        None => {
+            decided_by.push(Decision::default(
+                "authz/result",
+                "denied: ALLOW policies apply to the workload and none matches",
+            ));
+            AuthzDecision {
+                allowed: false,
+                matched: None,
+                audited,
+                misses,
+                details: Some(rbac_denied_details(None)),
+                decided_by,
+            }
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! One AuthorizationPolicy rule against one request: a rule matches when some `from` matches,
+//! some `to` matches and every `when` holds; values of one field OR, fields AND, `not*` fields
+//! negate. On TCP, Istio's builder (`pilot/pkg/security/authz/model/model.go`, `checkError`)
+//! drops an ALLOW rule that uses an HTTP-only field and removes HTTP-only fields from DENY, AUDIT
+//! and CUSTOM rules (CUSTOM is generated with the DENY action in `builder.go`), widening them.
+
+use crate::model::{AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource};
+
+use super::matcher::{
+    expand_trust_domains, ip_block_match, path_match, principal_parts, string_match,
+    string_match_ignore_case,
+};
+use super::RequestFacts;
+
+/// What a rule is evaluated against.
+pub(super) struct MatchContext<'a> {
+    pub facts: &'a RequestFacts,
+    /// The policy's namespace (a bare `serviceAccounts` entry is in it).
+    pub policy_namespace: &'a str,
+    pub action: AuthzAction,
+    /// The mesh trust domain followed by its aliases.
+    pub bundle: &'a [String],
+}
+
+/// Why a rule did not match: the first field that failed, and a readable reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Miss {
+    /// The field as the policy names it (`principals`, `notNamespaces`, `when source.ip`, ...),
+    /// or `http-only fields` for an ALLOW rule dropped on TCP.
+    pub field: String,
+    /// One line: what the request had and what the rule wanted.
+    pub reason: String,
+}
+
+type Outcome = Result<(), Miss>;
+
+impl MatchContext<'_> {
+    fn tcp(&self) -> bool {
+        self.facts.http.is_none()
+    }
+
+    fn principal(&self) -> Option<&str> {
+        self.facts.principal.as_deref()
+    }
+
+    fn peer(&self) -> String {
+        match self.principal() {
+            Some(p) => format!("peer {p}"),
+            None => "a plaintext peer (no mTLS identity)".into(),
+        }
+    }
+
+    fn principal_matches(&self, pattern: &str) -> bool {
+        self.principal().is_some_and(|p| {
+            expand_trust_domains(pattern, self.bundle)
+                .iter()
+                .any(|e| string_match(e, p))
+        })
+    }
+
+    fn namespace_matches(&self, pattern: &str) -> bool {
+        self.principal()
+            .and_then(principal_parts)
+            .is_some_and(|(_, ns, _)| string_match(pattern, ns))
+    }
+
+    /// `ns/sa`, or a bare `sa` meaning the policy's namespace; exact, any trust domain.
+    fn service_account_matches(&self, value: &str) -> bool {
+        let (ns, sa) = value
+            .split_once('/')
+            .unwrap_or((self.policy_namespace, value));
+        self.principal()
+            .and_then(principal_parts)
+            .is_some_and(|(_, pns, psa)| pns == ns && psa == sa)
+    }
+
+    fn ip_matches(&self, block: &str) -> bool {
+        self.facts
+            .source_ip
+            .is_some_and(|ip| ip_block_match(block, ip))
+    }
+
+    fn port_matches(&self, value: &str) -> bool {
+        value.trim().parse::<u16>().ok() == Some(self.facts.destination_port)
+    }
+
+    fn host_matches(&self, pattern: &str) -> bool {
+        let Some(http) = &self.facts.http else {
+            return false;
+        };
+        let host = http.host.as_str();
+        // A value without a port also matches the authority with any port.
+        string_match_ignore_case(pattern, host)
+            || (!pattern.contains(':')
+                && host.rsplit_once(':').is_some_and(|(h, p)| {
+                    p.parse::<u16>().is_ok() && string_match_ignore_case(pattern, h)
+                }))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        let http = self.facts.http.as_ref()?;
+        http.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// One field: values OR; `negate` for `not*` fields; empty or absent is a wildcard; an
+    /// HTTP-only field on TCP has been removed (DENY/AUDIT) and so matches.
+    fn field(
+        &self,
+        name: &str,
+        values: &Option<Vec<String>>,
+        negate: bool,
+        http_only: bool,
+        actual: impl Fn() -> String,
+        matcher: impl Fn(&str) -> bool,
+    ) -> Outcome {
+        let Some(values) = values.as_ref().filter(|v| !v.is_empty()) else {
+            return Ok(());
+        };
+        if http_only && self.tcp() {
+            return Ok(());
+        }
+        let hit = values.iter().any(|v| matcher(v));
+        match (negate, hit) {
+            (false, true) | (true, false) => Ok(()),
+            (false, false) => Err(Miss {
+                field: name.to_string(),
+                reason: format!("{name}: {} matches none of {values:?}", actual()),
+            }),
+            (true, true) => Err(Miss {
+                field: name.to_string(),
+                reason: format!("{name}: {} matches one of {values:?}", actual()),
+            }),
+        }
+    }
+
+    fn source(&self, s: &AuthzSource) -> Outcome {
+        let peer = || self.peer();
+        let ip = || match self.facts.source_ip {
+            Some(ip) => format!("source ip {ip}"),
+            None => "an unknown source ip".into(),
+        };
+        let f = |n, v, neg, m: &dyn Fn(&str) -> bool, a: &dyn Fn() -> String| {
+            self.field(n, v, neg, false, a, m)
+        };
+        f(
+            "principals",
+            &s.principals,
+            false,
+            &|v| self.principal_matches(v),
+            &peer,
+        )?;
+        f(
+            "notPrincipals",
+            &s.not_principals,
+            true,
+            &|v| self.principal_matches(v),
+            &peer,
+        )?;
+        f(
+            "namespaces",
+            &s.namespaces,
+            false,
+            &|v| self.namespace_matches(v),
+            &peer,
+        )?;
+        f(
+            "notNamespaces",
+            &s.not_namespaces,
+            true,
+            &|v| self.namespace_matches(v),
+            &peer,
+        )?;
+        f(
+            "serviceAccounts",
+            &s.service_accounts,
+            false,
+            &|v| self.service_account_matches(v),
+            &peer,
+        )?;
+        f(
+            "notServiceAccounts",
+            &s.not_service_accounts,
+            true,
+            &|v| self.service_account_matches(v),
+            &peer,
+        )?;
+        f(
+            "ipBlocks",
+            &s.ip_blocks,
+            false,
+            &|v| self.ip_matches(v),
+            &ip,
+        )?;
+        f(
+            "notIpBlocks",
+            &s.not_ip_blocks,
+            true,
+            &|v| self.ip_matches(v),
+            &ip,
+        )?;
+        // Without X-Forwarded-For the original client is the direct peer.
+        f(
+            "remoteIpBlocks",
+            &s.remote_ip_blocks,
+            false,
+            &|v| self.ip_matches(v),
+            &ip,
+        )?;
+        f(
+            "notRemoteIpBlocks",
+            &s.not_remote_ip_blocks,
+            true,
+            &|v| self.ip_matches(v),
+            &ip,
+        )?;
+        // No RequestAuthentication is modelled, so a request never carries a JWT principal.
+        let jwt = || "a request without JWT principal".to_string();
+        self.field(
+            "requestPrincipals",
+            &s.request_principals,
+            false,
+            true,
+            jwt,
+            |_| false,
+        )?;
+        self.field(
+            "notRequestPrincipals",
+            &s.not_request_principals,
+            true,
+            true,
+            jwt,
+            |_| false,
+        )
+    }
+
+    fn operation(&self, o: &AuthzOperation) -> Outcome {
+        let http = self.facts.http.as_ref();
+        let host = || format!("host {:?}", http.map(|h| h.host.as_str()).unwrap_or(""));
+        let method = || format!("method {:?}", http.map(|h| h.method.as_str()).unwrap_or(""));
+        let path = || format!("path {:?}", http.map(|h| h.path.as_str()).unwrap_or(""));
+        let port = || format!("port {}", self.facts.destination_port);
+        let method_is = |v: &str| http.is_some_and(|h| string_match(v, &h.method));
+        let path_is = |v: &str| http.is_some_and(|h| path_match(v, &h.path));
+        self.field("hosts", &o.hosts, false, true, host, |v| {
+            self.host_matches(v)
+        })?;
+        self.field("notHosts", &o.not_hosts, true, true, host, |v| {
+            self.host_matches(v)
+        })?;
+        self.field("ports", &o.ports, false, false, port, |v| {
+            self.port_matches(v)
+        })?;
+        self.field("notPorts", &o.not_ports, true, false, port, |v| {
+            self.port_matches(v)
+        })?;
+        self.field("methods", &o.methods, false, true, method, method_is)?;
+        self.field("notMethods", &o.not_methods, true, true, method, method_is)?;
+        self.field("paths", &o.paths, false, true, path, path_is)?;
+        self.field("notPaths", &o.not_paths, true, true, path, path_is)
+    }
+
+    fn condition(&self, c: &AuthzCondition) -> Outcome {
+        let key = c.key.as_str();
+        let name = format!("when {key}");
+        let check = |http_only: bool, actual: String, m: &dyn Fn(&str) -> bool| {
+            self.field(&name, &c.values, false, http_only, || actual.clone(), m)?;
+            self.field(&name, &c.not_values, true, http_only, || actual.clone(), m)
+        };
+        if let Some(header) = key
+            .strip_prefix("request.headers[")
+            .and_then(|r| r.strip_suffix(']'))
+        {
+            let value = self.header(header);
+            let actual = format!("header {header}={:?}", value.unwrap_or(""));
+            return check(true, actual, &|v| value.is_some_and(|h| string_match(v, h)));
+        }
+        match key {
+            "source.ip" | "remote.ip" => check(false, self.peer_ip(), &|v| self.ip_matches(v)),
+            "source.namespace" => check(false, self.peer(), &|v| self.namespace_matches(v)),
+            "source.principal" => check(false, self.peer(), &|v| self.principal_matches(v)),
+            "destination.port" => check(
+                false,
+                format!("port {}", self.facts.destination_port),
+                &|v| self.port_matches(v),
+            ),
+            "connection.sni" => {
+                let sni = self.facts.sni.clone().unwrap_or_default();
+                check(false, format!("sni {sni:?}"), &|v| string_match(v, &sni))
+            }
+            k if k.starts_with("request.auth.")
+                || k.starts_with("experimental.envoy.filters.")
+                || k.starts_with("request.regex.headers") =>
+            {
+                check(
+                    true,
+                    "a request without JWT or filter metadata".into(),
+                    &|_| false,
+                )
+            }
+            // destination.ip and keys Istio's validation rejects: no fact to match.
+            _ => check(false, format!("no value for {key}"), &|_| false),
+        }
+    }
+
+    fn peer_ip(&self) -> String {
+        match self.facts.source_ip {
+            Some(ip) => format!("source ip {ip}"),
+            None => "an unknown source ip".into(),
+        }
+    }
+}
+
+/// The HTTP-only fields a rule uses (empty lists do not count).
+pub(super) fn http_only_fields(rule: &AuthzRule) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut note = |name: &str, v: &Option<Vec<String>>| {
+        if v.as_ref().is_some_and(|v| !v.is_empty()) {
+            out.push(name.to_string());
+        }
+    };
+    for s in rule.from.iter().flatten().filter_map(|f| f.source.as_ref()) {
+        note("requestPrincipals", &s.request_principals);
+        note("notRequestPrincipals", &s.not_request_principals);
+    }
+    for o in rule
+        .to
+        .iter()
+        .flatten()
+        .filter_map(|t| t.operation.as_ref())
+    {
+        note("hosts", &o.hosts);
+        note("notHosts", &o.not_hosts);
+        note("methods", &o.methods);
+        note("notMethods", &o.not_methods);
+        note("paths", &o.paths);
+        note("notPaths", &o.not_paths);
+    }
+    for c in rule.when.iter().flatten() {
+        let k = c.key.as_str();
+        if k.starts_with("request.") || k.starts_with("experimental.envoy.filters.") {
+            out.push(format!("when {k}"));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether one rule matches; `Err` says the first reason it does not.
+pub(super) fn rule_matches(rule: &AuthzRule, ctx: &MatchContext<'_>) -> Outcome {
+    if ctx.tcp() && ctx.action == AuthzAction::Allow {
+        let http = http_only_fields(rule);
+        if !http.is_empty() {
+            return Err(Miss {
+                field: "http-only fields".into(),
+                reason: format!(
+                    "uses HTTP-only fields ({}); on a TCP connection an ALLOW rule with them is dropped",
+                    http.join(", ")
+                ),
+            });
+        }
+    }
+    if let Some(from) = rule.from.as_ref().filter(|f| !f.is_empty()) {
+        let mut misses = Vec::new();
+        let any = from.iter().enumerate().any(|(i, f)| match &f.source {
+            None => true,
+            Some(s) => ctx.source(s).map_err(|m| misses.push((i, m))).is_ok(),
+        });
+        if !any {
+            return Err(alternatives("from", misses));
+        }
+    }
+    if let Some(to) = rule.to.as_ref().filter(|t| !t.is_empty()) {
+        let mut misses = Vec::new();
+        let any = to.iter().enumerate().any(|(i, t)| match &t.operation {
+            None => true,
+            Some(o) => ctx.operation(o).map_err(|m| misses.push((i, m))).is_ok(),
+        });
+        if !any {
+            return Err(alternatives("to", misses));
+        }
+    }
+    for c in rule.when.iter().flatten() {
+        ctx.condition(c)?;
+    }
+    Ok(())
+}
+
+/// None of the `from` (or `to`) entries matched: the first entry's field, every entry's reason.
+fn alternatives(section: &str, misses: Vec<(usize, Miss)>) -> Miss {
+    let field = misses
+        .first()
+        .map(|(_, m)| m.field.clone())
+        .unwrap_or_default();
+    let reason = misses
+        .iter()
+        .map(|(i, m)| format!("{section}[{i}] {}", m.reason))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Miss { field, reason }
+}

@@ -1,0 +1,55 @@
+//! The explanation trail: every policy function returns, beside its answer, the steps that
+//! decided it and the resource behind each step, so `meshsim explain` can print the trace.
+
+use std::fmt;
+
+use crate::model::{Meta, ObjectRef};
+
+/// One step of a policy decision: which resource decided it (if any) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The resource that decided this step; `None` for defaults and built-in behaviour.
+    pub resource: Option<ObjectRef>,
+    /// A stable short name of the step, e.g. `peer-authentication/mesh`.
+    pub step: &'static str,
+    /// Why, in one line.
+    pub reason: String,
+}
+
+impl Decision {
+    /// A step decided by `resource`.
+    pub fn by(resource: ObjectRef, step: &'static str, reason: impl Into<String>) -> Decision {
+        Decision {
+            resource: Some(resource),
+            step,
+            reason: reason.into(),
+        }
+    }
+
+    /// A step decided by a default or by built-in behaviour.
+    pub fn default(step: &'static str, reason: impl Into<String>) -> Decision {
+        Decision {
+            resource: None,
+            step,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.resource {
+            Some(r) => write!(f, "{}: {} ({})", self.step, self.reason, r),
+            None => write!(f, "{}: {}", self.step, self.reason),
+        }
+    }
+}
+
+/// The `ObjectRef` of an object with the given Kubernetes kind and metadata.
+pub fn object_ref(kind: &str, meta: &Meta) -> ObjectRef {
+    ObjectRef {
+        kind: kind.to_string(),
+        namespace: meta.namespace.clone(),
+        name: meta.name.clone(),
+    }
+}

@@ -1,0 +1,335 @@
+use super::*;
+use crate::model::{
+    ClientTls, ClientTlsMode::*, ConnectionPool, PortSelector, PortTrafficPolicy, Subset,
+    TargetPort, TcpPoolSettings, WorkloadSelector,
+};
+use crate::policy::routing::resolve_destination;
+use crate::policy::testing::{dr_spec, labels, Fixture};
+
+const FQDN: &str = "reviews.foo.svc.cluster.local";
+
+fn fixture() -> Fixture {
+    let mut f = Fixture::new();
+    f.namespace("istio-system")
+        .namespace("foo")
+        .namespace("bar");
+    f.workload("foo", "reviews", &[("app", "reviews")]);
+    f.workload("bar", "client", &[("app", "client")]);
+    f.workload("bar", "other", &[("app", "other")]);
+    f.workload("foo", "local-client", &[("app", "local")]);
+    f.service(
+        "foo",
+        "reviews",
+        &[("app", "reviews")],
+        &[("http", 9080, TargetPort::Number(9080))],
+    );
+    f
+}
+
+fn pick(f: &Fixture, client: &str) -> Option<SelectedDestinationRule> {
+    let w = f
+        .res
+        .workloads
+        .iter()
+        .find(|w| w.meta.name == client)
+        .unwrap();
+    let dest = resolve_destination(&f.res, &w.meta.namespace, "reviews.foo:9080").unwrap();
+    select_destination_rule(&f.res, w, &dest)
+}
+
+fn picked_name(f: &Fixture, client: &str) -> Option<String> {
+    pick(f, client).map(|s| format!("{}/{}", s.rules[0].namespace, s.rules[0].name))
+}
+
+fn export(mut spec: DestinationRuleSpec, to: &[&str]) -> DestinationRuleSpec {
+    spec.export_to = to.iter().map(|s| s.to_string()).collect();
+    spec
+}
+
+#[test]
+fn lookup_order_is_client_then_service_then_root_namespace() {
+    // (rules as (namespace, name, host, exportTo), client, expected)
+    type Rule<'a> = (&'a str, &'a str, &'a str, &'a [&'a str]);
+    let cases: Vec<(&str, Vec<Rule>, &str, Option<&str>)> = vec![
+        ("no rules", vec![], "client", None),
+        (
+            "client namespace first",
+            vec![
+                ("bar", "in-client", FQDN, &[]),
+                ("foo", "in-service", FQDN, &[]),
+                ("istio-system", "in-root", FQDN, &[]),
+            ],
+            "client",
+            Some("bar/in-client"),
+        ),
+        (
+            "service namespace next",
+            vec![
+                ("foo", "in-service", FQDN, &[]),
+                ("istio-system", "in-root", FQDN, &[]),
+            ],
+            "client",
+            Some("foo/in-service"),
+        ),
+        (
+            "root namespace last",
+            vec![("istio-system", "in-root", "*.svc.cluster.local", &[])],
+            "client",
+            Some("istio-system/in-root"),
+        ),
+        (
+            "exportTo . hides the service namespace rule",
+            vec![
+                ("foo", "private", FQDN, &["."]),
+                ("istio-system", "in-root", FQDN, &[]),
+            ],
+            "client",
+            Some("istio-system/in-root"),
+        ),
+        (
+            "exportTo . still applies in its own namespace",
+            vec![("foo", "private", FQDN, &["."])],
+            "local-client",
+            Some("foo/private"),
+        ),
+        (
+            "exportTo naming the client namespace",
+            vec![("foo", "to-bar", FQDN, &["bar"])],
+            "client",
+            Some("foo/to-bar"),
+        ),
+        (
+            "exportTo naming another namespace",
+            vec![("foo", "to-baz", FQDN, &["baz"])],
+            "client",
+            None,
+        ),
+        (
+            "exportTo * exports everywhere",
+            vec![("foo", "all", FQDN, &["*"])],
+            "client",
+            Some("foo/all"),
+        ),
+        (
+            "exportTo ~ exports nowhere",
+            vec![("foo", "none", FQDN, &["~"])],
+            "client",
+            None,
+        ),
+        (
+            "root rule not exported to the client",
+            vec![("istio-system", "private-root", FQDN, &["."])],
+            "client",
+            None,
+        ),
+        (
+            "exact beats wildcard in the same scope",
+            vec![
+                ("foo", "wild", "*.foo.svc.cluster.local", &[]),
+                ("foo", "exact", FQDN, &[]),
+            ],
+            "client",
+            Some("foo/exact"),
+        ),
+        (
+            "a first scope with only a wildcard still wins",
+            vec![
+                ("bar", "wild", "*.cluster.local", &[]),
+                ("foo", "exact", FQDN, &[]),
+            ],
+            "client",
+            Some("bar/wild"),
+        ),
+        (
+            "short host resolves in the rule's namespace",
+            vec![("foo", "short", "reviews", &[])],
+            "client",
+            Some("foo/short"),
+        ),
+        (
+            "short host in another namespace names another service",
+            vec![("bar", "short", "reviews", &[])],
+            "client",
+            None,
+        ),
+        (
+            "a dotted short host is taken literally",
+            vec![("bar", "dotted", "reviews.foo", &[])],
+            "client",
+            None,
+        ),
+    ];
+    for (name, rules, client, want) in cases {
+        let mut f = fixture();
+        for (ns, n, host, to) in rules {
+            f.dr(ns, n, None, export(dr_spec(host, Some(IstioMutual)), to));
+        }
+        assert_eq!(picked_name(&f, client).as_deref(), want, "{name}");
+    }
+}
+
+#[test]
+fn workload_selector_applies_only_to_matching_clients_in_its_namespace() {
+    let mut f = fixture();
+    let mut selected = dr_spec(FQDN, Some(Disable));
+    selected.workload_selector = Some(WorkloadSelector {
+        match_labels: labels(&[("app", "client")]),
+    });
+    f.dr("bar", "for-client", Some(10), selected.clone());
+    f.dr(
+        "bar",
+        "catch-all",
+        Some(20),
+        dr_spec(FQDN, Some(IstioMutual)),
+    );
+    f.dr("foo", "svc-ns-selector", Some(1), selected);
+    assert_eq!(picked_name(&f, "client").as_deref(), Some("bar/for-client"));
+    assert_eq!(picked_name(&f, "other").as_deref(), Some("bar/catch-all"));
+    // The foo selector rule is private to foo, and local-client does not match it.
+    assert_eq!(picked_name(&f, "local-client"), None);
+}
+
+#[test]
+fn rules_for_the_same_host_merge_oldest_policy_first() {
+    let mut f = fixture();
+    let mut old = dr_spec(FQDN, Some(IstioMutual));
+    old.subsets = vec![Subset {
+        name: "v1".into(),
+        labels: labels(&[("version", "v1")]),
+        traffic_policy: None,
+    }];
+    let mut new = dr_spec(FQDN, Some(Disable));
+    new.subsets = vec![
+        Subset {
+            name: "v1".into(),
+            labels: labels(&[("version", "other")]),
+            traffic_policy: None,
+        },
+        Subset {
+            name: "v2".into(),
+            labels: labels(&[("version", "v2")]),
+            traffic_policy: None,
+        },
+    ];
+    f.dr("foo", "newer", Some(200), new);
+    f.dr("foo", "older", Some(100), old);
+    let got = pick(&f, "client").unwrap();
+    let names: Vec<&str> = got.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["older", "newer"]);
+    let tls = got
+        .spec
+        .traffic_policy
+        .as_ref()
+        .and_then(|t| t.tls.as_ref())
+        .map(|t| t.mode);
+    assert_eq!(tls, Some(IstioMutual));
+    let subsets: Vec<(&str, &str)> = got
+        .spec
+        .subsets
+        .iter()
+        .map(|s| (s.name.as_str(), s.labels["version"].as_str()))
+        .collect();
+    assert_eq!(subsets, [("v1", "v1"), ("v2", "v2")]);
+    assert!(got
+        .decided_by
+        .iter()
+        .any(|d| d.reason.contains("duplicate subset v1 dropped")));
+
+    // A newer rule fills in a missing top-level policy.
+    let mut f = fixture();
+    f.dr("foo", "older", Some(100), dr_spec(FQDN, None));
+    f.dr("foo", "newer", Some(200), dr_spec(FQDN, Some(Simple)));
+    let got = pick(&f, "client").unwrap();
+    assert_eq!(
+        got.spec.traffic_policy.and_then(|t| t.tls).map(|t| t.mode),
+        Some(Simple)
+    );
+}
+
+fn tls(mode: crate::model::ClientTlsMode) -> Option<ClientTls> {
+    Some(ClientTls {
+        mode,
+        ..ClientTls::default()
+    })
+}
+
+fn pool(max: u32) -> Option<ConnectionPool> {
+    Some(ConnectionPool {
+        tcp: Some(TcpPoolSettings {
+            max_connections: Some(max),
+            ..Default::default()
+        }),
+        http: None,
+    })
+}
+
+fn port_entry(
+    port: u32,
+    tls_mode: Option<crate::model::ClientTlsMode>,
+    max: Option<u32>,
+) -> PortTrafficPolicy {
+    PortTrafficPolicy {
+        port: Some(PortSelector { number: port }),
+        tls: tls_mode.and_then(tls),
+        connection_pool: max.and_then(pool),
+        ..PortTrafficPolicy::default()
+    }
+}
+
+#[test]
+fn port_level_settings_replace_the_top_level_policy_for_their_service_port() {
+    let mut f = fixture();
+    let mut spec = dr_spec(FQDN, Some(IstioMutual));
+    let tp = spec.traffic_policy.as_mut().unwrap();
+    tp.connection_pool = pool(100);
+    tp.port_level_settings = vec![
+        port_entry(9080, None, Some(1)),
+        port_entry(9443, Some(Simple), None),
+    ];
+    spec.subsets = vec![Subset {
+        name: "v2".into(),
+        labels: labels(&[("version", "v2")]),
+        traffic_policy: Some(TrafficPolicy {
+            tls: tls(Disable),
+            ..TrafficPolicy::default()
+        }),
+    }];
+    f.dr("foo", "reviews", None, spec);
+    let got = pick(&f, "client").unwrap();
+
+    // 9080: the port entry has no tls, so there is none (not inherited); its pool applies.
+    let (tp, why) = got.traffic_policy_for(9080, None);
+    let tp = tp.unwrap();
+    assert_eq!(tp.tls, None);
+    assert_eq!(tp.connection_pool, pool(1));
+    assert!(why.iter().any(|d| d.step == "destination-rule/port"));
+    // EDS still falls back to the top-level tls for the endpoint decision.
+    assert_eq!(got.endpoint_tls_mode(9080, None), Some(IstioMutual));
+
+    // An unlisted port keeps the top level.
+    let (tp, _) = got.traffic_policy_for(9999, None);
+    assert_eq!(tp.unwrap().tls.map(|t| t.mode), Some(IstioMutual));
+    assert_eq!(
+        got.traffic_policy_for(9443, None)
+            .0
+            .unwrap()
+            .tls
+            .map(|t| t.mode),
+        Some(Simple)
+    );
+    assert_eq!(got.endpoint_tls_mode(9443, None), Some(Simple));
+
+    // Subset policy overrides the fields it sets; the port-level pool stays.
+    let (tp, _) = got.traffic_policy_for(9080, Some("v2"));
+    let tp = tp.unwrap();
+    assert_eq!(tp.tls.map(|t| t.mode), Some(Disable));
+    assert_eq!(tp.connection_pool, pool(1));
+    assert_eq!(got.endpoint_tls_mode(9080, Some("v2")), Some(Disable));
+    // An unknown subset falls back to the rule's policy and says so.
+    let (tp, why) = got.traffic_policy_for(9999, Some("nope"));
+    assert_eq!(tp.unwrap().tls.map(|t| t.mode), Some(IstioMutual));
+    assert!(why
+        .iter()
+        .any(|d| d.reason.contains("subset nope is not defined")));
+    assert_eq!(got.endpoint_tls_mode(9999, Some("nope")), None);
+}

@@ -1,0 +1,210 @@
+//! Destination resolution: a host as a client writes it (`svc`, `svc.ns`, `svc.ns.svc`,
+//! `svc.ns.svc.cluster.local`) with a Service port, resolved to the Service and its ready
+//! endpoints the way Kubernetes DNS and the endpoints controller would.
+
+use std::collections::BTreeMap;
+
+use crate::model::{ObjectRef, Resources, Service, ServicePort, TargetPort, Workload};
+use crate::policy::decision::{object_ref, Decision};
+use crate::policy::lookup::has_sidecar;
+
+#[cfg(test)]
+mod tests;
+
+/// The Kubernetes cluster DNS domain meshsim assumes (the kubelet's default `clusterDomain`).
+pub const CLUSTER_DOMAIN: &str = "cluster.local";
+
+/// One ready endpoint of a Service port: a workload and the container port traffic lands on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The workload's namespace.
+    pub namespace: String,
+    /// The workload's name.
+    pub workload: String,
+    /// The target (container) port: what PeerAuthentication `portLevelMtls` and
+    /// AuthorizationPolicy `ports` are matched against.
+    pub target_port: u16,
+    /// The pods' service account (their SPIFFE identity).
+    pub service_account: String,
+    /// Whether the pods run a sidecar (Istio's `security.istio.io/tlsMode=istio`).
+    pub has_sidecar: bool,
+    /// Pod labels (DestinationRule subsets select on these).
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A resolved destination: the Service, the port dialled and its ready endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// The Service.
+    pub service: ObjectRef,
+    /// `<svc>.<ns>.svc.cluster.local`.
+    pub fqdn: String,
+    /// The Service port dialled.
+    pub port: ServicePort,
+    /// Whether the Service is headless (`clusterIP: None`).
+    pub headless: bool,
+    /// Ready endpoints, in workload load order.
+    pub endpoints: Vec<Endpoint>,
+    /// How the host, port and endpoints were resolved.
+    pub decided_by: Vec<Decision>,
+}
+
+impl Destination {
+    /// The Service's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.service.namespace
+    }
+}
+
+/// Splits `host:port` and resolves the host to `(service, namespace)` relative to the caller.
+fn parse_host_port(
+    caller_namespace: &str,
+    host_port: &str,
+) -> Result<(String, String, u16), String> {
+    let (host, port) = host_port.rsplit_once(':').ok_or_else(|| {
+        format!("destination `{host_port}`: expected HOST:PORT, e.g. httpbin.foo:8000")
+    })?;
+    let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+        format!("destination `{host_port}`: port `{port}` is not a number in 1..65535")
+    })?;
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!(
+            "destination `{host_port}`: empty label in host `{host}`"
+        ));
+    }
+    let (svc, ns) = match parts.as_slice() {
+        [svc] => (*svc, caller_namespace),
+        [svc, ns] => (*svc, *ns),
+        [svc, ns, "svc"] => (*svc, *ns),
+        [svc, ns, "svc", rest @ ..] if rest.join(".") == CLUSTER_DOMAIN => (*svc, *ns),
+        _ => {
+            return Err(format!(
+                "destination `{host_port}`: expected svc, svc.ns, svc.ns.svc or \
+                 svc.ns.svc.{CLUSTER_DOMAIN}"
+            ))
+        }
+    };
+    Ok((svc.to_string(), ns.to_string(), port))
+}
+
+/// The container port a Service port's `targetPort` lands on in this workload, if any.
+pub(crate) fn target_port_of(port: &ServicePort, workload: &Workload) -> Option<u16> {
+    match &port.target_port {
+        TargetPort::Number(n) => Some(*n),
+        TargetPort::Name(name) => workload
+            .ports
+            .iter()
+            .find(|c| c.name.as_deref() == Some(name.as_str()))
+            .map(|c| c.port),
+    }
+}
+
+/// Whether a Service's selector selects the workload (a missing or empty selector selects
+/// nothing: such Services have manually managed endpoints).
+pub(crate) fn service_selects(service: &Service, workload: &Workload) -> bool {
+    workload.meta.namespace == service.meta.namespace
+        && service.selector.as_ref().is_some_and(|sel| {
+            !sel.is_empty()
+                && sel
+                    .iter()
+                    .all(|(k, v)| workload.pod_labels.get(k) == Some(v))
+        })
+}
+
+/// Resolves a host as a caller in `caller_namespace` writes it, with a Service port.
+pub fn resolve_destination(
+    res: &Resources,
+    caller_namespace: &str,
+    host_port: &str,
+) -> Result<Destination, String> {
+    let (name, namespace, port_number) = parse_host_port(caller_namespace, host_port)?;
+    let service = res
+        .services
+        .iter()
+        .find(|s| s.meta.name == name && s.meta.namespace == namespace)
+        .ok_or_else(|| {
+            format!("destination `{host_port}`: no Service {name} in namespace {namespace}")
+        })?;
+    let port = service
+        .ports
+        .iter()
+        .find(|p| p.port == port_number)
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<String> = service.ports.iter().map(|p| p.port.to_string()).collect();
+            format!(
+                "destination `{host_port}`: Service {namespace}/{name} has no port {port_number} \
+                 (ports: {})",
+                known.join(", ")
+            )
+        })?;
+    let service_ref = object_ref("Service", &service.meta);
+    let fqdn = format!("{name}.{namespace}.svc.{CLUSTER_DOMAIN}");
+    let mut decided_by = vec![Decision::by(
+        service_ref.clone(),
+        "destination/service",
+        format!("`{host_port}` from namespace {caller_namespace} resolves to {fqdn}:{port_number}"),
+    )];
+    let mut endpoints = Vec::new();
+    for w in res.workloads.iter().filter(|w| service_selects(service, w)) {
+        let wref = object_ref(w.kind.as_str(), &w.meta);
+        if w.replicas == 0 {
+            decided_by.push(Decision::by(
+                wref,
+                "destination/endpoint",
+                "selected but has 0 replicas: no endpoint",
+            ));
+            continue;
+        }
+        let Some(target_port) = target_port_of(&port, w) else {
+            decided_by.push(Decision::by(
+                wref,
+                "destination/endpoint",
+                format!(
+                    "selected but has no container port named {:?}: no endpoint",
+                    port.target_port
+                ),
+            ));
+            continue;
+        };
+        let sidecar = has_sidecar(res, w);
+        decided_by.push(Decision::by(
+            wref,
+            "destination/endpoint",
+            format!(
+                "endpoint on target port {target_port}, service account {}, {}",
+                w.service_account,
+                if sidecar {
+                    "with sidecar"
+                } else {
+                    "without sidecar"
+                }
+            ),
+        ));
+        endpoints.push(Endpoint {
+            namespace: w.meta.namespace.clone(),
+            workload: w.meta.name.clone(),
+            target_port,
+            service_account: w.service_account.clone(),
+            has_sidecar: sidecar,
+            labels: w.pod_labels.clone(),
+        });
+    }
+    if endpoints.is_empty() {
+        decided_by.push(Decision::by(
+            service_ref.clone(),
+            "destination/endpoint",
+            "no ready endpoints",
+        ));
+    }
+    Ok(Destination {
+        service: service_ref,
+        fqdn,
+        port,
+        headless: service.headless,
+        endpoints,
+        decided_by,
+    })
+}
