@@ -110,6 +110,12 @@ impl ControlPlane {
         Ok(())
     }
 
+    /// Stops a sidecar for good (its pod is gone, or replaced by a rollout that changes its
+    /// identity); a later `register` under the same id starts a fresh agent.
+    pub fn unregister(&mut self, proxy_id: &str) -> bool {
+        self.agents.remove(proxy_id).is_some()
+    }
+
     /// Processes every CSR due up to `now`, in time order (ties by proxy id), then sets the
     /// clock to `now`. Moving backwards does nothing.
     pub fn advance_to(&mut self, now: SimTime) {

@@ -49,7 +49,7 @@ pub mod inspector;
 mod outbound;
 pub mod outcome;
 pub mod pool;
-mod report;
+pub mod report;
 pub mod testing;
 pub mod tls_config;
 pub mod tls_error;

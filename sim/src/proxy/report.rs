@@ -176,3 +176,17 @@ pub(super) fn client_log(
     l.downstream_remote = format!("{}:{}", c.ip, port.wrapping_add(20_000));
     l.render()
 }
+
+/// A request the client sidecar's circuit breaker rejected (connection-pool limits): `503 UO`.
+pub fn overflow_outcome() -> Outcome {
+    upstream_reset("overflow", "UO")
+}
+
+/// A request to a cluster with no ready endpoints: `503 UH`, body `no healthy upstream`.
+pub fn no_healthy_upstream_outcome() -> Outcome {
+    let mut out = Outcome::with_status(Status::Http(503));
+    out.response_flags = vec!["UH".to_string()];
+    out.body = "no healthy upstream".into();
+    out.details = "no_healthy_upstream".into();
+    out
+}

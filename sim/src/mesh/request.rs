@@ -1,13 +1,9 @@
-//! The mesh runtime: built from resources and faults; `request`, `advance`, `apply`, `delete`,
-//! `inject`. Requests go through the data path (CA, sidecars, real handshakes).
+//! What a caller asks the mesh: one request (or a burst of them) and the knobs a mesh is built
+//! with.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
-
-use crate::model::{Object, ObjectRef, Resources};
-use crate::proxy::Outcome;
-use crate::{Fault, SimTime};
 
 /// Application protocol of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,64 +83,3 @@ impl fmt::Display for MeshError {
 }
 
 impl std::error::Error for MeshError {}
-
-/// The in-process mesh.
-#[derive(Debug)]
-pub struct Mesh {
-    resources: Resources,
-    now: SimTime,
-}
-
-impl Mesh {
-    /// Builds a mesh at `SimTime::EPOCH`: issues certificates, starts sidecars, applies faults.
-    pub fn build(
-        resources: Resources,
-        faults: &[Fault],
-        opts: MeshOptions,
-    ) -> Result<Mesh, MeshError> {
-        let _ = (faults, opts);
-        Ok(Mesh {
-            resources,
-            now: SimTime::EPOCH,
-        })
-    }
-
-    /// Sends the request(s) through the data path; one outcome per request.
-    pub fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
-        let _ = req;
-        Err(MeshError("the data path is not built yet".into()))
-    }
-
-    /// Moves the virtual clock, rotating and expiring certificates on the way.
-    pub fn advance(&mut self, by: Duration) {
-        self.now = self.now.plus(by);
-    }
-
-    /// Adds or replaces objects, as `kubectl apply`.
-    pub fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError> {
-        let _ = objects;
-        Err(MeshError("apply is not built yet".into()))
-    }
-
-    /// Deletes objects.
-    pub fn delete(&mut self, refs: &[ObjectRef]) -> Result<(), MeshError> {
-        let _ = refs;
-        Err(MeshError("delete is not built yet".into()))
-    }
-
-    /// Injects a fault now.
-    pub fn inject(&mut self, fault: &Fault) -> Result<(), MeshError> {
-        let _ = fault;
-        Err(MeshError("faults are not built yet".into()))
-    }
-
-    /// The current virtual time.
-    pub fn now(&self) -> SimTime {
-        self.now
-    }
-
-    /// The current configuration.
-    pub fn resources(&self) -> &Resources {
-        &self.resources
-    }
-}

@@ -1,0 +1,322 @@
+//! One request through the data path, following design.md's request flow: resolve the
+//! destination, build the source sidecar's outbound TLS (DestinationRule or auto mTLS) and the
+//! destination sidecar's inbound listener (effective PeerAuthentication on the target port) from
+//! the current configuration and certificates, apply connection-pool limits, then run the real
+//! exchange with authorization evaluated by the destination.
+
+use std::net::IpAddr;
+
+use super::{Mesh, MeshError, Protocol, RequestSpec};
+use crate::model::{ClientTlsMode, ConnectionPool as PoolSettings, Resources, Workload};
+use crate::pki::SpiffeId;
+use crate::policy::{
+    client_tls_for_endpoint, resolve_destination, ClientTlsChoice, Destination, Endpoint,
+    HttpFacts, RequestFacts,
+};
+use crate::proxy::report::{no_healthy_upstream_outcome, overflow_outcome};
+use crate::proxy::{
+    exchange, App, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar, Outcome,
+    PortProtocol, ServerSide, ServerSidecar, SidecarTls, Status, UpstreamTls,
+};
+
+/// Sends `req.count` requests, `req.concurrency` at a time, and returns one outcome each.
+pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
+    let from = find_workload(&mesh.resources, &req.from)?.clone();
+    let dest =
+        resolve_destination(&mesh.resources, &from.meta.namespace, &req.to).map_err(MeshError)?;
+    let src_sidecar = mesh.resources.has_sidecar(&from);
+    let count = req.count.max(1) as usize;
+    if dest.endpoints.is_empty() {
+        // kube-proxy rejects a connection to a ClusterIP without endpoints; a sidecar answers
+        // `no healthy upstream` itself.
+        let outcome = if src_sidecar {
+            no_healthy_upstream_outcome()
+        } else {
+            Outcome::with_status(Status::Refused)
+        };
+        return Ok(vec![outcome; count]);
+    }
+    let concurrency = req.concurrency.max(1) as usize;
+    let mut outcomes = Vec::with_capacity(count);
+    for i in 0..count {
+        let rr_key = (
+            req.from.clone(),
+            format!("{}:{}", dest.fqdn, dest.port.port),
+        );
+        let turn = mesh.round_robin.entry(rr_key).or_insert(0);
+        let ep = dest.endpoints[*turn % dest.endpoints.len()].clone();
+        *turn += 1;
+        let (client, pool_settings) = client_side(mesh, &from, src_sidecar, &dest, &ep)?;
+        // Requests beyond the connections plus the pending queue of one wave overflow: Envoy's
+        // circuit breaker counts what is in flight, and a wave is `concurrency` requests at once.
+        if src_sidecar
+            && concurrency > 1
+            && i % concurrency >= in_flight_limit(pool_settings.as_ref(), req.protocol)
+        {
+            outcomes.push(overflow_outcome());
+            continue;
+        }
+        let server = server_side(mesh, &dest, &ep, req.protocol)?;
+        let app_req = app_request(req);
+        let ep_workload = mesh
+            .resources
+            .workload(&ep.namespace, &ep.workload)
+            .ok_or_else(|| {
+                MeshError(format!(
+                    "endpoint {}/{} vanished",
+                    ep.namespace, ep.workload
+                ))
+            })?
+            .clone();
+        let Mesh {
+            resources,
+            authz,
+            rt,
+            pool,
+            now,
+            ..
+        } = mesh;
+        let authorize = |input: &AuthzInput| -> AuthzVerdict {
+            let facts = RequestFacts {
+                principal: input.principal.clone(),
+                source_ip: input.source_ip.parse::<IpAddr>().ok(),
+                destination_port: input.port,
+                http: input.http.as_ref().map(|h| HttpFacts {
+                    method: h.method.clone(),
+                    path: h.path.clone(),
+                    host: h.host.clone(),
+                    headers: h.headers.clone(),
+                }),
+                sni: None,
+            };
+            let decision = authz.evaluate(resources, &ep_workload, &facts);
+            if decision.allowed {
+                AuthzVerdict::Allow
+            } else {
+                AuthzVerdict::Deny {
+                    details: decision.details.unwrap_or_default(),
+                }
+            }
+        };
+        outcomes.push(exchange(
+            rt, &client, &server, &app_req, &authorize, pool, *now,
+        ));
+    }
+    Ok(outcomes)
+}
+
+/// `NAMESPACE/WORKLOAD` to the workload (a Deployment's or a Pod's name).
+pub(crate) fn find_workload<'a>(res: &'a Resources, from: &str) -> Result<&'a Workload, MeshError> {
+    let (ns, name) = from.split_once('/').ok_or_else(|| {
+        MeshError(format!(
+            "source `{from}`: expected NAMESPACE/WORKLOAD, e.g. foo/sleep"
+        ))
+    })?;
+    res.workload(ns, name).ok_or_else(|| {
+        let known: Vec<String> = res
+            .workloads
+            .iter()
+            .map(|w| format!("{}/{}", w.meta.namespace, w.meta.name))
+            .collect();
+        MeshError(format!(
+            "source `{from}`: no such workload (known: {})",
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        ))
+    })
+}
+
+/// A deterministic pod IP per workload (its position in namespace/name order).
+fn pod_ip(res: &Resources, namespace: &str, name: &str) -> String {
+    let mut ids: Vec<(&str, &str)> = res
+        .workloads
+        .iter()
+        .map(|w| (w.meta.namespace.as_str(), w.meta.name.as_str()))
+        .collect();
+    ids.sort_unstable();
+    let n = ids.binary_search(&(namespace, name)).unwrap_or(ids.len());
+    format!("10.244.{}.{}", n / 250, n % 250 + 2)
+}
+
+/// A sidecar's TLS context right now: its SDS certificate and bundle, the mesh's TLS settings,
+/// its own clock (skew) and any per-proxy TLS parameters.
+fn sidecar_tls(mesh: &Mesh, proxy: &str) -> SidecarTls {
+    let (cert, bundle) = mesh.control.credentials(proxy);
+    let clock = mesh.now.offset(mesh.control.clock_offset(proxy));
+    let mut tls = SidecarTls::from_mesh(
+        cert.cloned(),
+        bundle.clone(),
+        &mesh.resources.mesh_config,
+        clock,
+    );
+    if let Some(p) = mesh.control.tls_params(proxy) {
+        if let Some(v) = p.min_version {
+            tls.min_version = v;
+        }
+        if let Some(v) = p.max_version {
+            tls.max_version = v;
+        }
+        if !p.cipher_suites.is_empty() {
+            tls.cipher_suites = p.cipher_suites.clone();
+        }
+    }
+    tls
+}
+
+/// How many requests one client sidecar keeps in flight to a cluster before `UO`:
+/// `tcp.maxConnections` plus, for HTTP/1.1, `http.http1MaxPendingRequests` (Envoy's defaults are
+/// effectively unlimited).
+fn in_flight_limit(settings: Option<&PoolSettings>, protocol: Protocol) -> usize {
+    let max_connections = settings
+        .and_then(|s| s.tcp.as_ref())
+        .and_then(|t| t.max_connections)
+        .unwrap_or(u32::MAX) as usize;
+    let pending = match protocol {
+        Protocol::Http => settings
+            .and_then(|s| s.http.as_ref())
+            .and_then(|h| h.http1_max_pending_requests)
+            .unwrap_or(u32::MAX) as usize,
+        Protocol::Tcp => 0,
+    };
+    max_connections.saturating_add(pending)
+}
+
+/// The source: a bare pod, or its sidecar with the outbound TLS for this endpoint.
+fn client_side(
+    mesh: &mut Mesh,
+    from: &Workload,
+    src_sidecar: bool,
+    dest: &Destination,
+    ep: &Endpoint,
+) -> Result<(ClientSide, Option<PoolSettings>), MeshError> {
+    let ip = pod_ip(&mesh.resources, &from.meta.namespace, &from.meta.name);
+    if !src_sidecar {
+        return Ok((ClientSide::NoSidecar { ip }, None));
+    }
+    let id = Mesh::proxy_id(from);
+    let tls = sidecar_tls(mesh, &id);
+    let choice: ClientTlsChoice = client_tls_for_endpoint(&mesh.resources, from, dest, ep);
+    let upstream = upstream_tls(mesh, from, &choice, &tls)?;
+    let side = ClientSide::Sidecar(Box::new(ClientSidecar {
+        name: format!("{}.{}", from.meta.name, from.meta.namespace),
+        ip,
+        tls,
+        upstream,
+        cluster: format!("outbound|{}||{}", dest.port.port, dest.fqdn),
+    }));
+    Ok((side, choice.connection_pool))
+}
+
+/// The wire TLS the policy engine chose, with its material: ISTIO_MUTUAL uses SDS, SIMPLE and
+/// MUTUAL use material from outside the mesh (the files a real rule names are not the mesh's).
+fn upstream_tls(
+    mesh: &mut Mesh,
+    from: &Workload,
+    choice: &ClientTlsChoice,
+    tls: &SidecarTls,
+) -> Result<UpstreamTls, MeshError> {
+    let seed = mesh.opts.seed;
+    let settings = choice.tls.clone().unwrap_or_default();
+    Ok(match choice.mode {
+        ClientTlsMode::Disable => UpstreamTls::Plaintext,
+        ClientTlsMode::IstioMutual => UpstreamTls::IstioMutual {
+            expected_sans: choice.expected_sans.clone(),
+            sni: choice.sni.clone(),
+        },
+        ClientTlsMode::Simple => UpstreamTls::Simple {
+            ca: mesh
+                .external
+                .server_ca(seed, &settings, &tls.bundle)
+                .map_err(MeshError)?,
+            subject_alt_names: settings.subject_alt_names.clone(),
+            sni: settings.sni.clone(),
+            insecure_skip_verify: settings.insecure_skip_verify == Some(true),
+        },
+        ClientTlsMode::Mutual => {
+            let identity = SpiffeId {
+                trust_domain: mesh.resources.mesh_config.trust_domain.clone(),
+                namespace: from.meta.namespace.clone(),
+                service_account: from.service_account.clone(),
+            };
+            UpstreamTls::Mutual {
+                client: mesh
+                    .external
+                    .client_material(seed, &identity, mesh.now)
+                    .map_err(MeshError)?,
+                ca: mesh
+                    .external
+                    .server_ca(seed, &settings, &tls.bundle)
+                    .map_err(MeshError)?,
+                subject_alt_names: settings.subject_alt_names.clone(),
+                sni: settings.sni.clone(),
+                insecure_skip_verify: settings.insecure_skip_verify == Some(true),
+            }
+        }
+    })
+}
+
+/// The destination: a bare app, or its sidecar with the effective mode on the target port.
+fn server_side(
+    mesh: &Mesh,
+    dest: &Destination,
+    ep: &Endpoint,
+    protocol: Protocol,
+) -> Result<ServerSide, MeshError> {
+    let ip = pod_ip(&mesh.resources, &ep.namespace, &ep.workload);
+    let port_protocol =
+        PortProtocol::from_port(dest.port.name.as_deref(), dest.port.app_protocol.as_deref());
+    let app = match (port_protocol, protocol) {
+        (PortProtocol::Tcp, _) | (PortProtocol::Auto, Protocol::Tcp) => App::TcpEcho,
+        _ => App::Httpbin,
+    };
+    if !ep.has_sidecar {
+        return Ok(ServerSide::NoSidecar {
+            ip,
+            port: ep.target_port,
+            app,
+        });
+    }
+    let workload = mesh
+        .resources
+        .workload(&ep.namespace, &ep.workload)
+        .ok_or_else(|| {
+            MeshError(format!(
+                "endpoint {}/{} vanished",
+                ep.namespace, ep.workload
+            ))
+        })?;
+    let mode = mesh
+        .peer_authn
+        .effective(&mesh.resources, workload)
+        .mode_for_port(u32::from(ep.target_port));
+    Ok(ServerSide::Sidecar(Box::new(ServerSidecar {
+        name: format!("{}.{}", ep.workload, ep.namespace),
+        ip,
+        port: ep.target_port,
+        tls: sidecar_tls(mesh, &Mesh::proxy_id(workload)),
+        mode,
+        port_protocol,
+        app,
+    })))
+}
+
+/// The bytes the client application sends.
+fn app_request(req: &RequestSpec) -> AppRequest {
+    let authority = req.to.clone();
+    match req.protocol {
+        Protocol::Tcp => AppRequest::tcp(&authority, b"hello meshsim\n"),
+        Protocol::Http => {
+            let mut r = AppRequest::http_get(&authority, &req.path);
+            r.method = req.method.clone();
+            r.headers.extend(
+                req.headers
+                    .iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
+            );
+            r
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The mesh runtime: built from resources and faults; `request`, `advance`, `apply`, `delete`,
+//! `inject`. Requests go through the data path: the control plane's certificates, each
+//! sidecar's rustls configuration, a real handshake and HTTP/TCP exchange per request.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+
+use crate::control::ControlPlane;
+use crate::model::{Object, ObjectRef, Resources, Workload};
+use crate::pki::{KeyType, SpiffeId};
+use crate::policy::{AuthzIndex, PeerAuthenticationIndex};
+use crate::proxy::{data_path_runtime, ConnectionPool, Outcome};
+use crate::{Fault, SimTime};
+
+mod data_path;
+mod external;
+mod request;
+
+pub use request::{MeshError, MeshOptions, Protocol, RequestSpec};
+
+/// Istio's default upstream idle timeout (DestinationRule `connectionPool.http.idleTimeout`):
+/// pooled connections idle this long are closed, so a clock jump past it forces new handshakes.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The in-process mesh.
+pub struct Mesh {
+    resources: Resources,
+    opts: MeshOptions,
+    now: SimTime,
+    control: ControlPlane,
+    rt: Runtime,
+    pool: ConnectionPool,
+    authz: AuthzIndex,
+    peer_authn: PeerAuthenticationIndex,
+    external: external::ExternalPki,
+    /// Round-robin position per (source, destination), so endpoints take turns like Envoy's
+    /// default load balancer, deterministically.
+    round_robin: BTreeMap<(String, String), usize>,
+}
+
+impl fmt::Debug for Mesh {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mesh")
+            .field("now", &self.now)
+            .field("workloads", &self.resources.workloads.len())
+            .field("proxies", &self.control.proxies().count())
+            .finish()
+    }
+}
+
+impl Mesh {
+    /// Builds a mesh at `SimTime::EPOCH`: starts istiod and every sidecar's agent, applies the
+    /// faults (they describe the starting state), then lets the first CSRs be signed.
+    pub fn build(
+        resources: Resources,
+        faults: &[Fault],
+        opts: MeshOptions,
+    ) -> Result<Mesh, MeshError> {
+        let key_type = if opts.rsa_keys {
+            KeyType::Rsa2048
+        } else {
+            KeyType::EcdsaP256
+        };
+        let now = SimTime::EPOCH;
+        let control = ControlPlane::new(
+            opts.seed,
+            &resources.mesh_config.trust_domain,
+            opts.cert_ttl,
+            key_type,
+            now,
+        )
+        .map_err(|e| MeshError(format!("control plane: {e}")))?;
+        let rt = data_path_runtime().map_err(|e| MeshError(format!("tokio runtime: {e}")))?;
+        let mut mesh = Mesh {
+            authz: AuthzIndex::build(&resources),
+            peer_authn: PeerAuthenticationIndex::build(&resources),
+            resources,
+            opts,
+            now,
+            control,
+            rt,
+            pool: ConnectionPool::new(),
+            external: external::ExternalPki::default(),
+            round_robin: BTreeMap::new(),
+        };
+        mesh.sync_proxies()?;
+        for fault in faults {
+            mesh.inject(fault)?;
+        }
+        mesh.control.advance_to(now);
+        Ok(mesh)
+    }
+
+    /// Sends the request(s) through the data path; one outcome per request.
+    pub fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
+        data_path::send(self, req)
+    }
+
+    /// Moves the virtual clock, rotating and expiring certificates on the way. A jump past the
+    /// idle timeout closes pooled connections, as Envoy's idle timer would.
+    pub fn advance(&mut self, by: Duration) {
+        let to = self.now.plus(by);
+        self.control.advance_to(to);
+        self.now = to;
+        if by >= IDLE_TIMEOUT {
+            self.pool.clear();
+        }
+    }
+
+    /// Adds or replaces objects, as `kubectl apply`. New sidecars start and request certificates.
+    pub fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError> {
+        for object in objects {
+            if let Object::Workload(w) = &object {
+                // A changed pod template is a rollout: new pods, new agents, new certificates.
+                let id = Mesh::proxy_id(w);
+                let changed = self
+                    .resources
+                    .workload(&w.meta.namespace, &w.meta.name)
+                    .is_some_and(|old| !same_pod_template(old, w));
+                if changed {
+                    self.control.unregister(&id);
+                }
+            }
+            self.resources.insert(object);
+        }
+        self.resources.normalise();
+        self.config_changed()
+    }
+
+    /// Deletes objects, as `kubectl delete`; deleting something that does not exist is an error.
+    pub fn delete(&mut self, refs: &[ObjectRef]) -> Result<(), MeshError> {
+        for r in refs {
+            if !self.resources.remove(r) {
+                return Err(MeshError(format!("delete: {r} not found")));
+            }
+            if r.kind == "ServiceAccount" {
+                self.control
+                    .set_service_account_exists(&r.namespace, &r.name, false);
+            }
+        }
+        self.config_changed()
+    }
+
+    /// Injects a fault now. Only state changes; nothing records that a fault happened.
+    pub fn inject(&mut self, fault: &Fault) -> Result<(), MeshError> {
+        if let Fault::DeleteServiceAccount { namespace, name } = fault {
+            // The cluster would show the account gone, so the resources do too.
+            self.resources.remove(&ObjectRef {
+                kind: "ServiceAccount".into(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+            });
+        }
+        self.control
+            .apply_fault(fault, self.now)
+            .map_err(|e| MeshError(format!("fault {fault}: {e}")))
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The current configuration.
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
+    /// istiod, the CA and every sidecar's certificates and logs.
+    pub fn control(&self) -> &ControlPlane {
+        &self.control
+    }
+
+    /// The options the mesh was built with.
+    pub fn options(&self) -> &MeshOptions {
+        &self.opts
+    }
+
+    /// The proxy id of a workload: `NAMESPACE/NAME`.
+    pub fn proxy_id(w: &Workload) -> String {
+        format!("{}/{}", w.meta.namespace, w.meta.name)
+    }
+
+    fn config_changed(&mut self) -> Result<(), MeshError> {
+        self.authz = AuthzIndex::build(&self.resources);
+        self.peer_authn = PeerAuthenticationIndex::build(&self.resources);
+        self.sync_proxies()?;
+        self.control.advance_to(self.now);
+        Ok(())
+    }
+
+    /// Starts an agent for every injected workload that has none yet, and tells istiod which
+    /// service accounts exist (token review fails for a missing one).
+    fn sync_proxies(&mut self) -> Result<(), MeshError> {
+        let td = self.resources.mesh_config.trust_domain.clone();
+        let known: Vec<String> = self.control.proxies().map(str::to_string).collect();
+        let mut starting = Vec::new();
+        for w in &self.resources.workloads {
+            if !self.resources.has_sidecar(w) {
+                continue;
+            }
+            let id = Mesh::proxy_id(w);
+            if known.contains(&id) {
+                continue;
+            }
+            let spiffe = SpiffeId {
+                trust_domain: td.clone(),
+                namespace: w.meta.namespace.clone(),
+                service_account: w.service_account.clone(),
+            };
+            let exists =
+                service_account_exists(&self.resources, &w.meta.namespace, &w.service_account);
+            starting.push((id, spiffe, exists));
+        }
+        for (id, spiffe, exists) in starting {
+            self.control
+                .register(&id, spiffe, exists)
+                .map_err(|e| MeshError(format!("starting sidecar {id}: {e}")))?;
+        }
+        for sa in &self.resources.service_accounts {
+            self.control
+                .set_service_account_exists(&sa.meta.namespace, &sa.meta.name, true);
+        }
+        Ok(())
+    }
+}
+
+/// Whether a re-applied workload is unchanged (where it was read from does not matter).
+fn same_pod_template(old: &Workload, new: &Workload) -> bool {
+    let strip = |w: &Workload| {
+        let mut w = w.clone();
+        w.meta.origin = Default::default();
+        w
+    };
+    strip(old) == strip(new)
+}
+
+/// Whether token review would find the account: declared, or `default` (every namespace has
+/// one), or the input declares no ServiceAccount in that namespace at all (a partial manifest,
+/// where accounts are assumed to exist rather than to fail every CSR).
+fn service_account_exists(res: &Resources, namespace: &str, name: &str) -> bool {
+    name == "default"
+        || res.service_account(namespace, name).is_some()
+        || !res
+            .service_accounts
+            .iter()
+            .any(|s| s.meta.namespace == namespace)
+}
