@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use sim::model::load::{load_paths, load_str, parse_object, LoadError};
-use sim::model::{Object, Origin, Resources};
+use sim::model::{Origin, Resources};
 use sim::Fault;
 
 use super::lines::LineIndex;
@@ -35,7 +35,7 @@ pub fn load_configuration(
     let mut faults = Vec::new();
     for path in scenarios {
         let scenario = super::parse_scenario(tree, &path, &tree.read(&path)?)?;
-        absorb(&mut resources, scenario.resources);
+        resources.merge(scenario.resources);
         faults.extend(scenario.faults);
     }
     Ok((resources, faults))
@@ -75,9 +75,10 @@ pub(super) fn scenario_resources(
         if let Some(object) =
             parse_object(value, origin, &mut resources.warnings).map_err(from_load)?
         {
-            insert(&mut resources, object);
+            resources.insert(object);
         }
     }
+    resources.normalise();
 
     if let Some(mesh) = &raw.mesh {
         let cfg = &mut resources.mesh_config;
@@ -134,7 +135,7 @@ fn load_tree_paths(tree: &Tree, paths: &[PathBuf]) -> Result<Resources, InputErr
             let mut resources = Resources::default();
             for f in files {
                 let loaded = load_str(&tree.read(&f)?, &f).map_err(from_load)?;
-                absorb(&mut resources, loaded);
+                resources.merge(loaded);
             }
             Ok(resources)
         }
@@ -143,35 +144,4 @@ fn load_tree_paths(tree: &Tree, paths: &[PathBuf]) -> Result<Resources, InputErr
 
 fn from_load(e: LoadError) -> InputError {
     InputError::at(&e.origin.file, e.origin.line, e.message)
-}
-
-// TODO(lead): use Resources::insert
-fn insert(resources: &mut Resources, object: Object) {
-    match object {
-        Object::Namespace(o) => resources.namespaces.push(o),
-        Object::ServiceAccount(o) => resources.service_accounts.push(o),
-        Object::Workload(o) => resources.workloads.push(o),
-        Object::Service(o) => resources.services.push(o),
-        Object::MeshConfig(o) => resources.mesh_config = o,
-        Object::PeerAuthentication(o) => resources.peer_authentications.push(o),
-        Object::DestinationRule(o) => resources.destination_rules.push(o),
-        Object::AuthorizationPolicy(o) => resources.authorization_policies.push(o),
-    }
-}
-
-// TODO(lead): use Resources::insert (or a Resources::extend) so duplicates and implicit
-// namespaces are handled the way the loader does.
-fn absorb(into: &mut Resources, from: Resources) {
-    into.namespaces.extend(from.namespaces);
-    into.service_accounts.extend(from.service_accounts);
-    into.workloads.extend(from.workloads);
-    into.services.extend(from.services);
-    if from.mesh_config.origin != Origin::default() {
-        into.mesh_config = from.mesh_config;
-    }
-    into.peer_authentications.extend(from.peer_authentications);
-    into.destination_rules.extend(from.destination_rules);
-    into.authorization_policies
-        .extend(from.authorization_policies);
-    into.warnings.extend(from.warnings);
 }

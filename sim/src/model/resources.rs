@@ -191,6 +191,12 @@ impl Resources {
         } = other;
         self.warnings.extend(warnings);
         for x in namespaces {
+            // An implicit namespace (mentioned, never declared) must not replace a declared one:
+            // the fixture that declares `foo` and the one that only uses it may load in any order.
+            let implicit = x.meta.origin == super::Origin::default();
+            if implicit && self.namespace(&x.meta.name).is_some() {
+                continue;
+            }
             self.insert(Object::Namespace(x));
         }
         for x in service_accounts {
