@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod analysis;
 pub mod control;
 pub mod diagnose;
 pub mod evidence;

@@ -1,0 +1,151 @@
+//! The connectivity matrix: every workload to every Service port, from the analysis path (fast,
+//! configuration only) or through the data path (`--handshake`: a real exchange per flow), and
+//! the difference between two matrices (what a change breaks or fixes).
+
+use serde::Serialize;
+
+use super::Analyzer;
+use crate::mesh::{Mesh, MeshError, Protocol, RequestSpec};
+use crate::model::Resources;
+use crate::proxy::{PortProtocol, Status};
+
+/// One (source workload, destination service port) flow and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flow {
+    /// `NS/WORKLOAD`.
+    pub from: String,
+    /// `SVC.NS:PORT`.
+    pub to: String,
+    /// Status as the client sees it.
+    pub status: Status,
+    /// Whether the hop used mutual TLS.
+    pub mtls: bool,
+    /// Envoy response flags.
+    pub response_flags: Vec<String>,
+    /// The BoringSSL reason of a failed handshake.
+    pub tls_error: Option<String>,
+    /// Failure-mode codes explaining the outcome (from the configuration analysis).
+    pub codes: Vec<String>,
+}
+
+/// The request of every flow: each workload with at least one replica to each port of each
+/// Service, TCP for TCP-declared ports, sorted by source then destination.
+pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
+    let mut sources: Vec<String> = res
+        .workloads
+        .iter()
+        .filter(|w| w.replicas > 0)
+        .map(|w| format!("{}/{}", w.meta.namespace, w.meta.name))
+        .collect();
+    sources.sort();
+    sources.dedup();
+    let mut targets: Vec<(String, Protocol)> = Vec::new();
+    for svc in &res.services {
+        for port in &svc.ports {
+            let protocol = match PortProtocol::from_port(port.name.as_deref(), port.app_protocol.as_deref()) {
+                PortProtocol::Tcp => Protocol::Tcp,
+                _ => Protocol::Http,
+            };
+            targets.push((format!("{}.{}:{}", svc.meta.name, svc.meta.namespace, port.port), protocol));
+        }
+    }
+    targets.sort_by(|a, b| a.0.cmp(&b.0));
+    targets.dedup_by(|a, b| a.0 == b.0);
+    let mut out = Vec::with_capacity(sources.len() * targets.len());
+    for from in &sources {
+        for (to, protocol) in &targets {
+            out.push(RequestSpec {
+                from: from.clone(),
+                to: to.clone(),
+                protocol: *protocol,
+                ..RequestSpec::default()
+            });
+        }
+    }
+    out
+}
+
+/// The matrix from the analysis path.
+pub fn matrix(res: &Resources) -> Result<Vec<Flow>, String> {
+    let analyzer = Analyzer::new(res);
+    flow_requests(res)
+        .iter()
+        .map(|req| {
+            let p = analyzer.predict(req)?;
+            Ok(Flow {
+                from: req.from.clone(),
+                to: req.to.clone(),
+                status: p.status,
+                mtls: p.mtls,
+                response_flags: p.response_flags,
+                tls_error: p.tls_error,
+                codes: p.codes,
+            })
+        })
+        .collect()
+}
+
+/// The matrix through the data path: one real exchange per flow on `mesh` as it is now. Codes
+/// still come from the configuration analysis of the mesh's current resources.
+pub fn matrix_handshake(mesh: &mut Mesh) -> Result<Vec<Flow>, MeshError> {
+    let res = mesh.resources().clone();
+    let analyzer = Analyzer::new(&res);
+    let mut flows = Vec::new();
+    for req in flow_requests(&res) {
+        let outcome = mesh
+            .request(&req)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| MeshError("no outcome".into()))?;
+        let codes = analyzer.predict(&req).map(|p| p.codes).unwrap_or_default();
+        flows.push(Flow {
+            from: req.from.clone(),
+            to: req.to.clone(),
+            status: outcome.status,
+            mtls: outcome.mtls,
+            response_flags: outcome.response_flags,
+            tls_error: outcome.tls_error,
+            codes,
+        });
+    }
+    Ok(flows)
+}
+
+/// A flow whose outcome differs between two configurations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowChange {
+    /// `NS/WORKLOAD`.
+    pub from: String,
+    /// `SVC.NS:PORT`.
+    pub to: String,
+    /// The flow before (absent when the flow is new).
+    pub before: Option<Flow>,
+    /// The flow after (absent when the flow is gone).
+    pub after: Option<Flow>,
+}
+
+/// Flows whose `status`, `mtls` or `codes` change, plus flows that appear or disappear.
+pub fn diff(before: &[Flow], after: &[Flow]) -> Vec<FlowChange> {
+    use std::collections::BTreeMap;
+    let key = |f: &Flow| (f.from.clone(), f.to.clone());
+    let old: BTreeMap<_, _> = before.iter().map(|f| (key(f), f)).collect();
+    let new: BTreeMap<_, _> = after.iter().map(|f| (key(f), f)).collect();
+    let mut keys: Vec<_> = old.keys().chain(new.keys()).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (b, a) = (old.get(&k).copied(), new.get(&k).copied());
+            let changed = match (b, a) {
+                (Some(b), Some(a)) => b.status != a.status || b.mtls != a.mtls || b.codes != a.codes,
+                _ => true,
+            };
+            changed.then(|| FlowChange {
+                from: k.0.clone(),
+                to: k.1.clone(),
+                before: b.cloned(),
+                after: a.cloned(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,282 @@
+//! The analysis path's prediction of one flow: what the configuration alone says a request will
+//! see, assuming every proxy holds a healthy certificate. No handshake happens here; the data path
+//! (`Mesh::request`) must agree with it, and `tests/agreement.rs` checks that it does.
+
+mod matrix;
+
+pub use matrix::{diff, flow_requests, matrix, matrix_handshake, Flow, FlowChange};
+
+use crate::mesh::{Protocol, RequestSpec};
+use crate::model::{AuthzAction, ClientTlsMode, MtlsMode, Resources, Workload};
+use crate::policy::{
+    client_tls_for_endpoint, resolve_destination, AuthzDecision, AuthzIndex, Decision, HttpFacts,
+    PeerAuthenticationIndex, RequestFacts,
+};
+use crate::proxy::Status;
+
+/// One step of design.md's request flow and the decisions behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceStep {
+    /// The flow step, e.g. `destination`, `outbound-tls`, `inbound-mtls`, `authorization`.
+    pub step: &'static str,
+    /// What this step concluded, in one line.
+    pub summary: String,
+    /// The resources and defaults that decided it.
+    pub decisions: Vec<Decision>,
+}
+
+/// What the analysis path predicts for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prediction {
+    /// Status as the client would see it.
+    pub status: Status,
+    /// Envoy response flags of the client-side proxy.
+    pub response_flags: Vec<String>,
+    /// Response-code details.
+    pub details: String,
+    /// Whether the hop uses mutual TLS.
+    pub mtls: bool,
+    /// The BoringSSL reason the client would report, if the handshake fails.
+    pub tls_error: Option<String>,
+    /// The caller's principal as the server would see it.
+    pub peer_principal: Option<String>,
+    /// Failure-mode codes the configuration explains the outcome with.
+    pub codes: Vec<String>,
+    /// The decision trace, in request-flow order.
+    pub trace: Vec<TraceStep>,
+}
+
+/// Compiled indices over one configuration, reused across many predictions (a matrix).
+#[derive(Debug)]
+pub struct Analyzer<'a> {
+    res: &'a Resources,
+    authz: AuthzIndex,
+    peer_authn: PeerAuthenticationIndex,
+}
+
+impl<'a> Analyzer<'a> {
+    /// Compiles the indices for `res`.
+    pub fn new(res: &'a Resources) -> Analyzer<'a> {
+        Analyzer {
+            res,
+            authz: AuthzIndex::build(res),
+            peer_authn: PeerAuthenticationIndex::build(res),
+        }
+    }
+
+    /// Predicts the outcome of `req`. `Err` only for bad input (unknown workload or host).
+    pub fn predict(&self, req: &RequestSpec) -> Result<Prediction, String> {
+        let res = self.res;
+        let from = find_workload(res, &req.from)?;
+        let dest = resolve_destination(res, &from.meta.namespace, &req.to)?;
+        let mut p = Prediction {
+            status: Status::Http(200),
+            response_flags: Vec::new(),
+            details: "via_upstream".into(),
+            mtls: false,
+            tls_error: None,
+            peer_principal: None,
+            codes: Vec::new(),
+            trace: vec![TraceStep {
+                step: "destination",
+                summary: format!(
+                    "{} port {} has {} ready endpoint(s)",
+                    dest.fqdn,
+                    dest.port.port,
+                    dest.endpoints.len()
+                ),
+                decisions: dest.decided_by.clone(),
+            }],
+        };
+        let src_sidecar = res.has_sidecar(from);
+        let http = req.protocol == Protocol::Http;
+        p.trace.push(TraceStep {
+            step: "source-sidecar",
+            summary: if src_sidecar {
+                format!("{} runs a sidecar", req.from)
+            } else {
+                format!("{} has no sidecar: its bytes go straight to the destination", req.from)
+            },
+            decisions: Vec::new(),
+        });
+        let Some(ep) = dest.endpoints.first() else {
+            if src_sidecar {
+                p.status = Status::Http(503);
+                p.response_flags = vec!["UH".into()];
+                p.details = "no_healthy_upstream".into();
+            } else {
+                p.status = Status::Refused;
+                p.details = String::new();
+            }
+            p.codes.push("NoHealthyUpstream".into());
+            return Ok(p);
+        };
+        let ep_workload = res
+            .workload(&ep.namespace, &ep.workload)
+            .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?;
+
+        // Outbound: the client TLS choice (explicit DestinationRule, else auto mTLS).
+        let client_mode = if src_sidecar {
+            let choice = client_tls_for_endpoint(res, from, &dest, ep);
+            p.trace.push(TraceStep {
+                step: "outbound-tls",
+                summary: format!(
+                    "client sends {}{}",
+                    choice.mode.as_str(),
+                    if choice.auto_mtls { " (auto mTLS)" } else { "" }
+                ),
+                decisions: choice.decided_by.clone(),
+            });
+            Some(choice)
+        } else {
+            None
+        };
+
+        // Inbound: the destination's effective mode on the target port.
+        let server_mode = if ep.has_sidecar {
+            let merged = self.peer_authn.effective(res, ep_workload);
+            let mode = merged.mode_for_port(u32::from(ep.target_port));
+            p.trace.push(TraceStep {
+                step: "inbound-mtls",
+                summary: format!(
+                    "{}/{} accepts {} on target port {}",
+                    ep.namespace,
+                    ep.workload,
+                    mode.as_str(),
+                    ep.target_port
+                ),
+                decisions: merged.decided_by.clone(),
+            });
+            Some(mode)
+        } else {
+            p.trace.push(TraceStep {
+                step: "inbound-mtls",
+                summary: format!("{}/{} has no sidecar: plaintext only", ep.namespace, ep.workload),
+                decisions: Vec::new(),
+            });
+            None
+        };
+
+        let wire = client_mode.as_ref().map_or(ClientTlsMode::Disable, |c| c.mode);
+        match (wire, server_mode) {
+            (ClientTlsMode::Disable, Some(MtlsMode::Strict)) => {
+                if src_sidecar {
+                    fail(&mut p, http, &["UC"], None, "DestinationRuleTlsDisable");
+                    p.details = "upstream_reset_before_response_started{connection_termination}".into();
+                } else {
+                    p.status = Status::Reset;
+                    p.details = String::new();
+                    p.codes.push("PlaintextToStrict".into());
+                }
+                return Ok(p);
+            }
+            (ClientTlsMode::Disable, _) => {}
+            (ClientTlsMode::IstioMutual, None) => {
+                fail(&mut p, http, &["UF", "URX"], Some("WRONG_VERSION_NUMBER"), "MtlsToNonMeshWorkload");
+                return Ok(p);
+            }
+            (ClientTlsMode::IstioMutual, Some(MtlsMode::Disable)) => {
+                fail(&mut p, http, &["UF", "URX"], Some("WRONG_VERSION_NUMBER"), "MtlsToDisabledServer");
+                return Ok(p);
+            }
+            (ClientTlsMode::IstioMutual, Some(_)) => {
+                let choice = client_mode.as_ref().expect("sidecar client");
+                let server_id = format!(
+                    "spiffe://{}/ns/{}/sa/{}",
+                    res.mesh_config.trust_domain, ep.namespace, ep.service_account
+                );
+                if !choice.expected_sans.iter().any(|s| s == &server_id) {
+                    fail(&mut p, http, &["UF", "URX"], Some("CERTIFICATE_VERIFY_FAILED"), "ServerIdentityMismatch");
+                    return Ok(p);
+                }
+                p.mtls = true;
+                p.peer_principal = Some(format!(
+                    "{}/ns/{}/sa/{}",
+                    res.mesh_config.trust_domain, from.meta.namespace, from.service_account
+                ));
+            }
+            (ClientTlsMode::Simple, Some(MtlsMode::Strict)) => {
+                fail(&mut p, http, &["UF", "URX"], Some("TLSV1_ALERT_CERTIFICATE_REQUIRED"), "DestinationRuleTlsSimple");
+                return Ok(p);
+            }
+            (ClientTlsMode::Mutual, Some(MtlsMode::Strict)) => {
+                fail(&mut p, http, &["UF", "URX"], Some("TLSV1_ALERT_UNKNOWN_CA"), "DestinationRuleTlsMutualExternal");
+                return Ok(p);
+            }
+            (ClientTlsMode::Simple | ClientTlsMode::Mutual, _) => {
+                // One-way or user TLS to a plaintext listener (or a PERMISSIVE chain that does
+                // not terminate non-Istio TLS): the TLS client reads plaintext bytes back.
+                fail(&mut p, http, &["UF", "URX"], Some("WRONG_VERSION_NUMBER"), "MtlsToDisabledServer");
+                return Ok(p);
+            }
+        }
+
+        // Authorization at the destination.
+        if ep.has_sidecar {
+            let facts = RequestFacts {
+                principal: p.peer_principal.clone(),
+                source_ip: None,
+                destination_port: ep.target_port,
+                http: match req.protocol {
+                    Protocol::Http => Some(HttpFacts {
+                        method: req.method.clone(),
+                        path: req.path.clone(),
+                        host: req.to.clone(),
+                        headers: req.headers.clone(),
+                    }),
+                    Protocol::Tcp => None,
+                },
+                sni: None,
+            };
+            let decision = self.authz.evaluate(res, ep_workload, &facts);
+            p.trace.push(TraceStep {
+                step: "authorization",
+                summary: if decision.allowed { "allowed".into() } else { "denied".into() },
+                decisions: decision.decided_by.clone(),
+            });
+            if !decision.allowed {
+                p.status = match req.protocol {
+                    Protocol::Http => Status::Http(403),
+                    Protocol::Tcp => Status::Reset,
+                };
+                p.details = decision.details.clone().unwrap_or_default();
+                p.codes.push(authz_code(&decision, p.peer_principal.is_some()).into());
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// `NAMESPACE/WORKLOAD` to the workload.
+fn find_workload<'r>(res: &'r Resources, from: &str) -> Result<&'r Workload, String> {
+    let (ns, name) = from
+        .split_once('/')
+        .ok_or_else(|| format!("source `{from}`: expected NAMESPACE/WORKLOAD, e.g. foo/sleep"))?;
+    res.workload(ns, name)
+        .ok_or_else(|| format!("source `{from}`: no such workload"))
+}
+
+/// Records a connect failure the way a sidecar client reports it.
+fn fail(p: &mut Prediction, http: bool, flags: &[&str], tls_error: Option<&str>, code: &str) {
+    // A TCP client sees its connection closed rather than an HTTP answer.
+    p.status = if http { Status::Http(503) } else { Status::Reset };
+    p.response_flags = flags.iter().map(|f| f.to_string()).collect();
+    p.tls_error = tls_error.map(str::to_string);
+    p.details = match tls_error {
+        Some(reason) => format!("upstream_reset_before_response_started{{remote_connection_failure|TLS_error:|{reason}:TLS_error_end}}"),
+        None => "upstream_reset_before_response_started{connection_failure}".into(),
+    };
+    p.mtls = false;
+    p.peer_principal = None;
+    p.codes.push(code.to_string());
+}
+
+/// The failure-mode code of an authorization denial.
+fn authz_code(decision: &AuthzDecision, mtls: bool) -> &'static str {
+    match &decision.matched {
+        Some(m) if m.action == AuthzAction::Custom => "CustomAuthorizationDenied",
+        Some(_) => "DenyPolicyMatched",
+        None if !mtls => "PrincipalRequiresMtls",
+        None => "NoAllowPolicyMatched",
+    }
+}

@@ -1,0 +1,53 @@
+//! The two paths agree: for the configuration of every scenario in the library (healthy
+//! certificates, time zero), the analysis path's connectivity matrix and the data path's real
+//! exchanges give the same status, mTLS, response flags and TLS error for every flow.
+
+use std::path::PathBuf;
+
+use harness::{parse_scenario, scenario_files, Tree};
+use sim::analysis::{matrix, matrix_handshake};
+use sim::mesh::{Mesh, MeshOptions};
+
+#[test]
+fn analysis_and_data_path_agree_on_every_library_configuration() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let scenarios: Vec<_> = scenario_files(&Tree::Fs, &[root])
+        .expect("library lists")
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).expect("readable");
+            parse_scenario(&Tree::Fs, f, &text).expect("scenario parses")
+        })
+        .collect();
+    let mut disagreements = Vec::new();
+    let mut compared = 0;
+    for scenario in &scenarios {
+        let res = scenario.resources.clone();
+        let predicted = matrix(&res).expect("analysis matrix");
+        let mut mesh = Mesh::build(res, &[], MeshOptions::default()).expect("mesh builds");
+        let observed = matrix_handshake(&mut mesh).expect("data path matrix");
+        assert_eq!(predicted.len(), observed.len());
+        for (p, o) in predicted.iter().zip(&observed) {
+            compared += 1;
+            let mut pf = p.response_flags.clone();
+            let mut of = o.response_flags.clone();
+            pf.sort();
+            of.sort();
+            if (p.status, p.mtls, &pf, &p.tls_error) != (o.status, o.mtls, &of, &o.tls_error) {
+                disagreements.push(format!(
+                    "{}: {} -> {}\n  analysis:  {} mtls={} flags={:?} tls_error={:?} codes={:?}\n  data path: {} mtls={} flags={:?} tls_error={:?}",
+                    scenario.file.display(), p.from, p.to,
+                    p.status, p.mtls, p.response_flags, p.tls_error, p.codes,
+                    o.status, o.mtls, o.response_flags, o.tls_error
+                ));
+            }
+        }
+    }
+    assert!(compared > 100, "too few flows compared: {compared}");
+    assert!(
+        disagreements.is_empty(),
+        "{} of {compared} flows disagree:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+}
