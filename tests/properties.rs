@@ -787,3 +787,25 @@ fn generated_meshes_cover_every_outcome_class() {
         assert!(seen.contains(class), "no generated flow shows {class}; saw {seen:?}");
     }
 }
+
+#[test]
+#[ignore]
+fn explore_disagreements() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use std::collections::BTreeMap;
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[9; 32]));
+    let mut classes: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for _ in 0..300 {
+        let spec = gen::mesh().new_tree(&mut runner).expect("tree").current();
+        let res = load(&render::mesh(&spec));
+        for line in disagreements(&res, &spec.variants) {
+            let key = line.split_once(": analysis").map(|x| x.1.to_string()).unwrap_or_default();
+            let key = key.split(" details=").next().unwrap_or_default().to_string();
+            if key.contains("503") && key.contains("MtlsToDisabled") && !classes.contains_key(&key) { println!("{}\n{line}", render::mesh(&spec)); }
+            let e = classes.entry(key).or_insert((0, line.clone()));
+            e.0 += 1;
+        }
+    }
+    for (k, (n, ex)) in classes { println!("{n:5} {k}\n      e.g. {ex}"); }
+}
