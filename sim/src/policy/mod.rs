@@ -18,7 +18,9 @@ pub(crate) mod testing;
 pub use authz::{AuthzDecision, AuthzIndex, HttpFacts, PolicyMatch, RequestFacts};
 pub use client_tls::{client_tls_for_endpoint, client_tls_for_subset, ClientTlsChoice};
 pub use decision::Decision;
-pub use destination_rule::{select_destination_rule, SelectedDestinationRule};
+pub use destination_rule::{
+    select_destination_rule, select_destination_rule_explained, SelectedDestinationRule,
+};
 pub use peer_authn::{
     compose_peer_authentication, effective_peer_authentication, namespace_mtls_mode,
     MergedPeerAuthentication, PeerAuthenticationIndex,

@@ -92,6 +92,16 @@ pub fn select_destination_rule(
     client: &Workload,
     dest: &Destination,
 ) -> Option<SelectedDestinationRule> {
+    select_destination_rule_explained(res, client, dest).0
+}
+
+/// `select_destination_rule`, with the decisions behind a `None` too (which scopes were searched,
+/// or that only non-matching selector rules matched).
+pub fn select_destination_rule_explained(
+    res: &Resources,
+    client: &Workload,
+    dest: &Destination,
+) -> (Option<SelectedDestinationRule>, Vec<Decision>) {
     let client_ns = client.meta.namespace.as_str();
     let root = res.mesh_config.root_namespace.as_str();
     let mut scopes = vec![(Scope::Client, client_ns)];
@@ -101,6 +111,7 @@ pub fn select_destination_rule(
     if root != client_ns && root != dest.namespace() {
         scopes.push((Scope::Root, root));
     }
+    let scopes_searched: Vec<Scope> = scopes.iter().map(|(s, _)| *s).collect();
     for (scope, ns) in scopes {
         let visible: Vec<&DestinationRule> = res
             .destination_rules
@@ -183,17 +194,27 @@ pub fn select_destination_rule(
                 "destination-rule/none",
                 "only rules with non-matching workloadSelectors match; no DestinationRule applies",
             ));
-            return None;
+            return (None, decided_by);
         };
         let (spec, rules) = merged;
-        return Some(SelectedDestinationRule {
+        let selected = SelectedDestinationRule {
             spec,
             rules,
             host,
-            decided_by,
-        });
+            decided_by: decided_by.clone(),
+        };
+        return (Some(selected), decided_by);
     }
-    None
+    let searched: Vec<&str> = scopes_searched.iter().map(|s| s.describe()).collect();
+    let decided_by = vec![Decision::default(
+        "destination-rule/none",
+        format!(
+            "no DestinationRule visible to {client_ns} matches {} (searched {})",
+            dest.fqdn,
+            searched.join(", then ")
+        ),
+    )];
+    (None, decided_by)
 }
 
 /// `GetPortLevelTrafficPolicy`: a `portLevelSettings` entry for the *Service* port replaces the

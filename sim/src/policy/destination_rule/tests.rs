@@ -165,6 +165,21 @@ fn lookup_order_is_client_then_service_then_root_namespace() {
             f.dr(ns, n, None, export(dr_spec(host, Some(IstioMutual)), to));
         }
         assert_eq!(picked_name(&f, client).as_deref(), want, "{name}");
+        if want.is_none() {
+            let w = f
+                .res
+                .workloads
+                .iter()
+                .find(|w| w.meta.name == client)
+                .unwrap();
+            let dest = resolve_destination(&f.res, &w.meta.namespace, "reviews.foo:9080").unwrap();
+            let (_, why) = select_destination_rule_explained(&f.res, w, &dest);
+            assert!(
+                why.iter()
+                    .any(|d| d.reason.contains("no DestinationRule visible")),
+                "{name}"
+            );
+        }
     }
 }
 
@@ -187,6 +202,19 @@ fn workload_selector_applies_only_to_matching_clients_in_its_namespace() {
     assert_eq!(picked_name(&f, "other").as_deref(), Some("bar/catch-all"));
     // The foo selector rule is private to foo, and local-client does not match it.
     assert_eq!(picked_name(&f, "local-client"), None);
+    let w = f
+        .res
+        .workloads
+        .iter()
+        .find(|w| w.meta.name == "local-client")
+        .unwrap();
+    let dest = resolve_destination(&f.res, "foo", "reviews:9080").unwrap();
+    let (none, why) = select_destination_rule_explained(&f.res, w, &dest);
+    assert!(none.is_none());
+    assert!(
+        why.iter().any(|d| d.step == "destination-rule/none"),
+        "{why:#?}"
+    );
 }
 
 #[test]
