@@ -22,7 +22,7 @@ pub use destination_rule::{
     select_destination_rule, select_destination_rule_explained, SelectedDestinationRule,
 };
 pub use peer_authn::{
-    compose_peer_authentication, effective_peer_authentication, namespace_mtls_mode,
+    compose_peer_authentication, effective_peer_authentication, inbound_mode, namespace_mtls_mode,
     MergedPeerAuthentication, PeerAuthenticationIndex,
 };
 pub use routing::{resolve_destination, Destination, Endpoint, CLUSTER_DOMAIN};

@@ -411,3 +411,20 @@ fn composition_is_order_independent_and_the_index_agrees() {
         }
     }
 }
+
+#[test]
+fn inbound_mode_reads_the_target_port() {
+    let mut f = mesh_fixture();
+    let w = f.workload("foo", "httpbin", &[("app", "httpbin")]);
+    f.pa(ROOT, "default", None, Some(Strict), None);
+    f.res.peer_authentications.push(with_ports(
+        pa("foo", "httpbin", Some(&[("app", "httpbin")]), None, None),
+        &[(9000, Some(Disable))],
+    ));
+    let (m, why) = inbound_mode(&f.res, &f.res.workloads[w], 9000);
+    assert_eq!(m, Disable);
+    assert!(why.last().unwrap().reason.contains("portLevelMtls"));
+    let (m, why) = inbound_mode(&f.res, &f.res.workloads[w], 8000);
+    assert_eq!(m, Strict);
+    assert!(why.last().unwrap().reason.contains("the workload mode"));
+}
