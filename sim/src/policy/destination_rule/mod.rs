@@ -69,6 +69,20 @@ fn is_local(dr: &DestinationRule, namespace: &str) -> bool {
                 .any(|e| e == "." || e == "*" || e == namespace))
 }
 
+/// Private to its namespace (`isPrivateOnly` in `setDestinationRules`): a `workloadSelector`, or
+/// an `exportTo` that is exactly `.` or the rule's own namespace. For a client *in the root
+/// namespace* Istio's first lookup (`rootNamespaceLocal`) holds only these root rules; the
+/// root's exported rules come last, after the service's namespace.
+fn is_private_only(dr: &DestinationRule) -> bool {
+    if has_selector(dr) {
+        return true;
+    }
+    let mut set: Vec<&str> = dr.spec.export_to.iter().map(String::as_str).collect();
+    set.sort_unstable();
+    set.dedup();
+    matches!(set.as_slice(), [only] if *only == "." || *only == dr.meta.namespace)
+}
+
 /// Exported to `client_namespace`: empty `exportTo` means everywhere (Istio's default
 /// `defaultDestinationRuleExportTo`); `.` only the rule's own namespace; `~` nowhere. A rule with
 /// a `workloadSelector` is never exported ("destination rules with workloadSelector should not
@@ -104,11 +118,14 @@ pub fn select_destination_rule_explained(
 ) -> (Option<SelectedDestinationRule>, Vec<Decision>) {
     let client_ns = client.meta.namespace.as_str();
     let root = res.mesh_config.root_namespace.as_str();
+    let client_in_root = client_ns == root;
     let mut scopes = vec![(Scope::Client, client_ns)];
-    if dest.namespace() != client_ns {
+    // A root-namespace client saw only private root rules first, so the root's exported rules
+    // still count even when the service lives in the root namespace.
+    if dest.namespace() != client_ns || client_in_root {
         scopes.push((Scope::Service, dest.namespace()));
     }
-    if root != client_ns && root != dest.namespace() {
+    if root != dest.namespace() {
         scopes.push((Scope::Root, root));
     }
     let scopes_searched: Vec<Scope> = scopes.iter().map(|(s, _)| *s).collect();
@@ -117,6 +134,7 @@ pub fn select_destination_rule_explained(
             .destination_rules
             .iter()
             .filter(|dr| match scope {
+                Scope::Client if client_in_root => dr.meta.namespace == ns && is_private_only(dr),
                 Scope::Client => is_local(dr, ns),
                 _ => dr.meta.namespace == ns && is_exported_to(dr, client_ns),
             })
