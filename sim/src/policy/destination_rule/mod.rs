@@ -202,9 +202,14 @@ pub fn select_destination_rule_explained(
                     "a rule whose workloadSelector selects the client takes precedence over the catch-all rule(s)",
                 ));
             }
-            merge::merge(&for_client, &mut decided_by)
+            let fill: Vec<&DestinationRule> = catch_all
+                .iter()
+                .copied()
+                .filter(|dr| dr.spec.export_to.iter().any(|e| e == "."))
+                .collect();
+            merge::merge(&for_client, &fill, &mut decided_by)
         } else if !catch_all.is_empty() {
-            merge::merge(&catch_all, &mut decided_by)
+            merge::merge(&catch_all, &[], &mut decided_by)
         } else {
             // Istio stops at the first scope with a host match even when none of its rules
             // selects this client (SidecarScope.DestinationRule returns nil).

@@ -217,6 +217,45 @@ fn workload_selector_applies_only_to_matching_clients_in_its_namespace() {
     );
 }
 
+/// `TestSetDestinationRuleWithWorkloadSelector`: a catch-all rule exported with `.` is merged
+/// into the selector rule (subsets, and its policy where the selector rule has none); one
+/// without `.` is not.
+#[test]
+fn selector_rules_absorb_catch_all_rules_exported_with_dot() {
+    let mut f = fixture();
+    let mut selected = dr_spec(FQDN, None);
+    selected.workload_selector = Some(WorkloadSelector {
+        match_labels: labels(&[("app", "client")]),
+    });
+    selected.subsets = vec![Subset {
+        name: "v1".into(),
+        ..Subset::default()
+    }];
+    f.dr("bar", "for-client", Some(10), selected);
+    let mut dotted = export(dr_spec(FQDN, Some(IstioMutual)), &[".", "foo"]);
+    dotted.subsets = vec![Subset {
+        name: "v2".into(),
+        ..Subset::default()
+    }];
+    f.dr("bar", "catch-all", Some(5), dotted);
+    let got = pick(&f, "client").unwrap();
+    let names: Vec<&str> = got.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["for-client", "catch-all"]);
+    assert_eq!(got.spec.subsets.len(), 2);
+    assert_eq!(
+        got.spec.traffic_policy.and_then(|t| t.tls).map(|t| t.mode),
+        Some(IstioMutual)
+    );
+
+    // Without `.` in exportTo the catch-all stays apart.
+    f.res.destination_rules[1].spec.export_to.clear();
+    let got = pick(&f, "client").unwrap();
+    assert_eq!(got.rules.len(), 1);
+    assert_eq!(got.spec.traffic_policy, None);
+    // Other clients get the catch-all either way.
+    assert_eq!(picked_name(&f, "other").as_deref(), Some("bar/catch-all"));
+}
+
 #[test]
 fn rules_for_the_same_host_merge_oldest_policy_first() {
     let mut f = fixture();
