@@ -277,6 +277,32 @@ fn misses_name_the_field_that_failed() {
 }
 
 #[test]
+fn dry_run_policies_are_reported_but_never_enforced() {
+    let mut f = fixture(&[
+        ("foo", "deny-all", "{action: DENY, rules: [{}]}"),
+        ("foo", "allow-nothing", "{}"),
+    ]);
+    for p in &mut f.res.authorization_policies {
+        p.meta
+            .annotations
+            .insert(DRY_RUN_ANNOTATION.into(), "true".into());
+    }
+    let got = decide(&f, &http(Some(SLEEP)));
+    assert!(got.allowed, "{:#?}", got.decided_by);
+    assert_eq!(got.details, None);
+    assert_eq!(got.dry_run.len(), 1);
+    assert_eq!(got.dry_run[0].policy_id, "ns[foo]-policy[deny-all]-rule[0]");
+    assert!(got.decided_by.iter().any(|d| d.step == "authz/dry-run"));
+
+    // Enforced again once the annotation says so.
+    f.res.authorization_policies[0]
+        .meta
+        .annotations
+        .insert(DRY_RUN_ANNOTATION.into(), "false".into());
+    assert!(!decide(&f, &http(Some(SLEEP))).allowed);
+}
+
+#[test]
 fn workload_principal_uses_the_mesh_trust_domain() {
     let mut f = fixture(&[]);
     f.res.mesh_config.trust_domain = "td1".into();
