@@ -15,7 +15,10 @@ mod lookup;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use authz::{AuthzDecision, AuthzIndex, HttpFacts, PolicyMatch, RequestFacts};
+pub use authz::{
+    rbac_denied_details, workload_principal, AuthzDecision, AuthzIndex, HttpFacts, PolicyMatch,
+    RequestFacts, RuleMiss, DRY_RUN_ANNOTATION, EXT_AUTHZ_DENIED,
+};
 pub use client_tls::{client_tls_for_endpoint, client_tls_for_subset, ClientTlsChoice};
 pub use decision::Decision;
 pub use destination_rule::{
