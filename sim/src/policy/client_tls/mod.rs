@@ -9,7 +9,7 @@ mod tests;
 
 use crate::model::{ClientTls, ClientTlsMode, ConnectionPool, MtlsMode, Resources, Workload};
 use crate::policy::decision::Decision;
-use crate::policy::destination_rule::select_destination_rule;
+use crate::policy::destination_rule::select_destination_rule_explained;
 use crate::policy::lookup::has_sidecar;
 use crate::policy::peer_authn::{effective_peer_authentication, namespace_mtls_mode_explained};
 use crate::policy::routing::{Destination, Endpoint};
@@ -106,10 +106,10 @@ pub fn client_tls_for_subset(
         return plaintext(decided_by, false, None);
     }
     let port = dest.port.port;
-    let selected = select_destination_rule(res, client, dest);
+    let (selected, why) = select_destination_rule_explained(res, client, dest);
+    decided_by.extend(why);
     let mut policy = None;
     if let Some(sel) = &selected {
-        decided_by.extend(sel.decided_by.iter().cloned());
         let (tp, why) = sel.traffic_policy_for(port, subset);
         decided_by.extend(why);
         policy = tp;
