@@ -266,13 +266,8 @@ fn block_walk(lines: &[Line<'_>], path: &FieldPath, deepest: &mut Option<usize>)
                 *deepest = found;
                 // The value: inline (same line) or the following more-indented lines; a block
                 // sequence may sit at the key's own column.
-                let value_inline = key_of(lines[i].content)
-                    .map(|k| {
-                        let after = lines[i].content.splitn(2, ':').nth(1).unwrap_or("");
-                        let _ = k;
-                        !after.trim().is_empty() && !after.trim_start().starts_with('#')
-                    })
-                    .unwrap_or(false);
+                let after = lines[i].content.split_once(':').map_or("", |x| x.1);
+                let value_inline = !after.trim().is_empty() && !after.trim_start().starts_with('#');
                 if value_inline {
                     lo = i;
                     hi = i + 1;
