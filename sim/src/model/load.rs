@@ -140,12 +140,17 @@ fn load_document(
         line: doc.first_line(),
     };
     if let Some(items) = list_items(value, &src)? {
+        let lines = doc.item_lines(&FieldPath::root().key("items"));
         for (i, item) in items.iter().enumerate() {
             if item.is_null() {
                 continue;
             }
             let prefix = FieldPath::root().key("items").index(i);
-            let line = doc.line_of(&prefix);
+            // Block-style lists are indexed in one pass; flow style and JSON are searched.
+            let line = match lines.get(i) {
+                Some(l) if lines.len() == items.len() => *l,
+                _ => doc.line_of(&prefix),
+            };
             let item_src = Source {
                 file,
                 doc: Some(doc),

@@ -13,7 +13,7 @@ use serde_yaml::Value;
 
 use super::k8s_convert::{self, PodPart};
 use super::load::LoadError;
-use super::locate::{find_line, Document, FieldPath};
+use super::locate::{Document, FieldPath};
 use super::mesh_config::{parse_mesh_text, strip_location};
 use super::validate;
 use super::{
@@ -38,11 +38,10 @@ impl Source<'_> {
     /// The origin of a field of the object.
     pub fn at(&self, rel: &FieldPath) -> Origin {
         let line = match self.doc {
-            Some(doc) if !rel.0.is_empty() || !self.prefix.0.is_empty() => {
-                find_line(&doc.text, &self.prefix.join(rel))
-                    .map(|l| doc.line_offset + l + 1)
-                    .unwrap_or(self.line)
-            }
+            Some(doc) if !rel.0.is_empty() || !self.prefix.0.is_empty() => doc
+                .find(&self.prefix.join(rel))
+                .map(|l| doc.line_offset + l + 1)
+                .unwrap_or(self.line),
             _ => self.line,
         };
         Origin {

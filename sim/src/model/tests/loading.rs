@@ -744,3 +744,40 @@ fn load_errors_display_file_line_and_message() {
         "test.yaml:1: error: missing `metadata.name`"
     );
 }
+
+#[test]
+fn a_large_list_dump_folds_its_pods_and_keeps_each_item_line() {
+    let mut text = String::from("apiVersion: v1\nkind: List\nitems:\n");
+    for i in 0..400 {
+        text.push_str(&format!(
+            "- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: d{i}-h{i}-x
+    namespace: ns-{ns}
+    labels: {{app: a{i}, pod-template-hash: h{i}}}
+    ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: d{i}-h{i}, uid: u}}]
+  spec: {{containers: [{{name: c, image: x}}]}}
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {{name: d{i}, namespace: ns-{ns}}}
+  spec:
+    selector: {{matchLabels: {{app: a{i}}}}}
+    template:
+      metadata: {{labels: {{app: a{i}}}}}
+      spec: {{containers: [{{name: c, image: x}}]}}
+",
+            ns = i % 7
+        ));
+    }
+    let res = load_ok(&text);
+    assert_eq!(res.workloads.len(), 400);
+    assert!(res
+        .workloads
+        .iter()
+        .all(|w| w.kind == WorkloadKind::Deployment));
+    assert_eq!(res.namespace_names().len(), 7);
+    // Item 2k+1 (the k-th Deployment) starts 3 + 8 + 16k lines down.
+    let last = res.workload("ns-0", "d399").expect("last deployment");
+    assert_eq!(last.meta.origin.line, 3 + 399 * 16 + 8 + 1);
+}
