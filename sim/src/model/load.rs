@@ -108,7 +108,7 @@ pub(crate) fn load_objects(
     let mut objects = Vec::new();
     let mut warnings = Vec::new();
     for doc in split_documents(text) {
-        let value: Value = serde_yaml::from_str(&doc.text).map_err(|e| LoadError {
+        let mut value: Value = serde_yaml::from_str(&doc.text).map_err(|e| LoadError {
             origin: Origin {
                 file: file.to_path_buf(),
                 line: e
@@ -118,7 +118,19 @@ pub(crate) fn load_objects(
             },
             message: format!("invalid YAML: {}", strip_location(&e)),
         })?;
-        load_document(&value, &doc, file, &mut objects, &mut warnings)?;
+        // YAML merge keys (`<<: *defaults`) are resolved on the value; the text then no longer
+        // deserialises to the same thing.
+        let exact_text = !doc.text.contains("<<");
+        if !exact_text {
+            value.apply_merge().map_err(|e| LoadError {
+                origin: Origin {
+                    file: file.to_path_buf(),
+                    line: doc.first_line(),
+                },
+                message: format!("invalid YAML merge key: {}", strip_location(&e)),
+            })?;
+        }
+        load_document(&value, &doc, file, exact_text, &mut objects, &mut warnings)?;
     }
     Ok((objects, warnings))
 }
@@ -127,6 +139,7 @@ fn load_document(
     value: &Value,
     doc: &Document,
     file: &Path,
+    exact_text: bool,
     objects: &mut Vec<Object>,
     warnings: &mut Vec<Warning>,
 ) -> Result<(), LoadError> {
@@ -138,6 +151,7 @@ fn load_document(
         doc: Some(doc),
         prefix: FieldPath::root(),
         line: doc.first_line(),
+        exact_text,
     };
     if let Some(items) = list_items(value, &src)? {
         let lines = doc.item_lines(&FieldPath::root().key("items"));
@@ -156,6 +170,7 @@ fn load_document(
                 doc: Some(doc),
                 prefix,
                 line,
+                exact_text,
             };
             if let Some(object) = parse_value(item, &item_src, warnings)? {
                 objects.push(object);
@@ -206,6 +221,7 @@ pub fn parse_object(
         doc: None,
         prefix: FieldPath::root(),
         line: origin.line,
+        exact_text: false,
     };
     if list_items(value, &src)?.is_some() {
         return Err(LoadError {

@@ -32,6 +32,9 @@ pub(crate) struct Source<'a> {
     pub prefix: FieldPath,
     /// The object's own line (fallback when a field cannot be located).
     pub line: usize,
+    /// Whether the document text deserialises to the same value (false after YAML merge keys
+    /// were applied), so typed errors can take their position straight from the text.
+    pub exact_text: bool,
 }
 
 impl Source<'_> {
@@ -380,7 +383,7 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
     let mut ignored = Vec::new();
     let result = match src.doc {
         // A whole document: deserialise its text so the error location is exact.
-        Some(doc) if use_doc_text && src.prefix.0.is_empty() => {
+        Some(doc) if use_doc_text && src.exact_text && src.prefix.0.is_empty() => {
             let de = serde_yaml::Deserializer::from_str(&doc.text);
             serde_ignored::deserialize(de, |p| ignored.push(FieldPath::parse(&p.to_string())))
                 .map_err(|e| {
