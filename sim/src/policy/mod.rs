@@ -11,7 +11,6 @@ pub mod destination_rule;
 pub mod peer_authn;
 pub mod routing;
 
-mod lookup;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -10,7 +10,6 @@ mod tests;
 use crate::model::{ClientTls, ClientTlsMode, ConnectionPool, MtlsMode, Resources, Workload};
 use crate::policy::decision::Decision;
 use crate::policy::destination_rule::select_destination_rule_explained;
-use crate::policy::lookup::has_sidecar;
 use crate::policy::peer_authn::{effective_peer_authentication, namespace_mtls_mode_explained};
 use crate::policy::routing::{Destination, Endpoint};
 
@@ -95,7 +94,7 @@ pub fn client_tls_for_subset(
             decided_by,
         }
     };
-    if !has_sidecar(res, client) {
+    if !res.has_sidecar(client) {
         decided_by.push(Decision::default(
             "client-tls/no-sidecar",
             format!(
