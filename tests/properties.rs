@@ -18,8 +18,8 @@ use sim::analysis::{flow_requests, Analyzer};
 use sim::mesh::{Mesh, MeshOptions, Protocol, RequestSpec};
 use sim::model::{load::load_str, MtlsMode, PeerAuthentication, Resources};
 use sim::policy::{
-    compose_peer_authentication, effective_peer_authentication, resolve_destination,
-    PeerAuthenticationIndex,
+    compose_peer_authentication, effective_peer_authentication, resolve_destination, AuthzIndex,
+    HttpFacts, PeerAuthenticationIndex, RequestFacts,
 };
 use sim::proxy::{Outcome, Status};
 
@@ -771,6 +771,32 @@ proptest! {
         };
         let (first, second) = (run(), run());
         prop_assert!(first == second, "outcomes differ between two fresh meshes");
+    }
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    /// The compiled `AuthzIndex` decides exactly as a scan of every policy in the mesh, for
+    /// every workload and random request facts (with and without a peer identity, HTTP or TCP).
+    #[test]
+    fn indexed_authorization_equals_a_scan_of_every_policy(
+        spec in gen::mesh(),
+        caller in prop::option::of((select(gen::NAMESPACES.to_vec()), select(gen::ACCOUNTS.to_vec()))),
+        port in select(vec![80u16, 9000]),
+        http in prop::option::of((select(vec!["GET", "POST"]), select(vec!["/", "/admin/x", "/public"]))),
+    ) {
+        let res = load(&render::mesh(&spec));
+        let index = AuthzIndex::build(&res);
+        let facts = RequestFacts {
+            principal: caller.map(|(ns, sa)| format!("cluster.local/ns/{ns}/sa/{sa}")),
+            destination_port: port,
+            http: http.map(|(method, path)| HttpFacts { method: method.into(), path: path.into(), ..HttpFacts::default() }),
+            ..RequestFacts::default()
+        };
+        for w in &res.workloads {
+            prop_assert_eq!(index.evaluate(&res, w, &facts), AuthzIndex::evaluate_unindexed(&res, w, &facts), "{}/{}", w.meta.namespace, w.meta.name);
+        }
     }
 }
 
