@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sim::model::{load::load_paths, Resources};
 
@@ -14,5 +14,5 @@ pub fn root() -> PathBuf {
 /// The sleep/httpbin layout of Istio's mTLS migration task (`scenarios/fixtures`).
 pub fn sleep_httpbin() -> Resources {
     let path = root().join("scenarios/fixtures/sleep-httpbin.yaml");
-    load_paths(&[path.clone()]).unwrap_or_else(|e| panic!("{}: {e}", Path::new(&path).display()))
+    load_paths(std::slice::from_ref(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
