@@ -211,8 +211,8 @@ pub fn destination_rule(dr: &DestinationRule) -> Result<Vec<Invalid>, Rejection>
                 format!("subset name is invalid: {}", subset.name),
             );
         }
-        for key in subset.labels.keys() {
-            if let Err(m) = dns::label_key(key) {
+        for (key, value) in &subset.labels {
+            if let Err(m) = dns::label_key(key).and_then(|()| dns::label_value(value)) {
                 r.error(&path.key("labels"), m);
             }
         }
