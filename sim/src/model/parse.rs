@@ -125,6 +125,16 @@ pub(crate) fn parse_value(
             )),
         }
     };
+    // A meshsim scenario file in a fixtures folder is not a Kubernetes object; the harness
+    // reads it separately.
+    if !map.contains_key("apiVersion") && !map.contains_key("kind") && map.contains_key("steps") {
+        warnings.push(Warning {
+            origin: src.origin(),
+            message: "skipped a meshsim scenario document (it has `steps` and no apiVersion/kind)"
+                .into(),
+        });
+        return Ok(None);
+    }
     let api_version = text_field("apiVersion")?;
     let kind = text_field("kind")?;
     let (group, version) = match api_version.rsplit_once('/') {

@@ -811,3 +811,15 @@ fn invalid_creation_timestamps_are_errors_on_their_line() {
     assert_eq!(err.origin.line, 5, "{err}");
     assert!(err.message.contains("metadata.creationTimestamp"), "{err}");
 }
+
+#[test]
+fn scenario_documents_in_a_fixture_folder_are_skipped_with_a_note() {
+    let text = format!("name: plaintext to strict\nsteps:\n- advance: 1h\n---\n{PA_STRICT}");
+    let res = load_ok(&text);
+    assert_eq!(res.peer_authentications.len(), 1);
+    assert!(
+        res.warnings[0].message.contains("scenario"),
+        "{:?}",
+        res.warnings
+    );
+}
