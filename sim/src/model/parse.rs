@@ -180,8 +180,33 @@ pub(crate) fn parse_value(
         });
         return Ok(None);
     }
+    let before = warnings.len();
+    let parsed = parse_kind(&kind, value, src, warnings);
+    parsed.map_err(|mut e| {
+        if !e.message.starts_with("invalid ") {
+            e.message = format!("invalid {kind} {}: {}", name_of(map), e.message);
+        }
+        // A misspelt field often causes the rejection (pruned, it leaves a rule empty).
+        let hints: Vec<&str> = warnings[before..]
+            .iter()
+            .filter(|w| w.message.starts_with("unknown field"))
+            .map(|w| w.message.as_str())
+            .collect();
+        if !hints.is_empty() {
+            e.message = format!("{} (note: {})", e.message, hints.join("; "));
+        }
+        e
+    })
+}
+
+fn parse_kind(
+    kind: &str,
+    value: &Value,
+    src: &Source<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Object>, LoadError> {
     let origin = src.origin();
-    let object = match kind.as_str() {
+    let object = match kind {
         "Namespace" => {
             let ns: core::Namespace = typed(value, src, warnings)?;
             require_name(&ns.metadata, src)?;

@@ -741,7 +741,14 @@ fn load_errors_display_file_line_and_message() {
     let err = load("apiVersion: v1\nkind: Namespace\n").expect_err("no name");
     assert_eq!(
         err.to_string(),
-        "test.yaml:1: error: missing `metadata.name`"
+        "test.yaml:1: error: invalid Namespace (unnamed): missing `metadata.name`"
+    );
+    let err = load("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\nspec: {ports: [{port: x}]}\n")
+        .expect_err("bad port");
+    assert!(
+        err.to_string()
+            .starts_with("test.yaml:4: error: invalid Service a/s: spec.ports[0].port: "),
+        "{err}"
     );
 }
 
@@ -822,4 +829,28 @@ fn scenario_documents_in_a_fixture_folder_are_skipped_with_a_note() {
         "{:?}",
         res.warnings
     );
+}
+
+#[test]
+fn a_rejection_caused_by_a_misspelt_field_mentions_the_unknown_field() {
+    let text = "apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: a, namespace: foo}
+spec:
+  rules:
+  - from:
+    - source:
+        principal: [cluster.local/ns/foo/sa/sleep]
+";
+    let err = load_err(text);
+    assert!(
+        err.message.contains("`from.source` must not be empty"),
+        "{err}"
+    );
+    assert!(
+        err.message
+            .contains("unknown field `spec.rules[0].from[0].source.principal`"),
+        "{err}"
+    );
+    assert_eq!(err.origin.line, 7);
 }
