@@ -263,6 +263,14 @@ fn valid_authorization_policies_load_with_istio_warnings() {
         "{:?}",
         res.warnings
     );
+    let res = load_ok(&ap("  action: DENY\n  rules: []\n"));
+    assert!(
+        res.warnings
+            .iter()
+            .any(|w| w.message.contains("never matches")),
+        "{:?}",
+        res.warnings
+    );
     let res = load_ok(&ap("  selector: {matchLabels: {}}\n"));
     assert!(res.warnings.iter().any(|w| w
         .message

@@ -88,6 +88,13 @@ pub(super) fn validate(ap: &AuthorizationPolicy, r: &mut Report) {
         );
     }
 
+    if s.action == AuthzAction::Deny && s.rules.as_ref().is_some_and(Vec::is_empty) {
+        // Go decodes `rules: []` to an empty, non-nil list, which the webhook lets through.
+        r.warn(
+            &spec().key("rules"),
+            "DENY with an empty `rules` list never matches; add an empty rule `{}` to deny every request",
+        );
+    }
     for (i, rule) in s.rules.iter().flatten().enumerate() {
         let rp = spec().key("rules").index(i);
         if rule.from.as_ref().is_some_and(|f| f.is_empty()) {
