@@ -361,6 +361,7 @@ fn parse_kind(
     Ok(Some(object))
 }
 
+/// `metadata.name` is required for every kind.
 pub(crate) fn require_name(meta: &ObjectMeta, src: &Source<'_>) -> Result<(), LoadError> {
     match meta.name.as_deref() {
         Some(n) if !n.is_empty() => Ok(()),
@@ -409,6 +410,7 @@ pub(crate) fn typed<T: DeserializeOwned>(
     typed_impl(value, src, warnings, true)
 }
 
+/// `typed`, optionally without reading the document text (for values that were rewritten).
 pub(crate) fn typed_impl<T: DeserializeOwned>(
     value: &Value,
     src: &Source<'_>,

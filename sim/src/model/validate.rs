@@ -183,6 +183,7 @@ pub fn authorization_policy(ap: &AuthorizationPolicy) -> Result<Vec<Invalid>, Re
     ))
 }
 
+/// `Kind namespace/name` for messages.
 pub(crate) fn object(kind: &str, meta: &super::Meta) -> String {
     format!("{kind} {}/{}", meta.namespace, meta.name)
 }

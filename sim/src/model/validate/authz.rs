@@ -5,6 +5,7 @@ use super::{action_name, ips, ports, source_field_names, spec, workload_selector
 use crate::model::locate::FieldPath;
 use crate::model::{AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzSource};
 
+/// Collects every AuthorizationPolicy problem and warning into `r`.
 pub(super) fn validate(ap: &AuthorizationPolicy, r: &mut Report) {
     let s = &ap.spec;
     let has_target_refs = s.target_refs.as_ref().is_some_and(|t| !t.is_empty());

@@ -50,6 +50,7 @@ pub(super) fn attribute(key: &str, values: &[String]) -> Result<(), String> {
     }
 }
 
+/// The first error of a scratch report, for checks that return one message.
 pub(super) fn first_error(r: Report) -> Result<(), String> {
     match r.errors.into_iter().next() {
         Some(e) => Err(e.message),
@@ -65,6 +66,7 @@ pub(super) fn map_key(key: &str) -> Result<(), String> {
     }
 }
 
+/// `CheckEmptyValues`.
 pub(super) fn empty_values(values: &[String], name: &str, path: &FieldPath, r: &mut Report) {
     if values.iter().any(String::is_empty) {
         r.error(path, format!("empty value not allowed, found in {name}"));
@@ -92,6 +94,7 @@ pub(super) fn wildcard_values(name: &str, values: &[String]) -> Result<(), Strin
     Ok(())
 }
 
+/// `CheckTrustDomainValues`: wildcard rules and no `/`.
 pub(super) fn trust_domains(values: &[String], name: &str, path: &FieldPath, r: &mut Report) {
     if let Err(m) = wildcard_values(name, values) {
         r.error(path, m);
