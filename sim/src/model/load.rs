@@ -47,7 +47,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Resources, LoadError> {
         let (objects, warnings) = load_objects(&text, &file)?;
         resources.warnings.extend(warnings);
         for object in objects {
-            resources.insert_one(object, false);
+            resources.insert_one(object, false, true);
         }
     }
     resources.normalise();
@@ -94,7 +94,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<Resources, LoadError> {
         ..Resources::default()
     };
     for object in objects {
-        resources.insert_one(object, false);
+        resources.insert_one(object, false, true);
     }
     resources.normalise();
     Ok(resources)
