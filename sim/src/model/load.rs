@@ -111,9 +111,10 @@ pub(crate) fn load_objects(
         let mut value: Value = serde_yaml::from_str(&doc.text).map_err(|e| LoadError {
             origin: Origin {
                 file: file.to_path_buf(),
+                // An unexpected end of input is reported one line past the end.
                 line: e
                     .location()
-                    .map(|l| doc.line_offset + l.line())
+                    .map(|l| (doc.line_offset + l.line()).min(doc.last_line()))
                     .unwrap_or_else(|| doc.first_line()),
             },
             message: format!("invalid YAML: {}", strip_location(&e)),

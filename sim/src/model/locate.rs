@@ -112,6 +112,11 @@ impl Document {
         self.line_offset + local + 1
     }
 
+    /// 1-based file line of the document's last line.
+    pub fn last_line(&self) -> usize {
+        self.line_offset + self.text.lines().count().max(1)
+    }
+
     /// A document from its text and the number of file lines before it.
     pub fn new(text: String, line_offset: usize) -> Document {
         Document {

@@ -426,7 +426,7 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
                 .map_err(|e| {
                     let line = e
                         .location()
-                        .map(|l| doc.line_offset + l.line())
+                        .map(|l| (doc.line_offset + l.line()).min(doc.last_line()))
                         .unwrap_or(src.line);
                     LoadError {
                         origin: Origin {
