@@ -232,3 +232,30 @@ pub fn parse_object(
     }
     parse_value(value, &src, warnings)
 }
+
+/// Parses one object that sits at `path` inside a larger YAML file (a scenario's
+/// `resources[2]` or `steps[3].apply[0]`), so errors and warnings carry the file line of the
+/// offending field. `text` is the whole (single-document) file the value was read from.
+pub fn parse_object_at(
+    value: &serde_yaml::Value,
+    file: &Path,
+    text: &str,
+    path: &FieldPath,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Object>, LoadError> {
+    let doc = Document::new(text.to_string(), 0);
+    let src = Source {
+        file,
+        doc: Some(&doc),
+        prefix: path.clone(),
+        line: doc.line_of(path),
+        exact_text: false,
+    };
+    if list_items(value, &src)?.is_some() {
+        return Err(LoadError {
+            origin: src.origin(),
+            message: "a List is not one object here: list its items instead".into(),
+        });
+    }
+    parse_value(value, &src, warnings)
+}

@@ -22,7 +22,8 @@ use std::path::PathBuf;
 
 pub use istio::*;
 pub use k8s::*;
-pub use load::{load_paths, load_str, parse_object, LoadError};
+pub use load::{load_paths, load_str, parse_object, parse_object_at, LoadError};
+pub use locate::FieldPath;
 pub use mesh_config::parse_mesh_config;
 
 /// Where an object came from: file and 1-based line of its document (or of the field at fault).

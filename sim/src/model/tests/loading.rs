@@ -854,3 +854,40 @@ spec:
     );
     assert_eq!(err.origin.line, 7);
 }
+
+#[test]
+fn objects_inside_a_scenario_file_report_scenario_file_lines() {
+    let text = "name: demo
+resources:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: foo}
+- apiVersion: security.istio.io/v1
+  kind: PeerAuthentication
+  metadata: {name: p, namespace: foo}
+  spec:
+    mtls:
+      mode: STRICTLY
+      mdoe: x
+steps: []
+";
+    let scenario: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
+    let items = scenario["resources"].as_sequence().expect("list");
+    let file = Path::new("scenarios/demo.yaml");
+    let mut warnings = Vec::new();
+    let path = crate::model::FieldPath::root().key("resources");
+    let ns = crate::model::parse_object_at(&items[0], file, text, &path.index(0), &mut warnings)
+        .expect("ns");
+    match ns {
+        Some(Object::Namespace(n)) => assert_eq!(n.meta.origin.line, 3),
+        other => panic!("expected a Namespace, got {other:?}"),
+    }
+    let err = crate::model::parse_object_at(&items[1], file, text, &path.index(1), &mut warnings)
+        .expect_err("bad mode");
+    assert_eq!(err.origin.file, file);
+    assert_eq!(err.origin.line, 11, "{err}");
+    assert!(
+        err.message.contains("STRICTLY") || err.message.contains("STRICT"),
+        "{err}"
+    );
+}
