@@ -1,7 +1,7 @@
 //! Typed Kubernetes and Istio resources as a cluster dump holds them, and the `Resources` set a
 //! mesh is built from. Loading and validation live in `load` and `validate`.
 
-mod injection;
+pub mod injection;
 pub mod istio;
 mod istio_parse;
 pub mod k8s;
