@@ -132,12 +132,11 @@ fn origin_in<'r>(res: &'r Resources, text: &str) -> Option<&'r Origin> {
     None
 }
 
-/// Where a finding points: its evidence lines first, then its message.
+/// Where a finding points: the resource its message names (the static checks name the culprit
+/// there), else the first evidence line that names one.
 fn origin_of<'r>(res: &'r Resources, f: &Finding) -> Option<&'r Origin> {
-    f.evidence
-        .iter()
-        .map(String::as_str)
-        .chain(std::iter::once(f.message.as_str()))
+    std::iter::once(f.message.as_str())
+        .chain(f.evidence.iter().map(String::as_str))
         .find_map(|t| origin_in(res, t))
 }
 
