@@ -2,8 +2,8 @@
 //! path), the mock CA and sidecars that run real rustls handshakes (data path), and diagnosis.
 #![forbid(unsafe_code)]
 
-pub mod clock;
 pub mod analysis;
+pub mod clock;
 pub mod control;
 pub mod diagnose;
 pub mod evidence;

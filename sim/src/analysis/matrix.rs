@@ -42,11 +42,15 @@ pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
     let mut targets: Vec<(String, Protocol)> = Vec::new();
     for svc in &res.services {
         for port in &svc.ports {
-            let protocol = match PortProtocol::from_port(port.name.as_deref(), port.app_protocol.as_deref()) {
-                PortProtocol::Tcp => Protocol::Tcp,
-                _ => Protocol::Http,
-            };
-            targets.push((format!("{}.{}:{}", svc.meta.name, svc.meta.namespace, port.port), protocol));
+            let protocol =
+                match PortProtocol::from_port(port.name.as_deref(), port.app_protocol.as_deref()) {
+                    PortProtocol::Tcp => Protocol::Tcp,
+                    _ => Protocol::Http,
+                };
+            targets.push((
+                format!("{}.{}:{}", svc.meta.name, svc.meta.namespace, port.port),
+                protocol,
+            ));
         }
     }
     targets.sort_by(|a, b| a.0.cmp(&b.0));
@@ -137,7 +141,9 @@ pub fn diff(before: &[Flow], after: &[Flow]) -> Vec<FlowChange> {
         .filter_map(|k| {
             let (b, a) = (old.get(&k).copied(), new.get(&k).copied());
             let changed = match (b, a) {
-                (Some(b), Some(a)) => b.status != a.status || b.mtls != a.mtls || b.codes != a.codes,
+                (Some(b), Some(a)) => {
+                    b.status != a.status || b.mtls != a.mtls || b.codes != a.codes
+                }
                 _ => true,
             };
             changed.then(|| FlowChange {

@@ -95,7 +95,10 @@ impl<'a> Analyzer<'a> {
             summary: if src_sidecar {
                 format!("{} runs a sidecar", req.from)
             } else {
-                format!("{} has no sidecar: its bytes go straight to the destination", req.from)
+                format!(
+                    "{} has no sidecar: its bytes go straight to the destination",
+                    req.from
+                )
             },
             decisions: Vec::new(),
         });
@@ -151,18 +154,24 @@ impl<'a> Analyzer<'a> {
         } else {
             p.trace.push(TraceStep {
                 step: "inbound-mtls",
-                summary: format!("{}/{} has no sidecar: plaintext only", ep.namespace, ep.workload),
+                summary: format!(
+                    "{}/{} has no sidecar: plaintext only",
+                    ep.namespace, ep.workload
+                ),
                 decisions: Vec::new(),
             });
             None
         };
 
-        let wire = client_mode.as_ref().map_or(ClientTlsMode::Disable, |c| c.mode);
+        let wire = client_mode
+            .as_ref()
+            .map_or(ClientTlsMode::Disable, |c| c.mode);
         match (wire, server_mode) {
             (ClientTlsMode::Disable, Some(MtlsMode::Strict)) => {
                 if src_sidecar {
                     fail(&mut p, http, &["UC"], None, "DestinationRuleTlsDisable");
-                    p.details = "upstream_reset_before_response_started{connection_termination}".into();
+                    p.details =
+                        "upstream_reset_before_response_started{connection_termination}".into();
                 } else {
                     p.status = Status::Reset;
                     p.details = String::new();
@@ -172,11 +181,23 @@ impl<'a> Analyzer<'a> {
             }
             (ClientTlsMode::Disable, _) => {}
             (ClientTlsMode::IstioMutual, None) => {
-                fail(&mut p, http, &["UF", "URX"], Some("WRONG_VERSION_NUMBER"), "MtlsToNonMeshWorkload");
+                fail(
+                    &mut p,
+                    http,
+                    &["UF", "URX"],
+                    Some("WRONG_VERSION_NUMBER"),
+                    "MtlsToNonMeshWorkload",
+                );
                 return Ok(p);
             }
             (ClientTlsMode::IstioMutual, Some(MtlsMode::Disable)) => {
-                fail(&mut p, http, &["UF", "URX"], Some("WRONG_VERSION_NUMBER"), "MtlsToDisabledServer");
+                fail(
+                    &mut p,
+                    http,
+                    &["UF", "URX"],
+                    Some("WRONG_VERSION_NUMBER"),
+                    "MtlsToDisabledServer",
+                );
                 return Ok(p);
             }
             (ClientTlsMode::IstioMutual, Some(_)) => {
@@ -186,7 +207,13 @@ impl<'a> Analyzer<'a> {
                     res.mesh_config.trust_domain, ep.namespace, ep.service_account
                 );
                 if !choice.expected_sans.iter().any(|s| s == &server_id) {
-                    fail(&mut p, http, &["UF", "URX"], Some("CERTIFICATE_VERIFY_FAILED"), "ServerIdentityMismatch");
+                    fail(
+                        &mut p,
+                        http,
+                        &["UF", "URX"],
+                        Some("CERTIFICATE_VERIFY_FAILED"),
+                        "ServerIdentityMismatch",
+                    );
                     return Ok(p);
                 }
                 p.mtls = true;
@@ -196,17 +223,35 @@ impl<'a> Analyzer<'a> {
                 ));
             }
             (ClientTlsMode::Simple, Some(MtlsMode::Strict)) => {
-                fail(&mut p, http, &["UF", "URX"], Some("TLSV1_ALERT_CERTIFICATE_REQUIRED"), "DestinationRuleTlsSimple");
+                fail(
+                    &mut p,
+                    http,
+                    &["UF", "URX"],
+                    Some("TLSV1_ALERT_CERTIFICATE_REQUIRED"),
+                    "DestinationRuleTlsSimple",
+                );
                 return Ok(p);
             }
             (ClientTlsMode::Mutual, Some(MtlsMode::Strict)) => {
-                fail(&mut p, http, &["UF", "URX"], Some("TLSV1_ALERT_UNKNOWN_CA"), "DestinationRuleTlsMutualExternal");
+                fail(
+                    &mut p,
+                    http,
+                    &["UF", "URX"],
+                    Some("TLSV1_ALERT_UNKNOWN_CA"),
+                    "DestinationRuleTlsMutualExternal",
+                );
                 return Ok(p);
             }
             (ClientTlsMode::Simple | ClientTlsMode::Mutual, _) => {
                 // One-way or user TLS to a plaintext listener (or a PERMISSIVE chain that does
                 // not terminate non-Istio TLS): the TLS client reads plaintext bytes back.
-                fail(&mut p, http, &["UF", "URX"], Some("WRONG_VERSION_NUMBER"), "MtlsToDisabledServer");
+                fail(
+                    &mut p,
+                    http,
+                    &["UF", "URX"],
+                    Some("WRONG_VERSION_NUMBER"),
+                    "MtlsToDisabledServer",
+                );
                 return Ok(p);
             }
         }
@@ -231,7 +276,11 @@ impl<'a> Analyzer<'a> {
             let decision = self.authz.evaluate(res, ep_workload, &facts);
             p.trace.push(TraceStep {
                 step: "authorization",
-                summary: if decision.allowed { "allowed".into() } else { "denied".into() },
+                summary: if decision.allowed {
+                    "allowed".into()
+                } else {
+                    "denied".into()
+                },
                 decisions: decision.decided_by.clone(),
             });
             if !decision.allowed {
@@ -240,7 +289,8 @@ impl<'a> Analyzer<'a> {
                     Protocol::Tcp => Status::Reset,
                 };
                 p.details = decision.details.clone().unwrap_or_default();
-                p.codes.push(authz_code(&decision, p.peer_principal.is_some()).into());
+                p.codes
+                    .push(authz_code(&decision, p.peer_principal.is_some()).into());
             }
         }
         Ok(p)
@@ -259,7 +309,11 @@ fn find_workload<'r>(res: &'r Resources, from: &str) -> Result<&'r Workload, Str
 /// Records a connect failure the way a sidecar client reports it.
 fn fail(p: &mut Prediction, http: bool, flags: &[&str], tls_error: Option<&str>, code: &str) {
     // A TCP client sees its connection closed rather than an HTTP answer.
-    p.status = if http { Status::Http(503) } else { Status::Reset };
+    p.status = if http {
+        Status::Http(503)
+    } else {
+        Status::Reset
+    };
     p.response_flags = flags.iter().map(|f| f.to_string()).collect();
     p.tls_error = tls_error.map(str::to_string);
     p.details = match tls_error {

@@ -5,7 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::model::{Meta, MtlsMode, PeerAuthentication, Resources};
+use crate::model::{
+    AuthzAction, AuthzRule, Meta, MtlsMode, ObjectRef, PeerAuthentication, Resources,
+};
+use crate::policy::authz::AuthzIndex;
+use crate::policy::decision::object_ref;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
 use crate::policy::peer_authn::creation_order;
 use crate::policy::CLUSTER_DOMAIN;
@@ -18,6 +22,7 @@ pub fn static_findings(res: &Resources) -> Vec<Finding> {
     out.extend(peer_authentication_selects_nothing(res));
     out.extend(strict_overridden(res));
     out.extend(destination_rule_not_applied(res));
+    out.extend(allow_shadowed_by_deny(res));
     out
 }
 
@@ -298,6 +303,71 @@ fn destination_rule_not_applied(res: &Resources) -> Vec<Finding> {
     out
 }
 
+/// A rule with no `from`, `to` or `when` constraint matches every request.
+fn matches_everything(rule: &AuthzRule) -> bool {
+    rule.from.as_ref().is_none_or(Vec::is_empty)
+        && rule.to.as_ref().is_none_or(Vec::is_empty)
+        && rule.when.as_ref().is_none_or(Vec::is_empty)
+}
+
+/// ALLOW policies that can never take effect because a DENY rule that matches every request
+/// applies to the same workloads (a DENY is final; an ALLOW cannot override it).
+fn allow_shadowed_by_deny(res: &Resources) -> Vec<Finding> {
+    let index = AuthzIndex::build(res);
+    // (deny policy, deny rule, allow policy) -> workloads
+    let mut pairs: BTreeMap<(ObjectRef, usize, ObjectRef), Vec<String>> = BTreeMap::new();
+    for w in &res.workloads {
+        let applicable = index.applicable(res, w);
+        let deny_all = applicable.iter().find_map(|(p, _)| {
+            (p.spec.action == AuthzAction::Deny)
+                .then(|| p.spec.rules.iter().flatten().position(matches_everything))
+                .flatten()
+                .map(|i| (p, i))
+        });
+        let Some((deny, rule)) = deny_all else {
+            continue;
+        };
+        for (allow, _) in applicable
+            .iter()
+            .filter(|(p, _)| p.spec.action == AuthzAction::Allow)
+        {
+            pairs
+                .entry((
+                    object_ref("AuthorizationPolicy", &deny.meta),
+                    rule,
+                    object_ref("AuthorizationPolicy", &allow.meta),
+                ))
+                .or_default()
+                .push(format!("{}/{}", w.meta.namespace, w.meta.name));
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|((deny, rule, allow), workloads)| Finding {
+            code: "AllowShadowedByDeny".into(),
+            severity: Severity::Warning,
+            message: format!(
+                "ALLOW policy {}/{} can never take effect: DENY policy {}/{} rule[{rule}] matches \
+                 every request to the same workloads, and a DENY is final",
+                allow.namespace, allow.name, deny.namespace, deny.name
+            ),
+            evidence: vec![
+                format!(
+                    "AuthorizationPolicy {}/{}: action DENY, rule[{rule}] has no from, to or when",
+                    deny.namespace, deny.name
+                ),
+                format!("AuthorizationPolicy {}/{}: action ALLOW", allow.namespace, allow.name),
+                format!("workloads both select: {}", workloads.join(", ")),
+            ],
+            remedy: format!(
+                "narrow DENY policy {}/{} (add from/to/when, e.g. notPrincipals or notNamespaces for \
+                 the callers the ALLOW admits) or delete it; an ALLOW policy cannot override a DENY",
+                deny.namespace, deny.name
+            ),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,6 +535,36 @@ mod tests {
         assert!(got[1]
             .message
             .contains("foo/dotted host httpbin.foo matches no Service"));
+    }
+
+    #[test]
+    fn allow_policies_under_an_unconditional_deny_are_shadowed() {
+        let mut f = fixture();
+        f.workload("bar", "sleep", &[("app", "sleep")]);
+        let ap = |yaml: &str| {
+            serde_yaml::from_str::<crate::model::AuthorizationPolicySpec>(yaml).unwrap()
+        };
+        f.ap("foo", "deny-all", ap("{action: DENY, rules: [{}]}"));
+        f.ap(
+            "foo",
+            "allow-sleep",
+            ap("rules: [{from: [{source: {namespaces: [bar]}}]}]"),
+        );
+        f.ap("bar", "allow-bar", ap("rules: [{}]"));
+        f.ap(
+            "bar",
+            "deny-post",
+            ap("{action: DENY, rules: [{to: [{operation: {methods: [POST]}}]}]}"),
+        );
+        let got = static_findings(&f.res);
+        assert_eq!(codes(&got), ["AllowShadowedByDeny"]);
+        assert!(
+            got[0].message.contains("ALLOW policy foo/allow-sleep"),
+            "{}",
+            got[0].message
+        );
+        assert!(got[0].evidence[2].contains("foo/httpbin"));
+        assert!(got[0].remedy.contains("cannot override a DENY"));
     }
 
     #[test]

@@ -203,6 +203,9 @@ pub struct HttpPoolSettings {
     /// Use client protocol (not modelled).
     #[serde(default)]
     pub use_client_protocol: Option<bool>,
+    /// HTTP/2 keepalive pings (`interval`, `timeout`; not modelled).
+    #[serde(default)]
+    pub http2_keep_alive: Option<serde_yaml::Value>,
 }
 
 /// `trafficPolicy.connectionPool`.

@@ -47,7 +47,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Resources, LoadError> {
         let (objects, warnings) = load_objects(&text, &file)?;
         resources.warnings.extend(warnings);
         for object in objects {
-            resources.insert(object);
+            resources.insert_one(object, false);
         }
     }
     resources.normalise();
@@ -94,7 +94,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<Resources, LoadError> {
         ..Resources::default()
     };
     for object in objects {
-        resources.insert(object);
+        resources.insert_one(object, false);
     }
     resources.normalise();
     Ok(resources)
@@ -108,7 +108,7 @@ pub(crate) fn load_objects(
     let mut objects = Vec::new();
     let mut warnings = Vec::new();
     for doc in split_documents(text) {
-        let value: Value = serde_yaml::from_str(&doc.text).map_err(|e| LoadError {
+        let mut value: Value = serde_yaml::from_str(&doc.text).map_err(|e| LoadError {
             origin: Origin {
                 file: file.to_path_buf(),
                 line: e
@@ -118,7 +118,19 @@ pub(crate) fn load_objects(
             },
             message: format!("invalid YAML: {}", strip_location(&e)),
         })?;
-        load_document(&value, &doc, file, &mut objects, &mut warnings)?;
+        // YAML merge keys (`<<: *defaults`) are resolved on the value; the text then no longer
+        // deserialises to the same thing.
+        let exact_text = !doc.text.contains("<<");
+        if !exact_text {
+            value.apply_merge().map_err(|e| LoadError {
+                origin: Origin {
+                    file: file.to_path_buf(),
+                    line: doc.first_line(),
+                },
+                message: format!("invalid YAML merge key: {}", strip_location(&e)),
+            })?;
+        }
+        load_document(&value, &doc, file, exact_text, &mut objects, &mut warnings)?;
     }
     Ok((objects, warnings))
 }
@@ -127,6 +139,7 @@ fn load_document(
     value: &Value,
     doc: &Document,
     file: &Path,
+    exact_text: bool,
     objects: &mut Vec<Object>,
     warnings: &mut Vec<Warning>,
 ) -> Result<(), LoadError> {
@@ -138,19 +151,26 @@ fn load_document(
         doc: Some(doc),
         prefix: FieldPath::root(),
         line: doc.first_line(),
+        exact_text,
     };
     if let Some(items) = list_items(value, &src)? {
+        let lines = doc.item_lines(&FieldPath::root().key("items"));
         for (i, item) in items.iter().enumerate() {
             if item.is_null() {
                 continue;
             }
             let prefix = FieldPath::root().key("items").index(i);
-            let line = doc.line_of(&prefix);
+            // Block-style lists are indexed in one pass; flow style and JSON are searched.
+            let line = match lines.get(i) {
+                Some(l) if lines.len() == items.len() => *l,
+                _ => doc.line_of(&prefix),
+            };
             let item_src = Source {
                 file,
                 doc: Some(doc),
                 prefix,
                 line,
+                exact_text,
             };
             if let Some(object) = parse_value(item, &item_src, warnings)? {
                 objects.push(object);
@@ -201,6 +221,7 @@ pub fn parse_object(
         doc: None,
         prefix: FieldPath::root(),
         line: origin.line,
+        exact_text: false,
     };
     if list_items(value, &src)?.is_some() {
         return Err(LoadError {

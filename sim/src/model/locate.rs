@@ -2,6 +2,7 @@
 //! finding the line of a field path (`spec.rules[0].from`) in a document's text, so that errors
 //! and warnings point at the offending field rather than at the document.
 
+use std::cell::OnceCell;
 use std::fmt;
 
 /// One step of a field path.
@@ -93,6 +94,8 @@ pub struct Document {
     pub text: String,
     /// Lines of the file before the document's first line.
     pub line_offset: usize,
+    /// The text's meaningful lines, scanned once on first lookup (a dump has thousands).
+    scanned: OnceCell<Vec<Line>>,
 }
 
 impl Document {
@@ -109,12 +112,51 @@ impl Document {
         self.line_offset + local + 1
     }
 
+    /// A document from its text and the number of file lines before it.
+    pub fn new(text: String, line_offset: usize) -> Document {
+        Document {
+            text,
+            line_offset,
+            scanned: OnceCell::new(),
+        }
+    }
+
+    fn lines(&self) -> &[Line] {
+        self.scanned.get_or_init(|| scan(&self.text))
+    }
+
+    /// 0-based line of `path` (or of its deepest existing ancestor) within the document.
+    pub fn find(&self, path: &FieldPath) -> Option<usize> {
+        block_find(self.lines(), path).or_else(|| ordered_find(&self.text, path))
+    }
+
     /// 1-based file line of `path`, or of the document when the path cannot be found.
     pub fn line_of(&self, path: &FieldPath) -> usize {
-        match find_line(&self.text, path) {
+        match self.find(path) {
             Some(local) => self.line_offset + local + 1,
             None => self.first_line(),
         }
+    }
+
+    /// 1-based file lines of every item of the block sequence at `path` (`items` of a List),
+    /// found in one pass.
+    pub fn item_lines(&self, path: &FieldPath) -> Vec<usize> {
+        let lines = self.lines();
+        let Some(key_line) = block_find(lines, path) else {
+            return Vec::new();
+        };
+        let Some(start) = lines.iter().position(|l| l.number > key_line) else {
+            return Vec::new();
+        };
+        let Some(col) = lines[start].dashes.first().copied() else {
+            return Vec::new();
+        };
+        lines[start..]
+            .iter()
+            .take_while(|l| l.dashes.first().is_some_and(|d| *d >= col) || l.indent > col)
+            .filter(|l| l.dashes.first() == Some(&col))
+            .map(|l| self.line_offset + l.number + 1)
+            .collect()
     }
 }
 
@@ -130,10 +172,7 @@ pub fn split_documents(text: &str) -> Vec<Document> {
         let is_end = line == "..." || line.starts_with("... ");
         if is_start || is_end {
             if has_content {
-                docs.push(Document {
-                    text: std::mem::take(&mut current),
-                    line_offset: offset,
-                });
+                docs.push(Document::new(std::mem::take(&mut current), offset));
             }
             current.clear();
             has_content = false;
@@ -155,24 +194,22 @@ pub fn split_documents(text: &str) -> Vec<Document> {
         current.push('\n');
     }
     if has_content {
-        docs.push(Document {
-            text: current,
-            line_offset: offset,
-        });
+        docs.push(Document::new(current, offset));
     }
     docs
 }
 
 /// A meaningful line: its number, indentation of the content after any `- ` markers, the
 /// indentation of each `- ` marker, and the content.
-struct Line<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Line {
     number: usize,
     dashes: Vec<usize>,
     indent: usize,
-    content: &'a str,
+    content: String,
 }
 
-fn scan(text: &str) -> Vec<Line<'_>> {
+fn scan(text: &str) -> Vec<Line> {
     let mut out = Vec::new();
     for (number, raw) in text.lines().enumerate() {
         let trimmed = raw.trim_start();
@@ -196,7 +233,7 @@ fn scan(text: &str) -> Vec<Line<'_>> {
             number,
             dashes,
             indent,
-            content,
+            content: content.to_string(),
         });
     }
     out
@@ -232,13 +269,13 @@ pub fn find_line(text: &str, path: &FieldPath) -> Option<usize> {
 }
 
 /// The line of `path`, or of its deepest ancestor that exists (a missing key's parent).
-fn block_find(lines: &[Line<'_>], path: &FieldPath) -> Option<usize> {
+fn block_find(lines: &[Line], path: &FieldPath) -> Option<usize> {
     let mut deepest = None;
     let result = block_walk(lines, path, &mut deepest);
     result.or(deepest)
 }
 
-fn block_walk(lines: &[Line<'_>], path: &FieldPath, deepest: &mut Option<usize>) -> Option<usize> {
+fn block_walk(lines: &[Line], path: &FieldPath, deepest: &mut Option<usize>) -> Option<usize> {
     // The node's extent: lines [lo, hi), its first line's content column, and where the node
     // starts (for returning the line of the last segment).
     let (mut lo, mut hi) = (0usize, lines.len());
@@ -256,7 +293,7 @@ fn block_walk(lines: &[Line<'_>], path: &FieldPath, deepest: &mut Option<usize>)
                     if i > lo && line.indent < col && line.dashes.iter().all(|d| *d < col) {
                         break;
                     }
-                    if line.indent == col && key_of(line.content) == Some(key.as_str()) {
+                    if line.indent == col && key_of(&line.content) == Some(key.as_str()) {
                         hit = Some(i);
                         break;
                     }
@@ -266,13 +303,8 @@ fn block_walk(lines: &[Line<'_>], path: &FieldPath, deepest: &mut Option<usize>)
                 *deepest = found;
                 // The value: inline (same line) or the following more-indented lines; a block
                 // sequence may sit at the key's own column.
-                let value_inline = key_of(lines[i].content)
-                    .map(|k| {
-                        let after = lines[i].content.splitn(2, ':').nth(1).unwrap_or("");
-                        let _ = k;
-                        !after.trim().is_empty() && !after.trim_start().starts_with('#')
-                    })
-                    .unwrap_or(false);
+                let after = lines[i].content.split_once(':').map_or("", |x| x.1);
+                let value_inline = !after.trim().is_empty() && !after.trim_start().starts_with('#');
                 if value_inline {
                     lo = i;
                     hi = i + 1;

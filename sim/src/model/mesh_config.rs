@@ -2,10 +2,14 @@
 //! scenario `mesh:` block. Only the fields meshsim models are read; every other MeshConfig key
 //! is accepted and ignored, as istiod ignores what a component does not use.
 
+use k8s_openapi::api::core::v1 as core;
 use serde::Deserialize;
+use serde_yaml::Value;
 
 use super::load::LoadError;
-use super::{MeshConfig, Origin, TlsVersion};
+use super::locate::FieldPath;
+use super::parse::{require_name, typed, Source};
+use super::{MeshConfig, Object, Origin, TlsVersion, Warning};
 
 /// `meshMTLS` (`pkg/config/mesh/mesh.go` reads `MeshConfig.MeshMTLS`).
 #[derive(Debug, Default, Deserialize)]
@@ -127,4 +131,55 @@ fn build(raw: RawMeshConfig, origin: Origin) -> Result<MeshConfig, LoadError> {
         mesh.cipher_suites = mtls.cipher_suites.unwrap_or_default();
     }
     Ok(mesh)
+}
+
+/// The `istio` ConfigMap carries MeshConfig in `data.mesh`; every other ConfigMap is skipped.
+pub(crate) fn config_map(
+    value: &Value,
+    src: &Source<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Object>, LoadError> {
+    let cm: core::ConfigMap = typed(value, src, warnings)?;
+    require_name(&cm.metadata, src)?;
+    let name = cm.metadata.name.clone().unwrap_or_default();
+    let namespace = cm
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    if name != "istio" {
+        warnings.push(Warning {
+            origin: src.origin(),
+            message: format!("skipped ConfigMap {namespace}/{name}: only ConfigMap `istio` (MeshConfig) is modelled"),
+        });
+        return Ok(None);
+    }
+    let mesh_text = cm
+        .data
+        .as_ref()
+        .and_then(|d| d.get("mesh"))
+        .cloned()
+        .unwrap_or_default();
+    let mesh_path = FieldPath::root().key("data").key("mesh");
+    let key_line = src.at(&mesh_path).line;
+    // A block scalar (`mesh: |`) starts on the line after the key.
+    let first_line = match src.doc.map(|d| d.text.as_str()) {
+        Some(_) if !mesh_text.contains('\n') => key_line,
+        Some(_) => key_line + 1,
+        None => key_line,
+    };
+    let mesh = parse_mesh_text(&mesh_text, src.file, first_line, src.origin())?;
+    // Istio reads the mesh config from the root namespace; `istio-system` is the default.
+    if namespace != "istio-system" && namespace != mesh.root_namespace {
+        warnings.push(Warning {
+            origin: src.origin(),
+            message: format!(
+                "skipped ConfigMap {namespace}/istio: MeshConfig is read from the root namespace \
+                 ({}), not {namespace}",
+                mesh.root_namespace
+            ),
+        });
+        return Ok(None);
+    }
+    Ok(Some(Object::MeshConfig(mesh)))
 }

@@ -3,6 +3,7 @@
 
 mod injection;
 pub mod istio;
+mod istio_parse;
 pub mod k8s;
 mod k8s_convert;
 pub mod load;

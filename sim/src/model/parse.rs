@@ -8,13 +8,13 @@ use k8s_openapi::api::batch::v1 as batch;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_yaml::Value;
 
+use super::istio_parse::istio_object;
 use super::k8s_convert::{self, PodPart};
 use super::load::LoadError;
-use super::locate::{find_line, Document, FieldPath};
-use super::mesh_config::{parse_mesh_text, strip_location};
+use super::locate::{Document, FieldPath};
+use super::mesh_config::{config_map, strip_location};
 use super::validate;
 use super::{
     AuthorizationPolicy, DestinationRule, Namespace, Object, Origin, PeerAuthentication,
@@ -32,17 +32,19 @@ pub(crate) struct Source<'a> {
     pub prefix: FieldPath,
     /// The object's own line (fallback when a field cannot be located).
     pub line: usize,
+    /// Whether the document text deserialises to the same value (false after YAML merge keys
+    /// were applied), so typed errors can take their position straight from the text.
+    pub exact_text: bool,
 }
 
 impl Source<'_> {
     /// The origin of a field of the object.
     pub fn at(&self, rel: &FieldPath) -> Origin {
         let line = match self.doc {
-            Some(doc) if !rel.0.is_empty() || !self.prefix.0.is_empty() => {
-                find_line(&doc.text, &self.prefix.join(rel))
-                    .map(|l| doc.line_offset + l + 1)
-                    .unwrap_or(self.line)
-            }
+            Some(doc) if !rel.0.is_empty() || !self.prefix.0.is_empty() => doc
+                .find(&self.prefix.join(rel))
+                .map(|l| doc.line_offset + l + 1)
+                .unwrap_or(self.line),
             _ => self.line,
         };
         Origin {
@@ -59,7 +61,8 @@ impl Source<'_> {
         }
     }
 
-    fn error(&self, rel: &FieldPath, message: String) -> LoadError {
+    /// An error at a field of the object.
+    pub(crate) fn error(&self, rel: &FieldPath, message: String) -> LoadError {
         LoadError {
             origin: self.at(rel),
             message,
@@ -323,7 +326,7 @@ pub(crate) fn parse_value(
     Ok(Some(object))
 }
 
-fn require_name(meta: &ObjectMeta, src: &Source<'_>) -> Result<(), LoadError> {
+pub(crate) fn require_name(meta: &ObjectMeta, src: &Source<'_>) -> Result<(), LoadError> {
     match meta.name.as_deref() {
         Some(n) if !n.is_empty() => Ok(()),
         _ => Err(src.error(
@@ -371,7 +374,7 @@ pub(crate) fn typed<T: DeserializeOwned>(
     typed_impl(value, src, warnings, true)
 }
 
-fn typed_impl<T: DeserializeOwned>(
+pub(crate) fn typed_impl<T: DeserializeOwned>(
     value: &Value,
     src: &Source<'_>,
     warnings: &mut Vec<Warning>,
@@ -380,7 +383,7 @@ fn typed_impl<T: DeserializeOwned>(
     let mut ignored = Vec::new();
     let result = match src.doc {
         // A whole document: deserialise its text so the error location is exact.
-        Some(doc) if use_doc_text && src.prefix.0.is_empty() => {
+        Some(doc) if use_doc_text && src.exact_text && src.prefix.0.is_empty() => {
             let de = serde_yaml::Deserializer::from_str(&doc.text);
             serde_ignored::deserialize(de, |p| ignored.push(FieldPath::parse(&p.to_string())))
                 .map_err(|e| {
@@ -425,232 +428,4 @@ fn typed_impl<T: DeserializeOwned>(
         });
     }
     result
-}
-
-/// The shape shared by Istio custom resources.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IstioResource<S> {
-    #[allow(dead_code)]
-    api_version: String,
-    #[allow(dead_code)]
-    kind: String,
-    #[serde(default)]
-    metadata: ObjectMeta,
-    #[serde(default)]
-    spec: Option<S>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    status: Option<Value>,
-}
-
-fn istio_object<S: DeserializeOwned + Default>(
-    value: &Value,
-    src: &Source<'_>,
-    warnings: &mut Vec<Warning>,
-) -> Result<(super::Meta, S), LoadError> {
-    check_nulls(value, src)?;
-    let normalised = normalise_port_keys(value, src)?;
-    let res: IstioResource<S> = match &normalised {
-        // Port keys were rewritten: deserialise the rewritten value, locating errors by path.
-        Some(v) => typed_impl(v, src, warnings, false)?,
-        None => typed(value, src, warnings)?,
-    };
-    require_name(&res.metadata, src)?;
-    let meta = k8s_convert::meta(&res.metadata, true, src.origin());
-    Ok((meta, res.spec.unwrap_or_default()))
-}
-
-/// Kubernetes serialises map keys as strings, so a dump holds `portLevelMtls: {"8080": ...}`;
-/// turn numeric string keys into integers. A key that is no port number is rejected with
-/// Istio's message.
-fn normalise_port_keys(value: &Value, src: &Source<'_>) -> Result<Option<Value>, LoadError> {
-    let Some(plm) = value
-        .get("spec")
-        .and_then(|s| s.get("portLevelMtls"))
-        .and_then(|p| p.as_mapping())
-    else {
-        return Ok(None);
-    };
-    let path = FieldPath::root().key("spec").key("portLevelMtls");
-    let mut out = serde_yaml::Mapping::new();
-    let mut changed = false;
-    for (k, v) in plm {
-        let number = match k {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => {
-                changed = true;
-                s.trim().parse::<u64>().ok()
-            }
-            _ => None,
-        };
-        let Some(n) = number.filter(|n| *n <= u64::from(u32::MAX)) else {
-            let shown = serde_yaml::to_string(k).unwrap_or_default();
-            return Err(src.error(
-                &path,
-                format!(
-                    "spec.portLevelMtls: port must be in range 1..65535, found key `{}`",
-                    shown.trim()
-                ),
-            ));
-        };
-        out.insert(Value::Number(n.into()), v.clone());
-    }
-    if !changed {
-        return Ok(None);
-    }
-    let mut copy = value.clone();
-    if let Some(spec) = copy.get_mut("spec").and_then(|s| s.as_mapping_mut()) {
-        spec.insert(Value::String("portLevelMtls".into()), Value::Mapping(out));
-    }
-    Ok(Some(copy))
-}
-
-/// Istio's CRD schemas declare no nullable field in these specs except the `enabled` wrappers,
-/// so an explicit null is a schema violation. Kubernetes would prune it silently (turning, for
-/// example, a `from:` restriction into a wildcard); meshsim rejects it so the author notices.
-fn check_nulls(value: &Value, src: &Source<'_>) -> Result<(), LoadError> {
-    let kind = value
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("object");
-    let meta = value.get("metadata");
-    let field = |k: &str| meta.and_then(|m| m.get(k)).and_then(Value::as_str);
-    let object = format!(
-        "{kind} {}/{}",
-        field("namespace").unwrap_or("default"),
-        field("name").unwrap_or("(unnamed)")
-    );
-    fn walk(v: &Value, path: &FieldPath, found: &mut Option<FieldPath>) {
-        if found.is_some() {
-            return;
-        }
-        match v {
-            Value::Mapping(m) => {
-                for (k, child) in m {
-                    let key = match k {
-                        Value::String(s) => s.clone(),
-                        other => serde_yaml::to_string(other)
-                            .unwrap_or_default()
-                            .trim()
-                            .to_string(),
-                    };
-                    let child_path = path.key(&key);
-                    if child.is_null() && key != "enabled" {
-                        *found = Some(child_path);
-                        return;
-                    }
-                    walk(child, &child_path, found);
-                }
-            }
-            Value::Sequence(items) => {
-                for (i, child) in items.iter().enumerate() {
-                    let child_path = path.index(i);
-                    if child.is_null() {
-                        *found = Some(child_path);
-                        return;
-                    }
-                    walk(child, &child_path, found);
-                }
-            }
-            _ => {}
-        }
-    }
-    let Some(spec) = value.get("spec") else {
-        return Ok(());
-    };
-    let mut found = None;
-    walk(spec, &FieldPath::root().key("spec"), &mut found);
-    if found.is_none() {
-        if let Some(rules) = spec.get("rules") {
-            if let Some(path) =
-                non_string_scalar(rules, &FieldPath::root().key("spec").key("rules"))
-            {
-                return Err(src.error(
-                    &path,
-                    format!(
-                        "invalid {object}: {path}: must be of type string (the CRD schema \
-                         rejects numbers and booleans here; quote the value)"
-                    ),
-                ));
-            }
-        }
-    }
-    match found {
-        None => Ok(()),
-        Some(path) => Err(src.error(
-            &path,
-            format!(
-                "invalid {object}: {path}: must not be null; write a value or remove the key \
-                 (Kubernetes would drop the null silently and change what the policy means)"
-            ),
-        )),
-    }
-}
-
-/// Every list under an AuthorizationPolicy's `rules` holds strings (`ports: ["8080"]`); a bare
-/// number is a schema error the API server reports, though YAML parsers would coerce it.
-fn non_string_scalar(v: &Value, path: &FieldPath) -> Option<FieldPath> {
-    match v {
-        Value::Mapping(m) => m.iter().find_map(|(k, child)| {
-            let key = k.as_str().unwrap_or_default();
-            non_string_scalar(child, &path.key(key))
-        }),
-        Value::Sequence(items) => items.iter().enumerate().find_map(|(i, child)| match child {
-            Value::Number(_) | Value::Bool(_) => Some(path.index(i)),
-            other => non_string_scalar(other, &path.index(i)),
-        }),
-        _ => None,
-    }
-}
-
-/// The `istio` ConfigMap carries MeshConfig in `data.mesh`; every other ConfigMap is skipped.
-fn config_map(
-    value: &Value,
-    src: &Source<'_>,
-    warnings: &mut Vec<Warning>,
-) -> Result<Option<Object>, LoadError> {
-    let cm: core::ConfigMap = typed(value, src, warnings)?;
-    require_name(&cm.metadata, src)?;
-    let name = cm.metadata.name.clone().unwrap_or_default();
-    let namespace = cm
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".into());
-    if name != "istio" {
-        warnings.push(Warning {
-            origin: src.origin(),
-            message: format!("skipped ConfigMap {namespace}/{name}: only ConfigMap `istio` (MeshConfig) is modelled"),
-        });
-        return Ok(None);
-    }
-    let mesh_text = cm
-        .data
-        .as_ref()
-        .and_then(|d| d.get("mesh"))
-        .cloned()
-        .unwrap_or_default();
-    let mesh_path = FieldPath::root().key("data").key("mesh");
-    let key_line = src.at(&mesh_path).line;
-    // A block scalar (`mesh: |`) starts on the line after the key.
-    let first_line = match src.doc.map(|d| d.text.as_str()) {
-        Some(_) if !mesh_text.contains('\n') => key_line,
-        Some(_) => key_line + 1,
-        None => key_line,
-    };
-    let mesh = parse_mesh_text(&mesh_text, src.file, first_line, src.origin())?;
-    // Istio reads the mesh config from the root namespace; `istio-system` is the default.
-    if namespace != "istio-system" && namespace != mesh.root_namespace {
-        warnings.push(Warning {
-            origin: src.origin(),
-            message: format!(
-                "skipped ConfigMap {namespace}/istio: MeshConfig is read from the root namespace \
-                 ({}), not {namespace}",
-                mesh.root_namespace
-            ),
-        });
-        return Ok(None);
-    }
-    Ok(Some(Object::MeshConfig(mesh)))
 }

@@ -8,6 +8,26 @@ use super::{
     Workload, WorkloadKind,
 };
 
+/// The origin file of namespaces that no YAML declares but objects mention.
+pub(crate) const IMPLICIT: &str = "<implicit>";
+
+fn implicit_namespace(name: String) -> Namespace {
+    Namespace {
+        meta: Meta {
+            name,
+            origin: super::Origin {
+                file: IMPLICIT.into(),
+                line: 0,
+            },
+            ..Meta::default()
+        },
+    }
+}
+
+fn is_implicit(meta: &Meta) -> bool {
+    meta.origin.file.as_os_str() == IMPLICIT
+}
+
 fn same(a: &Meta, b: &Meta) -> bool {
     a.namespace == b.namespace && a.name == b.name
 }
@@ -60,6 +80,11 @@ impl Resources {
     /// Adds or replaces an object, as `kubectl apply` does (same kind, namespace and name); a
     /// MeshConfig replaces the mesh config. A replaced object leaves a warning naming both.
     pub fn insert(&mut self, object: Object) {
+        self.insert_one(object, true);
+    }
+
+    /// `insert` without re-folding owned workloads; bulk loaders call `normalise` afterwards.
+    pub(crate) fn insert_one(&mut self, object: Object, fold: bool) {
         let namespace = object.object_ref().namespace;
         let is_workload = matches!(object, Object::Workload(_));
         let replaced = match object {
@@ -95,10 +120,8 @@ impl Resources {
                 .map(|o| o.meta)
             }
         };
-        // An implicit namespace (no origin line) being declared is not a duplicate.
-        if let Some(old) =
-            replaced.filter(|m| m.origin.line > 0 || !m.origin.file.as_os_str().is_empty())
-        {
+        // An implicit namespace being declared is not a duplicate.
+        if let Some(old) = replaced.filter(|m| !is_implicit(m)) {
             self.warnings.push(Warning {
                 origin: old.origin.clone(),
                 message: format!(
@@ -112,16 +135,11 @@ impl Resources {
                 ),
             });
         }
-        if is_workload {
+        if is_workload && fold {
             self.fold_owned();
         }
         if !namespace.is_empty() && self.namespace(&namespace).is_none() {
-            self.namespaces.push(Namespace {
-                meta: Meta {
-                    name: namespace,
-                    ..Meta::default()
-                },
-            });
+            self.namespaces.push(implicit_namespace(namespace));
         }
     }
 
@@ -191,34 +209,32 @@ impl Resources {
         } = other;
         self.warnings.extend(warnings);
         for x in namespaces {
-            // An implicit namespace (mentioned, never declared) must not replace a declared one:
-            // the fixture that declares `foo` and the one that only uses it may load in any order.
-            let implicit = x.meta.origin == super::Origin::default();
-            if implicit && self.namespace(&x.meta.name).is_some() {
+            // The other set's implicit namespaces must not erase our declared labels.
+            if is_implicit(&x.meta) && self.namespace(&x.meta.name).is_some() {
                 continue;
             }
-            self.insert(Object::Namespace(x));
+            self.insert_one(Object::Namespace(x), false);
         }
         for x in service_accounts {
-            self.insert(Object::ServiceAccount(x));
+            self.insert_one(Object::ServiceAccount(x), false);
         }
         for x in workloads {
-            self.insert(Object::Workload(x));
+            self.insert_one(Object::Workload(x), false);
         }
         for x in services {
-            self.insert(Object::Service(x));
+            self.insert_one(Object::Service(x), false);
         }
         if mesh_config != MeshConfig::default() {
             self.mesh_config = mesh_config;
         }
         for x in peer_authentications {
-            self.insert(Object::PeerAuthentication(x));
+            self.insert_one(Object::PeerAuthentication(x), false);
         }
         for x in destination_rules {
-            self.insert(Object::DestinationRule(x));
+            self.insert_one(Object::DestinationRule(x), false);
         }
         for x in authorization_policies {
-            self.insert(Object::AuthorizationPolicy(x));
+            self.insert_one(Object::AuthorizationPolicy(x), false);
         }
         self.normalise();
     }
@@ -229,12 +245,7 @@ impl Resources {
         self.fold_owned();
         for name in self.namespace_names() {
             if self.namespace(&name).is_none() {
-                self.namespaces.push(Namespace {
-                    meta: Meta {
-                        name,
-                        ..Meta::default()
-                    },
-                });
+                self.namespaces.push(implicit_namespace(name));
             }
         }
     }

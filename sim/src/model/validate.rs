@@ -326,6 +326,19 @@ fn connection_pool(cp: Option<&ConnectionPool>, path: &FieldPath, r: &mut Report
                 r.error(&path.key("http").key("idleTimeout"), m);
             }
         }
+        if let Some(ka) = &http.http2_keep_alive {
+            let kp = path.key("http").key("http2KeepAlive");
+            for field in ["interval", "timeout"] {
+                match ka.get(field).and_then(|v| v.as_str()) {
+                    None => r.error(&kp, format!("http2 keepalive {field} is required")),
+                    Some(v) => {
+                        if let Err(m) = duration(v) {
+                            r.error(&kp.key(field), m);
+                        }
+                    }
+                }
+            }
+        }
         if http.h2_upgrade_policy.as_deref() == Some("UPGRADE")
             && http.use_client_protocol == Some(true)
         {

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
 use crate::model::{Meta, ObjectRef};
 
 /// One step of a policy decision: which resource decided it (if any) and why.
@@ -45,11 +47,54 @@ impl fmt::Display for Decision {
     }
 }
 
+/// JSON for `explain --format json`: `{"resource": "Kind/ns/name" | null, "step", "reason"}`.
+impl Serialize for Decision {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut st = serializer.serialize_struct("Decision", 3)?;
+        st.serialize_field("resource", &self.resource.as_ref().map(ToString::to_string))?;
+        st.serialize_field("step", self.step)?;
+        st.serialize_field("reason", &self.reason)?;
+        st.end()
+    }
+}
+
 /// The `ObjectRef` of an object with the given Kubernetes kind and metadata.
 pub fn object_ref(kind: &str, meta: &Meta) -> ObjectRef {
     ObjectRef {
         kind: kind.to_string(),
         namespace: meta.namespace.clone(),
         name: meta.name.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_print_and_serialise_with_their_resource() {
+        let r = ObjectRef {
+            kind: "PeerAuthentication".into(),
+            namespace: "foo".into(),
+            name: "default".into(),
+        };
+        let d = Decision::by(
+            r,
+            "peer-authentication/namespace",
+            "namespace-level mode STRICT",
+        );
+        assert_eq!(
+            d.to_string(),
+            "peer-authentication/namespace: namespace-level mode STRICT (PeerAuthentication/foo/default)"
+        );
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"resource":"PeerAuthentication/foo/default","step":"peer-authentication/namespace","reason":"namespace-level mode STRICT"}"#
+        );
+        let d = Decision::default("peer-authentication/default", "PERMISSIVE");
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"resource":null,"step":"peer-authentication/default","reason":"PERMISSIVE"}"#
+        );
     }
 }

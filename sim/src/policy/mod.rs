@@ -11,16 +11,20 @@ pub mod destination_rule;
 pub mod peer_authn;
 pub mod routing;
 
-mod lookup;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use authz::{AuthzDecision, AuthzIndex, HttpFacts, PolicyMatch, RequestFacts};
+pub use authz::{
+    rbac_denied_details, workload_principal, AuthzDecision, AuthzIndex, HttpFacts, PolicyMatch,
+    RequestFacts, RuleMiss, DRY_RUN_ANNOTATION, EXT_AUTHZ_DENIED,
+};
 pub use client_tls::{client_tls_for_endpoint, client_tls_for_subset, ClientTlsChoice};
 pub use decision::Decision;
-pub use destination_rule::{select_destination_rule, SelectedDestinationRule};
+pub use destination_rule::{
+    select_destination_rule, select_destination_rule_explained, SelectedDestinationRule,
+};
 pub use peer_authn::{
-    compose_peer_authentication, effective_peer_authentication, namespace_mtls_mode,
+    compose_peer_authentication, effective_peer_authentication, inbound_mode, namespace_mtls_mode,
     MergedPeerAuthentication, PeerAuthenticationIndex,
 };
 pub use routing::{resolve_destination, Destination, Endpoint, CLUSTER_DOMAIN};

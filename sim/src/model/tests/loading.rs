@@ -744,3 +744,70 @@ fn load_errors_display_file_line_and_message() {
         "test.yaml:1: error: missing `metadata.name`"
     );
 }
+
+#[test]
+fn a_large_list_dump_folds_its_pods_and_keeps_each_item_line() {
+    let mut text = String::from("apiVersion: v1\nkind: List\nitems:\n");
+    for i in 0..400 {
+        text.push_str(&format!(
+            "- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: d{i}-h{i}-x
+    namespace: ns-{ns}
+    labels: {{app: a{i}, pod-template-hash: h{i}}}
+    ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: d{i}-h{i}, uid: u}}]
+  spec: {{containers: [{{name: c, image: x}}]}}
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {{name: d{i}, namespace: ns-{ns}}}
+  spec:
+    selector: {{matchLabels: {{app: a{i}}}}}
+    template:
+      metadata: {{labels: {{app: a{i}}}}}
+      spec: {{containers: [{{name: c, image: x}}]}}
+",
+            ns = i % 7
+        ));
+    }
+    let res = load_ok(&text);
+    assert_eq!(res.workloads.len(), 400);
+    assert!(res
+        .workloads
+        .iter()
+        .all(|w| w.kind == WorkloadKind::Deployment));
+    assert_eq!(res.namespace_names().len(), 7);
+    // Item 2k+1 (the k-th Deployment) starts 3 + 8 + 16k lines down.
+    let last = res.workload("ns-0", "d399").expect("last deployment");
+    assert_eq!(last.meta.origin.line, 3 + 399 * 16 + 8 + 1);
+}
+
+#[test]
+fn yaml_anchors_and_merge_keys_are_resolved() {
+    let text = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: a}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels:
+        <<: &common {app: web, team: x}
+        version: v2
+    spec: {containers: [{name: w, image: w}]}
+";
+    let res = load_ok(text);
+    let w = res.workload("a", "web").expect("deployment");
+    assert_eq!(w.pod_labels.get("team").map(String::as_str), Some("x"));
+    assert_eq!(w.pod_labels.get("version").map(String::as_str), Some("v2"));
+    assert!(res.warnings.is_empty(), "{:?}", res.warnings);
+}
+
+#[test]
+fn invalid_creation_timestamps_are_errors_on_their_line() {
+    let err = load_err(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  creationTimestamp: yesterday\n",
+    );
+    assert_eq!(err.origin.line, 5, "{err}");
+    assert!(err.message.contains("metadata.creationTimestamp"), "{err}");
+}

@@ -3,6 +3,7 @@
 mod conformance;
 mod injection;
 mod loading;
+mod locate;
 mod resources_api;
 mod validation;
 

@@ -187,6 +187,15 @@ spec: {host: httpbin}
         1,
         "the merged pod folds into the loaded Deployment"
     );
+    let labels = res
+        .namespace("foo")
+        .map(|n| n.meta.labels.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        labels.get("istio-injection").map(String::as_str),
+        Some("enabled"),
+        "implicit namespaces do not erase labels"
+    );
 }
 
 #[test]

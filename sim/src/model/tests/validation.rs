@@ -318,6 +318,12 @@ fn destination_rule_rejections_use_istio_messages() {
         ),
         ("bad tls mode", dr("  host: r\n  trafficPolicy:\n    tls: {mode: ISTIO}\n"), "`ISTIO_MUTUAL`", 9),
         ("negative max connections", dr("  host: r\n  trafficPolicy:\n    connectionPool: {tcp: {maxConnections: -1}}\n"), "maxConnections: invalid type: integer `-1`", 9),
+        (
+            "keepalive without timeout",
+            dr("  host: r\n  trafficPolicy:\n    connectionPool:\n      http:\n        http2KeepAlive: {interval: 10s}\n"),
+            "http2 keepalive timeout is required",
+            11,
+        ),
         ("export duplicates", dr("  host: r\n  exportTo: [foo, '.']\n"), "duplicate entries in exportTo: . and current namespace foo", 8),
         ("export star and others", dr("  host: r\n  exportTo: ['*', bar]\n"), "cannot have both public (*) and non-public exportTo values", 8),
         (

@@ -29,27 +29,69 @@ fn is_path_template(pattern: &str) -> bool {
     pattern.contains("{*}") || pattern.contains("{**}")
 }
 
-/// Path matching: URI templates (`{*}` is exactly one non-empty segment, `{**}` the rest of the
-/// path, possibly empty, and only valid last) or Istio's string match. The query string is not
-/// part of the path.
+/// One piece of a URI template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece<'a> {
+    /// Literal text.
+    Text(&'a str),
+    /// `{*}`: one or more characters of a single segment (no `/`).
+    Segment,
+    /// `{**}`: zero or more characters, `/` included.
+    Rest,
+}
+
+fn template_pieces(pattern: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = pattern;
+    while let Some(start) = rest.find('{') {
+        let (op, len) = if rest[start..].starts_with("{**}") {
+            (Piece::Rest, 4)
+        } else if rest[start..].starts_with("{*}") {
+            (Piece::Segment, 3)
+        } else {
+            out.push(Piece::Text(&rest[..=start]));
+            rest = &rest[start + 1..];
+            continue;
+        };
+        if start > 0 {
+            out.push(Piece::Text(&rest[..start]));
+        }
+        out.push(op);
+        rest = &rest[start + len..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
+    out
+}
+
+fn template_match(pieces: &[Piece<'_>], path: &str) -> bool {
+    match pieces.split_first() {
+        None => path.is_empty(),
+        Some((Piece::Text(t), more)) => path
+            .strip_prefix(t)
+            .is_some_and(|p| template_match(more, p)),
+        Some((Piece::Segment, more)) => {
+            let segment_end = path.find('/').unwrap_or(path.len());
+            (1..=segment_end).any(|n| template_match(more, &path[n..]))
+        }
+        Some((Piece::Rest, more)) => path
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(path.len()))
+            .any(|n| template_match(more, &path[n..])),
+    }
+}
+
+/// Path matching: Envoy URI templates as Istio emits them (`{*}` is one or more characters of a
+/// single segment, `{**}` zero or more characters across segments; the literal `/` around an
+/// operator stays required), or Istio's string match. The query string is not part of the path.
 pub fn path_match(pattern: &str, path: &str) -> bool {
     let path = path.split(['?', '#']).next().unwrap_or("");
     if !is_path_template(pattern) {
         return string_match(pattern, path);
     }
-    let pat: Vec<&str> = pattern.split('/').collect();
-    let segs: Vec<&str> = path.split('/').collect();
-    for (i, p) in pat.iter().enumerate() {
-        if *p == "{**}" {
-            return i == pat.len() - 1 && segs.len() > i;
-        }
-        let Some(s) = segs.get(i) else { return false };
-        let ok = if *p == "{*}" { !s.is_empty() } else { p == s };
-        if !ok {
-            return false;
-        }
-    }
-    pat.len() == segs.len()
+    template_match(&template_pieces(pattern), path)
 }
 
 /// An IP or CIDR (`10.0.0.0/8`, `2001:db8::/32`, `1.2.3.4`) containing `ip`; a malformed block
@@ -176,6 +218,12 @@ mod tests {
             ("/foo/{**}", "/foo", false),
             ("/foo/{**}", "/other/bar", false),
             ("/{*}/bar/{**}", "/x/bar/y/z", true),
+            // allow-full-rule-in.yaml uses {**} before literal segments.
+            ("/{**}/path/template", "/a/b/path/template", true),
+            ("/{**}/path/template", "/x/path/template", true),
+            ("/{**}/path/template", "/path/template", false),
+            ("/path/template/{*}", "/path/template/x", true),
+            ("/path/template/{*}", "/path/template/x/y", false),
             ("/headers", "/headers?x=1", true),
             ("/api/*", "/api/v1", true),
         ];

@@ -91,6 +91,9 @@ pub struct AuthzDecision {
     pub audited: Vec<PolicyMatch>,
     /// Rules of the applicable policies that did not match, in policy order.
     pub misses: Vec<RuleMiss>,
+    /// Rules of dry-run policies (`istio.io/dry-run: "true"`) that matched: reported in Envoy's
+    /// shadow stats, never enforced.
+    pub dry_run: Vec<PolicyMatch>,
     /// Envoy's response-code details on deny: `rbac_access_denied_matched_policy[ID]`,
     /// `...[none]` when no ALLOW matched, `ext_authz_denied` for CUSTOM.
     pub details: Option<String>,
@@ -120,6 +123,17 @@ pub fn workload_principal(res: &Resources, workload: &Workload) -> String {
         "{}/ns/{}/sa/{}",
         res.mesh_config.trust_domain, workload.meta.namespace, workload.service_account
     )
+}
+
+/// The annotation that turns a policy into a dry run (shadow rules, not enforced).
+pub const DRY_RUN_ANNOTATION: &str = "istio.io/dry-run";
+
+fn is_dry_run(policy: &AuthorizationPolicy) -> bool {
+    policy
+        .meta
+        .annotations
+        .get(DRY_RUN_ANNOTATION)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// Envoy's response-code details when ext_authz denies.
@@ -259,7 +273,30 @@ pub(crate) fn evaluate_policies(
     ordered.sort_by(|a, b| {
         (&a.0.meta.namespace, &a.0.meta.name).cmp(&(&b.0.meta.namespace, &b.0.meta.name))
     });
+    let mut dry_run = Vec::new();
     for (policy, scope) in ordered {
+        if is_dry_run(policy) {
+            // Istio builds these as RBAC shadow rules: evaluated and logged, never enforced.
+            let mut ignored_misses = Vec::new();
+            let matches = policy_matches(
+                res,
+                policy,
+                facts,
+                scope,
+                &mut decided_by,
+                &mut ignored_misses,
+            );
+            decided_by.push(Decision::by(
+                object_ref(KIND, &policy.meta),
+                "authz/dry-run",
+                format!(
+                    "{DRY_RUN_ANNOTATION}: \"true\": {} shadow rule(s) matched; not enforced",
+                    matches.len()
+                ),
+            ));
+            dry_run.extend(matches);
+            continue;
+        }
         has_allow |= policy.spec.action == AuthzAction::Allow;
         let matches = policy_matches(res, policy, facts, scope, &mut decided_by, &mut misses);
         by_action
@@ -287,6 +324,7 @@ pub(crate) fn evaluate_policies(
             matched: Some(m),
             audited: Vec::new(),
             misses,
+            dry_run,
             details: Some(EXT_AUTHZ_DENIED.into()),
             decided_by,
         };
@@ -310,6 +348,7 @@ pub(crate) fn evaluate_policies(
             matched: Some(m),
             audited,
             misses,
+            dry_run,
             details,
             decided_by,
         };
@@ -324,6 +363,7 @@ pub(crate) fn evaluate_policies(
             matched: None,
             audited,
             misses,
+            dry_run,
             details: None,
             decided_by,
         };
@@ -340,6 +380,7 @@ pub(crate) fn evaluate_policies(
                 matched: Some(m),
                 audited,
                 misses,
+                dry_run,
                 details: None,
                 decided_by,
             }
@@ -354,6 +395,7 @@ pub(crate) fn evaluate_policies(
                 matched: None,
                 audited,
                 misses,
+                dry_run,
                 details: Some(rbac_denied_details(None)),
                 decided_by,
             }

@@ -8,7 +8,7 @@ use crate::model::{AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, Authz
 
 use super::matcher::{
     expand_trust_domains, ip_block_match, path_match, principal_parts, string_match,
-    string_match_ignore_case,
+    string_match_ignore_case, trust_domain_match,
 };
 use super::RequestFacts;
 
@@ -185,6 +185,20 @@ impl MatchContext<'_> {
             &s.not_service_accounts,
             true,
             &|v| self.service_account_matches(v),
+            &peer,
+        )?;
+        f(
+            "trustDomains",
+            &s.trust_domains,
+            false,
+            &|v| trust_domain_match(v, self.principal(), self.bundle),
+            &peer,
+        )?;
+        f(
+            "notTrustDomains",
+            &s.not_trust_domains,
+            true,
+            &|v| trust_domain_match(v, self.principal(), self.bundle),
             &peer,
         )?;
         f(

@@ -277,6 +277,32 @@ fn misses_name_the_field_that_failed() {
 }
 
 #[test]
+fn dry_run_policies_are_reported_but_never_enforced() {
+    let mut f = fixture(&[
+        ("foo", "deny-all", "{action: DENY, rules: [{}]}"),
+        ("foo", "allow-nothing", "{}"),
+    ]);
+    for p in &mut f.res.authorization_policies {
+        p.meta
+            .annotations
+            .insert(DRY_RUN_ANNOTATION.into(), "true".into());
+    }
+    let got = decide(&f, &http(Some(SLEEP)));
+    assert!(got.allowed, "{:#?}", got.decided_by);
+    assert_eq!(got.details, None);
+    assert_eq!(got.dry_run.len(), 1);
+    assert_eq!(got.dry_run[0].policy_id, "ns[foo]-policy[deny-all]-rule[0]");
+    assert!(got.decided_by.iter().any(|d| d.step == "authz/dry-run"));
+
+    // Enforced again once the annotation says so.
+    f.res.authorization_policies[0]
+        .meta
+        .annotations
+        .insert(DRY_RUN_ANNOTATION.into(), "false".into());
+    assert!(!decide(&f, &http(Some(SLEEP))).allowed);
+}
+
+#[test]
 fn workload_principal_uses_the_mesh_trust_domain() {
     let mut f = fixture(&[]);
     f.res.mesh_config.trust_domain = "td1".into();
@@ -377,5 +403,75 @@ fn index_visits_only_the_workload_and_root_namespaces() {
             idx.evaluate(&f.res, wl, &facts),
             evaluate_policies(&f.res, &all, &facts)
         );
+    }
+}
+
+/// Seeded random policy sets: the index agrees with scanning every policy, and adding an ALLOW
+/// policy never lifts a DENY (there is no priority; a DENY is final).
+#[test]
+fn index_agrees_with_a_full_scan_and_allow_never_lifts_a_deny() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0xa11ce);
+    let namespaces = ["istio-system", "foo", "bar"];
+    let bodies = [
+        "{}",
+        "rules: [{}]",
+        "{action: DENY, rules: [{}]}",
+        "{action: DENY, rules: [{from: [{source: {notPrincipals: ['*']}}]}]}",
+        "{action: DENY, rules: [{to: [{operation: {methods: [POST]}}]}]}",
+        "rules: [{from: [{source: {namespaces: [bar]}}]}]",
+        "rules: [{to: [{operation: {paths: ['/api/*'], ports: ['80']}}]}]",
+        "{selector: {matchLabels: {app: httpbin}}, action: DENY, rules: [{when: [{key: source.ip, values: [10.0.0.0/8]}]}]}",
+        "{selector: {matchLabels: {app: other}}, rules: [{}]}",
+        "{action: AUDIT, rules: [{}]}",
+        "{action: CUSTOM, provider: {name: ext}, rules: [{to: [{operation: {paths: ['/admin']}}]}]}",
+    ];
+    let requests = [
+        http(None),
+        http(Some(SLEEP)),
+        path("/api/x"),
+        path("/admin"),
+        tcp(None),
+        tcp(Some(SLEEP)),
+    ];
+    for round in 0..200 {
+        let mut policies = Vec::new();
+        for i in 0..rng.gen_range(0..6) {
+            let ns = namespaces[rng.gen_range(0..namespaces.len())];
+            policies.push((ns, format!("p{i}"), bodies[rng.gen_range(0..bodies.len())]));
+        }
+        let refs: Vec<(&str, &str, &str)> = policies
+            .iter()
+            .map(|(n, p, b)| (*n, p.as_str(), *b))
+            .collect();
+        let f = fixture(&refs);
+        let idx = AuthzIndex::build(&f.res);
+        let w = &f.res.workloads[0];
+        let all: Vec<_> = f
+            .res
+            .authorization_policies
+            .iter()
+            .filter_map(|p| scope_of(p, w, "istio-system").map(|s| (p, s)))
+            .collect();
+        let mut with_allow = f.res.clone();
+        with_allow
+            .authorization_policies
+            .push(crate::model::AuthorizationPolicy {
+                meta: crate::policy::testing::meta("foo", "zz-allow-all", None),
+                spec: spec("rules: [{}]"),
+            });
+        for facts in &requests {
+            let got = idx.evaluate(&f.res, w, facts);
+            assert_eq!(got, evaluate_policies(&f.res, &all, facts), "round {round}");
+            if got
+                .matched
+                .as_ref()
+                .is_some_and(|m| m.action == AuthzAction::Deny)
+            {
+                let again = AuthzIndex::build(&with_allow).evaluate(&with_allow, w, facts);
+                assert!(!again.allowed, "round {round}: an ALLOW lifted a DENY");
+                assert_eq!(again.details, got.details, "round {round}");
+            }
+        }
     }
 }

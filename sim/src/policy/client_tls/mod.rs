@@ -9,8 +9,7 @@ mod tests;
 
 use crate::model::{ClientTls, ClientTlsMode, ConnectionPool, MtlsMode, Resources, Workload};
 use crate::policy::decision::Decision;
-use crate::policy::destination_rule::select_destination_rule;
-use crate::policy::lookup::has_sidecar;
+use crate::policy::destination_rule::select_destination_rule_explained;
 use crate::policy::peer_authn::{effective_peer_authentication, namespace_mtls_mode_explained};
 use crate::policy::routing::{Destination, Endpoint};
 
@@ -95,7 +94,7 @@ pub fn client_tls_for_subset(
             decided_by,
         }
     };
-    if !has_sidecar(res, client) {
+    if !res.has_sidecar(client) {
         decided_by.push(Decision::default(
             "client-tls/no-sidecar",
             format!(
@@ -106,10 +105,10 @@ pub fn client_tls_for_subset(
         return plaintext(decided_by, false, None);
     }
     let port = dest.port.port;
-    let selected = select_destination_rule(res, client, dest);
+    let (selected, why) = select_destination_rule_explained(res, client, dest);
+    decided_by.extend(why);
     let mut policy = None;
     if let Some(sel) = &selected {
-        decided_by.extend(sel.decided_by.iter().cloned());
         let (tp, why) = sel.traffic_policy_for(port, subset);
         decided_by.extend(why);
         policy = tp;

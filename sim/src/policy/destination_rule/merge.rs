@@ -8,15 +8,21 @@ use crate::policy::peer_authn::creation_order;
 
 use super::KIND;
 
-/// Merges rules for one host that share a selector (or have none), oldest first. Istio's
-/// enhanced merge (`ENABLE_ENHANCED_DESTINATIONRULE_MERGE`, on by default) also keeps rules with
-/// different `exportTo` sets apart; meshsim merges them all (see docs/semantics.md).
+/// Merges rules for one host that share a selector (or have none), oldest first, then fills in
+/// from `fill_from`. Istio sorts selector rules first and its enhanced merge
+/// (`ENABLE_ENHANCED_DESTINATIONRULE_MERGE`, on by default) merges a later rule into an earlier
+/// one whose `exportTo` set it contains; a selector rule's set is `{.}`, so a catch-all rule that
+/// lists `.` is merged into it (`TestSetDestinationRuleWithWorkloadSelector`). Catch-all rules
+/// with different `exportTo` sets are merged here too (see docs/semantics.md).
 pub(super) fn merge(
     rules_for_host: &[&DestinationRule],
+    fill_from: &[&DestinationRule],
     decided_by: &mut Vec<Decision>,
 ) -> (DestinationRuleSpec, Vec<ObjectRef>) {
     let mut first: Vec<&DestinationRule> = rules_for_host.to_vec();
     first.sort_by(|a, b| creation_order(&a.meta, &b.meta));
+    let mut rest: Vec<&DestinationRule> = fill_from.to_vec();
+    rest.sort_by(|a, b| creation_order(&a.meta, &b.meta));
 
     let base = first[0];
     let mut spec = base.spec.clone();
@@ -30,7 +36,7 @@ pub(super) fn merge(
             "the oldest rule for the host is the base"
         },
     ));
-    for dr in first.iter().skip(1) {
+    for dr in first.iter().skip(1).chain(rest.iter()) {
         let r = object_ref(KIND, &dr.meta);
         let mut notes = Vec::new();
         for subset in &dr.spec.subsets {

@@ -69,6 +69,20 @@ fn is_local(dr: &DestinationRule, namespace: &str) -> bool {
                 .any(|e| e == "." || e == "*" || e == namespace))
 }
 
+/// Private to its namespace (`isPrivateOnly` in `setDestinationRules`): a `workloadSelector`, or
+/// an `exportTo` that is exactly `.` or the rule's own namespace. For a client *in the root
+/// namespace* Istio's first lookup (`rootNamespaceLocal`) holds only these root rules; the
+/// root's exported rules come last, after the service's namespace.
+fn is_private_only(dr: &DestinationRule) -> bool {
+    if has_selector(dr) {
+        return true;
+    }
+    let mut set: Vec<&str> = dr.spec.export_to.iter().map(String::as_str).collect();
+    set.sort_unstable();
+    set.dedup();
+    matches!(set.as_slice(), [only] if *only == "." || *only == dr.meta.namespace)
+}
+
 /// Exported to `client_namespace`: empty `exportTo` means everywhere (Istio's default
 /// `defaultDestinationRuleExportTo`); `.` only the rule's own namespace; `~` nowhere. A rule with
 /// a `workloadSelector` is never exported ("destination rules with workloadSelector should not
@@ -92,20 +106,35 @@ pub fn select_destination_rule(
     client: &Workload,
     dest: &Destination,
 ) -> Option<SelectedDestinationRule> {
+    select_destination_rule_explained(res, client, dest).0
+}
+
+/// `select_destination_rule`, with the decisions behind a `None` too (which scopes were searched,
+/// or that only non-matching selector rules matched).
+pub fn select_destination_rule_explained(
+    res: &Resources,
+    client: &Workload,
+    dest: &Destination,
+) -> (Option<SelectedDestinationRule>, Vec<Decision>) {
     let client_ns = client.meta.namespace.as_str();
     let root = res.mesh_config.root_namespace.as_str();
+    let client_in_root = client_ns == root;
     let mut scopes = vec![(Scope::Client, client_ns)];
-    if dest.namespace() != client_ns {
+    // A root-namespace client saw only private root rules first, so the root's exported rules
+    // still count even when the service lives in the root namespace.
+    if dest.namespace() != client_ns || client_in_root {
         scopes.push((Scope::Service, dest.namespace()));
     }
-    if root != client_ns && root != dest.namespace() {
+    if root != dest.namespace() {
         scopes.push((Scope::Root, root));
     }
+    let scopes_searched: Vec<Scope> = scopes.iter().map(|(s, _)| *s).collect();
     for (scope, ns) in scopes {
         let visible: Vec<&DestinationRule> = res
             .destination_rules
             .iter()
             .filter(|dr| match scope {
+                Scope::Client if client_in_root => dr.meta.namespace == ns && is_private_only(dr),
                 Scope::Client => is_local(dr, ns),
                 _ => dr.meta.namespace == ns && is_exported_to(dr, client_ns),
             })
@@ -173,9 +202,14 @@ pub fn select_destination_rule(
                     "a rule whose workloadSelector selects the client takes precedence over the catch-all rule(s)",
                 ));
             }
-            merge::merge(&for_client, &mut decided_by)
+            let fill: Vec<&DestinationRule> = catch_all
+                .iter()
+                .copied()
+                .filter(|dr| dr.spec.export_to.iter().any(|e| e == "."))
+                .collect();
+            merge::merge(&for_client, &fill, &mut decided_by)
         } else if !catch_all.is_empty() {
-            merge::merge(&catch_all, &mut decided_by)
+            merge::merge(&catch_all, &[], &mut decided_by)
         } else {
             // Istio stops at the first scope with a host match even when none of its rules
             // selects this client (SidecarScope.DestinationRule returns nil).
@@ -183,17 +217,27 @@ pub fn select_destination_rule(
                 "destination-rule/none",
                 "only rules with non-matching workloadSelectors match; no DestinationRule applies",
             ));
-            return None;
+            return (None, decided_by);
         };
         let (spec, rules) = merged;
-        return Some(SelectedDestinationRule {
+        let selected = SelectedDestinationRule {
             spec,
             rules,
             host,
-            decided_by,
-        });
+            decided_by: decided_by.clone(),
+        };
+        return (Some(selected), decided_by);
     }
-    None
+    let searched: Vec<&str> = scopes_searched.iter().map(|s| s.describe()).collect();
+    let decided_by = vec![Decision::default(
+        "destination-rule/none",
+        format!(
+            "no DestinationRule visible to {client_ns} matches {} (searched {})",
+            dest.fqdn,
+            searched.join(", then ")
+        ),
+    )];
+    (None, decided_by)
 }
 
 /// `GetPortLevelTrafficPolicy`: a `portLevelSettings` entry for the *Service* port replaces the

@@ -165,6 +165,21 @@ fn lookup_order_is_client_then_service_then_root_namespace() {
             f.dr(ns, n, None, export(dr_spec(host, Some(IstioMutual)), to));
         }
         assert_eq!(picked_name(&f, client).as_deref(), want, "{name}");
+        if want.is_none() {
+            let w = f
+                .res
+                .workloads
+                .iter()
+                .find(|w| w.meta.name == client)
+                .unwrap();
+            let dest = resolve_destination(&f.res, &w.meta.namespace, "reviews.foo:9080").unwrap();
+            let (_, why) = select_destination_rule_explained(&f.res, w, &dest);
+            assert!(
+                why.iter()
+                    .any(|d| d.reason.contains("no DestinationRule visible")),
+                "{name}"
+            );
+        }
     }
 }
 
@@ -187,6 +202,58 @@ fn workload_selector_applies_only_to_matching_clients_in_its_namespace() {
     assert_eq!(picked_name(&f, "other").as_deref(), Some("bar/catch-all"));
     // The foo selector rule is private to foo, and local-client does not match it.
     assert_eq!(picked_name(&f, "local-client"), None);
+    let w = f
+        .res
+        .workloads
+        .iter()
+        .find(|w| w.meta.name == "local-client")
+        .unwrap();
+    let dest = resolve_destination(&f.res, "foo", "reviews:9080").unwrap();
+    let (none, why) = select_destination_rule_explained(&f.res, w, &dest);
+    assert!(none.is_none());
+    assert!(
+        why.iter().any(|d| d.step == "destination-rule/none"),
+        "{why:#?}"
+    );
+}
+
+/// `TestSetDestinationRuleWithWorkloadSelector`: a catch-all rule exported with `.` is merged
+/// into the selector rule (subsets, and its policy where the selector rule has none); one
+/// without `.` is not.
+#[test]
+fn selector_rules_absorb_catch_all_rules_exported_with_dot() {
+    let mut f = fixture();
+    let mut selected = dr_spec(FQDN, None);
+    selected.workload_selector = Some(WorkloadSelector {
+        match_labels: labels(&[("app", "client")]),
+    });
+    selected.subsets = vec![Subset {
+        name: "v1".into(),
+        ..Subset::default()
+    }];
+    f.dr("bar", "for-client", Some(10), selected);
+    let mut dotted = export(dr_spec(FQDN, Some(IstioMutual)), &[".", "foo"]);
+    dotted.subsets = vec![Subset {
+        name: "v2".into(),
+        ..Subset::default()
+    }];
+    f.dr("bar", "catch-all", Some(5), dotted);
+    let got = pick(&f, "client").unwrap();
+    let names: Vec<&str> = got.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["for-client", "catch-all"]);
+    assert_eq!(got.spec.subsets.len(), 2);
+    assert_eq!(
+        got.spec.traffic_policy.and_then(|t| t.tls).map(|t| t.mode),
+        Some(IstioMutual)
+    );
+
+    // Without `.` in exportTo the catch-all stays apart.
+    f.res.destination_rules[1].spec.export_to.clear();
+    let got = pick(&f, "client").unwrap();
+    assert_eq!(got.rules.len(), 1);
+    assert_eq!(got.spec.traffic_policy, None);
+    // Other clients get the catch-all either way.
+    assert_eq!(picked_name(&f, "other").as_deref(), Some("bar/catch-all"));
 }
 
 #[test]
@@ -332,4 +399,182 @@ fn port_level_settings_replace_the_top_level_policy_for_their_service_port() {
         .iter()
         .any(|d| d.reason.contains("subset nope is not defined")));
     assert_eq!(got.endpoint_tls_mode(9999, Some("nope")), None);
+}
+
+/// Istio's `TestSetDestinationRuleWithExportTo` (`pilot/pkg/model/push_context_test.go`): the
+/// same ten rules and sixteen (proxy namespace, service namespace, host) lookups.
+#[test]
+fn export_to_lookups_match_istio_table() {
+    fn rule(
+        ns: &str,
+        name: &str,
+        host: &str,
+        export: &[&str],
+        subsets: &[&str],
+    ) -> DestinationRule {
+        DestinationRule {
+            meta: crate::policy::testing::meta(ns, name, None),
+            spec: DestinationRuleSpec {
+                host: host.into(),
+                export_to: export.iter().map(|s| s.to_string()).collect(),
+                subsets: subsets
+                    .iter()
+                    .map(|n| Subset {
+                        name: n.to_string(),
+                        ..Subset::default()
+                    })
+                    .collect(),
+                ..DestinationRuleSpec::default()
+            },
+        }
+    }
+    let test_host = "httpbin.org";
+    let mut f = Fixture::new();
+    f.res.destination_rules = vec![
+        rule(
+            "test1",
+            "rule1",
+            test_host,
+            &[".", "ns1"],
+            &["subset1", "subset2"],
+        ),
+        rule(
+            "test2",
+            "rule2",
+            test_host,
+            &["test2", "ns1", "test1", "newNS"],
+            &["subset3", "subset4"],
+        ),
+        rule(
+            "test3",
+            "rule3",
+            test_host,
+            &["test1", "test2", "*"],
+            &["subset5", "subset6"],
+        ),
+        rule(
+            "test4",
+            "rule4-local",
+            test_host,
+            &["test4"],
+            &["subset15", "subset16"],
+        ),
+        rule(
+            "istio-system",
+            "rule4",
+            test_host,
+            &[],
+            &["subset7", "subset8"],
+        ),
+        rule(
+            "istio-system",
+            "rule1",
+            test_host,
+            &["."],
+            &["subset9", "subset10"],
+        ),
+        rule(
+            "istio-system",
+            "rule2",
+            "*.org",
+            &["."],
+            &["subset11", "subset12"],
+        ),
+        rule(
+            "istio-system",
+            "rule3",
+            "*.app.org",
+            &["."],
+            &["subset13", "subset14"],
+        ),
+        rule(
+            "test5",
+            "rule5",
+            "api.test.com",
+            &["istio-system"],
+            &["subset5-0", "subset5-1"],
+        ),
+        rule(
+            "test6",
+            "rule6",
+            "api.test.com",
+            &["istio-system"],
+            &["subset6-0", "subset6-1"],
+        ),
+    ];
+    let cases: &[(&str, &str, &str, Option<&[&str]>)] = &[
+        ("test1", "test1", test_host, Some(&["subset1", "subset2"])),
+        ("test1", "test2", test_host, Some(&["subset1", "subset2"])),
+        ("test2", "test1", test_host, Some(&["subset3", "subset4"])),
+        ("newNS", "test2", test_host, Some(&["subset3", "subset4"])),
+        ("test3", "test1", test_host, Some(&["subset5", "subset6"])),
+        ("test5", "test4", test_host, Some(&["subset7", "subset8"])),
+        ("ns1", "test1", test_host, Some(&["subset1", "subset2"])),
+        ("ns1", "random", test_host, Some(&["subset7", "subset8"])),
+        ("random", "random", test_host, Some(&["subset7", "subset8"])),
+        ("test3", "random", test_host, Some(&["subset5", "subset6"])),
+        (
+            "istio-system",
+            "random",
+            test_host,
+            Some(&["subset9", "subset10"]),
+        ),
+        (
+            "istio-system",
+            "istio-system",
+            test_host,
+            Some(&["subset9", "subset10"]),
+        ),
+        (
+            "istio-system",
+            "istio-system",
+            "foo.app.org",
+            Some(&["subset13", "subset14"]),
+        ),
+        (
+            "istio-system",
+            "test5",
+            "api.test.com",
+            Some(&["subset5-0", "subset5-1"]),
+        ),
+        (
+            "istio-system",
+            "test6",
+            "api.test.com",
+            Some(&["subset6-0", "subset6-1"]),
+        ),
+        ("istio-system", "test7", "api.test.com", None),
+    ];
+    for (proxy_ns, service_ns, host, want) in cases {
+        let client = crate::model::Workload {
+            meta: crate::policy::testing::meta(proxy_ns, "proxy", None),
+            ..Default::default()
+        };
+        let dest = Destination {
+            service: ObjectRef {
+                kind: "Service".into(),
+                namespace: service_ns.to_string(),
+                name: "svc".into(),
+            },
+            fqdn: host.to_string(),
+            port: crate::model::ServicePort {
+                name: None,
+                port: 80,
+                target_port: TargetPort::Number(80),
+                protocol: "TCP".into(),
+                app_protocol: None,
+            },
+            headless: false,
+            endpoints: Vec::new(),
+            decided_by: Vec::new(),
+        };
+        let got = select_destination_rule(&f.res, &client, &dest);
+        let subsets: Option<Vec<String>> =
+            got.map(|s| s.spec.subsets.iter().map(|x| x.name.clone()).collect());
+        let want: Option<Vec<String>> = want.map(|w| w.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            subsets, want,
+            "proxy {proxy_ns}, service {service_ns}, host {host}"
+        );
+    }
 }

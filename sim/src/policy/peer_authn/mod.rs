@@ -198,6 +198,34 @@ pub fn effective_peer_authentication(
     compose_peer_authentication(&res.mesh_config.root_namespace, &configs)
 }
 
+/// The mode a workload's inbound listener enforces on one target port, and why: the effective
+/// policy's port-level entry for that port, else its workload mode.
+pub fn inbound_mode(
+    res: &Resources,
+    workload: &Workload,
+    target_port: u16,
+) -> (MtlsMode, Vec<Decision>) {
+    let merged = effective_peer_authentication(res, workload);
+    let port = u32::from(target_port);
+    let mode = merged.mode_for_port(port);
+    let mut decided_by = merged.decided_by;
+    let source = if merged.per_port.contains_key(&port) {
+        "its portLevelMtls entry"
+    } else {
+        "the workload mode"
+    };
+    decided_by.push(Decision::default(
+        "peer-authentication/inbound",
+        format!(
+            "{}/{} accepts on target port {target_port} as {} ({source})",
+            workload.meta.namespace,
+            workload.meta.name,
+            mode.as_str()
+        ),
+    ));
+    (mode, decided_by)
+}
+
 /// The namespace-level mode clients see for a namespace, `None` meaning Istio's `MTLSUnknown`
 /// (no namespace policy and no mesh policy). Never UNSET.
 pub fn namespace_mtls_mode(res: &Resources, namespace: &str) -> Option<MtlsMode> {

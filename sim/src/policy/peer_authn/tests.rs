@@ -353,3 +353,78 @@ fn namespace_mtls_mode_follows_get_namespace_mutual_tls_mode() {
         assert_eq!(namespace_mtls_mode(&f.res, ns), want, "{name}");
     }
 }
+
+/// Seeded random configurations: composition ignores input order, never yields UNSET, and the
+/// index agrees with the direct lookup.
+#[test]
+fn composition_is_order_independent_and_the_index_agrees() {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed);
+    let namespaces = [ROOT, "foo", "bar"];
+    let selectors: [Option<&[(&str, &str)]>; 4] = [
+        None,
+        Some(&[]),
+        Some(&[("app", "a")]),
+        Some(&[("app", "b")]),
+    ];
+    let modes = [
+        None,
+        Some(Unset),
+        Some(Disable),
+        Some(Permissive),
+        Some(Strict),
+    ];
+    for round in 0..300 {
+        let mut f = mesh_fixture();
+        f.workload("foo", "a", &[("app", "a")]);
+        f.workload("bar", "b", &[("app", "b")]);
+        f.workload(ROOT, "r", &[("app", "a")]);
+        for i in 0..rng.gen_range(0..8) {
+            let ns = namespaces[rng.gen_range(0..namespaces.len())];
+            let sel = selectors[rng.gen_range(0..selectors.len())];
+            let mode = modes[rng.gen_range(0..modes.len())];
+            let ts = if rng.gen_bool(0.3) {
+                None
+            } else {
+                Some(T + rng.gen_range(0..3))
+            };
+            let mut p = pa(ns, &format!("p{i}"), sel, mode, ts);
+            if rng.gen_bool(0.2) {
+                p = with_ports(p, &[(8080, modes[rng.gen_range(0..modes.len())])]);
+            }
+            f.res.peer_authentications.push(p);
+        }
+        let idx = PeerAuthenticationIndex::build(&f.res);
+        for w in &f.res.workloads {
+            let want = effective_peer_authentication(&f.res, w);
+            assert_ne!(want.mode, Unset, "round {round}");
+            assert!(want.per_port.values().all(|m| *m != Unset), "round {round}");
+            assert_eq!(idx.effective(&f.res, w), want, "round {round}");
+            let mut shuffled = f.res.clone();
+            shuffled.peer_authentications.shuffle(&mut rng);
+            assert_eq!(
+                effective_peer_authentication(&shuffled, w),
+                want,
+                "round {round}"
+            );
+        }
+    }
+}
+
+#[test]
+fn inbound_mode_reads_the_target_port() {
+    let mut f = mesh_fixture();
+    let w = f.workload("foo", "httpbin", &[("app", "httpbin")]);
+    f.pa(ROOT, "default", None, Some(Strict), None);
+    f.res.peer_authentications.push(with_ports(
+        pa("foo", "httpbin", Some(&[("app", "httpbin")]), None, None),
+        &[(9000, Some(Disable))],
+    ));
+    let (m, why) = inbound_mode(&f.res, &f.res.workloads[w], 9000);
+    assert_eq!(m, Disable);
+    assert!(why.last().unwrap().reason.contains("portLevelMtls"));
+    let (m, why) = inbound_mode(&f.res, &f.res.workloads[w], 8000);
+    assert_eq!(m, Strict);
+    assert!(why.last().unwrap().reason.contains("the workload mode"));
+}

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use crate::model::{ObjectRef, Resources, Service, ServicePort, TargetPort, Workload};
 use crate::policy::decision::{object_ref, Decision};
-use crate::policy::lookup::has_sidecar;
 
 #[cfg(test)]
 mod tests;
@@ -169,7 +168,7 @@ pub fn resolve_destination(
             ));
             continue;
         };
-        let sidecar = has_sidecar(res, w);
+        let sidecar = res.has_sidecar(w);
         decided_by.push(Decision::by(
             wref,
             "destination/endpoint",
