@@ -52,9 +52,9 @@ struct ExplainJson<'a> {
 /// Runs `meshsim explain` and returns the exit code.
 pub fn explain(args: ExplainArgs) -> i32 {
     match trace_and_observe(&args) {
-        Ok((prediction, observed)) => {
+        Ok((prediction, observed, altered)) => {
             let text = match args.format {
-                Format::Human => human(&args, &prediction, &observed),
+                Format::Human => human(&args, &prediction, &observed, altered),
                 Format::Json => json(&prediction, &observed),
             };
             match emit(&text, None) {
@@ -73,8 +73,9 @@ pub fn explain(args: ExplainArgs) -> i32 {
 }
 
 /// Predicts on the configuration as loaded, then sends the same request through a mesh built
-/// with the faults and clock of the arguments.
-fn trace_and_observe(args: &ExplainArgs) -> Result<(Prediction, Outcome), String> {
+/// with the faults and clock of the arguments; the flag says whether faults (the scenario's or
+/// `--fault`) or `--at` altered the mesh the prediction assumes.
+fn trace_and_observe(args: &ExplainArgs) -> Result<(Prediction, Outcome, bool), String> {
     let r = &args.request;
     let request = request_spec("explain", r)?;
     let (resources, mut faults) = load(&r.files)?;
@@ -82,6 +83,7 @@ fn trace_and_observe(args: &ExplainArgs) -> Result<(Prediction, Outcome), String
         .predict(&request)
         .map_err(|e| format!("meshsim explain: {e}"))?;
     faults.extend(r.faults.iter().cloned());
+    let altered = !faults.is_empty() || r.at.is_some();
     let mut mesh = build_mesh("explain", resources, &faults, r.seed, r.at)?;
     let observed = mesh
         .request(&request)
@@ -89,7 +91,7 @@ fn trace_and_observe(args: &ExplainArgs) -> Result<(Prediction, Outcome), String
         .into_iter()
         .next()
         .ok_or_else(|| "meshsim explain: the mesh returned no outcome".to_string())?;
-    Ok((prediction, observed))
+    Ok((prediction, observed, altered))
 }
 
 fn decision_line(d: &Decision) -> String {
@@ -107,7 +109,7 @@ fn list_or_dash(items: &[String], sep: &str) -> String {
     }
 }
 
-fn human(args: &ExplainArgs, p: &Prediction, o: &Outcome) -> String {
+fn human(args: &ExplainArgs, p: &Prediction, o: &Outcome, altered: bool) -> String {
     let r = &args.request;
     let mut s = format!("{} {} -> {}{}\n", r.method, r.from, r.to, r.path);
     s.push_str("decision trace (analysis path, configuration only):\n");
@@ -132,11 +134,7 @@ fn human(args: &ExplainArgs, p: &Prediction, o: &Outcome) -> String {
         o.mtls,
         list_or_dash(&o.response_flags, ","),
         dash(&o.tls_error),
-        if r.faults.is_empty() && r.at.is_none() {
-            ""
-        } else {
-            ", with --fault/--at"
-        },
+        if altered { ", with faults/--at" } else { "" },
     ));
     if agrees(p, o) {
         s.push_str("the data path agrees with the prediction\n");
@@ -189,4 +187,64 @@ fn json(p: &Prediction, o: &Outcome) -> String {
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim::model::ObjectRef;
+
+    fn prediction() -> Prediction {
+        Prediction {
+            status: Status::Reset,
+            response_flags: Vec::new(),
+            details: String::new(),
+            mtls: false,
+            tls_error: None,
+            peer_principal: None,
+            codes: vec!["PlaintextToStrict".into()],
+            trace: vec![TraceStep {
+                step: "inbound-mtls",
+                summary: "foo/httpbin accepts STRICT on target port 80".into(),
+                decisions: vec![
+                    Decision::by(
+                        ObjectRef {
+                            kind: "PeerAuthentication".into(),
+                            namespace: "foo".into(),
+                            name: "default".into(),
+                        },
+                        "peer-authentication/namespace",
+                        "namespace-level mode STRICT",
+                    ),
+                    Decision::default("peer-authentication/default", "PERMISSIVE"),
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn json_names_resources_and_marks_defaults_null() {
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&prediction(), &Outcome::with_status(Status::Reset)))
+                .unwrap();
+        let d = &v["steps"][0]["decisions"];
+        assert_eq!(d[0]["resource"], "PeerAuthentication/foo/default");
+        assert_eq!(d[0]["step"], "peer-authentication/namespace");
+        assert_eq!(d[1]["resource"], serde_json::Value::Null);
+        assert_eq!(v["prediction"]["status"], "reset");
+        assert_eq!(v["prediction"]["codes"][0], "PlaintextToStrict");
+        assert_eq!(v["observed"]["status"], "reset");
+        assert!(v["prediction"].get("trace").is_none());
+    }
+
+    #[test]
+    fn agreement_compares_status_mtls_and_flags() {
+        let p = prediction();
+        assert!(agrees(&p, &Outcome::with_status(Status::Reset)));
+        let mut o = Outcome::with_status(Status::Http(503));
+        assert!(!agrees(&p, &o));
+        o.status = Status::Reset;
+        o.response_flags = vec!["UF".into()];
+        assert!(!agrees(&p, &o));
+    }
 }
