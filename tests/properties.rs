@@ -143,9 +143,35 @@ mod gen {
         pub rules: Option<Vec<RuleSpec>>,
     }
 
+    /// MeshConfig knobs that change identities and the client TLS choice.
+    #[derive(Debug, Clone)]
+    pub struct MeshConfigSpec {
+        /// `trustDomain: td1` instead of the default `cluster.local`.
+        pub td1: bool,
+        /// `trustDomainAliases: [cluster.local]` (so the generated principals still match).
+        pub alias: bool,
+        /// `enableAutoMtls: false`.
+        pub no_auto_mtls: bool,
+    }
+
+    fn mesh_config() -> impl Strategy<Value = MeshConfigSpec> {
+        (
+            prop::bool::weighted(0.25),
+            any::<bool>(),
+            prop::bool::weighted(0.2),
+        )
+            .prop_map(|(td1, alias, no_auto_mtls)| MeshConfigSpec {
+                td1,
+                alias,
+                no_auto_mtls,
+            })
+    }
+
     /// A whole random mesh.
     #[derive(Debug, Clone)]
     pub struct MeshSpec {
+        /// The `istio` ConfigMap's mesh config, when not all defaults.
+        pub mesh_config: MeshConfigSpec,
         pub namespaces: Vec<NamespaceSpec>,
         pub pas: Vec<PaSpec>,
         pub drs: Vec<DrSpec>,
@@ -306,8 +332,10 @@ mod gen {
             prop::collection::vec(dr(), 0..3),
             prop::collection::vec(ap(), 0..3),
             prop::collection::vec((any::<bool>(), any::<bool>()), 1..5),
+            mesh_config(),
         )
-            .prop_map(|(a, b, c, pas, drs, aps, variants)| MeshSpec {
+            .prop_map(|(a, b, c, pas, drs, aps, variants, mesh_config)| MeshSpec {
+                mesh_config,
                 namespaces: [a, b].into_iter().chain(c).collect(),
                 pas,
                 drs,
@@ -518,6 +546,22 @@ mod render {
             out,
             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ROOT}\n"
         );
+        let mc = &spec.mesh_config;
+        if mc.td1 || mc.no_auto_mtls {
+            let _ = write!(
+                out,
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio\n  namespace: {ROOT}\ndata:\n  mesh: |\n"
+            );
+            if mc.td1 {
+                out.push_str("    trustDomain: td1\n");
+                if mc.alias {
+                    out.push_str("    trustDomainAliases: [cluster.local]\n");
+                }
+            }
+            if mc.no_auto_mtls {
+                out.push_str("    enableAutoMtls: false\n");
+            }
+        }
         for ns in &spec.namespaces {
             let _ = write!(
                 out,
@@ -870,7 +914,7 @@ fn generated_meshes_cover_every_outcome_class() {
         TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
     );
     let mut seen = BTreeSet::new();
-    for _ in 0..24 {
+    for _ in 0..80 {
         let spec = gen::mesh().new_tree(&mut runner).expect("tree").current();
         let res = load(&render::mesh(&spec));
         let analyzer = Analyzer::new(&res);
