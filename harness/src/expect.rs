@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use sim::diagnose::Finding;
 use sim::proxy::Outcome;
 
 use crate::scenario::{Expect, Match};
@@ -20,13 +21,52 @@ pub struct Mismatch {
     pub actual: String,
 }
 
-/// The answer when a diagnosis expectation is given: the engine is a later piece, and an
-/// expectation that cannot be checked must never pass.
+/// The answer when a diagnosis expectation cannot be checked (no engine ran, or
+/// `fix_verifies`, whose machine-applicable remedies are not built yet): it must never pass.
 pub const NO_DIAGNOSIS_ENGINE: &str = "diagnosis engine not available";
 
-/// Checks the outcomes of one request step; empty when everything holds. Also returns the
-/// outcome whose evidence explains a failure (the first one that missed).
+/// Checks the outcomes of one request step without a diagnosis engine (a `diagnosis:` key then
+/// fails as not available); see [`check_with`].
 pub fn check<'a>(expect: &Expect, outcomes: &'a [Outcome]) -> (Vec<Mismatch>, Option<&'a Outcome>) {
+    check_with(expect, outcomes, None)
+}
+
+/// The outcome a `diagnosis:` expectation is checked against: the first request that failed,
+/// else the first (a burst where only some requests overflow is diagnosed by a failed one).
+pub fn diagnosed_outcome(outcomes: &[Outcome]) -> Option<&Outcome> {
+    outcomes
+        .iter()
+        .find(|o| !o.status.is_success())
+        .or_else(|| outcomes.first())
+}
+
+/// `diagnosis: [codes]` holds when every listed code is among the findings.
+pub fn check_diagnosis(codes: &[String], findings: &[Finding]) -> Option<Mismatch> {
+    let found: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
+    let missing: Vec<&str> = codes
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !found.contains(c))
+        .collect();
+    (!missing.is_empty()).then(|| Mismatch {
+        field: "diagnosis".into(),
+        expected: format!("[{}]", codes.join(", ")),
+        actual: format!(
+            "missing [{}]; findings [{}]",
+            missing.join(", "),
+            found.join(", ")
+        ),
+    })
+}
+
+/// Checks the outcomes of one request step; empty when everything holds. Also returns the
+/// outcome whose evidence explains a failure (the first one that missed). `findings` are the
+/// diagnosis of [`diagnosed_outcome`]; `None` when no engine ran.
+pub fn check_with<'a>(
+    expect: &Expect,
+    outcomes: &'a [Outcome],
+    findings: Option<&[Finding]>,
+) -> (Vec<Mismatch>, Option<&'a Outcome>) {
     let mut out = Vec::new();
     let per_request: Vec<Vec<Mismatch>> = outcomes.iter().map(|o| check_one(expect, o)).collect();
     let first_miss = per_request
@@ -51,11 +91,14 @@ pub fn check<'a>(expect: &Expect, outcomes: &'a [Outcome]) -> (Vec<Mismatch>, Op
     }
 
     if let Some(codes) = &expect.diagnosis {
-        out.push(Mismatch {
-            field: "diagnosis".into(),
-            expected: format!("[{}]", codes.join(", ")),
-            actual: NO_DIAGNOSIS_ENGINE.into(),
-        });
+        match findings {
+            Some(findings) => out.extend(check_diagnosis(codes, findings)),
+            None => out.push(Mismatch {
+                field: "diagnosis".into(),
+                expected: format!("[{}]", codes.join(", ")),
+                actual: NO_DIAGNOSIS_ENGINE.into(),
+            }),
+        }
     }
     if expect.fix_verifies {
         out.push(Mismatch {

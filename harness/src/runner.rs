@@ -9,12 +9,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Duration;
 
+use sim::diagnose::{diagnose, Finding};
 use sim::mesh::{MeshError, MeshOptions, Protocol, RequestSpec};
 use sim::model::{Object, ObjectRef};
 use sim::proxy::Outcome;
 use sim::{Fault, Mesh, SimTime};
 
-use crate::expect::{check, Mismatch};
+use crate::expect::{check_with, diagnosed_outcome, Mismatch};
 use crate::scenario::{Action, Scenario};
 
 /// The result of a scenario or a step.
@@ -154,6 +155,10 @@ trait Driver {
     fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError>;
     fn delete(&mut self, refs: &[ObjectRef]) -> Result<(), MeshError>;
     fn inject(&mut self, fault: &Fault) -> Result<(), MeshError>;
+    /// The diagnosis of one outcome, from its Evidence; `None` when the driver has no engine.
+    fn findings(&self, _req: &RequestSpec, _outcome: &Outcome) -> Option<Vec<Finding>> {
+        None
+    }
 }
 
 impl Driver for Mesh {
@@ -175,6 +180,9 @@ impl Driver for Mesh {
     fn inject(&mut self, fault: &Fault) -> Result<(), MeshError> {
         Mesh::inject(self, fault)
     }
+    fn findings(&self, req: &RequestSpec, outcome: &Outcome) -> Option<Vec<Finding>> {
+        Some(diagnose(&self.evidence(req, outcome)))
+    }
 }
 
 /// Runs the steps in order; a failed expectation does not stop the scenario, an error does.
@@ -189,7 +197,12 @@ fn drive(mesh: &mut impl Driver, scenario: &Scenario) -> Vec<StepReport> {
                 match mesh.request(request) {
                     Err(e) => error_step(index, step.line, kind, &summary, e.0),
                     Ok(outcomes) => {
-                        let (mismatches, culprit) = check(expect, &outcomes);
+                        let findings = match (&expect.diagnosis, diagnosed_outcome(&outcomes)) {
+                            (Some(_), Some(o)) => mesh.findings(request, o),
+                            _ => None,
+                        };
+                        let (mismatches, culprit) =
+                            check_with(expect, &outcomes, findings.as_deref());
                         let evidence = culprit
                             .filter(|_| !mismatches.is_empty())
                             .map(evidence)

@@ -47,7 +47,19 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
             miss.reason
         ));
     }
-    let finding = match code.as_str() {
+    // The prediction names any plaintext denial `PrincipalRequiresMtls`; it is only that when
+    // an ALLOW rule failed on an identity field (an ALLOW-nothing policy denies everyone).
+    let identity_miss = decision.misses.iter().any(|m| {
+        m.action == AuthzAction::Allow
+            && ["principals", "namespaces", "serviceAccounts"]
+                .iter()
+                .any(|f| m.field.contains(f))
+    });
+    let code = match code.as_str() {
+        "PrincipalRequiresMtls" if !identity_miss => "NoAllowPolicyMatched",
+        other => other,
+    };
+    let finding = match code {
         "DenyPolicyMatched" => deny_matched(res, server, &decision, evidence),
         "NoAllowPolicyMatched" => no_allow_matched(ctx, p.peer_principal.as_deref(), evidence),
         "PrincipalRequiresMtls" => Finding::error(

@@ -117,11 +117,7 @@ fn related_static_findings(ev: &Evidence) -> Vec<Finding> {
             f.evidence
                 .iter()
                 .chain(std::iter::once(&f.message))
-                .any(|line| {
-                    namespaces
-                        .iter()
-                        .any(|ns| line.contains(&format!("/{ns}/")))
-                })
+                .any(|line| namespaces.iter().any(|ns| mentions_namespace(line, ns)))
         })
         .map(|mut f| {
             if f.severity == Severity::Error {
@@ -130,4 +126,17 @@ fn related_static_findings(ev: &Evidence) -> Vec<Finding> {
             f
         })
         .collect()
+}
+
+/// Whether a static finding's line names a resource in (or the namespace) `ns`: static checks
+/// write `Kind ns/name`, `namespace ns` or a `svc.ns.svc` host.
+fn mentions_namespace(line: &str, ns: &str) -> bool {
+    [
+        format!(" {ns}/"),
+        format!("/{ns}/"),
+        format!("namespace {ns}"),
+        format!(".{ns}.svc"),
+    ]
+    .iter()
+    .any(|needle| line.contains(needle.as_str()))
 }
