@@ -21,8 +21,8 @@ pub struct Mismatch {
     pub actual: String,
 }
 
-/// The answer when a diagnosis expectation cannot be checked (no engine ran, or
-/// `fix_verifies`, whose machine-applicable remedies are not built yet): it must never pass.
+/// The answer when a diagnosis expectation cannot be checked (no engine ran): it must never
+/// pass.
 pub const NO_DIAGNOSIS_ENGINE: &str = "diagnosis engine not available";
 
 /// Checks the outcomes of one request step without a diagnosis engine (a `diagnosis:` key then
@@ -59,13 +59,23 @@ pub fn check_diagnosis(codes: &[String], findings: &[Finding]) -> Option<Mismatc
     })
 }
 
+/// What the diagnosis engine said about a step's [`diagnosed_outcome`].
+#[derive(Debug, Clone, Default)]
+pub struct Diagnosis {
+    /// The findings, in the engine's order.
+    pub findings: Vec<Finding>,
+    /// With `fix_verifies`: `Ok(fix summary)` when the first finding's remedy made the request
+    /// succeed in a copy of the mesh, `Err(why not)` otherwise.
+    pub fix: Option<Result<String, String>>,
+}
+
 /// Checks the outcomes of one request step; empty when everything holds. Also returns the
-/// outcome whose evidence explains a failure (the first one that missed). `findings` are the
-/// diagnosis of [`diagnosed_outcome`]; `None` when no engine ran.
+/// outcome whose evidence explains a failure (the first one that missed). `diagnosis` is the
+/// engine's answer for [`diagnosed_outcome`]; `None` when no engine ran.
 pub fn check_with<'a>(
     expect: &Expect,
     outcomes: &'a [Outcome],
-    findings: Option<&[Finding]>,
+    diagnosis: Option<&Diagnosis>,
 ) -> (Vec<Mismatch>, Option<&'a Outcome>) {
     let mut out = Vec::new();
     let per_request: Vec<Vec<Mismatch>> = outcomes.iter().map(|o| check_one(expect, o)).collect();
@@ -91,8 +101,8 @@ pub fn check_with<'a>(
     }
 
     if let Some(codes) = &expect.diagnosis {
-        match findings {
-            Some(findings) => out.extend(check_diagnosis(codes, findings)),
+        match diagnosis {
+            Some(d) => out.extend(check_diagnosis(codes, &d.findings)),
             None => out.push(Mismatch {
                 field: "diagnosis".into(),
                 expected: format!("[{}]", codes.join(", ")),
@@ -101,11 +111,18 @@ pub fn check_with<'a>(
         }
     }
     if expect.fix_verifies {
-        out.push(Mismatch {
-            field: "fix_verifies".into(),
-            expected: "the first finding's remedy makes the request succeed".into(),
-            actual: NO_DIAGNOSIS_ENGINE.into(),
-        });
+        let actual = match diagnosis.and_then(|d| d.fix.as_ref()) {
+            Some(Ok(_)) => None,
+            Some(Err(why)) => Some(why.clone()),
+            None => Some(NO_DIAGNOSIS_ENGINE.to_string()),
+        };
+        if let Some(actual) = actual {
+            out.push(Mismatch {
+                field: "fix_verifies".into(),
+                expected: "the first finding's remedy makes the request succeed".into(),
+                actual,
+            });
+        }
     }
     (out, first_miss)
 }

@@ -156,7 +156,11 @@ fn diagnosis_holds_when_every_listed_code_is_found() {
         finding("WorkloadCertExpired"),
         finding("StrictOverridden"),
     ];
-    let (m, _) = check_with(&e, &[outcome(503, &["UF", "URX"])], Some(&found));
+    let d = Diagnosis {
+        findings: found.to_vec(),
+        fix: None,
+    };
+    let (m, _) = check_with(&e, &[outcome(503, &["UF", "URX"])], Some(&d));
     assert!(m.is_empty(), "{m:?}");
 }
 
@@ -172,7 +176,10 @@ fn diagnosis_fails_naming_the_missing_and_the_found_codes() {
     let (m, _) = check_with(
         &e,
         &[outcome(503, &["UF", "URX"])],
-        Some(&[finding("WorkloadCertExpired")]),
+        Some(&Diagnosis {
+            findings: vec![finding("WorkloadCertExpired")],
+            fix: None,
+        }),
     );
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].field, "diagnosis");
@@ -193,4 +200,27 @@ fn a_burst_is_diagnosed_by_its_first_failed_request() {
     let ok = [outcome(200, &[]), outcome(201, &[])];
     assert_eq!(diagnosed_outcome(&ok), Some(&ok[0]));
     assert_eq!(diagnosed_outcome(&[]), None);
+}
+
+#[test]
+fn fix_verifies_holds_only_when_the_remedy_was_verified() {
+    let e = Expect {
+        fix_verifies: true,
+        ..Expect::default()
+    };
+    let outs = [outcome(503, &["UF", "URX"])];
+    let with = |fix| Diagnosis {
+        findings: vec![finding("WorkloadCertMissing")],
+        fix,
+    };
+    let ok = with(Some(Ok("kubectl rollout restart foo/sleep".into())));
+    assert!(check_with(&e, &outs, Some(&ok)).0.is_empty());
+    let bad = with(Some(Err("still 503".into())));
+    let (m, _) = check_with(&e, &outs, Some(&bad));
+    assert_eq!(
+        (m[0].field.as_str(), m[0].actual.as_str()),
+        ("fix_verifies", "still 503")
+    );
+    let (m, _) = check_with(&e, &outs, None);
+    assert_eq!(m[0].actual, NO_DIAGNOSIS_ENGINE);
 }

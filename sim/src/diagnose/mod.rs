@@ -3,12 +3,15 @@
 //! `diagnose` reads only an [`Evidence`] bundle (what a real cluster can show); it never sees
 //! the injected faults. Rules live in `rules/`, one module per area of failure-modes.md.
 
+mod remedy;
 mod rules;
 pub mod static_checks;
 #[cfg(test)]
 mod tests;
 
 use serde::Serialize;
+
+pub use remedy::{fix_for, Fix, RESTARTED_AT};
 
 use crate::evidence::Evidence;
 

@@ -434,3 +434,42 @@ fn diagnosis_is_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+/// Applies the remedy of the finding `code` and sends `req` again.
+fn after_fix(m: &mut Mesh, req: &RequestSpec, code: &str) -> bool {
+    let o = m.request(req).expect("request")[0].clone();
+    let ev = m.evidence(req, &o);
+    let f = diagnose(&ev);
+    let finding = f.iter().find(|f| f.code == code).expect("finding");
+    let fix = crate::diagnose::fix_for(finding, &ev).expect("machine-applicable remedy");
+    m.apply(fix.apply).expect("fix applies");
+    m.request(req).expect("request")[0].status.is_success()
+}
+
+#[test]
+fn remedies_make_the_failed_request_succeed() {
+    let req = get("foo/sleep", "httpbin.foo:8000");
+    let rule = dr("foo", "{mode: DISABLE}");
+    let mut m = mesh(&[STRICT_FOO, &rule], &[]);
+    assert!(after_fix(&mut m, &req, "DestinationRuleTlsDisable"));
+    let mut m = mesh(&[], &[missing_cert("foo/httpbin")]);
+    assert!(after_fix(&mut m, &req, "WorkloadCertMissing"));
+    let mut m = mesh(&[STRICT_FOO], &[]);
+    assert!(after_fix(
+        &mut m,
+        &get("legacy/sleep", "httpbin.foo:8000"),
+        "PlaintextToStrict"
+    ));
+}
+
+#[test]
+fn a_restart_does_not_fix_expiry_while_istiod_is_down() {
+    let mut m = mesh(&[], &[]);
+    m.inject(&Fault::IstiodDown).unwrap();
+    m.advance(Duration::from_secs(25 * 3600));
+    assert!(!after_fix(
+        &mut m,
+        &get("foo/sleep", "httpbin.foo:8000"),
+        "WorkloadCertExpired"
+    ));
+}
