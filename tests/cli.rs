@@ -80,31 +80,6 @@ fn run_help_documents_formats_partition_and_exit_codes() {
 }
 
 #[test]
-fn commands_without_an_engine_say_so_and_exit_2() {
-    for cmd in [
-        vec![
-            "explain",
-            "-f",
-            "x.yaml",
-            "--from",
-            "foo/sleep",
-            "--to",
-            "httpbin:8000",
-        ],
-        vec!["matrix", "-f", "x.yaml"],
-        vec!["diff", "-f", "a.yaml", "--against", "b.yaml"],
-        vec!["check", "-f", "x.yaml", "--format", "sarif"],
-        vec!["certs", "-f", "x.yaml", "--out", "certs"],
-    ] {
-        meshsim()
-            .args(&cmd)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains("not available in this build"));
-    }
-}
-
-#[test]
 fn passing_scenarios_exit_0_with_a_human_summary() {
     let dir = library();
     let out = stdout_of(meshsim().current_dir(dir.path()).args(["run", "."]));

@@ -1,8 +1,13 @@
 //! Argument definitions (clap derive) and dispatch. Exit codes: 0 all expectations hold, 1 an
 //! expectation failed, 2 bad input or usage (clap's own usage errors exit 2 as well).
 
+mod certs;
+mod check;
+mod config;
+mod diff;
+mod explain;
+mod matrix;
 mod output;
-mod pending;
 mod probe;
 mod run;
 
@@ -14,6 +19,8 @@ use sim::Fault;
 
 /// Exit code: every expectation held.
 pub const EXIT_OK: i32 = 0;
+/// Exit code: an expectation failed (for `check`: an error-severity finding).
+pub const EXIT_FAILED: i32 = 1;
 /// Exit code: bad input or usage.
 pub const EXIT_BAD_INPUT: i32 = 2;
 
@@ -23,6 +30,11 @@ Examples:
   meshsim run scenarios/ --format junit --output report.xml
   meshsim probe -f scenarios/fixtures/ --from legacy/sleep --to httpbin.foo:8000
   meshsim probe -f scenarios/fixtures/ --from foo/sleep --to httpbin.foo:8000 --fault istiod-down --at 25h
+  meshsim explain -f scenarios/fixtures/ --from legacy/sleep --to httpbin.foo:8000
+  meshsim matrix -f scenarios/fixtures/ --format dot | dot -Tsvg > mesh.svg
+  meshsim diff -f scenarios/fixtures/ --against scenarios/fixtures/ strict.yaml
+  meshsim check -f manifests/ --format sarif > meshsim.sarif
+  meshsim certs -f scenarios/fixtures/ --out certs/
 
 Exit codes: 0 all expectations hold, 1 an expectation failed, 2 bad input or usage.";
 
@@ -73,6 +85,20 @@ pub enum Format {
     Human,
     /// JSON.
     Json,
+}
+
+/// Output formats of `matrix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    /// An aligned table, one row per flow.
+    #[value(alias = "human")]
+    Table,
+    /// `{"flows": [...]}`.
+    Json,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// A Graphviz digraph: workloads and service ports, edges coloured by outcome.
+    Dot,
 }
 
 /// Output formats of `check`.
@@ -158,7 +184,14 @@ pub struct ProbeArgs {
 const EXPLAIN_EXAMPLES: &str = "\
 Examples:
   meshsim explain -f scenarios/fixtures/ --from legacy/sleep --to httpbin.foo:8000
-  meshsim explain -f scenarios/fixtures/ --from foo/sleep --to httpbin.foo:8000 --format json";
+  meshsim explain -f scenarios/fixtures/ --from foo/sleep --to httpbin.foo:8000 --format json
+  meshsim explain -f scenarios/fixtures/ --from foo/sleep --to httpbin.foo:8000 --fault istiod-down --at 25h
+
+The trace is the analysis path's: for each step of the request flow (destination, source
+sidecar, outbound TLS, inbound mTLS, authorization) the resources or defaults that decided it.
+The observed outcome is the data path's, with --fault and --at applied as for probe; the
+prediction assumes healthy certificates, so a fault can make the two differ. Exit code 0 when
+the request was simulated, 2 on bad input.";
 
 /// `meshsim explain`: the same arguments as `probe`.
 #[derive(Debug, Args)]
@@ -210,7 +243,16 @@ pub struct RequestArgs {
 const MATRIX_EXAMPLES: &str = "\
 Examples:
   meshsim matrix -f scenarios/fixtures/
-  meshsim matrix -f scenarios/fixtures/ --handshake --format json";
+  meshsim matrix -f scenarios/fixtures/ --handshake --format json
+  meshsim matrix -f scenarios/fixtures/ --format csv > flows.csv
+  meshsim matrix -f scenarios/fixtures/ --format dot | dot -Tsvg > mesh.svg
+  meshsim matrix -f scenarios/fixtures/ --handshake --fault istiod-down --at 25h
+
+One flow per (workload with replicas, Service port). By default the analysis path predicts each
+flow from the configuration alone; --handshake sends each through the data path (real
+handshakes), where --fault and --at apply (they are rejected without --handshake). In dot output
+edges are green for 2xx over mTLS, blue for 2xx in plaintext, orange for 403, red for other
+failures. Exit code 0 when the matrix was computed, 2 on bad input.";
 
 /// `meshsim matrix`.
 #[derive(Debug, Args)]
@@ -222,16 +264,30 @@ pub struct MatrixArgs {
     /// Send every flow through the data path (real handshakes) instead of the analysis path.
     #[arg(long)]
     pub handshake: bool,
-    /// Output format (json: {"flows": [...]}).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MatrixFormat::Table)]
+    pub format: MatrixFormat,
+    /// With --handshake: inject a fault first (repeatable), as for `probe`.
+    #[arg(long = "fault", value_name = "SPEC", value_parser = harness::suggest::parse_fault_spec)]
+    pub faults: Vec<Fault>,
+    /// With --handshake: advance the virtual clock first (e.g. 25h).
+    #[arg(long, value_name = "DURATION", value_parser = sim::clock::parse_duration)]
+    pub at: Option<std::time::Duration>,
+    /// Seed for every random choice of the mesh (with --handshake).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 const DIFF_EXAMPLES: &str = "\
 Examples:
   meshsim diff -f main/manifests/ --against pr/manifests/
-  meshsim diff -f scenarios/fixtures/ \\
-      --against scenarios/peer-authentication/plaintext-client-rejected-by-mesh-wide-strict.yaml";
+  meshsim diff -f scenarios/fixtures/ --against scenarios/fixtures/ strict.yaml
+  meshsim diff -f old/ --against new/ --handshake --format json
+
+Compares the connectivity matrix of the old configuration (-f) with the new one (--against):
+flows whose status, mtls or codes change, and flows that appear or disappear. The exit code is
+0 whenever both configurations load, changes or not (use --format json and count `changes` to
+gate CI), and 2 on bad input.";
 
 /// `meshsim diff`.
 #[derive(Debug, Args)]
@@ -246,15 +302,24 @@ pub struct DiffArgs {
     /// Compare data-path outcomes (real handshakes) instead of the analysis path.
     #[arg(long)]
     pub handshake: bool,
-    /// Output format.
+    /// Output format (json: {"changes": [{"from", "to", "before", "after"}]}).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Seed for every random choice of the meshes (with --handshake).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
   meshsim check -f scenarios/fixtures/
-  meshsim check -f scenarios/fixtures/ --format sarif > meshsim.sarif";
+  meshsim check -f scenarios/fixtures/ --format json
+  meshsim check -f manifests/ --format sarif > meshsim.sarif
+
+Findings come from the configuration alone: PeerAuthentication conflicts, selectors that match
+nothing, STRICT overridden below the mesh, DestinationRules whose host matches no Service.
+SARIF results point at the file and line of the resource the evidence names. Exit code 0 when no
+finding has severity error, 1 when one does, 2 on bad input.";
 
 /// `meshsim check`.
 #[derive(Debug, Args)]
@@ -271,7 +336,13 @@ pub struct CheckArgs {
 const CERTS_EXAMPLES: &str = "\
 Examples:
   meshsim certs -f scenarios/fixtures/ --out certs/
-  openssl verify -CAfile certs/foo/httpbin/root-cert.pem certs/foo/httpbin/cert-chain.pem";
+  openssl verify -CAfile certs/foo/httpbin/root-cert.pem certs/foo/httpbin/cert-chain.pem
+  meshsim certs -f scenarios/fixtures/ --out certs/ --fault rotate-root:restart=foo/httpbin --at 13h
+
+Writes DIR/NAMESPACE/WORKLOAD/cert-chain.pem, key.pem (mode 0600) and root-cert.pem for every
+proxy, as istio-agent would hand them to Envoy over SDS (`default` and `ROOTCA`). A proxy that
+holds no certificate (e.g. istiod down at start) is listed and skipped. Exit code 0 when the
+files were written, 2 on bad input or when a file cannot be written.";
 
 /// `meshsim certs`.
 #[derive(Debug, Args)]
@@ -299,10 +370,10 @@ pub fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(a) => run::run(a),
         Command::Probe(a) => probe::probe(a),
-        Command::Explain(_) => pending::not_available("explain"),
-        Command::Matrix(_) => pending::not_available("matrix"),
-        Command::Diff(_) => pending::not_available("diff"),
-        Command::Check(_) => pending::not_available("check"),
-        Command::Certs(_) => pending::not_available("certs"),
+        Command::Explain(a) => explain::explain(a),
+        Command::Matrix(a) => matrix::matrix(a),
+        Command::Diff(a) => diff::diff(a),
+        Command::Check(a) => check::check(a),
+        Command::Certs(a) => certs::certs(a),
     }
 }

@@ -2,20 +2,19 @@
 
 use std::collections::BTreeMap;
 
-use harness::{load_configuration, Tree};
 use serde::Serialize;
 use sim::diagnose::Finding;
-use sim::mesh::{MeshOptions, Protocol, RequestSpec};
+use sim::mesh::{Protocol, RequestSpec};
 use sim::proxy::outcome::Status;
 use sim::proxy::Outcome;
-use sim::Mesh;
 
+use super::config::{build_mesh, load};
 use super::output::emit;
 use super::{Format, ProbeArgs, ProtocolArg, RequestArgs, EXIT_BAD_INPUT, EXIT_OK};
 
-/// The JSON shape of `probe --format json` (design.md, "CLI").
+/// The data-path outcome as `probe --format json` and `explain`'s `observed` print it.
 #[derive(Debug, Serialize)]
-struct ProbeJson<'a> {
+pub(super) struct OutcomeJson<'a> {
     status: Status,
     response_flags: &'a [String],
     details: &'a str,
@@ -25,12 +24,36 @@ struct ProbeJson<'a> {
     body: &'a str,
     client_log: Option<&'a str>,
     server_log: Option<&'a str>,
+}
+
+impl<'a> OutcomeJson<'a> {
+    /// The view of `o`.
+    pub(super) fn of(o: &'a Outcome) -> OutcomeJson<'a> {
+        OutcomeJson {
+            status: o.status,
+            response_flags: &o.response_flags,
+            details: &o.details,
+            mtls: o.mtls,
+            tls_error: o.tls_error.as_deref(),
+            peer_principal: o.peer_principal.as_deref(),
+            body: &o.body,
+            client_log: o.client_log.as_deref(),
+            server_log: o.server_log.as_deref(),
+        }
+    }
+}
+
+/// The JSON shape of `probe --format json` (design.md, "CLI").
+#[derive(Debug, Serialize)]
+struct ProbeJson<'a> {
+    #[serde(flatten)]
+    outcome: OutcomeJson<'a>,
     findings: &'a [Finding],
 }
 
 /// Runs `meshsim probe` and returns the exit code.
 pub fn probe(args: ProbeArgs) -> i32 {
-    match simulate(&args.request) {
+    match simulate("probe", &args.request) {
         Ok(outcome) => {
             // TODO(lead): run the diagnosis engine on the mesh's Evidence once it lands.
             let findings: Vec<Finding> = Vec::new();
@@ -55,34 +78,23 @@ pub fn probe(args: ProbeArgs) -> i32 {
 }
 
 /// Builds the mesh (faults at time zero), advances the clock, sends one request.
-fn simulate(args: &RequestArgs) -> Result<Outcome, String> {
-    let request = request_spec(args)?;
-    let (resources, mut faults) =
-        load_configuration(&Tree::Fs, &args.files).map_err(|e| e.to_string())?;
-    for w in &resources.warnings {
-        eprintln!("{w}");
-    }
+pub(super) fn simulate(command: &str, args: &RequestArgs) -> Result<Outcome, String> {
+    let request = request_spec(command, args)?;
+    let (resources, mut faults) = load(&args.files)?;
     faults.extend(args.faults.iter().cloned());
-    let opts = MeshOptions {
-        seed: args.seed,
-        ..MeshOptions::default()
-    };
-    let mut mesh =
-        Mesh::build(resources, &faults, opts).map_err(|e| format!("meshsim probe: {e}"))?;
-    if let Some(at) = args.at {
-        mesh.advance(at);
-    }
+    let mut mesh = build_mesh(command, resources, &faults, args.seed, args.at)?;
     let outcomes = mesh
         .request(&request)
-        .map_err(|e| format!("meshsim probe: {e}"))?;
+        .map_err(|e| format!("meshsim {command}: {e}"))?;
     outcomes
         .into_iter()
         .next()
-        .ok_or_else(|| "meshsim probe: the mesh returned no outcome".to_string())
+        .ok_or_else(|| format!("meshsim {command}: the mesh returned no outcome"))
 }
 
-fn request_spec(args: &RequestArgs) -> Result<RequestSpec, String> {
-    let bad = |m: String| format!("meshsim probe: {m}");
+/// The request of `--from`/`--to`/`--path`/... with the arguments checked.
+pub(super) fn request_spec(command: &str, args: &RequestArgs) -> Result<RequestSpec, String> {
+    let bad = |m: String| format!("meshsim {command}: {m}");
     match args.from.split_once('/') {
         Some((ns, wl)) if !ns.is_empty() && !wl.is_empty() && !wl.contains('/') => {}
         _ => {
@@ -157,15 +169,7 @@ fn human(args: &RequestArgs, o: &Outcome, findings: &[Finding]) -> String {
 
 fn json(o: &Outcome, findings: &[Finding]) -> String {
     let view = ProbeJson {
-        status: o.status,
-        response_flags: &o.response_flags,
-        details: &o.details,
-        mtls: o.mtls,
-        tls_error: o.tls_error.as_deref(),
-        peer_principal: o.peer_principal.as_deref(),
-        body: &o.body,
-        client_log: o.client_log.as_deref(),
-        server_log: o.server_log.as_deref(),
+        outcome: OutcomeJson::of(o),
         findings,
     };
     let mut s = serde_json::to_string_pretty(&view)
@@ -228,7 +232,7 @@ mod tests {
             "--protocol",
             "tcp",
         ]);
-        let spec = request_spec(&args).unwrap();
+        let spec = request_spec("probe", &args).unwrap();
         assert_eq!(spec.headers["x-user"], "alice");
         assert_eq!(spec.protocol, Protocol::Tcp);
         assert_eq!(args.faults, vec![sim::Fault::IstiodDown]);
@@ -238,6 +242,8 @@ mod tests {
     #[test]
     fn header_without_colon_is_rejected() {
         let args = request_args(&["-H", "oops"]);
-        assert!(request_spec(&args).unwrap_err().contains("NAME: VALUE"));
+        assert!(request_spec("probe", &args)
+            .unwrap_err()
+            .contains("NAME: VALUE"));
     }
 }

@@ -1,0 +1,85 @@
+//! `meshsim certs`: each proxy's SDS `default` certificate chain and key and its `ROOTCA` bundle,
+//! written as the files istio-agent serves Envoy (`cert-chain.pem`, `key.pem`, `root-cert.pem`).
+
+use sim::control::Exported;
+
+use super::config::{build_mesh, load};
+use super::output::emit;
+use super::{CertsArgs, EXIT_BAD_INPUT, EXIT_OK};
+
+/// Runs `meshsim certs` and returns the exit code.
+pub fn certs(args: CertsArgs) -> i32 {
+    let exported = load(&args.files).and_then(|(resources, mut faults)| {
+        faults.extend(args.faults.iter().cloned());
+        let mesh = build_mesh("certs", resources, &faults, args.seed, args.at)?;
+        mesh.control().export_proxy_files(&args.out).map_err(|e| {
+            format!(
+                "meshsim certs: cannot write under {}: {e}",
+                args.out.display()
+            )
+        })
+    });
+    let exported = match exported {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    match emit(&report(&exported), None) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("meshsim certs: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+fn report(exported: &[(String, Exported)]) -> String {
+    let mut s = String::new();
+    let mut written = 0;
+    for (proxy, what) in exported {
+        match what {
+            Exported::Written(dir) => {
+                written += 1;
+                let dir = dir.to_string_lossy().replace('\\', "/");
+                let dir = dir.trim_end_matches('/');
+                s.push_str(&format!(
+                    "{proxy}: wrote {dir}/{{cert-chain.pem,key.pem (0600),root-cert.pem}}\n"
+                ));
+            }
+            Exported::NoCertificate => s.push_str(&format!(
+                "{proxy}: no certificate (SDS `default` is empty), nothing written\n"
+            )),
+        }
+    }
+    s.push_str(&format!(
+        "{} proxy(ies): {written} written, {} without a certificate\n",
+        exported.len(),
+        exported.len() - written
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn report_lists_written_and_skipped_proxies() {
+        let text = report(&[
+            (
+                "foo/httpbin".into(),
+                Exported::Written(PathBuf::from("out/foo/httpbin")),
+            ),
+            ("foo/sleep".into(), Exported::NoCertificate),
+        ]);
+        assert_eq!(
+            text,
+            "foo/httpbin: wrote out/foo/httpbin/{cert-chain.pem,key.pem (0600),root-cert.pem}\n\
+             foo/sleep: no certificate (SDS `default` is empty), nothing written\n\
+             2 proxy(ies): 1 written, 1 without a certificate\n"
+        );
+    }
+}

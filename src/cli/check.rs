@@ -1,0 +1,288 @@
+//! `meshsim check`: static findings from the configuration alone, as text, JSON or SARIF 2.1.0.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use sim::diagnose::static_checks::static_findings;
+use sim::diagnose::{Finding, Severity};
+use sim::model::{Meta, Origin};
+use sim::Resources;
+
+use super::config::load;
+use super::output::emit;
+use super::{CheckArgs, CheckFormat, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
+
+/// `check --format json`.
+#[derive(Debug, Serialize)]
+struct CheckJson<'a> {
+    findings: &'a [Finding],
+}
+
+/// Runs `meshsim check` and returns the exit code: 0 without an error-severity finding, 1 with
+/// one, 2 on bad input.
+pub fn check(args: CheckArgs) -> i32 {
+    let resources = match load(&args.files) {
+        Ok((resources, _faults)) => resources,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let findings = static_findings(&resources);
+    let text = match args.format {
+        CheckFormat::Human => human(&resources, &findings),
+        CheckFormat::Json => pretty(&CheckJson {
+            findings: &findings,
+        }),
+        CheckFormat::Sarif => pretty(&sarif(&resources, &findings)),
+    };
+    match emit(&text, None) {
+        Ok(()) => exit_code(&findings),
+        Err(e) => {
+            eprintln!("meshsim check: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// 1 when any finding has severity error, else 0.
+fn exit_code(findings: &[Finding]) -> i32 {
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+fn pretty<T: Serialize>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
+    s.push('\n');
+    s
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+/// SARIF's `level` for a severity (SARIF 2.1.0 §3.27.10: error, warning, note).
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// The metadata of the object `kind ns/name` (or `kind name` for a Namespace).
+fn meta_of<'r>(res: &'r Resources, kind: &str, ns: &str, name: &str) -> Option<&'r Meta> {
+    let hit = |m: &&Meta| m.namespace == ns && m.name == name;
+    match kind {
+        "PeerAuthentication" => res.peer_authentications.iter().map(|x| &x.meta).find(hit),
+        "DestinationRule" => res.destination_rules.iter().map(|x| &x.meta).find(hit),
+        "AuthorizationPolicy" => res.authorization_policies.iter().map(|x| &x.meta).find(hit),
+        "Service" => res.services.iter().map(|x| &x.meta).find(hit),
+        "ServiceAccount" => res.service_accounts.iter().map(|x| &x.meta).find(hit),
+        "Namespace" => res
+            .namespaces
+            .iter()
+            .map(|x| &x.meta)
+            .find(|m| m.name == name),
+        other => res
+            .workloads
+            .iter()
+            .filter(|w| w.kind.as_str() == other)
+            .map(|w| &w.meta)
+            .find(hit),
+    }
+}
+
+/// The origin of the first resource `text` names with a known file and line: `Kind ns/name`
+/// (how the static checks write evidence) or `Kind/ns/name` (an `ObjectRef`).
+fn origin_in<'r>(res: &'r Resources, text: &str) -> Option<&'r Origin> {
+    let tokens: Vec<&str> = text
+        .split_whitespace()
+        .map(|t| t.trim_end_matches([':', ',', ';', '.']))
+        .collect();
+    let known = |m: &'r Meta| {
+        let o = &m.origin;
+        let file = o.file.to_string_lossy();
+        (o.line > 0 && !file.starts_with('<')).then_some(o)
+    };
+    for (i, tok) in tokens.iter().enumerate() {
+        let parts: Vec<&str> = tok.split('/').collect();
+        let found = match (parts.as_slice(), tokens.get(i + 1)) {
+            ([kind, ns, name], _) => meta_of(res, kind, ns, name),
+            ([kind], Some(next)) => match next.split('/').collect::<Vec<_>>().as_slice() {
+                [ns, name] => meta_of(res, kind, ns, name),
+                [name] if *kind == "Namespace" => meta_of(res, kind, "", name),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(o) = found.and_then(known) {
+            return Some(o);
+        }
+    }
+    None
+}
+
+/// Where a finding points: the resource its message names (the static checks name the culprit
+/// there), else the first evidence line that names one.
+fn origin_of<'r>(res: &'r Resources, f: &Finding) -> Option<&'r Origin> {
+    std::iter::once(f.message.as_str())
+        .chain(f.evidence.iter().map(String::as_str))
+        .find_map(|t| origin_in(res, t))
+}
+
+fn human(res: &Resources, findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "no findings\n".into();
+    }
+    let mut s = String::new();
+    let mut counts: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in findings {
+        *counts.entry(f.severity).or_default() += 1;
+        s.push_str(&format!(
+            "{} [{}]: {}\n",
+            f.code,
+            severity_name(f.severity),
+            f.message
+        ));
+        if let Some(o) = origin_of(res, f) {
+            s.push_str(&format!("  at: {o}\n"));
+        }
+        for e in &f.evidence {
+            s.push_str(&format!("  evidence: {e}\n"));
+        }
+        s.push_str(&format!("  remedy: {}\n", f.remedy));
+    }
+    let n = |sev| counts.get(&sev).copied().unwrap_or(0);
+    s.push_str(&format!(
+        "{} finding(s): {} error, {} warning, {} info\n",
+        findings.len(),
+        n(Severity::Error),
+        n(Severity::Warning),
+        n(Severity::Info)
+    ));
+    s
+}
+
+/// A SARIF artifact URI: the path as given, with `/` separators (SARIF 2.1.0 §3.4.3).
+fn uri(o: &Origin) -> String {
+    o.file.to_string_lossy().replace('\\', "/")
+}
+
+/// The SARIF 2.1.0 log: one run, the finding codes as rules, one result per finding.
+fn sarif(res: &Resources, findings: &[Finding]) -> Value {
+    let mut rules: BTreeMap<&str, &Finding> = BTreeMap::new();
+    for f in findings {
+        rules.entry(f.code.as_str()).or_insert(f);
+    }
+    let index: BTreeMap<&str, usize> = rules.keys().enumerate().map(|(i, c)| (*c, i)).collect();
+    let rules_json: Vec<Value> = rules
+        .iter()
+        .map(|(code, f)| {
+            json!({
+                "id": code,
+                "name": code,
+                "shortDescription": {"text": code},
+                "help": {"text": f.remedy},
+                "defaultConfiguration": {"level": sarif_level(f.severity)},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let mut r = json!({
+                "ruleId": f.code,
+                "ruleIndex": index[f.code.as_str()],
+                "level": sarif_level(f.severity),
+                "message": {"text": f.message},
+                "properties": {"evidence": f.evidence, "remedy": f.remedy},
+            });
+            if let Some(o) = origin_of(res, f) {
+                r["locations"] = json!([{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri(o)},
+                        "region": {"startLine": o.line},
+                    }
+                }]);
+            }
+            r
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "meshsim",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/meshsim/meshsim",
+                "rules": rules_json,
+            }},
+            "results": results,
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(code: &str, severity: Severity) -> Finding {
+        Finding {
+            code: code.into(),
+            severity,
+            message: "m".into(),
+            evidence: Vec::new(),
+            remedy: "r".into(),
+        }
+    }
+
+    #[test]
+    fn only_error_findings_fail_the_check() {
+        assert_eq!(exit_code(&[]), EXIT_OK);
+        assert_eq!(
+            exit_code(&[
+                finding("A", Severity::Warning),
+                finding("B", Severity::Info)
+            ]),
+            EXIT_OK
+        );
+        assert_eq!(
+            exit_code(&[
+                finding("A", Severity::Warning),
+                finding("B", Severity::Error)
+            ]),
+            EXIT_FAILED
+        );
+    }
+
+    #[test]
+    fn sarif_rules_are_the_distinct_codes_in_order() {
+        let res = Resources::default();
+        let log = sarif(
+            &res,
+            &[
+                finding("Zeta", Severity::Warning),
+                finding("Alpha", Severity::Error),
+                finding("Zeta", Severity::Warning),
+            ],
+        );
+        let rules = &log["runs"][0]["tool"]["driver"]["rules"];
+        assert_eq!(rules.as_array().map(Vec::len), Some(2));
+        assert_eq!(rules[0]["id"], "Alpha");
+        let results = &log["runs"][0]["results"];
+        assert_eq!(results[0]["ruleIndex"], 1);
+        assert_eq!(results[1]["level"], "error");
+        assert!(results[0].get("locations").is_none());
+    }
+}

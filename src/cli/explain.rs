@@ -1,0 +1,250 @@
+//! `meshsim explain`: the analysis path's decision trace of one request, beside the data path's
+//! observed outcome of the same request.
+
+use serde::Serialize;
+use sim::analysis::{Analyzer, Prediction, TraceStep};
+use sim::policy::Decision;
+use sim::proxy::outcome::Status;
+use sim::proxy::Outcome;
+
+use super::config::{build_mesh, load};
+use super::output::emit;
+use super::probe::{request_spec, OutcomeJson};
+use super::{ExplainArgs, Format, EXIT_BAD_INPUT, EXIT_OK};
+
+/// One decision as JSON: the flow step, the deciding resource (`Kind/ns/name`, or null for a
+/// default) and why.
+#[derive(Debug, Serialize)]
+struct DecisionJson<'a> {
+    step: &'a str,
+    resource: Option<String>,
+    reason: &'a str,
+}
+
+/// One request-flow step as JSON.
+#[derive(Debug, Serialize)]
+struct StepJson<'a> {
+    step: &'a str,
+    summary: &'a str,
+    decisions: Vec<DecisionJson<'a>>,
+}
+
+/// The prediction without its trace (the trace is printed as `steps`).
+#[derive(Debug, Serialize)]
+struct PredictionJson<'a> {
+    status: Status,
+    response_flags: &'a [String],
+    details: &'a str,
+    mtls: bool,
+    tls_error: Option<&'a str>,
+    peer_principal: Option<&'a str>,
+    codes: &'a [String],
+}
+
+/// `explain --format json`.
+#[derive(Debug, Serialize)]
+struct ExplainJson<'a> {
+    steps: Vec<StepJson<'a>>,
+    prediction: PredictionJson<'a>,
+    observed: OutcomeJson<'a>,
+}
+
+/// Runs `meshsim explain` and returns the exit code.
+pub fn explain(args: ExplainArgs) -> i32 {
+    match trace_and_observe(&args) {
+        Ok((prediction, observed, altered)) => {
+            let text = match args.format {
+                Format::Human => human(&args, &prediction, &observed, altered),
+                Format::Json => json(&prediction, &observed),
+            };
+            match emit(&text, None) {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    eprintln!("meshsim explain: {e}");
+                    EXIT_BAD_INPUT
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// Predicts on the configuration as loaded, then sends the same request through a mesh built
+/// with the faults and clock of the arguments; the flag says whether faults (the scenario's or
+/// `--fault`) or `--at` altered the mesh the prediction assumes.
+fn trace_and_observe(args: &ExplainArgs) -> Result<(Prediction, Outcome, bool), String> {
+    let r = &args.request;
+    let request = request_spec("explain", r)?;
+    let (resources, mut faults) = load(&r.files)?;
+    let prediction = Analyzer::new(&resources)
+        .predict(&request)
+        .map_err(|e| format!("meshsim explain: {e}"))?;
+    faults.extend(r.faults.iter().cloned());
+    let altered = !faults.is_empty() || r.at.is_some();
+    let mut mesh = build_mesh("explain", resources, &faults, r.seed, r.at)?;
+    let observed = mesh
+        .request(&request)
+        .map_err(|e| format!("meshsim explain: {e}"))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| "meshsim explain: the mesh returned no outcome".to_string())?;
+    Ok((prediction, observed, altered))
+}
+
+fn decision_line(d: &Decision) -> String {
+    match &d.resource {
+        Some(r) => format!("{r} ({}): {}", d.step, d.reason),
+        None => format!("default ({}): {}", d.step, d.reason),
+    }
+}
+
+fn list_or_dash(items: &[String], sep: &str) -> String {
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(sep)
+    }
+}
+
+fn human(args: &ExplainArgs, p: &Prediction, o: &Outcome, altered: bool) -> String {
+    let r = &args.request;
+    let mut s = format!("{} {} -> {}{}\n", r.method, r.from, r.to, r.path);
+    s.push_str("decision trace (analysis path, configuration only):\n");
+    for (i, step) in p.trace.iter().enumerate() {
+        s.push_str(&format!("  {}. {}: {}\n", i + 1, step.step, step.summary));
+        for d in &step.decisions {
+            s.push_str(&format!("       - {}\n", decision_line(d)));
+        }
+    }
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    s.push_str(&format!(
+        "predicted: status {}, mtls {}, flags {}, tls_error {}, codes {}\n",
+        p.status,
+        p.mtls,
+        list_or_dash(&p.response_flags, ","),
+        dash(&p.tls_error),
+        list_or_dash(&p.codes, ","),
+    ));
+    s.push_str(&format!(
+        "observed:  status {}, mtls {}, flags {}, tls_error {} (data path{})\n",
+        o.status,
+        o.mtls,
+        list_or_dash(&o.response_flags, ","),
+        dash(&o.tls_error),
+        if altered { ", with faults/--at" } else { "" },
+    ));
+    if agrees(p, o) {
+        s.push_str("the data path agrees with the prediction\n");
+    } else {
+        s.push_str(
+            "the data path differs from the prediction (the prediction assumes healthy \
+             certificates and a reachable istiod; faults, the clock or a scenario's faults \
+             change that)\n",
+        );
+    }
+    s
+}
+
+/// Whether the observed outcome is the predicted one in status, mTLS and response flags.
+fn agrees(p: &Prediction, o: &Outcome) -> bool {
+    p.status == o.status && p.mtls == o.mtls && p.response_flags == o.response_flags
+}
+
+fn step_json(step: &TraceStep) -> StepJson<'_> {
+    StepJson {
+        step: step.step,
+        summary: &step.summary,
+        decisions: step
+            .decisions
+            .iter()
+            .map(|d| DecisionJson {
+                step: d.step,
+                resource: d.resource.as_ref().map(ToString::to_string),
+                reason: &d.reason,
+            })
+            .collect(),
+    }
+}
+
+fn json(p: &Prediction, o: &Outcome) -> String {
+    let view = ExplainJson {
+        steps: p.trace.iter().map(step_json).collect(),
+        prediction: PredictionJson {
+            status: p.status,
+            response_flags: &p.response_flags,
+            details: &p.details,
+            mtls: p.mtls,
+            tls_error: p.tls_error.as_deref(),
+            peer_principal: p.peer_principal.as_deref(),
+            codes: &p.codes,
+        },
+        observed: OutcomeJson::of(o),
+    };
+    let mut s = serde_json::to_string_pretty(&view)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim::model::ObjectRef;
+
+    fn prediction() -> Prediction {
+        Prediction {
+            status: Status::Reset,
+            response_flags: Vec::new(),
+            details: String::new(),
+            mtls: false,
+            tls_error: None,
+            peer_principal: None,
+            codes: vec!["PlaintextToStrict".into()],
+            trace: vec![TraceStep {
+                step: "inbound-mtls",
+                summary: "foo/httpbin accepts STRICT on target port 80".into(),
+                decisions: vec![
+                    Decision::by(
+                        ObjectRef {
+                            kind: "PeerAuthentication".into(),
+                            namespace: "foo".into(),
+                            name: "default".into(),
+                        },
+                        "peer-authentication/namespace",
+                        "namespace-level mode STRICT",
+                    ),
+                    Decision::default("peer-authentication/default", "PERMISSIVE"),
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn json_names_resources_and_marks_defaults_null() {
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&prediction(), &Outcome::with_status(Status::Reset)))
+                .unwrap();
+        let d = &v["steps"][0]["decisions"];
+        assert_eq!(d[0]["resource"], "PeerAuthentication/foo/default");
+        assert_eq!(d[0]["step"], "peer-authentication/namespace");
+        assert_eq!(d[1]["resource"], serde_json::Value::Null);
+        assert_eq!(v["prediction"]["status"], "reset");
+        assert_eq!(v["prediction"]["codes"][0], "PlaintextToStrict");
+        assert_eq!(v["observed"]["status"], "reset");
+        assert!(v["prediction"].get("trace").is_none());
+    }
+
+    #[test]
+    fn agreement_compares_status_mtls_and_flags() {
+        let p = prediction();
+        assert!(agrees(&p, &Outcome::with_status(Status::Reset)));
+        let mut o = Outcome::with_status(Status::Http(503));
+        assert!(!agrees(&p, &o));
+        o.status = Status::Reset;
+        o.response_flags = vec!["UF".into()];
+        assert!(!agrees(&p, &o));
+    }
+}
