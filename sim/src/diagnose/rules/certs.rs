@@ -3,7 +3,7 @@
 //! verified with webpki at the verifying proxy's own clock, exactly as its handshake would.
 //! Only consulted when the request's connection failed.
 
-use crate::diagnose::Finding;
+use crate::diagnose::{Finding, Severity};
 use crate::evidence::{Evidence, ProxyEvidence, TlsParameters};
 use crate::model::TlsVersion;
 use crate::pki::{fingerprint, inspect, verify_chain, CertInfo, TrustBundle};
@@ -12,11 +12,37 @@ use crate::proxy::tls_config::ISTIO_DEFAULT_CIPHER_SUITES;
 use super::config::observed;
 use super::{is_connect_failure, Ctx};
 
+/// Istio's advice: a `SECRET_TTL` under an hour makes rotation race expiry.
+const SHORT_LIFETIME_SECS: u64 = 3600;
+
 pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     let ev = ctx.ev;
+    let mut out: Vec<Finding> = ev.proxies.iter().filter_map(short_lifetime).collect();
     if !is_connect_failure(&ev.outcome) {
-        return Vec::new();
+        return out;
     }
+    out.extend(connection_findings(ctx));
+    out
+}
+
+/// A leaf whose whole validity is under an hour (a warning whatever the outcome).
+fn short_lifetime(p: &ProxyEvidence) -> Option<Finding> {
+    let leaf = inspect(p.chain.first()?).ok()?;
+    let life = leaf.not_after.0.saturating_sub(leaf.not_before.0);
+    (life < SHORT_LIFETIME_SECS).then(|| Finding {
+        code: "ShortCertLifetime".into(),
+        severity: Severity::Warning,
+        message: format!(
+            "{}'s workload certificate lives {}s (under an hour): rotation races expiry",
+            p.proxy, life
+        ),
+        evidence: vec![describe(&p.proxy, "workload certificate", &leaf)],
+        remedy: "raise SECRET_TTL (the workload certificate TTL) to at least an hour; Istio's default is 24h".into(),
+    })
+}
+
+fn connection_findings(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let ev = ctx.ev;
     let Some(src) = ev.source().filter(|s| s.has_sidecar) else {
         return Vec::new();
     };

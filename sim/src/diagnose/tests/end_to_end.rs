@@ -473,3 +473,24 @@ fn a_restart_does_not_fix_expiry_while_istiod_is_down() {
         "WorkloadCertExpired"
     ));
 }
+
+#[test]
+fn a_ttl_under_an_hour_is_short_cert_lifetime() {
+    let res = load_str(FIXTURE, Path::new("<test>")).expect("fixture");
+    let opts = MeshOptions {
+        cert_ttl: Duration::from_secs(1800),
+        ..MeshOptions::default()
+    };
+    let mut m = Mesh::build(res, &[], opts).expect("mesh");
+    let f = findings(&mut m, &get("foo/sleep", "httpbin.foo:8000"));
+    let hit = f.iter().find(|f| f.code == "ShortCertLifetime");
+    assert_eq!(
+        hit.map(|f| f.severity),
+        Some(Severity::Warning),
+        "{:?}",
+        codes(&f)
+    );
+    let mut m = mesh(&[], &[]);
+    let f = findings(&mut m, &get("foo/sleep", "httpbin.foo:8000"));
+    assert!(!codes(&f).contains(&"ShortCertLifetime"));
+}
