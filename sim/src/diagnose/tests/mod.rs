@@ -273,3 +273,14 @@ fn findings_are_ordered_errors_first_then_by_code() {
     assert_eq!(keys, sorted);
     assert!(keys.len() >= 2, "{keys:?}");
 }
+
+#[test]
+fn unparsable_certificates_and_unknown_workloads_are_not_a_panic() {
+    let mut ev = healthy(connect_failure("CERTIFICATE_VERIFY_FAILED"));
+    ev.proxies[1].chain = vec![CertificateDer::from(vec![0x30, 0x03, 0x01, 0x01, 0xff])];
+    ev.proxies[0].roots = vec![CertificateDer::from(b"not der".to_vec())];
+    let _ = diagnose(&ev);
+    ev.request.from = "nowhere/ghost".into();
+    ev.request.to = "no-such-host:1".into();
+    let _ = diagnose(&ev);
+}
