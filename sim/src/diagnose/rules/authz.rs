@@ -4,9 +4,8 @@
 //! identity: another service account of the same namespace, or a foreign trust domain.
 
 use crate::diagnose::Finding;
-use crate::mesh::Protocol;
 use crate::model::{AuthzAction, Resources, Workload};
-use crate::policy::{resolve_destination, AuthzDecision, AuthzIndex, HttpFacts, RequestFacts};
+use crate::policy::{resolve_destination, AuthzDecision, AuthzIndex};
 
 use super::config::{observed, predicted_failure, trace_lines};
 use super::{quote, Ctx};
@@ -92,21 +91,7 @@ fn evaluate<'r>(
     let dest = resolve_destination(res, ns, &req.to).ok()?;
     let ep = dest.endpoints.first()?;
     let w = res.workload(&ep.namespace, &ep.workload)?;
-    let facts = RequestFacts {
-        principal,
-        source_ip: None,
-        destination_port: ep.target_port,
-        http: match req.protocol {
-            Protocol::Http => Some(HttpFacts {
-                method: req.method.clone(),
-                path: req.path.clone(),
-                host: req.to.clone(),
-                headers: req.headers.clone(),
-            }),
-            Protocol::Tcp => None,
-        },
-        sni: None,
-    };
+    let facts = crate::analysis::request_facts(req, principal, ep.target_port);
     Some((w, AuthzIndex::build(res).evaluate(res, w, &facts)))
 }
 
