@@ -181,23 +181,31 @@ impl<'a> Analyzer<'a> {
             }
             (ClientTlsMode::Disable, _) => {}
             (ClientTlsMode::IstioMutual, None) => {
+                let reason = self.raw_tls_reason(
+                    &dest,
+                    ep_workload,
+                    u32::from(ep.target_port),
+                    server_mode,
+                    req,
+                );
                 fail(
                     &mut p,
                     http,
                     &["UF", "URX"],
-                    Some("WRONG_VERSION_NUMBER"),
+                    reason,
                     "MtlsToNonMeshWorkload",
                 );
                 return Ok(p);
             }
             (ClientTlsMode::IstioMutual, Some(MtlsMode::Disable)) => {
-                fail(
-                    &mut p,
-                    http,
-                    &["UF", "URX"],
-                    Some("WRONG_VERSION_NUMBER"),
-                    "MtlsToDisabledServer",
+                let reason = self.raw_tls_reason(
+                    &dest,
+                    ep_workload,
+                    u32::from(ep.target_port),
+                    server_mode,
+                    req,
                 );
+                fail(&mut p, http, &["UF", "URX"], reason, "MtlsToDisabledServer");
                 return Ok(p);
             }
             (ClientTlsMode::IstioMutual, Some(_)) => {
@@ -243,15 +251,16 @@ impl<'a> Analyzer<'a> {
                 return Ok(p);
             }
             (ClientTlsMode::Simple | ClientTlsMode::Mutual, _) => {
-                // One-way or user TLS to a plaintext listener (or a PERMISSIVE chain that does
-                // not terminate non-Istio TLS): the TLS client reads plaintext bytes back.
-                fail(
-                    &mut p,
-                    http,
-                    &["UF", "URX"],
-                    Some("WRONG_VERSION_NUMBER"),
-                    "MtlsToDisabledServer",
+                // One-way or user TLS to a plaintext listener, or to a PERMISSIVE listener that
+                // does not terminate non-Istio TLS.
+                let reason = self.raw_tls_reason(
+                    &dest,
+                    ep_workload,
+                    u32::from(ep.target_port),
+                    server_mode,
+                    req,
                 );
+                fail(&mut p, http, &["UF", "URX"], reason, "MtlsToDisabledServer");
                 return Ok(p);
             }
         }
@@ -297,6 +306,59 @@ impl<'a> Analyzer<'a> {
     }
 }
 
+impl Analyzer<'_> {
+    /// The BoringSSL reason a TLS client reports when the destination does not terminate its
+    /// ClientHello, or `None` when the connection is just closed (no TLS error queued).
+    ///
+    /// Where the bytes land follows the inbound filter chains (istio-semantics §2.1, TestInbound
+    /// in `sidecar_simulation_test.go`): no sidecar, or a DISABLE / PERMISSIVE (non-Istio TLS)
+    /// listener on a TCP or sniffed port, passes them to the application through the TCP chain
+    /// (network RBAC first, with no peer identity); a DISABLE HTTP port feeds them to the HTTP
+    /// codec, which answers 400; a PERMISSIVE HTTP port has no chain for non-Istio TLS and
+    /// closes. An HTTP server answers 400 (`WRONG_VERSION_NUMBER` on the client); a TCP echo
+    /// app reflects the ClientHello, a handshake message a client never expects
+    /// (`UNEXPECTED_MESSAGE`).
+    fn raw_tls_reason(
+        &self,
+        dest: &crate::policy::Destination,
+        ep_workload: &Workload,
+        target_port: u32,
+        server_mode: Option<MtlsMode>,
+        req: &RequestSpec,
+    ) -> Option<&'static str> {
+        use crate::proxy::PortProtocol;
+        let port_protocol =
+            PortProtocol::from_port(dest.port.name.as_deref(), dest.port.app_protocol.as_deref());
+        let echo = port_protocol == PortProtocol::Tcp
+            || (port_protocol == PortProtocol::Auto && req.protocol == Protocol::Tcp);
+        let app_reason = if echo {
+            "UNEXPECTED_MESSAGE"
+        } else {
+            "WRONG_VERSION_NUMBER"
+        };
+        let Some(mode) = server_mode else {
+            return Some(app_reason);
+        };
+        match (mode, port_protocol) {
+            (MtlsMode::Disable, PortProtocol::Http) => return Some("WRONG_VERSION_NUMBER"),
+            (MtlsMode::Disable, _) => {}
+            (_, PortProtocol::Http) => return None,
+            _ => {}
+        }
+        let facts = RequestFacts {
+            principal: None,
+            source_ip: None,
+            destination_port: u16::try_from(target_port).unwrap_or(0),
+            http: None,
+            sni: None,
+        };
+        self.authz
+            .evaluate(self.res, ep_workload, &facts)
+            .allowed
+            .then_some(app_reason)
+    }
+}
+
 /// `NAMESPACE/WORKLOAD` to the workload.
 fn find_workload<'r>(res: &'r Resources, from: &str) -> Result<&'r Workload, String> {
     let (ns, name) = from
@@ -314,7 +376,14 @@ fn fail(p: &mut Prediction, http: bool, flags: &[&str], tls_error: Option<&str>,
     } else {
         Status::Reset
     };
-    p.response_flags = flags.iter().map(|f| f.to_string()).collect();
+    // Istio's default retry policy (`pilot/pkg/networking/core/route/retry/retry.go`) lives on
+    // HTTP routes; tcp_proxy makes one connect attempt (no URX), and an upstream closing an
+    // established connection is a plain close there, not UC.
+    p.response_flags = flags
+        .iter()
+        .filter(|f| http || !matches!(**f, "URX" | "UC"))
+        .map(|f| f.to_string())
+        .collect();
     p.tls_error = tls_error.map(str::to_string);
     p.details = match tls_error {
         Some(reason) => format!("upstream_reset_before_response_started{{remote_connection_failure|TLS_error:|{reason}:TLS_error_end}}"),

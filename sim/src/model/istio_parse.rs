@@ -29,6 +29,7 @@ struct IstioResource<S> {
     status: Option<Value>,
 }
 
+/// Metadata and spec of an Istio resource, after the null and string-type checks.
 pub(crate) fn istio_object<S: DeserializeOwned + Default>(
     value: &Value,
     src: &Source<'_>,

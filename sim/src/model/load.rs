@@ -47,7 +47,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Resources, LoadError> {
         let (objects, warnings) = load_objects(&text, &file)?;
         resources.warnings.extend(warnings);
         for object in objects {
-            resources.insert_one(object, false);
+            resources.insert_one(object, false, true);
         }
     }
     resources.normalise();
@@ -94,7 +94,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<Resources, LoadError> {
         ..Resources::default()
     };
     for object in objects {
-        resources.insert_one(object, false);
+        resources.insert_one(object, false, true);
     }
     resources.normalise();
     Ok(resources)
@@ -111,9 +111,10 @@ pub(crate) fn load_objects(
         let mut value: Value = serde_yaml::from_str(&doc.text).map_err(|e| LoadError {
             origin: Origin {
                 file: file.to_path_buf(),
+                // An unexpected end of input is reported one line past the end.
                 line: e
                     .location()
-                    .map(|l| doc.line_offset + l.line())
+                    .map(|l| (doc.line_offset + l.line()).min(doc.last_line()))
                     .unwrap_or_else(|| doc.first_line()),
             },
             message: format!("invalid YAML: {}", strip_location(&e)),
@@ -226,6 +227,33 @@ pub fn parse_object(
     if list_items(value, &src)?.is_some() {
         return Err(LoadError {
             origin,
+            message: "a List is not one object here: list its items instead".into(),
+        });
+    }
+    parse_value(value, &src, warnings)
+}
+
+/// Parses one object that sits at `path` inside a larger YAML file (a scenario's
+/// `resources[2]` or `steps[3].apply[0]`), so errors and warnings carry the file line of the
+/// offending field. `text` is the whole (single-document) file the value was read from.
+pub fn parse_object_at(
+    value: &serde_yaml::Value,
+    file: &Path,
+    text: &str,
+    path: &FieldPath,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Object>, LoadError> {
+    let doc = Document::new(text.to_string(), 0);
+    let src = Source {
+        file,
+        doc: Some(&doc),
+        prefix: path.clone(),
+        line: doc.line_of(path),
+        exact_text: false,
+    };
+    if list_items(value, &src)?.is_some() {
+        return Err(LoadError {
+            origin: src.origin(),
             message: "a List is not one object here: list its items instead".into(),
         });
     }

@@ -112,6 +112,11 @@ impl Document {
         self.line_offset + local + 1
     }
 
+    /// 1-based file line of the document's last line.
+    pub fn last_line(&self) -> usize {
+        self.line_offset + self.text.lines().count().max(1)
+    }
+
     /// A document from its text and the number of file lines before it.
     pub fn new(text: String, line_offset: usize) -> Document {
         Document {
@@ -141,6 +146,12 @@ impl Document {
     /// 1-based file lines of every item of the block sequence at `path` (`items` of a List),
     /// found in one pass.
     pub fn item_lines(&self, path: &FieldPath) -> Vec<usize> {
+        if self.text.trim_start().starts_with('{') {
+            return json_item_lines(&self.text, path)
+                .into_iter()
+                .map(|l| self.line_offset + l + 1)
+                .collect();
+        }
         let lines = self.lines();
         let Some(key_line) = block_find(lines, path) else {
             return Vec::new();
@@ -372,4 +383,61 @@ fn ordered_find(text: &str, path: &FieldPath) -> Option<usize> {
         }
     }
     found
+}
+
+/// 0-based lines where each element of the top-level JSON array `path` (one key, e.g. `items`)
+/// starts: a small tokenizer that tracks strings and nesting depth.
+fn json_item_lines(text: &str, path: &FieldPath) -> Vec<usize> {
+    let [Seg::Key(want)] = path.0.as_slice() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let (mut depth, mut line) = (0usize, 0usize);
+    let mut chars = text.chars().peekable();
+    let mut last_string = String::new();
+    let mut awaiting_array = false;
+    let mut array_depth = None;
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            '"' => {
+                last_string.clear();
+                while let Some(ch) = chars.next() {
+                    match ch {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        '\n' => line += 1,
+                        other => last_string.push(other),
+                    }
+                }
+                continue;
+            }
+            ':' => awaiting_array = depth == 1 && last_string == *want,
+            '[' | '{' => {
+                if c == '[' && awaiting_array {
+                    array_depth = Some(depth + 1);
+                } else if array_depth == Some(depth) {
+                    out.push(line);
+                }
+                awaiting_array = false;
+                depth += 1;
+            }
+            ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                if array_depth == Some(depth + 1) && c == ']' {
+                    array_depth = None;
+                }
+            }
+            c if !c.is_whitespace() => {
+                if array_depth == Some(depth) && c != ',' {
+                    out.push(line);
+                }
+                awaiting_array = false;
+            }
+            _ => {}
+        }
+    }
+    out
 }

@@ -74,6 +74,7 @@ pub(crate) fn parse_mesh_text(
         let line = e
             .location()
             .map(|l| first_line + l.line().saturating_sub(1))
+            .map(|l| l.min(first_line + text.lines().count().saturating_sub(1)))
             .unwrap_or(first_line);
         LoadError {
             origin: Origin {
@@ -89,14 +90,30 @@ pub(crate) fn parse_mesh_text(
     build(raw.unwrap_or_default(), origin)
 }
 
-/// serde_yaml appends "at line L column C" relative to the parsed snippet; the caller reports
-/// the file line instead.
+/// serde_yaml adds "at line L column C" positions relative to the parsed snippet (libyaml
+/// errors carry two); the caller reports the file line instead, so all are removed.
 pub(crate) fn strip_location(e: &serde_yaml::Error) -> String {
     let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(pos) => text[..pos].to_string(),
-        None => text,
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(pos) = rest.find(" at line ") {
+        out.push_str(&rest[..pos]);
+        let tail = &rest[pos + " at line ".len()..];
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        let after = &tail[digits..];
+        match after.strip_prefix(" column ") {
+            Some(col) if digits > 0 => {
+                let cd = col.bytes().take_while(u8::is_ascii_digit).count();
+                rest = &col[cd..];
+            }
+            _ => {
+                out.push_str(" at line ");
+                rest = tail;
+            }
+        }
     }
+    out.push_str(rest);
+    out
 }
 
 fn build(raw: RawMeshConfig, origin: Origin) -> Result<MeshConfig, LoadError> {

@@ -1,7 +1,7 @@
 //! Typed Kubernetes and Istio resources as a cluster dump holds them, and the `Resources` set a
 //! mesh is built from. Loading and validation live in `load` and `validate`.
 
-mod injection;
+pub mod injection;
 pub mod istio;
 mod istio_parse;
 pub mod k8s;
@@ -22,7 +22,8 @@ use std::path::PathBuf;
 
 pub use istio::*;
 pub use k8s::*;
-pub use load::{load_paths, load_str, parse_object, LoadError};
+pub use load::{load_paths, load_str, parse_object, parse_object_at, LoadError};
+pub use locate::FieldPath;
 pub use mesh_config::parse_mesh_config;
 
 /// Where an object came from: file and 1-based line of its document (or of the field at fault).

@@ -125,6 +125,16 @@ pub(crate) fn parse_value(
             )),
         }
     };
+    // A meshsim scenario file in a fixtures folder is not a Kubernetes object; the harness
+    // reads it separately.
+    if !map.contains_key("apiVersion") && !map.contains_key("kind") && map.contains_key("steps") {
+        warnings.push(Warning {
+            origin: src.origin(),
+            message: "skipped a meshsim scenario document (it has `steps` and no apiVersion/kind)"
+                .into(),
+        });
+        return Ok(None);
+    }
     let api_version = text_field("apiVersion")?;
     let kind = text_field("kind")?;
     let (group, version) = match api_version.rsplit_once('/') {
@@ -170,8 +180,33 @@ pub(crate) fn parse_value(
         });
         return Ok(None);
     }
+    let before = warnings.len();
+    let parsed = parse_kind(&kind, value, src, warnings);
+    parsed.map_err(|mut e| {
+        if !e.message.starts_with("invalid ") {
+            e.message = format!("invalid {kind} {}: {}", name_of(map), e.message);
+        }
+        // A misspelt field often causes the rejection (pruned, it leaves a rule empty).
+        let hints: Vec<&str> = warnings[before..]
+            .iter()
+            .filter(|w| w.message.starts_with("unknown field"))
+            .map(|w| w.message.as_str())
+            .collect();
+        if !hints.is_empty() {
+            e.message = format!("{} (note: {})", e.message, hints.join("; "));
+        }
+        e
+    })
+}
+
+fn parse_kind(
+    kind: &str,
+    value: &Value,
+    src: &Source<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Object>, LoadError> {
     let origin = src.origin();
-    let object = match kind.as_str() {
+    let object = match kind {
         "Namespace" => {
             let ns: core::Namespace = typed(value, src, warnings)?;
             require_name(&ns.metadata, src)?;
@@ -326,6 +361,7 @@ pub(crate) fn parse_value(
     Ok(Some(object))
 }
 
+/// `metadata.name` is required for every kind.
 pub(crate) fn require_name(meta: &ObjectMeta, src: &Source<'_>) -> Result<(), LoadError> {
     match meta.name.as_deref() {
         Some(n) if !n.is_empty() => Ok(()),
@@ -374,6 +410,7 @@ pub(crate) fn typed<T: DeserializeOwned>(
     typed_impl(value, src, warnings, true)
 }
 
+/// `typed`, optionally without reading the document text (for values that were rewritten).
 pub(crate) fn typed_impl<T: DeserializeOwned>(
     value: &Value,
     src: &Source<'_>,
@@ -389,7 +426,7 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
                 .map_err(|e| {
                     let line = e
                         .location()
-                        .map(|l| doc.line_offset + l.line())
+                        .map(|l| (doc.line_offset + l.line()).min(doc.last_line()))
                         .unwrap_or(src.line);
                     LoadError {
                         origin: Origin {

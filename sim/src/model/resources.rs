@@ -78,13 +78,14 @@ impl Object {
 
 impl Resources {
     /// Adds or replaces an object, as `kubectl apply` does (same kind, namespace and name); a
-    /// MeshConfig replaces the mesh config. A replaced object leaves a warning naming both.
+    /// MeshConfig replaces the mesh config.
     pub fn insert(&mut self, object: Object) {
-        self.insert_one(object, true);
+        self.insert_one(object, true, false);
     }
 
-    /// `insert` without re-folding owned workloads; bulk loaders call `normalise` afterwards.
-    pub(crate) fn insert_one(&mut self, object: Object, fold: bool) {
+    /// `insert` for bulk loaders: without re-folding owned workloads (they call `normalise`
+    /// afterwards) and, when `warn`, noting an object the same input defines twice.
+    pub(crate) fn insert_one(&mut self, object: Object, fold: bool, warn: bool) {
         let namespace = object.object_ref().namespace;
         let is_workload = matches!(object, Object::Workload(_));
         let replaced = match object {
@@ -121,7 +122,7 @@ impl Resources {
             }
         };
         // An implicit namespace being declared is not a duplicate.
-        if let Some(old) = replaced.filter(|m| !is_implicit(m)) {
+        if let Some(old) = replaced.filter(|m| warn && !is_implicit(m)) {
             self.warnings.push(Warning {
                 origin: old.origin.clone(),
                 message: format!(
@@ -213,28 +214,28 @@ impl Resources {
             if is_implicit(&x.meta) && self.namespace(&x.meta.name).is_some() {
                 continue;
             }
-            self.insert_one(Object::Namespace(x), false);
+            self.insert_one(Object::Namespace(x), false, false);
         }
         for x in service_accounts {
-            self.insert_one(Object::ServiceAccount(x), false);
+            self.insert_one(Object::ServiceAccount(x), false, false);
         }
         for x in workloads {
-            self.insert_one(Object::Workload(x), false);
+            self.insert_one(Object::Workload(x), false, false);
         }
         for x in services {
-            self.insert_one(Object::Service(x), false);
+            self.insert_one(Object::Service(x), false, false);
         }
         if mesh_config != MeshConfig::default() {
             self.mesh_config = mesh_config;
         }
         for x in peer_authentications {
-            self.insert_one(Object::PeerAuthentication(x), false);
+            self.insert_one(Object::PeerAuthentication(x), false, false);
         }
         for x in destination_rules {
-            self.insert_one(Object::DestinationRule(x), false);
+            self.insert_one(Object::DestinationRule(x), false, false);
         }
         for x in authorization_policies {
-            self.insert_one(Object::AuthorizationPolicy(x), false);
+            self.insert_one(Object::AuthorizationPolicy(x), false, false);
         }
         self.normalise();
     }

@@ -741,7 +741,14 @@ fn load_errors_display_file_line_and_message() {
     let err = load("apiVersion: v1\nkind: Namespace\n").expect_err("no name");
     assert_eq!(
         err.to_string(),
-        "test.yaml:1: error: missing `metadata.name`"
+        "test.yaml:1: error: invalid Namespace (unnamed): missing `metadata.name`"
+    );
+    let err = load("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\nspec: {ports: [{port: x}]}\n")
+        .expect_err("bad port");
+    assert!(
+        err.to_string()
+            .starts_with("test.yaml:4: error: invalid Service a/s: spec.ports[0].port: "),
+        "{err}"
     );
 }
 
@@ -810,4 +817,77 @@ fn invalid_creation_timestamps_are_errors_on_their_line() {
     );
     assert_eq!(err.origin.line, 5, "{err}");
     assert!(err.message.contains("metadata.creationTimestamp"), "{err}");
+}
+
+#[test]
+fn scenario_documents_in_a_fixture_folder_are_skipped_with_a_note() {
+    let text = format!("name: plaintext to strict\nsteps:\n- advance: 1h\n---\n{PA_STRICT}");
+    let res = load_ok(&text);
+    assert_eq!(res.peer_authentications.len(), 1);
+    assert!(
+        res.warnings[0].message.contains("scenario"),
+        "{:?}",
+        res.warnings
+    );
+}
+
+#[test]
+fn a_rejection_caused_by_a_misspelt_field_mentions_the_unknown_field() {
+    let text = "apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: a, namespace: foo}
+spec:
+  rules:
+  - from:
+    - source:
+        principal: [cluster.local/ns/foo/sa/sleep]
+";
+    let err = load_err(text);
+    assert!(
+        err.message.contains("`from.source` must not be empty"),
+        "{err}"
+    );
+    assert!(
+        err.message
+            .contains("unknown field `spec.rules[0].from[0].source.principal`"),
+        "{err}"
+    );
+    assert_eq!(err.origin.line, 7);
+}
+
+#[test]
+fn objects_inside_a_scenario_file_report_scenario_file_lines() {
+    let text = "name: demo
+resources:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: foo}
+- apiVersion: security.istio.io/v1
+  kind: PeerAuthentication
+  metadata: {name: p, namespace: foo}
+  spec:
+    mtls:
+      mode: STRICTLY
+      mdoe: x
+steps: []
+";
+    let scenario: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
+    let items = scenario["resources"].as_sequence().expect("list");
+    let file = Path::new("scenarios/demo.yaml");
+    let mut warnings = Vec::new();
+    let path = crate::model::FieldPath::root().key("resources");
+    let ns = crate::model::parse_object_at(&items[0], file, text, &path.index(0), &mut warnings)
+        .expect("ns");
+    match ns {
+        Some(Object::Namespace(n)) => assert_eq!(n.meta.origin.line, 3),
+        other => panic!("expected a Namespace, got {other:?}"),
+    }
+    let err = crate::model::parse_object_at(&items[1], file, text, &path.index(1), &mut warnings)
+        .expect_err("bad mode");
+    assert_eq!(err.origin.file, file);
+    assert_eq!(err.origin.line, 11, "{err}");
+    assert!(
+        err.message.contains("STRICTLY") || err.message.contains("STRICT"),
+        "{err}"
+    );
 }

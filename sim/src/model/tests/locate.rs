@@ -60,3 +60,10 @@ fn json_documents_fall_back_to_an_ordered_key_search() {
     let doc = Document::new(text.to_string(), 0);
     assert_eq!(doc.line_of(&FieldPath::parse("metadata.name")), 4);
 }
+
+#[test]
+fn json_list_items_are_indexed_by_their_opening_brace() {
+    let text = "{\n  \"kind\": \"List\",\n  \"items\": [\n    {\n      \"name\": \"a [x] {y}\"\n    },\n    {\"name\": \"b\"}\n  ]\n}\n";
+    let doc = Document::new(text.to_string(), 2);
+    assert_eq!(doc.item_lines(&FieldPath::parse("items")), vec![6, 9]);
+}

@@ -5,6 +5,7 @@ mod injection;
 mod loading;
 mod locate;
 mod resources_api;
+mod robustness;
 mod validation;
 
 use std::path::Path;

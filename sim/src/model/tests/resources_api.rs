@@ -95,6 +95,11 @@ fn insert_replaces_by_kind_namespace_and_name_like_kubectl_apply() {
             .map(|m| m.mode),
         Some(MtlsMode::Disable)
     );
+    assert!(
+        res.warnings.is_empty(),
+        "an apply is not a duplicate: {:?}",
+        res.warnings
+    );
     res.insert(object(
         "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: baz}\nspec: {}\n",
     ));

@@ -263,6 +263,14 @@ fn valid_authorization_policies_load_with_istio_warnings() {
         "{:?}",
         res.warnings
     );
+    let res = load_ok(&ap("  action: DENY\n  rules: []\n"));
+    assert!(
+        res.warnings
+            .iter()
+            .any(|w| w.message.contains("never matches")),
+        "{:?}",
+        res.warnings
+    );
     let res = load_ok(&ap("  selector: {matchLabels: {}}\n"));
     assert!(res.warnings.iter().any(|w| w
         .message
@@ -279,6 +287,8 @@ fn destination_rule_rejections_use_istio_messages() {
         ("duplicate subsets", dr("  host: r\n  subsets:\n  - name: v1\n  - name: v1\n"), "duplicate subset names: v1", 10),
         ("empty subset name", dr("  host: r\n  subsets:\n  - labels: {version: v1}\n"), "subset name cannot be empty", 9),
         ("invalid subset name", dr("  host: r\n  subsets:\n  - name: V1_x\n"), "subset name is invalid: V1_x", 9),
+        ("bad subset label", dr("  host: r\n  subsets:\n  - name: v1\n    labels: {version: '-v1'}\n"), "invalid tag value: \"-v1\"", 10),
+        ("wildcard in the middle of a host", dr("  host: 'a.*.com'\n"), "invalid (label \"*\" invalid)", 7),
         ("empty traffic policy", dr("  host: r\n  trafficPolicy: {}\n"), "traffic policy must have at least one field", 8),
         (
             "port setting without port",
@@ -340,6 +350,8 @@ fn valid_destination_rules_load() {
     for spec in [
         "  host: reviews\n",
         "  host: '*.example.com'\n  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}\n",
+        "  host: '*'\n",
+        "  host: '*-svc.Example.com'\n",
         "  host: reviews.prod.svc.cluster.local\n  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 1, connectTimeout: 30ms}\n      http: {http1MaxPendingRequests: 1}\n    portLevelSettings:\n    - port: {number: 9080}\n      tls: {mode: DISABLE}\n  subsets:\n  - name: v1\n    labels: {version: v1}\n    trafficPolicy: {tls: {mode: SIMPLE}}\n  exportTo: ['.']\n",
         "  host: r\n  trafficPolicy:\n    tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem}\n",
         "  host: r\n  trafficPolicy:\n    tls: {mode: MUTUAL, credentialName: client-cred}\n",

@@ -1,10 +1,11 @@
-//! `ValidateAuthorizationPolicy` (istio `pkg/config/validation/validation.go`) and the attribute
-//! checks of `pkg/config/security/security.go`.
+//! `ValidateAuthorizationPolicy` (istio `pkg/config/validation/validation.go`).
 
+use super::security::{attribute, empty_values, path_templates, service_accounts, trust_domains};
 use super::{action_name, ips, ports, source_field_names, spec, workload_selector, Report};
 use crate::model::locate::FieldPath;
 use crate::model::{AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzSource};
 
+/// Collects every AuthorizationPolicy problem and warning into `r`.
 pub(super) fn validate(ap: &AuthorizationPolicy, r: &mut Report) {
     let s = &ap.spec;
     let has_target_refs = s.target_refs.as_ref().is_some_and(|t| !t.is_empty());
@@ -88,6 +89,13 @@ pub(super) fn validate(ap: &AuthorizationPolicy, r: &mut Report) {
         );
     }
 
+    if s.action == AuthzAction::Deny && s.rules.as_ref().is_some_and(Vec::is_empty) {
+        // Go decodes `rules: []` to an empty, non-nil list, which the webhook lets through.
+        r.warn(
+            &spec().key("rules"),
+            "DENY with an empty `rules` list never matches; add an empty rule `{}` to deny every request",
+        );
+    }
     for (i, rule) in s.rules.iter().flatten().enumerate() {
         let rp = spec().key("rules").index(i);
         if rule.from.as_ref().is_some_and(|f| f.is_empty()) {
@@ -322,181 +330,5 @@ fn condition(cond: &AuthzCondition, path: &FieldPath, r: &mut Report) {
             &path.key("notValues"),
             format!("invalid `notValue` for `key` {key}: {m}"),
         );
-    }
-}
-
-/// `security.ValidateAttribute`: the condition keys Istio knows, and their value formats.
-pub(crate) fn attribute(key: &str, values: &[String]) -> Result<(), String> {
-    if values.iter().any(String::is_empty) {
-        return Err(format!("empty value not allowed, found in {key}"));
-    }
-    let mut local = Report::default();
-    let scratch = FieldPath::root();
-    match key {
-        k if k.starts_with("request.headers") => map_key(k),
-        "source.ip" | "remote.ip" | "destination.ip" => {
-            ips(values, &scratch, &mut local);
-            first_error(local)
-        }
-        "destination.port" => {
-            ports(values, &scratch, &mut local);
-            first_error(local)
-        }
-        "source.serviceAccount" => {
-            service_accounts(values, key, &scratch, &mut local);
-            first_error(local)
-        }
-        "source.trustDomain" => wildcard_values(key, values),
-        "source.namespace"
-        | "source.principal"
-        | "request.auth.principal"
-        | "request.auth.audiences"
-        | "request.auth.presenter"
-        | "connection.sni" => Ok(()),
-        k if k.starts_with("request.auth.claims")
-            || k.starts_with("experimental.envoy.filters.") =>
-        {
-            map_key(k)
-        }
-        "destination.namespace" => Err(format!(
-            "attribute {key} is replaced by the metadata.namespace"
-        )),
-        k if k.starts_with("destination.labels") => Err(format!(
-            "attribute {key} is replaced by the workload selector"
-        )),
-        "destination.name" | "destination.user" => Err(format!(
-            "deprecated attribute {key}: only supported in v1alpha1"
-        )),
-        _ => Err(format!("unknown attribute: {key}")),
-    }
-}
-
-fn first_error(r: Report) -> Result<(), String> {
-    match r.errors.into_iter().next() {
-        Some(e) => Err(e.message),
-        None => Ok(()),
-    }
-}
-
-/// `validateMapKey`: `name[key]` with a non-empty key.
-fn map_key(key: &str) -> Result<(), String> {
-    match key.find('[') {
-        Some(open) if key.ends_with(']') && open > 0 && open < key.len() - 2 => Ok(()),
-        _ => Err(format!("bad key ({key}): should have format a[b]")),
-    }
-}
-
-fn empty_values(values: &[String], name: &str, path: &FieldPath, r: &mut Report) {
-    if values.iter().any(String::is_empty) {
-        r.error(path, format!("empty value not allowed, found in {name}"));
-    }
-}
-
-/// `CheckWildcardValues`: at most one `*`, only at the start or the end.
-fn wildcard_values(name: &str, values: &[String]) -> Result<(), String> {
-    for v in values {
-        if v.is_empty() {
-            return Err(format!("empty value not allowed, found in {name}"));
-        }
-        let count = v.matches('*').count();
-        if count > 1 {
-            return Err(format!(
-                "at most one wildcard is allowed, found in {name}: {v:?}"
-            ));
-        }
-        if count == 1 && v != "*" && !v.starts_with('*') && !v.ends_with('*') {
-            return Err(format!(
-                "wildcard is only allowed at the start or end, found in {name}: {v:?}"
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn trust_domains(values: &[String], name: &str, path: &FieldPath, r: &mut Report) {
-    if let Err(m) = wildcard_values(name, values) {
-        r.error(path, m);
-        return;
-    }
-    if let Some(v) = values.iter().find(|v| v.contains('/')) {
-        r.error(
-            path,
-            format!("trust domain must not contain '/', found in {name}: {v:?}"),
-        );
-    }
-}
-
-/// `CheckServiceAccount`: `sa` or `ns/sa`, no wildcards, at most 16 values.
-fn service_accounts(values: &[String], name: &str, path: &FieldPath, r: &mut Report) {
-    if values.len() > 16 {
-        r.error(path, "may not have more than 16 values");
-        return;
-    }
-    for v in values {
-        let problem = if v.is_empty() {
-            Some(format!("empty value not allowed, found in {name}"))
-        } else if v.contains('*') {
-            Some(format!("wildcard not allowed, found in {name}"))
-        } else if v.matches('/').count() > 1 {
-            Some(format!("expected format 'serviceAccount' or 'namespace/serviceAccount', found {v:?} in {name}"))
-        } else if v.len() > 320 {
-            Some(format!(
-                "value cannot exceed 320 characters, found {v:?} in {name}"
-            ))
-        } else {
-            match v.split_once('/') {
-                Some(("", _)) => Some(format!(
-                    "expected format 'serviceAccount' or 'namespace/serviceAccount', found empty namespace {v:?} in {name}"
-                )),
-                Some((_, "")) => Some(format!(
-                    "expected format 'serviceAccount' or 'namespace/serviceAccount', found empty serviceAccount {v:?} in {name}"
-                )),
-                _ => None,
-            }
-        };
-        if let Some(m) = problem {
-            r.error(path, m);
-            return;
-        }
-    }
-}
-
-/// `CheckValidPathTemplate`: `{*}` / `{**}` segments, `{**}` last, no stray braces.
-fn path_templates(paths: &[String], name: &str, path: &FieldPath, r: &mut Report) {
-    for p in paths {
-        let has_template = p.contains("{*}") || p.contains("{**}");
-        let trimmed = p.trim_matches('/');
-        let mut seen_any = false;
-        for glob in trimmed.split('/') {
-            if glob == "{*}" && !seen_any {
-                continue;
-            }
-            if glob == "{**}" && !seen_any {
-                seen_any = true;
-                continue;
-            }
-            if glob == "{*}" || glob == "{**}" {
-                r.error(path, format!("invalid or unsupported path {trimmed}, found in {name}. {{**}} is not the last operator"));
-                return;
-            }
-            if glob.contains(['{', '}']) {
-                r.error(
-                    path,
-                    format!("invalid or unsupported path {trimmed}, found in {name}. Contains '{{' or '}}' beyond a supported path template"),
-                );
-                return;
-            }
-            let literal = !glob.is_empty()
-                && glob
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-._~%!$&'()+,;:@=".contains(c));
-            if has_template && !literal {
-                r.error(
-                    path,
-                    format!("invalid or unsupported path {trimmed}, found in {name}. Contains segment {glob} with invalid string literal"),
-                );
-                return;
-            }
-        }
     }
 }

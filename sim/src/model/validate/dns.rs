@@ -1,31 +1,24 @@
 //! DNS-1123 name checks as `pkg/config/labels` and `agent.ValidateWildcardDomain` apply them.
 
-/// A DNS-1123 label: 1-63 of `[a-z0-9-]`, alphanumeric at both ends.
+/// A DNS-1123 label as Istio's `labels.IsDNS1123Label` checks it: 1-63 of `[A-Za-z0-9-]`,
+/// alphanumeric at both ends (Istio's pattern admits upper case).
 pub(crate) fn is_dns1123_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
 
-/// A label that may be `*` or start with `*` (`labels.IsWildcardDNS1123Label`).
+/// `labels.IsWildcardDNS1123Label`: `*`, or a label optionally prefixed by `*` or `*-`.
 fn is_wildcard_dns1123_label(s: &str) -> bool {
-    if s.is_empty() || s.len() > 63 {
+    if s.len() > 63 {
         return false;
     }
-    if s == "*" {
-        return true;
-    }
-    let rest = s.strip_prefix('*').unwrap_or(s);
-    // `*foo` is allowed: the rest must be a label tail.
-    !rest.is_empty()
-        && rest
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !rest.ends_with('-')
-        && (s.starts_with('*') || !rest.starts_with('-'))
+    s == "*"
+        || is_dns1123_label(s)
+        || s.strip_prefix("*-").is_some_and(is_dns1123_label)
+        || s.strip_prefix('*').is_some_and(is_dns1123_label)
 }
 
 /// `agent.ValidateWildcardDomain`: the DestinationRule `host` check.
@@ -67,6 +60,21 @@ pub(crate) fn wildcard_domain(domain: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A label value (`labels.Instance.Validate`): empty, or a qualified name.
+pub(crate) fn label_value(value: &str) -> Result<(), String> {
+    let ok = value.is_empty()
+        || (value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            && value.as_bytes()[0].is_ascii_alphanumeric()
+            && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid tag value: {value:?}"))
+    }
+}
+
 /// A Kubernetes label key: optional DNS-subdomain prefix and a 1-63 character name.
 pub(crate) fn label_key(key: &str) -> Result<(), String> {
     let (prefix, name) = match key.rsplit_once('/') {
@@ -85,6 +93,6 @@ pub(crate) fn label_key(key: &str) -> Result<(), String> {
     if name_ok && prefix_ok {
         Ok(())
     } else {
-        Err(format!("invalid tag key: {key}"))
+        Err(format!("invalid tag key: {key:?}"))
     }
 }

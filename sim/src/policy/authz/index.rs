@@ -94,4 +94,21 @@ impl AuthzIndex {
     ) -> AuthzDecision {
         evaluate_policies(res, &self.applicable(res, workload), facts)
     }
+
+    /// Authorizes without an index, scanning every policy of the mesh: the reference the
+    /// index must agree with (`tests/properties.rs`) and the baseline `benches/evaluation.rs`
+    /// measures it against.
+    pub fn evaluate_unindexed(
+        res: &Resources,
+        workload: &Workload,
+        facts: &RequestFacts,
+    ) -> AuthzDecision {
+        let root = res.mesh_config.root_namespace.as_str();
+        let applicable: Vec<_> = res
+            .authorization_policies
+            .iter()
+            .filter_map(|p| scope_of(p, workload, root).map(|s| (p, s)))
+            .collect();
+        evaluate_policies(res, &applicable, facts)
+    }
 }
