@@ -228,11 +228,14 @@ fn parse_kind(
                 meta: Some(&pod.metadata),
                 spec: pod.spec.as_ref(),
             };
+            // A finished pod in a dump (a completed Job's pod) serves nothing.
+            let phase = pod.status.as_ref().and_then(|st| st.phase.as_deref());
+            let replicas = u32::from(!matches!(phase, Some("Succeeded" | "Failed")));
             Object::Workload(k8s_convert::workload(
                 &pod.metadata,
                 WorkloadKind::Pod,
                 part,
-                1,
+                replicas,
                 origin,
             ))
         }

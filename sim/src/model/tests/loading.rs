@@ -891,3 +891,27 @@ steps: []
         "{err}"
     );
 }
+
+#[test]
+fn finished_pods_in_a_dump_have_no_replicas() {
+    let pod = |name: &str, phase: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec: {{containers: [{{name: c, image: c}}]}}\nstatus: {{phase: {phase}}}\n---\n")
+    };
+    let text = [
+        pod("done", "Succeeded"),
+        pod("crashed", "Failed"),
+        pod("up", "Running"),
+        pod("starting", "Pending"),
+    ]
+    .concat();
+    let res = load_ok(&text);
+    let replicas: Vec<(&str, u32)> = res
+        .workloads
+        .iter()
+        .map(|w| (w.meta.name.as_str(), w.replicas))
+        .collect();
+    assert_eq!(
+        replicas,
+        vec![("done", 0), ("crashed", 0), ("up", 1), ("starting", 1)]
+    );
+}
