@@ -130,12 +130,20 @@ pub(super) fn request_spec(command: &str, args: &RequestArgs) -> Result<RequestS
     })
 }
 
+/// The request as one line: `GET foo/sleep -> httpbin.foo:8000/path`, or `TCP from -> to`.
+pub(super) fn request_line(args: &RequestArgs) -> String {
+    match args.protocol {
+        ProtocolArg::Http => format!(
+            "{} {} -> {}{}\n",
+            args.method, args.from, args.to, args.path
+        ),
+        ProtocolArg::Tcp => format!("TCP {} -> {}\n", args.from, args.to),
+    }
+}
+
 fn human(args: &RequestArgs, o: &Outcome, findings: &[Finding]) -> String {
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let mut s = format!(
-        "{} {} -> {}{}\n",
-        args.method, args.from, args.to, args.path
-    );
+    let mut s = request_line(args);
     let flags = if o.response_flags.is_empty() {
         "-".to_string()
     } else {
