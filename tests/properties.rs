@@ -106,6 +106,8 @@ mod gen {
         pub port_level: Option<(u16, Option<&'static str>)>,
         /// `exportTo`: `None` (everywhere), `.`, `*`, or one namespace.
         pub export_to: Option<&'static str>,
+        /// `subjectAltNames` of an ISTIO_MUTUAL `tls`: one SPIFFE identity (namespace, account).
+        pub san: Option<(&'static str, &'static str)>,
     }
 
     /// The source of an AuthorizationPolicy rule.
@@ -231,14 +233,21 @@ mod gen {
             tls_mode(),
             prop::option::weighted(0.3, (select(vec![8000u16, 9000, 7000]), tls_mode())),
             prop::option::weighted(0.3, select(vec![".", "*", "foo", "bar"])),
+            prop::option::weighted(
+                0.3,
+                (select(NAMESPACES.to_vec()), select(ACCOUNTS.to_vec())),
+            ),
         )
-            .prop_map(|(namespace, host, tls, port_level, export_to)| DrSpec {
-                namespace,
-                host,
-                tls,
-                port_level,
-                export_to,
-            })
+            .prop_map(
+                |(namespace, host, tls, port_level, export_to, san)| DrSpec {
+                    namespace,
+                    host,
+                    tls,
+                    port_level,
+                    export_to,
+                    san,
+                },
+            )
     }
 
     fn source() -> impl Strategy<Value = Source> {
@@ -437,6 +446,12 @@ mod render {
         out.push_str("  trafficPolicy:\n");
         if let Some(mode) = d.tls {
             tls(out, "    ", mode);
+            if let (Some((ns, sa)), "ISTIO_MUTUAL") = (d.san, mode) {
+                let _ = writeln!(
+                    out,
+                    "      subjectAltNames: [\"spiffe://cluster.local/ns/{ns}/sa/{sa}\"]"
+                );
+            }
         }
         if let Some((port, mode)) = d.port_level {
             let _ = writeln!(
@@ -645,7 +660,12 @@ fn server_mode(
     )
 }
 
+/// `cases` cases, or `PROPTEST_CASES` when set (to search deeper than the default run).
 fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
     ProptestConfig {
         cases,
         max_shrink_iters: 200,
