@@ -31,20 +31,25 @@ fn json(dir: &Path, args: &[&str]) -> Value {
 
 /// `probe --format json` of one flow on the configuration `files`.
 fn probe(dir: &Path, files: &[&str], from: &str, to: &str) -> Value {
-    let mut args = vec![
-        "probe", "--format", "json", "--from", from, "--to", to, "-f",
-    ];
+    let mut args = vec!["probe", "--format", "json", "--from", from, "--to", to];
+    // The matrix sends TCP to TCP-declared ports; the only ones in the fixtures are tcp-echo's
+    // (port names `tcp` and `tcp-other`).
+    if to.starts_with("tcp-echo.") {
+        args.extend_from_slice(&["--protocol", "tcp"]);
+    }
+    args.push("-f");
     args.extend_from_slice(files);
     json(dir, &args)
 }
 
-/// Three configurations with every kind of outcome: plaintext and mTLS successes, STRICT resets,
-/// DestinationRule TLS failures (503 UF,URX) and authorization denials (403). None declares a
-/// fault (the analysis path ignores faults) and all ports are HTTP (probe's default protocol).
-const CONFIGS: [&str; 3] = [
+/// Configurations with every kind of outcome: plaintext and mTLS successes, STRICT resets,
+/// DestinationRule TLS failures (503 UF,URX), HTTP authorization denials (403) and TCP ones
+/// (reset). None declares a fault: the analysis path ignores faults.
+const CONFIGS: [&str; 4] = [
     "scenarios/peer-authentication/workload-permissive-overrides-mesh-wide-strict.yaml",
     "scenarios/destination-rule/dr-simple-against-strict-server.yaml",
     "scenarios/authorization/allow-policy-with-no-matching-rule-denies.yaml",
+    "scenarios/authorization/tcp-deny-closes-the-connection.yaml",
 ];
 
 /// Every flow of `matrix` (analysis path) and of `matrix --handshake` (data path) agrees with
@@ -107,6 +112,11 @@ fn matrix_agrees_with_probe_on_every_flow_with_a_simple_tls_rule() {
 #[test]
 fn matrix_agrees_with_probe_on_every_flow_with_authorization_denials() {
     matrix_agrees_with_probe(CONFIGS[2]);
+}
+
+#[test]
+fn matrix_agrees_with_probe_on_every_flow_with_tcp_denials() {
+    matrix_agrees_with_probe(CONFIGS[3]);
 }
 
 const MESH_WIDE_STRICT: &str = "\

@@ -293,6 +293,33 @@ fn matrix_rejects_faults_and_time_without_handshake() {
     }
 }
 
+#[test]
+fn matrix_applies_a_scenario_files_faults_only_with_handshake() {
+    let expired = "scenarios/certificates/expired-server-certificate.yaml";
+    meshsim()
+        .args(["matrix", "-f", expired])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("declares 1 fault(s)"))
+        .stderr(predicate::str::contains("add --handshake"));
+    let flow = |args: &[&str]| {
+        json(args)["flows"]
+            .as_array()
+            .expect("flows")
+            .iter()
+            .find(|f| f["from"] == "foo/sleep" && f["to"] == "httpbin.foo:8000")
+            .expect("flow present")
+            .clone()
+    };
+    assert_eq!(
+        flow(&["matrix", "-f", expired, "--format", "json"])["status"],
+        200
+    );
+    let data = flow(&["matrix", "-f", expired, "--format", "json", "--handshake"]);
+    assert_eq!(data["status"], 503);
+    assert_eq!(data["tls_error"], "CERTIFICATE_VERIFY_FAILED");
+}
+
 // ---- diff ----------------------------------------------------------------------------------
 
 #[test]

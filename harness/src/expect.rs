@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use sim::diagnose::Finding;
 use sim::proxy::Outcome;
 
 use crate::scenario::{Expect, Match};
@@ -20,13 +21,62 @@ pub struct Mismatch {
     pub actual: String,
 }
 
-/// The answer when a diagnosis expectation is given: the engine is a later piece, and an
-/// expectation that cannot be checked must never pass.
+/// The answer when a diagnosis expectation cannot be checked (no engine ran): it must never
+/// pass.
 pub const NO_DIAGNOSIS_ENGINE: &str = "diagnosis engine not available";
 
-/// Checks the outcomes of one request step; empty when everything holds. Also returns the
-/// outcome whose evidence explains a failure (the first one that missed).
+/// Checks the outcomes of one request step without a diagnosis engine (a `diagnosis:` key then
+/// fails as not available); see [`check_with`].
 pub fn check<'a>(expect: &Expect, outcomes: &'a [Outcome]) -> (Vec<Mismatch>, Option<&'a Outcome>) {
+    check_with(expect, outcomes, None)
+}
+
+/// The outcome a `diagnosis:` expectation is checked against: the first request that failed,
+/// else the first (a burst where only some requests overflow is diagnosed by a failed one).
+pub fn diagnosed_outcome(outcomes: &[Outcome]) -> Option<&Outcome> {
+    outcomes
+        .iter()
+        .find(|o| !o.status.is_success())
+        .or_else(|| outcomes.first())
+}
+
+/// `diagnosis: [codes]` holds when every listed code is among the findings.
+pub fn check_diagnosis(codes: &[String], findings: &[Finding]) -> Option<Mismatch> {
+    let found: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
+    let missing: Vec<&str> = codes
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !found.contains(c))
+        .collect();
+    (!missing.is_empty()).then(|| Mismatch {
+        field: "diagnosis".into(),
+        expected: format!("[{}]", codes.join(", ")),
+        actual: format!(
+            "missing [{}]; findings [{}]",
+            missing.join(", "),
+            found.join(", ")
+        ),
+    })
+}
+
+/// What the diagnosis engine said about a step's [`diagnosed_outcome`].
+#[derive(Debug, Clone, Default)]
+pub struct Diagnosis {
+    /// The findings, in the engine's order.
+    pub findings: Vec<Finding>,
+    /// With `fix_verifies`: `Ok(fix summary)` when the first finding's remedy made the request
+    /// succeed in a copy of the mesh, `Err(why not)` otherwise.
+    pub fix: Option<Result<String, String>>,
+}
+
+/// Checks the outcomes of one request step; empty when everything holds. Also returns the
+/// outcome whose evidence explains a failure (the first one that missed). `diagnosis` is the
+/// engine's answer for [`diagnosed_outcome`]; `None` when no engine ran.
+pub fn check_with<'a>(
+    expect: &Expect,
+    outcomes: &'a [Outcome],
+    diagnosis: Option<&Diagnosis>,
+) -> (Vec<Mismatch>, Option<&'a Outcome>) {
     let mut out = Vec::new();
     let per_request: Vec<Vec<Mismatch>> = outcomes.iter().map(|o| check_one(expect, o)).collect();
     let first_miss = per_request
@@ -51,18 +101,28 @@ pub fn check<'a>(expect: &Expect, outcomes: &'a [Outcome]) -> (Vec<Mismatch>, Op
     }
 
     if let Some(codes) = &expect.diagnosis {
-        out.push(Mismatch {
-            field: "diagnosis".into(),
-            expected: format!("[{}]", codes.join(", ")),
-            actual: NO_DIAGNOSIS_ENGINE.into(),
-        });
+        match diagnosis {
+            Some(d) => out.extend(check_diagnosis(codes, &d.findings)),
+            None => out.push(Mismatch {
+                field: "diagnosis".into(),
+                expected: format!("[{}]", codes.join(", ")),
+                actual: NO_DIAGNOSIS_ENGINE.into(),
+            }),
+        }
     }
     if expect.fix_verifies {
-        out.push(Mismatch {
-            field: "fix_verifies".into(),
-            expected: "the first finding's remedy makes the request succeed".into(),
-            actual: NO_DIAGNOSIS_ENGINE.into(),
-        });
+        let actual = match diagnosis.and_then(|d| d.fix.as_ref()) {
+            Some(Ok(_)) => None,
+            Some(Err(why)) => Some(why.clone()),
+            None => Some(NO_DIAGNOSIS_ENGINE.to_string()),
+        };
+        if let Some(actual) = actual {
+            out.push(Mismatch {
+                field: "fix_verifies".into(),
+                expected: "the first finding's remedy makes the request succeed".into(),
+                actual,
+            });
+        }
     }
     (out, first_miss)
 }

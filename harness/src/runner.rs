@@ -9,12 +9,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Duration;
 
+use sim::diagnose::{diagnose, fix_for, Finding, Fix};
 use sim::mesh::{MeshError, MeshOptions, Protocol, RequestSpec};
 use sim::model::{Object, ObjectRef};
 use sim::proxy::Outcome;
 use sim::{Fault, Mesh, SimTime};
 
-use crate::expect::{check, Mismatch};
+use crate::expect::{check_with, diagnosed_outcome, Diagnosis, Mismatch};
 use crate::scenario::{Action, Scenario};
 
 /// The result of a scenario or a step.
@@ -154,6 +155,15 @@ trait Driver {
     fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError>;
     fn delete(&mut self, refs: &[ObjectRef]) -> Result<(), MeshError>;
     fn inject(&mut self, fault: &Fault) -> Result<(), MeshError>;
+    /// The diagnosis of one outcome, from its Evidence, and the first finding's
+    /// machine-applicable fix; `None` when the driver has no engine.
+    fn diagnosis(
+        &self,
+        _req: &RequestSpec,
+        _outcome: &Outcome,
+    ) -> Option<(Vec<Finding>, Option<Fix>)> {
+        None
+    }
 }
 
 impl Driver for Mesh {
@@ -175,6 +185,16 @@ impl Driver for Mesh {
     fn inject(&mut self, fault: &Fault) -> Result<(), MeshError> {
         Mesh::inject(self, fault)
     }
+    fn diagnosis(
+        &self,
+        req: &RequestSpec,
+        outcome: &Outcome,
+    ) -> Option<(Vec<Finding>, Option<Fix>)> {
+        let ev = self.evidence(req, outcome);
+        let findings = diagnose(&ev);
+        let fix = findings.first().and_then(|f| fix_for(f, &ev));
+        Some((findings, fix))
+    }
 }
 
 /// Runs the steps in order; a failed expectation does not stop the scenario, an error does.
@@ -189,7 +209,23 @@ fn drive(mesh: &mut impl Driver, scenario: &Scenario) -> Vec<StepReport> {
                 match mesh.request(request) {
                     Err(e) => error_step(index, step.line, kind, &summary, e.0),
                     Ok(outcomes) => {
-                        let (mismatches, culprit) = check(expect, &outcomes);
+                        let wanted = expect.diagnosis.is_some() || expect.fix_verifies;
+                        let diagnosis = diagnosed_outcome(&outcomes)
+                            .filter(|_| wanted)
+                            .and_then(|o| mesh.diagnosis(request, o))
+                            .map(|(findings, fix)| Diagnosis {
+                                fix: expect.fix_verifies.then(|| match (&fix, findings.first()) {
+                                    (Some(fix), _) => fix::verify(scenario, i, fix, request),
+                                    (None, Some(first)) => Err(format!(
+                                        "the first finding, {}, has no machine-applicable remedy",
+                                        first.code
+                                    )),
+                                    (None, None) => Err("no finding to take a remedy from".into()),
+                                }),
+                                findings,
+                            });
+                        let (mismatches, culprit) =
+                            check_with(expect, &outcomes, diagnosis.as_ref());
                         let evidence = culprit
                             .filter(|_| !mismatches.is_empty())
                             .map(evidence)
@@ -314,5 +350,6 @@ fn error_step(index: usize, line: usize, kind: &str, summary: &str, error: Strin
     }
 }
 
+mod fix;
 #[cfg(test)]
 mod tests;

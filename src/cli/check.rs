@@ -185,6 +185,7 @@ fn sarif(res: &Resources, findings: &[Finding]) -> Value {
         rules.entry(f.code.as_str()).or_insert(f);
     }
     let index: BTreeMap<&str, usize> = rules.keys().enumerate().map(|(i, c)| (*c, i)).collect();
+    // Remedies name the resources of one finding, so they stay on the results, not the rules.
     let rules_json: Vec<Value> = rules
         .iter()
         .map(|(code, f)| {
@@ -192,7 +193,6 @@ fn sarif(res: &Resources, findings: &[Finding]) -> Value {
                 "id": code,
                 "name": code,
                 "shortDescription": {"text": code},
-                "help": {"text": f.remedy},
                 "defaultConfiguration": {"level": sarif_level(f.severity)},
             })
         })
@@ -225,7 +225,6 @@ fn sarif(res: &Resources, findings: &[Finding]) -> Value {
             "tool": {"driver": {
                 "name": "meshsim",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/meshsim/meshsim",
                 "rules": rules_json,
             }},
             "results": results,

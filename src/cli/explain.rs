@@ -9,7 +9,7 @@ use sim::proxy::Outcome;
 
 use super::config::{build_mesh, load};
 use super::output::emit;
-use super::probe::{request_spec, OutcomeJson};
+use super::probe::{request_line, request_spec, OutcomeJson};
 use super::{ExplainArgs, Format, EXIT_BAD_INPUT, EXIT_OK};
 
 /// One decision as JSON: the flow step, the deciding resource (`Kind/ns/name`, or null for a
@@ -111,7 +111,7 @@ fn list_or_dash(items: &[String], sep: &str) -> String {
 
 fn human(args: &ExplainArgs, p: &Prediction, o: &Outcome, altered: bool) -> String {
     let r = &args.request;
-    let mut s = format!("{} {} -> {}{}\n", r.method, r.from, r.to, r.path);
+    let mut s = request_line(r);
     s.push_str("decision trace (analysis path, configuration only):\n");
     for (i, step) in p.trace.iter().enumerate() {
         s.push_str(&format!("  {}. {}: {}\n", i + 1, step.step, step.summary));

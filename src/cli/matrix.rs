@@ -90,8 +90,8 @@ pub(super) fn flows_of(
         if !faults.is_empty() {
             let shown: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
             eprintln!(
-                "meshsim {command}: note: {} declare {} fault(s); the analysis path ignores \
-                 them (add --handshake)",
+                "meshsim {command}: note: the configuration ({}) declares {} fault(s); the \
+                 analysis path ignores faults (add --handshake)",
                 shown.join(", "),
                 faults.len()
             );

@@ -53,11 +53,8 @@ struct ProbeJson<'a> {
 
 /// Runs `meshsim probe` and returns the exit code.
 pub fn probe(args: ProbeArgs) -> i32 {
-    match simulate("probe", &args.request) {
-        Ok(outcome) => {
-            // TODO(lead): run the diagnosis engine on the mesh's Evidence once it lands.
-            let findings: Vec<Finding> = Vec::new();
-            eprintln!("meshsim probe: note: the diagnosis engine is not available in this build");
+    match simulate_diagnosed("probe", &args.request) {
+        Ok((outcome, findings)) => {
             let text = match args.format {
                 Format::Human => human(&args.request, &outcome, &findings),
                 Format::Json => json(&outcome, &findings),
@@ -77,19 +74,24 @@ pub fn probe(args: ProbeArgs) -> i32 {
     }
 }
 
-/// Builds the mesh (faults at time zero), advances the clock, sends one request.
-pub(super) fn simulate(command: &str, args: &RequestArgs) -> Result<Outcome, String> {
+/// Builds the mesh (faults at time zero), advances the clock, sends one request, and runs the
+/// diagnosis engine on the mesh's Evidence (what a cluster shows) — never on the injected faults.
+pub(super) fn simulate_diagnosed(
+    command: &str,
+    args: &RequestArgs,
+) -> Result<(Outcome, Vec<Finding>), String> {
     let request = request_spec(command, args)?;
     let (resources, mut faults) = load(&args.files)?;
     faults.extend(args.faults.iter().cloned());
     let mut mesh = build_mesh(command, resources, &faults, args.seed, args.at)?;
-    let outcomes = mesh
+    let outcome = mesh
         .request(&request)
-        .map_err(|e| format!("meshsim {command}: {e}"))?;
-    outcomes
+        .map_err(|e| format!("meshsim {command}: {e}"))?
         .into_iter()
         .next()
-        .ok_or_else(|| format!("meshsim {command}: the mesh returned no outcome"))
+        .ok_or_else(|| format!("meshsim {command}: the mesh returned no outcome"))?;
+    let findings = sim::diagnose::diagnose(&mesh.evidence(&request, &outcome));
+    Ok((outcome, findings))
 }
 
 /// The request of `--from`/`--to`/`--path`/... with the arguments checked.
@@ -130,12 +132,20 @@ pub(super) fn request_spec(command: &str, args: &RequestArgs) -> Result<RequestS
     })
 }
 
+/// The request as one line: `GET foo/sleep -> httpbin.foo:8000/path`, or `TCP from -> to`.
+pub(super) fn request_line(args: &RequestArgs) -> String {
+    match args.protocol {
+        ProtocolArg::Http => format!(
+            "{} {} -> {}{}\n",
+            args.method, args.from, args.to, args.path
+        ),
+        ProtocolArg::Tcp => format!("TCP {} -> {}\n", args.from, args.to),
+    }
+}
+
 fn human(args: &RequestArgs, o: &Outcome, findings: &[Finding]) -> String {
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let mut s = format!(
-        "{} {} -> {}{}\n",
-        args.method, args.from, args.to, args.path
-    );
+    let mut s = request_line(args);
     let flags = if o.response_flags.is_empty() {
         "-".to_string()
     } else {

@@ -134,3 +134,93 @@ fn peer_principal_matches_with_or_without_the_spiffe_scheme() {
     };
     assert_eq!(check(&e, std::slice::from_ref(&o)).0.len(), 1);
 }
+
+fn finding(code: &str) -> sim::diagnose::Finding {
+    sim::diagnose::Finding {
+        code: code.into(),
+        severity: sim::diagnose::Severity::Error,
+        message: String::new(),
+        evidence: Vec::new(),
+        remedy: String::new(),
+    }
+}
+
+#[test]
+fn diagnosis_holds_when_every_listed_code_is_found() {
+    let e = Expect {
+        diagnosis: Some(vec!["WorkloadCertExpired".into(), "CsrRbacDenied".into()]),
+        ..Expect::default()
+    };
+    let found = [
+        finding("CsrRbacDenied"),
+        finding("WorkloadCertExpired"),
+        finding("StrictOverridden"),
+    ];
+    let d = Diagnosis {
+        findings: found.to_vec(),
+        fix: None,
+    };
+    let (m, _) = check_with(&e, &[outcome(503, &["UF", "URX"])], Some(&d));
+    assert!(m.is_empty(), "{m:?}");
+}
+
+#[test]
+fn diagnosis_fails_naming_the_missing_and_the_found_codes() {
+    let e = Expect {
+        diagnosis: Some(vec![
+            "RootCertMismatch".into(),
+            "WorkloadCertExpired".into(),
+        ]),
+        ..Expect::default()
+    };
+    let (m, _) = check_with(
+        &e,
+        &[outcome(503, &["UF", "URX"])],
+        Some(&Diagnosis {
+            findings: vec![finding("WorkloadCertExpired")],
+            fix: None,
+        }),
+    );
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].field, "diagnosis");
+    assert_eq!(
+        m[0].actual,
+        "missing [RootCertMismatch]; findings [WorkloadCertExpired]"
+    );
+}
+
+#[test]
+fn a_burst_is_diagnosed_by_its_first_failed_request() {
+    let outs = [
+        outcome(200, &[]),
+        outcome(503, &["UO"]),
+        outcome(503, &["UF"]),
+    ];
+    assert_eq!(diagnosed_outcome(&outs), Some(&outs[1]));
+    let ok = [outcome(200, &[]), outcome(201, &[])];
+    assert_eq!(diagnosed_outcome(&ok), Some(&ok[0]));
+    assert_eq!(diagnosed_outcome(&[]), None);
+}
+
+#[test]
+fn fix_verifies_holds_only_when_the_remedy_was_verified() {
+    let e = Expect {
+        fix_verifies: true,
+        ..Expect::default()
+    };
+    let outs = [outcome(503, &["UF", "URX"])];
+    let with = |fix| Diagnosis {
+        findings: vec![finding("WorkloadCertMissing")],
+        fix,
+    };
+    let ok = with(Some(Ok("kubectl rollout restart foo/sleep".into())));
+    assert!(check_with(&e, &outs, Some(&ok)).0.is_empty());
+    let bad = with(Some(Err("still 503".into())));
+    let (m, _) = check_with(&e, &outs, Some(&bad));
+    assert_eq!(
+        (m[0].field.as_str(), m[0].actual.as_str()),
+        ("fix_verifies", "still 503")
+    );
+    let (m, _) = check_with(&e, &outs, None);
+    assert_eq!(m[0].actual, NO_DIAGNOSIS_ENGINE);
+}

@@ -267,21 +267,7 @@ impl<'a> Analyzer<'a> {
 
         // Authorization at the destination.
         if ep.has_sidecar {
-            let facts = RequestFacts {
-                principal: p.peer_principal.clone(),
-                source_ip: None,
-                destination_port: ep.target_port,
-                http: match req.protocol {
-                    Protocol::Http => Some(HttpFacts {
-                        method: req.method.clone(),
-                        path: req.path.clone(),
-                        host: req.to.clone(),
-                        headers: req.headers.clone(),
-                    }),
-                    Protocol::Tcp => None,
-                },
-                sni: None,
-            };
+            let facts = request_facts(req, p.peer_principal.clone(), ep.target_port);
             let decision = self.authz.evaluate(res, ep_workload, &facts);
             p.trace.push(TraceStep {
                 step: "authorization",
@@ -401,5 +387,29 @@ fn authz_code(decision: &AuthzDecision, mtls: bool) -> &'static str {
         Some(_) => "DenyPolicyMatched",
         None if !mtls => "PrincipalRequiresMtls",
         None => "NoAllowPolicyMatched",
+    }
+}
+
+/// What the destination's RBAC filter knows of `req` arriving on `target_port` from `principal`
+/// (`None` for plaintext). The source IP and SNI are not part of a scenario request.
+pub fn request_facts(
+    req: &RequestSpec,
+    principal: Option<String>,
+    target_port: u16,
+) -> RequestFacts {
+    RequestFacts {
+        principal,
+        source_ip: None,
+        destination_port: target_port,
+        http: match req.protocol {
+            Protocol::Http => Some(HttpFacts {
+                method: req.method.clone(),
+                path: req.path.clone(),
+                host: req.to.clone(),
+                headers: req.headers.clone(),
+            }),
+            Protocol::Tcp => None,
+        },
+        sni: None,
     }
 }

@@ -1,8 +1,19 @@
 //! Diagnosis rules: Evidence -> Findings with a stable code, evidence lines and a remedy.
+//!
+//! `diagnose` reads only an [`Evidence`] bundle (what a real cluster can show); it never sees
+//! the injected faults. Rules live in `rules/`, one module per area of failure-modes.md.
 
+mod remedy;
+mod rules;
 pub mod static_checks;
+#[cfg(test)]
+mod tests;
 
 use serde::Serialize;
+
+pub use remedy::{fix_for, Fix, RESTARTED_AT};
+
+use crate::evidence::Evidence;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -29,4 +40,35 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// The fix, in words.
     pub remedy: String,
+}
+
+impl Finding {
+    /// An error finding.
+    pub(crate) fn error(code: &str, message: String, evidence: Vec<String>, remedy: &str) -> Self {
+        Finding {
+            code: code.into(),
+            severity: Severity::Error,
+            message,
+            evidence,
+            remedy: remedy.into(),
+        }
+    }
+}
+
+/// Every finding the evidence supports: errors first, then warnings and infos, each group by
+/// code; a code found twice with the same message is reported once.
+pub fn diagnose(ev: &Evidence) -> Vec<Finding> {
+    let mut out = rules::run(ev);
+    out.sort_by(|a, b| (a.severity, &a.code).cmp(&(b.severity, &b.code)));
+    let mut seen: Vec<(String, String)> = Vec::new();
+    out.retain(|f| {
+        let key = (f.code.clone(), f.message.clone());
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+    out
 }

@@ -16,6 +16,7 @@ use crate::proxy::{data_path_runtime, ConnectionPool, Outcome};
 use crate::{Fault, SimTime};
 
 mod data_path;
+mod evidence;
 mod external;
 mod request;
 

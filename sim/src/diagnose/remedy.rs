@@ -1,0 +1,180 @@
+//! Machine-applicable remedies: for the findings whose fix is a change of resources, the
+//! objects to `kubectl apply`. A restart is what `kubectl rollout restart` does — a new
+//! `kubectl.kubernetes.io/restartedAt` pod-template annotation, so new pods (new agents, new
+//! certificates, the current trust bundle) replace the old ones. Built from the Evidence only.
+
+use crate::evidence::Evidence;
+use crate::model::{ClientTls, DestinationRule, Object, ObjectRef, TrafficPolicy, Workload};
+use crate::policy::{client_tls_for_endpoint, resolve_destination};
+
+use super::Finding;
+
+/// `kubectl rollout restart`'s pod-template annotation.
+pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
+
+/// A change that should make the request succeed, as objects to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fix {
+    /// What the change does, in one line.
+    pub summary: String,
+    /// The objects to apply (added or replaced, as `kubectl apply`).
+    pub apply: Vec<Object>,
+}
+
+/// The machine-applicable remedy of `finding`, when its fix is a resource change.
+pub fn fix_for(finding: &Finding, ev: &Evidence) -> Option<Fix> {
+    match finding.code.as_str() {
+        "PlaintextToStrict" => inject_source(ev),
+        "DestinationRuleTlsDisable"
+        | "DestinationRuleTlsSimple"
+        | "DestinationRuleTlsMutualExternal"
+        | "MtlsToNonMeshWorkload"
+        | "MtlsToDisabledServer" => edit_destination_rules(ev, "drop the tls block", |_| None),
+        "ServerIdentityMismatch" => edit_destination_rules(ev, "drop subjectAltNames", |tls| {
+            let mut tls = tls.clone();
+            tls.subject_alt_names.clear();
+            Some(tls)
+        }),
+        "WorkloadCertMissing"
+        | "WorkloadCertExpired"
+        | "RootCertMismatch"
+        | "UntrustedPeerCertificate" => restart_involved(ev),
+        _ => None,
+    }
+}
+
+fn workload_of<'e>(ev: &'e Evidence, proxy: &str) -> Option<&'e Workload> {
+    let (ns, name) = proxy.split_once('/')?;
+    ev.resources.workload(ns, name)
+}
+
+fn restarted(w: &Workload, ev: &Evidence) -> Workload {
+    let mut w = w.clone();
+    w.pod_annotations
+        .insert(RESTARTED_AT.into(), ev.mesh_time.to_string());
+    w
+}
+
+/// Label the source's namespace for injection (and drop a pod-level opt-out), then restart it.
+fn inject_source(ev: &Evidence) -> Option<Fix> {
+    let w = workload_of(ev, &ev.request.from)?;
+    let mut res = ev.resources.clone();
+    let mut apply = Vec::new();
+    let mut ns = res.namespace(&w.meta.namespace)?.clone();
+    if ns.meta.labels.get("istio-injection").map(String::as_str) != Some("enabled") {
+        ns.meta
+            .labels
+            .insert("istio-injection".into(), "enabled".into());
+        apply.push(Object::Namespace(ns.clone()));
+        res.insert(Object::Namespace(ns));
+    }
+    let mut nw = restarted(w, ev);
+    for map in [&mut nw.pod_labels, &mut nw.pod_annotations] {
+        if map.get("sidecar.istio.io/inject").map(String::as_str) == Some("false") {
+            map.remove("sidecar.istio.io/inject");
+        }
+    }
+    res.insert(Object::Workload(nw.clone()));
+    if !res.has_sidecar(&nw) {
+        return None;
+    }
+    apply.push(Object::Workload(nw));
+    Some(Fix {
+        summary: format!(
+            "enable sidecar injection for {} (namespace label istio-injection=enabled) and restart it",
+            ev.request.from
+        ),
+        apply,
+    })
+}
+
+/// The DestinationRules that decided the client TLS for any endpoint of the destination.
+fn rules_on_path(ev: &Evidence) -> Vec<ObjectRef> {
+    let res = &ev.resources;
+    let Some(from) = workload_of(ev, &ev.request.from) else {
+        return Vec::new();
+    };
+    let Ok(dest) = resolve_destination(res, &from.meta.namespace, &ev.request.to) else {
+        return Vec::new();
+    };
+    let mut out: Vec<ObjectRef> = dest
+        .endpoints
+        .iter()
+        .flat_map(|ep| client_tls_for_endpoint(res, from, &dest, ep).decided_by)
+        .filter_map(|d| d.resource)
+        .filter(|r| r.kind == "DestinationRule")
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Rewrites every `tls` block of the DestinationRules on the path with `edit`.
+fn edit_destination_rules(
+    ev: &Evidence,
+    what: &str,
+    edit: impl Fn(&ClientTls) -> Option<ClientTls>,
+) -> Option<Fix> {
+    let refs = rules_on_path(ev);
+    let rules: Vec<&DestinationRule> = ev
+        .resources
+        .destination_rules
+        .iter()
+        .filter(|d| {
+            refs.iter()
+                .any(|r| r.namespace == d.meta.namespace && r.name == d.meta.name)
+        })
+        .collect();
+    if rules.is_empty() {
+        return None;
+    }
+    let fix_policy = |p: &mut TrafficPolicy| {
+        p.tls = p.tls.as_ref().and_then(&edit);
+        for port in &mut p.port_level_settings {
+            port.tls = port.tls.as_ref().and_then(&edit);
+        }
+    };
+    let mut names = Vec::new();
+    let apply = rules
+        .into_iter()
+        .map(|d| {
+            let mut d = d.clone();
+            if let Some(p) = d.spec.traffic_policy.as_mut() {
+                fix_policy(p);
+            }
+            for s in &mut d.spec.subsets {
+                if let Some(p) = s.traffic_policy.as_mut() {
+                    fix_policy(p);
+                }
+            }
+            names.push(format!(
+                "DestinationRule/{}/{}",
+                d.meta.namespace, d.meta.name
+            ));
+            Object::DestinationRule(d)
+        })
+        .collect();
+    Some(Fix {
+        summary: format!("{what} of {}", names.join(", ")),
+        apply,
+    })
+}
+
+/// `kubectl rollout restart` of every involved workload that runs a sidecar.
+fn restart_involved(ev: &Evidence) -> Option<Fix> {
+    let mut names = Vec::new();
+    let mut apply = Vec::new();
+    for p in ev.proxies.iter().filter(|p| p.has_sidecar) {
+        if names.contains(&p.proxy) {
+            continue;
+        }
+        if let Some(w) = workload_of(ev, &p.proxy) {
+            names.push(p.proxy.clone());
+            apply.push(Object::Workload(restarted(w, ev)));
+        }
+    }
+    (!apply.is_empty()).then(|| Fix {
+        summary: format!("kubectl rollout restart {}", names.join(" ")),
+        apply,
+    })
+}

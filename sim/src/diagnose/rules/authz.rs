@@ -1,0 +1,234 @@
+//! Authorization denials the configuration explains: the destination's AuthorizationPolicies
+//! are re-evaluated for the request (CUSTOM, DENY, then ALLOW, as Envoy's RBAC filters run) and
+//! `NoAllowPolicyMatched` is refined by comparing the ALLOW principals with the caller's
+//! identity: another service account of the same namespace, or a foreign trust domain.
+
+use crate::diagnose::Finding;
+use crate::model::{AuthzAction, Resources, Workload};
+use crate::policy::{resolve_destination, AuthzDecision, AuthzIndex};
+
+use super::config::{observed, predicted_failure, trace_lines};
+use super::{quote, Ctx};
+
+const AUTHZ_CODES: &[&str] = &[
+    "DenyPolicyMatched",
+    "NoAllowPolicyMatched",
+    "PrincipalRequiresMtls",
+    "CustomAuthorizationDenied",
+];
+
+pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let Some(p) = predicted_failure(ctx) else {
+        return Vec::new();
+    };
+    let Some(code) = p.codes.iter().find(|c| AUTHZ_CODES.contains(&c.as_str())) else {
+        return Vec::new();
+    };
+    let res = &ctx.ev.resources;
+    let Some((server, decision)) = evaluate(ctx, p.peer_principal.clone()) else {
+        return Vec::new();
+    };
+    let mut evidence = vec![observed(ctx)];
+    evidence.push(format!(
+        "caller identity: {}",
+        p.peer_principal
+            .as_deref()
+            .map_or("none (plaintext connection)".to_string(), |s| s.to_string())
+    ));
+    evidence.extend(trace_lines(res, p));
+    for miss in &decision.misses {
+        evidence.push(format!(
+            "{} {} rule {} did not match on {}: {}",
+            miss.action.as_str(),
+            quote(res, &miss.policy),
+            miss.rule,
+            miss.field,
+            miss.reason
+        ));
+    }
+    // The prediction names any plaintext denial `PrincipalRequiresMtls`; it is only that when
+    // an ALLOW rule failed on an identity field (an ALLOW-nothing policy denies everyone).
+    let identity_miss = decision.misses.iter().any(|m| {
+        m.action == AuthzAction::Allow
+            && ["principals", "namespaces", "serviceAccounts"]
+                .iter()
+                .any(|f| m.field.contains(f))
+    });
+    let code = match code.as_str() {
+        "PrincipalRequiresMtls" if !identity_miss => "NoAllowPolicyMatched",
+        other => other,
+    };
+    let finding = match code {
+        "DenyPolicyMatched" => deny_matched(res, server, &decision, evidence),
+        "NoAllowPolicyMatched" => no_allow_matched(ctx, p.peer_principal.as_deref(), evidence),
+        "PrincipalRequiresMtls" => Finding::error(
+            "PrincipalRequiresMtls",
+            format!(
+                "the ALLOW policies of {}/{} match on peer identity (principals/namespaces), but {} arrived in plaintext with no identity",
+                server.meta.namespace, server.meta.name, ctx.ev.request.from
+            ),
+            evidence,
+            "inject a sidecar into the caller so it sends mTLS, and require STRICT on the destination",
+        ),
+        _ => Finding::error(
+            "CustomAuthorizationDenied",
+            "the CUSTOM (external authorization) provider denied the request".into(),
+            evidence,
+            "check the external authorizer's decision for this request",
+        ),
+    };
+    vec![finding]
+}
+
+/// The destination's authorization decision for the request, with the given peer identity.
+fn evaluate<'r>(
+    ctx: &'r Ctx<'_>,
+    principal: Option<String>,
+) -> Option<(&'r Workload, AuthzDecision)> {
+    let res = &ctx.ev.resources;
+    let req = &ctx.ev.request;
+    let (ns, _) = req.from.split_once('/')?;
+    let dest = resolve_destination(res, ns, &req.to).ok()?;
+    let ep = dest.endpoints.first()?;
+    let w = res.workload(&ep.namespace, &ep.workload)?;
+    let facts = crate::analysis::request_facts(req, principal, ep.target_port);
+    Some((w, AuthzIndex::build(res).evaluate(res, w, &facts)))
+}
+
+fn deny_matched(
+    res: &Resources,
+    server: &Workload,
+    decision: &AuthzDecision,
+    mut evidence: Vec<String>,
+) -> Finding {
+    let name = decision
+        .matched
+        .as_ref()
+        .map_or("a DENY policy".to_string(), |m| {
+            evidence.insert(
+                1,
+                format!("matched: {} ({})", quote(res, &m.policy), m.policy_id),
+            );
+            m.policy.to_string()
+        });
+    let allows = allow_policies_for(res, server);
+    let mut message = format!("{name} matched the request and denied it");
+    if !allows.is_empty() {
+        message.push_str(&format!(
+            "; the ALLOW polic{} {} cannot override it: Istio evaluates DENY before ALLOW",
+            if allows.len() == 1 { "y" } else { "ies" },
+            allows.join(", ")
+        ));
+    }
+    Finding::error(
+        "DenyPolicyMatched",
+        message,
+        evidence,
+        "narrow the DENY policy (add the caller's namespace to notNamespaces, or its principal to notPrincipals); an ALLOW policy cannot override a DENY",
+    )
+}
+
+fn no_allow_matched(ctx: &Ctx<'_>, principal: Option<&str>, evidence: Vec<String>) -> Finding {
+    let res = &ctx.ev.resources;
+    let req = &ctx.ev.request;
+    let caller = principal.and_then(split_principal);
+    let td = &res.mesh_config.trust_domain;
+    let aliases = &res.mesh_config.trust_domain_aliases;
+    let known_td = |t: &str| t == td || aliases.iter().any(|a| a == t);
+    if let Some((ctd, cns, csa)) = caller {
+        for named in allow_principals(res) {
+            let Some((ptd, pns, psa)) = split_principal(&named) else {
+                continue;
+            };
+            if pns == cns && psa == csa && !known_td(ptd) {
+                let mut ev = evidence.clone();
+                ev.push(format!(
+                    "mesh trust domain {td}, aliases [{}]; policy principal {named}",
+                    aliases.join(", ")
+                ));
+                return Finding::error(
+                    "TrustDomainMismatch",
+                    format!(
+                        "an ALLOW principal names {named}, but trust domain {ptd} is neither the mesh's ({ctd}) nor an alias: the caller presents {}",
+                        principal.unwrap_or_default()
+                    ),
+                    ev,
+                    "write the principal with the mesh's trust domain, or add the old one to meshConfig.trustDomainAliases",
+                );
+            }
+            if pns == cns && psa != csa && known_td(ptd) && psa != "*" {
+                let mut ev = evidence.clone();
+                ev.push(format!(
+                    "caller {} runs as serviceAccountName {csa}; the policy names {named}",
+                    req.from
+                ));
+                return Finding::error(
+                    "PrincipalServiceAccountMismatch",
+                    format!(
+                        "an ALLOW principal names service account {psa} in {pns}, but {} runs as {csa}",
+                        req.from
+                    ),
+                    ev,
+                    "set the caller's serviceAccountName to the one the policy names, or change the principal",
+                );
+            }
+        }
+    }
+    Finding::error(
+        "NoAllowPolicyMatched",
+        format!(
+            "ALLOW policies select the destination of {}, and no rule matches this request from {}",
+            req.to, req.from
+        ),
+        evidence,
+        "add an ALLOW rule for this source (principal, namespace, path or method)",
+    )
+}
+
+/// `td/ns/N/sa/S` (with or without `spiffe://`) to its parts.
+fn split_principal(p: &str) -> Option<(&str, &str, &str)> {
+    let p = p.strip_prefix("spiffe://").unwrap_or(p);
+    let parts: Vec<&str> = p.split('/').collect();
+    match parts.as_slice() {
+        [td, "ns", ns, "sa", sa] => Some((td, ns, sa)),
+        _ => None,
+    }
+}
+
+/// Every principal named in an ALLOW rule's `from.source.principals`, sorted.
+fn allow_principals(res: &Resources) -> Vec<String> {
+    let mut out: Vec<String> = res
+        .authorization_policies
+        .iter()
+        .filter(|ap| ap.spec.action == AuthzAction::Allow)
+        .flat_map(|ap| ap.spec.rules.iter().flatten())
+        .flat_map(|r| r.from.iter().flatten())
+        .filter_map(|f| f.source.as_ref())
+        .flat_map(|s| s.principals.iter().flatten())
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// ALLOW policies that apply to the workload: in its namespace or the root namespace, with no
+/// selector or a selector its pod labels match.
+fn allow_policies_for(res: &Resources, w: &Workload) -> Vec<String> {
+    let root = &res.mesh_config.root_namespace;
+    let mut out: Vec<String> = res
+        .authorization_policies
+        .iter()
+        .filter(|ap| ap.spec.action == AuthzAction::Allow)
+        .filter(|ap| &ap.meta.namespace == root || ap.meta.namespace == w.meta.namespace)
+        .filter(|ap| {
+            ap.spec
+                .selector
+                .as_ref()
+                .is_none_or(|s| s.matches(&w.pod_labels))
+        })
+        .map(|ap| format!("AuthorizationPolicy/{}/{}", ap.meta.namespace, ap.meta.name))
+        .collect();
+    out.sort();
+    out
+}

@@ -1,0 +1,135 @@
+//! Configuration-explained failures: the analysis path predicts the request from the resources
+//! alone; when it predicts the same failure the client saw, its codes name the cause and its
+//! trace is the evidence. Authorization codes are refined in `authz.rs`.
+
+use crate::analysis::Prediction;
+use crate::diagnose::Finding;
+
+use super::{decision_line, Ctx};
+
+/// Codes this module reports from the prediction (authorization ones are `authz.rs`'s).
+const CONFIG_CODES: &[&str] = &[
+    "PlaintextToStrict",
+    "DestinationRuleTlsDisable",
+    "DestinationRuleTlsSimple",
+    "DestinationRuleTlsMutualExternal",
+    "MtlsToNonMeshWorkload",
+    "MtlsToDisabledServer",
+    "ServerIdentityMismatch",
+    "NoHealthyUpstream",
+];
+
+pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let Some(p) = predicted_failure(ctx) else {
+        return Vec::new();
+    };
+    let res = &ctx.ev.resources;
+    p.codes
+        .iter()
+        .filter(|c| CONFIG_CODES.contains(&c.as_str()))
+        .map(|code| {
+            let mut evidence = vec![observed(ctx)];
+            evidence.extend(trace_lines(res, p));
+            let (message, remedy) = explain(code, ctx);
+            Finding::error(code, message, evidence, remedy)
+        })
+        .collect()
+}
+
+/// The prediction, when the observed outcome is a failure it also predicts (same status).
+pub(super) fn predicted_failure<'c>(ctx: &'c Ctx<'_>) -> Option<&'c Prediction> {
+    let p = ctx.prediction.as_ref()?;
+    let o = &ctx.ev.outcome;
+    (!o.status.is_success() && p.status == o.status).then_some(p)
+}
+
+/// The client's view in one line.
+pub(super) fn observed(ctx: &Ctx<'_>) -> String {
+    let o = &ctx.ev.outcome;
+    let mut s = format!(
+        "observed: {} -> {}: {}",
+        ctx.ev.request.from, ctx.ev.request.to, o.status
+    );
+    if !o.response_flags.is_empty() {
+        s.push_str(&format!(" flags {}", o.response_flags.join(",")));
+    }
+    if let Some(e) = &o.tls_error {
+        s.push_str(&format!(" tls_error {e}"));
+    }
+    if !o.details.is_empty() {
+        s.push_str(&format!(" details {}", o.details));
+    }
+    s
+}
+
+/// The prediction's trace: one line per step, then one per deciding resource or default.
+pub(super) fn trace_lines(res: &crate::model::Resources, p: &Prediction) -> Vec<String> {
+    let mut out = Vec::new();
+    for step in &p.trace {
+        out.push(format!("{}: {}", step.step, step.summary));
+        for d in &step.decisions {
+            out.push(format!("  {}", decision_line(res, d)));
+        }
+    }
+    out
+}
+
+fn explain(code: &str, ctx: &Ctx<'_>) -> (String, &'static str) {
+    let req = &ctx.ev.request;
+    match code {
+        "PlaintextToStrict" => (
+            format!(
+                "{} has no sidecar and sends plaintext, but {} only accepts mTLS (STRICT) on the target port",
+                req.from, req.to
+            ),
+            "inject a sidecar into the source (namespace label istio-injection=enabled, then restart it); during a migration, a port-level PERMISSIVE PeerAuthentication on the destination",
+        ),
+        "DestinationRuleTlsDisable" => (
+            format!(
+                "a DestinationRule sets tls.mode DISABLE towards {}, whose sidecar requires mTLS (STRICT): the plaintext connection finds no filter chain",
+                req.to
+            ),
+            "set the DestinationRule's tls.mode to ISTIO_MUTUAL, or delete its tls block so auto mTLS applies",
+        ),
+        "DestinationRuleTlsSimple" => (
+            format!(
+                "a DestinationRule sets tls.mode SIMPLE towards {}: the client sends no certificate, but the STRICT server requires one",
+                req.to
+            ),
+            "set the DestinationRule's tls.mode to ISTIO_MUTUAL (or delete the tls block)",
+        ),
+        "DestinationRuleTlsMutualExternal" => (
+            format!(
+                "a DestinationRule sets tls.mode MUTUAL towards {}: the client presents a certificate not issued by the mesh CA, which the server does not trust",
+                req.to
+            ),
+            "set the DestinationRule's tls.mode to ISTIO_MUTUAL so the sidecar's mesh certificate is used",
+        ),
+        "MtlsToNonMeshWorkload" => (
+            format!(
+                "a DestinationRule forces ISTIO_MUTUAL towards {}, whose endpoints run no sidecar and speak plaintext",
+                req.to
+            ),
+            "delete the DestinationRule's tls block (auto mTLS sends plaintext to non-mesh endpoints), or inject the destination",
+        ),
+        "MtlsToDisabledServer" => (
+            format!(
+                "the client sends TLS to {}, whose sidecar's PeerAuthentication mode is DISABLE (plaintext only) on the target port",
+                req.to
+            ),
+            "drop the DestinationRule's tls block (auto mTLS then sends plaintext), or set the server's PeerAuthentication to PERMISSIVE or STRICT",
+        ),
+        "ServerIdentityMismatch" => (
+            format!(
+                "the server of {} presents a SPIFFE identity the client does not expect (DestinationRule subjectAltNames, or the service's pods run under another service account)",
+                req.to
+            ),
+            "fix the pods' serviceAccountName, or the DestinationRule's subjectAltNames",
+        ),
+        "NoHealthyUpstream" => (
+            format!("{} has no ready endpoints", req.to),
+            "scale the workload up, or fix the Service's selector / the DestinationRule subset's labels to match the pods",
+        ),
+        _ => (format!("{code} explains the outcome"), "see failure-modes.md"),
+    }
+}
