@@ -67,7 +67,7 @@ impl<'a> Analyzer<'a> {
     /// Predicts the outcome of `req`. `Err` only for bad input (unknown workload or host).
     pub fn predict(&self, req: &RequestSpec) -> Result<Prediction, String> {
         let res = self.res;
-        let from = find_workload(res, &req.from)?;
+        let from = res.find_workload(&req.from)?;
         let dest = resolve_destination(res, &from.meta.namespace, &req.to)?;
         let mut p = Prediction {
             status: Status::Http(200),
@@ -343,15 +343,6 @@ impl Analyzer<'_> {
             .allowed
             .then_some(app_reason)
     }
-}
-
-/// `NAMESPACE/WORKLOAD` to the workload.
-fn find_workload<'r>(res: &'r Resources, from: &str) -> Result<&'r Workload, String> {
-    let (ns, name) = from
-        .split_once('/')
-        .ok_or_else(|| format!("source `{from}`: expected NAMESPACE/WORKLOAD, e.g. foo/sleep"))?;
-    res.workload(ns, name)
-        .ok_or_else(|| format!("source `{from}`: no such workload"))
 }
 
 /// Records a connect failure the way a sidecar client reports it.

@@ -4,6 +4,7 @@
 //! the current configuration and certificates, apply connection-pool limits, then run the real
 //! exchange with authorization evaluated by the destination.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::{Mesh, MeshError, Protocol, RequestSpec};
@@ -21,7 +22,11 @@ use crate::proxy::{
 
 /// Sends `req.count` requests, `req.concurrency` at a time, and returns one outcome each.
 pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
-    let from = find_workload(&mesh.resources, &req.from)?.clone();
+    let from = mesh
+        .resources
+        .find_workload(&req.from)
+        .map_err(MeshError)?
+        .clone();
     let dest =
         resolve_destination(&mesh.resources, &from.meta.namespace, &req.to).map_err(MeshError)?;
     let src_sidecar = mesh.resources.has_sidecar(&from);
@@ -38,12 +43,12 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
     }
     let concurrency = req.concurrency.max(1) as usize;
     let mut outcomes = Vec::with_capacity(count);
+    let rr_key = (
+        req.from.clone(),
+        format!("{}:{}", dest.fqdn, dest.port.port),
+    );
     for i in 0..count {
-        let rr_key = (
-            req.from.clone(),
-            format!("{}:{}", dest.fqdn, dest.port.port),
-        );
-        let turn = mesh.round_robin.entry(rr_key).or_insert(0);
+        let turn = mesh.round_robin.entry(rr_key.clone()).or_insert(0);
         let ep = dest.endpoints[*turn % dest.endpoints.len()].clone();
         *turn += 1;
         let (client, pool_settings) = client_side(mesh, &from, src_sidecar, &dest, &ep)?;
@@ -58,16 +63,6 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
         }
         let server = server_side(mesh, &dest, &ep, req.protocol)?;
         let app_req = app_request(req);
-        let ep_workload = mesh
-            .resources
-            .workload(&ep.namespace, &ep.workload)
-            .ok_or_else(|| {
-                MeshError(format!(
-                    "endpoint {}/{} vanished",
-                    ep.namespace, ep.workload
-                ))
-            })?
-            .clone();
         let Mesh {
             resources,
             authz,
@@ -76,6 +71,14 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
             now,
             ..
         } = mesh;
+        let ep_workload = resources
+            .workload(&ep.namespace, &ep.workload)
+            .ok_or_else(|| {
+                MeshError(format!(
+                    "endpoint {}/{} vanished",
+                    ep.namespace, ep.workload
+                ))
+            })?;
         let authorize = |input: &AuthzInput| -> AuthzVerdict {
             let facts = RequestFacts {
                 principal: input.principal.clone(),
@@ -89,7 +92,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
                 }),
                 sni: None,
             };
-            let decision = authz.evaluate(resources, &ep_workload, &facts);
+            let decision = authz.evaluate(resources, ep_workload, &facts);
             if decision.allowed {
                 AuthzVerdict::Allow
             } else {
@@ -105,40 +108,28 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
     Ok(outcomes)
 }
 
-/// `NAMESPACE/WORKLOAD` to the workload (a Deployment's or a Pod's name).
-pub(crate) fn find_workload<'a>(res: &'a Resources, from: &str) -> Result<&'a Workload, MeshError> {
-    let (ns, name) = from.split_once('/').ok_or_else(|| {
-        MeshError(format!(
-            "source `{from}`: expected NAMESPACE/WORKLOAD, e.g. foo/sleep"
-        ))
-    })?;
-    res.workload(ns, name).ok_or_else(|| {
-        let known: Vec<String> = res
-            .workloads
-            .iter()
-            .map(|w| format!("{}/{}", w.meta.namespace, w.meta.name))
-            .collect();
-        MeshError(format!(
-            "source `{from}`: no such workload (known: {})",
-            if known.is_empty() {
-                "none".into()
-            } else {
-                known.join(", ")
-            }
-        ))
-    })
-}
-
-/// A deterministic pod IP per workload (its position in namespace/name order).
-fn pod_ip(res: &Resources, namespace: &str, name: &str) -> String {
-    let mut ids: Vec<(&str, &str)> = res
+/// Deterministic pod IPs: each workload's position in namespace/name order. Computed once per
+/// configuration (`Mesh::config_changed`), not per request.
+pub(super) fn pod_ips(res: &Resources) -> BTreeMap<(String, String), String> {
+    let mut ids: Vec<(String, String)> = res
         .workloads
         .iter()
-        .map(|w| (w.meta.namespace.as_str(), w.meta.name.as_str()))
+        .map(|w| (w.meta.namespace.clone(), w.meta.name.clone()))
         .collect();
     ids.sort_unstable();
-    let n = ids.binary_search(&(namespace, name)).unwrap_or(ids.len());
-    format!("10.244.{}.{}", n / 250, n % 250 + 2)
+    ids.dedup();
+    ids.into_iter()
+        .enumerate()
+        .map(|(n, id)| (id, format!("10.244.{}.{}", n / 250, n % 250 + 2)))
+        .collect()
+}
+
+/// The pod IP of a workload (`0.0.0.0` for one the configuration no longer has).
+fn pod_ip(mesh: &Mesh, namespace: &str, name: &str) -> String {
+    mesh.pod_ips
+        .get(&(namespace.to_string(), name.to_string()))
+        .cloned()
+        .unwrap_or_else(|| "0.0.0.0".into())
 }
 
 /// A sidecar's TLS context right now: its SDS certificate and bundle, the mesh's TLS settings,
@@ -192,7 +183,7 @@ fn client_side(
     dest: &Destination,
     ep: &Endpoint,
 ) -> Result<(ClientSide, Option<PoolSettings>), MeshError> {
-    let ip = pod_ip(&mesh.resources, &from.meta.namespace, &from.meta.name);
+    let ip = pod_ip(mesh, &from.meta.namespace, &from.meta.name);
     if !src_sidecar {
         return Ok((ClientSide::NoSidecar { ip }, None));
     }
@@ -265,7 +256,7 @@ fn server_side(
     ep: &Endpoint,
     protocol: Protocol,
 ) -> Result<ServerSide, MeshError> {
-    let ip = pod_ip(&mesh.resources, &ep.namespace, &ep.workload);
+    let ip = pod_ip(mesh, &ep.namespace, &ep.workload);
     let port_protocol =
         PortProtocol::from_port(dest.port.name.as_deref(), dest.port.app_protocol.as_deref());
     let app = match (port_protocol, protocol) {

@@ -40,6 +40,8 @@ pub struct Mesh {
     /// Round-robin position per (source, destination), so endpoints take turns like Envoy's
     /// default load balancer, deterministically.
     round_robin: BTreeMap<(String, String), usize>,
+    /// Pod IP per (namespace, workload), derived from the resources on every change.
+    pod_ips: BTreeMap<(String, String), String>,
 }
 
 impl fmt::Debug for Mesh {
@@ -86,7 +88,9 @@ impl Mesh {
             pool: ConnectionPool::new(),
             external: external::ExternalPki::default(),
             round_robin: BTreeMap::new(),
+            pod_ips: BTreeMap::new(),
         };
+        mesh.pod_ips = data_path::pod_ips(&mesh.resources);
         mesh.sync_proxies()?;
         for fault in faults {
             mesh.inject(fault)?;
@@ -188,6 +192,7 @@ impl Mesh {
     fn config_changed(&mut self) -> Result<(), MeshError> {
         self.authz = AuthzIndex::build(&self.resources);
         self.peer_authn = PeerAuthenticationIndex::build(&self.resources);
+        self.pod_ips = data_path::pod_ips(&self.resources);
         self.sync_proxies()?;
         self.control.advance_to(self.now);
         Ok(())

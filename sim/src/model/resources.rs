@@ -301,6 +301,29 @@ impl Resources {
             .find(|w| w.meta.namespace == ns && w.meta.name == name)
     }
 
+    /// A workload named as scenarios and the CLI name it, `NAMESPACE/WORKLOAD`; the error says
+    /// what was expected and which workloads exist.
+    pub fn find_workload(&self, id: &str) -> Result<&Workload, String> {
+        let (ns, name) = id
+            .split_once('/')
+            .ok_or_else(|| format!("source `{id}`: expected NAMESPACE/WORKLOAD, e.g. foo/sleep"))?;
+        self.workload(ns, name).ok_or_else(|| {
+            let known: Vec<String> = self
+                .workloads
+                .iter()
+                .map(|w| format!("{}/{}", w.meta.namespace, w.meta.name))
+                .collect();
+            format!(
+                "source `{id}`: no such workload (known: {})",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })
+    }
+
     /// A service by namespace and name.
     pub fn service(&self, ns: &str, name: &str) -> Option<&Service> {
         self.services
