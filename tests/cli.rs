@@ -1,6 +1,6 @@
 //! The `meshsim` command line as users and CI see it: help, exit codes, reporters, selection.
-//! These tests use scenarios that need no request to pass (clock moves only), so they hold
-//! whatever the state of the data path.
+//! Most use scenarios that need no request (clock moves only), so they isolate the CLI from the
+//! data path; the data path's own outcomes are covered by `tests/cli_commands.rs`.
 
 use std::path::Path;
 

@@ -520,14 +520,19 @@ fn certs_keys_are_readable_by_the_owner_only() {
 }
 
 fn openssl_present() -> bool {
-    let found = std::process::Command::new("openssl")
+    let ok = std::process::Command::new("openssl")
         .arg("version")
         .output()
-        .is_ok();
-    if !found {
+        .is_ok_and(|o| o.status.success());
+    // .ci/run installs openssl: in CI a missing binary is a failure, never a silent skip.
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "openssl is not on PATH in CI"
+    );
+    if !ok {
         eprintln!("note: openssl not found; skipping the interop check");
     }
-    found
+    ok
 }
 
 /// `openssl verify -CAfile root-cert.pem cert-chain.pem` at `at` past the mesh's epoch (openssl

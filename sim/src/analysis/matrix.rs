@@ -35,7 +35,7 @@ pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
         .workloads
         .iter()
         .filter(|w| w.replicas > 0)
-        .map(|w| format!("{}/{}", w.meta.namespace, w.meta.name))
+        .map(Mesh::proxy_id)
         .collect();
     sources.sort();
     sources.dedup();

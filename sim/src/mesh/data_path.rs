@@ -134,7 +134,7 @@ fn pod_ip(mesh: &Mesh, namespace: &str, name: &str) -> String {
 
 /// A sidecar's TLS context right now: its SDS certificate and bundle, the mesh's TLS settings,
 /// its own clock (skew) and any per-proxy TLS parameters.
-fn sidecar_tls(mesh: &Mesh, proxy: &str) -> SidecarTls {
+pub(super) fn sidecar_tls(mesh: &Mesh, proxy: &str) -> SidecarTls {
     let (cert, bundle) = mesh.control.credentials(proxy);
     let clock = mesh.now.offset(mesh.control.clock_offset(proxy));
     let mut tls = SidecarTls::from_mesh(

@@ -14,10 +14,7 @@ impl Mesh {
     pub fn evidence(&self, req: &RequestSpec, outcome: &Outcome) -> Evidence {
         let res = &self.resources;
         let mut proxies = Vec::new();
-        let source = req
-            .from
-            .split_once('/')
-            .and_then(|(ns, name)| res.workload(ns, name));
+        let source = res.find_workload(&req.from).ok();
         if let Some(w) = source {
             proxies.push(self.proxy_evidence(w, Role::Source));
             if let Ok(dest) = resolve_destination(res, &w.meta.namespace, &req.to) {
@@ -48,39 +45,27 @@ impl Mesh {
     fn proxy_evidence(&self, w: &Workload, role: Role) -> ProxyEvidence {
         let id = Mesh::proxy_id(w);
         let has_sidecar = self.resources.has_sidecar(w);
-        let (cert, bundle) = self.control.credentials(&id);
-        let mut tls_params = TlsParameters::default();
-        let mesh = &self.resources.mesh_config;
-        if let Some(min) = mesh.min_protocol_version {
-            tls_params.min_version = min;
-        }
-        tls_params.cipher_suites = mesh.cipher_suites.clone();
-        if let Some(p) = self.control.tls_params(&id) {
-            if let Some(v) = p.min_version {
-                tls_params.min_version = v;
-            }
-            if let Some(v) = p.max_version {
-                tls_params.max_version = v;
-            }
-            if !p.cipher_suites.is_empty() {
-                tls_params.cipher_suites = p.cipher_suites.clone();
-            }
-        }
+        // The same TLS context the data path gives this sidecar, so the two cannot drift.
+        let tls = super::data_path::sidecar_tls(self, &id);
+        let tls_params = TlsParameters {
+            min_version: tls.min_version,
+            max_version: tls.max_version,
+            cipher_suites: tls.cipher_suites,
+        };
         ProxyEvidence {
             proxy: id.clone(),
             role,
             has_sidecar,
-            chain: if has_sidecar {
-                cert.map(|c| c.chain.clone()).unwrap_or_default()
-            } else {
-                Vec::new()
+            chain: match (&tls.cert, has_sidecar) {
+                (Some(c), true) => c.chain.clone(),
+                _ => Vec::new(),
             },
             roots: if has_sidecar {
-                bundle.roots.clone()
+                tls.bundle.roots
             } else {
                 Vec::new()
             },
-            clock: self.now.offset(self.control.clock_offset(&id)),
+            clock: tls.now,
             tls_params,
             agent_log: self.control.agent_log(&id).to_vec(),
         }

@@ -269,16 +269,6 @@ fn key_of(content: &str) -> Option<&str> {
     }
 }
 
-/// 0-based line of `path` in a block-style YAML document (indentation-aware), falling back to
-/// an in-order search for the keys (flow style and JSON).
-pub fn find_line(text: &str, path: &FieldPath) -> Option<usize> {
-    let lines = scan(text);
-    if lines.is_empty() {
-        return None;
-    }
-    block_find(&lines, path).or_else(|| ordered_find(text, path))
-}
-
 /// The line of `path`, or of its deepest ancestor that exists (a missing key's parent).
 fn block_find(lines: &[Line], path: &FieldPath) -> Option<usize> {
     let mut deepest = None;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::{
     MeshConfig, Meta, Namespace, Object, ObjectRef, Resources, Service, ServiceAccount, Warning,
-    Workload, WorkloadKind,
+    Workload,
 };
 
 /// The origin file of namespaces that no YAML declares but objects mention.
@@ -32,7 +32,7 @@ fn same(a: &Meta, b: &Meta) -> bool {
     a.namespace == b.namespace && a.name == b.name
 }
 
-/// Replaces the entry with the same identity, or appends; returns the replaced entry's meta.
+/// Replaces the entry with the same identity, or appends; returns the replaced entry.
 fn upsert<T>(items: &mut Vec<T>, item: T, key: impl Fn(&T, &T) -> bool) -> Option<T> {
     match items.iter().position(|x| key(x, &item)) {
         Some(i) => Some(std::mem::replace(&mut items[i], item)),
@@ -195,7 +195,7 @@ impl Resources {
     }
 
     /// Applies every object of `other` on top of this set (later wins), keeping both warning
-    /// lists. `other`'s MeshConfig replaces ours only when it was read from a file.
+    /// lists. `other`'s MeshConfig replaces ours only when it differs from Istio's defaults.
     pub fn merge(&mut self, other: Resources) {
         let Resources {
             namespaces,
@@ -363,12 +363,5 @@ impl Resources {
             .chain(self.authorization_policies.iter().map(|x| &x.meta));
         names.extend(metas.map(|m| m.namespace.clone()).filter(|n| !n.is_empty()));
         names.into_iter().collect()
-    }
-
-    /// Whether a workload of this kind and name is loaded.
-    pub fn has_workload(&self, kind: WorkloadKind, ns: &str, name: &str) -> bool {
-        self.workloads
-            .iter()
-            .any(|w| w.kind == kind && w.meta.namespace == ns && w.meta.name == name)
     }
 }

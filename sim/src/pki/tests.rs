@@ -278,7 +278,15 @@ fn openssl(args: &[&str], dir: &std::path::Path) -> Option<(bool, String)> {
 }
 
 fn openssl_available() -> bool {
-    let ok = Command::new("openssl").arg("version").output().is_ok();
+    let ok = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    // .ci/run installs openssl: in CI a missing binary is a failure, never a silent skip.
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "openssl is not on PATH in CI"
+    );
     if !ok {
         eprintln!("note: openssl is not on PATH; skipping the openssl interop check");
     }

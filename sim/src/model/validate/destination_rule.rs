@@ -175,14 +175,13 @@ fn connection_pool(cp: Option<&ConnectionPool>, path: &FieldPath, r: &mut Report
 /// Milliseconds of a protobuf JSON duration (`1.5s`, `100ms` is not protobuf but accepted by
 /// Istio's CRD `duration()`; both are read).
 fn duration_ms(text: &str) -> Option<u128> {
-    let d = humantime::parse_duration(text.trim()).ok()?;
+    let d = crate::clock::parse_duration(text).ok()?;
     Some(d.as_millis())
 }
 
 /// `agent.ValidateDuration`: at least 1ms, millisecond precision.
 fn duration(text: &str) -> Result<(), String> {
-    let d = humantime::parse_duration(text.trim())
-        .map_err(|e| format!("invalid duration `{text}`: {e}"))?;
+    let d = crate::clock::parse_duration(text)?;
     if d < std::time::Duration::from_millis(1) {
         return Err("duration must be greater than 1ms".into());
     }
