@@ -923,7 +923,7 @@ fn generated_meshes_cover_every_outcome_class() {
             seen.insert(match (p.status.is_success(), p.mtls, p.codes.first()) {
                 (true, true, _) => "mtls".to_string(),
                 (true, false, _) => "plaintext".to_string(),
-                (false, _, Some(code)) => code.clone(),
+                (false, _, Some(code)) => code.to_string(),
                 (false, _, None) => "failure".to_string(),
             });
         }

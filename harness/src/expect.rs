@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sim::diagnose::Finding;
 use sim::proxy::Outcome;
+use sim::vocab::{join, FindingCode};
 
 use crate::scenario::{Expect, Match};
 
@@ -41,20 +42,20 @@ pub fn diagnosed_outcome(outcomes: &[Outcome]) -> Option<&Outcome> {
 }
 
 /// `diagnosis: [codes]` holds when every listed code is among the findings.
-pub fn check_diagnosis(codes: &[String], findings: &[Finding]) -> Option<Mismatch> {
-    let found: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
-    let missing: Vec<&str> = codes
+pub fn check_diagnosis(codes: &[FindingCode], findings: &[Finding]) -> Option<Mismatch> {
+    let found: Vec<FindingCode> = findings.iter().map(|f| f.code).collect();
+    let missing: Vec<FindingCode> = codes
         .iter()
-        .map(String::as_str)
+        .copied()
         .filter(|c| !found.contains(c))
         .collect();
     (!missing.is_empty()).then(|| Mismatch {
         field: "diagnosis".into(),
-        expected: format!("[{}]", codes.join(", ")),
+        expected: format!("[{}]", join(codes, ", ")),
         actual: format!(
             "missing [{}]; findings [{}]",
-            missing.join(", "),
-            found.join(", ")
+            join(&missing, ", "),
+            join(&found, ", ")
         ),
     })
 }
@@ -105,7 +106,7 @@ pub fn check_with<'a>(
             Some(d) => out.extend(check_diagnosis(codes, &d.findings)),
             None => out.push(Mismatch {
                 field: "diagnosis".into(),
-                expected: format!("[{}]", codes.join(", ")),
+                expected: format!("[{}]", join(codes, ", ")),
                 actual: NO_DIAGNOSIS_ENGINE.into(),
             }),
         }

@@ -235,10 +235,11 @@ fn sarif(res: &Resources, findings: &[Finding]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sim::vocab::FindingCode;
 
-    fn finding(code: &str, severity: Severity) -> Finding {
+    fn finding(code: FindingCode, severity: Severity) -> Finding {
         Finding {
-            code: code.into(),
+            code,
             severity,
             message: "m".into(),
             evidence: Vec::new(),
@@ -251,15 +252,15 @@ mod tests {
         assert_eq!(exit_code(&[]), EXIT_OK);
         assert_eq!(
             exit_code(&[
-                finding("A", Severity::Warning),
-                finding("B", Severity::Info)
+                finding(FindingCode::AllowShadowedByDeny, Severity::Warning),
+                finding(FindingCode::CaCertExpired, Severity::Info)
             ]),
             EXIT_OK
         );
         assert_eq!(
             exit_code(&[
-                finding("A", Severity::Warning),
-                finding("B", Severity::Error)
+                finding(FindingCode::AllowShadowedByDeny, Severity::Warning),
+                finding(FindingCode::CaCertExpired, Severity::Error)
             ]),
             EXIT_FAILED
         );
@@ -271,14 +272,14 @@ mod tests {
         let log = sarif(
             &res,
             &[
-                finding("Zeta", Severity::Warning),
-                finding("Alpha", Severity::Error),
-                finding("Zeta", Severity::Warning),
+                finding(FindingCode::WorkloadCertMissing, Severity::Warning),
+                finding(FindingCode::AllowShadowedByDeny, Severity::Error),
+                finding(FindingCode::WorkloadCertMissing, Severity::Warning),
             ],
         );
         let rules = &log["runs"][0]["tool"]["driver"]["rules"];
         assert_eq!(rules.as_array().map(Vec::len), Some(2));
-        assert_eq!(rules[0]["id"], "Alpha");
+        assert_eq!(rules[0]["id"], "AllowShadowedByDeny");
         let results = &log["runs"][0]["results"];
         assert_eq!(results[0]["ruleIndex"], 1);
         assert_eq!(results[1]["level"], "error");

@@ -6,6 +6,7 @@ use sim::analysis::{Analyzer, Prediction, TraceStep};
 use sim::policy::Decision;
 use sim::proxy::outcome::Status;
 use sim::proxy::Outcome;
+use sim::vocab::{join, FindingCode};
 
 use super::config::{build_mesh, load};
 use super::output::emit;
@@ -38,7 +39,7 @@ struct PredictionJson<'a> {
     mtls: bool,
     tls_error: Option<&'a str>,
     peer_principal: Option<&'a str>,
-    codes: &'a [String],
+    codes: &'a [FindingCode],
 }
 
 /// `explain --format json`.
@@ -101,11 +102,11 @@ fn decision_line(d: &Decision) -> String {
     }
 }
 
-fn list_or_dash(items: &[String], sep: &str) -> String {
+fn list_or_dash<T: std::fmt::Display>(items: &[T], sep: &str) -> String {
     if items.is_empty() {
         "-".into()
     } else {
-        items.join(sep)
+        join(items, sep)
     }
 }
 
@@ -202,7 +203,7 @@ mod tests {
             mtls: false,
             tls_error: None,
             peer_principal: None,
-            codes: vec!["PlaintextToStrict".into()],
+            codes: vec![FindingCode::PlaintextToStrict],
             trace: vec![TraceStep {
                 step: "inbound-mtls",
                 summary: "foo/httpbin accepts STRICT on target port 80".into(),

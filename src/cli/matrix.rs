@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use sim::analysis::{self, Flow};
 use sim::proxy::outcome::Status;
+use sim::vocab::join;
 use sim::{Fault, Resources};
 
 use super::config::{build_mesh, load};
@@ -117,7 +118,7 @@ pub(super) fn codes_text(flow: &Flow) -> String {
     if flow.codes.is_empty() {
         "-".into()
     } else {
-        flow.codes.join(",")
+        join(&flow.codes, ",")
     }
 }
 
@@ -204,7 +205,7 @@ fn csv(flows: &[Flow]) -> String {
             f.mtls.to_string(),
             f.response_flags.join("|"),
             f.tls_error.clone().unwrap_or_default(),
-            f.codes.join("|"),
+            join(&f.codes, "|"),
         ];
         let row: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
         out.push_str(&row.join(","));

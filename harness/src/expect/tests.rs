@@ -1,5 +1,6 @@
 use sim::proxy::outcome::Status;
 use sim::proxy::Outcome;
+use sim::vocab::FindingCode;
 
 use super::*;
 use crate::scenario::{Expect, Match};
@@ -102,7 +103,7 @@ fn null_tls_error_requires_no_tls_error() {
 #[test]
 fn diagnosis_expectation_never_passes_without_the_engine() {
     let e = Expect {
-        diagnosis: Some(vec!["PlaintextToStrict".into()]),
+        diagnosis: Some(vec![FindingCode::PlaintextToStrict]),
         fix_verifies: true,
         ..Expect::default()
     };
@@ -135,9 +136,9 @@ fn peer_principal_matches_with_or_without_the_spiffe_scheme() {
     assert_eq!(check(&e, std::slice::from_ref(&o)).0.len(), 1);
 }
 
-fn finding(code: &str) -> sim::diagnose::Finding {
+fn finding(code: FindingCode) -> sim::diagnose::Finding {
     sim::diagnose::Finding {
-        code: code.into(),
+        code,
         severity: sim::diagnose::Severity::Error,
         message: String::new(),
         evidence: Vec::new(),
@@ -148,13 +149,16 @@ fn finding(code: &str) -> sim::diagnose::Finding {
 #[test]
 fn diagnosis_holds_when_every_listed_code_is_found() {
     let e = Expect {
-        diagnosis: Some(vec!["WorkloadCertExpired".into(), "CsrRbacDenied".into()]),
+        diagnosis: Some(vec![
+            FindingCode::WorkloadCertExpired,
+            FindingCode::CsrRbacDenied,
+        ]),
         ..Expect::default()
     };
     let found = [
-        finding("CsrRbacDenied"),
-        finding("WorkloadCertExpired"),
-        finding("StrictOverridden"),
+        finding(FindingCode::CsrRbacDenied),
+        finding(FindingCode::WorkloadCertExpired),
+        finding(FindingCode::StrictOverridden),
     ];
     let d = Diagnosis {
         findings: found.to_vec(),
@@ -168,8 +172,8 @@ fn diagnosis_holds_when_every_listed_code_is_found() {
 fn diagnosis_fails_naming_the_missing_and_the_found_codes() {
     let e = Expect {
         diagnosis: Some(vec![
-            "RootCertMismatch".into(),
-            "WorkloadCertExpired".into(),
+            FindingCode::RootCertMismatch,
+            FindingCode::WorkloadCertExpired,
         ]),
         ..Expect::default()
     };
@@ -177,7 +181,7 @@ fn diagnosis_fails_naming_the_missing_and_the_found_codes() {
         &e,
         &[outcome(503, &["UF", "URX"])],
         Some(&Diagnosis {
-            findings: vec![finding("WorkloadCertExpired")],
+            findings: vec![finding(FindingCode::WorkloadCertExpired)],
             fix: None,
         }),
     );
@@ -210,7 +214,7 @@ fn fix_verifies_holds_only_when_the_remedy_was_verified() {
     };
     let outs = [outcome(503, &["UF", "URX"])];
     let with = |fix| Diagnosis {
-        findings: vec![finding("WorkloadCertMissing")],
+        findings: vec![finding(FindingCode::WorkloadCertMissing)],
         fix,
     };
     let ok = with(Some(Ok("kubectl rollout restart foo/sleep".into())));

@@ -16,6 +16,7 @@ use std::time::Duration;
 use sim::mesh::RequestSpec;
 use sim::model::{Object, ObjectRef, Resources, Warning};
 use sim::proxy::outcome::Status;
+use sim::vocab::FindingCode;
 use sim::Fault;
 
 pub use config::load_configuration;
@@ -115,7 +116,7 @@ pub struct Expect {
     /// The client principal the server saw (`Some(None)`: none).
     pub peer_principal: Option<Option<String>>,
     /// Finding codes that must all be present.
-    pub diagnosis: Option<Vec<String>>,
+    pub diagnosis: Option<Vec<FindingCode>>,
     /// The first finding's remedy must make the same request succeed.
     pub fix_verifies: bool,
     /// How the block applies with `count > 1`.

@@ -10,6 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use sim::mesh::Protocol;
 use sim::proxy::outcome::Status;
+use sim::vocab::FindingCode;
 
 /// The top level of a scenario file.
 #[derive(Debug, Deserialize)]
@@ -135,7 +136,7 @@ pub struct RawExpect {
     #[serde(default, deserialize_with = "nullable")]
     pub peer_principal: Option<Option<String>>,
     #[serde(default)]
-    pub diagnosis: Option<Vec<String>>,
+    pub diagnosis: Option<Vec<FindingCode>>,
     #[serde(default)]
     pub fix_verifies: Option<bool>,
     #[serde(default, rename = "match")]

@@ -206,3 +206,11 @@ fn misspelt_fault_keys_and_types_get_suggestions() {
         "{e}"
     );
 }
+
+#[test]
+fn unknown_diagnosis_code_is_an_error_with_a_suggestion() {
+    let e = err("name: n\nsteps:\n  - request: {from: a/b, to: c:80}\n    expect:\n      diagnosis: [PlaintextToStrikt]\n");
+    assert!(e.starts_with("s.yaml:5:"), "{e}");
+    assert!(e.contains("unknown variant `PlaintextToStrikt`"), "{e}");
+    assert!(e.contains("did you mean `PlaintextToStrict`?"), "{e}");
+}

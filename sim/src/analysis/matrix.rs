@@ -8,6 +8,7 @@ use super::Analyzer;
 use crate::mesh::{Mesh, MeshError, Protocol, RequestSpec};
 use crate::model::Resources;
 use crate::proxy::{PortProtocol, Status};
+use crate::vocab::FindingCode;
 
 /// One (source workload, destination service port) flow and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,7 +26,7 @@ pub struct Flow {
     /// The BoringSSL reason of a failed handshake.
     pub tls_error: Option<String>,
     /// Failure-mode codes explaining the outcome (from the configuration analysis).
-    pub codes: Vec<String>,
+    pub codes: Vec<FindingCode>,
 }
 
 /// The request of every flow: each workload with at least one replica to each port of each

@@ -13,6 +13,7 @@ use crate::policy::{
     PeerAuthenticationIndex, RequestFacts,
 };
 use crate::proxy::Status;
+use crate::vocab::FindingCode;
 
 /// One step of design.md's request flow and the decisions behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub struct Prediction {
     /// The caller's principal as the server would see it.
     pub peer_principal: Option<String>,
     /// Failure-mode codes the configuration explains the outcome with.
-    pub codes: Vec<String>,
+    pub codes: Vec<FindingCode>,
     /// The decision trace, in request-flow order.
     pub trace: Vec<TraceStep>,
 }
@@ -111,7 +112,7 @@ impl<'a> Analyzer<'a> {
                 p.status = Status::Refused;
                 p.details = String::new();
             }
-            p.codes.push("NoHealthyUpstream".into());
+            p.codes.push(FindingCode::NoHealthyUpstream);
             return Ok(p);
         };
         let ep_workload = res
@@ -169,13 +170,19 @@ impl<'a> Analyzer<'a> {
         match (wire, server_mode) {
             (ClientTlsMode::Disable, Some(MtlsMode::Strict)) => {
                 if src_sidecar {
-                    fail(&mut p, http, &["UC"], None, "DestinationRuleTlsDisable");
+                    fail(
+                        &mut p,
+                        http,
+                        &["UC"],
+                        None,
+                        FindingCode::DestinationRuleTlsDisable,
+                    );
                     p.details =
                         "upstream_reset_before_response_started{connection_termination}".into();
                 } else {
                     p.status = Status::Reset;
                     p.details = String::new();
-                    p.codes.push("PlaintextToStrict".into());
+                    p.codes.push(FindingCode::PlaintextToStrict);
                 }
                 return Ok(p);
             }
@@ -193,7 +200,7 @@ impl<'a> Analyzer<'a> {
                     http,
                     &["UF", "URX"],
                     reason,
-                    "MtlsToNonMeshWorkload",
+                    FindingCode::MtlsToNonMeshWorkload,
                 );
                 return Ok(p);
             }
@@ -205,7 +212,13 @@ impl<'a> Analyzer<'a> {
                     server_mode,
                     req,
                 );
-                fail(&mut p, http, &["UF", "URX"], reason, "MtlsToDisabledServer");
+                fail(
+                    &mut p,
+                    http,
+                    &["UF", "URX"],
+                    reason,
+                    FindingCode::MtlsToDisabledServer,
+                );
                 return Ok(p);
             }
             (ClientTlsMode::IstioMutual, Some(_)) => {
@@ -220,7 +233,7 @@ impl<'a> Analyzer<'a> {
                         http,
                         &["UF", "URX"],
                         Some("CERTIFICATE_VERIFY_FAILED"),
-                        "ServerIdentityMismatch",
+                        FindingCode::ServerIdentityMismatch,
                     );
                     return Ok(p);
                 }
@@ -236,7 +249,7 @@ impl<'a> Analyzer<'a> {
                     http,
                     &["UF", "URX"],
                     Some("TLSV1_ALERT_CERTIFICATE_REQUIRED"),
-                    "DestinationRuleTlsSimple",
+                    FindingCode::DestinationRuleTlsSimple,
                 );
                 return Ok(p);
             }
@@ -246,7 +259,7 @@ impl<'a> Analyzer<'a> {
                     http,
                     &["UF", "URX"],
                     Some("TLSV1_ALERT_UNKNOWN_CA"),
-                    "DestinationRuleTlsMutualExternal",
+                    FindingCode::DestinationRuleTlsMutualExternal,
                 );
                 return Ok(p);
             }
@@ -260,7 +273,13 @@ impl<'a> Analyzer<'a> {
                     server_mode,
                     req,
                 );
-                fail(&mut p, http, &["UF", "URX"], reason, "MtlsToDisabledServer");
+                fail(
+                    &mut p,
+                    http,
+                    &["UF", "URX"],
+                    reason,
+                    FindingCode::MtlsToDisabledServer,
+                );
                 return Ok(p);
             }
         }
@@ -285,7 +304,7 @@ impl<'a> Analyzer<'a> {
                 };
                 p.details = decision.details.clone().unwrap_or_default();
                 p.codes
-                    .push(authz_code(&decision, p.peer_principal.is_some()).into());
+                    .push(authz_code(&decision, p.peer_principal.is_some()));
             }
         }
         Ok(p)
@@ -346,7 +365,13 @@ impl Analyzer<'_> {
 }
 
 /// Records a connect failure the way a sidecar client reports it.
-fn fail(p: &mut Prediction, http: bool, flags: &[&str], tls_error: Option<&str>, code: &str) {
+fn fail(
+    p: &mut Prediction,
+    http: bool,
+    flags: &[&str],
+    tls_error: Option<&str>,
+    code: FindingCode,
+) {
     // A TCP client sees its connection closed rather than an HTTP answer.
     p.status = if http {
         Status::Http(503)
@@ -368,16 +393,16 @@ fn fail(p: &mut Prediction, http: bool, flags: &[&str], tls_error: Option<&str>,
     };
     p.mtls = false;
     p.peer_principal = None;
-    p.codes.push(code.to_string());
+    p.codes.push(code);
 }
 
 /// The failure-mode code of an authorization denial.
-fn authz_code(decision: &AuthzDecision, mtls: bool) -> &'static str {
+fn authz_code(decision: &AuthzDecision, mtls: bool) -> FindingCode {
     match &decision.matched {
-        Some(m) if m.action == AuthzAction::Custom => "CustomAuthorizationDenied",
-        Some(_) => "DenyPolicyMatched",
-        None if !mtls => "PrincipalRequiresMtls",
-        None => "NoAllowPolicyMatched",
+        Some(m) if m.action == AuthzAction::Custom => FindingCode::CustomAuthorizationDenied,
+        Some(_) => FindingCode::DenyPolicyMatched,
+        None if !mtls => FindingCode::PrincipalRequiresMtls,
+        None => FindingCode::NoAllowPolicyMatched,
     }
 }
 

@@ -14,6 +14,7 @@ use serde::Serialize;
 pub use remedy::{fix_for, Fix, RESTARTED_AT};
 
 use crate::evidence::Evidence;
+use crate::vocab::FindingCode;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -30,8 +31,8 @@ pub enum Severity {
 /// One finding: a stable code from failure-modes.md, a message, the evidence and the remedy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// Stable PascalCase code, e.g. `PlaintextToStrict`.
-    pub code: String,
+    /// Stable code from the catalogue, e.g. `PlaintextToStrict`.
+    pub code: FindingCode,
     /// Severity.
     pub severity: Severity,
     /// One-sentence explanation.
@@ -44,9 +45,14 @@ pub struct Finding {
 
 impl Finding {
     /// An error finding.
-    pub(crate) fn error(code: &str, message: String, evidence: Vec<String>, remedy: &str) -> Self {
+    pub(crate) fn error(
+        code: FindingCode,
+        message: String,
+        evidence: Vec<String>,
+        remedy: &str,
+    ) -> Self {
         Finding {
-            code: code.into(),
+            code,
             severity: Severity::Error,
             message,
             evidence,
@@ -59,10 +65,10 @@ impl Finding {
 /// code; a code found twice with the same message is reported once.
 pub fn diagnose(ev: &Evidence) -> Vec<Finding> {
     let mut out = rules::run(ev);
-    out.sort_by(|a, b| (a.severity, &a.code).cmp(&(b.severity, &b.code)));
-    let mut seen: Vec<(String, String)> = Vec::new();
+    out.sort_by(|a, b| (a.severity, a.code).cmp(&(b.severity, b.code)));
+    let mut seen: Vec<(FindingCode, String)> = Vec::new();
     out.retain(|f| {
-        let key = (f.code.clone(), f.message.clone());
+        let key = (f.code, f.message.clone());
         if seen.contains(&key) {
             false
         } else {

@@ -6,6 +6,7 @@
 use crate::evidence::Evidence;
 use crate::model::{ClientTls, DestinationRule, Object, ObjectRef, TrafficPolicy, Workload};
 use crate::policy::{client_tls_for_endpoint, resolve_destination};
+use crate::vocab::FindingCode;
 
 use super::Finding;
 
@@ -23,22 +24,26 @@ pub struct Fix {
 
 /// The machine-applicable remedy of `finding`, when its fix is a resource change.
 pub fn fix_for(finding: &Finding, ev: &Evidence) -> Option<Fix> {
-    match finding.code.as_str() {
-        "PlaintextToStrict" => inject_source(ev),
-        "DestinationRuleTlsDisable"
-        | "DestinationRuleTlsSimple"
-        | "DestinationRuleTlsMutualExternal"
-        | "MtlsToNonMeshWorkload"
-        | "MtlsToDisabledServer" => edit_destination_rules(ev, "drop the tls block", |_| None),
-        "ServerIdentityMismatch" => edit_destination_rules(ev, "drop subjectAltNames", |tls| {
-            let mut tls = tls.clone();
-            tls.subject_alt_names.clear();
-            Some(tls)
-        }),
-        "WorkloadCertMissing"
-        | "WorkloadCertExpired"
-        | "RootCertMismatch"
-        | "UntrustedPeerCertificate" => restart_involved(ev),
+    match finding.code {
+        FindingCode::PlaintextToStrict => inject_source(ev),
+        FindingCode::DestinationRuleTlsDisable
+        | FindingCode::DestinationRuleTlsSimple
+        | FindingCode::DestinationRuleTlsMutualExternal
+        | FindingCode::MtlsToNonMeshWorkload
+        | FindingCode::MtlsToDisabledServer => {
+            edit_destination_rules(ev, "drop the tls block", |_| None)
+        }
+        FindingCode::ServerIdentityMismatch => {
+            edit_destination_rules(ev, "drop subjectAltNames", |tls| {
+                let mut tls = tls.clone();
+                tls.subject_alt_names.clear();
+                Some(tls)
+            })
+        }
+        FindingCode::WorkloadCertMissing
+        | FindingCode::WorkloadCertExpired
+        | FindingCode::RootCertMismatch
+        | FindingCode::UntrustedPeerCertificate => restart_involved(ev),
         _ => None,
     }
 }

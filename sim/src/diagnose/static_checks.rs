@@ -13,6 +13,7 @@ use crate::policy::decision::object_ref;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
 use crate::policy::peer_authn::creation_order;
 use crate::policy::CLUSTER_DOMAIN;
+use crate::vocab::FindingCode;
 
 use super::{Finding, Severity};
 
@@ -99,7 +100,7 @@ fn conflicting_peer_authentications(res: &Resources) -> Vec<Finding> {
         };
         let ignored: Vec<String> = pas[1..].iter().map(|p| p.meta.name.clone()).collect();
         out.push(Finding {
-            code: "ConflictingPeerAuthentications".into(),
+            code: FindingCode::ConflictingPeerAuthentications,
             severity: Severity::Warning,
             message: format!(
                 "{} {level} PeerAuthentications: only the oldest, {}, applies; {} ignored",
@@ -130,7 +131,7 @@ fn peer_authentication_selects_nothing(res: &Resources) -> Vec<Finding> {
         let sel_text = labels_str(sel);
         if &pa.meta.namespace == root {
             out.push(Finding {
-                code: "PeerAuthenticationSelectsNothing".into(),
+                code: FindingCode::PeerAuthenticationSelectsNothing,
                 severity: Severity::Warning,
                 message: format!(
                     "PeerAuthentication {}/{} has a selector in the root namespace; Istio ignores it \
@@ -170,7 +171,7 @@ fn peer_authentication_selects_nothing(res: &Resources) -> Vec<Finding> {
             evidence.push(format!("no workloads in namespace {}", pa.meta.namespace));
         }
         out.push(Finding {
-            code: "PeerAuthenticationSelectsNothing".into(),
+            code: FindingCode::PeerAuthenticationSelectsNothing,
             severity: Severity::Warning,
             message: format!(
                 "PeerAuthentication {}/{} selects {sel_text}, which no pod in {} carries; its mode \
@@ -234,7 +235,7 @@ fn strict_overridden(res: &Resources) -> Vec<Finding> {
             None => format!("namespace {}", pa.meta.namespace),
         };
         out.push(Finding {
-            code: "StrictOverridden".into(),
+            code: FindingCode::StrictOverridden,
             severity: Severity::Warning,
             message: format!(
                 "mesh-wide STRICT is overridden for {scope} by PeerAuthentication {}/{} ({}): \
@@ -287,7 +288,7 @@ fn destination_rule_not_applied(res: &Resources) -> Vec<Finding> {
             evidence.extend(near.iter().map(|f| format!("Service with that name: {f}")));
         }
         out.push(Finding {
-            code: "DestinationRuleNotApplied".into(),
+            code: FindingCode::DestinationRuleNotApplied,
             severity: Severity::Warning,
             message: format!(
                 "DestinationRule {}/{} host {host} matches no Service; its settings apply to nothing",
@@ -344,7 +345,7 @@ fn allow_shadowed_by_deny(res: &Resources) -> Vec<Finding> {
     pairs
         .into_iter()
         .map(|((deny, rule, allow), workloads)| Finding {
-            code: "AllowShadowedByDeny".into(),
+            code: FindingCode::AllowShadowedByDeny,
             severity: Severity::Warning,
             message: format!(
                 "ALLOW policy {}/{} can never take effect: DENY policy {}/{} rule[{rule}] matches \

@@ -6,22 +6,23 @@
 use crate::diagnose::Finding;
 use crate::model::{AuthzAction, Resources, Workload};
 use crate::policy::{resolve_destination, AuthzDecision, AuthzIndex};
+use crate::vocab::FindingCode;
 
 use super::config::{observed, predicted_failure, trace_lines};
 use super::{quote, Ctx};
 
-const AUTHZ_CODES: &[&str] = &[
-    "DenyPolicyMatched",
-    "NoAllowPolicyMatched",
-    "PrincipalRequiresMtls",
-    "CustomAuthorizationDenied",
+const AUTHZ_CODES: &[FindingCode] = &[
+    FindingCode::DenyPolicyMatched,
+    FindingCode::NoAllowPolicyMatched,
+    FindingCode::PrincipalRequiresMtls,
+    FindingCode::CustomAuthorizationDenied,
 ];
 
 pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     let Some(p) = predicted_failure(ctx) else {
         return Vec::new();
     };
-    let Some(code) = p.codes.iter().find(|c| AUTHZ_CODES.contains(&c.as_str())) else {
+    let Some(code) = p.codes.iter().find(|c| AUTHZ_CODES.contains(c)) else {
         return Vec::new();
     };
     let res = &ctx.ev.resources;
@@ -54,15 +55,15 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
                 .iter()
                 .any(|f| m.field.contains(f))
     });
-    let code = match code.as_str() {
-        "PrincipalRequiresMtls" if !identity_miss => "NoAllowPolicyMatched",
+    let code = match *code {
+        FindingCode::PrincipalRequiresMtls if !identity_miss => FindingCode::NoAllowPolicyMatched,
         other => other,
     };
     let finding = match code {
-        "DenyPolicyMatched" => deny_matched(res, server, &decision, evidence),
-        "NoAllowPolicyMatched" => no_allow_matched(ctx, p.peer_principal.as_deref(), evidence),
-        "PrincipalRequiresMtls" => Finding::error(
-            "PrincipalRequiresMtls",
+        FindingCode::DenyPolicyMatched => deny_matched(res, server, &decision, evidence),
+        FindingCode::NoAllowPolicyMatched => no_allow_matched(ctx, p.peer_principal.as_deref(), evidence),
+        FindingCode::PrincipalRequiresMtls => Finding::error(
+            FindingCode::PrincipalRequiresMtls,
             format!(
                 "the ALLOW policies of {}/{} match on peer identity (principals/namespaces), but {} arrived in plaintext with no identity",
                 server.meta.namespace, server.meta.name, ctx.ev.request.from
@@ -71,7 +72,7 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
             "inject a sidecar into the caller so it sends mTLS, and require STRICT on the destination",
         ),
         _ => Finding::error(
-            "CustomAuthorizationDenied",
+            FindingCode::CustomAuthorizationDenied,
             "the CUSTOM (external authorization) provider denied the request".into(),
             evidence,
             "check the external authorizer's decision for this request",
@@ -121,7 +122,7 @@ fn deny_matched(
         ));
     }
     Finding::error(
-        "DenyPolicyMatched",
+        FindingCode::DenyPolicyMatched,
         message,
         evidence,
         "narrow the DENY policy (add the caller's namespace to notNamespaces, or its principal to notPrincipals); an ALLOW policy cannot override a DENY",
@@ -147,7 +148,7 @@ fn no_allow_matched(ctx: &Ctx<'_>, principal: Option<&str>, evidence: Vec<String
                     aliases.join(", ")
                 ));
                 return Finding::error(
-                    "TrustDomainMismatch",
+                    FindingCode::TrustDomainMismatch,
                     format!(
                         "an ALLOW principal names {named}, but trust domain {ptd} is neither the mesh's ({ctd}) nor an alias: the caller presents {}",
                         principal.unwrap_or_default()
@@ -163,7 +164,7 @@ fn no_allow_matched(ctx: &Ctx<'_>, principal: Option<&str>, evidence: Vec<String
                     req.from
                 ));
                 return Finding::error(
-                    "PrincipalServiceAccountMismatch",
+                    FindingCode::PrincipalServiceAccountMismatch,
                     format!(
                         "an ALLOW principal names service account {psa} in {pns}, but {} runs as {csa}",
                         req.from
@@ -175,7 +176,7 @@ fn no_allow_matched(ctx: &Ctx<'_>, principal: Option<&str>, evidence: Vec<String
         }
     }
     Finding::error(
-        "NoAllowPolicyMatched",
+        FindingCode::NoAllowPolicyMatched,
         format!(
             "ALLOW policies select the destination of {}, and no rule matches this request from {}",
             req.to, req.from

@@ -8,6 +8,7 @@ use crate::evidence::{Evidence, ProxyEvidence, TlsParameters};
 use crate::model::TlsVersion;
 use crate::pki::{fingerprint, inspect, verify_chain, CertInfo, TrustBundle};
 use crate::proxy::tls_config::ISTIO_DEFAULT_CIPHER_SUITES;
+use crate::vocab::FindingCode;
 
 use super::config::observed;
 use super::{is_connect_failure, Ctx};
@@ -30,7 +31,7 @@ fn short_lifetime(p: &ProxyEvidence) -> Option<Finding> {
     let leaf = inspect(p.chain.first()?).ok()?;
     let life = leaf.not_after.0.saturating_sub(leaf.not_before.0);
     (life < SHORT_LIFETIME_SECS).then(|| Finding {
-        code: "ShortCertLifetime".into(),
+        code: FindingCode::ShortCertLifetime,
         severity: Severity::Warning,
         message: format!(
             "{}'s workload certificate lives {}s (under an hour): rotation races expiry",
@@ -74,7 +75,7 @@ fn missing(p: &ProxyEvidence, base: &str) -> Finding {
     ];
     evidence.extend(last_lines(&p.agent_log, 2, &p.proxy));
     Finding::error(
-        "WorkloadCertMissing",
+        FindingCode::WorkloadCertMissing,
         format!(
             "{} has no workload certificate: SDS never delivered one, so it cannot take part in mTLS",
             p.proxy
@@ -152,7 +153,7 @@ fn check_chain(
     };
     if leaf.not_after < now {
         out.push(Finding::error(
-            "WorkloadCertExpired",
+            FindingCode::WorkloadCertExpired,
             format!(
                 "{}'s workload certificate expired at {} and {} verifies it at {now}",
                 peer.proxy, leaf.not_after, verifier.proxy
@@ -163,7 +164,7 @@ fn check_chain(
     }
     if leaf.not_before > now {
         out.push(Finding::error(
-            "WorkloadCertNotYetValid",
+            FindingCode::WorkloadCertNotYetValid,
             format!(
                 "{}'s workload certificate is valid from {}, but {}'s clock reads {now}: the clocks are skewed",
                 peer.proxy, leaf.not_before, verifier.proxy
@@ -177,7 +178,7 @@ fn check_chain(
         let Ok(r) = inspect(root) else { continue };
         if r.subject == top_issuer && r.not_after < now {
             out.push(Finding::error(
-                "RootCertExpired",
+                FindingCode::RootCertExpired,
                 format!(
                     "the root CA [{}] that {}'s chain leads to expired at {}",
                     r.subject, peer.proxy, r.not_after
@@ -211,7 +212,7 @@ fn check_chain(
         .any(|p| sorted_fingerprints(p) != src_roots);
     if differing {
         out.push(Finding::error(
-            "RootCertMismatch",
+            FindingCode::RootCertMismatch,
             format!(
                 "{}'s chain does not verify against {}'s trust bundle, and the two proxies trust different roots (a root rotation reached only some pods)",
                 peer.proxy, verifier.proxy
@@ -234,7 +235,7 @@ fn check_chain(
         .find(|c| !all_subjects.contains(&c.issuer));
     if let Some(inter) = orphan {
         out.push(Finding::error(
-            "CustomCaTrustBundleMissing",
+            FindingCode::CustomCaTrustBundleMissing,
             format!(
                 "{}'s chain goes through the intermediate [{}], issued by [{}], which is in no proxy's trust bundle (istio-ca-root-cert lacks the plug-in CA's root)",
                 peer.proxy, inter.subject, inter.issuer
@@ -245,7 +246,7 @@ fn check_chain(
         return out;
     }
     out.push(Finding::error(
-        "UntrustedPeerCertificate",
+        FindingCode::UntrustedPeerCertificate,
         format!(
             "{}'s chain does not verify against {}'s trust bundle ({err:?})",
             peer.proxy, verifier.proxy
@@ -274,7 +275,7 @@ fn no_shared_cipher(src: &ProxyEvidence, dst: &ProxyEvidence, base: &str) -> Vec
     let remedy = "align the proxies' TLS versions (meshMTLS.minProtocolVersion, per-proxy tlsParams) and cipher suites";
     if lo > hi {
         return vec![Finding::error(
-            "NoSharedCipher",
+            FindingCode::NoSharedCipher,
             format!(
                 "{} and {} support no common TLS version",
                 src.proxy, dst.proxy
@@ -287,7 +288,7 @@ fn no_shared_cipher(src: &ProxyEvidence, dst: &ProxyEvidence, base: &str) -> Vec
         let theirs = suites(b);
         if !suites(a).iter().any(|s| theirs.contains(s)) {
             return vec![Finding::error(
-                "NoSharedCipher",
+                FindingCode::NoSharedCipher,
                 format!(
                     "{} and {} can only speak TLS 1.2 and their cipher suites do not overlap",
                     src.proxy, dst.proxy

@@ -4,19 +4,20 @@
 
 use crate::analysis::Prediction;
 use crate::diagnose::Finding;
+use crate::vocab::FindingCode;
 
 use super::{decision_line, Ctx};
 
 /// Codes this module reports from the prediction (authorization ones are `authz.rs`'s).
-const CONFIG_CODES: &[&str] = &[
-    "PlaintextToStrict",
-    "DestinationRuleTlsDisable",
-    "DestinationRuleTlsSimple",
-    "DestinationRuleTlsMutualExternal",
-    "MtlsToNonMeshWorkload",
-    "MtlsToDisabledServer",
-    "ServerIdentityMismatch",
-    "NoHealthyUpstream",
+const CONFIG_CODES: &[FindingCode] = &[
+    FindingCode::PlaintextToStrict,
+    FindingCode::DestinationRuleTlsDisable,
+    FindingCode::DestinationRuleTlsSimple,
+    FindingCode::DestinationRuleTlsMutualExternal,
+    FindingCode::MtlsToNonMeshWorkload,
+    FindingCode::MtlsToDisabledServer,
+    FindingCode::ServerIdentityMismatch,
+    FindingCode::NoHealthyUpstream,
 ];
 
 pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
@@ -26,12 +27,12 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     let res = &ctx.ev.resources;
     p.codes
         .iter()
-        .filter(|c| CONFIG_CODES.contains(&c.as_str()))
+        .filter(|c| CONFIG_CODES.contains(c))
         .map(|code| {
             let mut evidence = vec![observed(ctx)];
             evidence.extend(trace_lines(res, p));
-            let (message, remedy) = explain(code, ctx);
-            Finding::error(code, message, evidence, remedy)
+            let (message, remedy) = explain(*code, ctx);
+            Finding::error(*code, message, evidence, remedy)
         })
         .collect()
 }
@@ -74,59 +75,59 @@ pub(super) fn trace_lines(res: &crate::model::Resources, p: &Prediction) -> Vec<
     out
 }
 
-fn explain(code: &str, ctx: &Ctx<'_>) -> (String, &'static str) {
+fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
     let req = &ctx.ev.request;
     match code {
-        "PlaintextToStrict" => (
+        FindingCode::PlaintextToStrict => (
             format!(
                 "{} has no sidecar and sends plaintext, but {} only accepts mTLS (STRICT) on the target port",
                 req.from, req.to
             ),
             "inject a sidecar into the source (namespace label istio-injection=enabled, then restart it); during a migration, a port-level PERMISSIVE PeerAuthentication on the destination",
         ),
-        "DestinationRuleTlsDisable" => (
+        FindingCode::DestinationRuleTlsDisable => (
             format!(
                 "a DestinationRule sets tls.mode DISABLE towards {}, whose sidecar requires mTLS (STRICT): the plaintext connection finds no filter chain",
                 req.to
             ),
             "set the DestinationRule's tls.mode to ISTIO_MUTUAL, or delete its tls block so auto mTLS applies",
         ),
-        "DestinationRuleTlsSimple" => (
+        FindingCode::DestinationRuleTlsSimple => (
             format!(
                 "a DestinationRule sets tls.mode SIMPLE towards {}: the client sends no certificate, but the STRICT server requires one",
                 req.to
             ),
             "set the DestinationRule's tls.mode to ISTIO_MUTUAL (or delete the tls block)",
         ),
-        "DestinationRuleTlsMutualExternal" => (
+        FindingCode::DestinationRuleTlsMutualExternal => (
             format!(
                 "a DestinationRule sets tls.mode MUTUAL towards {}: the client presents a certificate not issued by the mesh CA, which the server does not trust",
                 req.to
             ),
             "set the DestinationRule's tls.mode to ISTIO_MUTUAL so the sidecar's mesh certificate is used",
         ),
-        "MtlsToNonMeshWorkload" => (
+        FindingCode::MtlsToNonMeshWorkload => (
             format!(
                 "a DestinationRule forces ISTIO_MUTUAL towards {}, whose endpoints run no sidecar and speak plaintext",
                 req.to
             ),
             "delete the DestinationRule's tls block (auto mTLS sends plaintext to non-mesh endpoints), or inject the destination",
         ),
-        "MtlsToDisabledServer" => (
+        FindingCode::MtlsToDisabledServer => (
             format!(
                 "the client sends TLS to {}, whose sidecar's PeerAuthentication mode is DISABLE (plaintext only) on the target port",
                 req.to
             ),
             "drop the DestinationRule's tls block (auto mTLS then sends plaintext), or set the server's PeerAuthentication to PERMISSIVE or STRICT",
         ),
-        "ServerIdentityMismatch" => (
+        FindingCode::ServerIdentityMismatch => (
             format!(
                 "the server of {} presents a SPIFFE identity the client does not expect (DestinationRule subjectAltNames, or the service's pods run under another service account)",
                 req.to
             ),
             "fix the pods' serviceAccountName, or the DestinationRule's subjectAltNames",
         ),
-        "NoHealthyUpstream" => (
+        FindingCode::NoHealthyUpstream => (
             format!("{} has no ready endpoints", req.to),
             "scale the workload up, or fix the Service's selector / the DestinationRule subset's labels to match the pods",
         ),

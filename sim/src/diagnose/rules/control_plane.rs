@@ -7,6 +7,7 @@
 use crate::diagnose::{Finding, Severity};
 use crate::evidence::{Evidence, ProxyEvidence};
 use crate::pki::inspect;
+use crate::vocab::FindingCode;
 
 use super::Ctx;
 
@@ -76,14 +77,14 @@ fn explain(ev: &Evidence, p: &ProxyEvidence) -> Option<Finding> {
     };
     let (code, message, remedy) = if last.contains("code = Unavailable") {
         (
-            "ControlPlaneUnavailable",
+            FindingCode::ControlPlaneUnavailable,
             format!("{} cannot reach istiod: its CSRs fail with Unavailable", p.proxy),
             "restore istiod (check its Deployment, Service and the network path to port 15012); certificates expire once their remaining life runs out",
         )
     } else if last.contains("code = ResourceExhausted") {
         evidence.extend(istiod("CSR rate limit exceeded"));
         (
-            "CsrRateLimited",
+            FindingCode::CsrRateLimited,
             format!("istiod rate-limits {}'s CSRs", p.proxy),
             "stagger the rollout, or raise istiod's CSR rate limit",
         )
@@ -94,7 +95,7 @@ fn explain(ev: &Evidence, p: &ProxyEvidence) -> Option<Finding> {
         if let Some(line) = rbac {
             evidence.push(line);
             (
-                "CsrRbacDenied",
+                FindingCode::CsrRbacDenied,
                 "istiod may not create TokenReviews, so it cannot authenticate any CSR".to_string(),
                 "restore istiod's ClusterRole (create on tokenreviews.authentication.k8s.io) and its binding",
             )
@@ -105,7 +106,7 @@ fn explain(ev: &Evidence, p: &ProxyEvidence) -> Option<Finding> {
                 p.proxy
             ));
             (
-                "CsrServiceAccountMissing",
+                FindingCode::CsrServiceAccountMissing,
                 format!(
                     "{}'s service account {sa} no longer exists, so istiod rejects its token",
                     p.proxy
@@ -118,7 +119,7 @@ fn explain(ev: &Evidence, p: &ProxyEvidence) -> Option<Finding> {
     } else if last.contains("CA signing certificate expired") {
         evidence.extend(istiod("CSR signing error"));
         (
-            "CaCertExpired",
+            FindingCode::CaCertExpired,
             "istiod's CA signing certificate has expired, so no CSR can be signed".to_string(),
             "renew the CA signing certificate (istio-ca-secret or cacerts), then restart istiod",
         )
@@ -126,7 +127,7 @@ fn explain(ev: &Evidence, p: &ProxyEvidence) -> Option<Finding> {
         return None;
     };
     Some(Finding {
-        code: code.into(),
+        code,
         severity: if unusable {
             Severity::Error
         } else {

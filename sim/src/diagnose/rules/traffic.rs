@@ -3,6 +3,7 @@
 
 use crate::diagnose::Finding;
 use crate::policy::{client_tls_for_endpoint, resolve_destination};
+use crate::vocab::FindingCode;
 
 use super::config::observed;
 use super::{decision_line, Ctx};
@@ -61,7 +62,7 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
             .map(|d| decision_line(res, d)),
     );
     vec![Finding::error(
-        "CircuitBreakerOpen",
+        FindingCode::CircuitBreakerOpen,
         format!(
             "the client sidecar's circuit breaker for {} overflowed: more requests were in flight than the DestinationRule's connectionPool allows (503 UO)",
             req.to

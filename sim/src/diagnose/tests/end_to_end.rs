@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::diagnose::{diagnose, Finding, Severity};
 use crate::mesh::{MeshOptions, Protocol, RequestSpec};
 use crate::model::{load_str, TlsVersion};
+use crate::vocab::FindingCode;
 use crate::{Fault, Mesh};
 
 const FIXTURE: &str = include_str!("../../../../scenarios/fixtures/sleep-httpbin.yaml");
@@ -83,12 +84,12 @@ fn findings(mesh: &mut Mesh, req: &RequestSpec) -> Vec<Finding> {
     diagnose(&mesh.evidence(req, o))
 }
 
-fn codes(f: &[Finding]) -> Vec<&str> {
-    f.iter().map(|f| f.code.as_str()).collect()
+fn codes(f: &[Finding]) -> Vec<FindingCode> {
+    f.iter().map(|f| f.code).collect()
 }
 
 #[track_caller]
-fn assert_names(f: &[Finding], code: &str) {
+fn assert_names(f: &[Finding], code: FindingCode) {
     let hit = f.iter().find(|f| f.code == code);
     assert!(hit.is_some(), "{code} not among {:?}", codes(f));
     let hit = hit.unwrap();
@@ -104,8 +105,11 @@ fn missing_cert(w: &str) -> Fault {
 fn plaintext_client_against_strict_is_plaintext_to_strict() {
     let mut m = mesh(&[STRICT_FOO], &[]);
     let f = findings(&mut m, &get("legacy/sleep", "httpbin.foo:8000"));
-    assert_names(&f, "PlaintextToStrict");
-    let pa = f.iter().find(|f| f.code == "PlaintextToStrict").unwrap();
+    assert_names(&f, FindingCode::PlaintextToStrict);
+    let pa = f
+        .iter()
+        .find(|f| f.code == FindingCode::PlaintextToStrict)
+        .unwrap();
     assert!(
         pa.evidence
             .iter()
@@ -118,11 +122,11 @@ fn plaintext_client_against_strict_is_plaintext_to_strict() {
 #[test]
 fn destination_rule_tls_modes_against_strict_are_named() {
     for (tls, code) in [
-        ("{mode: DISABLE}", "DestinationRuleTlsDisable"),
-        ("{mode: SIMPLE, insecureSkipVerify: true}", "DestinationRuleTlsSimple"),
+        ("{mode: DISABLE}", FindingCode::DestinationRuleTlsDisable),
+        ("{mode: SIMPLE, insecureSkipVerify: true}", FindingCode::DestinationRuleTlsSimple),
         (
             "{mode: MUTUAL, clientCertificate: /etc/c.pem, privateKey: /etc/k.pem, insecureSkipVerify: true}",
-            "DestinationRuleTlsMutualExternal",
+            FindingCode::DestinationRuleTlsMutualExternal,
         ),
     ] {
         let rule = dr("foo", tls);
@@ -145,14 +149,14 @@ spec:
     let mut m = mesh(&[rule], &[]);
     assert_names(
         &findings(&mut m, &get("foo/sleep", "httpbin.legacy:8000")),
-        "MtlsToNonMeshWorkload",
+        FindingCode::MtlsToNonMeshWorkload,
     );
     let disable = STRICT_FOO.replace("STRICT", "DISABLE");
     let rule = dr("bar", "{mode: ISTIO_MUTUAL}");
     let mut m = mesh(&[&disable, &rule], &[]);
     assert_names(
         &findings(&mut m, &get("bar/sleep", "httpbin.foo:8000")),
-        "MtlsToDisabledServer",
+        FindingCode::MtlsToDisabledServer,
     );
 }
 
@@ -165,7 +169,7 @@ fn pinned_subject_alt_names_of_another_account_is_server_identity_mismatch() {
     let mut m = mesh(&[&rule], &[]);
     assert_names(
         &findings(&mut m, &get("foo/sleep", "httpbin.foo:8000")),
-        "ServerIdentityMismatch",
+        FindingCode::ServerIdentityMismatch,
     );
 }
 
@@ -182,7 +186,7 @@ spec:
     let mut m = mesh(&[svc], &[]);
     assert_names(
         &findings(&mut m, &get("foo/sleep", "ghost.foo:8000")),
-        "NoHealthyUpstream",
+        FindingCode::NoHealthyUpstream,
     );
 }
 
@@ -204,8 +208,11 @@ spec:
     let allow_bar = allow("\"cluster.local/ns/bar/sa/sleep\"");
     let mut m = mesh(&[deny, &allow_bar], &[]);
     let f = findings(&mut m, &get("bar/sleep", "httpbin.foo:8000"));
-    assert_names(&f, "DenyPolicyMatched");
-    let d = f.iter().find(|f| f.code == "DenyPolicyMatched").unwrap();
+    assert_names(&f, FindingCode::DenyPolicyMatched);
+    let d = f
+        .iter()
+        .find(|f| f.code == FindingCode::DenyPolicyMatched)
+        .unwrap();
     assert!(d.message.contains("cannot override"), "{}", d.message);
     assert!(d.message.contains("AuthorizationPolicy/foo/allow-sleep"));
 }
@@ -215,21 +222,21 @@ fn allow_principals_are_refined_by_account_and_trust_domain() {
     let wrong_sa = allow("\"cluster.local/ns/foo/sa/other\"");
     let mut m = mesh(&[&wrong_sa], &[]);
     let f = findings(&mut m, &get("foo/sleep", "httpbin.foo:8000"));
-    assert_names(&f, "PrincipalServiceAccountMismatch");
-    assert!(!codes(&f).contains(&"NoAllowPolicyMatched"));
+    assert_names(&f, FindingCode::PrincipalServiceAccountMismatch);
+    assert!(!codes(&f).contains(&FindingCode::NoAllowPolicyMatched));
 
     let old_td = allow("\"old-td/ns/foo/sa/sleep\"");
     let mut m = mesh(&[&old_td], &[]);
     assert_names(
         &findings(&mut m, &get("foo/sleep", "httpbin.foo:8000")),
-        "TrustDomainMismatch",
+        FindingCode::TrustDomainMismatch,
     );
 
     // A caller from another namespace is simply not listed.
     let mut m = mesh(&[&wrong_sa], &[]);
     assert_names(
         &findings(&mut m, &get("bar/sleep", "httpbin.foo:8000")),
-        "NoAllowPolicyMatched",
+        FindingCode::NoAllowPolicyMatched,
     );
 }
 
@@ -239,7 +246,7 @@ fn principal_rule_against_plaintext_caller_requires_mtls() {
     let mut m = mesh(&[&p], &[]);
     assert_names(
         &findings(&mut m, &get("legacy/sleep", "httpbin.foo:8000")),
-        "PrincipalRequiresMtls",
+        FindingCode::PrincipalRequiresMtls,
     );
 }
 
@@ -263,7 +270,7 @@ spec:
         ..get("foo/sleep", "httpbin.foo:8000")
     };
     let f = findings(&mut m, &req);
-    assert_names(&f, "CircuitBreakerOpen");
+    assert_names(&f, FindingCode::CircuitBreakerOpen);
     assert!(f[0]
         .evidence
         .iter()
@@ -275,8 +282,11 @@ fn proxies_without_certificates_are_workload_cert_missing() {
     for w in ["foo/sleep", "foo/httpbin"] {
         let mut m = mesh(&[], &[missing_cert(w)]);
         let f = findings(&mut m, &get("foo/sleep", "httpbin.foo:8000"));
-        assert_names(&f, "WorkloadCertMissing");
-        let hit = f.iter().find(|f| f.code == "WorkloadCertMissing").unwrap();
+        assert_names(&f, FindingCode::WorkloadCertMissing);
+        let hit = f
+            .iter()
+            .find(|f| f.code == FindingCode::WorkloadCertMissing)
+            .unwrap();
         assert!(hit.message.contains(w), "{}", hit.message);
     }
 }
@@ -287,7 +297,7 @@ fn expired_and_not_yet_valid_certificates_are_named() {
         let mut m = mesh(&[], &[Fault::ExpiredCert { workload: w.into() }]);
         assert_names(
             &findings(&mut m, &get("foo/sleep", "httpbin.foo:8000")),
-            "WorkloadCertExpired",
+            FindingCode::WorkloadCertExpired,
         );
     }
     let skew = Fault::ClockSkew {
@@ -297,7 +307,7 @@ fn expired_and_not_yet_valid_certificates_are_named() {
     let mut m = mesh(&[], &[skew]);
     assert_names(
         &findings(&mut m, &get("foo/sleep", "httpbin.foo:8000")),
-        "WorkloadCertNotYetValid",
+        FindingCode::WorkloadCertNotYetValid,
     );
 }
 
@@ -307,7 +317,7 @@ fn root_faults_are_named_from_bundles_and_chains() {
     m.inject(&Fault::ExpireRoot).unwrap();
     assert_names(
         &findings(&mut m, &get("foo/sleep", "httpbin.foo:8000")),
-        "RootCertExpired",
+        FindingCode::RootCertExpired,
     );
 
     let mut m = mesh(&[], &[]);
@@ -317,7 +327,7 @@ fn root_faults_are_named_from_bundles_and_chains() {
     .unwrap();
     assert_names(
         &findings(&mut m, &get("foo/sleep", "httpbin.foo:8000")),
-        "RootCertMismatch",
+        FindingCode::RootCertMismatch,
     );
 
     let mut m = mesh(
@@ -328,7 +338,7 @@ fn root_faults_are_named_from_bundles_and_chains() {
     );
     assert_names(
         &findings(&mut m, &get("foo/sleep", "httpbin.foo:8000")),
-        "CustomCaTrustBundleMissing",
+        FindingCode::CustomCaTrustBundleMissing,
     );
 }
 
@@ -349,23 +359,23 @@ fn disjoint_tls_parameters_are_no_shared_cipher() {
     );
     assert_names(
         &findings(&mut m, &get("foo/sleep", "httpbin.foo:8000")),
-        "NoSharedCipher",
+        FindingCode::NoSharedCipher,
     );
 }
 
 #[test]
 fn control_plane_causes_are_read_from_the_logs() {
     let day = Duration::from_secs(25 * 3600);
-    let cases: Vec<(Fault, &str)> = vec![
-        (Fault::IstiodDown, "ControlPlaneUnavailable"),
-        (Fault::IstiodRbacDenied, "CsrRbacDenied"),
-        (Fault::ExpireCaCert, "CaCertExpired"),
+    let cases: Vec<(Fault, FindingCode)> = vec![
+        (Fault::IstiodDown, FindingCode::ControlPlaneUnavailable),
+        (Fault::IstiodRbacDenied, FindingCode::CsrRbacDenied),
+        (Fault::ExpireCaCert, FindingCode::CaCertExpired),
         (
             Fault::DeleteServiceAccount {
                 namespace: "foo".into(),
                 name: "httpbin".into(),
             },
-            "CsrServiceAccountMissing",
+            FindingCode::CsrServiceAccountMissing,
         ),
     ];
     for (fault, code) in cases {
@@ -374,7 +384,7 @@ fn control_plane_causes_are_read_from_the_logs() {
         m.advance(day);
         let f = findings(&mut m, &get("foo/sleep", "httpbin.foo:8000"));
         assert_names(&f, code);
-        assert_names(&f, "WorkloadCertExpired");
+        assert_names(&f, FindingCode::WorkloadCertExpired);
         let hit = f.iter().find(|f| f.code == code).unwrap();
         assert_eq!(hit.severity, Severity::Error, "{code}");
     }
@@ -384,8 +394,8 @@ fn control_plane_causes_are_read_from_the_logs() {
 fn csr_rate_limit_leaves_some_proxies_without_certificates() {
     let mut m = mesh(&[], &[Fault::CsrRateLimit { per_second: 1 }]);
     let f = findings(&mut m, &get("foo/sleep", "httpbin.foo:8000"));
-    assert_names(&f, "CsrRateLimited");
-    assert_names(&f, "WorkloadCertMissing");
+    assert_names(&f, FindingCode::CsrRateLimited);
+    assert_names(&f, FindingCode::WorkloadCertMissing);
 }
 
 #[test]
@@ -394,7 +404,9 @@ fn istiod_outage_is_a_warning_while_certificates_still_work() {
     m.inject(&Fault::IstiodDown).unwrap();
     m.advance(Duration::from_secs(13 * 3600));
     let f = findings(&mut m, &get("foo/sleep", "httpbin.foo:8000"));
-    let hit = f.iter().find(|f| f.code == "ControlPlaneUnavailable");
+    let hit = f
+        .iter()
+        .find(|f| f.code == FindingCode::ControlPlaneUnavailable);
     assert_eq!(
         hit.map(|f| f.severity),
         Some(Severity::Warning),
@@ -436,7 +448,7 @@ fn diagnosis_is_deterministic() {
 }
 
 /// Applies the remedy of the finding `code` and sends `req` again.
-fn after_fix(m: &mut Mesh, req: &RequestSpec, code: &str) -> bool {
+fn after_fix(m: &mut Mesh, req: &RequestSpec, code: FindingCode) -> bool {
     let o = m.request(req).expect("request")[0].clone();
     let ev = m.evidence(req, &o);
     let f = diagnose(&ev);
@@ -451,14 +463,18 @@ fn remedies_make_the_failed_request_succeed() {
     let req = get("foo/sleep", "httpbin.foo:8000");
     let rule = dr("foo", "{mode: DISABLE}");
     let mut m = mesh(&[STRICT_FOO, &rule], &[]);
-    assert!(after_fix(&mut m, &req, "DestinationRuleTlsDisable"));
+    assert!(after_fix(
+        &mut m,
+        &req,
+        FindingCode::DestinationRuleTlsDisable
+    ));
     let mut m = mesh(&[], &[missing_cert("foo/httpbin")]);
-    assert!(after_fix(&mut m, &req, "WorkloadCertMissing"));
+    assert!(after_fix(&mut m, &req, FindingCode::WorkloadCertMissing));
     let mut m = mesh(&[STRICT_FOO], &[]);
     assert!(after_fix(
         &mut m,
         &get("legacy/sleep", "httpbin.foo:8000"),
-        "PlaintextToStrict"
+        FindingCode::PlaintextToStrict
     ));
 }
 
@@ -470,7 +486,7 @@ fn a_restart_does_not_fix_expiry_while_istiod_is_down() {
     assert!(!after_fix(
         &mut m,
         &get("foo/sleep", "httpbin.foo:8000"),
-        "WorkloadCertExpired"
+        FindingCode::WorkloadCertExpired
     ));
 }
 
@@ -483,7 +499,7 @@ fn a_ttl_under_an_hour_is_short_cert_lifetime() {
     };
     let mut m = Mesh::build(res, &[], opts).expect("mesh");
     let f = findings(&mut m, &get("foo/sleep", "httpbin.foo:8000"));
-    let hit = f.iter().find(|f| f.code == "ShortCertLifetime");
+    let hit = f.iter().find(|f| f.code == FindingCode::ShortCertLifetime);
     assert_eq!(
         hit.map(|f| f.severity),
         Some(Severity::Warning),
@@ -492,5 +508,5 @@ fn a_ttl_under_an_hour_is_short_cert_lifetime() {
     );
     let mut m = mesh(&[], &[]);
     let f = findings(&mut m, &get("foo/sleep", "httpbin.foo:8000"));
-    assert!(!codes(&f).contains(&"ShortCertLifetime"));
+    assert!(!codes(&f).contains(&FindingCode::ShortCertLifetime));
 }

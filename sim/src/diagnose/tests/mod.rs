@@ -14,6 +14,7 @@ use crate::mesh::RequestSpec;
 use crate::model::{load_str, TlsVersion};
 use crate::pki::{CertificateAuthority, KeyType, SpiffeId};
 use crate::proxy::{Outcome, Status};
+use crate::vocab::FindingCode;
 use crate::SimTime;
 
 const FIXTURE: &str = include_str!("../../../../scenarios/fixtures/sleep-httpbin.yaml");
@@ -103,26 +104,26 @@ type Edit = fn(&mut Evidence);
 
 #[test]
 fn each_rule_names_its_code_from_hand_built_evidence() {
-    let cases: Vec<(&str, Edit, &str)> = vec![
+    let cases: Vec<(&str, Edit, FindingCode)> = vec![
         (
             "client without a certificate",
             |e| e.proxies[0].chain.clear(),
-            "WorkloadCertMissing",
+            FindingCode::WorkloadCertMissing,
         ),
         (
             "server without a certificate",
             |e| e.proxies[1].chain.clear(),
-            "WorkloadCertMissing",
+            FindingCode::WorkloadCertMissing,
         ),
         (
             "server certificate past notAfter on the client's clock",
             |e| e.proxies[0].clock = T0.plus(2 * DAY),
-            "WorkloadCertExpired",
+            FindingCode::WorkloadCertExpired,
         ),
         (
             "client clock before the server's notBefore",
             |e| e.proxies[0].clock = T0.offset(-3600),
-            "WorkloadCertNotYetValid",
+            FindingCode::WorkloadCertNotYetValid,
         ),
         (
             "proxies trusting different roots",
@@ -131,7 +132,7 @@ fn each_rule_names_its_code_from_hand_built_evidence() {
                 e.proxies[1].chain = chain(&mut other, "httpbin", T0.offset(-60));
                 e.proxies[1].roots = other.root_bundle().roots;
             },
-            "RootCertMismatch",
+            FindingCode::RootCertMismatch,
         ),
         (
             "a chain from a CA nobody trusts",
@@ -139,7 +140,7 @@ fn each_rule_names_its_code_from_hand_built_evidence() {
                 let mut other = ca(3);
                 e.proxies[1].chain = chain(&mut other, "httpbin", T0.offset(-60));
             },
-            "UntrustedPeerCertificate",
+            FindingCode::UntrustedPeerCertificate,
         ),
         (
             "TLS 1.3-only server and TLS 1.2-only client",
@@ -147,7 +148,7 @@ fn each_rule_names_its_code_from_hand_built_evidence() {
                 e.proxies[1].tls_params.min_version = TlsVersion::Tls13;
                 e.proxies[0].tls_params.max_version = TlsVersion::Tls12;
             },
-            "NoSharedCipher",
+            FindingCode::NoSharedCipher,
         ),
         (
             "TLS 1.2 only with disjoint suites",
@@ -160,7 +161,7 @@ fn each_rule_names_its_code_from_hand_built_evidence() {
                     e.proxies[p].tls_params.cipher_suites = vec![s.into()];
                 }
             },
-            "NoSharedCipher",
+            FindingCode::NoSharedCipher,
         ),
         (
             "agent cannot reach istiod and has no certificate",
@@ -168,7 +169,7 @@ fn each_rule_names_its_code_from_hand_built_evidence() {
                 e.proxies[1].chain.clear();
                 e.proxies[1].agent_log.push(unavailable_line());
             },
-            "ControlPlaneUnavailable",
+            FindingCode::ControlPlaneUnavailable,
         ),
         (
             "agent rate-limited",
@@ -176,7 +177,7 @@ fn each_rule_names_its_code_from_hand_built_evidence() {
                 e.proxies[1].chain.clear();
                 e.proxies[1].agent_log.push("t\terror\tcache\tresource:default failed to sign: create certificate: rpc error: code = ResourceExhausted desc = rate limit exceeded".into());
             },
-            "CsrRateLimited",
+            FindingCode::CsrRateLimited,
         ),
         (
             "istiod may not create TokenReviews",
@@ -185,7 +186,7 @@ fn each_rule_names_its_code_from_hand_built_evidence() {
                 e.proxies[1].agent_log.push("t\terror\tcache\tresource:default failed to sign: create certificate: rpc error: code = Unauthenticated desc = request authenticate failure".into());
                 e.istiod_log.push("t\terror\tFailed to authenticate client from 10.244.0.3:40000: ...: tokenreviews.authentication.k8s.io is forbidden".into());
             },
-            "CsrRbacDenied",
+            FindingCode::CsrRbacDenied,
         ),
         (
             "the pod's service account is gone",
@@ -197,7 +198,7 @@ fn each_rule_names_its_code_from_hand_built_evidence() {
                     .service_accounts
                     .retain(|s| !(s.meta.namespace == "foo" && s.meta.name == "httpbin"));
             },
-            "CsrServiceAccountMissing",
+            FindingCode::CsrServiceAccountMissing,
         ),
         (
             "the CA signing certificate expired",
@@ -205,7 +206,7 @@ fn each_rule_names_its_code_from_hand_built_evidence() {
                 e.proxies[1].chain.clear();
                 e.proxies[1].agent_log.push("t\terror\tcache\tresource:default failed to sign: create certificate: rpc error: code = Internal desc = CSR signing error (failed to sign the CSR: the CA signing certificate expired at x (now y))".into());
             },
-            "CaCertExpired",
+            FindingCode::CaCertExpired,
         ),
     ];
     for (name, edit, code) in cases {
@@ -242,7 +243,7 @@ fn a_failed_csr_followed_by_a_success_explains_nothing() {
     ev.proxies[1].agent_log = vec![unavailable_line(), ok];
     assert!(diagnose(&ev)
         .iter()
-        .all(|f| f.code != "ControlPlaneUnavailable"));
+        .all(|f| f.code != FindingCode::ControlPlaneUnavailable));
 }
 
 #[test]
@@ -252,8 +253,8 @@ fn an_outage_with_a_valid_certificate_is_a_warning() {
     let found = diagnose(&ev);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(
-        (found[0].code.as_str(), found[0].severity),
-        ("ControlPlaneUnavailable", Severity::Warning)
+        (found[0].code, found[0].severity),
+        (FindingCode::ControlPlaneUnavailable, Severity::Warning)
     );
 }
 
@@ -264,10 +265,7 @@ fn findings_are_ordered_errors_first_then_by_code() {
     ev.proxies[1].tls_params.min_version = TlsVersion::Tls13;
     ev.proxies[0].tls_params.max_version = TlsVersion::Tls12;
     let found = diagnose(&ev);
-    let keys: Vec<(Severity, &str)> = found
-        .iter()
-        .map(|f| (f.severity, f.code.as_str()))
-        .collect();
+    let keys: Vec<(Severity, FindingCode)> = found.iter().map(|f| (f.severity, f.code)).collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);

@@ -1,0 +1,11 @@
+//! The leaf vocabulary every other module speaks: identities and references, the failure-mode
+//! codes, and Envoy's words. Each type parses once (`FromStr`), prints once (`Display`) and
+//! serializes as the same string it displays, so values travel typed instead of being parsed
+//! again from strings. Nothing here depends on another `sim` module.
+
+#[macro_use]
+mod names;
+mod finding_code;
+
+pub use finding_code::FindingCode;
+pub use names::{join, UnknownName};
