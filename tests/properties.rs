@@ -22,6 +22,7 @@ use sim::policy::{
     HttpFacts, PeerAuthenticationIndex, RequestFacts,
 };
 use sim::proxy::{Outcome, Status};
+use sim::vocab::ResponseFlag;
 
 mod gen {
     //! Generators of random meshes, rendered to YAML.
@@ -644,9 +645,9 @@ fn new_mesh(res: &Resources) -> Mesh {
 }
 
 /// The comparable part of an outcome: status, mTLS, sorted response flags and TLS error.
-type Verdict = (String, bool, Vec<String>, Option<String>);
+type Verdict = (String, bool, Vec<ResponseFlag>, Option<String>);
 
-fn verdict_of(status: Status, mtls: bool, flags: &[String], tls: &Option<String>) -> Verdict {
+fn verdict_of(status: Status, mtls: bool, flags: &[ResponseFlag], tls: &Option<String>) -> Verdict {
     let mut flags = flags.to_vec();
     flags.sort();
     (status.to_string(), mtls, flags, tls.clone())
@@ -984,7 +985,7 @@ mod regressions {
         (
             status.into(),
             false,
-            flags.iter().map(|f| f.to_string()).collect(),
+            flags.iter().map(|f| f.parse().unwrap()).collect(),
             tls.map(str::to_string),
         )
     }

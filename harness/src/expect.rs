@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sim::diagnose::Finding;
 use sim::proxy::Outcome;
-use sim::vocab::{join, FindingCode};
+use sim::vocab::{join, FindingCode, ResponseFlag};
 
 use crate::scenario::{Expect, Match};
 
@@ -238,7 +238,7 @@ fn check_one(expect: &Expect, o: &Outcome) -> Vec<Mismatch> {
     }
     if let Some(flags) = &expect.flags {
         if sorted(flags) != sorted(&o.response_flags) {
-            miss("flags", format!("[{}]", flags.join(", ")));
+            miss("flags", format!("[{}]", join(flags, ", ")));
         }
     }
     if let Some(tls) = &expect.tls_error {
@@ -268,7 +268,7 @@ fn check_one(expect: &Expect, o: &Outcome) -> Vec<Mismatch> {
 fn field_value(field: &str, o: &Outcome) -> String {
     match field {
         "status" => o.status.to_string(),
-        "flags" => format!("[{}]", o.response_flags.join(", ")),
+        "flags" => format!("[{}]", join(&o.response_flags, ", ")),
         "tls_error" => or_null(&o.tls_error),
         "details_contains" => format!("details {:?}", o.details),
         "mtls" => o.mtls.to_string(),
@@ -281,7 +281,7 @@ fn field_value(field: &str, o: &Outcome) -> String {
 pub fn summary(o: &Outcome) -> String {
     let mut s = o.status.to_string();
     if !o.response_flags.is_empty() {
-        s.push_str(&format!(" [{}]", o.response_flags.join(", ")));
+        s.push_str(&format!(" [{}]", join(&o.response_flags, ", ")));
     }
     if let Some(e) = &o.tls_error {
         s.push(' ');
@@ -310,8 +310,8 @@ fn principal(p: &str) -> &str {
     p.strip_prefix("spiffe://").unwrap_or(p)
 }
 
-fn sorted(flags: &[String]) -> Vec<&str> {
-    let mut v: Vec<&str> = flags.iter().map(String::as_str).collect();
+fn sorted(flags: &[ResponseFlag]) -> Vec<ResponseFlag> {
+    let mut v = flags.to_vec();
     v.sort_unstable();
     v
 }

@@ -13,6 +13,7 @@ use sim::diagnose::{diagnose, fix_for, Finding, Fix};
 use sim::mesh::{MeshError, MeshOptions, Protocol, RequestSpec};
 use sim::model::{Object, ObjectRef};
 use sim::proxy::Outcome;
+use sim::vocab::join;
 use sim::{Fault, Mesh, SimTime};
 
 use crate::expect::{check_with, diagnosed_outcome, Diagnosis, Mismatch};
@@ -305,7 +306,7 @@ pub fn describe_request(r: &RequestSpec) -> String {
 fn evidence(o: &Outcome) -> Vec<String> {
     let mut e = vec![format!("status: {}", o.status)];
     if !o.response_flags.is_empty() {
-        e.push(format!("response_flags: {}", o.response_flags.join(",")));
+        e.push(format!("response_flags: {}", join(&o.response_flags, ",")));
     }
     if !o.details.is_empty() {
         e.push(format!("details: {}", o.details));

@@ -6,7 +6,7 @@ use sim::analysis::{Analyzer, Prediction, TraceStep};
 use sim::policy::Decision;
 use sim::proxy::outcome::Status;
 use sim::proxy::Outcome;
-use sim::vocab::{join, FindingCode};
+use sim::vocab::{join, FindingCode, ResponseFlag};
 
 use super::config::{build_mesh, load};
 use super::output::emit;
@@ -34,7 +34,7 @@ struct StepJson<'a> {
 #[derive(Debug, Serialize)]
 struct PredictionJson<'a> {
     status: Status,
-    response_flags: &'a [String],
+    response_flags: &'a [ResponseFlag],
     details: &'a str,
     mtls: bool,
     tls_error: Option<&'a str>,
@@ -245,7 +245,7 @@ mod tests {
         let mut o = Outcome::with_status(Status::Http(503));
         assert!(!agrees(&p, &o));
         o.status = Status::Reset;
-        o.response_flags = vec!["UF".into()];
+        o.response_flags = vec![ResponseFlag::UpstreamConnectionFailure];
         assert!(!agrees(&p, &o));
     }
 }

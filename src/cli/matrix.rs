@@ -109,7 +109,7 @@ pub(super) fn flags_text(flow: &Flow) -> String {
     if flow.response_flags.is_empty() {
         "-".into()
     } else {
-        flow.response_flags.join(",")
+        join(&flow.response_flags, ",")
     }
 }
 
@@ -203,7 +203,7 @@ fn csv(flows: &[Flow]) -> String {
             f.to.clone(),
             f.status.to_string(),
             f.mtls.to_string(),
-            f.response_flags.join("|"),
+            join(&f.response_flags, "|"),
             f.tls_error.clone().unwrap_or_default(),
             join(&f.codes, "|"),
         ];
@@ -283,7 +283,7 @@ fn dot(res: &Resources, flows: &[Flow]) -> String {
         }
         if !f.response_flags.is_empty() {
             label.push(' ');
-            label.push_str(&f.response_flags.join(","));
+            label.push_str(&join(&f.response_flags, ","));
         }
         let c = colour(f);
         out.push_str(&format!(
@@ -307,7 +307,7 @@ mod tests {
             to: "httpbin.foo:8000".into(),
             status,
             mtls,
-            response_flags: flags.iter().map(|s| s.to_string()).collect(),
+            response_flags: flags.iter().map(|s| s.parse().unwrap()).collect(),
             tls_error: None,
             codes: Vec::new(),
         }

@@ -7,6 +7,7 @@ use sim::diagnose::Finding;
 use sim::mesh::{Protocol, RequestSpec};
 use sim::proxy::outcome::Status;
 use sim::proxy::Outcome;
+use sim::vocab::{join, ResponseFlag};
 
 use super::config::{build_mesh, load};
 use super::output::emit;
@@ -16,7 +17,7 @@ use super::{Format, ProbeArgs, ProtocolArg, RequestArgs, EXIT_BAD_INPUT, EXIT_OK
 #[derive(Debug, Serialize)]
 pub(super) struct OutcomeJson<'a> {
     status: Status,
-    response_flags: &'a [String],
+    response_flags: &'a [ResponseFlag],
     details: &'a str,
     mtls: bool,
     tls_error: Option<&'a str>,
@@ -149,7 +150,7 @@ fn human(args: &RequestArgs, o: &Outcome, findings: &[Finding]) -> String {
     let flags = if o.response_flags.is_empty() {
         "-".to_string()
     } else {
-        o.response_flags.join(",")
+        join(&o.response_flags, ",")
     };
     for (k, v) in [
         ("status", o.status.to_string()),
@@ -215,7 +216,10 @@ mod tests {
     #[test]
     fn json_has_the_documented_fields() {
         let mut o = Outcome::with_status(Status::Http(503));
-        o.response_flags = vec!["UF".into(), "URX".into()];
+        o.response_flags = vec![
+            ResponseFlag::UpstreamConnectionFailure,
+            ResponseFlag::UpstreamRetryLimitExceeded,
+        ];
         o.tls_error = Some("CERTIFICATE_VERIFY_FAILED".into());
         let v: serde_json::Value = serde_json::from_str(&json(&o, &[])).unwrap();
         assert_eq!(v["status"], 503);

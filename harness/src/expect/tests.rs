@@ -1,20 +1,20 @@
 use sim::proxy::outcome::Status;
 use sim::proxy::Outcome;
-use sim::vocab::FindingCode;
+use sim::vocab::{FindingCode, ResponseFlag};
 
 use super::*;
 use crate::scenario::{Expect, Match};
 
 fn outcome(status: u16, flags: &[&str]) -> Outcome {
     let mut o = Outcome::with_status(Status::Http(status));
-    o.response_flags = flags.iter().map(|f| f.to_string()).collect();
+    o.response_flags = flags.iter().map(|f| f.parse().unwrap()).collect();
     o
 }
 
 fn expect_503_uo(matching: Match) -> Expect {
     Expect {
         status: Some(vec![Status::Http(503)]),
-        flags: Some(vec!["UO".into()]),
+        flags: Some(vec![ResponseFlag::UpstreamOverflow]),
         matching,
         ..Expect::default()
     }
@@ -23,7 +23,10 @@ fn expect_503_uo(matching: Match) -> Expect {
 #[test]
 fn flags_compare_as_a_set() {
     let e = Expect {
-        flags: Some(vec!["URX".into(), "UF".into()]),
+        flags: Some(vec![
+            ResponseFlag::UpstreamRetryLimitExceeded,
+            ResponseFlag::UpstreamConnectionFailure,
+        ]),
         ..Expect::default()
     };
     assert!(check(&e, &[outcome(503, &["UF", "URX"])]).0.is_empty());

@@ -16,7 +16,7 @@ use std::time::Duration;
 use sim::mesh::RequestSpec;
 use sim::model::{Object, ObjectRef, Resources, Warning};
 use sim::proxy::outcome::Status;
-use sim::vocab::FindingCode;
+use sim::vocab::{FindingCode, ResponseFlag};
 use sim::Fault;
 
 pub use config::load_configuration;
@@ -106,7 +106,7 @@ pub struct Expect {
     /// Acceptable statuses (one, or a list of which any is fine).
     pub status: Option<Vec<Status>>,
     /// Response flags, compared as a set (order-insensitive); `[]` means no flags.
-    pub flags: Option<Vec<String>>,
+    pub flags: Option<Vec<ResponseFlag>>,
     /// The TLS error (`Some(None)` when written as `null`: there must be none).
     pub tls_error: Option<Option<String>>,
     /// A substring of the response-code details.

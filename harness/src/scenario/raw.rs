@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use sim::mesh::Protocol;
 use sim::proxy::outcome::Status;
-use sim::vocab::FindingCode;
+use sim::vocab::{FindingCode, ResponseFlag};
 
 /// The top level of a scenario file.
 #[derive(Debug, Deserialize)]
@@ -126,7 +126,7 @@ pub struct RawExpect {
     #[serde(default, deserialize_with = "statuses")]
     pub status: Option<Vec<Status>>,
     #[serde(default)]
-    pub flags: Option<Vec<String>>,
+    pub flags: Option<Vec<ResponseFlag>>,
     #[serde(default, deserialize_with = "nullable")]
     pub tls_error: Option<Option<String>>,
     #[serde(default)]

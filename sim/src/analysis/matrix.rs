@@ -8,7 +8,7 @@ use super::Analyzer;
 use crate::mesh::{Mesh, MeshError, Protocol, RequestSpec};
 use crate::model::Resources;
 use crate::proxy::{PortProtocol, Status};
-use crate::vocab::FindingCode;
+use crate::vocab::{FindingCode, ResponseFlag};
 
 /// One (source workload, destination service port) flow and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,7 +22,7 @@ pub struct Flow {
     /// Whether the hop used mutual TLS.
     pub mtls: bool,
     /// Envoy response flags.
-    pub response_flags: Vec<String>,
+    pub response_flags: Vec<ResponseFlag>,
     /// The BoringSSL reason of a failed handshake.
     pub tls_error: Option<String>,
     /// Failure-mode codes explaining the outcome (from the configuration analysis).

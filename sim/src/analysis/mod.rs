@@ -13,7 +13,11 @@ use crate::policy::{
     PeerAuthenticationIndex, RequestFacts,
 };
 use crate::proxy::Status;
-use crate::vocab::FindingCode;
+use crate::vocab::details::{
+    remote_connection_failure, upstream_reset_before_response_started, NO_HEALTHY_UPSTREAM,
+    VIA_UPSTREAM,
+};
+use crate::vocab::{FindingCode, ResponseFlag};
 
 /// One step of design.md's request flow and the decisions behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +36,7 @@ pub struct Prediction {
     /// Status as the client would see it.
     pub status: Status,
     /// Envoy response flags of the client-side proxy.
-    pub response_flags: Vec<String>,
+    pub response_flags: Vec<ResponseFlag>,
     /// Response-code details.
     pub details: String,
     /// Whether the hop uses mutual TLS.
@@ -73,7 +77,7 @@ impl<'a> Analyzer<'a> {
         let mut p = Prediction {
             status: Status::Http(200),
             response_flags: Vec::new(),
-            details: "via_upstream".into(),
+            details: VIA_UPSTREAM.into(),
             mtls: false,
             tls_error: None,
             peer_principal: None,
@@ -106,8 +110,8 @@ impl<'a> Analyzer<'a> {
         let Some(ep) = dest.endpoints.first() else {
             if src_sidecar {
                 p.status = Status::Http(503);
-                p.response_flags = vec!["UH".into()];
-                p.details = "no_healthy_upstream".into();
+                p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
+                p.details = NO_HEALTHY_UPSTREAM.into();
             } else {
                 p.status = Status::Refused;
                 p.details = String::new();
@@ -173,12 +177,11 @@ impl<'a> Analyzer<'a> {
                     fail(
                         &mut p,
                         http,
-                        &["UC"],
+                        &[UC],
                         None,
                         FindingCode::DestinationRuleTlsDisable,
                     );
-                    p.details =
-                        "upstream_reset_before_response_started{connection_termination}".into();
+                    p.details = upstream_reset_before_response_started("connection termination");
                 } else {
                     p.status = Status::Reset;
                     p.details = String::new();
@@ -198,7 +201,7 @@ impl<'a> Analyzer<'a> {
                 fail(
                     &mut p,
                     http,
-                    &["UF", "URX"],
+                    &[UF, URX],
                     reason,
                     FindingCode::MtlsToNonMeshWorkload,
                 );
@@ -215,7 +218,7 @@ impl<'a> Analyzer<'a> {
                 fail(
                     &mut p,
                     http,
-                    &["UF", "URX"],
+                    &[UF, URX],
                     reason,
                     FindingCode::MtlsToDisabledServer,
                 );
@@ -231,7 +234,7 @@ impl<'a> Analyzer<'a> {
                     fail(
                         &mut p,
                         http,
-                        &["UF", "URX"],
+                        &[UF, URX],
                         Some("CERTIFICATE_VERIFY_FAILED"),
                         FindingCode::ServerIdentityMismatch,
                     );
@@ -247,7 +250,7 @@ impl<'a> Analyzer<'a> {
                 fail(
                     &mut p,
                     http,
-                    &["UF", "URX"],
+                    &[UF, URX],
                     Some("TLSV1_ALERT_CERTIFICATE_REQUIRED"),
                     FindingCode::DestinationRuleTlsSimple,
                 );
@@ -257,7 +260,7 @@ impl<'a> Analyzer<'a> {
                 fail(
                     &mut p,
                     http,
-                    &["UF", "URX"],
+                    &[UF, URX],
                     Some("TLSV1_ALERT_UNKNOWN_CA"),
                     FindingCode::DestinationRuleTlsMutualExternal,
                 );
@@ -276,7 +279,7 @@ impl<'a> Analyzer<'a> {
                 fail(
                     &mut p,
                     http,
-                    &["UF", "URX"],
+                    &[UF, URX],
                     reason,
                     FindingCode::MtlsToDisabledServer,
                 );
@@ -364,11 +367,15 @@ impl Analyzer<'_> {
     }
 }
 
+const UF: ResponseFlag = ResponseFlag::UpstreamConnectionFailure;
+const URX: ResponseFlag = ResponseFlag::UpstreamRetryLimitExceeded;
+const UC: ResponseFlag = ResponseFlag::UpstreamConnectionTermination;
+
 /// Records a connect failure the way a sidecar client reports it.
 fn fail(
     p: &mut Prediction,
     http: bool,
-    flags: &[&str],
+    flags: &[ResponseFlag],
     tls_error: Option<&str>,
     code: FindingCode,
 ) {
@@ -383,13 +390,15 @@ fn fail(
     // established connection is a plain close there, not UC.
     p.response_flags = flags
         .iter()
-        .filter(|f| http || !matches!(**f, "URX" | "UC"))
-        .map(|f| f.to_string())
+        .copied()
+        .filter(|f| http || !matches!(*f, URX | UC))
         .collect();
     p.tls_error = tls_error.map(str::to_string);
     p.details = match tls_error {
-        Some(reason) => format!("upstream_reset_before_response_started{{remote_connection_failure|TLS_error:|{reason}:TLS_error_end}}"),
-        None => "upstream_reset_before_response_started{connection_failure}".into(),
+        Some(reason) => {
+            remote_connection_failure(Some(&format!("TLS_error:|{reason}:TLS_error_end")))
+        }
+        None => upstream_reset_before_response_started("connection failure"),
     };
     p.mtls = false;
     p.peer_principal = None;

@@ -8,6 +8,7 @@
 //! %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS%
 //! %REQUESTED_SERVER_NAME% %ROUTE_NAME%`. Times are virtual; durations are 0.
 
+use crate::vocab::{join, ResponseFlag};
 use crate::SimTime;
 
 /// The fields of one line; every field defaults to Envoy's `-`.
@@ -20,7 +21,7 @@ pub struct AccessLog {
     /// `%RESPONSE_CODE%` (0 when none).
     pub code: u16,
     /// `%RESPONSE_FLAGS%`.
-    pub flags: Vec<String>,
+    pub flags: Vec<ResponseFlag>,
     /// `%RESPONSE_CODE_DETAILS%`.
     pub details: String,
     /// `%CONNECTION_TERMINATION_DETAILS%`.
@@ -93,7 +94,7 @@ impl AccessLog {
         let flags = if self.flags.is_empty() {
             "-".to_string()
         } else {
-            self.flags.join(",")
+            join(&self.flags, ",")
         };
         format!(
             "[{}] \"{request}\" {} {flags} {} {} \"{}\" {} {} 0 {} \"-\" \"{}\" \"{}\" \"{}\" \"{}\" {} {} {} {} {} {}",
@@ -122,12 +123,13 @@ impl AccessLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::details::FILTER_CHAIN_NOT_FOUND;
 
     #[test]
     fn listener_line_for_no_filter_chain_matches_envoys_shape() {
         let mut l = AccessLog::new(SimTime::EPOCH);
-        l.flags = vec!["NR".into()];
-        l.details = "filter_chain_not_found".into();
+        l.flags = vec![ResponseFlag::NoRouteFound];
+        l.details = FILTER_CHAIN_NOT_FOUND.into();
         l.downstream_local = "10.0.0.2:8080".into();
         l.downstream_remote = "10.0.0.1:40000".into();
         assert_eq!(

@@ -21,6 +21,8 @@ use super::tls_config::{server_config, TlsConfigError, ISTIO_SERVER_ALPN};
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
 use super::verifier::subject_alt_names;
 use crate::model::MtlsMode;
+use crate::vocab::details::{FILTER_CHAIN_NOT_FOUND, VIA_UPSTREAM};
+use crate::vocab::ResponseFlag;
 use crate::SimTime;
 
 /// Which filter chain a connection landed on.
@@ -159,8 +161,8 @@ impl Inbound<'_> {
     fn no_filter_chain(&self, s: &ServerSidecar, view: &mut ServerView) {
         view.stats.no_filter_chain_match += 1;
         let mut l = self.log(s);
-        l.flags = vec!["NR".into()];
-        l.details = "filter_chain_not_found".into();
+        l.flags = vec![ResponseFlag::NoRouteFound];
+        l.details = FILTER_CHAIN_NOT_FOUND.into();
         view.log_lines.push(l.render());
     }
 
@@ -318,7 +320,7 @@ impl Inbound<'_> {
                 let _ = c.io.write_all(&resp.to_bytes()).await;
                 let _ = c.io.shutdown().await;
                 line.code = 400;
-                line.flags = vec!["DPE".into()];
+                line.flags = vec![ResponseFlag::DownstreamProtocolError];
                 line.details = "http1.codec_error".into();
                 line.bytes_sent = resp.body.len();
                 view.local_reply_details = Some("http1.codec_error".into());
@@ -366,7 +368,7 @@ impl Inbound<'_> {
                 let mut resp = s.app.answer(&forwarded);
                 resp.headers
                     .push(("x-envoy-upstream-service-time".into(), "0".into()));
-                line.details = "via_upstream".into();
+                line.details = VIA_UPSTREAM.into();
                 line.upstream_host = format!("{}:{}", s.ip, s.port);
                 line.upstream_local = "127.0.0.6:0".into();
                 line.upstream_service_time = "0".into();

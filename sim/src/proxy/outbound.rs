@@ -21,6 +21,7 @@ use super::report::{
 };
 use super::tls_config::{client_config, ClientTls, TlsConfigError};
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
+use crate::vocab::ResponseFlag;
 use crate::SimTime;
 
 /// In-process socket buffer size.
@@ -414,8 +415,13 @@ fn connected_outcome(
                 o
             }
         }
-        AttemptResult::Terminated if http => upstream_reset("connection termination", "UC"),
-        AttemptResult::ProtocolError if http => upstream_reset("protocol error", "UPE"),
+        AttemptResult::Terminated if http => upstream_reset(
+            "connection termination",
+            ResponseFlag::UpstreamConnectionTermination,
+        ),
+        AttemptResult::ProtocolError if http => {
+            upstream_reset("protocol error", ResponseFlag::UpstreamProtocolError)
+        }
         _ => reset(),
     }
 }

@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+use crate::vocab::ResponseFlag;
+
 /// The client's result: an HTTP status, or no HTTP answer at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
@@ -84,7 +86,7 @@ pub struct Outcome {
     /// Status or connection error as the client sees it.
     pub status: Status,
     /// Envoy response flags of the client-side proxy (e.g. `UF`, `URX`), in Envoy's order.
-    pub response_flags: Vec<String>,
+    pub response_flags: Vec<ResponseFlag>,
     /// Response-code details (`via_upstream`, `rbac_access_denied_matched_policy[...]`, ...).
     pub details: String,
     /// The response body the client received (Envoy's 503 body, `RBAC: access denied`, ...).

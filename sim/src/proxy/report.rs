@@ -9,6 +9,11 @@ use super::inbound::ServerView;
 use super::outcome::{Outcome, Status};
 use super::tls_config::TlsConfigError;
 use super::tls_error::TlsFailure;
+use crate::vocab::details::{
+    remote_connection_failure, upstream_reset_before_response_started, NO_HEALTHY_UPSTREAM,
+    VIA_UPSTREAM,
+};
+use crate::vocab::ResponseFlag;
 use crate::SimTime;
 
 /// Envoy's 503 body prefix.
@@ -26,23 +31,20 @@ pub(super) enum ConnectFailure {
 }
 
 /// 503 for a reset after connecting (`UC` connection termination, `UPE` protocol error).
-pub(super) fn upstream_reset(reason: &str, flag: &str) -> Outcome {
+pub(super) fn upstream_reset(reason: &str, flag: ResponseFlag) -> Outcome {
     let mut out = Outcome::with_status(Status::Http(503));
-    out.response_flags = vec![flag.to_string()];
+    out.response_flags = vec![flag];
     out.body = format!("{UPSTREAM_ERROR} reset reason: {reason}");
-    out.details = format!(
-        "upstream_reset_before_response_started{{{}}}",
-        reason.replace(' ', "_")
-    );
+    out.details = upstream_reset_before_response_started(reason);
     out
 }
 
 /// What a sidecar client reports after every connection attempt failed.
 pub(super) fn connect_failure_outcome(f: &ConnectFailure, attempts: usize, http: bool) -> Outcome {
     let transport = transport_reason(f);
-    let mut flags = vec!["UF".to_string()];
+    let mut flags = vec![ResponseFlag::UpstreamConnectionFailure];
     if attempts > 1 {
-        flags.push("URX".to_string());
+        flags.push(ResponseFlag::UpstreamRetryLimitExceeded);
     }
     let mut out = Outcome::with_status(if http {
         Status::Http(503)
@@ -67,12 +69,7 @@ pub(super) fn connect_failure_outcome(f: &ConnectFailure, attempts: usize, http:
             "{UPSTREAM_ERROR} {retried}reset reason: remote connection failure{transport_part}"
         );
     }
-    out.details = format!(
-        "upstream_reset_before_response_started{{remote_connection_failure{}}}",
-        transport
-            .map(|t| format!("|{}", t.replace(' ', "_")))
-            .unwrap_or_default()
-    );
+    out.details = remote_connection_failure(transport.as_deref());
     out
 }
 
@@ -92,7 +89,7 @@ pub(super) fn response_outcome(resp: &HttpResponse, view: &ServerView) -> Outcom
     out.details = view
         .local_reply_details
         .clone()
-        .unwrap_or_else(|| "via_upstream".to_string());
+        .unwrap_or_else(|| VIA_UPSTREAM.to_string());
     out
 }
 
@@ -101,7 +98,7 @@ pub(super) fn echo_outcome(req: &AppRequest, bytes: &[u8]) -> Outcome {
     if !bytes.is_empty() && bytes == req.body.as_slice() {
         let mut out = Outcome::with_status(Status::Http(200));
         out.body = String::from_utf8_lossy(bytes).into_owned();
-        out.details = "via_upstream".into();
+        out.details = VIA_UPSTREAM.into();
         return out;
     }
     let status = std::str::from_utf8(bytes)
@@ -179,14 +176,14 @@ pub(super) fn client_log(
 
 /// A request the client sidecar's circuit breaker rejected (connection-pool limits): `503 UO`.
 pub fn overflow_outcome() -> Outcome {
-    upstream_reset("overflow", "UO")
+    upstream_reset("overflow", ResponseFlag::UpstreamOverflow)
 }
 
 /// A request to a cluster with no ready endpoints: `503 UH`, body `no healthy upstream`.
 pub fn no_healthy_upstream_outcome() -> Outcome {
     let mut out = Outcome::with_status(Status::Http(503));
-    out.response_flags = vec!["UH".to_string()];
+    out.response_flags = vec![ResponseFlag::NoHealthyUpstream];
     out.body = "no healthy upstream".into();
-    out.details = "no_healthy_upstream".into();
+    out.details = NO_HEALTHY_UPSTREAM.into();
     out
 }

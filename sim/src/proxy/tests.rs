@@ -10,6 +10,10 @@ use super::verifier::{SpiffeClientVerifier, SpiffeServerVerifier};
 use super::*;
 use crate::model::{MtlsMode, TlsVersion};
 use crate::pki::WorkloadCert;
+use crate::vocab::ResponseFlag::{
+    UpstreamConnectionFailure as UF, UpstreamConnectionTermination as UC,
+    UpstreamRetryLimitExceeded as URX,
+};
 use crate::SimTime;
 
 const SLEEP: &str = "spiffe://cluster.local/ns/default/sa/sleep";
@@ -120,7 +124,7 @@ fn strict(m: &Mesh) -> ServerSide {
 
 fn assert_connect_failure(o: &Outcome, reason: &str) {
     assert_eq!(o.status, Status::Http(503), "{o:#?}");
-    assert_eq!(o.response_flags, ["UF", "URX"]);
+    assert_eq!(o.response_flags, [UF, URX]);
     assert_eq!(o.tls_error.as_deref(), Some(reason));
     assert!(
         o.body.starts_with(
@@ -200,7 +204,7 @@ fn strict_server_resets_sidecar_sending_plaintext_as_503_uc() {
         &get(),
     );
     assert_eq!(o.status, Status::Http(503));
-    assert_eq!(o.response_flags, ["UC"]);
+    assert_eq!(o.response_flags, [UC]);
     assert_eq!(
         o.body,
         "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
@@ -771,7 +775,7 @@ fn server_without_sds_certificate_cannot_serve_mtls() {
         &get(),
     );
     assert_eq!(o.status, Status::Http(503));
-    assert_eq!(o.response_flags, ["UF", "URX"]);
+    assert_eq!(o.response_flags, [UF, URX]);
     assert_eq!(
         o.server_tls_error.as_deref(),
         Some("Secret is not supplied by SDS")
@@ -786,7 +790,7 @@ fn client_without_sds_certificate_fails_to_connect() {
     tls.cert = None;
     let o = m.run(&sidecar_client(tls, istio_mutual()), &strict(&m), &get());
     assert_eq!(o.status, Status::Http(503));
-    assert_eq!(o.response_flags, ["UF", "URX"]);
+    assert_eq!(o.response_flags, [UF, URX]);
     assert!(o
         .body
         .ends_with("transport failure reason: Secret is not supplied by SDS"));
@@ -807,7 +811,7 @@ fn permissive_http_port_has_no_chain_for_non_istio_tls() {
         &get(),
     );
     assert_eq!(o.status, Status::Http(503));
-    assert_eq!(o.response_flags, ["UF", "URX"]);
+    assert_eq!(o.response_flags, [UF, URX]);
     assert_eq!(o.tls_error, None);
     assert_eq!(stats(&o, "server").no_filter_chain_match, 3);
 }
@@ -1054,7 +1058,7 @@ fn disabled_tcp_port_passes_mtls_bytes_to_the_app() {
         &req,
     );
     assert_eq!(o.status, Status::Reset);
-    assert_eq!(o.response_flags, ["UF"]);
+    assert_eq!(o.response_flags, [UF]);
     assert_eq!(o.tls_error.as_deref(), Some("UNEXPECTED_MESSAGE"));
     assert_eq!(stats(&o, "server").handshake, 0);
 }

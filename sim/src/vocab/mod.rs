@@ -5,7 +5,10 @@
 
 #[macro_use]
 mod names;
+pub mod details;
 mod finding_code;
+mod response_flag;
 
 pub use finding_code::FindingCode;
 pub use names::{join, UnknownName};
+pub use response_flag::ResponseFlag;

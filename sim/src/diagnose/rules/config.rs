@@ -4,7 +4,7 @@
 
 use crate::analysis::Prediction;
 use crate::diagnose::Finding;
-use crate::vocab::FindingCode;
+use crate::vocab::{join, FindingCode};
 
 use super::{decision_line, Ctx};
 
@@ -52,7 +52,7 @@ pub(super) fn observed(ctx: &Ctx<'_>) -> String {
         ctx.ev.request.from, ctx.ev.request.to, o.status
     );
     if !o.response_flags.is_empty() {
-        s.push_str(&format!(" flags {}", o.response_flags.join(",")));
+        s.push_str(&format!(" flags {}", join(&o.response_flags, ",")));
     }
     if let Some(e) = &o.tls_error {
         s.push_str(&format!(" tls_error {e}"));

@@ -12,6 +12,8 @@ use crate::evidence::Evidence;
 use crate::model::{ObjectRef, Origin, Resources};
 use crate::policy::Decision;
 use crate::proxy::Outcome;
+use crate::vocab::details::is_rbac_denial;
+use crate::vocab::ResponseFlag;
 
 use super::{static_checks, Finding, Severity};
 
@@ -41,10 +43,14 @@ pub(super) fn run(ev: &Evidence) -> Vec<Finding> {
 /// Whether the outcome is a connect failure: the TLS or TCP connection to the upstream failed
 /// (`UF`/`UC`, a TLS error on either side), or a bare client's connection was reset.
 pub(crate) fn is_connect_failure(o: &Outcome) -> bool {
-    o.response_flags.iter().any(|f| f == "UF" || f == "UC")
-        || o.tls_error.is_some()
+    o.response_flags.iter().any(|f| {
+        matches!(
+            f,
+            ResponseFlag::UpstreamConnectionFailure | ResponseFlag::UpstreamConnectionTermination
+        )
+    }) || o.tls_error.is_some()
         || o.server_tls_error.is_some()
-        || (o.status == crate::proxy::Status::Reset && !o.details.contains("rbac"))
+        || (o.status == crate::proxy::Status::Reset && !is_rbac_denial(&o.details))
 }
 
 /// Where a resource was read from, when it is in the set.

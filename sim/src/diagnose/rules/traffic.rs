@@ -3,14 +3,18 @@
 
 use crate::diagnose::Finding;
 use crate::policy::{client_tls_for_endpoint, resolve_destination};
-use crate::vocab::FindingCode;
+use crate::vocab::{FindingCode, ResponseFlag};
 
 use super::config::observed;
 use super::{decision_line, Ctx};
 
 pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     let ev = ctx.ev;
-    if !ev.outcome.response_flags.iter().any(|f| f == "UO") {
+    if !ev
+        .outcome
+        .response_flags
+        .contains(&ResponseFlag::UpstreamOverflow)
+    {
         return Vec::new();
     }
     let res = &ev.resources;

@@ -14,7 +14,7 @@ use crate::mesh::RequestSpec;
 use crate::model::{load_str, TlsVersion};
 use crate::pki::{CertificateAuthority, KeyType, SpiffeId};
 use crate::proxy::{Outcome, Status};
-use crate::vocab::FindingCode;
+use crate::vocab::{FindingCode, ResponseFlag};
 use crate::SimTime;
 
 const FIXTURE: &str = include_str!("../../../../scenarios/fixtures/sleep-httpbin.yaml");
@@ -62,7 +62,10 @@ fn proxy(
 
 fn connect_failure(tls_error: &str) -> Outcome {
     let mut o = Outcome::with_status(Status::Http(503));
-    o.response_flags = vec!["UF".into(), "URX".into()];
+    o.response_flags = vec![
+        ResponseFlag::UpstreamConnectionFailure,
+        ResponseFlag::UpstreamRetryLimitExceeded,
+    ];
     o.tls_error = Some(tls_error.into());
     o
 }

@@ -113,7 +113,7 @@ pub fn rbac_denied_details(policy_id: Option<&str>) -> String {
         .chars()
         .map(|c| if c.is_whitespace() { '_' } else { c })
         .collect();
-    format!("rbac_access_denied_matched_policy[{id}]")
+    crate::vocab::details::rbac_access_denied(&id)
 }
 
 /// The principal a workload's certificate carries, as policies name it:
