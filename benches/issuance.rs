@@ -2,10 +2,11 @@
 //! RSA-2048, with a fresh key each time and with the key already generated (CSR and signing
 //! only; meshsim caches RSA keys per seed and purpose, as a restarted pod would not).
 
+use sim::vocab::SpiffeId;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sim::pki::{CertificateAuthority, KeyType, SpiffeId};
+use sim::pki::{CertificateAuthority, KeyType};
 use sim::SimTime;
 
 fn issuance(c: &mut Criterion) {

@@ -307,7 +307,7 @@ fn histogram(values: impl Iterator<Item = String>) -> String {
 /// A principal without the `spiffe://` scheme: RBAC writes `td/ns/x/sa/y`, access logs and
 /// certificates `spiffe://td/ns/x/sa/y`; both name the same identity.
 fn principal(p: &str) -> &str {
-    p.strip_prefix("spiffe://").unwrap_or(p)
+    sim::vocab::spiffe::without_scheme(p)
 }
 
 fn sorted(flags: &[ResponseFlag]) -> Vec<ResponseFlag> {

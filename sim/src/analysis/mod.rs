@@ -17,7 +17,7 @@ use crate::vocab::details::{
     remote_connection_failure, upstream_reset_before_response_started, NO_HEALTHY_UPSTREAM,
     VIA_UPSTREAM,
 };
-use crate::vocab::{FindingCode, ResponseFlag};
+use crate::vocab::{FindingCode, ResponseFlag, SpiffeId};
 
 /// One step of design.md's request flow and the decisions behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,10 +226,8 @@ impl<'a> Analyzer<'a> {
             }
             (ClientTlsMode::IstioMutual, Some(_)) => {
                 let choice = client_mode.as_ref().expect("sidecar client");
-                let server_id = format!(
-                    "spiffe://{}/ns/{}/sa/{}",
-                    res.mesh_config.trust_domain, ep.namespace, ep.service_account
-                );
+                let td = &res.mesh_config.trust_domain;
+                let server_id = SpiffeId::new(td, &ep.namespace, &ep.service_account).to_string();
                 if !choice.expected_sans.iter().any(|s| s == &server_id) {
                     fail(
                         &mut p,
@@ -241,10 +239,9 @@ impl<'a> Analyzer<'a> {
                     return Ok(p);
                 }
                 p.mtls = true;
-                p.peer_principal = Some(format!(
-                    "{}/ns/{}/sa/{}",
-                    res.mesh_config.trust_domain, from.meta.namespace, from.service_account
-                ));
+                p.peer_principal = Some(
+                    SpiffeId::new(td, &from.meta.namespace, &from.service_account).principal(),
+                );
             }
             (ClientTlsMode::Simple, Some(MtlsMode::Strict)) => {
                 fail(

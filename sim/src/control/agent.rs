@@ -1,11 +1,12 @@
 //! The per-proxy istio-agent secret cache (`security/pkg/nodeagent/cache/secretcache.go`): what
 //! SDS `default` and `ROOTCA` hold, when the next CSR goes out (rotation or retry), its log.
 
+use crate::vocab::SpiffeId;
 use std::time::Duration;
 
 use super::istiod::{stamp, CsrFailure};
 use crate::model::TlsVersion;
-use crate::pki::{go_duration, SpiffeId, TrustBundle, WorkloadCert};
+use crate::pki::{go_duration, TrustBundle, WorkloadCert};
 use crate::SimTime;
 
 /// `SECRET_GRACE_PERIOD_RATIO`: rotate once less than half the lifetime remains.

@@ -3,10 +3,11 @@
 //! the service account must exist), and its CA must be able to sign. Each refusal is logged the
 //! way istiod logs it and answered with the gRPC status the agent then logs.
 
+use crate::vocab::SpiffeId;
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::pki::{PkiError, SpiffeId};
+use crate::pki::PkiError;
 use crate::SimTime;
 
 /// Why a CSR was not signed: the gRPC status istiod (or the network) returns to the agent.

@@ -5,6 +5,7 @@
 //! retry) in time order, ties broken by proxy id, so the same calls give the same certificates
 //! and logs byte for byte.
 
+use crate::vocab::SpiffeId;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -12,9 +13,7 @@ use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
 use crate::pki::keys::seeded_rng;
-use crate::pki::{
-    create_csr, CertificateAuthority, KeyType, PkiError, SpiffeId, TrustBundle, WorkloadCert,
-};
+use crate::pki::{create_csr, CertificateAuthority, KeyType, PkiError, TrustBundle, WorkloadCert};
 use crate::SimTime;
 
 mod agent;

@@ -4,12 +4,12 @@
 //! the current configuration and certificates, apply connection-pool limits, then run the real
 //! exchange with authorization evaluated by the destination.
 
+use crate::vocab::SpiffeId;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::{Mesh, MeshError, Protocol, RequestSpec};
 use crate::model::{ClientTlsMode, ConnectionPool as PoolSettings, Resources, Workload};
-use crate::pki::SpiffeId;
 use crate::policy::{
     client_tls_for_endpoint, resolve_destination, ClientTlsChoice, Destination, Endpoint,
     HttpFacts, RequestFacts,

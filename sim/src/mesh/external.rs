@@ -4,10 +4,11 @@
 //! STRICT server rejects such a client (`TLSV1_ALERT_UNKNOWN_CA`) and such roots do not verify a
 //! mesh server certificate.
 
+use crate::vocab::SpiffeId;
 use std::time::Duration;
 
 use crate::model::ClientTls;
-use crate::pki::{CertificateAuthority, KeyType, SpiffeId, TrustBundle, WorkloadCert};
+use crate::pki::{CertificateAuthority, KeyType, TrustBundle, WorkloadCert};
 use crate::proxy::ClientMaterial;
 use crate::SimTime;
 

@@ -2,6 +2,7 @@
 //! `inject`. Requests go through the data path: the control plane's certificates, each
 //! sidecar's rustls configuration, a real handshake and HTTP/TCP exchange per request.
 
+use crate::vocab::SpiffeId;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use tokio::runtime::Runtime;
 
 use crate::control::ControlPlane;
 use crate::model::{Object, ObjectRef, Resources, Workload};
-use crate::pki::{KeyType, SpiffeId};
+use crate::pki::KeyType;
 use crate::policy::{AuthzIndex, PeerAuthenticationIndex};
 use crate::proxy::{data_path_runtime, ConnectionPool, Outcome};
 use crate::{Fault, SimTime};
@@ -212,11 +213,7 @@ impl Mesh {
             if known.contains(&id) {
                 continue;
             }
-            let spiffe = SpiffeId {
-                trust_domain: td.clone(),
-                namespace: w.meta.namespace.clone(),
-                service_account: w.service_account.clone(),
-            };
+            let spiffe = SpiffeId::new(&td, &w.meta.namespace, &w.service_account);
             let exists =
                 service_account_exists(&self.resources, &w.meta.namespace, &w.service_account);
             starting.push((id, spiffe, exists));

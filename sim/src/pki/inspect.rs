@@ -2,11 +2,12 @@
 //! `istioctl proxy-config secret` would: the diagnosis builds certificate inventories from
 //! these facts, never from the simulator's own structs.
 
+use crate::vocab::SpiffeId;
 use rustls_pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 use x509_parser::extensions::GeneralName;
 
-use super::{PkiError, SpiffeId, TrustBundle};
+use super::{PkiError, TrustBundle};
 use crate::SimTime;
 
 /// What one certificate shows when parsed from its DER.

@@ -2,6 +2,7 @@
 //! `security/pkg/pki/util/generate_cert.go` (`genCertTemplateFromCSR`) and
 //! `security/pkg/pki/ca/ca.go` (TTL limits, signing-cert expiry).
 
+use crate::vocab::SpiffeId;
 use std::time::Duration;
 
 use rcgen::{
@@ -14,7 +15,7 @@ use x509_parser::prelude::FromDer;
 
 use super::ca::{to_datetime, CertificateAuthority};
 use super::keys::{generate_pkcs8, load_key_pair, KeyType};
-use super::{PkiError, SpiffeId, WorkloadCert};
+use super::{PkiError, WorkloadCert};
 use crate::SimTime;
 
 /// `ClockSkewGracePeriod`: workload certificates are backdated by 2 minutes.

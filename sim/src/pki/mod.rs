@@ -1,12 +1,11 @@
 //! The mock CA: self-signed or plug-in roots, SPIFFE workload certificates shaped like Istio's,
 //! trust bundles, PEM export.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
 
+use crate::vocab::SpiffeId;
 use crate::SimTime;
 
 pub mod ca;
@@ -61,56 +60,6 @@ pub enum PkiError {
     /// A certificate could not be parsed.
     #[error("{0}")]
     Parse(String),
-}
-
-/// A SPIFFE identity `spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SpiffeId {
-    /// Trust domain, e.g. `cluster.local`.
-    pub trust_domain: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Service account.
-    pub service_account: String,
-}
-
-impl SpiffeId {
-    /// The Istio principal form, without the scheme: `<td>/ns/<ns>/sa/<sa>`.
-    pub fn principal(&self) -> String {
-        format!(
-            "{}/ns/{}/sa/{}",
-            self.trust_domain, self.namespace, self.service_account
-        )
-    }
-}
-
-impl fmt::Display for SpiffeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "spiffe://{}", self.principal())
-    }
-}
-
-impl FromStr for SpiffeId {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let rest = s
-            .strip_prefix("spiffe://")
-            .ok_or_else(|| format!("{s:?} is not a spiffe:// URI"))?;
-        let parts: Vec<&str> = rest.split('/').collect();
-        match parts.as_slice() {
-            [td, "ns", ns, "sa", sa] if !td.is_empty() && !ns.is_empty() && !sa.is_empty() => {
-                Ok(SpiffeId {
-                    trust_domain: (*td).to_string(),
-                    namespace: (*ns).to_string(),
-                    service_account: (*sa).to_string(),
-                })
-            }
-            _ => Err(format!(
-                "{s:?} is not of the form spiffe://<trust-domain>/ns/<namespace>/sa/<sa>"
-            )),
-        }
-    }
 }
 
 /// A workload's certificate chain (leaf first) and private key, as SDS `default` delivers it.

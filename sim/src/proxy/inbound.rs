@@ -22,6 +22,7 @@ use super::tls_error::{rustls_error, TlsFailure, TlsStat};
 use super::verifier::subject_alt_names;
 use crate::model::MtlsMode;
 use crate::vocab::details::{FILTER_CHAIN_NOT_FOUND, VIA_UPSTREAM};
+use crate::vocab::spiffe::without_scheme;
 use crate::vocab::ResponseFlag;
 use crate::SimTime;
 
@@ -48,9 +49,7 @@ pub(crate) struct Peer {
 impl Peer {
     /// The principal without the scheme.
     pub(crate) fn principal(&self) -> Option<String> {
-        self.uri
-            .as_ref()
-            .map(|u| u.trim_start_matches("spiffe://").to_string())
+        self.uri.as_deref().map(|u| without_scheme(u).to_string())
     }
 }
 

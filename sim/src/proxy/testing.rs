@@ -3,6 +3,7 @@
 //! failure modes need (expired, not yet valid, foreign root, foreign trust domain). The mock CA in
 //! `pki` is the production issuer; this module only exists so the data path can be tested alone.
 
+use crate::vocab::SpiffeId;
 use std::time::Duration;
 
 use rcgen::{
@@ -11,7 +12,7 @@ use rcgen::{
 };
 use rustls_pki_types::CertificateDer;
 
-use crate::pki::{SpiffeId, TrustBundle, WorkloadCert};
+use crate::pki::{TrustBundle, WorkloadCert};
 use crate::SimTime;
 
 /// A test root CA that can issue workload certificates.

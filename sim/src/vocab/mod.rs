@@ -8,7 +8,9 @@ mod names;
 pub mod details;
 mod finding_code;
 mod response_flag;
+pub mod spiffe;
 
 pub use finding_code::FindingCode;
 pub use names::{join, UnknownName};
 pub use response_flag::ResponseFlag;
+pub use spiffe::{SpiffeId, SpiffeIdError, TrustDomains};

@@ -6,7 +6,7 @@
 use crate::diagnose::Finding;
 use crate::model::{AuthzAction, Resources, Workload};
 use crate::policy::{resolve_destination, AuthzDecision, AuthzIndex};
-use crate::vocab::FindingCode;
+use crate::vocab::{FindingCode, SpiffeId, TrustDomains};
 
 use super::config::{observed, predicted_failure, trace_lines};
 use super::{quote, Ctx};
@@ -132,15 +132,25 @@ fn deny_matched(
 fn no_allow_matched(ctx: &Ctx<'_>, principal: Option<&str>, evidence: Vec<String>) -> Finding {
     let res = &ctx.ev.resources;
     let req = &ctx.ev.request;
-    let caller = principal.and_then(split_principal);
+    let caller = principal.and_then(|p| SpiffeId::from_principal(p).ok());
     let td = &res.mesh_config.trust_domain;
     let aliases = &res.mesh_config.trust_domain_aliases;
-    let known_td = |t: &str| t == td || aliases.iter().any(|a| a == t);
-    if let Some((ctd, cns, csa)) = caller {
+    let known_td = |t: &str| TrustDomains::new(td, aliases).contains(t);
+    if let Some(caller) = caller {
+        let (ctd, cns, csa) = (
+            &caller.trust_domain,
+            &caller.namespace,
+            &caller.service_account,
+        );
         for named in allow_principals(res) {
-            let Some((ptd, pns, psa)) = split_principal(&named) else {
+            let Ok(policy) = SpiffeId::from_principal(&named) else {
                 continue;
             };
+            let (ptd, pns, psa) = (
+                &policy.trust_domain,
+                &policy.namespace,
+                &policy.service_account,
+            );
             if pns == cns && psa == csa && !known_td(ptd) {
                 let mut ev = evidence.clone();
                 ev.push(format!(
@@ -184,16 +194,6 @@ fn no_allow_matched(ctx: &Ctx<'_>, principal: Option<&str>, evidence: Vec<String
         evidence,
         "add an ALLOW rule for this source (principal, namespace, path or method)",
     )
-}
-
-/// `td/ns/N/sa/S` (with or without `spiffe://`) to its parts.
-fn split_principal(p: &str) -> Option<(&str, &str, &str)> {
-    let p = p.strip_prefix("spiffe://").unwrap_or(p);
-    let parts: Vec<&str> = p.split('/').collect();
-    match parts.as_slice() {
-        [td, "ns", ns, "sa", sa] => Some((td, ns, sa)),
-        _ => None,
-    }
 }
 
 /// Every principal named in an ALLOW rule's `from.source.principals`, sorted.

@@ -3,6 +3,7 @@
 
 mod end_to_end;
 
+use crate::vocab::SpiffeId;
 use std::path::Path;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use crate::diagnose::{diagnose, Severity};
 use crate::evidence::{Evidence, ProxyEvidence, Role, TlsParameters};
 use crate::mesh::RequestSpec;
 use crate::model::{load_str, TlsVersion};
-use crate::pki::{CertificateAuthority, KeyType, SpiffeId};
+use crate::pki::{CertificateAuthority, KeyType};
 use crate::proxy::{Outcome, Status};
 use crate::vocab::{FindingCode, ResponseFlag};
 use crate::SimTime;

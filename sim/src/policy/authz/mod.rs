@@ -119,10 +119,12 @@ pub fn rbac_denied_details(policy_id: Option<&str>) -> String {
 /// The principal a workload's certificate carries, as policies name it:
 /// `<trust domain>/ns/<namespace>/sa/<service account>`.
 pub fn workload_principal(res: &Resources, workload: &Workload) -> String {
-    format!(
-        "{}/ns/{}/sa/{}",
-        res.mesh_config.trust_domain, workload.meta.namespace, workload.service_account
+    crate::vocab::SpiffeId::new(
+        &res.mesh_config.trust_domain,
+        &workload.meta.namespace,
+        &workload.service_account,
     )
+    .principal()
 }
 
 /// The annotation that turns a policy into a dry run (shadow rules, not enforced).

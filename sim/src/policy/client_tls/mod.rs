@@ -12,6 +12,7 @@ use crate::policy::decision::Decision;
 use crate::policy::destination_rule::select_destination_rule_explained;
 use crate::policy::peer_authn::{effective_peer_authentication, namespace_mtls_mode_explained};
 use crate::policy::routing::{Destination, Endpoint};
+use crate::vocab::TrustDomains;
 
 /// What the client sidecar does towards one endpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,9 +36,11 @@ pub struct ClientTlsChoice {
 
 /// `spiffe://<td>/ns/<ns>/sa/<sa>` for every trust domain of the mesh (`spiffe.ExpandWithTrustDomains`).
 pub fn spiffe_ids(res: &Resources, namespace: &str, service_account: &str) -> Vec<String> {
-    std::iter::once(&res.mesh_config.trust_domain)
-        .chain(res.mesh_config.trust_domain_aliases.iter())
-        .map(|td| format!("spiffe://{td}/ns/{namespace}/sa/{service_account}"))
+    let mc = &res.mesh_config;
+    TrustDomains::new(&mc.trust_domain, &mc.trust_domain_aliases)
+        .identities(namespace, service_account)
+        .iter()
+        .map(ToString::to_string)
         .collect()
 }
 
