@@ -24,7 +24,7 @@ pub(super) struct MatchContext<'a> {
 
 /// Why a rule did not match: the first field that failed, and a readable reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Miss {
+pub(super) struct Miss {
     /// The field as the policy names it (`principals`, `notNamespaces`, `when source.ip`, ...),
     /// or `http-only fields` for an ALLOW rule dropped on TCP.
     pub field: String,

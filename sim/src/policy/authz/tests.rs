@@ -454,12 +454,10 @@ fn index_agrees_with_a_full_scan_and_allow_never_lifts_a_deny() {
             .filter_map(|p| scope_of(p, w, "istio-system").map(|s| (p, s)))
             .collect();
         let mut with_allow = f.res.clone();
-        with_allow
-            .authorization_policies
-            .push(crate::model::AuthorizationPolicy {
-                meta: crate::policy::testing::meta("foo", "zz-allow-all", None),
-                spec: spec("rules: [{}]"),
-            });
+        with_allow.authorization_policies.push(AuthorizationPolicy {
+            meta: crate::policy::testing::meta("foo", "zz-allow-all", None),
+            spec: spec("rules: [{}]"),
+        });
         for facts in &requests {
             let got = idx.evaluate(&f.res, w, facts);
             assert_eq!(got, evaluate_policies(&f.res, &all, facts), "round {round}");
