@@ -139,8 +139,8 @@ fn peer_principal_matches_with_or_without_the_spiffe_scheme() {
     assert_eq!(check(&e, std::slice::from_ref(&o)).0.len(), 1);
 }
 
-fn finding(code: FindingCode) -> sim::diagnose::Finding {
-    sim::diagnose::Finding {
+fn finding(code: FindingCode) -> Finding {
+    Finding {
         code,
         severity: sim::diagnose::Severity::Error,
         message: String::new(),
