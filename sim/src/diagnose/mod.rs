@@ -65,7 +65,7 @@ impl Finding {
 /// code; a code found twice with the same message is reported once.
 pub fn diagnose(ev: &Evidence) -> Vec<Finding> {
     let mut out = rules::run(ev);
-    out.sort_by(|a, b| (a.severity, a.code).cmp(&(b.severity, b.code)));
+    out.sort_by_key(|f| (f.severity, f.code));
     let mut seen: Vec<(FindingCode, String)> = Vec::new();
     out.retain(|f| {
         let key = (f.code, f.message.clone());
