@@ -208,9 +208,20 @@ fn misspelt_fault_keys_and_types_get_suggestions() {
 }
 
 #[test]
-fn unknown_diagnosis_code_is_an_error_with_a_suggestion() {
-    let e = err("name: n\nsteps:\n  - request: {from: a/b, to: c:80}\n    expect:\n      diagnosis: [PlaintextToStrikt]\n");
-    assert!(e.starts_with("s.yaml:5:"), "{e}");
-    assert!(e.contains("unknown variant `PlaintextToStrikt`"), "{e}");
-    assert!(e.contains("did you mean `PlaintextToStrict`?"), "{e}");
+fn unknown_codes_and_flags_in_an_expectation_get_suggestions() {
+    for (field, wrong, right) in [
+        (
+            "diagnosis: [PlaintextToStrikt]",
+            "PlaintextToStrikt",
+            "PlaintextToStrict",
+        ),
+        ("flags: [UF, URXX]", "URXX", "URX"),
+    ] {
+        let e = err(&format!(
+            "name: n\nsteps:\n  - request: {{from: a/b, to: c:80}}\n    expect:\n      {field}\n"
+        ));
+        let unknown = format!("unknown variant `{wrong}`");
+        assert!(e.starts_with("s.yaml:5:") && e.contains(&unknown), "{e}");
+        assert!(e.contains(&format!("did you mean `{right}`?")), "{e}");
+    }
 }

@@ -72,7 +72,7 @@ impl<'a> Analyzer<'a> {
     /// Predicts the outcome of `req`. `Err` only for bad input (unknown workload or host).
     pub fn predict(&self, req: &RequestSpec) -> Result<Prediction, String> {
         let res = self.res;
-        let from = res.find_workload(&req.from)?;
+        let from = res.find_workload(&req.from).map_err(|e| e.to_string())?;
         let dest = resolve_destination(res, &from.meta.namespace, &req.to)?;
         let mut p = Prediction {
             status: Status::Http(200),
@@ -190,59 +190,6 @@ impl<'a> Analyzer<'a> {
                 return Ok(p);
             }
             (ClientTlsMode::Disable, _) => {}
-            (ClientTlsMode::IstioMutual, None) => {
-                let reason = self.raw_tls_reason(
-                    &dest,
-                    ep_workload,
-                    u32::from(ep.target_port),
-                    server_mode,
-                    req,
-                );
-                fail(
-                    &mut p,
-                    http,
-                    &[UF, URX],
-                    reason,
-                    FindingCode::MtlsToNonMeshWorkload,
-                );
-                return Ok(p);
-            }
-            (ClientTlsMode::IstioMutual, Some(MtlsMode::Disable)) => {
-                let reason = self.raw_tls_reason(
-                    &dest,
-                    ep_workload,
-                    u32::from(ep.target_port),
-                    server_mode,
-                    req,
-                );
-                fail(
-                    &mut p,
-                    http,
-                    &[UF, URX],
-                    reason,
-                    FindingCode::MtlsToDisabledServer,
-                );
-                return Ok(p);
-            }
-            (ClientTlsMode::IstioMutual, Some(_)) => {
-                let choice = client_mode.as_ref().expect("sidecar client");
-                let td = &res.mesh_config.trust_domain;
-                let server_id = SpiffeId::new(td, &ep.namespace, &ep.service_account).to_string();
-                if !choice.expected_sans.iter().any(|s| s == &server_id) {
-                    fail(
-                        &mut p,
-                        http,
-                        &[UF, URX],
-                        Some("CERTIFICATE_VERIFY_FAILED"),
-                        FindingCode::ServerIdentityMismatch,
-                    );
-                    return Ok(p);
-                }
-                p.mtls = true;
-                p.peer_principal = Some(
-                    SpiffeId::new(td, &from.meta.namespace, &from.service_account).principal(),
-                );
-            }
             (ClientTlsMode::Simple, Some(MtlsMode::Strict)) => {
                 fail(
                     &mut p,
@@ -263,9 +210,10 @@ impl<'a> Analyzer<'a> {
                 );
                 return Ok(p);
             }
-            (ClientTlsMode::Simple | ClientTlsMode::Mutual, _) => {
-                // One-way or user TLS to a plaintext listener, or to a PERMISSIVE listener that
-                // does not terminate non-Istio TLS.
+            (ClientTlsMode::IstioMutual, None | Some(MtlsMode::Disable))
+            | (ClientTlsMode::Simple | ClientTlsMode::Mutual, _) => {
+                // TLS to a plaintext listener (no sidecar, or DISABLE), or one-way / user TLS to
+                // a PERMISSIVE listener that does not terminate non-Istio TLS.
                 let reason = self.raw_tls_reason(
                     &dest,
                     ep_workload,
@@ -273,14 +221,32 @@ impl<'a> Analyzer<'a> {
                     server_mode,
                     req,
                 );
-                fail(
-                    &mut p,
-                    http,
-                    &[UF, URX],
-                    reason,
-                    FindingCode::MtlsToDisabledServer,
-                );
+                let code = if wire == ClientTlsMode::IstioMutual && server_mode.is_none() {
+                    FindingCode::MtlsToNonMeshWorkload
+                } else {
+                    FindingCode::MtlsToDisabledServer
+                };
+                fail(&mut p, http, &[UF, URX], reason, code);
                 return Ok(p);
+            }
+            (ClientTlsMode::IstioMutual, Some(_)) => {
+                let choice = client_mode.as_ref().expect("sidecar client");
+                let td = &res.mesh_config.trust_domain;
+                let server_id = SpiffeId::new(td, &ep.namespace, &ep.service_account).to_string();
+                if !choice.expected_sans.iter().any(|s| s == &server_id) {
+                    fail(
+                        &mut p,
+                        http,
+                        &[UF, URX],
+                        Some("CERTIFICATE_VERIFY_FAILED"),
+                        FindingCode::ServerIdentityMismatch,
+                    );
+                    return Ok(p);
+                }
+                p.mtls = true;
+                p.peer_principal = Some(
+                    SpiffeId::new(td, &from.meta.namespace, &from.service_account).principal(),
+                );
             }
         }
 

@@ -25,7 +25,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
     let from = mesh
         .resources
         .find_workload(&req.from)
-        .map_err(MeshError)?
+        .map_err(|e| MeshError(e.to_string()))?
         .clone();
     let dest =
         resolve_destination(&mesh.resources, &from.meta.namespace, &req.to).map_err(MeshError)?;

@@ -11,6 +11,7 @@ pub mod locate;
 mod mesh_config;
 mod parse;
 mod resources;
+pub use resources::FindWorkloadError;
 pub mod validate;
 
 #[cfg(test)]

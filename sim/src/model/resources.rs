@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::vocab::WorkloadRef;
+
 use super::{
     MeshConfig, Meta, Namespace, Object, ObjectRef, Resources, Service, ServiceAccount, Warning,
     Workload,
@@ -303,25 +305,19 @@ impl Resources {
 
     /// A workload named as scenarios and the CLI name it, `NAMESPACE/WORKLOAD`; the error says
     /// what was expected and which workloads exist.
-    pub fn find_workload(&self, id: &str) -> Result<&Workload, String> {
-        let (ns, name) = id
-            .split_once('/')
-            .ok_or_else(|| format!("source `{id}`: expected NAMESPACE/WORKLOAD, e.g. foo/sleep"))?;
-        self.workload(ns, name).ok_or_else(|| {
-            let known: Vec<String> = self
-                .workloads
-                .iter()
-                .map(|w| format!("{}/{}", w.meta.namespace, w.meta.name))
-                .collect();
-            format!(
-                "source `{id}`: no such workload (known: {})",
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            )
-        })
+    pub fn find_workload(&self, id: &str) -> Result<&Workload, FindWorkloadError> {
+        let r: WorkloadRef = id.parse().map_err(|_| FindWorkloadError::Malformed {
+            given: id.to_string(),
+        })?;
+        self.workload(&r.namespace, &r.name)
+            .ok_or_else(|| FindWorkloadError::NotFound {
+                given: r,
+                known: self
+                    .workloads
+                    .iter()
+                    .map(|w| WorkloadRef::new(&w.meta.namespace, &w.meta.name))
+                    .collect(),
+            })
     }
 
     /// A service by namespace and name.
@@ -363,5 +359,32 @@ impl Resources {
             .chain(self.authorization_policies.iter().map(|x| &x.meta));
         names.extend(metas.map(|m| m.namespace.clone()).filter(|n| !n.is_empty()));
         names.into_iter().collect()
+    }
+}
+
+/// Why `Resources::find_workload` found nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FindWorkloadError {
+    /// The text is not `NAMESPACE/WORKLOAD` (see [`WorkloadRef`]).
+    #[error("source `{given}`: expected NAMESPACE/WORKLOAD, e.g. foo/sleep")]
+    Malformed {
+        /// The text as given.
+        given: String,
+    },
+    /// No workload has that namespace and name.
+    #[error("source `{given}`: no such workload (known: {})", known_list(.known))]
+    NotFound {
+        /// The workload asked for.
+        given: WorkloadRef,
+        /// Every workload of the configuration.
+        known: Vec<WorkloadRef>,
+    },
+}
+
+fn known_list(known: &[WorkloadRef]) -> String {
+    if known.is_empty() {
+        "none".into()
+    } else {
+        crate::vocab::join(known, ", ")
     }
 }

@@ -9,8 +9,10 @@ pub mod details;
 mod finding_code;
 mod response_flag;
 pub mod spiffe;
+mod workload_ref;
 
 pub use finding_code::FindingCode;
 pub use names::{join, UnknownName};
 pub use response_flag::ResponseFlag;
 pub use spiffe::{SpiffeId, SpiffeIdError, TrustDomains};
+pub use workload_ref::{is_dns1123_label, WorkloadRef, WorkloadRefError};

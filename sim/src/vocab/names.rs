@@ -93,3 +93,43 @@ pub fn join<T: std::fmt::Display>(items: &[T], sep: &str) -> String {
     }
     out
 }
+
+/// Checks shared by every closed set's tests: each value survives Display -> FromStr and
+/// serde, and each malformed text is rejected naming the set.
+#[cfg(test)]
+pub(crate) fn assert_closed_set<T>(
+    all: &[T],
+    what: &'static str,
+    names: &'static [&'static str],
+    malformed: &[&str],
+) where
+    T: Copy
+        + std::fmt::Debug
+        + PartialEq
+        + std::fmt::Display
+        + std::str::FromStr<Err = UnknownName>
+        + serde::Serialize
+        + serde::de::DeserializeOwned,
+{
+    for &value in all {
+        let text = value.to_string();
+        assert_eq!(text.parse::<T>(), Ok(value));
+        let json = serde_json::to_string(&value).unwrap();
+        assert_eq!(json, format!("\"{text}\""));
+        assert_eq!(serde_json::from_str::<T>(&json).unwrap(), value);
+    }
+    for &given in malformed {
+        let want = UnknownName {
+            what,
+            given: given.to_string(),
+            expected: names,
+        };
+        assert_eq!(given.parse::<T>(), Err(want), "{given:?}");
+    }
+    let err = serde_json::from_str::<T>("\"NotAName\"").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("unknown variant `NotAName`, expected one of"),
+        "{err}"
+    );
+}

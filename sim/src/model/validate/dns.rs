@@ -1,14 +1,6 @@
 //! DNS-1123 name checks as `pkg/config/labels` and `agent.ValidateWildcardDomain` apply them.
 
-/// A DNS-1123 label as Istio's `labels.IsDNS1123Label` checks it: 1-63 of `[A-Za-z0-9-]`,
-/// alphanumeric at both ends (Istio's pattern admits upper case).
-pub(crate) fn is_dns1123_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
+pub(crate) use crate::vocab::is_dns1123_label;
 
 /// `labels.IsWildcardDNS1123Label`: `*`, or a label optionally prefixed by `*` or `*-`.
 fn is_wildcard_dns1123_label(s: &str) -> bool {
