@@ -1,9 +1,9 @@
 use super::*;
 use crate::model::{
-    ClientTls, ClientTlsMode::*, ConnectionPool, PortSelector, PortTrafficPolicy, Subset,
-    TargetPort, TcpPoolSettings, WorkloadSelector,
+    ClientTls, ClientTlsMode::*, ConnectionPool, DestinationRule, PortSelector, PortTrafficPolicy,
+    Subset, TargetPort, TcpPoolSettings, Workload, WorkloadSelector,
 };
-use crate::policy::routing::resolve_destination;
+use crate::policy::routing::{resolve_destination, Destination};
 use crate::policy::testing::{dr_spec, labels, Fixture};
 
 const FQDN: &str = "reviews.foo.svc.cluster.local";
