@@ -606,7 +606,9 @@ fn rules_of(rows: &[Row]) -> Vec<DestinationRule> {
 /// `mergeDestinationRule`: the `from` list of each consolidated rule for the host.
 #[test]
 fn rules_for_one_host_consolidate_by_export_to_and_selector() {
-    use super::index::{build, DestinationRuleRelease::*, IndexKind::*};
+    use super::index::{
+        build, DestinationRuleRelease, DestinationRuleRelease::*, IndexKind, IndexKind::*,
+    };
     const H: &str = "httpbin.org";
     let merging: &[Row] = &[
         ("test", "rule1", H, &[], None, 1),
@@ -636,7 +638,14 @@ fn rules_for_one_host_consolidate_by_export_to_and_selector() {
         ("test", "older", H, &["*"], None, 1),
         ("test", "newer", H, &["bar"], None, 2),
     ];
-    let cases: &[(&str, &[Row], _, _, &[&[&str]])] = &[
+    type Case<'a> = (
+        &'a str,
+        &'a [Row<'a>],
+        IndexKind,
+        DestinationRuleRelease,
+        &'a [&'a [&'a str]],
+    );
+    let cases: &[Case] = &[
         (
             "equal (empty) exportTo merge locally",
             merging,
@@ -741,13 +750,14 @@ fn most_specific_exported_host_is_chosen_before_export_to() {
     const BOTH: &[DestinationRuleRelease] = &[Istio1_22To1_23, Istio1_24On];
     const NEW: &[DestinationRuleRelease] = &[Istio1_24On];
     const OLD: &[DestinationRuleRelease] = &[Istio1_22To1_23];
-    let cases: &[(
-        &str,
-        &[Row],
-        &str,
-        &[DestinationRuleRelease],
-        Option<&[&str]>,
-    )] = &[
+    type Case<'a> = (
+        &'a str,
+        &'a [Row<'a>],
+        &'a str,
+        &'a [DestinationRuleRelease],
+        Option<&'a [&'a str]>,
+    );
+    let cases: &[Case] = &[
         (
             "an exact host exported elsewhere hides the namespace wildcard",
             &[
