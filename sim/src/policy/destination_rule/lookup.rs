@@ -105,16 +105,14 @@ pub fn select_destination_rule_for_release(
             ));
             continue;
         }
+        let reason = format!(
+            "host {} matches {} rule(s) for {host} in {}",
+            dest.fqdn,
+            distinct_rules(&candidates),
+            scope.describe()
+        );
         let mut decided_by = passed_over;
-        decided_by.push(Decision::default(
-            "destination-rule/scope",
-            format!(
-                "host {} matches {} rule(s) for {host} in {}",
-                dest.fqdn,
-                distinct_rules(&candidates),
-                scope.describe()
-            ),
-        ));
+        decided_by.push(Decision::default("destination-rule/scope", reason));
         let Some(chosen) = for_client(&candidates, client, &mut decided_by) else {
             return (None, decided_by);
         };
@@ -127,16 +125,13 @@ pub fn select_destination_rule_for_release(
         return (Some(selected), decided_by);
     }
     let searched: Vec<&str> = scopes.iter().map(|(s, _)| s.describe()).collect();
-    let mut decided_by = passed_over;
-    decided_by.push(Decision::default(
-        "destination-rule/none",
-        format!(
-            "no DestinationRule visible to {client_ns} matches {} (searched {})",
-            dest.fqdn,
-            searched.join(", then ")
-        ),
-    ));
-    (None, decided_by)
+    let reason = format!(
+        "no DestinationRule visible to {client_ns} matches {} (searched {})",
+        dest.fqdn,
+        searched.join(", then ")
+    );
+    passed_over.push(Decision::default("destination-rule/none", reason));
+    (None, passed_over)
 }
 
 fn distinct_rules(candidates: &[&Consolidated]) -> usize {
@@ -153,41 +148,33 @@ fn exported_to<'r, 'a>(
     release: DestinationRuleRelease,
     passed_over: &mut Vec<Decision>,
 ) -> Vec<&'r Consolidated<'a>> {
-    match release {
-        DestinationRuleRelease::Istio1_24On => {
-            let (kept, dropped): (Vec<_>, Vec<_>) = host_rules
-                .rules
-                .iter()
-                .partition(|c| c.export_to.exports_to(client_ns));
-            for c in dropped {
-                passed_over.push(Decision::by(
-                    object_ref(KIND, &c.base.meta),
-                    "destination-rule/export-to",
-                    format!(
-                        "exportTo {} does not include {client_ns}; not applied",
-                        c.export_to.describe()
-                    ),
-                ));
-            }
-            kept
-        }
+    let (kept, dropped): (Vec<_>, Vec<_>) = match release {
+        DestinationRuleRelease::Istio1_24On => host_rules
+            .rules
+            .iter()
+            .partition(|c| c.export_to.exports_to(client_ns)),
         DestinationRuleRelease::Istio1_22To1_23 => {
-            if host_rules.legacy_export_to.exports_to(client_ns) {
-                return host_rules.rules.iter().collect();
-            }
-            for c in &host_rules.rules {
-                passed_over.push(Decision::by(
-                    object_ref(KIND, &c.base.meta),
-                    "destination-rule/export-to",
-                    format!(
-                        "the host's merged exportTo {} does not include {client_ns}; not applied",
-                        host_rules.legacy_export_to.describe()
-                    ),
-                ));
-            }
-            Vec::new()
+            let all = host_rules.legacy_export_to.exports_to(client_ns);
+            host_rules.rules.iter().partition(|_| all)
         }
+    };
+    for c in dropped {
+        let (what, set) = match release {
+            DestinationRuleRelease::Istio1_24On => ("exportTo", &c.export_to),
+            DestinationRuleRelease::Istio1_22To1_23 => {
+                ("the host's merged exportTo", &host_rules.legacy_export_to)
+            }
+        };
+        passed_over.push(Decision::by(
+            object_ref(KIND, &c.base.meta),
+            "destination-rule/export-to",
+            format!(
+                "{what} {} does not include {client_ns}; not applied",
+                set.describe()
+            ),
+        ));
     }
+    kept
 }
 
 /// `SidecarScope.DestinationRule`: the first rule whose `workloadSelector` selects the client

@@ -586,6 +586,19 @@ type Row<'a> = (
     i64,
 );
 
+/// An older and a newer rule for one host in one namespace: (name, exportTo, selector app) and
+/// (name, exportTo) of a catch-all.
+fn pair<'a>(
+    (ns, host): (&'a str, &'a str),
+    (older, older_to, app): (&'a str, &'a [&'a str], Option<&'a str>),
+    (newer, newer_to): (&'a str, &'a [&'a str]),
+) -> [Row<'a>; 2] {
+    [
+        (ns, older, host, older_to, app, 1),
+        (ns, newer, host, newer_to, None, 2),
+    ]
+}
+
 fn rules_of(rows: &[Row]) -> Vec<DestinationRule> {
     rows.iter()
         .map(|(ns, name, host, to, app, created)| {
@@ -621,23 +634,20 @@ fn rules_for_one_host_consolidate_by_export_to_and_selector() {
         ("test", "nsRule3", H, &["test2", "."], Some("app2"), 11),
         ("test", "nsRule4", H, &[".", "test2"], None, 9),
     ];
-    let dot_only: &[Row] = &[
-        ("test", "selector", H, &[], Some("app1"), 1),
-        ("test", "catch-all", H, &["."], None, 2),
-    ];
-    let narrow_then_wide: &[Row] = &[
-        ("test", "older", H, &["bar"], None, 1),
-        ("test", "newer", H, &["bar", "baz"], None, 2),
-    ];
+    let dot_only: &[Row] = &pair(
+        ("test", H),
+        ("selector", &[], Some("app1")),
+        ("catch-all", &["."]),
+    );
+    let narrow_then_wide: &[Row] = &pair(
+        ("test", H),
+        ("older", &["bar"], None),
+        ("newer", &["bar", "baz"]),
+    );
     // `*` is a set member like any other, not a superset of every namespace.
-    let narrow_then_public: &[Row] = &[
-        ("test", "older", H, &["bar"], None, 1),
-        ("test", "newer", H, &["*"], None, 2),
-    ];
-    let wide_then_narrow: &[Row] = &[
-        ("test", "older", H, &["*"], None, 1),
-        ("test", "newer", H, &["bar"], None, 2),
-    ];
+    let narrow_then_public: &[Row] =
+        &pair(("test", H), ("older", &["bar"], None), ("newer", &["*"]));
+    let wide_then_narrow: &[Row] = &pair(("test", H), ("older", &["*"], None), ("newer", &["bar"]));
     type Case<'a> = (
         &'a str,
         &'a [Row<'a>],
@@ -738,6 +748,14 @@ fn rules_for_one_host_consolidate_by_export_to_and_selector() {
     }
 }
 
+fn workload<'f>(f: &'f Fixture, name: &str) -> &'f Workload {
+    f.res
+        .workloads
+        .iter()
+        .find(|w| w.meta.name == name)
+        .unwrap()
+}
+
 /// `getExportedDestinationRuleFromNamespace`: the most specific host is chosen among all the
 /// namespace's exported rules before `exportTo` is checked, in every release; from 1.24 each
 /// consolidated rule is checked on its own and the client gets the last catch-all left
@@ -746,10 +764,38 @@ fn rules_for_one_host_consolidate_by_export_to_and_selector() {
 fn most_specific_exported_host_is_chosen_before_export_to() {
     use super::index::DestinationRuleRelease::{self, *};
     const WILD: &str = "*.foo.svc.cluster.local";
-    const ROOT_WILD: &str = "*.svc.cluster.local";
     const BOTH: &[DestinationRuleRelease] = &[Istio1_22To1_23, Istio1_24On];
     const NEW: &[DestinationRuleRelease] = &[Istio1_24On];
     const OLD: &[DestinationRuleRelease] = &[Istio1_22To1_23];
+    let hidden: &[Row] = &[
+        ("foo", "wild", WILD, &["*"], None, 1),
+        ("foo", "exact", FQDN, &["baz"], None, 2),
+    ];
+    let hidden_with_root: &[Row] = &[
+        ("foo", "wild", WILD, &["*"], None, 1),
+        ("foo", "exact", FQDN, &["baz"], None, 2),
+        ("istio-system", "root", "*.svc.cluster.local", &[], None, 3),
+    ];
+    let public_then_bar: &[Row] =
+        &pair(("foo", FQDN), ("older", &["*"], None), ("newer", &["bar"]));
+    let baz_then_bar: &[Row] = &pair(
+        ("foo", FQDN),
+        ("older", &["baz"], None),
+        ("newer", &["bar"]),
+    );
+    let bar_then_superset: &[Row] = &pair(
+        ("foo", FQDN),
+        ("older", &["bar"], None),
+        ("newer", &["bar", "baz"]),
+    );
+    let bar_then_public: &[Row] =
+        &pair(("foo", FQDN), ("older", &["bar"], None), ("newer", &["*"]));
+    let local_apart: &[Row] = &pair(("bar", FQDN), ("older", &["*"], None), ("newer", &["."]));
+    let selector_and_dot: &[Row] = &pair(
+        ("bar", FQDN),
+        ("for-client", &[], Some("client")),
+        ("catch-all", &["."]),
+    );
     type Case<'a> = (
         &'a str,
         &'a [Row<'a>],
@@ -760,131 +806,91 @@ fn most_specific_exported_host_is_chosen_before_export_to() {
     let cases: &[Case] = &[
         (
             "an exact host exported elsewhere hides the namespace wildcard",
-            &[
-                ("foo", "wild", WILD, &["*"], None, 1),
-                ("foo", "exact", FQDN, &["baz"], None, 2),
-            ],
+            hidden,
             "client",
             BOTH,
             None,
         ),
         (
             "and the root namespace rule applies instead",
-            &[
-                ("foo", "wild", WILD, &["*"], None, 1),
-                ("foo", "exact", FQDN, &["baz"], None, 2),
-                ("istio-system", "root", ROOT_WILD, &[], None, 3),
-            ],
+            hidden_with_root,
             "client",
             BOTH,
             Some(&["root"]),
         ),
         (
             "the service namespace's own client still sees the wildcard",
-            &[
-                ("foo", "wild", WILD, &["*"], None, 1),
-                ("foo", "exact", FQDN, &["baz"], None, 2),
-            ],
+            hidden,
             "local-client",
             BOTH,
             Some(&["wild"]),
         ),
         (
             "rules with different exportTo: the last one exported to the client applies",
-            &[
-                ("foo", "older", FQDN, &["*"], None, 1),
-                ("foo", "newer", FQDN, &["bar"], None, 2),
-            ],
+            public_then_bar,
             "client",
             NEW,
             Some(&["newer"]),
         ),
         (
             "before 1.24 the same rules merge, the oldest first",
-            &[
-                ("foo", "older", FQDN, &["*"], None, 1),
-                ("foo", "newer", FQDN, &["bar"], None, 2),
-            ],
+            public_then_bar,
             "client",
             OLD,
             Some(&["older", "newer"]),
         ),
         (
             "a client outside the newer rule's exportTo gets only the older one",
-            &[
-                ("foo", "older", FQDN, &["*"], None, 1),
-                ("foo", "newer", FQDN, &["bar"], None, 2),
-            ],
+            public_then_bar,
             "baz-client",
             NEW,
             Some(&["older"]),
         ),
         (
             "before 1.24 the host's first exportTo decides for all its rules",
-            &[
-                ("foo", "older", FQDN, &["baz"], None, 1),
-                ("foo", "newer", FQDN, &["bar"], None, 2),
-            ],
+            baz_then_bar,
             "client",
             OLD,
             None,
         ),
         (
             "from 1.24 the rule exported to the client applies alone",
-            &[
-                ("foo", "older", FQDN, &["baz"], None, 1),
-                ("foo", "newer", FQDN, &["bar"], None, 2),
-            ],
+            baz_then_bar,
             "client",
             NEW,
             Some(&["newer"]),
         ),
         (
             "a wider rule merged into a narrower one is exported only as far as the narrower",
-            &[
-                ("foo", "older", FQDN, &["bar"], None, 1),
-                ("foo", "newer", FQDN, &["bar", "baz"], None, 2),
-            ],
+            bar_then_superset,
             "baz-client",
             BOTH,
             None,
         ),
         (
             "a newer public rule is not merged into a narrower one",
-            &[
-                ("foo", "older", FQDN, &["bar"], None, 1),
-                ("foo", "newer", FQDN, &["*"], None, 2),
-            ],
+            bar_then_public,
             "baz-client",
             NEW,
             Some(&["newer"]),
         ),
         (
             "in the client's namespace rules kept apart: the last catch-all applies",
-            &[
-                ("bar", "older", FQDN, &["*"], None, 1),
-                ("bar", "newer", FQDN, &["."], None, 2),
-            ],
+            local_apart,
             "client",
             NEW,
             Some(&["newer"]),
         ),
         (
             "a catch-all with exactly `.` absorbed by a selector rule is lost to other clients",
-            &[
-                ("bar", "for-client", FQDN, &[], Some("client"), 1),
-                ("bar", "catch-all", FQDN, &["."], None, 2),
-            ],
+            selector_and_dot,
             "other",
             NEW,
             None,
         ),
         (
             "before 1.24 that catch-all still reaches other clients",
-            &[
-                ("bar", "for-client", FQDN, &[], Some("client"), 1),
-                ("bar", "catch-all", FQDN, &["."], None, 2),
-            ],
+            selector_and_dot,
             "other",
             OLD,
             Some(&["catch-all"]),
@@ -895,12 +901,7 @@ fn most_specific_exported_host_is_chosen_before_export_to() {
         f.namespace("baz");
         f.workload("baz", "baz-client", &[("app", "baz")]);
         f.res.destination_rules = rules_of(rows);
-        let w = f
-            .res
-            .workloads
-            .iter()
-            .find(|w| w.meta.name == *client)
-            .unwrap();
+        let w = workload(&f, client);
         let dest = resolve_destination(&f.res, &w.meta.namespace, "reviews.foo:9080").unwrap();
         for release in *releases {
             let (got, why) = select_destination_rule_for_release(&f.res, w, &dest, *release);
@@ -919,14 +920,8 @@ fn passed_over_rules_are_named_in_the_decisions() {
         ("foo", "wild", "*.foo.svc.cluster.local", &["*"], None, 1),
         ("foo", "exact", FQDN, &["baz"], None, 2),
     ]);
-    let w = f
-        .res
-        .workloads
-        .iter()
-        .find(|w| w.meta.name == "client")
-        .unwrap();
     let dest = resolve_destination(&f.res, "bar", "reviews.foo:9080").unwrap();
-    let (none, why) = select_destination_rule_explained(&f.res, w, &dest);
+    let (none, why) = select_destination_rule_explained(&f.res, workload(&f, "client"), &dest);
     assert!(none.is_none());
     let steps: Vec<(Option<&str>, &str)> = why
         .iter()
