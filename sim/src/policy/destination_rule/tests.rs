@@ -634,20 +634,7 @@ fn rules_for_one_host_consolidate_by_export_to_and_selector() {
         ("test", "nsRule3", H, &["test2", "."], Some("app2"), 11),
         ("test", "nsRule4", H, &[".", "test2"], None, 9),
     ];
-    let dot_only: &[Row] = &pair(
-        ("test", H),
-        ("selector", &[], Some("app1")),
-        ("catch-all", &["."]),
-    );
-    let narrow_then_wide: &[Row] = &pair(
-        ("test", H),
-        ("older", &["bar"], None),
-        ("newer", &["bar", "baz"]),
-    );
     // `*` is a set member like any other, not a superset of every namespace.
-    let narrow_then_public: &[Row] =
-        &pair(("test", H), ("older", &["bar"], None), ("newer", &["*"]));
-    let wide_then_narrow: &[Row] = &pair(("test", H), ("older", &["*"], None), ("newer", &["bar"]));
     type Case<'a> = (
         &'a str,
         &'a [Row<'a>],
@@ -697,35 +684,47 @@ fn rules_for_one_host_consolidate_by_export_to_and_selector() {
         ),
         (
             "a catch-all with exactly `.` is absorbed into the selector rule only",
-            dot_only,
+            &pair(
+                ("test", H),
+                ("selector", &[], Some("app1")),
+                ("catch-all", &["."]),
+            ),
             NamespaceLocal,
             Istio1_24On,
             &[&["selector", "catch-all"]],
         ),
         (
             "before 1.24 that catch-all is also kept on its own",
-            dot_only,
+            &pair(
+                ("test", H),
+                ("selector", &[], Some("app1")),
+                ("catch-all", &["."]),
+            ),
             NamespaceLocal,
             Istio1_22To1_23,
             &[&["selector", "catch-all"], &["catch-all"]],
         ),
         (
             "a newer rule with a wider exportTo merges into the narrower one",
-            narrow_then_wide,
+            &pair(
+                ("test", H),
+                ("older", &["bar"], None),
+                ("newer", &["bar", "baz"]),
+            ),
             Exported,
             Istio1_24On,
             &[&["older", "newer"]],
         ),
         (
             "`*` is not a superset of a namespace list",
-            narrow_then_public,
+            &pair(("test", H), ("older", &["bar"], None), ("newer", &["*"])),
             Exported,
             Istio1_24On,
             &[&["older"], &["newer"]],
         ),
         (
             "a newer rule with a narrower exportTo stays apart",
-            wide_then_narrow,
+            &pair(("test", H), ("older", &["*"], None), ("newer", &["bar"])),
             Exported,
             Istio1_24On,
             &[&["older"], &["newer"]],
@@ -776,26 +775,6 @@ fn most_specific_exported_host_is_chosen_before_export_to() {
         ("foo", "exact", FQDN, &["baz"], None, 2),
         ("istio-system", "root", "*.svc.cluster.local", &[], None, 3),
     ];
-    let public_then_bar: &[Row] =
-        &pair(("foo", FQDN), ("older", &["*"], None), ("newer", &["bar"]));
-    let baz_then_bar: &[Row] = &pair(
-        ("foo", FQDN),
-        ("older", &["baz"], None),
-        ("newer", &["bar"]),
-    );
-    let bar_then_superset: &[Row] = &pair(
-        ("foo", FQDN),
-        ("older", &["bar"], None),
-        ("newer", &["bar", "baz"]),
-    );
-    let bar_then_public: &[Row] =
-        &pair(("foo", FQDN), ("older", &["bar"], None), ("newer", &["*"]));
-    let local_apart: &[Row] = &pair(("bar", FQDN), ("older", &["*"], None), ("newer", &["."]));
-    let selector_and_dot: &[Row] = &pair(
-        ("bar", FQDN),
-        ("for-client", &[], Some("client")),
-        ("catch-all", &["."]),
-    );
     type Case<'a> = (
         &'a str,
         &'a [Row<'a>],
@@ -827,70 +806,90 @@ fn most_specific_exported_host_is_chosen_before_export_to() {
         ),
         (
             "rules with different exportTo: the last one exported to the client applies",
-            public_then_bar,
+            &pair(("foo", FQDN), ("older", &["*"], None), ("newer", &["bar"])),
             "client",
             NEW,
             Some(&["newer"]),
         ),
         (
             "before 1.24 the same rules merge, the oldest first",
-            public_then_bar,
+            &pair(("foo", FQDN), ("older", &["*"], None), ("newer", &["bar"])),
             "client",
             OLD,
             Some(&["older", "newer"]),
         ),
         (
             "a client outside the newer rule's exportTo gets only the older one",
-            public_then_bar,
+            &pair(("foo", FQDN), ("older", &["*"], None), ("newer", &["bar"])),
             "baz-client",
             NEW,
             Some(&["older"]),
         ),
         (
             "before 1.24 the host's first exportTo decides for all its rules",
-            baz_then_bar,
+            &pair(
+                ("foo", FQDN),
+                ("older", &["baz"], None),
+                ("newer", &["bar"]),
+            ),
             "client",
             OLD,
             None,
         ),
         (
             "from 1.24 the rule exported to the client applies alone",
-            baz_then_bar,
+            &pair(
+                ("foo", FQDN),
+                ("older", &["baz"], None),
+                ("newer", &["bar"]),
+            ),
             "client",
             NEW,
             Some(&["newer"]),
         ),
         (
             "a wider rule merged into a narrower one is exported only as far as the narrower",
-            bar_then_superset,
+            &pair(
+                ("foo", FQDN),
+                ("older", &["bar"], None),
+                ("newer", &["bar", "baz"]),
+            ),
             "baz-client",
             BOTH,
             None,
         ),
         (
             "a newer public rule is not merged into a narrower one",
-            bar_then_public,
+            &pair(("foo", FQDN), ("older", &["bar"], None), ("newer", &["*"])),
             "baz-client",
             NEW,
             Some(&["newer"]),
         ),
         (
             "in the client's namespace rules kept apart: the last catch-all applies",
-            local_apart,
+            &pair(("bar", FQDN), ("older", &["*"], None), ("newer", &["."])),
             "client",
             NEW,
             Some(&["newer"]),
         ),
         (
             "a catch-all with exactly `.` absorbed by a selector rule is lost to other clients",
-            selector_and_dot,
+            &pair(
+                ("bar", FQDN),
+                ("for-client", &[], Some("client")),
+                ("catch-all", &["."]),
+            ),
             "other",
             NEW,
             None,
         ),
         (
             "before 1.24 that catch-all still reaches other clients",
-            selector_and_dot,
+            &pair(
+                ("bar", FQDN),
+                ("for-client", &[], Some("client")),
+                ("catch-all", &["."]),
+            ),
             "other",
             OLD,
             Some(&["catch-all"]),
