@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::clock::parse_duration;
 use crate::model::TlsVersion;
+use crate::tls_params::{CipherSuite, TlsParamsOverride};
 
 /// One injected fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,12 +63,8 @@ pub enum Fault {
     TlsParams {
         /// `NS/WORKLOAD`.
         workload: String,
-        /// Minimum version.
-        min_version: Option<TlsVersion>,
-        /// Maximum version.
-        max_version: Option<TlsVersion>,
-        /// Cipher suites (Envoy/BoringSSL names).
-        cipher_suites: Vec<String>,
+        /// What changes from the mesh's parameters.
+        params: TlsParamsOverride,
     },
 }
 
@@ -214,12 +211,21 @@ impl Fault {
                 };
                 let min_version = version(&mut p, "min_version")?;
                 let max_version = version(&mut p, "max_version")?;
-                let cipher_suites = p.remove("cipher_suites").unwrap_or_default();
+                // Strict here: a fault names suites on purpose, so a typo is an input error.
+                let cipher_suites = p
+                    .remove("cipher_suites")
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|c| c.parse::<CipherSuite>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("fault {ty}: {e}"))?;
                 Fault::TlsParams {
                     workload,
-                    min_version,
-                    max_version,
-                    cipher_suites,
+                    params: TlsParamsOverride {
+                        min_version,
+                        max_version,
+                        cipher_suites,
+                    },
                 }
             }
             other => {
@@ -278,20 +284,20 @@ impl fmt::Display for Fault {
                 kv.extend(restart.iter().map(|w| format!("restart={w}")))
             }
             Fault::PluginCa { trust_bundle } => kv.push(format!("trust_bundle={trust_bundle}")),
-            Fault::TlsParams {
-                workload,
-                min_version,
-                max_version,
-                cipher_suites,
-            } => {
+            Fault::TlsParams { workload, params } => {
                 kv.push(format!("workload={workload}"));
-                if let Some(v) = min_version {
+                if let Some(v) = params.min_version {
                     kv.push(format!("min_version={}", v.as_str()));
                 }
-                if let Some(v) = max_version {
+                if let Some(v) = params.max_version {
                     kv.push(format!("max_version={}", v.as_str()));
                 }
-                kv.extend(cipher_suites.iter().map(|c| format!("cipher_suites={c}")));
+                kv.extend(
+                    params
+                        .cipher_suites
+                        .iter()
+                        .map(|c| format!("cipher_suites={c}")),
+                );
             }
             Fault::IstiodDown
             | Fault::IstiodRbacDenied

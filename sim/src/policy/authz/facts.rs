@@ -1,0 +1,75 @@
+//! What the destination sidecar's RBAC filter knows about one request or connection, built in
+//! one place for the analysis path, the data path and the diagnosis: Envoy fills the same
+//! attributes whichever filter chain the request took (`pilot/pkg/security/authz/model`
+//! `generator.go`: `source.ip`/`ipBlocks` → `direct_remote_ip`, `remote.ip`/`remoteIpBlocks` →
+//! `remote_ip`).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// The HTTP part of a request, as the destination sidecar sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpFacts {
+    /// `:method`.
+    pub method: String,
+    /// `:path`, possibly with a query string.
+    pub path: String,
+    /// `:authority` (the Host header).
+    pub host: String,
+    /// Request headers (names matched case-insensitively).
+    pub headers: BTreeMap<String, String>,
+}
+
+/// What the destination sidecar knows about one request or connection.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RequestFacts {
+    /// The peer identity `<td>/ns/<ns>/sa/<sa>` from the client certificate; `None` for
+    /// plaintext.
+    pub principal: Option<String>,
+    /// The direct peer's IP (`source.ip`, `ipBlocks`), when known: the caller's pod IP.
+    pub source_ip: Option<IpAddr>,
+    /// The original client's IP (`remote.ip`, `remoteIpBlocks`): the rightmost
+    /// `X-Forwarded-For` entry when the request carries one, else the direct peer.
+    pub remote_ip: Option<IpAddr>,
+    /// The workload (target) port the connection arrived on.
+    pub destination_port: u16,
+    /// The HTTP request; `None` for a TCP connection.
+    pub http: Option<HttpFacts>,
+    /// The TLS SNI the client sent, if any.
+    pub sni: Option<String>,
+}
+
+impl RequestFacts {
+    /// The facts of a request from `peer_ip` (the caller's pod IP) with `principal` (`None` for
+    /// plaintext) arriving on `destination_port`; `http` is `None` on a TCP chain.
+    ///
+    /// Envoy's `remote_ip` on a sidecar inbound listener (`use_remote_address: false`,
+    /// `xff_num_trusted_hops: 0`) is the rightmost `X-Forwarded-For` address
+    /// (`Envoy::Http::Utility::getLastAddressFromXFF`), falling back to the peer when the header
+    /// is absent or unparsable; `direct_remote_ip` is always the peer.
+    pub fn new(
+        peer_ip: Option<IpAddr>,
+        principal: Option<String>,
+        destination_port: u16,
+        http: Option<HttpFacts>,
+    ) -> RequestFacts {
+        let forwarded = http.as_ref().and_then(rightmost_forwarded_for);
+        RequestFacts {
+            principal,
+            source_ip: peer_ip,
+            remote_ip: forwarded.or(peer_ip),
+            destination_port,
+            http,
+            sni: None,
+        }
+    }
+}
+
+/// The last address of `X-Forwarded-For`, if it parses.
+fn rightmost_forwarded_for(http: &HttpFacts) -> Option<IpAddr> {
+    let (_, value) = http
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-forwarded-for"))?;
+    value.rsplit(',').next()?.trim().parse().ok()
+}
