@@ -73,3 +73,31 @@ fn rightmost_forwarded_for(http: &HttpFacts) -> Option<IpAddr> {
         .find(|(k, _)| k.eq_ignore_ascii_case("x-forwarded-for"))?;
     value.rsplit(',').next()?.trim().parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_xff(value: Option<&str>) -> RequestFacts {
+        let mut http = HttpFacts::default();
+        if let Some(v) = value {
+            http.headers.insert("X-Forwarded-For".into(), v.into());
+        }
+        RequestFacts::new(Some("10.244.0.5".parse().unwrap()), None, 80, Some(http))
+    }
+
+    #[test]
+    fn remote_ip_is_the_rightmost_forwarded_for_entry_else_the_peer() {
+        let cases = [
+            (None, "10.244.0.5"),
+            (Some("203.0.113.7"), "203.0.113.7"),
+            (Some("198.51.100.1, 203.0.113.7"), "203.0.113.7"),
+            (Some("not an address"), "10.244.0.5"),
+        ];
+        for (xff, want) in cases {
+            let facts = with_xff(xff);
+            assert_eq!(facts.remote_ip, want.parse().ok(), "{xff:?}");
+            assert_eq!(facts.source_ip, "10.244.0.5".parse().ok(), "{xff:?}");
+        }
+    }
+}
