@@ -2,6 +2,7 @@
 //! diagnosis used to implement separately, a case where the copies disagreed, now judged the
 //! same by every caller.
 
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,19 +23,19 @@ use sim::{Fault, Mesh, SimTime};
 
 const FIXTURE: &str = include_str!("../../scenarios/fixtures/sleep-httpbin.yaml");
 
-fn mesh(extra: &str, faults: &[Fault]) -> Mesh {
-    let text = format!("{FIXTURE}\n---\n{extra}");
-    let res = load_str(&text, Path::new("<test>")).expect("test YAML loads");
-    Mesh::build(res, faults, MeshOptions::default()).expect("mesh builds")
-}
-
-fn get(from: &str, to: &str) -> RequestSpec {
-    RequestSpec {
+/// The sleep/httpbin fixture plus `policies`, with `faults` at build, and a GET to send in it.
+fn mesh_and_request(
+    policies: &str,
+    faults: &[Fault],
+) -> (Mesh, impl Fn(&str, &str) -> RequestSpec) {
+    let res = load_str(&[FIXTURE, policies].join("\n---\n"), Path::new("<test>")).unwrap();
+    let mesh = Mesh::build(res, faults, MeshOptions::default()).expect("mesh builds");
+    let get = |from: &str, to: &str| RequestSpec {
         from: from.into(),
         to: to.into(),
-        path: "/headers".into(),
         ..RequestSpec::default()
-    }
+    };
+    (mesh, get)
 }
 
 fn tls12_only(workload: &str, suites: &[&str]) -> Fault {
@@ -72,13 +73,11 @@ fn a_tls12_pair_sharing_only_aes128_gcm_sha256_fails_and_is_diagnosed_no_shared_
         ),
     ];
     for (name, client, server) in cases {
-        let mut m = mesh(
-            "",
-            &[
-                tls12_only("foo/sleep", client),
-                tls12_only("foo/httpbin", server),
-            ],
-        );
+        let faults = [
+            tls12_only("foo/sleep", client),
+            tls12_only("foo/httpbin", server),
+        ];
+        let (mut m, get) = mesh_and_request("", &faults);
         let req = get("foo/sleep", "httpbin.foo:8000");
         let outcome = m.request(&req).expect("request is valid").remove(0);
         assert!(
@@ -101,33 +100,33 @@ fn an_unknown_cipher_in_a_fault_is_an_input_error() {
     assert!(err.is_err(), "{err:?}");
 }
 
-const IP_POLICIES: &str = "
+/// A policy on httpbin in `ns` with one `from.source` field naming the block `ip/32`.
+fn ip_policy(ns: &str, action: &str, field: &str, ip: IpAddr) -> String {
+    format!(
+        "
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
-metadata: {name: from-sleep-pod, namespace: foo}
+metadata: {{name: by-ip, namespace: {ns}}}
 spec:
-  selector: {matchLabels: {app: httpbin}}
-  action: ALLOW
+  selector: {{matchLabels: {{app: httpbin}}}}
+  action: {action}
   rules:
-    - from: [{source: {ipBlocks: [SLEEP_IP/32]}}]
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: only-sleep-pod, namespace: bar}
-spec:
-  selector: {matchLabels: {app: httpbin}}
-  action: DENY
-  rules:
-    - from: [{source: {notIpBlocks: [SLEEP_IP/32]}}]
-";
+    - from: [{{source: {{{field}: [{ip}/32]}}}}]
+"
+    )
+}
 
 /// Authorization request facts: the analysis used to evaluate with no source IP, so an
 /// `ipBlocks` ALLOW denied in `matrix`/`explain` what `probe` let through.
 #[test]
 fn ip_block_rules_are_predicted_as_the_data_path_decides_them() {
-    let probe = mesh("", &[]);
+    let (probe, _) = mesh_and_request("", &[]);
     let sleep_ip = PodIps::build(probe.resources()).get("foo", "sleep");
-    let mut m = mesh(&IP_POLICIES.replace("SLEEP_IP", &sleep_ip.to_string()), &[]);
+    let policies = [
+        ip_policy("foo", "ALLOW", "ipBlocks", sleep_ip),
+        ip_policy("bar", "DENY", "notIpBlocks", sleep_ip),
+    ];
+    let (mut m, get) = mesh_and_request(&policies.join("\n---\n"), &[]);
     let cases = [
         ("foo/sleep", "httpbin.foo:8000", 200),
         ("bar/httpbin", "httpbin.foo:8000", 403),
@@ -162,31 +161,17 @@ fn the_diagnosis_and_the_handshake_judge_every_chain_alike() {
     let other = TestCa::mesh_root("other");
     let plugin = ca.intermediate("plug-in");
     let id = "spiffe://cluster.local/ns/foo/sa/httpbin";
-    let key = |alg| rcgen::KeyPair::generate_for(alg).expect("ring generates it");
+    let leaf_with =
+        |key: rcgen::KeyPair| ca.issue_with_key(id, now.offset(-120), now.offset(3600), key);
+    let generated = |alg| rcgen::KeyPair::generate_for(alg).expect("ring generates it");
     let cases: Vec<(&str, WorkloadCert)> = vec![
         ("P-256 leaf", ca.workload(id, now)),
         (
             "P-384 leaf",
-            ca.issue_with_key(
-                id,
-                now.offset(-120),
-                now.offset(3600),
-                key(&rcgen::PKCS_ECDSA_P384_SHA384),
-            ),
+            leaf_with(generated(&rcgen::PKCS_ECDSA_P384_SHA384)),
         ),
-        (
-            "Ed25519 leaf",
-            ca.issue_with_key(
-                id,
-                now.offset(-120),
-                now.offset(3600),
-                key(&rcgen::PKCS_ED25519),
-            ),
-        ),
-        (
-            "RSA 2048 leaf",
-            ca.issue_with_key(id, now.offset(-120), now.offset(3600), rsa_test_key(0)),
-        ),
+        ("Ed25519 leaf", leaf_with(generated(&rcgen::PKCS_ED25519))),
+        ("RSA 2048 leaf", leaf_with(rsa_test_key(0))),
         ("through an intermediate", plugin.workload(id, now)),
         ("expired", ca.issue(id, now.offset(-7200), now.offset(-60))),
         ("from another root", other.workload(id, now)),

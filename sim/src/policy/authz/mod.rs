@@ -11,14 +11,46 @@ mod rule;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use crate::model::{AuthorizationPolicy, AuthzAction, ObjectRef, Resources, Workload};
 use crate::policy::decision::{object_ref, Decision};
 
-pub use facts::{HttpFacts, RequestFacts};
 pub use index::AuthzIndex;
 
 const KIND: &str = "AuthorizationPolicy";
+
+/// The HTTP part of a request, as the destination sidecar sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpFacts {
+    /// `:method`.
+    pub method: String,
+    /// `:path`, possibly with a query string.
+    pub path: String,
+    /// `:authority` (the Host header).
+    pub host: String,
+    /// Request headers (names matched case-insensitively).
+    pub headers: BTreeMap<String, String>,
+}
+
+/// What the destination sidecar knows about one request or connection.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RequestFacts {
+    /// The peer identity `<td>/ns/<ns>/sa/<sa>` from the client certificate; `None` for
+    /// plaintext.
+    pub principal: Option<String>,
+    /// The direct peer's IP (`source.ip`, `ipBlocks`), when known: the caller's pod IP.
+    pub source_ip: Option<IpAddr>,
+    /// The original client's IP (`remote.ip`, `remoteIpBlocks`): the rightmost
+    /// `X-Forwarded-For` entry when the request carries one, else the direct peer.
+    pub remote_ip: Option<IpAddr>,
+    /// The workload (target) port the connection arrived on.
+    pub destination_port: u16,
+    /// The HTTP request; `None` for a TCP connection.
+    pub http: Option<HttpFacts>,
+    /// The TLS SNI the client sent, if any.
+    pub sni: Option<String>,
+}
 
 /// One matched policy rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
