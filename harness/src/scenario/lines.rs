@@ -4,20 +4,20 @@
 
 /// Where the top-level keys and their block-list items start (1-based lines).
 #[derive(Debug, Default, Clone)]
-pub struct LineIndex {
+pub(super) struct LineIndex {
     lines: Vec<String>,
 }
 
 impl LineIndex {
     /// Indexes a scenario file's text.
-    pub fn new(text: &str) -> LineIndex {
+    pub(super) fn new(text: &str) -> LineIndex {
         LineIndex {
             lines: text.lines().map(str::to_string).collect(),
         }
     }
 
     /// The line of top-level `key:`, 0 when absent.
-    pub fn key(&self, key: &str) -> usize {
+    pub(super) fn key(&self, key: &str) -> usize {
         self.key_index(key).map_or(0, |i| i + 1)
     }
 
@@ -30,7 +30,7 @@ impl LineIndex {
 
     /// The line of item `index` of the top-level block list `key:`; the key's line when the
     /// list is written in flow style, 0 when the key is absent.
-    pub fn item(&self, key: &str, index: usize) -> usize {
+    pub(super) fn item(&self, key: &str, index: usize) -> usize {
         let Some(start) = self.key_index(key) else {
             return 0;
         };

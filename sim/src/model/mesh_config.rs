@@ -39,10 +39,7 @@ struct RawMeshConfig {
 
 /// Parses a MeshConfig from an already-parsed YAML value (the scenario `mesh:` block), with
 /// Istio's defaults for every absent field.
-pub fn parse_mesh_config(
-    value: &serde_yaml::Value,
-    origin: Origin,
-) -> Result<MeshConfig, LoadError> {
+pub fn parse_mesh_config(value: &Value, origin: Origin) -> Result<MeshConfig, LoadError> {
     if value.is_null() {
         return Ok(MeshConfig {
             origin,

@@ -39,7 +39,7 @@ pub(crate) struct Source<'a> {
 
 impl Source<'_> {
     /// The origin of a field of the object.
-    pub fn at(&self, rel: &FieldPath) -> Origin {
+    pub(crate) fn at(&self, rel: &FieldPath) -> Origin {
         let line = match self.doc {
             Some(doc) if !rel.0.is_empty() || !self.prefix.0.is_empty() => doc
                 .find(&self.prefix.join(rel))
@@ -54,7 +54,7 @@ impl Source<'_> {
     }
 
     /// The object's own origin.
-    pub fn origin(&self) -> Origin {
+    pub(crate) fn origin(&self) -> Origin {
         Origin {
             file: self.file.to_path_buf(),
             line: self.line,

@@ -26,7 +26,7 @@ pub enum Usage {
 
 /// Verifies `end_entity` and `intermediates` against `anchors` at virtual time `now` for
 /// `usage`. Like webpki (and unlike BoringSSL) it does not check the roots' own validity dates;
-/// callers that care read them with [`super::inspect`].
+/// callers that care read them with [`super::inspect()`].
 pub fn verify_with_anchors(
     end_entity: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],
