@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rustls::client::danger::ServerCertVerifier;
 use rustls::server::danger::ClientCertVerifier;
-use rustls_pki_types::{ServerName, UnixTime};
+use rustls_pki_types::ServerName;
 use sim::analysis::Analyzer;
 use sim::diagnose::diagnose;
 use sim::mesh::{MeshOptions, RequestSpec};
@@ -184,12 +184,12 @@ fn the_diagnosis_and_the_handshake_judge_every_chain_alike() {
     for (case, cert) in cases {
         let (leaf, rest) = cert.chain.split_first().unwrap();
         let handshake = server_side
-            .verify_server_cert(leaf, rest, &name, &[], UnixTime::now())
+            .verify_server_cert(leaf, rest, &name, &[], now.to_unix_time())
             .is_ok();
         let diagnosis = verify_chain(&cert.chain, &bundle, now, Usage::Server).is_ok();
         assert_eq!(handshake, diagnosis, "{case}: server certificate");
         let handshake = client_side
-            .verify_client_cert(leaf, rest, UnixTime::now())
+            .verify_client_cert(leaf, rest, now.to_unix_time())
             .is_ok();
         let diagnosis = verify_chain(&cert.chain, &bundle, now, Usage::Client).is_ok();
         assert_eq!(handshake, diagnosis, "{case}: client certificate");

@@ -38,7 +38,8 @@ fn tls12(suites: &[CipherSuite]) -> TlsParams {
 #[test]
 fn the_negotiable_tls12_suites_leave_out_what_rustls_does_not_implement() {
     use CipherSuite as C;
-    let cases: Vec<(&str, Vec<C>, Result<Vec<C>, TlsParamsError>)> = vec![
+    type Case = (&'static str, Vec<C>, Result<Vec<C>, TlsParamsError>);
+    let cases: Vec<Case> = vec![
         (
             "Istio's defaults keep only the ECDHE AEAD suites",
             vec![],

@@ -60,7 +60,8 @@ impl MatchContext<'_> {
     }
 
     fn namespace_matches(&self, pattern: &str) -> bool {
-        self.principal().is_some_and(|p| namespace_match(pattern, p))
+        self.principal()
+            .is_some_and(|p| namespace_match(pattern, p))
     }
 
     /// `ns/sa`, or a bare `sa` meaning the policy's namespace; exact, any trust domain.
