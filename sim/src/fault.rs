@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::clock::parse_duration;
 use crate::model::TlsVersion;
-use crate::tls_params::{CipherSuite, TlsParamsOverride};
+use crate::tls_params::{CipherSuite, TlsParamsOverride, UnknownCipherSuite};
 
 /// One injected fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,9 +216,14 @@ impl Fault {
                     .remove("cipher_suites")
                     .unwrap_or_default()
                     .iter()
-                    .map(|c| c.parse::<CipherSuite>())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| format!("fault {ty}: {e}"))?;
+                    .flat_map(|c| CipherSuite::parse_entry(c))
+                    .map(|c| match c {
+                        CipherSuite::Unknown(name) => {
+                            Err(format!("fault {ty}: {}", UnknownCipherSuite(name)))
+                        }
+                        known => Ok(known),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 Fault::TlsParams {
                     workload,
                     params: TlsParamsOverride {
