@@ -9,6 +9,7 @@ use serde_yaml::Value;
 use super::locate::{split_documents, Document, FieldPath};
 use super::mesh_config::strip_location;
 use super::parse::{describe, parse_value, Source};
+use super::walk::{files_under, is_manifest};
 use super::{Object, Origin, Resources, Warning};
 
 /// A load failure: where, and what was expected.
@@ -33,7 +34,7 @@ impl std::error::Error for LoadError {}
 pub fn load_paths(paths: &[PathBuf]) -> Result<Resources, LoadError> {
     let mut files = Vec::new();
     for path in paths {
-        collect_files(path, true, &mut files)?;
+        collect_files(path, &mut files)?;
     }
     let mut resources = Resources::default();
     for file in files {
@@ -54,36 +55,25 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Resources, LoadError> {
     Ok(resources)
 }
 
-/// The files a path names: the file itself, or every YAML/JSON file below a folder, sorted.
-fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let error = |message: String| LoadError {
+/// The files a path names: the file itself (whatever its extension), or every manifest below a
+/// folder, as `walk::files_under` lists them.
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let error = |file: &Path, message: String| LoadError {
         origin: Origin {
-            file: path.to_path_buf(),
+            file: file.to_path_buf(),
             line: 0,
         },
         message,
     };
-    let meta = std::fs::metadata(path).map_err(|e| error(format!("cannot open: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| error(path, format!("cannot open: {e}")))?;
     if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| error(format!("cannot list folder: {e}")))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for entry in entries {
-            collect_files(&entry, false, out)?;
-        }
-    } else if explicit || is_yaml_file(path) {
+        out.extend(
+            files_under(path, is_manifest).map_err(|e| error(&e.path, e.to_string()))?,
+        );
+    } else {
         out.push(path.to_path_buf());
     }
     Ok(())
-}
-
-fn is_yaml_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
 }
 
 /// Loads one YAML stream (possibly multi-document) read from `file`.

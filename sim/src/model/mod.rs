@@ -13,6 +13,7 @@ mod mesh_doc;
 mod parse;
 mod resources;
 pub mod validate;
+pub mod walk;
 
 #[cfg(test)]
 mod tests;
