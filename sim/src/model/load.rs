@@ -1,6 +1,7 @@
 //! Loading YAML: files and folders, multi-document streams, `kind: List`, unknown kinds skipped
 //! with a note, unknown fields warned about, every error with file and line.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -143,6 +144,7 @@ fn load_document(
         prefix: FieldPath::root(),
         line: doc.first_line(),
         exact_text,
+        unknown_fields: RefCell::default(),
     };
     if let Some(items) = list_items(value, &src)? {
         let lines = doc.item_lines(&FieldPath::root().key("items"));
@@ -162,6 +164,7 @@ fn load_document(
                 prefix,
                 line,
                 exact_text,
+                unknown_fields: RefCell::default(),
             };
             if let Some(object) = parse_value(item, &item_src, warnings)? {
                 objects.push(object);
@@ -213,6 +216,7 @@ pub fn parse_object(
         prefix: FieldPath::root(),
         line: origin.line,
         exact_text: false,
+        unknown_fields: RefCell::default(),
     };
     if list_items(value, &src)?.is_some() {
         return Err(LoadError {
@@ -240,6 +244,7 @@ pub fn parse_object_at(
         prefix: path.clone(),
         line: doc.line_of(path),
         exact_text: false,
+        unknown_fields: RefCell::default(),
     };
     if list_items(value, &src)?.is_some() {
         return Err(LoadError {

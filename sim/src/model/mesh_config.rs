@@ -6,7 +6,7 @@ use serde_yaml::Value;
 
 use super::load::LoadError;
 use super::locate::FieldPath;
-use super::parse::{require_name, typed, Source};
+use super::parse::{require_name, typed, Rejection, Source};
 use super::mesh_doc::MeshConfigDoc;
 use super::{MeshConfig, Object, Origin, Warning};
 
@@ -75,7 +75,7 @@ pub(crate) fn config_map(
     value: &Value,
     src: &Source<'_>,
     warnings: &mut Vec<Warning>,
-) -> Result<Option<Object>, LoadError> {
+) -> Result<Option<Object>, Rejection> {
     let cm: core::ConfigMap = typed(value, src, warnings)?;
     require_name(&cm.metadata, src)?;
     let name = cm.metadata.name.clone().unwrap_or_default();
@@ -105,7 +105,9 @@ pub(crate) fn config_map(
         Some(_) => key_line + 1,
         None => key_line,
     };
-    let mesh = parse_mesh_text(&mesh_text, src.file, first_line, src.origin())?;
+    // Its messages name the ConfigMap.
+    let mesh = parse_mesh_text(&mesh_text, src.file, first_line, src.origin())
+        .map_err(Rejection::Object)?;
     // Istio reads the mesh config from the root namespace; `istio-system` is the default.
     if namespace != "istio-system" && namespace != mesh.root_namespace {
         warnings.push(Warning {
