@@ -158,27 +158,29 @@ impl Fault {
         for (k, v) in map {
             let key = k
                 .as_str()
-                .ok_or_else(|| invalid("fault keys must be strings"))?.to_string();
+                .ok_or_else(|| invalid("fault keys must be strings"))?
+                .to_string();
             if key == "type" {
                 ty = Some(scalar(v).ok_or_else(|| invalid("fault `type` must be a string"))?);
                 continue;
             }
-            let values =
-                match v {
-                    serde_yaml::Value::Sequence(items) => items
-                        .iter()
-                        .map(|i| {
-                            scalar(i).ok_or_else(|| {
-                                invalid(format!("fault key {key}: list items must be scalars"))
-                            })
+            let values = match v {
+                serde_yaml::Value::Sequence(items) => items
+                    .iter()
+                    .map(|i| {
+                        scalar(i).ok_or_else(|| {
+                            invalid(format!("fault key {key}: list items must be scalars"))
                         })
-                        .collect::<Result<Vec<_>, _>>()?,
-                    other => vec![scalar(other)
-                        .ok_or_else(|| invalid(format!("fault key {key}: expected a scalar or a list")))?],
-                };
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                other => vec![scalar(other).ok_or_else(|| {
+                    invalid(format!("fault key {key}: expected a scalar or a list"))
+                })?],
+            };
             params.insert(key, values);
         }
-        let ty = ty.ok_or_else(|| invalid("a fault needs `type:` (one of the fault vocabulary)"))?;
+        let ty =
+            ty.ok_or_else(|| invalid("a fault needs `type:` (one of the fault vocabulary)"))?;
         Fault::from_params(&ty, params)
     }
 
@@ -244,17 +246,18 @@ impl Fault {
             "expire-root" => Fault::ExpireRoot,
             "tls-params" => {
                 let workload = workload(ty, &mut p)?;
-                let version = |p: &mut Params, key: &str| -> Result<Option<TlsVersion>, FaultError> {
-                    match p.remove(key).as_deref() {
-                        None => Ok(None),
-                        Some([v]) => TlsVersion::parse(v).map(Some).ok_or_else(|| {
-                            invalid(format!(
-                                "fault {ty}: {key} must be TLSV1_2 or TLSV1_3, got {v:?}"
-                            ))
-                        }),
-                        Some(_) => Err(invalid(format!("fault {ty}: {key} takes one value"))),
-                    }
-                };
+                let version =
+                    |p: &mut Params, key: &str| -> Result<Option<TlsVersion>, FaultError> {
+                        match p.remove(key).as_deref() {
+                            None => Ok(None),
+                            Some([v]) => TlsVersion::parse(v).map(Some).ok_or_else(|| {
+                                invalid(format!(
+                                    "fault {ty}: {key} must be TLSV1_2 or TLSV1_3, got {v:?}"
+                                ))
+                            }),
+                            Some(_) => Err(invalid(format!("fault {ty}: {key} takes one value"))),
+                        }
+                    };
                 let min_version = version(&mut p, "min_version")?;
                 let max_version = version(&mut p, "max_version")?;
                 let cipher_suites = p.remove("cipher_suites").unwrap_or_default();
@@ -362,7 +365,9 @@ fn scalar(v: &serde_yaml::Value) -> Option<String> {
 fn one(ty: &str, p: &mut Params, key: &'static str) -> Result<String, FaultError> {
     match p.remove(key).as_deref() {
         Some([v]) => Ok(v.clone()),
-        Some(_) => Err(invalid(format!("fault {ty}: {key} takes exactly one value"))),
+        Some(_) => Err(invalid(format!(
+            "fault {ty}: {key} takes exactly one value"
+        ))),
         None => Err(FaultError::MissingKey {
             ty: ty.to_string(),
             key,

@@ -73,7 +73,14 @@ mod tests {
             let mut copy = Scripted::default();
             replay(&mut copy, &s, step).expect("replay");
             assert_eq!(copy.log, run.log[..step], "replay up to step {step}");
-            assert_eq!(copy.now, if step == 0 { SimTime::default() } else { run.now });
+            assert_eq!(
+                copy.now,
+                if step == 0 {
+                    SimTime::default()
+                } else {
+                    run.now
+                }
+            );
         }
     }
 }

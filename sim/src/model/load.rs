@@ -68,9 +68,7 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     };
     let meta = std::fs::metadata(path).map_err(|e| error(path, format!("cannot open: {e}")))?;
     if meta.is_dir() {
-        out.extend(
-            files_under(path, is_manifest).map_err(|e| error(&e.path, e.to_string()))?,
-        );
+        out.extend(files_under(path, is_manifest).map_err(|e| error(&e.path, e.to_string()))?);
     } else {
         out.push(path.to_path_buf());
     }

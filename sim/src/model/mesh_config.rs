@@ -6,8 +6,8 @@ use serde_yaml::Value;
 
 use super::load::LoadError;
 use super::locate::FieldPath;
-use super::parse::{require_name, typed, Rejection, Source};
 use super::mesh_doc::MeshConfigDoc;
+use super::parse::{require_name, typed, Rejection, Source};
 use super::{MeshConfig, Object, Origin, Warning};
 
 /// Parses the `mesh` string of the `istio` ConfigMap. `first_line` is the file line where the
@@ -41,7 +41,9 @@ pub(crate) fn parse_mesh_text(
             ),
         }
     })?;
-    Ok(doc.unwrap_or_default().apply(&MeshConfig::default(), origin))
+    Ok(doc
+        .unwrap_or_default()
+        .apply(&MeshConfig::default(), origin))
 }
 
 /// serde_yaml adds "at line L column C" positions relative to the parsed snippet (libyaml

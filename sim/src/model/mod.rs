@@ -27,8 +27,8 @@ pub use k8s::*;
 pub use load::{load_paths, load_str, parse_object, parse_object_at, LoadError};
 pub use locate::FieldPath;
 pub use mesh_doc::{
-    min_protocol_version, InvalidMinProtocolVersion, MeshConfigDoc, MeshMtlsDoc, MinProtocolVersion,
-    StrictMeshConfigDoc,
+    min_protocol_version, InvalidMinProtocolVersion, MeshConfigDoc, MeshMtlsDoc,
+    MinProtocolVersion, StrictMeshConfigDoc,
 };
 
 /// Where an object came from: file and 1-based line of its document (or of the field at fault).

@@ -356,7 +356,8 @@ fn parse_kind(
         "PeerAuthentication" => {
             let (meta, spec) = istio_object(value, src, warnings)?;
             let pa = PeerAuthentication { meta, spec };
-            let notes = validate::peer_authentication(&pa).map_err(|e| Rejection::Object(e.into_load_error(src)))?;
+            let notes = validate::peer_authentication(&pa)
+                .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
             let object = format!("PeerAuthentication {}/{}", pa.meta.namespace, pa.meta.name);
             warnings.extend(validate::to_warnings(notes, &object, src));
             Object::PeerAuthentication(pa)
@@ -364,7 +365,8 @@ fn parse_kind(
         "DestinationRule" => {
             let (meta, spec) = istio_object(value, src, warnings)?;
             let dr = DestinationRule { meta, spec };
-            let notes = validate::destination_rule(&dr).map_err(|e| Rejection::Object(e.into_load_error(src)))?;
+            let notes = validate::destination_rule(&dr)
+                .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
             let object = format!("DestinationRule {}/{}", dr.meta.namespace, dr.meta.name);
             warnings.extend(validate::to_warnings(notes, &object, src));
             Object::DestinationRule(dr)
@@ -372,7 +374,8 @@ fn parse_kind(
         "AuthorizationPolicy" => {
             let (meta, spec) = istio_object(value, src, warnings)?;
             let ap = AuthorizationPolicy { meta, spec };
-            let notes = validate::authorization_policy(&ap).map_err(|e| Rejection::Object(e.into_load_error(src)))?;
+            let notes = validate::authorization_policy(&ap)
+                .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
             let object = format!("AuthorizationPolicy {}/{}", ap.meta.namespace, ap.meta.name);
             warnings.extend(validate::to_warnings(notes, &object, src));
             Object::AuthorizationPolicy(ap)
@@ -480,7 +483,8 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
         }
     };
     for path in ignored {
-        let message = format!("unknown field `{path}` ignored (check its spelling and indentation)");
+        let message =
+            format!("unknown field `{path}` ignored (check its spelling and indentation)");
         src.unknown_fields.borrow_mut().push(message.clone());
         warnings.push(Warning {
             origin: src.at(&path),
