@@ -29,24 +29,24 @@ mod gen {
     use super::*;
 
     /// The root namespace (Istio's default `istio-system`).
-    pub const ROOT: &str = "istio-system";
+    pub(crate) const ROOT: &str = "istio-system";
     /// Namespace names, in order; a mesh uses the first two or three.
-    pub const NAMESPACES: [&str; 3] = ["foo", "bar", "baz"];
+    pub(crate) const NAMESPACES: [&str; 3] = ["foo", "bar", "baz"];
     /// Workload (and Service) names, in order; a namespace holds the first one or two.
-    pub const WORKLOADS: [&str; 2] = ["web", "db"];
+    pub(crate) const WORKLOADS: [&str; 2] = ["web", "db"];
     /// Service accounts a workload may run as.
-    pub const ACCOUNTS: [&str; 3] = ["default", "web", "db"];
+    pub(crate) const ACCOUNTS: [&str; 3] = ["default", "web", "db"];
     /// Container ports: `80` named `http-main`, `9000` named `tcp-main`.
-    pub const CONTAINER_PORTS: [(u16, &str); 2] = [(80, "http-main"), (9000, "tcp-main")];
+    pub(crate) const CONTAINER_PORTS: [(u16, &str); 2] = [(80, "http-main"), (9000, "tcp-main")];
 
     /// A PeerAuthentication / mTLS mode; `None` in a spec leaves `mtls` out entirely.
-    pub fn mode() -> impl Strategy<Value = &'static str> {
+    pub(crate) fn mode() -> impl Strategy<Value = &'static str> {
         select(vec!["UNSET", "DISABLE", "PERMISSIVE", "STRICT"])
     }
 
     /// One workload: a Deployment with a Service of the same name.
     #[derive(Debug, Clone)]
-    pub struct WorkloadSpec {
+    pub(crate) struct WorkloadSpec {
         pub name: &'static str,
         /// Pod label `sidecar.istio.io/inject`: `Some(true)`, `Some(false)` or unset.
         pub inject: Option<bool>,
@@ -60,7 +60,7 @@ mod gen {
 
     /// One namespace and its workloads.
     #[derive(Debug, Clone)]
-    pub struct NamespaceSpec {
+    pub(crate) struct NamespaceSpec {
         pub name: &'static str,
         pub injected: bool,
         pub workloads: Vec<WorkloadSpec>,
@@ -68,7 +68,7 @@ mod gen {
 
     /// A PeerAuthentication.
     #[derive(Debug, Clone)]
-    pub struct PaSpec {
+    pub(crate) struct PaSpec {
         pub namespace: &'static str,
         pub selector: Option<&'static str>,
         pub mode: Option<&'static str>,
@@ -80,7 +80,7 @@ mod gen {
 
     /// The `host` a DestinationRule names.
     #[derive(Debug, Clone)]
-    pub enum DrHost {
+    pub(crate) enum DrHost {
         /// `svc` (resolved in the rule's own namespace).
         Short(&'static str),
         /// `svc.ns.svc.cluster.local`.
@@ -92,13 +92,13 @@ mod gen {
     }
 
     /// A DestinationRule TLS mode; `None` leaves `tls` out.
-    pub fn tls_mode() -> impl Strategy<Value = Option<&'static str>> {
+    pub(crate) fn tls_mode() -> impl Strategy<Value = Option<&'static str>> {
         prop::option::of(select(vec!["DISABLE", "ISTIO_MUTUAL", "SIMPLE"]))
     }
 
     /// A DestinationRule.
     #[derive(Debug, Clone)]
-    pub struct DrSpec {
+    pub(crate) struct DrSpec {
         pub namespace: &'static str,
         pub host: DrHost,
         pub tls: Option<&'static str>,
@@ -112,7 +112,7 @@ mod gen {
 
     /// The source of an AuthorizationPolicy rule.
     #[derive(Debug, Clone)]
-    pub enum Source {
+    pub(crate) enum Source {
         Principal(&'static str, &'static str),
         AnyPrincipal,
         Namespace(&'static str),
@@ -121,7 +121,7 @@ mod gen {
 
     /// The operation of an AuthorizationPolicy rule.
     #[derive(Debug, Clone)]
-    pub enum Operation {
+    pub(crate) enum Operation {
         Paths(&'static str),
         Methods(&'static str),
         Ports(u16),
@@ -129,14 +129,14 @@ mod gen {
 
     /// One rule: `{}` when both are absent.
     #[derive(Debug, Clone)]
-    pub struct RuleSpec {
+    pub(crate) struct RuleSpec {
         pub from: Option<Source>,
         pub to: Option<Operation>,
     }
 
     /// An AuthorizationPolicy; `rules: None` leaves `rules` out (never matches).
     #[derive(Debug, Clone)]
-    pub struct ApSpec {
+    pub(crate) struct ApSpec {
         pub namespace: &'static str,
         pub selector: Option<&'static str>,
         pub deny: bool,
@@ -145,7 +145,7 @@ mod gen {
 
     /// MeshConfig knobs that change identities and the client TLS choice.
     #[derive(Debug, Clone)]
-    pub struct MeshConfigSpec {
+    pub(crate) struct MeshConfigSpec {
         /// `trustDomain: td1` instead of the default `cluster.local`.
         pub td1: bool,
         /// `trustDomainAliases: [cluster.local]` (so the generated principals still match).
@@ -169,7 +169,7 @@ mod gen {
 
     /// A whole random mesh.
     #[derive(Debug, Clone)]
-    pub struct MeshSpec {
+    pub(crate) struct MeshSpec {
         /// The `istio` ConfigMap's mesh config, when not all defaults.
         pub mesh_config: MeshConfigSpec,
         pub namespaces: Vec<NamespaceSpec>,
@@ -323,7 +323,7 @@ mod gen {
     }
 
     /// A random mesh: two or three namespaces with their workloads and random policies.
-    pub fn mesh() -> impl Strategy<Value = MeshSpec> {
+    pub(crate) fn mesh() -> impl Strategy<Value = MeshSpec> {
         (
             namespace(NAMESPACES[0]),
             namespace(NAMESPACES[1]),
@@ -345,7 +345,7 @@ mod gen {
     }
 
     /// Policies of every kind placed in one namespace (for the "unrelated policy" property).
-    pub fn policies_in(
+    pub(crate) fn policies_in(
         namespace: &'static str,
     ) -> impl Strategy<Value = (Vec<PaSpec>, Vec<DrSpec>, Vec<ApSpec>)> {
         (
@@ -540,7 +540,7 @@ mod render {
     }
 
     /// The mesh as one multi-document YAML stream.
-    pub fn mesh(spec: &MeshSpec) -> String {
+    pub(crate) fn mesh(spec: &MeshSpec) -> String {
         let mut out = String::new();
         let _ = write!(
             out,
@@ -580,7 +580,7 @@ mod render {
     }
 
     /// Policies only, with `prefix` on every name (so they never replace the mesh's own).
-    pub fn policies(
+    pub(crate) fn policies(
         out: &mut String,
         pas: &[PaSpec],
         drs: &[DrSpec],

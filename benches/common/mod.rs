@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use sim::model::{load::load_paths, Resources};
 
 /// The repository root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The sleep/httpbin layout of Istio's mTLS migration task (`scenarios/fixtures`).
-pub fn sleep_httpbin() -> Resources {
+pub(crate) fn sleep_httpbin() -> Resources {
     let path = root().join("scenarios/fixtures/sleep-httpbin.yaml");
     load_paths(std::slice::from_ref(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -8,7 +8,7 @@ use super::output::emit_then;
 use super::{CertsArgs, EXIT_BAD_INPUT, EXIT_OK};
 
 /// Runs `meshsim certs` and returns the exit code.
-pub fn certs(args: CertsArgs) -> i32 {
+pub(super) fn certs(args: CertsArgs) -> i32 {
     let exported = load(&args.files).and_then(|(resources, mut faults)| {
         faults.extend(args.faults.iter().cloned());
         let mesh = build_mesh("certs", resources, &faults, args.seed, args.at)?;

@@ -21,7 +21,7 @@ struct CheckJson<'a> {
 
 /// Runs `meshsim check` and returns the exit code: 0 without an error-severity finding, 1 with
 /// one, 2 on bad input.
-pub fn check(args: CheckArgs) -> i32 {
+pub(super) fn check(args: CheckArgs) -> i32 {
     let resources = match load(&args.files) {
         Ok((resources, _faults)) => resources,
         Err(e) => {

@@ -9,7 +9,7 @@ use sim::{Fault, Mesh, Resources};
 
 /// Loads `-f` paths (YAML files, folders or scenario files); load warnings go to stderr. The
 /// error is the loader's `file:line: error: ...` text.
-pub fn load(files: &[PathBuf]) -> Result<(Resources, Vec<Fault>), String> {
+pub(super) fn load(files: &[PathBuf]) -> Result<(Resources, Vec<Fault>), String> {
     let (resources, faults) = load_configuration(&Tree::Fs, files).map_err(|e| e.to_string())?;
     for w in &resources.warnings {
         eprintln!("{w}");
@@ -19,7 +19,7 @@ pub fn load(files: &[PathBuf]) -> Result<(Resources, Vec<Fault>), String> {
 
 /// Builds the mesh with `faults` injected at time zero, then advances the clock by `at`: the
 /// order design.md gives for `--fault` and `--at`.
-pub fn build_mesh(
+pub(super) fn build_mesh(
     command: &str,
     resources: Resources,
     faults: &[Fault],

@@ -17,7 +17,7 @@ struct DiffJson<'a> {
 
 /// Runs `meshsim diff` and returns the exit code: 0 whenever both configurations load (changes
 /// are the answer, not a failure), 2 on bad input.
-pub fn diff(args: DiffArgs) -> i32 {
+pub(super) fn diff(args: DiffArgs) -> i32 {
     let hs = Handshake {
         enabled: args.handshake,
         faults: &[],

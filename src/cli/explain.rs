@@ -50,7 +50,7 @@ struct ExplainJson<'a> {
 }
 
 /// Runs `meshsim explain` and returns the exit code.
-pub fn explain(args: ExplainArgs) -> i32 {
+pub(super) fn explain(args: ExplainArgs) -> i32 {
     match trace_and_observe(&args) {
         Ok((prediction, observed, altered)) => {
             let text = match args.format {

@@ -20,7 +20,7 @@ struct MatrixJson<'a> {
 }
 
 /// Runs `meshsim matrix` and returns the exit code.
-pub fn matrix(args: MatrixArgs) -> i32 {
+pub(super) fn matrix(args: MatrixArgs) -> i32 {
     if !args.handshake && (!args.faults.is_empty() || args.at.is_some()) {
         eprintln!(
             "meshsim matrix: --fault and --at only apply to the data path; add --handshake \

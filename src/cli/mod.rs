@@ -18,11 +18,11 @@ use harness::Partition;
 use sim::Fault;
 
 /// Exit code: every expectation held.
-pub const EXIT_OK: i32 = 0;
+pub(crate) const EXIT_OK: i32 = 0;
 /// Exit code: an expectation failed (for `check`: an error-severity finding).
-pub const EXIT_FAILED: i32 = 1;
+pub(crate) const EXIT_FAILED: i32 = 1;
 /// Exit code: bad input or usage.
-pub const EXIT_BAD_INPUT: i32 = 2;
+pub(crate) const EXIT_BAD_INPUT: i32 = 2;
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
@@ -42,7 +42,7 @@ Exit codes: 0 all expectations hold, 1 an expectation failed, 2 bad input or usa
 /// outcomes.
 #[derive(Debug, Parser)]
 #[command(name = "meshsim", version, after_help = MAIN_EXAMPLES)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -50,7 +50,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run scenario files or folders (with no path: the embedded scenario library).
     Run(RunArgs),
     /// Send one request through a configuration and print its outcome and findings.
@@ -69,7 +69,7 @@ pub enum Command {
 
 /// Report formats of `run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RunFormat {
+pub(crate) enum RunFormat {
     /// One line per scenario, failures in detail, a totals line.
     Human,
     /// One JSON object with every scenario, step and outcome.
@@ -80,7 +80,7 @@ pub enum RunFormat {
 
 /// Output formats of commands that print one result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Readable text.
     Human,
     /// JSON.
@@ -89,7 +89,7 @@ pub enum Format {
 
 /// Output formats of `matrix`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MatrixFormat {
+pub(crate) enum MatrixFormat {
     /// An aligned table, one row per flow.
     #[value(alias = "human")]
     Table,
@@ -103,7 +103,7 @@ pub enum MatrixFormat {
 
 /// Output formats of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CheckFormat {
+pub(crate) enum CheckFormat {
     /// Readable text.
     Human,
     /// `{"findings": [...]}`.
@@ -114,7 +114,7 @@ pub enum CheckFormat {
 
 /// Application protocol of a probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProtocolArg {
+pub(crate) enum ProtocolArg {
     /// HTTP/1.1.
     Http,
     /// Raw TCP (the service echoes).
@@ -135,7 +135,7 @@ folder (fixtures) are skipped. Exit codes: 0 all pass, 1 an expectation failed, 
 /// `meshsim run`.
 #[derive(Debug, Args)]
 #[command(after_help = RUN_EXAMPLES)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Scenario files or folders; with none, the scenario library embedded in this binary.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -173,7 +173,7 @@ the clock advances by --at. Exit code 0 when the request was simulated (whatever
 /// `meshsim probe`.
 #[derive(Debug, Args)]
 #[command(after_help = PROBE_EXAMPLES)]
-pub struct ProbeArgs {
+pub(crate) struct ProbeArgs {
     #[command(flatten)]
     pub request: RequestArgs,
     /// Output format.
@@ -196,7 +196,7 @@ the request was simulated, 2 on bad input.";
 /// `meshsim explain`: the same arguments as `probe`.
 #[derive(Debug, Args)]
 #[command(after_help = EXPLAIN_EXAMPLES)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     #[command(flatten)]
     pub request: RequestArgs,
     /// Output format.
@@ -206,7 +206,7 @@ pub struct ExplainArgs {
 
 /// The configuration and the request shared by `probe` and `explain`.
 #[derive(Debug, Args)]
-pub struct RequestArgs {
+pub(crate) struct RequestArgs {
     /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
@@ -257,7 +257,7 @@ failures. Exit code 0 when the matrix was computed, 2 on bad input.";
 /// `meshsim matrix`.
 #[derive(Debug, Args)]
 #[command(after_help = MATRIX_EXAMPLES)]
-pub struct MatrixArgs {
+pub(crate) struct MatrixArgs {
     /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
@@ -292,7 +292,7 @@ gate CI), and 2 on bad input.";
 /// `meshsim diff`.
 #[derive(Debug, Args)]
 #[command(after_help = DIFF_EXAMPLES)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The old configuration: files or folders of YAML.
     #[arg(short = 'f', long = "file", value_name = "OLD", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
@@ -324,7 +324,7 @@ finding has severity error, 1 when one does, 2 on bad input.";
 /// `meshsim check`.
 #[derive(Debug, Args)]
 #[command(after_help = CHECK_EXAMPLES)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
@@ -347,7 +347,7 @@ files were written, 2 on bad input or when a file cannot be written.";
 /// `meshsim certs`.
 #[derive(Debug, Args)]
 #[command(after_help = CERTS_EXAMPLES)]
-pub struct CertsArgs {
+pub(crate) struct CertsArgs {
     /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
@@ -366,7 +366,7 @@ pub struct CertsArgs {
 }
 
 /// Runs the chosen subcommand and returns the process exit code.
-pub fn dispatch(cli: Cli) -> i32 {
+pub(crate) fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(a) => run::run(a),
         Command::Probe(a) => probe::probe(a),

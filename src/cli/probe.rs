@@ -52,7 +52,7 @@ struct ProbeJson<'a> {
 }
 
 /// Runs `meshsim probe` and returns the exit code.
-pub fn probe(args: ProbeArgs) -> i32 {
+pub(super) fn probe(args: ProbeArgs) -> i32 {
     match simulate_diagnosed("probe", &args.request) {
         Ok((outcome, findings)) => {
             let text = match args.format {

@@ -18,7 +18,7 @@ static LIBRARY: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scenarios");
 const LIBRARY_ROOT: &str = "scenarios";
 
 /// Runs `meshsim run` and returns the exit code.
-pub fn run(args: RunArgs) -> i32 {
+pub(super) fn run(args: RunArgs) -> i32 {
     let (tree, paths) = if args.paths.is_empty() {
         (
             Tree::Embedded {

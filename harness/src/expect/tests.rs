@@ -135,8 +135,8 @@ fn peer_principal_matches_with_or_without_the_spiffe_scheme() {
     assert_eq!(check(&e, std::slice::from_ref(&o)).0.len(), 1);
 }
 
-fn finding(code: &str) -> sim::diagnose::Finding {
-    sim::diagnose::Finding {
+fn finding(code: &str) -> Finding {
+    Finding {
         code: code.into(),
         severity: sim::diagnose::Severity::Error,
         message: String::new(),

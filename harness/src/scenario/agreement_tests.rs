@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sim::model::{load_paths, load_str, MeshConfig, Origin, TlsVersion};
+use sim::model::{load_paths, load_str, MeshConfig, Origin, Resources, TlsVersion};
 
 use super::*;
 use crate::tree::Tree;
@@ -128,7 +128,7 @@ fn a_folder_stands_for_the_same_files_to_include_and_to_the_loader() {
     let folder = vec![PathBuf::from(root)];
     let loaded = load_paths(&folder).expect("load_paths");
     let (included, _) = load_configuration(&Tree::Fs, &folder).expect("load_configuration");
-    let names = |r: &sim::model::Resources| {
+    let names = |r: &Resources| {
         r.namespaces
             .iter()
             .map(|n| n.meta.name.clone())

@@ -7,20 +7,20 @@ use sim::model::FieldPath;
 
 /// Where the top-level keys and their block-list items start (1-based lines).
 #[derive(Debug, Clone)]
-pub struct LineIndex {
+pub(super) struct LineIndex {
     doc: Document,
 }
 
 impl LineIndex {
     /// Indexes a scenario file's text.
-    pub fn new(text: &str) -> LineIndex {
+    pub(super) fn new(text: &str) -> LineIndex {
         LineIndex {
             doc: Document::new(text.to_string(), 0),
         }
     }
 
     /// The line of top-level `key:`, 0 when absent.
-    pub fn key(&self, key: &str) -> usize {
+    pub(super) fn key(&self, key: &str) -> usize {
         self.doc
             .exact_line(&FieldPath::root().key(key))
             .unwrap_or(0)
@@ -28,7 +28,7 @@ impl LineIndex {
 
     /// The line of item `index` of the top-level block list `key:`; the key's line when the
     /// list is written in flow style, 0 when the key is absent.
-    pub fn item(&self, key: &str, index: usize) -> usize {
+    pub(super) fn item(&self, key: &str, index: usize) -> usize {
         let list = FieldPath::root().key(key);
         match self.doc.exact_line(&list) {
             None => 0,

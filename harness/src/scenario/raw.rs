@@ -17,7 +17,7 @@ use sim::proxy::outcome::Status;
     deny_unknown_fields,
     expecting = "a scenario: a map with `name:` and `steps:`"
 )]
-pub struct RawScenario {
+pub(super) struct RawScenario {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -41,7 +41,7 @@ pub struct RawScenario {
     deny_unknown_fields,
     expecting = "a step: a map with one of request, advance, apply, delete, fault"
 )]
-pub struct RawStep {
+pub(super) struct RawStep {
     #[serde(default)]
     pub request: Option<RawRequest>,
     #[serde(default)]
@@ -62,7 +62,7 @@ pub struct RawStep {
     deny_unknown_fields,
     expecting = "a request: a map with from, to and optionally path, method, headers, protocol, count, concurrency"
 )]
-pub struct RawRequest {
+pub(super) struct RawRequest {
     #[serde(deserialize_with = "workload_ref")]
     pub from: String,
     #[serde(deserialize_with = "host_port")]
@@ -87,7 +87,7 @@ pub struct RawRequest {
     deny_unknown_fields,
     expecting = "an expectation: a map of status, flags, tls_error, details_contains, mtls, peer_principal, diagnosis, fix_verifies, match"
 )]
-pub struct RawExpect {
+pub(super) struct RawExpect {
     #[serde(default, deserialize_with = "statuses")]
     pub status: Option<Vec<Status>>,
     #[serde(default)]
@@ -110,7 +110,7 @@ pub struct RawExpect {
 
 impl RawExpect {
     /// True when no field that checks anything is given.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.status.is_none()
             && self.flags.is_none()
             && self.tls_error.is_none()
@@ -125,7 +125,7 @@ impl RawExpect {
 /// `expect.match`: how an expectation applies when `count > 1`.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawMatch {
+pub(super) enum RawMatch {
     Any,
     All,
 }
@@ -136,7 +136,7 @@ pub enum RawMatch {
     deny_unknown_fields,
     expecting = "an object reference: {kind, namespace, name}"
 )]
-pub struct RawDelete {
+pub(super) struct RawDelete {
     pub kind: String,
     #[serde(default)]
     pub namespace: Option<String>,

@@ -114,10 +114,10 @@ fn request_without_expect_is_an_error() {
 #[test]
 fn faults_are_parsed_by_the_fault_vocabulary() {
     let s = parse("name: n\nfaults:\n  - {type: istiod-down}\nsteps:\n  - fault: {type: rotate-root, restart: [default/httpbin]}\n  - delete: [{kind: PeerAuthentication, namespace: foo, name: default}]\n").unwrap();
-    assert_eq!(s.faults, vec![sim::Fault::IstiodDown]);
+    assert_eq!(s.faults, vec![Fault::IstiodDown]);
     assert!(matches!(
         s.steps[0].action,
-        Action::Fault(sim::Fault::RotateRoot { .. })
+        Action::Fault(Fault::RotateRoot { .. })
     ));
     let Action::Delete(refs) = &s.steps[1].action else {
         panic!("not a delete")

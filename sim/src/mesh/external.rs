@@ -20,7 +20,7 @@ const MESH_ROOT_PATHS: &[&str] = &[
 
 /// The outside CA, built on first use (its RSA key costs a little).
 #[derive(Debug, Default)]
-pub struct ExternalPki {
+pub(super) struct ExternalPki {
     ca: Option<CertificateAuthority>,
 }
 
@@ -41,7 +41,7 @@ impl ExternalPki {
     /// The bundle a SIMPLE/MUTUAL rule verifies the server with: `None` when verification is
     /// off (`insecureSkipVerify`), the mesh bundle when `caCertificates` is the mesh root, the
     /// outside roots otherwise (Istio verifies against the OS roots when `caCertificates` is empty).
-    pub fn server_ca(
+    pub(super) fn server_ca(
         &mut self,
         seed: u64,
         tls: &ClientTls,
@@ -58,7 +58,7 @@ impl ExternalPki {
 
     /// The client certificate a MUTUAL rule's files hold: issued by the outside CA to the
     /// caller's identity, so only its issuer is wrong.
-    pub fn client_material(
+    pub(super) fn client_material(
         &mut self,
         seed: u64,
         identity: &SpiffeId,

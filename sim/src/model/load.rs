@@ -204,7 +204,7 @@ fn empty() -> &'static Vec<Value> {
 /// Parses one already-parsed YAML object (an inline scenario resource, an `apply:` entry).
 /// `Ok(None)` for kinds meshsim does not model (a warning is pushed).
 pub fn parse_object(
-    value: &serde_yaml::Value,
+    value: &Value,
     origin: Origin,
     warnings: &mut Vec<Warning>,
 ) -> Result<Option<Object>, LoadError> {
@@ -229,7 +229,7 @@ pub fn parse_object(
 /// `resources[2]` or `steps[3].apply[0]`), so errors and warnings carry the file line of the
 /// offending field. `text` is the whole (single-document) file the value was read from.
 pub fn parse_object_at(
-    value: &serde_yaml::Value,
+    value: &Value,
     file: &Path,
     text: &str,
     path: &FieldPath,

@@ -59,7 +59,7 @@ impl From<LoadError> for Rejection {
 
 impl Source<'_> {
     /// The origin of a field of the object.
-    pub fn at(&self, rel: &FieldPath) -> Origin {
+    pub(crate) fn at(&self, rel: &FieldPath) -> Origin {
         let line = match self.doc {
             Some(doc) if !rel.0.is_empty() || !self.prefix.0.is_empty() => doc
                 .find(&self.prefix.join(rel))
@@ -74,7 +74,7 @@ impl Source<'_> {
     }
 
     /// The object's own origin.
-    pub fn origin(&self) -> Origin {
+    pub(crate) fn origin(&self) -> Origin {
         Origin {
             file: self.file.to_path_buf(),
             line: self.line,

@@ -9,7 +9,7 @@ use crate::SimTime;
 /// Verifies `chain` (leaf first, then intermediates) against `bundle` at `now` for TLS client
 /// or server use, exactly as webpki does inside the handshake. Like webpki (and unlike
 /// BoringSSL) it does not check the roots' own validity dates; callers that care read them with
-/// [`super::inspect`].
+/// [`super::inspect()`].
 pub fn verify_chain(
     chain: &[CertificateDer<'static>],
     bundle: &TrustBundle,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::model::*;
 
 /// Labels from pairs.
-pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -14,7 +14,7 @@ pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// Metadata with a name, namespace and optional creation timestamp.
-pub fn meta(namespace: &str, name: &str, created: Option<i64>) -> Meta {
+pub(crate) fn meta(namespace: &str, name: &str, created: Option<i64>) -> Meta {
     Meta {
         name: name.into(),
         namespace: namespace.into(),
@@ -24,7 +24,7 @@ pub fn meta(namespace: &str, name: &str, created: Option<i64>) -> Meta {
 }
 
 /// A PeerAuthentication object.
-pub fn pa(
+pub(crate) fn pa(
     namespace: &str,
     name: &str,
     selector: Option<&[(&str, &str)]>,
@@ -45,24 +45,28 @@ pub fn pa(
 
 /// A resource set under construction.
 #[derive(Default)]
-pub struct Fixture {
+pub(crate) struct Fixture {
     /// The resources built so far.
     pub res: Resources,
 }
 
 impl Fixture {
     /// An empty mesh with Istio's default MeshConfig.
-    pub fn new() -> Fixture {
+    pub(crate) fn new() -> Fixture {
         Fixture::default()
     }
 
     /// Adds an injected namespace (`istio-injection=enabled`).
-    pub fn namespace(&mut self, name: &str) -> &mut Fixture {
+    pub(crate) fn namespace(&mut self, name: &str) -> &mut Fixture {
         self.namespace_labeled(name, &[("istio-injection", "enabled")])
     }
 
     /// Adds a namespace with these labels.
-    pub fn namespace_labeled(&mut self, name: &str, ns_labels: &[(&str, &str)]) -> &mut Fixture {
+    pub(crate) fn namespace_labeled(
+        &mut self,
+        name: &str,
+        ns_labels: &[(&str, &str)],
+    ) -> &mut Fixture {
         let mut m = meta("", name, None);
         m.labels = labels(ns_labels);
         self.res.namespaces.push(Namespace { meta: m });
@@ -70,14 +74,19 @@ impl Fixture {
     }
 
     /// Adds a one-replica Deployment running as the `default` service account; returns its index.
-    pub fn workload(&mut self, namespace: &str, name: &str, pod_labels: &[(&str, &str)]) -> usize {
+    pub(crate) fn workload(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        pod_labels: &[(&str, &str)],
+    ) -> usize {
         self.workload_sa(namespace, name, "default", pod_labels, &[])
     }
 
     /// Adds a one-replica Deployment with a service account and named container ports.
     // Field by field, so fields the model adds later keep their defaults.
     #[allow(clippy::field_reassign_with_default)]
-    pub fn workload_sa(
+    pub(crate) fn workload_sa(
         &mut self,
         namespace: &str,
         name: &str,
@@ -105,7 +114,7 @@ impl Fixture {
 
     /// Adds a Service; ports are `(name, port, targetPort)`.
     #[allow(clippy::field_reassign_with_default)]
-    pub fn service(
+    pub(crate) fn service(
         &mut self,
         namespace: &str,
         name: &str,
@@ -130,7 +139,7 @@ impl Fixture {
     }
 
     /// Adds a PeerAuthentication.
-    pub fn pa(
+    pub(crate) fn pa(
         &mut self,
         namespace: &str,
         name: &str,
@@ -145,7 +154,7 @@ impl Fixture {
     }
 
     /// Adds a DestinationRule.
-    pub fn dr(
+    pub(crate) fn dr(
         &mut self,
         namespace: &str,
         name: &str,
@@ -160,7 +169,7 @@ impl Fixture {
     }
 
     /// Adds an AuthorizationPolicy.
-    pub fn ap(
+    pub(crate) fn ap(
         &mut self,
         namespace: &str,
         name: &str,
@@ -175,7 +184,7 @@ impl Fixture {
 }
 
 /// A DestinationRule spec with a host and an optional top-level TLS mode.
-pub fn dr_spec(host: &str, tls: Option<ClientTlsMode>) -> DestinationRuleSpec {
+pub(crate) fn dr_spec(host: &str, tls: Option<ClientTlsMode>) -> DestinationRuleSpec {
     DestinationRuleSpec {
         host: host.into(),
         traffic_policy: tls.map(|mode| TrafficPolicy {

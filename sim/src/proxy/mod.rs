@@ -1,7 +1,7 @@
 //! The sidecar: rustls server/client configs per mode, SPIFFE verifiers, inbound and outbound
 //! pipelines, and the Envoy-shaped outcome (flags, details, access log, stats).
 //!
-//! Entry point: [`exchange`] — one request hop over a real in-process connection.
+//! Entry point: [`exchange()`] — one request hop over a real in-process connection.
 //!
 //! ```
 //! use sim::model::MtlsMode;

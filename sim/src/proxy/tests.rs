@@ -1271,7 +1271,7 @@ fn rsa_workload_certificates_handshake_over_tls13_and_tls12() {
             id,
             now().offset(-120),
             now().offset(86_400),
-            super::testing::rsa_test_key(which),
+            testing::rsa_test_key(which),
         )
     };
     for max in [TlsVersion::Tls13, TlsVersion::Tls12] {

@@ -19,9 +19,146 @@ pub fn string_match(pattern: &str, value: &str) -> bool {
     pattern == value
 }
 
-/// `string_match` ignoring ASCII case (hosts).
+/// `string_match` ignoring ASCII case.
 pub fn string_match_ignore_case(pattern: &str, value: &str) -> bool {
     string_match(&pattern.to_ascii_lowercase(), &value.to_ascii_lowercase())
+}
+
+/// `hosts` / `notHosts` against `:authority` (`matcher.HostMatcher`, Istio 1.11 and later,
+/// so every release meshsim models): `*` is a presence match, anything else Istio's string match
+/// ignoring case, on the authority exactly as sent. A value without a port does not match an
+/// authority that carries one (`httpbin.foo` misses `httpbin.foo:8000`); the implicit `:port`
+/// variant existed only in the regex matcher for proxies before 1.11 (`HostMatcherWithRegex`).
+pub fn host_match(pattern: &str, authority: &str) -> bool {
+    pattern == "*" || string_match_ignore_case(pattern, authority)
+}
+
+/// `request.headers[...]` and `methods` (`matcher.HeaderMatcher`): `*` is Envoy's
+/// `present_match`, which holds for a header that is present with an empty value; otherwise
+/// Istio's string match on the value. An absent header matches nothing.
+pub fn header_match(pattern: &str, value: Option<&str>) -> bool {
+    match value {
+        None => false,
+        Some(_) if pattern == "*" => true,
+        Some(v) => string_match(pattern, v),
+    }
+}
+
+/// `namespaces` / `source.namespace` (`srcNamespaceGenerator`): Istio turns the value into the
+/// regex `.*/ns/<value with every * as .*>/.*`, fully matched against the peer's URI SAN. So `*`
+/// may stand anywhere in the value (`team-*-prod`), not only at an end, and it may match across
+/// `/`. A plaintext peer has no URI SAN and never matches.
+pub fn namespace_match(pattern: &str, principal: &str) -> bool {
+    let mut pieces = vec![Glob::Any, Glob::Text("/ns/")];
+    for (i, part) in pattern.split('*').enumerate() {
+        if i > 0 {
+            pieces.push(Glob::Any);
+        }
+        if !part.is_empty() {
+            pieces.push(Glob::Text(part));
+        }
+    }
+    pieces.extend([Glob::Text("/"), Glob::Any]);
+    glob_match(&pieces, &format!("spiffe://{principal}"))
+}
+
+/// One piece of a `.*`-only regex.
+#[derive(Debug, Clone, Copy)]
+enum Glob<'a> {
+    Text(&'a str),
+    /// `.*`: any run of characters, `/` included.
+    Any,
+}
+
+/// Full match of `.*`-only regex pieces (backtracking over at most a few pieces).
+fn glob_match(pieces: &[Glob<'_>], s: &str) -> bool {
+    match pieces.split_first() {
+        None => s.is_empty(),
+        Some((Glob::Text(t), more)) => s.strip_prefix(t).is_some_and(|r| glob_match(more, r)),
+        Some((Glob::Any, more)) => s
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(s.len()))
+            .any(|n| glob_match(more, &s[n..])),
+    }
+}
+
+/// How the inbound HTTP connection manager rewrites `:path` before any filter (RBAC included)
+/// sees it: `meshConfig.pathNormalization` (`pilot/pkg/networking/core/listener_builder.go`,
+/// `getPathNormalization`; Envoy `normalize_path` / `merge_slashes` /
+/// `path_with_escaped_slashes_action`). Istio's default is BASE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PathNormalization {
+    /// `NONE`: the path is matched as sent.
+    None,
+    /// `BASE` (the default): RFC 3986 normalization, dot segments removed, `\` read as `/`.
+    #[default]
+    Base,
+    /// `MERGE_SLASHES`: BASE, then runs of `/` merged.
+    MergeSlashes,
+    /// `DECODE_AND_MERGE_SLASHES`: `%2F`/`%5C` decoded, then MERGE_SLASHES.
+    DecodeAndMergeSlashes,
+}
+
+/// The path as the RBAC filter sees it after `mode` (query string kept as sent).
+pub fn normalize_path(path: &str, mode: PathNormalization) -> String {
+    if mode == PathNormalization::None {
+        return path.to_string();
+    }
+    let (path, query) = match path.find(['?', '#']) {
+        Some(i) => path.split_at(i),
+        None => (path, ""),
+    };
+    let mut p = path.to_string();
+    if mode == PathNormalization::DecodeAndMergeSlashes {
+        for (escaped, plain) in [("%2F", "/"), ("%2f", "/"), ("%5C", "\\"), ("%5c", "\\")] {
+            p = p.replace(escaped, plain);
+        }
+    }
+    // Envoy's canonicalPath (Chromium's URL canonicalizer) reads `\` as `/` and `%2E` as `.`
+    // when it removes dot segments.
+    p = p.replace('\\', "/").replace("%2E", ".").replace("%2e", ".");
+    let mut p = remove_dot_segments(&p);
+    if matches!(
+        mode,
+        PathNormalization::MergeSlashes | PathNormalization::DecodeAndMergeSlashes
+    ) {
+        while p.contains("//") {
+            p = p.replace("//", "/");
+        }
+    }
+    p + query
+}
+
+/// RFC 3986 section 5.2.4 `remove_dot_segments`.
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').collect();
+    let last = segments.len() - 1;
+    for (i, seg) in segments.iter().enumerate() {
+        match *seg {
+            "." => {
+                if i == last {
+                    out.push("");
+                }
+            }
+            ".." => {
+                if out.len() > 1 {
+                    out.pop();
+                }
+                if i == last {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    let joined = out.join("/");
+    if path.starts_with('/') && !joined.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    }
 }
 
 /// Whether a pattern uses Envoy's URI-template operators.
@@ -229,6 +366,81 @@ mod tests {
         ];
         for (p, v, want) in cases {
             assert_eq!(path_match(p, v), want, "{p} vs {v}");
+        }
+    }
+
+    #[test]
+    fn hosts_match_the_authority_exactly_ignoring_case_without_an_implicit_port() {
+        let cases = [
+            ("httpbin.foo", "httpbin.foo", true),
+            ("HTTPBIN.foo", "httpbin.FOO", true),
+            ("httpbin.foo", "httpbin.foo:8000", false),
+            ("httpbin.foo:8000", "httpbin.foo:8000", true),
+            ("*.foo:8000", "httpbin.foo:8000", true),
+            ("httpbin*", "httpbin.foo:8000", true),
+            ("*", "", true),
+            ("*", "anything", true),
+        ];
+        for (p, v, want) in cases {
+            assert_eq!(host_match(p, v), want, "{p} vs {v}");
+        }
+    }
+
+    #[test]
+    fn header_presence_accepts_an_empty_value_but_not_an_absent_header() {
+        let cases = [
+            ("*", Some(""), true),
+            ("*", Some("x"), true),
+            ("*", None, false),
+            ("a*", Some(""), false),
+            ("", Some(""), true),
+            ("curl*", Some("curl/8.0"), true),
+        ];
+        for (p, v, want) in cases {
+            assert_eq!(header_match(p, v), want, "{p} vs {v:?}");
+        }
+    }
+
+    #[test]
+    fn namespace_values_are_globs_over_the_uri_san() {
+        let cases = [
+            ("foo", "cluster.local/ns/foo/sa/sleep", true),
+            ("foo", "cluster.local/ns/foobar/sa/sleep", false),
+            ("*", "cluster.local/ns/foo/sa/sleep", true),
+            ("team-*-prod", "td/ns/team-a-prod/sa/x", true),
+            ("team-*-prod", "td/ns/team-a-dev/sa/x", false),
+            ("*-prod", "td/ns/a-prod/sa/x", true),
+            ("prod-*", "td/ns/prod-a/sa/x", true),
+            ("prod-*", "td/ns/dev/sa/x", false),
+            // `.*` crosses `/`, as Envoy's regex does.
+            ("sa", "td/ns/x/sa/y", false),
+            ("*", "td/ns//sa/y", true),
+        ];
+        for (p, v, want) in cases {
+            assert_eq!(namespace_match(p, v), want, "{p} vs {v}");
+        }
+    }
+
+    #[test]
+    fn paths_are_normalized_like_envoy_before_matching() {
+        use PathNormalization as N;
+        let cases = [
+            ("/a/./b", N::Base, "/a/b"),
+            ("/a/../admin", N::Base, "/admin"),
+            ("/../../admin", N::Base, "/admin"),
+            ("/a/%2e%2e/admin", N::Base, "/admin"),
+            ("/a\\..\\admin", N::Base, "/admin"),
+            ("/a//b", N::Base, "/a//b"),
+            ("/a//b", N::MergeSlashes, "/a/b"),
+            ("/a%2Fb", N::MergeSlashes, "/a%2Fb"),
+            ("/a%2F%2Fb", N::DecodeAndMergeSlashes, "/a/b"),
+            ("/a/../b?x=/../y", N::Base, "/b?x=/../y"),
+            ("/a/..", N::Base, "/"),
+            ("/a/../b", N::None, "/a/../b"),
+            ("/headers", N::Base, "/headers"),
+        ];
+        for (path, mode, want) in cases {
+            assert_eq!(normalize_path(path, mode), want, "{path} {mode:?}");
         }
     }
 

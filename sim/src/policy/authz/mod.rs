@@ -128,12 +128,23 @@ pub fn workload_principal(res: &Resources, workload: &Workload) -> String {
 /// The annotation that turns a policy into a dry run (shadow rules, not enforced).
 pub const DRY_RUN_ANNOTATION: &str = "istio.io/dry-run";
 
+/// `builder.go` `isDryRun`: the annotation's value is read with Go's `strconv.ParseBool`; a value
+/// it rejects (`yes`, `tRuE`, ` true`) is logged by istiod and the policy is enforced.
 fn is_dry_run(policy: &AuthorizationPolicy) -> bool {
     policy
         .meta
         .annotations
         .get(DRY_RUN_ANNOTATION)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        .is_some_and(|v| go_parse_bool(v) == Some(true))
+}
+
+/// Go's `strconv.ParseBool`: exactly these spellings, nothing else.
+pub fn go_parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
 }
 
 /// Envoy's response-code details when ext_authz denies.

@@ -7,8 +7,9 @@
 use crate::model::{AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource};
 
 use super::matcher::{
-    expand_trust_domains, ip_block_match, path_match, principal_parts, string_match,
-    string_match_ignore_case, trust_domain_match,
+    expand_trust_domains, header_match, host_match, ip_block_match, namespace_match,
+    normalize_path, path_match, principal_parts, string_match, trust_domain_match,
+    PathNormalization,
 };
 use super::RequestFacts;
 
@@ -24,7 +25,7 @@ pub(super) struct MatchContext<'a> {
 
 /// Why a rule did not match: the first field that failed, and a readable reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Miss {
+pub(super) struct Miss {
     /// The field as the policy names it (`principals`, `notNamespaces`, `when source.ip`, ...),
     /// or `http-only fields` for an ALLOW rule dropped on TCP.
     pub field: String,
@@ -60,8 +61,7 @@ impl MatchContext<'_> {
 
     fn namespace_matches(&self, pattern: &str) -> bool {
         self.principal()
-            .and_then(principal_parts)
-            .is_some_and(|(_, ns, _)| string_match(pattern, ns))
+            .is_some_and(|p| namespace_match(pattern, p))
     }
 
     /// `ns/sa`, or a bare `sa` meaning the policy's namespace; exact, any trust domain.
@@ -88,13 +88,7 @@ impl MatchContext<'_> {
         let Some(http) = &self.facts.http else {
             return false;
         };
-        let host = http.host.as_str();
-        // A value without a port also matches the authority with any port.
-        string_match_ignore_case(pattern, host)
-            || (!pattern.contains(':')
-                && host.rsplit_once(':').is_some_and(|(h, p)| {
-                    p.parse::<u16>().is_ok() && string_match_ignore_case(pattern, h)
-                }))
+        host_match(pattern, &http.host)
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -256,8 +250,10 @@ impl MatchContext<'_> {
         let method = || format!("method {:?}", http.map(|h| h.method.as_str()).unwrap_or(""));
         let path = || format!("path {:?}", http.map(|h| h.path.as_str()).unwrap_or(""));
         let port = || format!("port {}", self.facts.destination_port);
-        let method_is = |v: &str| http.is_some_and(|h| string_match(v, &h.method));
-        let path_is = |v: &str| http.is_some_and(|h| path_match(v, &h.path));
+        let method_is = |v: &str| header_match(v, http.map(|h| h.method.as_str()));
+        // The HCM normalizes `:path` before the RBAC filter runs (BASE by default).
+        let normalized = http.map(|h| normalize_path(&h.path, PathNormalization::default()));
+        let path_is = |v: &str| normalized.as_deref().is_some_and(|p| path_match(v, p));
         self.field("hosts", &o.hosts, false, true, host, |v| {
             self.host_matches(v)
         })?;
@@ -289,7 +285,7 @@ impl MatchContext<'_> {
         {
             let value = self.header(header);
             let actual = format!("header {header}={:?}", value.unwrap_or(""));
-            return check(true, actual, &|v| value.is_some_and(|h| string_match(v, h)));
+            return check(true, actual, &|v| header_match(v, value));
         }
         match key {
             "source.ip" | "remote.ip" => check(false, self.peer_ip(), &|v| self.ip_matches(v)),

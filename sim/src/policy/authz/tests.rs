@@ -117,8 +117,15 @@ fn authorization_follows_custom_deny_allow_order_and_rule_semantics() {
         ("notPaths", vec![("foo", "p", "rules: [{to: [{operation: {notPaths: ['/admin*']}}]}]")], path("/admin/x"), NONE),
         ("methods", vec![("foo", "p", "rules: [{to: [{operation: {methods: [POST]}}]}]")], http(Some(SLEEP)), NONE),
         ("notMethods", vec![("foo", "p", "rules: [{to: [{operation: {notMethods: [POST]}}]}]")], http(Some(SLEEP)), ALLOW),
-        ("hosts are case-insensitive and port-agnostic",
-            vec![("foo", "p", "rules: [{to: [{operation: {hosts: [HTTPBIN.foo]}}]}]")], http(Some(SLEEP)), ALLOW),
+        ("hosts are case-insensitive on the authority as sent",
+            vec![("foo", "p", "rules: [{to: [{operation: {hosts: ['HTTPBIN.foo:8000']}}]}]")], http(Some(SLEEP)), ALLOW),
+        // Istio >= 1.11 (`HostMatcher`): no implicit `:port` variant.
+        ("a host without the port misses an authority with one",
+            vec![("foo", "p", "rules: [{to: [{operation: {hosts: [httpbin.foo]}}]}]")], http(Some(SLEEP)), NONE),
+        ("namespaces take * anywhere", vec![("foo", "p", "rules: [{from: [{source: {namespaces: ['b*r']}}]}]")], http(Some(SLEEP)), ALLOW),
+        ("paths are matched after dot segments are removed",
+            vec![("foo", "deny", "{action: DENY, rules: [{to: [{operation: {paths: ['/admin*']}}]}]}")], path("/public/../admin/x"),
+            (false, Some("rbac_access_denied_matched_policy[ns[foo]-policy[deny]-rule[0]]"))),
         ("ports are target ports", vec![("foo", "p", "rules: [{to: [{operation: {ports: ['80']}}]}]")], http(Some(SLEEP)), ALLOW),
         ("service ports do not match", vec![("foo", "p", "rules: [{to: [{operation: {ports: ['8000']}}]}]")], http(Some(SLEEP)), NONE),
         ("fields AND together", vec![("foo", "p",
@@ -302,6 +309,34 @@ fn dry_run_policies_are_reported_but_never_enforced() {
     assert!(!decide(&f, &http(Some(SLEEP))).allowed);
 }
 
+/// `isDryRun` reads the annotation with Go's `strconv.ParseBool`; what it rejects is enforced.
+#[test]
+fn dry_run_annotation_is_read_like_go_parse_bool() {
+    let cases = [
+        ("true", true),
+        ("True", true),
+        ("TRUE", true),
+        ("1", true),
+        ("t", true),
+        ("T", true),
+        ("tRuE", false),
+        ("yes", false),
+        (" true", false),
+        ("false", false),
+        ("0", false),
+        ("", false),
+    ];
+    for (value, dry) in cases {
+        let mut f = fixture(&[("foo", "deny-all", "{action: DENY, rules: [{}]}")]);
+        f.res.authorization_policies[0]
+            .meta
+            .annotations
+            .insert(DRY_RUN_ANNOTATION.into(), value.into());
+        let got = decide(&f, &http(Some(SLEEP)));
+        assert_eq!(got.allowed, dry, "istio.io/dry-run: {value:?}");
+    }
+}
+
 #[test]
 fn workload_principal_uses_the_mesh_trust_domain() {
     let mut f = fixture(&[]);
@@ -454,12 +489,10 @@ fn index_agrees_with_a_full_scan_and_allow_never_lifts_a_deny() {
             .filter_map(|p| scope_of(p, w, "istio-system").map(|s| (p, s)))
             .collect();
         let mut with_allow = f.res.clone();
-        with_allow
-            .authorization_policies
-            .push(crate::model::AuthorizationPolicy {
-                meta: crate::policy::testing::meta("foo", "zz-allow-all", None),
-                spec: spec("rules: [{}]"),
-            });
+        with_allow.authorization_policies.push(AuthorizationPolicy {
+            meta: crate::policy::testing::meta("foo", "zz-allow-all", None),
+            spec: spec("rules: [{}]"),
+        });
         for facts in &requests {
             let got = idx.evaluate(&f.res, w, facts);
             assert_eq!(got, evaluate_policies(&f.res, &all, facts), "round {round}");

@@ -313,7 +313,7 @@ fn rules_for_the_same_host_merge_oldest_policy_first() {
     );
 }
 
-fn tls(mode: crate::model::ClientTlsMode) -> Option<ClientTls> {
+fn tls(mode: ClientTlsMode) -> Option<ClientTls> {
     Some(ClientTls {
         mode,
         ..ClientTls::default()
@@ -330,11 +330,7 @@ fn pool(max: u32) -> Option<ConnectionPool> {
     })
 }
 
-fn port_entry(
-    port: u32,
-    tls_mode: Option<crate::model::ClientTlsMode>,
-    max: Option<u32>,
-) -> PortTrafficPolicy {
+fn port_entry(port: u32, tls_mode: Option<ClientTlsMode>, max: Option<u32>) -> PortTrafficPolicy {
     PortTrafficPolicy {
         port: Some(PortSelector { number: port }),
         tls: tls_mode.and_then(tls),
@@ -546,7 +542,7 @@ fn export_to_lookups_match_istio_table() {
         ("istio-system", "test7", "api.test.com", None),
     ];
     for (proxy_ns, service_ns, host, want) in cases {
-        let client = crate::model::Workload {
+        let client = Workload {
             meta: crate::policy::testing::meta(proxy_ns, "proxy", None),
             ..Default::default()
         };
