@@ -265,7 +265,7 @@ impl Fault {
                     .flat_map(|c| CipherSuite::parse_entry(c))
                     .map(|c| match c {
                         CipherSuite::Unknown(name) => {
-                            Err(format!("fault {ty}: {}", UnknownCipherSuite(name)))
+                            Err(invalid(format!("fault {ty}: {}", UnknownCipherSuite(name))))
                         }
                         known => Ok(known),
                     })
