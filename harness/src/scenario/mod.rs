@@ -123,4 +123,6 @@ pub struct Expect {
 }
 
 #[cfg(test)]
+mod agreement_tests;
+#[cfg(test)]
 mod tests;
