@@ -198,88 +198,93 @@ impl Driver for Mesh {
     }
 }
 
+/// Does what one step's action says to a mesh: the one mapping from a step to mesh calls, used
+/// by the runner and by `fix_verifies`' replay of the earlier steps (so the replayed copy is in
+/// the state the step saw). A request step's outcomes come back; other steps give none.
+fn perform(mesh: &mut impl Driver, action: &Action) -> Result<Vec<Outcome>, MeshError> {
+    match action {
+        Action::Request { request, .. } => mesh.request(request),
+        Action::Advance(_, by) => {
+            mesh.advance(*by);
+            Ok(Vec::new())
+        }
+        Action::Apply(objects) => mesh.apply(objects.clone()).map(|()| Vec::new()),
+        Action::Delete(refs) => mesh.delete(refs).map(|()| Vec::new()),
+        Action::Fault(fault) => mesh.inject(fault).map(|()| Vec::new()),
+    }
+}
+
+/// One line saying what a step does (before it runs; `advance` adds the new time after).
+fn summary_of(action: &Action) -> String {
+    match action {
+        Action::Request { request, .. } => describe_request(request),
+        Action::Advance(text, _) => format!("advance {text}"),
+        Action::Apply(objects) => format!("apply {} object(s)", objects.len()),
+        Action::Delete(refs) => {
+            let names: Vec<String> = refs.iter().map(ToString::to_string).collect();
+            format!("delete {}", names.join(", "))
+        }
+        Action::Fault(fault) => format!("fault {fault}"),
+    }
+}
+
 /// Runs the steps in order; a failed expectation does not stop the scenario, an error does.
 fn drive(mesh: &mut impl Driver, scenario: &Scenario) -> Vec<StepReport> {
     let mut reports = Vec::new();
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
         let kind = step.action.keyword();
-        let report = match &step.action {
-            Action::Request { request, expect } => {
-                let summary = describe_request(request);
-                match mesh.request(request) {
-                    Err(e) => error_step(index, step.line, kind, &summary, e.0),
-                    Ok(outcomes) => {
-                        let wanted = expect.diagnosis.is_some() || expect.fix_verifies;
-                        let diagnosis = diagnosed_outcome(&outcomes)
-                            .filter(|_| wanted)
-                            .and_then(|o| mesh.diagnosis(request, o))
-                            .map(|(findings, fix)| Diagnosis {
-                                fix: expect.fix_verifies.then(|| match (&fix, findings.first()) {
-                                    (Some(fix), _) => fix::verify(scenario, i, fix, request),
-                                    (None, Some(first)) => Err(format!(
-                                        "the first finding, {}, has no machine-applicable remedy",
-                                        first.code
-                                    )),
-                                    (None, None) => Err("no finding to take a remedy from".into()),
-                                }),
-                                findings,
-                            });
-                        let (mismatches, culprit) =
-                            check_with(expect, &outcomes, diagnosis.as_ref());
-                        let evidence = culprit
-                            .filter(|_| !mismatches.is_empty())
-                            .map(evidence)
-                            .unwrap_or_default();
-                        StepReport {
-                            index,
-                            line: step.line,
-                            kind: kind.into(),
-                            summary,
-                            verdict: if mismatches.is_empty() {
-                                Verdict::Passed
-                            } else {
-                                Verdict::Failed
-                            },
-                            mismatches,
-                            error: None,
-                            evidence,
-                            outcomes,
-                        }
+        let summary = summary_of(&step.action);
+        let report = match perform(mesh, &step.action) {
+            Err(e) => error_step(index, step.line, kind, &summary, e.0),
+            Ok(outcomes) => match &step.action {
+                Action::Request { request, expect } => {
+                    let wanted = expect.diagnosis.is_some() || expect.fix_verifies;
+                    let diagnosis = diagnosed_outcome(&outcomes)
+                        .filter(|_| wanted)
+                        .and_then(|o| mesh.diagnosis(request, o))
+                        .map(|(findings, fix)| Diagnosis {
+                            fix: expect.fix_verifies.then(|| match (&fix, findings.first()) {
+                                (Some(fix), _) => fix::verify(scenario, i, fix, request),
+                                (None, Some(first)) => Err(format!(
+                                    "the first finding, {}, has no machine-applicable remedy",
+                                    first.code
+                                )),
+                                (None, None) => Err("no finding to take a remedy from".into()),
+                            }),
+                            findings,
+                        });
+                    let (mismatches, culprit) = check_with(expect, &outcomes, diagnosis.as_ref());
+                    let evidence = culprit
+                        .filter(|_| !mismatches.is_empty())
+                        .map(evidence)
+                        .unwrap_or_default();
+                    StepReport {
+                        index,
+                        line: step.line,
+                        kind: kind.into(),
+                        summary,
+                        verdict: if mismatches.is_empty() {
+                            Verdict::Passed
+                        } else {
+                            Verdict::Failed
+                        },
+                        mismatches,
+                        error: None,
+                        evidence,
+                        outcomes,
                     }
                 }
-            }
-            Action::Advance(text, by) => {
-                mesh.advance(*by);
-                passed_step(
+                Action::Advance(..) => passed_step(
                     index,
                     step.line,
                     kind,
-                    format!("advance {text} (now {})", mesh.now()),
-                )
-            }
-            Action::Apply(objects) => {
-                let summary = format!("apply {} object(s)", objects.len());
-                match mesh.apply(objects.clone()) {
-                    Ok(()) => passed_step(index, step.line, kind, summary),
-                    Err(e) => error_step(index, step.line, kind, &summary, e.0),
+                    format!("{summary} (now {})", mesh.now()),
+                ),
+                Action::Apply(_) | Action::Delete(_) | Action::Fault(_) => {
+                    passed_step(index, step.line, kind, summary)
                 }
-            }
-            Action::Delete(refs) => {
-                let names: Vec<String> = refs.iter().map(ToString::to_string).collect();
-                let summary = format!("delete {}", names.join(", "));
-                match mesh.delete(refs) {
-                    Ok(()) => passed_step(index, step.line, kind, summary),
-                    Err(e) => error_step(index, step.line, kind, &summary, e.0),
-                }
-            }
-            Action::Fault(fault) => {
-                let summary = format!("fault {fault}");
-                match mesh.inject(fault) {
-                    Ok(()) => passed_step(index, step.line, kind, summary),
-                    Err(e) => error_step(index, step.line, kind, &summary, e.0),
-                }
-            }
+            },
         };
         let stop = report.verdict == Verdict::Error;
         reports.push(report);

@@ -1,5 +1,7 @@
 //! "Did you mean" for misspelt keys: a typo in a scenario must fail loudly and point at the fix.
 
+use sim::fault::FaultError;
+
 /// Edit distance between two short words (Levenshtein).
 fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -65,29 +67,27 @@ const FAULT_KEYS: &[&str] = &[
     "cipher_suites",
 ];
 
-/// Adds "did you mean" to a fault parse error: an unknown type or key close to a real one, or a
-/// missing key that one of the `given` keys misspells.
-pub fn explain_fault_error(message: &str, given: &[String]) -> String {
-    let quoted = |marker: &str| -> Option<String> {
-        let rest = &message[message.find(marker)? + marker.len()..];
-        let rest = rest.strip_prefix('"')?;
-        Some(rest[..rest.find('"')?].to_string())
-    };
-    if let Some(ty) = quoted("unknown fault type ") {
-        if let Some(b) = closest(&ty, sim::fault::FAULT_TYPES) {
-            return format!("{message}; did you mean `{b}`?");
+/// A fault parse error's message, with "did you mean" when the type or key is close to a real
+/// one, or when one of the `given` keys misspells a missing required key.
+pub fn explain_fault_error(error: &FaultError, given: &[String]) -> String {
+    let message = error.to_string();
+    match error {
+        FaultError::UnknownType { ty } => match closest(ty, sim::fault::FAULT_TYPES) {
+            Some(b) => format!("{message}; did you mean `{b}`?"),
+            None => message,
+        },
+        FaultError::UnknownKey { key, .. } => match closest(key, FAULT_KEYS) {
+            Some(b) => format!("{message}; did you mean `{b}`?"),
+            None => message,
+        },
+        FaultError::MissingKey { key, .. } => {
+            match given.iter().find(|g| closest(g, &[key]).is_some()) {
+                Some(typo) => format!("{message}; `{typo}` looks like a misspelling of `{key}`"),
+                None => message,
+            }
         }
-    } else if let Some(key) = quoted("unknown key ") {
-        if let Some(b) = closest(&key, FAULT_KEYS) {
-            return format!("{message}; did you mean `{b}`?");
-        }
-    } else if let Some(rest) = message.split(": missing ").nth(1) {
-        let wanted = rest.trim_end_matches("=...");
-        if let Some(typo) = given.iter().find(|g| closest(g, &[wanted]).is_some()) {
-            return format!("{message}; `{typo}` looks like a misspelling of `{wanted}`");
-        }
+        FaultError::Invalid(_) => message,
     }
-    message.to_string()
 }
 
 /// The keys written in a YAML fault map, for `explain_fault_error`.

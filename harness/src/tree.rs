@@ -4,6 +4,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use include_dir::Dir;
+use sim::model::walk::files_under;
 
 use crate::error::InputError;
 
@@ -29,10 +30,7 @@ pub fn is_yaml(path: &Path) -> bool {
     )
 }
 
-/// True for the file names manifests use (JSON is YAML too), as the loader reads them.
-pub fn is_manifest(path: &Path) -> bool {
-    is_yaml(path) || path.extension().and_then(|e| e.to_str()) == Some("json")
-}
+pub use sim::model::walk::is_manifest;
 
 impl Tree {
     /// Reads a file as UTF-8.
@@ -86,7 +84,10 @@ impl Tree {
     pub fn files(&self, path: &Path, keep: fn(&Path) -> bool) -> Result<Vec<PathBuf>, InputError> {
         let mut out = Vec::new();
         match self {
-            Tree::Fs => walk_fs(path, keep, &mut out)?,
+            Tree::Fs => {
+                out = files_under(path, keep)
+                    .map_err(|e| InputError::at(&e.path, 0, e.to_string()))?;
+            }
             Tree::Embedded { dir, root } => {
                 let rel = self.relative(path, root)?;
                 let sub = if rel.as_os_str().is_empty() {
@@ -129,21 +130,6 @@ pub fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-fn walk_fs(dir: &Path, keep: fn(&Path) -> bool, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| InputError::at(dir, 0, format!("cannot read directory: {e}")))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| InputError::at(dir, 0, format!("cannot read: {e}")))?;
-        let path = entry.path();
-        if path.is_dir() {
-            walk_fs(&path, keep, out)?;
-        } else if keep(&path) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 fn walk_embedded(dir: &Dir<'static>, root: &Path, keep: fn(&Path) -> bool, out: &mut Vec<PathBuf>) {

@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::clock::parse_duration;
 use crate::model::TlsVersion;
+use crate::tls_params::{CipherSuite, TlsParamsOverride, UnknownCipherSuite};
 
 /// One injected fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,12 +63,8 @@ pub enum Fault {
     TlsParams {
         /// `NS/WORKLOAD`.
         workload: String,
-        /// Minimum version.
-        min_version: Option<TlsVersion>,
-        /// Maximum version.
-        max_version: Option<TlsVersion>,
-        /// Cipher suites (Envoy/BoringSSL names).
-        cipher_suites: Vec<String>,
+        /// What changes from the mesh's parameters.
+        params: TlsParamsOverride,
     },
 }
 
@@ -87,13 +84,48 @@ pub const FAULT_TYPES: &[&str] = &[
     "tls-params",
 ];
 
+/// Why a fault spec or map was rejected; the variants callers act on (a "did you mean" for a
+/// misspelt type or key) carry the words, the rest only a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    /// The type is not in `FAULT_TYPES`.
+    #[error("unknown fault type {ty:?}; expected one of: {}", FAULT_TYPES.join(", "))]
+    UnknownType {
+        /// The type as written.
+        ty: String,
+    },
+    /// A key the fault type does not take.
+    #[error("fault {ty}: unknown key {key:?}")]
+    UnknownKey {
+        /// The fault type.
+        ty: String,
+        /// The key as written.
+        key: String,
+    },
+    /// A key the fault type requires is absent.
+    #[error("fault {ty}: missing {key}=...")]
+    MissingKey {
+        /// The fault type.
+        ty: String,
+        /// The required key.
+        key: &'static str,
+    },
+    /// Any other malformed input (a bad value, a malformed spec).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(message: impl Into<String>) -> FaultError {
+    FaultError::Invalid(message.into())
+}
+
 /// Parameters as written: `key -> one or more values`.
 type Params = BTreeMap<String, Vec<String>>;
 
 impl Fault {
     /// Parses the CLI form `TYPE[:KEY=VALUE[,KEY=VALUE]...]`. A key may repeat to give a list
     /// (`rotate-root:restart=foo/a,restart=foo/b`); lists may also be `;`-separated.
-    pub fn parse_spec(spec: &str) -> Result<Fault, String> {
+    pub fn parse_spec(spec: &str) -> Result<Fault, FaultError> {
         let (ty, rest) = match spec.split_once(':') {
             Some((t, r)) => (t.trim(), r),
             None => (spec.trim(), ""),
@@ -102,7 +134,7 @@ impl Fault {
         for pair in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = pair
                 .split_once('=')
-                .ok_or_else(|| format!("fault {ty}: expected KEY=VALUE, got {pair:?}"))?;
+                .ok_or_else(|| invalid(format!("fault {ty}: expected KEY=VALUE, got {pair:?}")))?;
             let entry = params.entry(k.trim().to_string()).or_default();
             entry.extend(
                 v.split(';')
@@ -114,36 +146,42 @@ impl Fault {
     }
 
     /// Parses the scenario form: a map with `type:` and the fault's keys.
-    pub fn from_yaml(value: &serde_yaml::Value) -> Result<Fault, String> {
+    pub fn from_yaml(value: &serde_yaml::Value) -> Result<Fault, FaultError> {
         let map = value
             .as_mapping()
-            .ok_or("a fault must be a map like {type: istiod-down}")?;
+            .ok_or_else(|| invalid("a fault must be a map like {type: istiod-down}"))?;
         let mut ty = None;
         let mut params = Params::new();
         for (k, v) in map {
-            let key = k.as_str().ok_or("fault keys must be strings")?.to_string();
+            let key = k
+                .as_str()
+                .ok_or_else(|| invalid("fault keys must be strings"))?
+                .to_string();
             if key == "type" {
-                ty = Some(scalar(v).ok_or("fault `type` must be a string")?);
+                ty = Some(scalar(v).ok_or_else(|| invalid("fault `type` must be a string"))?);
                 continue;
             }
-            let values =
-                match v {
-                    serde_yaml::Value::Sequence(items) => items
-                        .iter()
-                        .map(|i| {
-                            scalar(i).ok_or(format!("fault key {key}: list items must be scalars"))
+            let values = match v {
+                serde_yaml::Value::Sequence(items) => items
+                    .iter()
+                    .map(|i| {
+                        scalar(i).ok_or_else(|| {
+                            invalid(format!("fault key {key}: list items must be scalars"))
                         })
-                        .collect::<Result<Vec<_>, _>>()?,
-                    other => vec![scalar(other)
-                        .ok_or(format!("fault key {key}: expected a scalar or a list"))?],
-                };
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                other => vec![scalar(other).ok_or_else(|| {
+                    invalid(format!("fault key {key}: expected a scalar or a list"))
+                })?],
+            };
             params.insert(key, values);
         }
-        let ty = ty.ok_or("a fault needs `type:` (one of the fault vocabulary)")?;
+        let ty =
+            ty.ok_or_else(|| invalid("a fault needs `type:` (one of the fault vocabulary)"))?;
         Fault::from_params(&ty, params)
     }
 
-    fn from_params(ty: &str, mut p: Params) -> Result<Fault, String> {
+    fn from_params(ty: &str, mut p: Params) -> Result<Fault, FaultError> {
         let fault = match ty {
             "missing-cert" => Fault::MissingCert {
                 workload: workload(ty, &mut p)?,
@@ -159,7 +197,7 @@ impl Fault {
                     None => (false, raw.strip_prefix('+').unwrap_or(&raw)),
                 };
                 let secs = parse_duration(body)
-                    .map_err(|e| format!("fault {ty}: {e}"))?
+                    .map_err(|e| invalid(format!("fault {ty}: {e}")))?
                     .as_secs() as i64;
                 Fault::ClockSkew {
                     workload,
@@ -171,7 +209,9 @@ impl Fault {
             "csr-rate-limit" => {
                 let raw = one(ty, &mut p, "per_second")?;
                 let per_second = raw.parse().map_err(|_| {
-                    format!("fault {ty}: per_second must be a whole number, got {raw:?}")
+                    invalid(format!(
+                        "fault {ty}: per_second must be a whole number, got {raw:?}"
+                    ))
                 })?;
                 Fault::CsrRateLimit { per_second }
             }
@@ -192,9 +232,9 @@ impl Fault {
                     Some([v]) if v == "true" => true,
                     Some([v]) if v == "false" => false,
                     Some(other) => {
-                        return Err(format!(
+                        return Err(invalid(format!(
                             "fault {ty}: trust_bundle must be true or false, got {other:?}"
-                        ))
+                        )))
                     }
                 };
                 Fault::PluginCa { trust_bundle }
@@ -203,34 +243,53 @@ impl Fault {
             "expire-root" => Fault::ExpireRoot,
             "tls-params" => {
                 let workload = workload(ty, &mut p)?;
-                let version = |p: &mut Params, key: &str| -> Result<Option<TlsVersion>, String> {
-                    match p.remove(key).as_deref() {
-                        None => Ok(None),
-                        Some([v]) => TlsVersion::parse(v).map(Some).ok_or(format!(
-                            "fault {ty}: {key} must be TLSV1_2 or TLSV1_3, got {v:?}"
-                        )),
-                        Some(_) => Err(format!("fault {ty}: {key} takes one value")),
-                    }
-                };
+                let version =
+                    |p: &mut Params, key: &str| -> Result<Option<TlsVersion>, FaultError> {
+                        match p.remove(key).as_deref() {
+                            None => Ok(None),
+                            Some([v]) => TlsVersion::parse(v).map(Some).ok_or_else(|| {
+                                invalid(format!(
+                                    "fault {ty}: {key} must be TLSV1_2 or TLSV1_3, got {v:?}"
+                                ))
+                            }),
+                            Some(_) => Err(invalid(format!("fault {ty}: {key} takes one value"))),
+                        }
+                    };
                 let min_version = version(&mut p, "min_version")?;
                 let max_version = version(&mut p, "max_version")?;
-                let cipher_suites = p.remove("cipher_suites").unwrap_or_default();
+                // Strict here: a fault names suites on purpose, so a typo is an input error.
+                let cipher_suites = p
+                    .remove("cipher_suites")
+                    .unwrap_or_default()
+                    .iter()
+                    .flat_map(|c| CipherSuite::parse_entry(c))
+                    .map(|c| match c {
+                        CipherSuite::Unknown(name) => {
+                            Err(invalid(format!("fault {ty}: {}", UnknownCipherSuite(name))))
+                        }
+                        known => Ok(known),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 Fault::TlsParams {
                     workload,
-                    min_version,
-                    max_version,
-                    cipher_suites,
+                    params: TlsParamsOverride {
+                        min_version,
+                        max_version,
+                        cipher_suites,
+                    },
                 }
             }
             other => {
-                return Err(format!(
-                    "unknown fault type {other:?}; expected one of: {}",
-                    FAULT_TYPES.join(", ")
-                ))
+                return Err(FaultError::UnknownType {
+                    ty: other.to_string(),
+                })
             }
         };
         if let Some(extra) = p.keys().next() {
-            return Err(format!("fault {ty}: unknown key {extra:?}"));
+            return Err(FaultError::UnknownKey {
+                ty: ty.to_string(),
+                key: extra.clone(),
+            });
         }
         Ok(fault)
     }
@@ -278,20 +337,20 @@ impl fmt::Display for Fault {
                 kv.extend(restart.iter().map(|w| format!("restart={w}")))
             }
             Fault::PluginCa { trust_bundle } => kv.push(format!("trust_bundle={trust_bundle}")),
-            Fault::TlsParams {
-                workload,
-                min_version,
-                max_version,
-                cipher_suites,
-            } => {
+            Fault::TlsParams { workload, params } => {
                 kv.push(format!("workload={workload}"));
-                if let Some(v) = min_version {
+                if let Some(v) = params.min_version {
                     kv.push(format!("min_version={}", v.as_str()));
                 }
-                if let Some(v) = max_version {
+                if let Some(v) = params.max_version {
                     kv.push(format!("max_version={}", v.as_str()));
                 }
-                kv.extend(cipher_suites.iter().map(|c| format!("cipher_suites={c}")));
+                kv.extend(
+                    params
+                        .cipher_suites
+                        .iter()
+                        .map(|c| format!("cipher_suites={c}")),
+                );
             }
             Fault::IstiodDown
             | Fault::IstiodRbacDenied
@@ -314,26 +373,31 @@ fn scalar(v: &serde_yaml::Value) -> Option<String> {
     }
 }
 
-fn one(ty: &str, p: &mut Params, key: &str) -> Result<String, String> {
+fn one(ty: &str, p: &mut Params, key: &'static str) -> Result<String, FaultError> {
     match p.remove(key).as_deref() {
         Some([v]) => Ok(v.clone()),
-        Some(_) => Err(format!("fault {ty}: {key} takes exactly one value")),
-        None => Err(format!("fault {ty}: missing {key}=...")),
+        Some(_) => Err(invalid(format!(
+            "fault {ty}: {key} takes exactly one value"
+        ))),
+        None => Err(FaultError::MissingKey {
+            ty: ty.to_string(),
+            key,
+        }),
     }
 }
 
-fn workload(ty: &str, p: &mut Params) -> Result<String, String> {
+fn workload(ty: &str, p: &mut Params) -> Result<String, FaultError> {
     let w = one(ty, p, "workload")?;
     check_workload(ty, &w)?;
     Ok(w)
 }
 
-fn check_workload(ty: &str, w: &str) -> Result<(), String> {
+fn check_workload(ty: &str, w: &str) -> Result<(), FaultError> {
     match w.split_once('/') {
         Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => Ok(()),
-        _ => Err(format!(
+        _ => Err(invalid(format!(
             "fault {ty}: workload must be NAMESPACE/WORKLOAD, got {w:?}"
-        )),
+        ))),
     }
 }
 
@@ -358,7 +422,13 @@ mod tests {
     #[test]
     fn unknown_fault_type_lists_the_vocabulary() {
         let e = Fault::parse_spec("istiod-sad").unwrap_err();
-        assert!(e.contains("istiod-down"), "{e}");
+        assert_eq!(
+            e,
+            FaultError::UnknownType {
+                ty: "istiod-sad".into()
+            }
+        );
+        assert!(e.to_string().contains("istiod-down"), "{e}");
     }
 
     #[test]
@@ -372,7 +442,13 @@ mod tests {
             }
         );
         let v: serde_yaml::Value = serde_yaml::from_str("{type: istiod-down, when: now}").unwrap();
-        assert!(Fault::from_yaml(&v).unwrap_err().contains("unknown key"));
+        assert_eq!(
+            Fault::from_yaml(&v).unwrap_err(),
+            FaultError::UnknownKey {
+                ty: "istiod-down".into(),
+                key: "when".into()
+            }
+        );
     }
 
     #[test]

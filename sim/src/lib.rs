@@ -13,6 +13,7 @@ pub mod model;
 pub mod pki;
 pub mod policy;
 pub mod proxy;
+pub mod tls_params;
 pub mod vocab;
 
 pub use clock::SimTime;

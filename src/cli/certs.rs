@@ -4,7 +4,7 @@
 use sim::control::Exported;
 
 use super::config::{build_mesh, load};
-use super::output::emit;
+use super::output::emit_then;
 use super::{CertsArgs, EXIT_BAD_INPUT, EXIT_OK};
 
 /// Runs `meshsim certs` and returns the exit code.
@@ -26,13 +26,7 @@ pub(super) fn certs(args: CertsArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    match emit(&report(&exported), None) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("meshsim certs: {e}");
-            EXIT_BAD_INPUT
-        }
-    }
+    emit_then("certs", &report(&exported), None, EXIT_OK)
 }
 
 fn report(exported: &[(String, Exported)]) -> String {

@@ -10,7 +10,7 @@ use sim::model::{Meta, Origin};
 use sim::Resources;
 
 use super::config::load;
-use super::output::emit;
+use super::output::emit_then;
 use super::{CheckArgs, CheckFormat, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 
 /// `check --format json`.
@@ -37,13 +37,7 @@ pub(super) fn check(args: CheckArgs) -> i32 {
         }),
         CheckFormat::Sarif => pretty(&sarif(&resources, &findings)),
     };
-    match emit(&text, None) {
-        Ok(()) => exit_code(&findings),
-        Err(e) => {
-            eprintln!("meshsim check: {e}");
-            EXIT_BAD_INPUT
-        }
-    }
+    emit_then("check", &text, None, exit_code(&findings))
 }
 
 /// 1 when any finding has severity error, else 0.

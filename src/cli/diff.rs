@@ -6,7 +6,7 @@ use sim::analysis::{self, Flow, FlowChange};
 
 use super::config::load;
 use super::matrix::{codes_text, flags_text, flows_of, Handshake};
-use super::output::emit;
+use super::output::emit_then;
 use super::{DiffArgs, Format, EXIT_BAD_INPUT, EXIT_OK};
 
 /// `diff --format json`.
@@ -40,13 +40,7 @@ pub(super) fn diff(args: DiffArgs) -> i32 {
         Format::Human => human(&changes, compared),
         Format::Json => json(&changes),
     };
-    match emit(&text, None) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("meshsim diff: {e}");
-            EXIT_BAD_INPUT
-        }
-    }
+    emit_then("diff", &text, None, EXIT_OK)
 }
 
 fn state(flow: Option<&Flow>) -> String {

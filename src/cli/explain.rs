@@ -9,7 +9,7 @@ use sim::proxy::Outcome;
 use sim::vocab::{join, FindingCode, ResponseFlag};
 
 use super::config::{build_mesh, load};
-use super::output::emit;
+use super::output::emit_then;
 use super::probe::{request_line, request_spec, OutcomeJson};
 use super::{ExplainArgs, Format, EXIT_BAD_INPUT, EXIT_OK};
 
@@ -58,13 +58,7 @@ pub(super) fn explain(args: ExplainArgs) -> i32 {
                 Format::Human => human(&args, &prediction, &observed, altered),
                 Format::Json => json(&prediction, &observed),
             };
-            match emit(&text, None) {
-                Ok(()) => EXIT_OK,
-                Err(e) => {
-                    eprintln!("meshsim explain: {e}");
-                    EXIT_BAD_INPUT
-                }
-            }
+            emit_then("explain", &text, None, EXIT_OK)
         }
         Err(e) => {
             eprintln!("{e}");

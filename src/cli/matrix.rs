@@ -11,7 +11,7 @@ use sim::vocab::join;
 use sim::{Fault, Resources};
 
 use super::config::{build_mesh, load};
-use super::output::emit;
+use super::output::emit_then;
 use super::{MatrixArgs, MatrixFormat, EXIT_BAD_INPUT, EXIT_OK};
 
 /// `matrix --format json`.
@@ -57,13 +57,7 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
         MatrixFormat::Csv => csv(&flows),
         MatrixFormat::Dot => dot(&resources, &flows),
     };
-    match emit(&text, None) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("meshsim matrix: {e}");
-            EXIT_BAD_INPUT
-        }
-    }
+    emit_then("matrix", &text, None, EXIT_OK)
 }
 
 /// How to compute flows through the data path.

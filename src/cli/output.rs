@@ -23,3 +23,15 @@ pub(super) fn emit(text: &str, file: Option<&Path>) -> Result<(), String> {
         }
     }
 }
+
+/// Writes a command's output (to `file`, or stdout) and gives the exit code: `code` once
+/// written, bad input (2) with `meshsim COMMAND: ...` on stderr when the output cannot be written.
+pub(super) fn emit_then(command: &str, text: &str, file: Option<&Path>, code: i32) -> i32 {
+    match emit(text, file) {
+        Ok(()) => code,
+        Err(e) => {
+            eprintln!("meshsim {command}: {e}");
+            super::EXIT_BAD_INPUT
+        }
+    }
+}

@@ -10,7 +10,7 @@ use sim::proxy::Outcome;
 use sim::vocab::{join, ResponseFlag};
 
 use super::config::{build_mesh, load};
-use super::output::emit;
+use super::output::emit_then;
 use super::{Format, ProbeArgs, ProtocolArg, RequestArgs, EXIT_BAD_INPUT, EXIT_OK};
 
 /// The data-path outcome as `probe --format json` and `explain`'s `observed` print it.
@@ -60,13 +60,7 @@ pub(super) fn probe(args: ProbeArgs) -> i32 {
                 Format::Human => human(&args.request, &outcome, &findings),
                 Format::Json => json(&outcome, &findings),
             };
-            match emit(&text, None) {
-                Ok(()) => EXIT_OK,
-                Err(e) => {
-                    eprintln!("meshsim probe: {e}");
-                    EXIT_BAD_INPUT
-                }
-            }
+            emit_then("probe", &text, None, EXIT_OK)
         }
         Err(e) => {
             eprintln!("{e}");

@@ -8,7 +8,7 @@ use harness::{
 };
 use include_dir::{include_dir, Dir};
 
-use super::output::{emit, stdout_color};
+use super::output::{emit_then, stdout_color};
 use super::{RunArgs, RunFormat, EXIT_BAD_INPUT, EXIT_OK};
 
 /// The scenario library compiled into the binary (`build.rs` reruns the build when it changes).
@@ -75,7 +75,7 @@ pub(super) fn run(args: RunArgs) -> i32 {
             .iter()
             .map(|s| format!("{}  {}\n", s.file.display(), s.name))
             .collect();
-        return finish(emit(&text, args.output.as_deref()), EXIT_OK);
+        return emit_then("run", &text, args.output.as_deref(), EXIT_OK);
     }
     if selected.is_empty() {
         eprintln!("meshsim run: no scenario matched the filter/partition");
@@ -87,15 +87,5 @@ pub(super) fn run(args: RunArgs) -> i32 {
         RunFormat::Json => render_json(&reports),
         RunFormat::Junit => render_junit(&reports),
     };
-    finish(emit(&text, args.output.as_deref()), exit_code(&reports))
-}
-
-fn finish(written: Result<(), String>, code: i32) -> i32 {
-    match written {
-        Ok(()) => code,
-        Err(e) => {
-            eprintln!("meshsim run: {e}");
-            EXIT_BAD_INPUT
-        }
-    }
+    emit_then("run", &text, args.output.as_deref(), exit_code(&reports))
 }

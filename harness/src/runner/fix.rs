@@ -6,7 +6,8 @@ use sim::diagnose::Fix;
 use sim::mesh::{MeshOptions, RequestSpec};
 use sim::Mesh;
 
-use crate::scenario::{Action, Scenario};
+use super::{perform, Driver};
+use crate::scenario::Scenario;
 
 /// Replays `scenario.steps[..step]`, applies `fix`, and sends `req` again: `Ok` with a summary
 /// when every request succeeds, `Err` saying what happened otherwise.
@@ -22,19 +23,7 @@ pub(super) fn verify(
     };
     let mut mesh = Mesh::build(scenario.resources.clone(), &scenario.faults, opts)
         .map_err(|e| format!("rebuilding the mesh: {e}"))?;
-    for s in scenario.steps.iter().take(step) {
-        let replayed = match &s.action {
-            Action::Request { request, .. } => mesh.request(request).map(|_| ()),
-            Action::Advance(_, by) => {
-                mesh.advance(*by);
-                Ok(())
-            }
-            Action::Apply(objects) => mesh.apply(objects.clone()),
-            Action::Delete(refs) => mesh.delete(refs),
-            Action::Fault(fault) => mesh.inject(fault),
-        };
-        replayed.map_err(|e| format!("replaying line {}: {e}", s.line))?;
-    }
+    replay(&mut mesh, scenario, step)?;
     mesh.apply(fix.apply.clone())
         .map_err(|e| format!("applying `{}`: {e}", fix.summary))?;
     let outcomes = mesh
@@ -55,5 +44,43 @@ pub(super) fn verify(
             outcomes.len(),
             failed.join(", ")
         ))
+    }
+}
+
+/// Does `scenario.steps[..step]` to `mesh` again, through the runner's own `perform`.
+fn replay(mesh: &mut impl Driver, scenario: &Scenario, step: usize) -> Result<(), String> {
+    for s in scenario.steps.iter().take(step) {
+        perform(mesh, &s.action).map_err(|e| format!("replaying line {}: {e}", s.line))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sim::SimTime;
+
+    use super::super::tests::{scenario, Scripted};
+    use super::*;
+
+    #[test]
+    fn replay_makes_the_same_mesh_calls_as_the_run_up_to_the_step() {
+        let s = scenario(
+            "name: replay\nsteps:\n  - advance: 2h\n  - fault: {type: istiod-down}\n  - delete: [{kind: PeerAuthentication, namespace: foo, name: default}]\n  - apply: []\n",
+        );
+        let mut run = Scripted::default();
+        super::super::drive(&mut run, &s);
+        for step in 0..=s.steps.len() {
+            let mut copy = Scripted::default();
+            replay(&mut copy, &s, step).expect("replay");
+            assert_eq!(copy.log, run.log[..step], "replay up to step {step}");
+            assert_eq!(
+                copy.now,
+                if step == 0 {
+                    SimTime::default()
+                } else {
+                    run.now
+                }
+            );
+        }
     }
 }

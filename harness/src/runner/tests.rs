@@ -12,10 +12,10 @@ use crate::tree::Tree;
 
 /// Answers requests from a script and records what it was asked to do.
 #[derive(Default)]
-struct Scripted {
-    answers: VecDeque<Result<Vec<Outcome>, MeshError>>,
-    now: SimTime,
-    log: Vec<String>,
+pub(super) struct Scripted {
+    pub(super) answers: VecDeque<Result<Vec<Outcome>, MeshError>>,
+    pub(super) now: SimTime,
+    pub(super) log: Vec<String>,
 }
 
 impl Driver for Scripted {
@@ -46,7 +46,7 @@ impl Driver for Scripted {
     }
 }
 
-fn scenario(text: &str) -> Scenario {
+pub(super) fn scenario(text: &str) -> Scenario {
     parse_scenario(&Tree::Fs, Path::new("s.yaml"), text).expect("valid scenario")
 }
 

@@ -81,31 +81,11 @@ pub(super) fn scenario_resources(
     resources.normalise();
 
     if let Some(mesh) = &raw.mesh {
-        let cfg = &mut resources.mesh_config;
-        if let Some(v) = &mesh.trust_domain {
-            cfg.trust_domain = v.clone();
-        }
-        if let Some(v) = &mesh.trust_domain_aliases {
-            cfg.trust_domain_aliases = v.clone();
-        }
-        if let Some(v) = &mesh.root_namespace {
-            cfg.root_namespace = v.clone();
-        }
-        if let Some(v) = mesh.enable_auto_mtls {
-            cfg.enable_auto_mtls = v;
-        }
-        if let Some(m) = &mesh.mesh_mtls {
-            if let Some(v) = m.min_protocol_version {
-                cfg.min_protocol_version = Some(v);
-            }
-            if let Some(v) = &m.cipher_suites {
-                cfg.cipher_suites = v.clone();
-            }
-        }
-        cfg.origin = Origin {
+        let origin = Origin {
             file: file.to_path_buf(),
             line: lines.key("mesh"),
         };
+        resources.mesh_config = mesh.0.apply(&resources.mesh_config, origin);
     }
     Ok(resources)
 }

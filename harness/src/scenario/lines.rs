@@ -1,70 +1,39 @@
-//! Line numbers for a scenario's top-level keys and their list items. serde_yaml's `Value`
-//! drops positions, so steps, resources and faults are located by reading the block layout;
-//! flow-style lists fall back to the line of their key.
+//! Line numbers for a scenario's top-level keys and their list items, read through `sim`'s YAML
+//! position lookup (`sim::model::locate::Document`) so scenarios and manifests are located by
+//! one implementation. serde_yaml's `Value` drops positions, hence the text lookup.
+
+use sim::model::locate::Document;
+use sim::model::FieldPath;
 
 /// Where the top-level keys and their block-list items start (1-based lines).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub(super) struct LineIndex {
-    lines: Vec<String>,
+    doc: Document,
 }
 
 impl LineIndex {
     /// Indexes a scenario file's text.
     pub(super) fn new(text: &str) -> LineIndex {
         LineIndex {
-            lines: text.lines().map(str::to_string).collect(),
+            doc: Document::new(text.to_string(), 0),
         }
     }
 
     /// The line of top-level `key:`, 0 when absent.
     pub(super) fn key(&self, key: &str) -> usize {
-        self.key_index(key).map_or(0, |i| i + 1)
-    }
-
-    fn key_index(&self, key: &str) -> Option<usize> {
-        self.lines.iter().position(|l| {
-            l.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with(':'))
-        })
+        self.doc
+            .exact_line(&FieldPath::root().key(key))
+            .unwrap_or(0)
     }
 
     /// The line of item `index` of the top-level block list `key:`; the key's line when the
     /// list is written in flow style, 0 when the key is absent.
     pub(super) fn item(&self, key: &str, index: usize) -> usize {
-        let Some(start) = self.key_index(key) else {
-            return 0;
-        };
-        self.items_after(start)
-            .get(index)
-            .map_or(start + 1, |i| i + 1)
-    }
-
-    /// Indices of the `- ` lines of the block list that follows line `start`.
-    fn items_after(&self, start: usize) -> Vec<usize> {
-        let mut items = Vec::new();
-        let mut indent = None;
-        for (i, line) in self.lines.iter().enumerate().skip(start + 1) {
-            let trimmed = line.trim_start();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            if line.starts_with("---") || line.starts_with("...") {
-                break;
-            }
-            let here = line.len() - trimmed.len();
-            let is_item = trimmed == "-" || trimmed.starts_with("- ");
-            match indent {
-                None if is_item => indent = Some(here),
-                None => break,
-                Some(level) if here < level => break,
-                Some(level) if here == level && !is_item => break,
-                _ => {}
-            }
-            if indent == Some(here) && is_item {
-                items.push(i);
-            }
+        let list = FieldPath::root().key(key);
+        match self.doc.exact_line(&list) {
+            None => 0,
+            Some(key_line) => self.doc.exact_line(&list.index(index)).unwrap_or(key_line),
         }
-        items
     }
 }
 
@@ -104,5 +73,18 @@ faults:
         assert_eq!(idx.item("resources", 0), 2);
         assert_eq!(idx.key("name"), 1);
         assert_eq!(idx.item("include", 0), 0);
+    }
+
+    #[test]
+    fn quoted_keys_are_located_as_the_manifest_loader_locates_them() {
+        let text = "\"name\": x\n'steps':\n  - advance: 1h\n";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.key("name"), 1);
+        assert_eq!(idx.item("steps", 0), 3);
+        let doc = Document::new(text.to_string(), 0);
+        assert_eq!(
+            idx.item("steps", 0),
+            doc.line_of(&FieldPath::root().key("steps").index(0))
+        );
     }
 }

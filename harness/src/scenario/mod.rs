@@ -124,4 +124,6 @@ pub struct Expect {
 }
 
 #[cfg(test)]
+mod agreement_tests;
+#[cfg(test)]
 mod tests;

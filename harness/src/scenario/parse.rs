@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use sim::mesh::RequestSpec;
+use sim::model::locate::split_documents;
 use sim::model::{load::parse_object, ObjectRef, Origin, Warning};
 use sim::Fault;
 
@@ -49,12 +50,10 @@ pub fn parse_scenario(tree: &Tree, file: &Path, text: &str) -> Result<Scenario, 
         let extra =
             serde_yaml::Value::deserialize(second).map_err(|e| InputError::from_yaml(file, &e))?;
         if !extra.is_null() {
-            let line = text
-                .lines()
-                .enumerate()
-                .skip(1)
-                .find(|(_, l)| l.starts_with("---"))
-                .map_or(0, |(i, _)| i + 1);
+            // The second document's `---` line.
+            let line = split_documents(text)
+                .get(1)
+                .map_or(0, |d| d.line_offset + 1);
             return Err(InputError::at(
                 file,
                 line,

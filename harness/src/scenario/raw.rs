@@ -25,7 +25,7 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub seed: Option<u64>,
     #[serde(default)]
-    pub mesh: Option<RawMesh>,
+    pub mesh: Option<sim::model::StrictMeshConfigDoc>,
     #[serde(default, deserialize_with = "one_or_many")]
     pub include: Vec<String>,
     #[serde(default)]
@@ -34,40 +34,6 @@ pub(super) struct RawScenario {
     pub faults: Vec<serde_yaml::Value>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
-}
-
-/// The MeshConfig subset a scenario may set (Istio's field names).
-#[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    rename_all = "camelCase",
-    expecting = "a map of MeshConfig fields (trustDomain, trustDomainAliases, rootNamespace, enableAutoMtls, meshMTLS)"
-)]
-pub(super) struct RawMesh {
-    #[serde(default)]
-    pub trust_domain: Option<String>,
-    #[serde(default)]
-    pub trust_domain_aliases: Option<Vec<String>>,
-    #[serde(default)]
-    pub root_namespace: Option<String>,
-    #[serde(default)]
-    pub enable_auto_mtls: Option<bool>,
-    #[serde(default, rename = "meshMTLS")]
-    pub mesh_mtls: Option<RawMeshMtls>,
-}
-
-/// `mesh.meshMTLS`.
-#[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    rename_all = "camelCase",
-    expecting = "a map with minProtocolVersion and/or cipherSuites"
-)]
-pub(super) struct RawMeshMtls {
-    #[serde(default, deserialize_with = "tls_version")]
-    pub min_protocol_version: Option<sim::model::TlsVersion>,
-    #[serde(default)]
-    pub cipher_suites: Option<Vec<String>>,
 }
 
 /// One step; exactly one action key (checked after parsing, `expect` only beside `request`).
@@ -202,19 +168,6 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<(String, Duration)
     sim::clock::parse_duration(&text)
         .map(|dur| Some((text.trim().to_string(), dur)))
         .map_err(de::Error::custom)
-}
-
-fn tls_version<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<sim::model::TlsVersion>, D::Error> {
-    let text = String::deserialize(d)?;
-    sim::model::TlsVersion::parse(&text)
-        .map(Some)
-        .ok_or_else(|| {
-            de::Error::custom(format!(
-                "minProtocolVersion must be TLSV1_2 or TLSV1_3, got {text:?}"
-            ))
-        })
 }
 
 fn protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Protocol>, D::Error> {

@@ -4,13 +4,15 @@
 
 mod matrix;
 
+use std::net::IpAddr;
+
 pub use matrix::{diff, flow_requests, matrix, matrix_handshake, Flow, FlowChange};
 
 use crate::mesh::{Protocol, RequestSpec};
 use crate::model::{AuthzAction, ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
     client_tls_for_endpoint, resolve_destination, AuthzDecision, AuthzIndex, Decision, HttpFacts,
-    PeerAuthenticationIndex, RequestFacts,
+    PeerAuthenticationIndex, PodIps, RequestFacts,
 };
 use crate::proxy::Status;
 use crate::vocab::details::{
@@ -57,6 +59,7 @@ pub struct Analyzer<'a> {
     res: &'a Resources,
     authz: AuthzIndex,
     peer_authn: PeerAuthenticationIndex,
+    pod_ips: PodIps,
 }
 
 impl<'a> Analyzer<'a> {
@@ -66,6 +69,7 @@ impl<'a> Analyzer<'a> {
             res,
             authz: AuthzIndex::build(res),
             peer_authn: PeerAuthenticationIndex::build(res),
+            pod_ips: PodIps::build(res),
         }
     }
 
@@ -215,6 +219,7 @@ impl<'a> Analyzer<'a> {
                 // TLS to a plaintext listener (no sidecar, or DISABLE), or one-way / user TLS to
                 // a PERMISSIVE listener that does not terminate non-Istio TLS.
                 let reason = self.raw_tls_reason(
+                    from,
                     &dest,
                     ep_workload,
                     u32::from(ep.target_port),
@@ -252,7 +257,8 @@ impl<'a> Analyzer<'a> {
 
         // Authorization at the destination.
         if ep.has_sidecar {
-            let facts = request_facts(req, p.peer_principal.clone(), ep.target_port);
+            let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
+            let facts = request_facts(req, source_ip, p.peer_principal.clone(), ep.target_port);
             let decision = self.authz.evaluate(res, ep_workload, &facts);
             p.trace.push(TraceStep {
                 step: "authorization",
@@ -291,6 +297,7 @@ impl Analyzer<'_> {
     /// (`UNEXPECTED_MESSAGE`).
     fn raw_tls_reason(
         &self,
+        from: &Workload,
         dest: &crate::policy::Destination,
         ep_workload: &Workload,
         target_port: u32,
@@ -316,13 +323,14 @@ impl Analyzer<'_> {
             (_, PortProtocol::Http) => return None,
             _ => {}
         }
-        let facts = RequestFacts {
-            principal: None,
-            source_ip: None,
-            destination_port: u16::try_from(target_port).unwrap_or(0),
-            http: None,
-            sni: None,
-        };
+        // The ClientHello lands on the TCP chain: no identity, no HTTP, the caller's address.
+        let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
+        let facts = RequestFacts::new(
+            Some(source_ip),
+            None,
+            u16::try_from(target_port).unwrap_or(0),
+            None,
+        );
         self.authz
             .evaluate(self.res, ep_workload, &facts)
             .allowed
@@ -378,26 +386,23 @@ fn authz_code(decision: &AuthzDecision, mtls: bool) -> FindingCode {
     }
 }
 
-/// What the destination's RBAC filter knows of `req` arriving on `target_port` from `principal`
-/// (`None` for plaintext). The source IP and SNI are not part of a scenario request.
+/// What the destination's RBAC filter knows of `req` from the pod at `source_ip` arriving on
+/// `target_port` with `principal` (`None` for plaintext): [`RequestFacts::new`] over the
+/// request's HTTP attributes, as the data path builds it from what reaches the sidecar.
 pub fn request_facts(
     req: &RequestSpec,
+    source_ip: IpAddr,
     principal: Option<String>,
     target_port: u16,
 ) -> RequestFacts {
-    RequestFacts {
-        principal,
-        source_ip: None,
-        destination_port: target_port,
-        http: match req.protocol {
-            Protocol::Http => Some(HttpFacts {
-                method: req.method.clone(),
-                path: req.path.clone(),
-                host: req.to.clone(),
-                headers: req.headers.clone(),
-            }),
-            Protocol::Tcp => None,
-        },
-        sni: None,
-    }
+    let http = match req.protocol {
+        Protocol::Http => Some(HttpFacts {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            host: req.to.clone(),
+            headers: req.headers.clone(),
+        }),
+        Protocol::Tcp => None,
+    };
+    RequestFacts::new(Some(source_ip), principal, target_port, http)
 }

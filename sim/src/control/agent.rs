@@ -5,8 +5,8 @@ use crate::vocab::SpiffeId;
 use std::time::Duration;
 
 use super::istiod::{stamp, CsrFailure};
-use crate::model::TlsVersion;
 use crate::pki::{go_duration, TrustBundle, WorkloadCert};
+use crate::tls_params::TlsParamsOverride;
 use crate::SimTime;
 
 /// `SECRET_GRACE_PERIOD_RATIO`: rotate once less than half the lifetime remains.
@@ -17,17 +17,6 @@ pub const GRACE_PERIOD_RATIO_JITTER: f64 = 0.01;
 pub const RETRY_INITIAL: Duration = Duration::from_secs(1);
 /// Retries back off exponentially (1s, 2s, 4s, ...) up to this interval.
 pub const RETRY_MAX: Duration = Duration::from_secs(300);
-
-/// TLS parameters a proxy was configured with (fault `tls-params`); the proxy applies them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TlsParams {
-    /// Minimum TLS version.
-    pub min_version: Option<TlsVersion>,
-    /// Maximum TLS version.
-    pub max_version: Option<TlsVersion>,
-    /// Cipher suites (Envoy/BoringSSL names); empty means the defaults.
-    pub cipher_suites: Vec<String>,
-}
 
 /// The delay before retry number `failures` (1-based): 1s doubling, capped at `RETRY_MAX`.
 pub fn retry_delay(failures: u32) -> Duration {
@@ -63,7 +52,8 @@ pub(crate) struct Agent {
     /// The agent no longer sends CSRs (fault `missing-cert` / `expired-cert`) until a restart.
     pub(crate) stalled: bool,
     pub(crate) clock_offset: i64,
-    pub(crate) tls: Option<TlsParams>,
+    /// Per-proxy TLS parameters (fault `tls-params`); the proxy applies them over the mesh's.
+    pub(crate) tls: Option<TlsParamsOverride>,
     pub(crate) log: Vec<String>,
 }
 

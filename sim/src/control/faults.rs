@@ -1,7 +1,6 @@
 //! Faults as state changes of istiod, the CA and the agents. A fault never decides an outcome:
 //! the proxies' handshakes read the resulting certificates and bundles.
 
-use super::agent::TlsParams;
 use super::{ControlError, ControlPlane};
 use crate::pki::{TrustBundle, WorkloadCert};
 use crate::{Fault, SimTime};
@@ -28,17 +27,7 @@ impl ControlPlane {
                     }
                 }
             }
-            Fault::TlsParams {
-                workload,
-                min_version,
-                max_version,
-                cipher_suites,
-            } => {
-                let params = TlsParams {
-                    min_version: *min_version,
-                    max_version: *max_version,
-                    cipher_suites: cipher_suites.clone(),
-                };
+            Fault::TlsParams { workload, params } => {
                 for id in self.proxies_of(workload)? {
                     if let Some(a) = self.agents.get_mut(&id) {
                         a.tls = Some(params.clone());

@@ -14,6 +14,7 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::pki::keys::seeded_rng;
 use crate::pki::{create_csr, CertificateAuthority, KeyType, PkiError, TrustBundle, WorkloadCert};
+use crate::tls_params::TlsParamsOverride;
 use crate::SimTime;
 
 mod agent;
@@ -24,8 +25,7 @@ mod istiod;
 mod tests;
 
 pub use agent::{
-    retry_delay, rotate_at, TlsParams, GRACE_PERIOD_RATIO, GRACE_PERIOD_RATIO_JITTER,
-    RETRY_INITIAL, RETRY_MAX,
+    retry_delay, rotate_at, GRACE_PERIOD_RATIO, GRACE_PERIOD_RATIO_JITTER, RETRY_INITIAL, RETRY_MAX,
 };
 pub use export::Exported;
 pub use istiod::{CsrFailure, Istiod, ISTIOD_ADDRESS};
@@ -221,7 +221,7 @@ impl ControlPlane {
     }
 
     /// The proxy's TLS parameters, if a `tls-params` fault set them.
-    pub fn tls_params(&self, proxy: &str) -> Option<&TlsParams> {
+    pub fn tls_params(&self, proxy: &str) -> Option<&TlsParamsOverride> {
         self.agents.get(proxy).and_then(|a| a.tls.as_ref())
     }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::pki::verify::Usage;
 use crate::pki::{fingerprint, inspect, verify_chain, DEFAULT_WORKLOAD_TTL};
 use crate::Fault;
 
@@ -55,7 +56,7 @@ fn cert_of<'a>(cp: &'a ControlPlane, proxy: &str) -> &'a WorkloadCert {
 /// Whether `proxy`'s own chain verifies against `peer`'s bundle at `now`.
 fn peer_accepts(cp: &ControlPlane, proxy: &str, peer: &str, now: SimTime) -> bool {
     let chain = &cert_of(cp, proxy).chain;
-    verify_chain(chain, cp.credentials(peer).1, now, true).is_ok()
+    verify_chain(chain, cp.credentials(peer).1, now, Usage::Client).is_ok()
 }
 
 fn log_has(lines: &[String], needle: &str) -> bool {
@@ -423,7 +424,7 @@ fn expired_root_expires_every_bundle_root_and_leaf() {
         let cert = cert.unwrap();
         assert!(cert.not_after < at(HOUR), "{p}: leaf clamped to the root");
         assert!(matches!(
-            verify_chain(&cert.chain, bundle, at(HOUR), true),
+            verify_chain(&cert.chain, bundle, at(HOUR), Usage::Client),
             Err(webpki::Error::CertExpired { .. })
         ));
         assert!(log_has(cp.agent_log(p), "CSR signing error"), "{p}");
@@ -447,7 +448,7 @@ fn plugin_ca_serves_leaf_plus_intermediate_and_without_its_root_nothing_verifies
         } else {
             assert_eq!(bundle.roots, vec![self_signed_root]);
             assert!(matches!(
-                verify_chain(&cert.chain, bundle, at(HOUR), true),
+                verify_chain(&cert.chain, bundle, at(HOUR), Usage::Client),
                 Err(webpki::Error::UnknownIssuer)
             ));
         }

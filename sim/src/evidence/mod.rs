@@ -9,32 +9,10 @@
 use rustls_pki_types::CertificateDer;
 
 use crate::mesh::RequestSpec;
-use crate::model::{Resources, TlsVersion};
+use crate::model::Resources;
 use crate::proxy::Outcome;
+use crate::tls_params::TlsParams;
 use crate::SimTime;
-
-/// The TLS parameters a proxy's listeners and clusters use (`istioctl proxy-config` shows them
-/// in the `tlsParams` of its transport sockets).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsParameters {
-    /// Lowest TLS version offered or accepted.
-    pub min_version: TlsVersion,
-    /// Highest TLS version offered or accepted.
-    pub max_version: TlsVersion,
-    /// TLS 1.2 cipher suites (BoringSSL names); empty means Istio's defaults. TLS 1.3 suites are
-    /// not configurable in Envoy.
-    pub cipher_suites: Vec<String>,
-}
-
-impl Default for TlsParameters {
-    fn default() -> Self {
-        TlsParameters {
-            min_version: TlsVersion::Tls12,
-            max_version: TlsVersion::Tls13,
-            cipher_suites: Vec::new(),
-        }
-    }
-}
 
 /// Which side of the request a proxy (or bare pod) is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,7 +39,7 @@ pub struct ProxyEvidence {
     /// The pod's node clock (it may be skewed from the mesh's time).
     pub clock: SimTime,
     /// The TLS parameters the proxy runs with.
-    pub tls_params: TlsParameters,
+    pub tls_params: TlsParams,
     /// The istio-agent's log lines, oldest first.
     pub agent_log: Vec<String>,
 }

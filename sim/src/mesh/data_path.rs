@@ -4,12 +4,10 @@
 //! the current configuration and certificates, apply connection-pool limits, then run the real
 //! exchange with authorization evaluated by the destination.
 
-use crate::vocab::SpiffeId;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::{Mesh, MeshError, Protocol, RequestSpec};
-use crate::model::{ClientTlsMode, ConnectionPool as PoolSettings, Resources, Workload};
+use crate::model::{ClientTlsMode, ConnectionPool as PoolSettings, Workload};
 use crate::policy::{
     client_tls_for_endpoint, resolve_destination, ClientTlsChoice, Destination, Endpoint,
     HttpFacts, RequestFacts,
@@ -19,6 +17,7 @@ use crate::proxy::{
     exchange, App, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar, Outcome,
     PortProtocol, ServerSide, ServerSidecar, SidecarTls, Status, UpstreamTls,
 };
+use crate::vocab::SpiffeId;
 
 /// Sends `req.count` requests, `req.concurrency` at a time, and returns one outcome each.
 pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
@@ -80,18 +79,17 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
                 ))
             })?;
         let authorize = |input: &AuthzInput| -> AuthzVerdict {
-            let facts = RequestFacts {
-                principal: input.principal.clone(),
-                source_ip: input.source_ip.parse::<IpAddr>().ok(),
-                destination_port: input.port,
-                http: input.http.as_ref().map(|h| HttpFacts {
+            let facts = RequestFacts::new(
+                input.source_ip.parse::<IpAddr>().ok(),
+                input.principal.clone(),
+                input.port,
+                input.http.as_ref().map(|h| HttpFacts {
                     method: h.method.clone(),
                     path: h.path.clone(),
                     host: h.host.clone(),
                     headers: h.headers.clone(),
                 }),
-                sni: None,
-            };
+            );
             let decision = authz.evaluate(resources, ep_workload, &facts);
             if decision.allowed {
                 AuthzVerdict::Allow
@@ -108,28 +106,9 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
     Ok(outcomes)
 }
 
-/// Deterministic pod IPs: each workload's position in namespace/name order. Computed once per
-/// configuration (`Mesh::config_changed`), not per request.
-pub(super) fn pod_ips(res: &Resources) -> BTreeMap<(String, String), String> {
-    let mut ids: Vec<(String, String)> = res
-        .workloads
-        .iter()
-        .map(|w| (w.meta.namespace.clone(), w.meta.name.clone()))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids.into_iter()
-        .enumerate()
-        .map(|(n, id)| (id, format!("10.244.{}.{}", n / 250, n % 250 + 2)))
-        .collect()
-}
-
-/// The pod IP of a workload (`0.0.0.0` for one the configuration no longer has).
+/// The pod IP of a workload, as text for connections and access logs.
 fn pod_ip(mesh: &Mesh, namespace: &str, name: &str) -> String {
-    mesh.pod_ips
-        .get(&(namespace.to_string(), name.to_string()))
-        .cloned()
-        .unwrap_or_else(|| "0.0.0.0".into())
+    mesh.pod_ips.get(namespace, name).to_string()
 }
 
 /// A sidecar's TLS context right now: its SDS certificate and bundle, the mesh's TLS settings,
@@ -143,16 +122,8 @@ pub(super) fn sidecar_tls(mesh: &Mesh, proxy: &str) -> SidecarTls {
         &mesh.resources.mesh_config,
         clock,
     );
-    if let Some(p) = mesh.control.tls_params(proxy) {
-        if let Some(v) = p.min_version {
-            tls.min_version = v;
-        }
-        if let Some(v) = p.max_version {
-            tls.max_version = v;
-        }
-        if !p.cipher_suites.is_empty() {
-            tls.cipher_suites = p.cipher_suites.clone();
-        }
+    if let Some(o) = mesh.control.tls_params(proxy) {
+        tls.params.apply(o);
     }
     tls
 }

@@ -3,7 +3,7 @@
 //! here reads faults; a real cluster could supply the same bundle.
 
 use super::{Mesh, RequestSpec};
-use crate::evidence::{Evidence, ProxyEvidence, Role, TlsParameters};
+use crate::evidence::{Evidence, ProxyEvidence, Role};
 use crate::model::Workload;
 use crate::policy::resolve_destination;
 use crate::proxy::Outcome;
@@ -47,11 +47,6 @@ impl Mesh {
         let has_sidecar = self.resources.has_sidecar(w);
         // The same TLS context the data path gives this sidecar, so the two cannot drift.
         let tls = super::data_path::sidecar_tls(self, &id);
-        let tls_params = TlsParameters {
-            min_version: tls.min_version,
-            max_version: tls.max_version,
-            cipher_suites: tls.cipher_suites,
-        };
         ProxyEvidence {
             proxy: id.clone(),
             role,
@@ -66,7 +61,7 @@ impl Mesh {
                 Vec::new()
             },
             clock: tls.now,
-            tls_params,
+            tls_params: tls.params,
             agent_log: self.control.agent_log(&id).to_vec(),
         }
     }

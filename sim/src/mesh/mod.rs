@@ -12,7 +12,7 @@ use tokio::runtime::Runtime;
 use crate::control::ControlPlane;
 use crate::model::{Object, ObjectRef, Resources, Workload};
 use crate::pki::KeyType;
-use crate::policy::{AuthzIndex, PeerAuthenticationIndex};
+use crate::policy::{AuthzIndex, PeerAuthenticationIndex, PodIps};
 use crate::proxy::{data_path_runtime, ConnectionPool, Outcome};
 use crate::{Fault, SimTime};
 
@@ -42,7 +42,7 @@ pub struct Mesh {
     /// default load balancer, deterministically.
     round_robin: BTreeMap<(String, String), usize>,
     /// Pod IP per (namespace, workload), derived from the resources on every change.
-    pod_ips: BTreeMap<(String, String), String>,
+    pod_ips: PodIps,
 }
 
 impl fmt::Debug for Mesh {
@@ -89,9 +89,9 @@ impl Mesh {
             pool: ConnectionPool::new(),
             external: external::ExternalPki::default(),
             round_robin: BTreeMap::new(),
-            pod_ips: BTreeMap::new(),
+            pod_ips: PodIps::default(),
         };
-        mesh.pod_ips = data_path::pod_ips(&mesh.resources);
+        mesh.pod_ips = PodIps::build(&mesh.resources);
         mesh.sync_proxies()?;
         for fault in faults {
             mesh.inject(fault)?;
@@ -193,7 +193,7 @@ impl Mesh {
     fn config_changed(&mut self) -> Result<(), MeshError> {
         self.authz = AuthzIndex::build(&self.resources);
         self.peer_authn = PeerAuthenticationIndex::build(&self.resources);
-        self.pod_ips = data_path::pod_ips(&self.resources);
+        self.pod_ips = PodIps::build(&self.resources);
         self.sync_proxies()?;
         self.control.advance_to(self.now);
         Ok(())

@@ -9,7 +9,7 @@ use serde_yaml::Value;
 use super::k8s_convert;
 use super::load::LoadError;
 use super::locate::FieldPath;
-use super::parse::{require_name, typed, typed_impl, Source};
+use super::parse::{require_name, typed, typed_impl, Rejection, Source};
 use super::{Meta, Warning};
 
 /// The shape shared by Istio custom resources.
@@ -34,8 +34,9 @@ pub(crate) fn istio_object<S: DeserializeOwned + Default>(
     value: &Value,
     src: &Source<'_>,
     warnings: &mut Vec<Warning>,
-) -> Result<(Meta, S), LoadError> {
-    check_nulls(value, src)?;
+) -> Result<(Meta, S), Rejection> {
+    // Its messages name the object, as the CRD schema's do.
+    check_nulls(value, src).map_err(Rejection::Object)?;
     let normalised = normalise_port_keys(value, src)?;
     let res: IstioResource<S> = match &normalised {
         // Port keys were rewritten: deserialise the rewritten value, locating errors by path.

@@ -1,6 +1,7 @@
 //! Loading YAML: files and folders, multi-document streams, `kind: List`, unknown kinds skipped
 //! with a note, unknown fields warned about, every error with file and line.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use serde_yaml::Value;
 use super::locate::{split_documents, Document, FieldPath};
 use super::mesh_config::strip_location;
 use super::parse::{describe, parse_value, Source};
+use super::walk::{files_under, is_manifest};
 use super::{Object, Origin, Resources, Warning};
 
 /// A load failure: where, and what was expected.
@@ -33,7 +35,7 @@ impl std::error::Error for LoadError {}
 pub fn load_paths(paths: &[PathBuf]) -> Result<Resources, LoadError> {
     let mut files = Vec::new();
     for path in paths {
-        collect_files(path, true, &mut files)?;
+        collect_files(path, &mut files)?;
     }
     let mut resources = Resources::default();
     for file in files {
@@ -54,36 +56,23 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Resources, LoadError> {
     Ok(resources)
 }
 
-/// The files a path names: the file itself, or every YAML/JSON file below a folder, sorted.
-fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let error = |message: String| LoadError {
+/// The files a path names: the file itself (whatever its extension), or every manifest below a
+/// folder, as `walk::files_under` lists them.
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let error = |file: &Path, message: String| LoadError {
         origin: Origin {
-            file: path.to_path_buf(),
+            file: file.to_path_buf(),
             line: 0,
         },
         message,
     };
-    let meta = std::fs::metadata(path).map_err(|e| error(format!("cannot open: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| error(path, format!("cannot open: {e}")))?;
     if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| error(format!("cannot list folder: {e}")))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for entry in entries {
-            collect_files(&entry, false, out)?;
-        }
-    } else if explicit || is_yaml_file(path) {
+        out.extend(files_under(path, is_manifest).map_err(|e| error(&e.path, e.to_string()))?);
+    } else {
         out.push(path.to_path_buf());
     }
     Ok(())
-}
-
-fn is_yaml_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
 }
 
 /// Loads one YAML stream (possibly multi-document) read from `file`.
@@ -153,6 +142,7 @@ fn load_document(
         prefix: FieldPath::root(),
         line: doc.first_line(),
         exact_text,
+        unknown_fields: RefCell::default(),
     };
     if let Some(items) = list_items(value, &src)? {
         let lines = doc.item_lines(&FieldPath::root().key("items"));
@@ -172,6 +162,7 @@ fn load_document(
                 prefix,
                 line,
                 exact_text,
+                unknown_fields: RefCell::default(),
             };
             if let Some(object) = parse_value(item, &item_src, warnings)? {
                 objects.push(object);
@@ -223,6 +214,7 @@ pub fn parse_object(
         prefix: FieldPath::root(),
         line: origin.line,
         exact_text: false,
+        unknown_fields: RefCell::default(),
     };
     if list_items(value, &src)?.is_some() {
         return Err(LoadError {
@@ -250,6 +242,7 @@ pub fn parse_object_at(
         prefix: path.clone(),
         line: doc.line_of(path),
         exact_text: false,
+        unknown_fields: RefCell::default(),
     };
     if list_items(value, &src)?.is_some() {
         return Err(LoadError {

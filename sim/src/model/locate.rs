@@ -143,6 +143,13 @@ impl Document {
         }
     }
 
+    /// 1-based file line of `path` when the whole path exists in the block layout; `None` when
+    /// it does not (no fallback to an ancestor or to a text search).
+    pub fn exact_line(&self, path: &FieldPath) -> Option<usize> {
+        let mut deepest = None;
+        block_walk(self.lines(), path, &mut deepest).map(|l| self.line_offset + l + 1)
+    }
+
     /// 1-based file lines of every item of the block sequence at `path` (`items` of a List),
     /// found in one pass.
     pub fn item_lines(&self, path: &FieldPath) -> Vec<usize> {

@@ -1,57 +1,14 @@
-//! MeshConfig: the `mesh` key of the `istio` ConfigMap (a YAML document inside a string) and the
-//! scenario `mesh:` block. Only the fields meshsim models are read; every other MeshConfig key
-//! is accepted and ignored, as istiod ignores what a component does not use.
+//! The `istio` ConfigMap: its `mesh` key is a MeshConfig document inside a string, read by
+//! `mesh_doc` (the same reader as the scenario `mesh:` block) with errors placed on file lines.
 
 use k8s_openapi::api::core::v1 as core;
-use serde::Deserialize;
 use serde_yaml::Value;
 
 use super::load::LoadError;
 use super::locate::FieldPath;
-use super::parse::{require_name, typed, Source};
-use super::{MeshConfig, Object, Origin, TlsVersion, Warning};
-
-/// `meshMTLS` (`pkg/config/mesh/mesh.go` reads `MeshConfig.MeshMTLS`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawMeshMtls {
-    #[serde(default)]
-    min_protocol_version: Option<String>,
-    #[serde(default)]
-    cipher_suites: Option<Vec<String>>,
-}
-
-/// The modelled subset of MeshConfig; unknown keys are ignored silently by serde.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawMeshConfig {
-    #[serde(default)]
-    trust_domain: Option<String>,
-    #[serde(default)]
-    trust_domain_aliases: Option<Vec<String>>,
-    #[serde(default)]
-    root_namespace: Option<String>,
-    #[serde(default)]
-    enable_auto_mtls: Option<bool>,
-    #[serde(default, rename = "meshMTLS")]
-    mesh_mtls: Option<RawMeshMtls>,
-}
-
-/// Parses a MeshConfig from an already-parsed YAML value (the scenario `mesh:` block), with
-/// Istio's defaults for every absent field.
-pub fn parse_mesh_config(value: &Value, origin: Origin) -> Result<MeshConfig, LoadError> {
-    if value.is_null() {
-        return Ok(MeshConfig {
-            origin,
-            ..MeshConfig::default()
-        });
-    }
-    let raw: RawMeshConfig = serde_yaml::from_value(value.clone()).map_err(|e| LoadError {
-        origin: origin.clone(),
-        message: format!("invalid MeshConfig: {e}"),
-    })?;
-    build(raw, origin)
-}
+use super::mesh_doc::MeshConfigDoc;
+use super::parse::{require_name, typed, Rejection, Source};
+use super::{MeshConfig, Object, Origin, Warning};
 
 /// Parses the `mesh` string of the `istio` ConfigMap. `first_line` is the file line where the
 /// string's first line sits, so errors inside it point at the right file line.
@@ -67,7 +24,7 @@ pub(crate) fn parse_mesh_text(
             ..MeshConfig::default()
         });
     }
-    let raw: Option<RawMeshConfig> = serde_yaml::from_str(text).map_err(|e| {
+    let doc: Option<MeshConfigDoc> = serde_yaml::from_str(text).map_err(|e| {
         let line = e
             .location()
             .map(|l| first_line + l.line().saturating_sub(1))
@@ -84,7 +41,9 @@ pub(crate) fn parse_mesh_text(
             ),
         }
     })?;
-    build(raw.unwrap_or_default(), origin)
+    Ok(doc
+        .unwrap_or_default()
+        .apply(&MeshConfig::default(), origin))
 }
 
 /// serde_yaml adds "at line L column C" positions relative to the parsed snippet (libyaml
@@ -113,46 +72,12 @@ pub(crate) fn strip_location(e: &serde_yaml::Error) -> String {
     out
 }
 
-fn build(raw: RawMeshConfig, origin: Origin) -> Result<MeshConfig, LoadError> {
-    let mut mesh = MeshConfig {
-        origin: origin.clone(),
-        ..MeshConfig::default()
-    };
-    if let Some(td) = raw.trust_domain.filter(|t| !t.is_empty()) {
-        mesh.trust_domain = td;
-    }
-    mesh.trust_domain_aliases = raw.trust_domain_aliases.unwrap_or_default();
-    if let Some(root) = raw.root_namespace.filter(|r| !r.is_empty()) {
-        mesh.root_namespace = root;
-    }
-    if let Some(auto) = raw.enable_auto_mtls {
-        mesh.enable_auto_mtls = auto;
-    }
-    if let Some(mtls) = raw.mesh_mtls {
-        if let Some(version) = mtls.min_protocol_version {
-            // TLS_AUTO is the proto default and means "Istio's default" (TLS 1.2).
-            mesh.min_protocol_version = match version.trim() {
-                "" | "TLS_AUTO" => None,
-                other => Some(TlsVersion::parse(other).ok_or_else(|| LoadError {
-                    origin: origin.clone(),
-                    message: format!(
-                        "invalid meshMTLS.minProtocolVersion `{other}`, expected one of TLS_AUTO, \
-                         TLSV1_2, TLSV1_3"
-                    ),
-                })?),
-            };
-        }
-        mesh.cipher_suites = mtls.cipher_suites.unwrap_or_default();
-    }
-    Ok(mesh)
-}
-
 /// The `istio` ConfigMap carries MeshConfig in `data.mesh`; every other ConfigMap is skipped.
 pub(crate) fn config_map(
     value: &Value,
     src: &Source<'_>,
     warnings: &mut Vec<Warning>,
-) -> Result<Option<Object>, LoadError> {
+) -> Result<Option<Object>, Rejection> {
     let cm: core::ConfigMap = typed(value, src, warnings)?;
     require_name(&cm.metadata, src)?;
     let name = cm.metadata.name.clone().unwrap_or_default();
@@ -182,7 +107,9 @@ pub(crate) fn config_map(
         Some(_) => key_line + 1,
         None => key_line,
     };
-    let mesh = parse_mesh_text(&mesh_text, src.file, first_line, src.origin())?;
+    // Its messages name the ConfigMap.
+    let mesh = parse_mesh_text(&mesh_text, src.file, first_line, src.origin())
+        .map_err(Rejection::Object)?;
     // Istio reads the mesh config from the root namespace; `istio-system` is the default.
     if namespace != "istio-system" && namespace != mesh.root_namespace {
         warnings.push(Warning {

@@ -9,10 +9,12 @@ mod k8s_convert;
 pub mod load;
 pub mod locate;
 mod mesh_config;
+mod mesh_doc;
 mod parse;
 mod resources;
 pub use resources::FindWorkloadError;
 pub mod validate;
+pub mod walk;
 
 #[cfg(test)]
 mod tests;
@@ -25,7 +27,10 @@ pub use istio::*;
 pub use k8s::*;
 pub use load::{load_paths, load_str, parse_object, parse_object_at, LoadError};
 pub use locate::FieldPath;
-pub use mesh_config::parse_mesh_config;
+pub use mesh_doc::{
+    min_protocol_version, InvalidMinProtocolVersion, MeshConfigDoc, MeshMtlsDoc,
+    MinProtocolVersion, StrictMeshConfigDoc,
+};
 
 /// Where an object came from: file and 1-based line of its document (or of the field at fault).
 #[derive(Debug, Clone, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]

@@ -1,6 +1,7 @@
 //! One YAML object to one typed `Object`: apiVersion/kind dispatch, typed deserialisation with
 //! unknown-field warnings (`serde_ignored`), explicit-null checks and Istio validation.
 
+use std::cell::RefCell;
 use std::path::Path;
 
 use k8s_openapi::api::apps::v1 as apps;
@@ -35,6 +36,25 @@ pub(crate) struct Source<'a> {
     /// Whether the document text deserialises to the same value (false after YAML merge keys
     /// were applied), so typed errors can take their position straight from the text.
     pub exact_text: bool,
+    /// The unknown-field warnings given for this object so far: a rejection cites them, since a
+    /// misspelt (and so ignored) field is a likely cause.
+    pub unknown_fields: RefCell<Vec<String>>,
+}
+
+/// Why an object was rejected. A `Field` error says what is wrong with one field, and the
+/// object is named in front of it ("invalid KIND NAME: ..."); an `Object` error names the
+/// object itself already (Istio's validation messages do).
+pub(crate) enum Rejection {
+    /// Needs the object named in front.
+    Field(LoadError),
+    /// Names the object already.
+    Object(LoadError),
+}
+
+impl From<LoadError> for Rejection {
+    fn from(e: LoadError) -> Rejection {
+        Rejection::Field(e)
+    }
 }
 
 impl Source<'_> {
@@ -180,18 +200,16 @@ pub(crate) fn parse_value(
         });
         return Ok(None);
     }
-    let before = warnings.len();
-    let parsed = parse_kind(&kind, value, src, warnings);
-    parsed.map_err(|mut e| {
-        if !e.message.starts_with("invalid ") {
-            e.message = format!("invalid {kind} {}: {}", name_of(map), e.message);
-        }
+    parse_kind(&kind, value, src, warnings).map_err(|rejection| {
+        let mut e = match rejection {
+            Rejection::Object(e) => e,
+            Rejection::Field(mut e) => {
+                e.message = format!("invalid {kind} {}: {}", name_of(map), e.message);
+                e
+            }
+        };
         // A misspelt field often causes the rejection (pruned, it leaves a rule empty).
-        let hints: Vec<&str> = warnings[before..]
-            .iter()
-            .filter(|w| w.message.starts_with("unknown field"))
-            .map(|w| w.message.as_str())
-            .collect();
+        let hints = src.unknown_fields.borrow();
         if !hints.is_empty() {
             e.message = format!("{} (note: {})", e.message, hints.join("; "));
         }
@@ -204,7 +222,7 @@ fn parse_kind(
     value: &Value,
     src: &Source<'_>,
     warnings: &mut Vec<Warning>,
-) -> Result<Option<Object>, LoadError> {
+) -> Result<Option<Object>, Rejection> {
     let origin = src.origin();
     let object = match kind {
         "Namespace" => {
@@ -338,7 +356,8 @@ fn parse_kind(
         "PeerAuthentication" => {
             let (meta, spec) = istio_object(value, src, warnings)?;
             let pa = PeerAuthentication { meta, spec };
-            let notes = validate::peer_authentication(&pa).map_err(|e| e.into_load_error(src))?;
+            let notes = validate::peer_authentication(&pa)
+                .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
             let object = format!("PeerAuthentication {}/{}", pa.meta.namespace, pa.meta.name);
             warnings.extend(validate::to_warnings(notes, &object, src));
             Object::PeerAuthentication(pa)
@@ -346,7 +365,8 @@ fn parse_kind(
         "DestinationRule" => {
             let (meta, spec) = istio_object(value, src, warnings)?;
             let dr = DestinationRule { meta, spec };
-            let notes = validate::destination_rule(&dr).map_err(|e| e.into_load_error(src))?;
+            let notes = validate::destination_rule(&dr)
+                .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
             let object = format!("DestinationRule {}/{}", dr.meta.namespace, dr.meta.name);
             warnings.extend(validate::to_warnings(notes, &object, src));
             Object::DestinationRule(dr)
@@ -354,7 +374,8 @@ fn parse_kind(
         "AuthorizationPolicy" => {
             let (meta, spec) = istio_object(value, src, warnings)?;
             let ap = AuthorizationPolicy { meta, spec };
-            let notes = validate::authorization_policy(&ap).map_err(|e| e.into_load_error(src))?;
+            let notes = validate::authorization_policy(&ap)
+                .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
             let object = format!("AuthorizationPolicy {}/{}", ap.meta.namespace, ap.meta.name);
             warnings.extend(validate::to_warnings(notes, &object, src));
             Object::AuthorizationPolicy(ap)
@@ -462,9 +483,12 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
         }
     };
     for path in ignored {
+        let message =
+            format!("unknown field `{path}` ignored (check its spelling and indentation)");
+        src.unknown_fields.borrow_mut().push(message.clone());
         warnings.push(Warning {
             origin: src.at(&path),
-            message: format!("unknown field `{path}` ignored (check its spelling and indentation)"),
+            message,
         });
     }
     result

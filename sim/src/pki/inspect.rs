@@ -7,7 +7,7 @@ use rustls_pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 use x509_parser::extensions::GeneralName;
 
-use super::{PkiError, TrustBundle};
+use super::{KeyType, PkiError, TrustBundle};
 use crate::SimTime;
 
 /// What one certificate shows when parsed from its DER.
@@ -156,5 +156,17 @@ impl TrustBundle {
         if !self.contains(&root) {
             self.roots.push(root);
         }
+    }
+}
+
+/// The key type of a certificate's subject public key (`None` when unparsable or neither ECDSA
+/// P-256 nor RSA): what decides which TLS 1.2 suites the certificate can authenticate.
+pub fn key_type(der: &[u8]) -> Option<KeyType> {
+    use x509_parser::public_key::PublicKey;
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    match cert.public_key().parsed().ok()? {
+        PublicKey::EC(_) => Some(KeyType::EcdsaP256),
+        PublicKey::RSA(_) => Some(KeyType::Rsa2048),
+        _ => None,
     }
 }

@@ -18,7 +18,7 @@ mod tests;
 pub mod verify;
 
 pub use ca::{CaMode, CertificateAuthority};
-pub use inspect::{fingerprint, inspect, CertInfo};
+pub use inspect::{fingerprint, inspect, key_type, CertInfo};
 pub use issue::{
     create_csr, go_duration, Csr, SignedChain, CLOCK_SKEW_GRACE_PERIOD, DEFAULT_WORKLOAD_TTL,
     MAX_WORKLOAD_TTL,

@@ -4,6 +4,7 @@ use std::time::Duration;
 use rustls_pki_types::CertificateDer;
 
 use super::*;
+use crate::pki::verify::Usage;
 use crate::SimTime;
 
 const HOUR: u64 = 3600;
@@ -36,7 +37,12 @@ fn webpki_verify(
     roots: &[CertificateDer<'static>],
     now: SimTime,
 ) -> Result<(), webpki::Error> {
-    verify_chain(chain, &TrustBundle::from_roots(roots.to_vec()), now, true)
+    verify_chain(
+        chain,
+        &TrustBundle::from_roots(roots.to_vec()),
+        now,
+        Usage::Client,
+    )
 }
 
 #[test]
@@ -387,7 +393,7 @@ impl rustls::client::danger::ServerCertVerifier for SpiffeServerVerifier {
             .chain(intermediates)
             .map(|c| c.clone().into_owned())
             .collect();
-        verify_chain(&chain, &self.bundle, self.now, false)
+        verify_chain(&chain, &self.bundle, self.now, Usage::Server)
             .map_err(|e| rustls::Error::General(e.to_string()))?;
         match inspect(end_entity).map(|i| i.spiffe) {
             Ok(Some(id)) if id == self.expect => {

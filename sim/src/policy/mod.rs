@@ -9,6 +9,7 @@ pub mod client_tls;
 pub mod decision;
 pub mod destination_rule;
 pub mod peer_authn;
+pub mod pod_ips;
 pub mod routing;
 
 #[cfg(test)]
@@ -27,4 +28,5 @@ pub use peer_authn::{
     compose_peer_authentication, effective_peer_authentication, inbound_mode, namespace_mtls_mode,
     MergedPeerAuthentication, PeerAuthenticationIndex,
 };
+pub use pod_ips::PodIps;
 pub use routing::{resolve_destination, Destination, Endpoint, CLUSTER_DOMAIN};

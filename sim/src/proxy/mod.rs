@@ -58,6 +58,7 @@ pub mod verifier;
 #[cfg(test)]
 mod tests;
 
+pub use crate::policy::client_tls::istio_sni;
 pub use app::App;
 pub use exchange::{
     data_path_runtime, exchange, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar,
@@ -66,4 +67,4 @@ pub use exchange::{
 pub use inbound::serve_stream;
 pub use outcome::{Outcome, Status, TlsStats};
 pub use pool::ConnectionPool;
-pub use tls_config::{istio_sni, ClientMaterial, SidecarTls, TlsConfigError, UpstreamTls};
+pub use tls_config::{ClientMaterial, SidecarTls, TlsConfigError, UpstreamTls};

@@ -433,7 +433,5 @@ fn negotiates_tls12(c: &ClientSidecar, server: &ServerSide) -> bool {
     let ServerSide::Sidecar(s) = server else {
         return false;
     };
-    let low = c.tls.min_version.max(s.tls.min_version);
-    let high = c.tls.max_version.min(s.tls.max_version);
-    low <= high && high == TlsVersion::Tls12
+    crate::tls_params::common_version(&c.tls.params, &s.tls.params) == Some(TlsVersion::Tls12)
 }

@@ -10,6 +10,7 @@ use super::verifier::{SpiffeClientVerifier, SpiffeServerVerifier};
 use super::*;
 use crate::model::{MtlsMode, TlsVersion};
 use crate::pki::WorkloadCert;
+use crate::tls_params::CipherSuite;
 use crate::vocab::ResponseFlag::{
     UpstreamConnectionFailure as UF, UpstreamConnectionTermination as UC,
     UpstreamRetryLimitExceeded as URX,
@@ -353,7 +354,7 @@ fn simple_tls_into_strict_gets_certificate_required() {
 fn simple_tls12_into_strict_gets_handshake_failure_as_from_boringssl() {
     let m = Mesh::new();
     let mut tls = m.sleep_tls();
-    tls.max_version = TlsVersion::Tls12;
+    tls.params.max_version = TlsVersion::Tls12;
     let o = m.run(
         &sidecar_client(tls, simple_with_ca(&m)),
         &strict(&m),
@@ -550,9 +551,9 @@ fn foreign_trust_domain_client_is_rejected_unless_aliased() {
 fn tls13_only_client_against_tls12_only_server_is_a_protocol_version_alert() {
     let m = Mesh::new();
     let mut client_tls = m.sleep_tls();
-    client_tls.min_version = TlsVersion::Tls13;
+    client_tls.params.min_version = TlsVersion::Tls13;
     let mut server_tls = m.httpbin_tls();
-    server_tls.max_version = TlsVersion::Tls12;
+    server_tls.params.max_version = TlsVersion::Tls12;
     let server = sidecar_server(
         server_tls,
         MtlsMode::Strict,
@@ -569,11 +570,11 @@ fn tls13_only_client_against_tls12_only_server_is_a_protocol_version_alert() {
 fn disjoint_tls12_cipher_suites_are_a_handshake_failure() {
     let m = Mesh::new();
     let mut client_tls = m.sleep_tls();
-    client_tls.max_version = TlsVersion::Tls12;
-    client_tls.cipher_suites = vec!["ECDHE-ECDSA-AES128-GCM-SHA256".into()];
+    client_tls.params.max_version = TlsVersion::Tls12;
+    client_tls.params.cipher_suites = vec![CipherSuite::EcdheEcdsaAes128GcmSha256];
     let mut server_tls = m.httpbin_tls();
-    server_tls.max_version = TlsVersion::Tls12;
-    server_tls.cipher_suites = vec!["ECDHE-ECDSA-AES256-GCM-SHA384".into()];
+    server_tls.params.max_version = TlsVersion::Tls12;
+    server_tls.params.cipher_suites = vec![CipherSuite::EcdheEcdsaAes256GcmSha384];
     let server = sidecar_server(
         server_tls,
         MtlsMode::Strict,
@@ -591,7 +592,7 @@ fn disjoint_tls12_cipher_suites_are_a_handshake_failure() {
 fn tls12_mtls_works_when_both_sides_allow_it() {
     let m = Mesh::new();
     let mut client_tls = m.sleep_tls();
-    client_tls.max_version = TlsVersion::Tls12;
+    client_tls.params.max_version = TlsVersion::Tls12;
     let o = m.run(
         &sidecar_client(client_tls, istio_mutual()),
         &strict(&m),
@@ -605,7 +606,7 @@ fn tls12_mtls_works_when_both_sides_allow_it() {
 fn unknown_cipher_name_is_a_clear_error() {
     let m = Mesh::new();
     let mut tls = m.sleep_tls();
-    tls.cipher_suites = vec!["ECDHE-FANCY".into()];
+    tls.params.cipher_suites = vec![CipherSuite::Unknown("ECDHE-FANCY".into())];
     let err = tls_config::crypto_provider(&tls).unwrap_err();
     assert!(
         err.to_string()
@@ -1260,10 +1261,13 @@ fn mesh_config_sets_trust_domains_versions_and_ciphers() {
     let tls = SidecarTls::from_mesh(None, m.ca.bundle(), &mesh, now());
     assert_eq!(tls.trust_domains, ["cluster.local", "old.domain"]);
     assert_eq!(
-        (tls.min_version, tls.max_version),
+        (tls.params.min_version, tls.params.max_version),
         (TlsVersion::Tls13, TlsVersion::Tls13)
     );
-    assert_eq!(tls.cipher_suites, ["ECDHE-RSA-AES128-GCM-SHA256"]);
+    assert_eq!(
+        tls.params.cipher_suites,
+        [CipherSuite::EcdheRsaAes128GcmSha256]
+    );
 }
 
 #[test]
@@ -1280,7 +1284,7 @@ fn rsa_workload_certificates_handshake_over_tls13_and_tls12() {
     };
     for max in [TlsVersion::Tls13, TlsVersion::Tls12] {
         let mut client_tls = m.tls(rsa(SLEEP, 0));
-        client_tls.max_version = max;
+        client_tls.params.max_version = max;
         let server = sidecar_server(
             m.tls(rsa(HTTPBIN, 1)),
             MtlsMode::Strict,

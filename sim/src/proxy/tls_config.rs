@@ -9,25 +9,15 @@ use rustls::client::Resumption;
 use rustls::crypto::CryptoProvider;
 use rustls::version::{TLS12, TLS13};
 use rustls::SupportedProtocolVersion;
-use rustls::{CipherSuite, ClientConfig, ServerConfig, SupportedCipherSuite};
+use rustls::{ClientConfig, ServerConfig, SupportedCipherSuite};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use sha2::{Digest, Sha256};
 
 use super::verifier::{SpiffeClientVerifier, SpiffeServerVerifier, UnverifiedServer};
 use crate::model::{MeshConfig, TlsVersion};
 use crate::pki::{TrustBundle, WorkloadCert};
+use crate::tls_params::TlsParams;
 use crate::SimTime;
-
-/// Istio's default TLS 1.2 cipher suites (`pilot/pkg/security/model` `SupportedCiphers`), in
-/// BoringSSL names. TLS 1.3 suites are not configurable in Envoy and are always offered.
-pub const ISTIO_DEFAULT_CIPHER_SUITES: &[&str] = &[
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "AES256-GCM-SHA384",
-    "AES128-GCM-SHA256",
-];
 
 /// ALPN a sidecar client offers for ISTIO_MUTUAL (`istio-peer-exchange,istio`).
 pub const ISTIO_CLIENT_ALPN: &[&str] = &["istio-peer-exchange", "istio"];
@@ -46,12 +36,8 @@ pub struct SidecarTls {
     pub trust_domains: Vec<String>,
     /// This sidecar's clock (the mesh clock, plus any skew).
     pub now: SimTime,
-    /// `meshMTLS.minProtocolVersion` (default TLS 1.2).
-    pub min_version: TlsVersion,
-    /// Maximum version (TLS 1.3 in Istio).
-    pub max_version: TlsVersion,
-    /// `meshMTLS.cipherSuites` in BoringSSL names; empty means Istio's defaults.
-    pub cipher_suites: Vec<String>,
+    /// Versions and cipher suites (`meshMTLS`, then any per-proxy override).
+    pub params: TlsParams,
 }
 
 impl SidecarTls {
@@ -67,9 +53,7 @@ impl SidecarTls {
             bundle,
             trust_domains: vec![trust_domain.to_string()],
             now,
-            min_version: TlsVersion::Tls12,
-            max_version: TlsVersion::Tls13,
-            cipher_suites: Vec::new(),
+            params: TlsParams::default(),
         }
     }
 
@@ -84,10 +68,7 @@ impl SidecarTls {
         let mut tls = SidecarTls::new(cert, bundle, &mesh.trust_domain, now);
         tls.trust_domains
             .extend(mesh.trust_domain_aliases.iter().cloned());
-        if let Some(min) = mesh.min_protocol_version {
-            tls.min_version = min;
-        }
-        tls.cipher_suites = mesh.cipher_suites.clone();
+        tls.params = TlsParams::from_mesh(mesh);
         tls
     }
 
@@ -110,10 +91,10 @@ impl SidecarTls {
             h.update(td.as_bytes());
             h.update([0]);
         }
-        h.update(self.min_version.as_str().as_bytes());
-        h.update(self.max_version.as_str().as_bytes());
-        for c in &self.cipher_suites {
-            h.update(c.as_bytes());
+        h.update(self.params.min_version.as_str().as_bytes());
+        h.update(self.params.max_version.as_str().as_bytes());
+        for c in &self.params.cipher_suites {
+            h.update(c.to_string().as_bytes());
             h.update([0]);
         }
     }
@@ -237,12 +218,6 @@ fn hash_simple(
     h.update([u8::from(skip)]);
 }
 
-/// Istio's default ISTIO_MUTUAL SNI, `outbound_.<port>_.<subset>_.<fqdn>`
-/// (`model.BuildDNSSrvSubsetKey`).
-pub fn istio_sni(service_port: u16, subset: Option<&str>, fqdn: &str) -> String {
-    format!("outbound_.{service_port}_.{}_.{fqdn}", subset.unwrap_or(""))
-}
-
 /// Why a sidecar's TLS context could not be built (Envoy would reject or not warm the config).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsConfigError {
@@ -263,39 +238,8 @@ impl fmt::Display for TlsConfigError {
 
 impl std::error::Error for TlsConfigError {}
 
-/// BoringSSL cipher name → rustls suite; `Ok(None)` for a valid BoringSSL suite that rustls does
-/// not implement (static-RSA key exchange, CBC), which is then left out.
-fn cipher_by_name(name: &str) -> Result<Option<CipherSuite>, TlsConfigError> {
-    use CipherSuite as C;
-    Ok(Some(match name {
-        "ECDHE-ECDSA-AES256-GCM-SHA384" => C::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        "ECDHE-ECDSA-AES128-GCM-SHA256" => C::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        "ECDHE-ECDSA-CHACHA20-POLY1305" => C::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-        "ECDHE-RSA-AES256-GCM-SHA384" => C::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        "ECDHE-RSA-AES128-GCM-SHA256" => C::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-        "ECDHE-RSA-CHACHA20-POLY1305" => C::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-        "AES256-GCM-SHA384"
-        | "AES128-GCM-SHA256"
-        | "AES128-SHA"
-        | "AES256-SHA"
-        | "ECDHE-ECDSA-AES128-SHA"
-        | "ECDHE-ECDSA-AES256-SHA"
-        | "ECDHE-RSA-AES128-SHA"
-        | "ECDHE-RSA-AES256-SHA"
-        | "DES-CBC3-SHA"
-        | "ECDHE-PSK-AES128-CBC-SHA"
-        | "ECDHE-PSK-CHACHA20-POLY1305" => return Ok(None),
-        other => {
-            return Err(TlsConfigError::Invalid(format!(
-                "unknown cipher suite {other:?} (expected BoringSSL names such as \
-                 ECDHE-ECDSA-AES128-GCM-SHA256)"
-            )))
-        }
-    }))
-}
-
-/// The ring provider restricted to this sidecar's suites: every TLS 1.3 suite plus the
-/// configured (or default) TLS 1.2 suites, in configured order.
+/// The ring provider restricted to this sidecar's suites: every TLS 1.3 suite (Envoy does not
+/// restrict them) plus the TLS 1.2 suites [`TlsParams::tls12_suites`] allows, in configured order.
 pub fn crypto_provider(tls: &SidecarTls) -> Result<Arc<CryptoProvider>, TlsConfigError> {
     let base = rustls::crypto::ring::default_provider();
     let mut suites: Vec<SupportedCipherSuite> = base
@@ -304,24 +248,14 @@ pub fn crypto_provider(tls: &SidecarTls) -> Result<Arc<CryptoProvider>, TlsConfi
         .copied()
         .filter(|s| s.version() == &TLS13)
         .collect();
-    let names: Vec<String> = if tls.cipher_suites.is_empty() {
-        ISTIO_DEFAULT_CIPHER_SUITES
+    for cs in tls.params.tls12_suites().map_err(invalid)? {
+        let wanted = cs.rustls();
+        if let Some(s) = base
+            .cipher_suites
             .iter()
-            .map(|s| s.to_string())
-            .collect()
-    } else {
-        tls.cipher_suites.clone()
-    };
-    for entry in &names {
-        // `[A|B]` is BoringSSL's equal-preference group.
-        for name in entry.trim_matches(|c| c == '[' || c == ']').split('|') {
-            if let Some(cs) = cipher_by_name(name.trim())? {
-                if let Some(s) = base.cipher_suites.iter().find(|s| s.suite() == cs) {
-                    if !suites.iter().any(|x| x.suite() == cs) {
-                        suites.push(*s);
-                    }
-                }
-            }
+            .find(|s| Some(s.suite()) == wanted)
+        {
+            suites.push(*s);
         }
     }
     Ok(Arc::new(CryptoProvider {
@@ -330,25 +264,20 @@ pub fn crypto_provider(tls: &SidecarTls) -> Result<Arc<CryptoProvider>, TlsConfi
     }))
 }
 
-/// The enabled protocol versions, newest first.
+/// The enabled protocol versions, newest first ([`TlsParams::versions`]).
 pub fn protocol_versions(
     tls: &SidecarTls,
 ) -> Result<Vec<&'static SupportedProtocolVersion>, TlsConfigError> {
-    let mut v = Vec::new();
-    if tls.min_version <= TlsVersion::Tls13 && TlsVersion::Tls13 <= tls.max_version {
-        v.push(&TLS13);
-    }
-    if tls.min_version <= TlsVersion::Tls12 && TlsVersion::Tls12 <= tls.max_version {
-        v.push(&TLS12);
-    }
-    if v.is_empty() {
-        return Err(TlsConfigError::Invalid(format!(
-            "TLS min version {} is above max version {}",
-            tls.min_version.as_str(),
-            tls.max_version.as_str()
-        )));
-    }
-    Ok(v)
+    Ok(tls
+        .params
+        .versions()
+        .map_err(invalid)?
+        .into_iter()
+        .map(|v| match v {
+            TlsVersion::Tls13 => &TLS13,
+            TlsVersion::Tls12 => &TLS12,
+        })
+        .collect())
 }
 
 fn invalid(e: impl fmt::Display) -> TlsConfigError {

@@ -15,8 +15,27 @@ use rustls::SignatureScheme;
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Error, OtherError};
 use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 
+use crate::pki::verify::{verify_with_anchors, Usage};
 use crate::pki::TrustBundle;
 use crate::SimTime;
+
+/// The handshake-signature half of a verifier, the same for all three: signatures are checked
+/// with the provider's algorithms (rustls `verify_tls12_signature` / `verify_tls13_signature`),
+/// whatever was decided about the certificate.
+#[rustfmt::skip]
+macro_rules! handshake_signatures {
+    () => {
+        fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+            verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        }
+        fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+            verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        }
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.provider.signature_verification_algorithms.supported_schemes()
+        }
+    };
+}
 
 /// A SPIFFE identity check that failed after the chain verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,27 +136,16 @@ pub fn trust_anchors(bundle: &TrustBundle) -> Result<Vec<TrustAnchor<'static>>, 
         .collect()
 }
 
-/// Chain, signature, validity and EKU verification by webpki at virtual time `now`.
+/// Chain, signature, validity and EKU verification at virtual time `now`: the one check the
+/// diagnosis also runs ([`crate::pki::verify::verify_with_anchors`]), as a rustls error.
 fn verify_chain(
     end_entity: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],
     anchors: &[TrustAnchor<'_>],
     now: SimTime,
-    usage: webpki::KeyUsage,
-    provider: &CryptoProvider,
+    usage: Usage,
 ) -> Result<(), Error> {
-    let cert = webpki::EndEntityCert::try_from(end_entity).map_err(webpki_error)?;
-    cert.verify_for_usage(
-        provider.signature_verification_algorithms.all,
-        anchors,
-        intermediates,
-        now.to_unix_time(),
-        usage,
-        None,
-        None,
-    )
-    .map(|_| ())
-    .map_err(webpki_error)
+    verify_with_anchors(end_entity, intermediates, anchors, now, usage).map_err(webpki_error)
 }
 
 /// webpki → rustls error, choosing the `CertificateError` whose alert BoringSSL would send
@@ -202,8 +210,7 @@ impl ServerCertVerifier for SpiffeServerVerifier {
             intermediates,
             &self.anchors,
             self.now,
-            webpki::KeyUsage::server_auth(),
-            &self.provider,
+            Usage::Server,
         )?;
         if !self.expected_sans.is_empty() {
             let presented = subject_alt_names(end_entity)?;
@@ -218,39 +225,7 @@ impl ServerCertVerifier for SpiffeServerVerifier {
         Ok(ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+    handshake_signatures!();
 }
 
 /// Envoy's behaviour for DR `SIMPLE`/`MUTUAL` without `caCertificates` or with
@@ -281,39 +256,7 @@ impl ServerCertVerifier for UnverifiedServer {
         Ok(ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+    handshake_signatures!();
 }
 
 /// Server-side verifier (the inbound mTLS chain's `validation_context`): a client certificate is
@@ -366,8 +309,7 @@ impl ClientCertVerifier for SpiffeClientVerifier {
             intermediates,
             &self.anchors,
             self.now,
-            webpki::KeyUsage::client_auth(),
-            &self.provider,
+            Usage::Client,
         )?;
         if !self.trust_domains.is_empty() {
             let presented: Vec<String> = subject_alt_names(end_entity)?
@@ -390,37 +332,5 @@ impl ClientCertVerifier for SpiffeClientVerifier {
         Ok(ClientCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+    handshake_signatures!();
 }

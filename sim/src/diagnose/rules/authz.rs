@@ -5,7 +5,7 @@
 
 use crate::diagnose::Finding;
 use crate::model::{AuthzAction, Resources, Workload};
-use crate::policy::{resolve_destination, AuthzDecision, AuthzIndex};
+use crate::policy::{resolve_destination, AuthzDecision, AuthzIndex, PodIps};
 use crate::vocab::{FindingCode, SpiffeId, TrustDomains};
 
 use super::config::{observed, predicted_failure, trace_lines};
@@ -88,11 +88,13 @@ fn evaluate<'r>(
 ) -> Option<(&'r Workload, AuthzDecision)> {
     let res = &ctx.ev.resources;
     let req = &ctx.ev.request;
-    let (ns, _) = req.from.split_once('/')?;
+    let (ns, name) = req.from.split_once('/')?;
     let dest = resolve_destination(res, ns, &req.to).ok()?;
     let ep = dest.endpoints.first()?;
     let w = res.workload(&ep.namespace, &ep.workload)?;
-    let facts = crate::analysis::request_facts(req, principal, ep.target_port);
+    // The same pod addresses the data path gives this configuration.
+    let source_ip = PodIps::build(res).get(ns, name);
+    let facts = crate::analysis::request_facts(req, source_ip, principal, ep.target_port);
     Some((w, AuthzIndex::build(res).evaluate(res, w, &facts)))
 }
 

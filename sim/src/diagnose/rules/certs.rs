@@ -4,10 +4,10 @@
 //! Only consulted when the request's connection failed.
 
 use crate::diagnose::{Finding, Severity};
-use crate::evidence::{Evidence, ProxyEvidence, TlsParameters};
-use crate::model::TlsVersion;
-use crate::pki::{fingerprint, inspect, verify_chain, CertInfo, TrustBundle};
-use crate::proxy::tls_config::ISTIO_DEFAULT_CIPHER_SUITES;
+use crate::evidence::{Evidence, ProxyEvidence};
+use crate::pki::verify::Usage;
+use crate::pki::{fingerprint, inspect, key_type, verify_chain, CertInfo, KeyType, TrustBundle};
+use crate::tls_params::{negotiate, Negotiation};
 use crate::vocab::FindingCode;
 
 use super::config::observed;
@@ -189,7 +189,12 @@ fn check_chain(
         }
     }
     let bundle = TrustBundle::from_roots(verifier.roots.clone());
-    let Err(err) = verify_chain(&peer.chain, &bundle, now, client_auth) else {
+    let usage = if client_auth {
+        Usage::Client
+    } else {
+        Usage::Server
+    };
+    let Err(err) = verify_chain(&peer.chain, &bundle, now, usage) else {
         return out;
     };
     if !out.is_empty() {
@@ -257,67 +262,64 @@ fn check_chain(
     out
 }
 
-/// Whether the two proxies' TLS versions, and for TLS 1.2 their cipher suites, overlap.
+/// Whether the two proxies can agree on a version and, for TLS 1.2, a cipher suite: the same
+/// rule ([`negotiate`]) on the same suite lists the data path hands rustls, with the server's
+/// certificate key type read from its chain.
 fn no_shared_cipher(src: &ProxyEvidence, dst: &ProxyEvidence, base: &str) -> Vec<Finding> {
     let (a, b) = (&src.tls_params, &dst.tls_params);
-    let lo = a.min_version.max(b.min_version);
-    let hi = a.max_version.min(b.max_version);
     let params = |p: &ProxyEvidence| {
+        let names: Vec<String> = p
+            .tls_params
+            .configured_tls12_suites()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         format!(
             "{} tlsParams: {}..{} cipherSuites [{}]",
             p.proxy,
             p.tls_params.min_version.as_str(),
             p.tls_params.max_version.as_str(),
-            suites(&p.tls_params).join(", ")
+            names.join(", ")
         )
     };
     let evidence = vec![base.to_string(), params(src), params(dst)];
     let remedy = "align the proxies' TLS versions (meshMTLS.minProtocolVersion, per-proxy tlsParams) and cipher suites";
-    if lo > hi {
-        return vec![Finding::error(
-            FindingCode::NoSharedCipher,
+    let server_key = dst.chain.first().and_then(|leaf| key_type(leaf));
+    let message = match negotiate(a, b, server_key) {
+        Negotiation::Tls13 | Negotiation::Tls12 => return Vec::new(),
+        Negotiation::NoCommonVersion => format!(
+            "{} and {} support no common TLS version",
+            src.proxy, dst.proxy
+        ),
+        Negotiation::NoSharedCipher { unusable_overlap } if unusable_overlap.is_empty() => format!(
+            "{} and {} can only speak TLS 1.2 and their cipher suites do not overlap",
+            src.proxy, dst.proxy
+        ),
+        Negotiation::NoSharedCipher { unusable_overlap } => {
+            let names: Vec<String> = unusable_overlap.iter().map(ToString::to_string).collect();
             format!(
-                "{} and {} support no common TLS version",
-                src.proxy, dst.proxy
-            ),
-            evidence,
-            remedy,
-        )];
-    }
-    if hi == TlsVersion::Tls12 {
-        let theirs = suites(b);
-        if !suites(a).iter().any(|s| theirs.contains(s)) {
-            return vec![Finding::error(
-                FindingCode::NoSharedCipher,
-                format!(
-                    "{} and {} can only speak TLS 1.2 and their cipher suites do not overlap",
-                    src.proxy, dst.proxy
-                ),
-                evidence,
-                remedy,
-            )];
+                "{} and {} can only speak TLS 1.2 and share only [{}], which {}'s {} certificate \
+                 cannot authenticate or meshsim's TLS stack does not implement (static-RSA and \
+                 CBC suites)",
+                src.proxy,
+                dst.proxy,
+                names.join(", "),
+                dst.proxy,
+                server_key.map_or("unknown", key_name)
+            )
         }
-    }
-    Vec::new()
+    };
+    vec![Finding::error(
+        FindingCode::NoSharedCipher,
+        message,
+        evidence,
+        remedy,
+    )]
 }
 
-/// The TLS 1.2 suites a proxy offers: its list (BoringSSL `[A|B]` groups split), else Istio's.
-fn suites(p: &TlsParameters) -> Vec<String> {
-    let names: Vec<String> = if p.cipher_suites.is_empty() {
-        ISTIO_DEFAULT_CIPHER_SUITES
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    } else {
-        p.cipher_suites.clone()
-    };
-    names
-        .iter()
-        .flat_map(|e| {
-            e.trim_matches(|c| c == '[' || c == ']')
-                .split('|')
-                .map(|s| s.trim().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect()
+fn key_name(k: KeyType) -> &'static str {
+    match k {
+        KeyType::EcdsaP256 => "ECDSA",
+        KeyType::Rsa2048 => "RSA",
+    }
 }

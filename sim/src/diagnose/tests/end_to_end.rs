@@ -346,9 +346,11 @@ fn root_faults_are_named_from_bundles_and_chains() {
 fn disjoint_tls_parameters_are_no_shared_cipher() {
     let params = |w: &str, min: Option<TlsVersion>, max: Option<TlsVersion>| Fault::TlsParams {
         workload: w.into(),
-        min_version: min,
-        max_version: max,
-        cipher_suites: Vec::new(),
+        params: crate::tls_params::TlsParamsOverride {
+            min_version: min,
+            max_version: max,
+            cipher_suites: Vec::new(),
+        },
     };
     let mut m = mesh(
         &[],

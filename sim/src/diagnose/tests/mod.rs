@@ -10,11 +10,12 @@ use std::time::Duration;
 use rustls_pki_types::CertificateDer;
 
 use crate::diagnose::{diagnose, Severity};
-use crate::evidence::{Evidence, ProxyEvidence, Role, TlsParameters};
+use crate::evidence::{Evidence, ProxyEvidence, Role};
 use crate::mesh::RequestSpec;
 use crate::model::{load_str, TlsVersion};
 use crate::pki::{CertificateAuthority, KeyType};
 use crate::proxy::{Outcome, Status};
+use crate::tls_params::TlsParams;
 use crate::vocab::{FindingCode, ResponseFlag};
 use crate::SimTime;
 
@@ -54,7 +55,7 @@ fn proxy(
         chain,
         roots: ca.root_bundle().roots,
         clock: T0,
-        tls_params: TlsParameters::default(),
+        tls_params: TlsParams::default(),
         agent_log: vec![format!(
             "1970-01-12T13:46:40.000000Z\tinfo\tcache\tgenerated new workload certificate\tresourceName=default latency=0s ttl=24h0m0s"
         )],
@@ -162,7 +163,7 @@ fn each_rule_names_its_code_from_hand_built_evidence() {
                     (1, "ECDHE-ECDSA-AES256-GCM-SHA384"),
                 ] {
                     e.proxies[p].tls_params.max_version = TlsVersion::Tls12;
-                    e.proxies[p].tls_params.cipher_suites = vec![s.into()];
+                    e.proxies[p].tls_params.cipher_suites = vec![s.parse().unwrap()];
                 }
             },
             FindingCode::NoSharedCipher,

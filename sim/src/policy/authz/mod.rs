@@ -3,6 +3,7 @@
 //! evaluation steps). Policies compile into an `AuthzIndex` so one decision only reads the
 //! workload's namespace and the root namespace.
 
+mod facts;
 mod index;
 pub mod matcher;
 mod rule;
@@ -38,8 +39,11 @@ pub struct RequestFacts {
     /// The peer identity `<td>/ns/<ns>/sa/<sa>` from the client certificate; `None` for
     /// plaintext.
     pub principal: Option<String>,
-    /// The direct peer's IP, when known.
+    /// The direct peer's IP (`source.ip`, `ipBlocks`), when known: the caller's pod IP.
     pub source_ip: Option<IpAddr>,
+    /// The original client's IP (`remote.ip`, `remoteIpBlocks`): the rightmost
+    /// `X-Forwarded-For` entry when the request carries one, else the direct peer.
+    pub remote_ip: Option<IpAddr>,
     /// The workload (target) port the connection arrived on.
     pub destination_port: u16,
     /// The HTTP request; `None` for a TCP connection.

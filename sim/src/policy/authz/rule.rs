@@ -80,6 +80,12 @@ impl MatchContext<'_> {
             .is_some_and(|ip| ip_block_match(block, ip))
     }
 
+    fn remote_ip_matches(&self, block: &str) -> bool {
+        self.facts
+            .remote_ip
+            .is_some_and(|ip| ip_block_match(block, ip))
+    }
+
     fn port_matches(&self, value: &str) -> bool {
         value.trim().parse::<u16>().ok() == Some(self.facts.destination_port)
     }
@@ -132,10 +138,7 @@ impl MatchContext<'_> {
 
     fn source(&self, s: &AuthzSource) -> Outcome {
         let peer = || self.peer();
-        let ip = || match self.facts.source_ip {
-            Some(ip) => format!("source ip {ip}"),
-            None => "an unknown source ip".into(),
-        };
+        let ip = || self.peer_ip();
         let f = |n, v, neg, m: &dyn Fn(&str) -> bool, a: &dyn Fn() -> String| {
             self.field(n, v, neg, false, a, m)
         };
@@ -209,20 +212,21 @@ impl MatchContext<'_> {
             &|v| self.ip_matches(v),
             &ip,
         )?;
-        // Without X-Forwarded-For the original client is the direct peer.
+        // The original client: the rightmost X-Forwarded-For entry, else the direct peer.
+        let remote = || self.remote_ip();
         f(
             "remoteIpBlocks",
             &s.remote_ip_blocks,
             false,
-            &|v| self.ip_matches(v),
-            &ip,
+            &|v| self.remote_ip_matches(v),
+            &remote,
         )?;
         f(
             "notRemoteIpBlocks",
             &s.not_remote_ip_blocks,
             true,
-            &|v| self.ip_matches(v),
-            &ip,
+            &|v| self.remote_ip_matches(v),
+            &remote,
         )?;
         // No RequestAuthentication is modelled, so a request never carries a JWT principal.
         let jwt = || "a request without JWT principal".to_string();
@@ -288,7 +292,8 @@ impl MatchContext<'_> {
             return check(true, actual, &|v| header_match(v, value));
         }
         match key {
-            "source.ip" | "remote.ip" => check(false, self.peer_ip(), &|v| self.ip_matches(v)),
+            "source.ip" => check(false, self.peer_ip(), &|v| self.ip_matches(v)),
+            "remote.ip" => check(false, self.remote_ip(), &|v| self.remote_ip_matches(v)),
             "source.namespace" => check(false, self.peer(), &|v| self.namespace_matches(v)),
             "source.principal" => check(false, self.peer(), &|v| self.principal_matches(v)),
             "destination.port" => check(
@@ -319,6 +324,18 @@ impl MatchContext<'_> {
         match self.facts.source_ip {
             Some(ip) => format!("source ip {ip}"),
             None => "an unknown source ip".into(),
+        }
+    }
+
+    fn remote_ip(&self) -> String {
+        match (
+            self.facts.remote_ip,
+            self.facts.remote_ip == self.facts.source_ip,
+        ) {
+            // Without X-Forwarded-For the remote address is the peer's, and reads as before.
+            (_, true) => self.peer_ip(),
+            (Some(ip), false) => format!("remote ip {ip}"),
+            (None, false) => "an unknown remote ip".into(),
         }
     }
 }

@@ -24,18 +24,17 @@ fn fixture(policies: &[(&str, &str, &str)]) -> Fixture {
 
 /// An HTTP GET / to httpbin on target port 80 from `principal` (None = plaintext).
 fn http(principal: Option<&str>) -> RequestFacts {
-    RequestFacts {
-        principal: principal.map(str::to_string),
-        source_ip: Some("10.0.0.7".parse().unwrap()),
-        destination_port: 80,
-        http: Some(HttpFacts {
+    RequestFacts::new(
+        Some("10.0.0.7".parse().unwrap()),
+        principal.map(str::to_string),
+        80,
+        Some(HttpFacts {
             method: "GET".into(),
             path: "/".into(),
             host: "httpbin.foo:8000".into(),
             headers: BTreeMap::new(),
         }),
-        sni: None,
-    }
+    )
 }
 
 fn tcp(principal: Option<&str>) -> RequestFacts {

@@ -57,14 +57,17 @@ fn service_sans(res: &Resources, dest: &Destination) -> Vec<String> {
     sans
 }
 
-/// `BuildDNSSrvSubsetKey`: `outbound_.<service port>_.<subset>_.<fqdn>`.
-pub fn default_sni(dest: &Destination, subset: Option<&str>) -> String {
-    format!(
-        "outbound_.{}_.{}_.{}",
-        dest.port.port,
-        subset.unwrap_or(""),
-        dest.fqdn
-    )
+/// Istio's default ISTIO_MUTUAL SNI, `outbound_.<service port>_.<subset>_.<fqdn>`: the cluster
+/// name with `_` separators, so that SNI-based filter chains (and gateways' `AUTO_PASSTHROUGH`)
+/// can route on it (`pilot/pkg/model/service.go` `BuildDNSSrvSubsetKey`, the DNS-SRV form of
+/// `BuildSubsetKey`; set in `pilot/pkg/networking/core/cluster_tls.go`). The one home of the
+/// rule: the policy layer chooses it and the proxy sends what it is given.
+pub fn istio_sni(service_port: u16, subset: Option<&str>, fqdn: &str) -> String {
+    format!("outbound_.{service_port}_.{}_.{fqdn}", subset.unwrap_or(""))
+}
+
+fn default_sni(dest: &Destination, subset: Option<&str>) -> String {
+    istio_sni(dest.port.port, subset, &dest.fqdn)
 }
 
 /// The client TLS choice towards one endpoint of `dest`, without a subset.

@@ -1,9 +1,9 @@
 use super::*;
 use crate::model::{
-    ClientTls, ClientTlsMode::*, ConnectionPool, PortSelector, PortTrafficPolicy, Subset,
-    TargetPort, TcpPoolSettings, WorkloadSelector,
+    ClientTls, ClientTlsMode::*, ConnectionPool, DestinationRule, PortSelector, PortTrafficPolicy,
+    Subset, TargetPort, TcpPoolSettings, Workload, WorkloadSelector,
 };
-use crate::policy::routing::resolve_destination;
+use crate::policy::routing::{resolve_destination, Destination};
 use crate::policy::testing::{dr_spec, labels, Fixture};
 
 const FQDN: &str = "reviews.foo.svc.cluster.local";
@@ -573,4 +573,368 @@ fn export_to_lookups_match_istio_table() {
             "proxy {proxy_ns}, service {service_ns}, host {host}"
         );
     }
+}
+
+/// One rule for the consolidation and release tables: (namespace, name, host, exportTo,
+/// selector app label, creation time).
+type Row<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a [&'a str],
+    Option<&'a str>,
+    i64,
+);
+
+/// An older and a newer rule for one host in one namespace: (name, exportTo, selector app) and
+/// (name, exportTo) of a catch-all.
+fn pair<'a>(
+    (ns, host): (&'a str, &'a str),
+    (older, older_to, app): (&'a str, &'a [&'a str], Option<&'a str>),
+    (newer, newer_to): (&'a str, &'a [&'a str]),
+) -> [Row<'a>; 2] {
+    [
+        (ns, older, host, older_to, app, 1),
+        (ns, newer, host, newer_to, None, 2),
+    ]
+}
+
+fn rules_of(rows: &[Row]) -> Vec<DestinationRule> {
+    rows.iter()
+        .map(|(ns, name, host, to, app, created)| {
+            let mut spec = export(dr_spec(host, None), to);
+            spec.workload_selector = app.map(|a| WorkloadSelector {
+                match_labels: labels(&[("app", a)]),
+            });
+            DestinationRule {
+                meta: crate::policy::testing::meta(ns, name, Some(*created)),
+                spec,
+            }
+        })
+        .collect()
+}
+
+/// `TestSetDestinationRuleMerging` and `TestSetDestinationRuleWithWorkloadSelector`
+/// (`pilot/pkg/model/push_context_test.go`), plus the superset and release cases of
+/// `mergeDestinationRule`: the `from` list of each consolidated rule for the host.
+#[test]
+fn rules_for_one_host_consolidate_by_export_to_and_selector() {
+    use super::index::{
+        build, DestinationRuleRelease, DestinationRuleRelease::*, IndexKind, IndexKind::*,
+    };
+    const H: &str = "httpbin.org";
+    let merging: &[Row] = &[
+        ("test", "rule1", H, &[], None, 1),
+        ("test", "rule2", H, &[], None, 2),
+        ("test", "rule3", H, &["istio-system"], None, 3),
+    ];
+    let selectors: &[Row] = &[
+        ("test", "nsRule1", H, &["test2", "."], Some("app1"), 10),
+        ("test", "nsRule2", H, &["test2", "."], Some("app2"), 11),
+        ("test", "nsRule3", H, &["test2", "."], Some("app2"), 11),
+        ("test", "nsRule4", H, &[".", "test2"], None, 9),
+    ];
+    // `*` is a set member like any other, not a superset of every namespace.
+    type Case<'a> = (
+        &'a str,
+        &'a [Row<'a>],
+        IndexKind,
+        DestinationRuleRelease,
+        &'a [&'a [&'a str]],
+    );
+    let cases: &[Case] = &[
+        (
+            "equal (empty) exportTo merge locally",
+            merging,
+            NamespaceLocal,
+            Istio1_24On,
+            &[&["rule1", "rule2"]],
+        ),
+        (
+            "a different exportTo stays apart in the exported index",
+            merging,
+            Exported,
+            Istio1_24On,
+            &[&["rule1", "rule2"], &["rule3"]],
+        ),
+        (
+            "before 1.24 every catch-all rule merges",
+            merging,
+            Exported,
+            Istio1_22To1_23,
+            &[&["rule1", "rule2", "rule3"]],
+        ),
+        (
+            "selector rules absorb a catch-all that lists `.` and it stays on its own too",
+            selectors,
+            NamespaceLocal,
+            Istio1_24On,
+            &[
+                &["nsRule1", "nsRule4"],
+                &["nsRule2", "nsRule3", "nsRule4"],
+                &["nsRule4"],
+            ],
+        ),
+        (
+            "selector rules are never exported",
+            selectors,
+            Exported,
+            Istio1_24On,
+            &[&["nsRule4"]],
+        ),
+        (
+            "a catch-all with exactly `.` is absorbed into the selector rule only",
+            &pair(
+                ("test", H),
+                ("selector", &[], Some("app1")),
+                ("catch-all", &["."]),
+            ),
+            NamespaceLocal,
+            Istio1_24On,
+            &[&["selector", "catch-all"]],
+        ),
+        (
+            "before 1.24 that catch-all is also kept on its own",
+            &pair(
+                ("test", H),
+                ("selector", &[], Some("app1")),
+                ("catch-all", &["."]),
+            ),
+            NamespaceLocal,
+            Istio1_22To1_23,
+            &[&["selector", "catch-all"], &["catch-all"]],
+        ),
+        (
+            "a newer rule with a wider exportTo merges into the narrower one",
+            &pair(
+                ("test", H),
+                ("older", &["bar"], None),
+                ("newer", &["bar", "baz"]),
+            ),
+            Exported,
+            Istio1_24On,
+            &[&["older", "newer"]],
+        ),
+        (
+            "`*` is not a superset of a namespace list",
+            &pair(("test", H), ("older", &["bar"], None), ("newer", &["*"])),
+            Exported,
+            Istio1_24On,
+            &[&["older"], &["newer"]],
+        ),
+        (
+            "a newer rule with a narrower exportTo stays apart",
+            &pair(("test", H), ("older", &["*"], None), ("newer", &["bar"])),
+            Exported,
+            Istio1_24On,
+            &[&["older"], &["newer"]],
+        ),
+    ];
+    for (name, rows, kind, release, want) in cases {
+        let rules = rules_of(rows);
+        let index = build(&rules, "test", *kind, *release);
+        let got: Vec<Vec<&str>> = index
+            .get(H)
+            .map(|h| {
+                h.rules
+                    .iter()
+                    .map(|c| c.from.iter().map(|r| r.name.as_str()).collect())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let want: Vec<Vec<&str>> = want.iter().map(|w| w.to_vec()).collect();
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+fn workload<'f>(f: &'f Fixture, name: &str) -> &'f Workload {
+    f.res
+        .workloads
+        .iter()
+        .find(|w| w.meta.name == name)
+        .unwrap()
+}
+
+/// `getExportedDestinationRuleFromNamespace`: the most specific host is chosen among all the
+/// namespace's exported rules before `exportTo` is checked, in every release; from 1.24 each
+/// consolidated rule is checked on its own and the client gets the last catch-all left
+/// (`SidecarScope.DestinationRule`).
+#[test]
+fn most_specific_exported_host_is_chosen_before_export_to() {
+    use super::index::DestinationRuleRelease::{self, *};
+    const WILD: &str = "*.foo.svc.cluster.local";
+    const BOTH: &[DestinationRuleRelease] = &[Istio1_22To1_23, Istio1_24On];
+    const NEW: &[DestinationRuleRelease] = &[Istio1_24On];
+    const OLD: &[DestinationRuleRelease] = &[Istio1_22To1_23];
+    let hidden: &[Row] = &[
+        ("foo", "wild", WILD, &["*"], None, 1),
+        ("foo", "exact", FQDN, &["baz"], None, 2),
+    ];
+    let hidden_with_root: &[Row] = &[
+        ("foo", "wild", WILD, &["*"], None, 1),
+        ("foo", "exact", FQDN, &["baz"], None, 2),
+        ("istio-system", "root", "*.svc.cluster.local", &[], None, 3),
+    ];
+    type Case<'a> = (
+        &'a str,
+        &'a [Row<'a>],
+        &'a str,
+        &'a [DestinationRuleRelease],
+        Option<&'a [&'a str]>,
+    );
+    let cases: &[Case] = &[
+        (
+            "an exact host exported elsewhere hides the namespace wildcard",
+            hidden,
+            "client",
+            BOTH,
+            None,
+        ),
+        (
+            "and the root namespace rule applies instead",
+            hidden_with_root,
+            "client",
+            BOTH,
+            Some(&["root"]),
+        ),
+        (
+            "the service namespace's own client still sees the wildcard",
+            hidden,
+            "local-client",
+            BOTH,
+            Some(&["wild"]),
+        ),
+        (
+            "rules with different exportTo: the last one exported to the client applies",
+            &pair(("foo", FQDN), ("older", &["*"], None), ("newer", &["bar"])),
+            "client",
+            NEW,
+            Some(&["newer"]),
+        ),
+        (
+            "before 1.24 the same rules merge, the oldest first",
+            &pair(("foo", FQDN), ("older", &["*"], None), ("newer", &["bar"])),
+            "client",
+            OLD,
+            Some(&["older", "newer"]),
+        ),
+        (
+            "a client outside the newer rule's exportTo gets only the older one",
+            &pair(("foo", FQDN), ("older", &["*"], None), ("newer", &["bar"])),
+            "baz-client",
+            NEW,
+            Some(&["older"]),
+        ),
+        (
+            "before 1.24 the host's first exportTo decides for all its rules",
+            &pair(
+                ("foo", FQDN),
+                ("older", &["baz"], None),
+                ("newer", &["bar"]),
+            ),
+            "client",
+            OLD,
+            None,
+        ),
+        (
+            "from 1.24 the rule exported to the client applies alone",
+            &pair(
+                ("foo", FQDN),
+                ("older", &["baz"], None),
+                ("newer", &["bar"]),
+            ),
+            "client",
+            NEW,
+            Some(&["newer"]),
+        ),
+        (
+            "a wider rule merged into a narrower one is exported only as far as the narrower",
+            &pair(
+                ("foo", FQDN),
+                ("older", &["bar"], None),
+                ("newer", &["bar", "baz"]),
+            ),
+            "baz-client",
+            BOTH,
+            None,
+        ),
+        (
+            "a newer public rule is not merged into a narrower one",
+            &pair(("foo", FQDN), ("older", &["bar"], None), ("newer", &["*"])),
+            "baz-client",
+            NEW,
+            Some(&["newer"]),
+        ),
+        (
+            "in the client's namespace rules kept apart: the last catch-all applies",
+            &pair(("bar", FQDN), ("older", &["*"], None), ("newer", &["."])),
+            "client",
+            NEW,
+            Some(&["newer"]),
+        ),
+        (
+            "a catch-all with exactly `.` absorbed by a selector rule is lost to other clients",
+            &pair(
+                ("bar", FQDN),
+                ("for-client", &[], Some("client")),
+                ("catch-all", &["."]),
+            ),
+            "other",
+            NEW,
+            None,
+        ),
+        (
+            "before 1.24 that catch-all still reaches other clients",
+            &pair(
+                ("bar", FQDN),
+                ("for-client", &[], Some("client")),
+                ("catch-all", &["."]),
+            ),
+            "other",
+            OLD,
+            Some(&["catch-all"]),
+        ),
+    ];
+    for (name, rows, client, releases, want) in cases {
+        let mut f = fixture();
+        f.namespace("baz");
+        f.workload("baz", "baz-client", &[("app", "baz")]);
+        f.res.destination_rules = rules_of(rows);
+        let w = workload(&f, client);
+        let dest = resolve_destination(&f.res, &w.meta.namespace, "reviews.foo:9080").unwrap();
+        for release in *releases {
+            let (got, why) = select_destination_rule_for_release(&f.res, w, &dest, *release);
+            let got: Option<Vec<&str>> = got
+                .as_ref()
+                .map(|s| s.rules.iter().map(|r| r.name.as_str()).collect());
+            assert_eq!(got.as_deref(), *want, "{name} ({release:?}): {why:#?}");
+        }
+    }
+}
+
+#[test]
+fn passed_over_rules_are_named_in_the_decisions() {
+    let mut f = fixture();
+    f.res.destination_rules = rules_of(&[
+        ("foo", "wild", "*.foo.svc.cluster.local", &["*"], None, 1),
+        ("foo", "exact", FQDN, &["baz"], None, 2),
+    ]);
+    let dest = resolve_destination(&f.res, "bar", "reviews.foo:9080").unwrap();
+    let (none, why) = select_destination_rule_explained(&f.res, workload(&f, "client"), &dest);
+    assert!(none.is_none());
+    let steps: Vec<(Option<&str>, &str)> = why
+        .iter()
+        .map(|d| (d.resource.as_ref().map(|r| r.name.as_str()), d.step))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (Some("exact"), "destination-rule/export-to"),
+            (None, "destination-rule/export-to"),
+            (None, "destination-rule/none"),
+        ]
+    );
+    assert!(why[1]
+        .reason
+        .contains("less specific hosts there are not considered"));
 }

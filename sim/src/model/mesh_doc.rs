@@ -1,0 +1,244 @@
+//! The MeshConfig fields meshsim models, as written (the `mesh` key of the `istio` ConfigMap, or
+//! a scenario's `mesh:` block), and the one rule that turns them into the effective
+//! `MeshConfig`. Both inputs go through this module so they cannot drift apart.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+
+use super::{MeshConfig, Origin, TlsVersion};
+
+/// The modelled MeshConfig keys, in Istio's spelling.
+const MESH_FIELDS: &[&str] = &[
+    "trustDomain",
+    "trustDomainAliases",
+    "rootNamespace",
+    "enableAutoMtls",
+    "meshMTLS",
+];
+
+/// The modelled `meshMTLS` keys.
+const MTLS_FIELDS: &[&str] = &["minProtocolVersion", "cipherSuites"];
+
+/// `meshMTLS.minProtocolVersion` as written: `TLS_AUTO` (the proto default, "Istio's default",
+/// TLS 1.2) or an explicit version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinProtocolVersion {
+    /// `TLS_AUTO` (or an empty string).
+    Auto,
+    /// `TLSV1_2` or `TLSV1_3`.
+    Version(TlsVersion),
+}
+
+/// `meshMTLS`, as written (`pkg/config/mesh/mesh.go` reads `MeshConfig.MeshMTLS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeshMtlsDoc {
+    /// `minProtocolVersion`.
+    pub min_protocol_version: Option<MinProtocolVersion>,
+    /// `cipherSuites`.
+    pub cipher_suites: Option<Vec<String>>,
+}
+
+/// The modelled subset of a MeshConfig document; `None` is "not written". Deserialising it
+/// ignores every other MeshConfig key, as istiod ignores what a component does not use; wrap it
+/// in [`StrictMeshConfigDoc`] to reject them instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeshConfigDoc {
+    /// `trustDomain`.
+    pub trust_domain: Option<String>,
+    /// `trustDomainAliases`.
+    pub trust_domain_aliases: Option<Vec<String>>,
+    /// `rootNamespace`.
+    pub root_namespace: Option<String>,
+    /// `enableAutoMtls`.
+    pub enable_auto_mtls: Option<bool>,
+    /// `meshMTLS`.
+    pub mesh_mtls: Option<MeshMtlsDoc>,
+}
+
+/// A [`MeshConfigDoc`] that rejects keys meshsim does not model: a scenario's `mesh:` block is
+/// written for meshsim, so an unknown key there is a typo, not another component's setting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StrictMeshConfigDoc(pub MeshConfigDoc);
+
+impl MeshConfigDoc {
+    /// The effective MeshConfig: this document applied over `base`, as Istio's
+    /// `ApplyMeshConfig(yaml, defaultConfig)` (`pkg/config/mesh/mesh.go`) applies the ConfigMap
+    /// over `DefaultMeshConfig()`. A written field replaces the base's; an empty string is
+    /// proto3's "unset", so an empty `trustDomain` or `rootNamespace` keeps the base
+    /// (`cluster.local`, `istio-system` by default); `trustDomainAliases` become the sorted
+    /// union of the written and the base aliases (`sets.New(...).SortedList()`).
+    pub fn apply(&self, base: &MeshConfig, origin: Origin) -> MeshConfig {
+        let mut mesh = MeshConfig {
+            origin,
+            ..base.clone()
+        };
+        if let Some(td) = self.trust_domain.as_ref().filter(|t| !t.is_empty()) {
+            mesh.trust_domain = td.clone();
+        }
+        if let Some(aliases) = &self.trust_domain_aliases {
+            mesh.trust_domain_aliases.extend(aliases.iter().cloned());
+        }
+        mesh.trust_domain_aliases.sort();
+        mesh.trust_domain_aliases.dedup();
+        if let Some(root) = self.root_namespace.as_ref().filter(|r| !r.is_empty()) {
+            mesh.root_namespace = root.clone();
+        }
+        if let Some(auto) = self.enable_auto_mtls {
+            mesh.enable_auto_mtls = auto;
+        }
+        if let Some(mtls) = &self.mesh_mtls {
+            match mtls.min_protocol_version {
+                Some(MinProtocolVersion::Auto) => mesh.min_protocol_version = None,
+                Some(MinProtocolVersion::Version(v)) => mesh.min_protocol_version = Some(v),
+                None => {}
+            }
+            if let Some(suites) = &mtls.cipher_suites {
+                mesh.cipher_suites = suites.clone();
+            }
+        }
+        mesh
+    }
+}
+
+impl<'de> Deserialize<'de> for MeshConfigDoc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(DocVisitor { strict: false })
+    }
+}
+
+impl<'de> Deserialize<'de> for StrictMeshConfigDoc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(DocVisitor { strict: true })
+            .map(StrictMeshConfigDoc)
+    }
+}
+
+/// Reads the MeshConfig map; `strict` rejects unmodelled keys with serde's "unknown field"
+/// error (so callers can suggest the closest key), otherwise they are skipped.
+struct DocVisitor {
+    strict: bool,
+}
+
+/// Rejects a key seen twice, as a derived `Deserialize` would.
+fn once<T, E: de::Error>(slot: &Option<T>, name: &'static str) -> Result<(), E> {
+    match slot {
+        Some(_) => Err(E::duplicate_field(name)),
+        None => Ok(()),
+    }
+}
+
+impl<'de> Visitor<'de> for DocVisitor {
+    type Value = MeshConfigDoc;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a map of MeshConfig fields (trustDomain, trustDomainAliases, rootNamespace, \
+             enableAutoMtls, meshMTLS)",
+        )
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MeshConfigDoc, A::Error> {
+        let mut doc = MeshConfigDoc::default();
+        let mut seen = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(name) = MESH_FIELDS.iter().copied().find(|f| *f == key) else {
+                if self.strict {
+                    return Err(de::Error::unknown_field(&key, MESH_FIELDS));
+                }
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            if seen.contains(&name) {
+                return Err(de::Error::duplicate_field(name));
+            }
+            seen.push(name);
+            match name {
+                "trustDomain" => doc.trust_domain = map.next_value()?,
+                "trustDomainAliases" => doc.trust_domain_aliases = map.next_value()?,
+                "rootNamespace" => doc.root_namespace = map.next_value()?,
+                "enableAutoMtls" => doc.enable_auto_mtls = map.next_value()?,
+                _ => {
+                    doc.mesh_mtls = map.next_value_seed(OptionalMtls {
+                        strict: self.strict,
+                    })?
+                }
+            }
+        }
+        Ok(doc)
+    }
+}
+
+/// `meshMTLS:` (null is "not written").
+struct OptionalMtls {
+    strict: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for OptionalMtls {
+    type Value = Option<MeshMtlsDoc>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptionalMtls {
+    type Value = Option<MeshMtlsDoc>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map with minProtocolVersion and/or cipherSuites")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut mtls = MeshMtlsDoc::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "minProtocolVersion" => {
+                    once(&mtls.min_protocol_version, "minProtocolVersion")?;
+                    let text: Option<String> = map.next_value()?;
+                    mtls.min_protocol_version = text
+                        .map(|t| min_protocol_version(&t).map_err(de::Error::custom))
+                        .transpose()?;
+                }
+                "cipherSuites" => {
+                    once(&mtls.cipher_suites, "cipherSuites")?;
+                    mtls.cipher_suites = map.next_value()?;
+                }
+                other if self.strict => return Err(de::Error::unknown_field(other, MTLS_FIELDS)),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(mtls))
+    }
+}
+
+/// `minProtocolVersion` is not one of the `TLSProtocol` values Istio accepts for the mesh.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid minProtocolVersion `{0}`, expected one of TLS_AUTO, TLSV1_2, TLSV1_3")]
+pub struct InvalidMinProtocolVersion(pub String);
+
+/// Parses `meshMTLS.minProtocolVersion`: `TLS_AUTO` (the proto default, also written as an
+/// empty string) leaves the choice to Istio (TLS 1.2).
+pub fn min_protocol_version(text: &str) -> Result<MinProtocolVersion, InvalidMinProtocolVersion> {
+    match text.trim() {
+        "" | "TLS_AUTO" => Ok(MinProtocolVersion::Auto),
+        other => TlsVersion::parse(other)
+            .map(MinProtocolVersion::Version)
+            .ok_or_else(|| InvalidMinProtocolVersion(other.to_string())),
+    }
+}

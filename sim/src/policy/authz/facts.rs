@@ -1,0 +1,72 @@
+//! The builder of [`RequestFacts`] (what the destination's RBAC filter knows of one request),
+//! one for the analysis path, the data path and the diagnosis: Envoy fills the same attributes
+//! whichever filter chain the request took (`pilot/pkg/security/authz/model`
+//! `generator.go`: `source.ip`/`ipBlocks` → `direct_remote_ip`, `remote.ip`/`remoteIpBlocks` →
+//! `remote_ip`).
+
+use std::net::IpAddr;
+
+use super::{HttpFacts, RequestFacts};
+
+impl RequestFacts {
+    /// The facts of a request from `peer_ip` (the caller's pod IP) with `principal` (`None` for
+    /// plaintext) arriving on `destination_port`; `http` is `None` on a TCP chain.
+    ///
+    /// Envoy's `remote_ip` on a sidecar inbound listener (`use_remote_address: false`,
+    /// `xff_num_trusted_hops: 0`) is the rightmost `X-Forwarded-For` address
+    /// (`Envoy::Http::Utility::getLastAddressFromXFF`), falling back to the peer when the header
+    /// is absent or unparsable; `direct_remote_ip` is always the peer.
+    pub fn new(
+        peer_ip: Option<IpAddr>,
+        principal: Option<String>,
+        destination_port: u16,
+        http: Option<HttpFacts>,
+    ) -> RequestFacts {
+        let forwarded = http.as_ref().and_then(rightmost_forwarded_for);
+        RequestFacts {
+            principal,
+            source_ip: peer_ip,
+            remote_ip: forwarded.or(peer_ip),
+            destination_port,
+            http,
+            sni: None,
+        }
+    }
+}
+
+/// The last address of `X-Forwarded-For`, if it parses.
+fn rightmost_forwarded_for(http: &HttpFacts) -> Option<IpAddr> {
+    let (_, value) = http
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-forwarded-for"))?;
+    value.rsplit(',').next()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_xff(value: Option<&str>) -> RequestFacts {
+        let mut http = HttpFacts::default();
+        if let Some(v) = value {
+            http.headers.insert("X-Forwarded-For".into(), v.into());
+        }
+        RequestFacts::new(Some("10.244.0.5".parse().unwrap()), None, 80, Some(http))
+    }
+
+    #[test]
+    fn remote_ip_is_the_rightmost_forwarded_for_entry_else_the_peer() {
+        let cases = [
+            (None, "10.244.0.5"),
+            (Some("203.0.113.7"), "203.0.113.7"),
+            (Some("198.51.100.1, 203.0.113.7"), "203.0.113.7"),
+            (Some("not an address"), "10.244.0.5"),
+        ];
+        for (xff, want) in cases {
+            let facts = with_xff(xff);
+            assert_eq!(facts.remote_ip, want.parse().ok(), "{xff:?}");
+            assert_eq!(facts.source_ip, "10.244.0.5".parse().ok(), "{xff:?}");
+        }
+    }
+}
