@@ -331,3 +331,38 @@ fn probe_rejects_bad_arguments_with_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("--file"));
 }
+
+/// A manifest with a YAML typo used to look like a scenario: skipped from folders (exit 0, "no
+/// findings", a PASS) or reported as `unknown field apiVersion`. Every command that reads it now
+/// stops with the syntax error and its line, exit 2.
+#[test]
+fn a_yaml_typo_in_a_manifest_is_exit_2_with_its_line_in_every_command() {
+    let dir = library();
+    let typo = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bar\n   labels: {}\n";
+    write(dir.path(), "fixtures/typo.yaml", typo);
+    write(
+        dir.path(),
+        "c/includes.yaml",
+        "name: includes the fixtures\ninclude: [../fixtures/]\nsteps: []\n",
+    );
+    let fixtures = dir.path().join("fixtures");
+    let typo_file = fixtures.join("typo.yaml");
+    let folder = fixtures.to_str().expect("utf-8 path");
+    let file = typo_file.to_str().expect("utf-8 path");
+    let runs: [&[&str]; 5] = [
+        &["check", "-f", folder],
+        &["check", "-f", file],
+        &["matrix", "-f", folder],
+        &["certs", "-f", folder, "--out", "/nonexistent-meshsim-out"],
+        &["run", dir.path().to_str().expect("utf-8 path")],
+    ];
+    for args in runs {
+        meshsim()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "typo.yaml:5:10: error: mapping values are not allowed in this context",
+            ));
+    }
+}

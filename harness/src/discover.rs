@@ -8,7 +8,7 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::error::InputError;
-use crate::scenario::{is_scenario_text, parse_scenario, Scenario};
+use crate::scenario::{classify, parse_scenario, FileKind, Scenario};
 use crate::tree::{normalize, Tree};
 
 /// The scenario files under `paths`, sorted and without duplicates. A file named explicitly must
@@ -21,12 +21,12 @@ pub fn scenario_files(tree: &Tree, paths: &[PathBuf]) -> Result<Vec<PathBuf>, In
         }
         if tree.is_dir(path) {
             for file in tree.yaml_files(path)? {
-                if is_scenario_text(&tree.read(&file)?) {
+                if classify(&file, &tree.read(&file)?)? == FileKind::Scenario {
                     out.push(normalize(&file));
                 }
             }
         } else {
-            if !is_scenario_text(&tree.read(path)?) {
+            if classify(path, &tree.read(path)?)? != FileKind::Scenario {
                 return Err(InputError::at(
                     path,
                     1,

@@ -25,7 +25,9 @@ pub fn load_configuration(
         if !tree.exists(path) {
             return Err(InputError::at(path, 0, "no such file or directory"));
         }
-        if !tree.is_dir(path) && super::is_scenario_text(&tree.read(path)?) {
+        if !tree.is_dir(path)
+            && super::classify(path, &tree.read(path)?)? == super::FileKind::Scenario
+        {
             scenarios.push(path.clone());
         } else {
             plain.push(path.clone());
@@ -98,7 +100,7 @@ fn load_tree_paths(tree: &Tree, paths: &[PathBuf]) -> Result<Resources, InputErr
     for path in paths {
         if tree.is_dir(path) {
             for f in tree.files(path, is_manifest)? {
-                if !super::is_scenario_text(&tree.read(&f)?) {
+                if super::classify(&f, &tree.read(&f)?)? == super::FileKind::Manifest {
                     files.push(f);
                 }
             }

@@ -21,7 +21,7 @@ use sim::Fault;
 
 pub use config::load_configuration;
 use config::scenario_resources;
-pub use parse::{is_scenario_text, parse_scenario};
+pub use parse::{classify, parse_scenario, FileKind};
 
 /// One parsed scenario, with its configuration already loaded and checked.
 #[derive(Debug, Clone)]

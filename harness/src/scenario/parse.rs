@@ -20,18 +20,32 @@ use crate::tree::Tree;
 /// The step keys, for "exactly one of" messages.
 const STEP_ACTIONS: &str = "request, advance, apply, delete, fault";
 
-/// True when the text's first YAML document is a map with a top-level `name` or `steps` key:
-/// the rule that tells scenario files from plain manifests in a folder. Text that is not valid
-/// YAML also counts, so that its syntax error is reported rather than the file skipped.
-pub fn is_scenario_text(text: &str) -> bool {
-    let Some(doc) = serde_yaml::Deserializer::from_str(text).next() else {
-        return false;
-    };
-    match serde_yaml::Value::deserialize(doc) {
-        Ok(serde_yaml::Value::Mapping(m)) => m.contains_key("name") || m.contains_key("steps"),
-        Ok(_) => false,
-        Err(_) => true,
+/// What a YAML file stands for in a folder or behind `-f`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Its first document is a map with a top-level `name` or `steps` key.
+    Scenario,
+    /// Plain Kubernetes/Istio manifests (or nothing).
+    Manifest,
+}
+
+/// Tells scenario files from plain manifests. Text that is not valid YAML, in any of its
+/// documents (a bad indent, a tab, a duplicate key), is neither: its syntax error is returned
+/// with its line, so a typo never makes a file drop out of a folder or pass as the other kind.
+pub fn classify(file: &Path, text: &str) -> Result<FileKind, InputError> {
+    let mut kind = FileKind::Manifest;
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let value =
+            serde_yaml::Value::deserialize(doc).map_err(|e| InputError::from_yaml(file, &e))?;
+        if i == 0 {
+            if let serde_yaml::Value::Mapping(m) = &value {
+                if m.contains_key("name") || m.contains_key("steps") {
+                    kind = FileKind::Scenario;
+                }
+            }
+        }
     }
+    Ok(kind)
 }
 
 /// Parses and checks one scenario file; includes are read through `tree`.

@@ -158,17 +158,60 @@ fn second_document_is_rejected() {
 
 #[test]
 fn scenario_rule_tells_scenarios_from_manifests() {
-    assert!(is_scenario_text("name: x\n"));
-    assert!(is_scenario_text("steps: []\n"));
-    assert!(!is_scenario_text(
-        "apiVersion: v1\nkind: Namespace\nmetadata: {name: foo}\n"
-    ));
-    assert!(!is_scenario_text("- a\n"));
-    assert!(!is_scenario_text(""));
-    assert!(
-        is_scenario_text("name: [unclosed\n"),
-        "syntax errors are reported, not skipped"
-    );
+    use super::{classify, FileKind};
+    let cases = [
+        ("name: x\n", FileKind::Scenario),
+        ("steps: []\n", FileKind::Scenario),
+        (
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: foo}\n",
+            FileKind::Manifest,
+        ),
+        ("- a\n", FileKind::Manifest),
+        ("", FileKind::Manifest),
+    ];
+    for (text, want) in cases {
+        assert_eq!(
+            classify(Path::new("f.yaml"), text).ok(),
+            Some(want),
+            "{text:?}"
+        );
+    }
+}
+
+/// A typo in a manifest used to make it look like a scenario (and vanish from a folder) or be
+/// reported as `unknown field apiVersion`: the syntax error itself must come out, with its line.
+#[test]
+fn yaml_syntax_errors_are_reported_with_their_line_whatever_the_file_looks_like() {
+    use super::classify;
+    let cases = [
+        (
+            "bad indent",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n   labels: {}\n",
+            5,
+        ),
+        (
+            "tab",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n\tname: a\n",
+            4,
+        ),
+        ("unclosed flow", "name: [unclosed\n", 2),
+        (
+            "duplicate key",
+            "apiVersion: v1\nkind: Namespace\nkind: Namespace\nmetadata: {name: a}\n",
+            // serde_yaml places a duplicate key at the start of its mapping.
+            1,
+        ),
+        (
+            "error in a later document",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: [\n",
+            6,
+        ),
+    ];
+    for (what, text, line) in cases {
+        let e = classify(Path::new("f.yaml"), text).expect_err(what);
+        assert_eq!(e.line, line, "{what}: {e}");
+        assert!(!e.message.contains("unknown field"), "{what}: {e}");
+    }
 }
 
 #[test]
