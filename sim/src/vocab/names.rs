@@ -13,6 +13,26 @@ pub struct UnknownName {
     pub expected: &'static [&'static str],
 }
 
+/// Serializes a type as its `Display` text and deserializes it with its `FromStr`, so files
+/// and JSON carry the same string the tool prints.
+macro_rules! serde_as_string {
+    ($name:ident) => {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <String as ::serde::Deserialize>::deserialize(d)?;
+                text.parse()
+                    .map_err(<D::Error as ::serde::de::Error>::custom)
+            }
+        }
+    };
+}
+
 /// Declares a fieldless enum whose variants are spelled by the given strings: `as_str`,
 /// `ALL`, `NAMES`, `Display`, `FromStr` (error [`UnknownName`]) and serde as the string.
 /// Deserializing an unknown name fails with serde's "unknown variant `x`, expected one of ..."

@@ -5,8 +5,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 const SCHEME: &str = "spiffe://";
 
 /// A SPIFFE identity `spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>`
@@ -90,18 +88,7 @@ impl FromStr for SpiffeId {
     }
 }
 
-impl Serialize for SpiffeId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for SpiffeId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(SpiffeId);
 
 /// A mesh's trust domain and its `trustDomainAliases`: identities that differ only in which
 /// of these they name are the same workload (`spiffe.ExpandWithTrustDomains`,

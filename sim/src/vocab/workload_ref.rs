@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 /// A DNS-1123 label as Istio's `labels.IsDNS1123Label` checks it (`pkg/config/labels`): 1-63
 /// of `[A-Za-z0-9-]`, alphanumeric at both ends (Istio's pattern admits upper case).
 pub fn is_dns1123_label(s: &str) -> bool {
@@ -94,18 +92,7 @@ impl FromStr for WorkloadRef {
     }
 }
 
-impl Serialize for WorkloadRef {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for WorkloadRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_as_string!(WorkloadRef);
 
 #[cfg(test)]
 mod tests {
