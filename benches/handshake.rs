@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sim::mesh::{Mesh, MeshOptions, RequestSpec, IDLE_TIMEOUT};
+use sim::mesh::{Mesh, MeshOptions, IDLE_TIMEOUT};
+use sim::request::RequestSpec;
 
 mod common;
 

@@ -2,7 +2,8 @@
 //! only) against `--handshake` (a real exchange per flow on a freshly built mesh).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use sim::analysis::{matrix, matrix_handshake};
+use sim::analysis::matrix;
+use sim::mesh::matrix_handshake;
 use sim::mesh::{Mesh, MeshOptions};
 
 mod common;

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use harness::{parse_scenario, scenario_files, Tree};
-use sim::analysis::{matrix, matrix_handshake};
+use sim::analysis::matrix;
+use sim::mesh::matrix_handshake;
 use sim::mesh::{Mesh, MeshOptions};
 
 #[test]

@@ -15,14 +15,16 @@ use proptest::sample::select;
 use proptest::test_runner::FileFailurePersistence;
 
 use sim::analysis::{flow_requests, Analyzer};
-use sim::mesh::{Mesh, MeshOptions, Protocol, RequestSpec};
+use sim::mesh::{Mesh, MeshOptions};
 use sim::model::{load::load_str, MtlsMode, PeerAuthentication, Resources};
 use sim::policy::{
     compose_peer_authentication, effective_peer_authentication, resolve_destination, AuthzIndex,
     HttpFacts, PeerAuthenticationIndex, RequestFacts,
 };
-use sim::proxy::{Outcome, Status};
+use sim::proxy::Outcome;
+use sim::request::RequestSpec;
 use sim::vocab::ResponseFlag;
+use sim::vocab::{Protocol, Status};
 
 mod gen {
     //! Generators of random meshes, rendered to YAML.

@@ -13,6 +13,7 @@ pub mod model;
 pub mod pki;
 pub mod policy;
 pub mod proxy;
+pub mod request;
 pub mod tls_params;
 pub mod vocab;
 
@@ -20,3 +21,4 @@ pub use clock::SimTime;
 pub use fault::Fault;
 pub use mesh::Mesh;
 pub use model::Resources;
+pub use request::RequestSpec;

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use sim::model::MtlsMode;
 use sim::proxy::testing::{pem_block, TestCa};
 use sim::proxy::{
-    serve_stream, App, AuthzInput, AuthzVerdict, PortProtocol, ServerSide, ServerSidecar,
-    SidecarTls, TlsStats,
+    serve_stream, App, AuthzInput, AuthzVerdict, ServerSide, ServerSidecar, SidecarTls, TlsStats,
 };
+use sim::vocab::PortProtocol;
 use sim::SimTime;
 
 const SLEEP: &str = "spiffe://cluster.local/ns/default/sa/sleep";

@@ -4,8 +4,8 @@
 use serde::Serialize;
 use sim::analysis::{Analyzer, Prediction, TraceStep};
 use sim::policy::Decision;
-use sim::proxy::outcome::Status;
 use sim::proxy::Outcome;
+use sim::vocab::Status;
 use sim::vocab::{join, FindingCode, ResponseFlag};
 
 use super::config::{build_mesh, load};

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use sim::analysis::{self, Flow};
-use sim::proxy::outcome::Status;
 use sim::vocab::join;
+use sim::vocab::Status;
 use sim::{Fault, Resources};
 
 use super::config::{build_mesh, load};
@@ -95,7 +95,7 @@ pub(super) fn flows_of(
     }
     faults.extend(hs.faults.iter().cloned());
     let mut mesh = build_mesh(command, resources, &faults, hs.seed, hs.at)?;
-    analysis::matrix_handshake(&mut mesh).map_err(|e| format!("meshsim {command}: {e}"))
+    sim::mesh::matrix_handshake(&mut mesh).map_err(|e| format!("meshsim {command}: {e}"))
 }
 
 /// Response flags as Envoy's access log prints them (`-` when none).

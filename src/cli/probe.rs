@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sim::diagnose::Finding;
-use sim::mesh::{Protocol, RequestSpec};
-use sim::proxy::outcome::Status;
 use sim::proxy::Outcome;
+use sim::request::RequestSpec;
+use sim::vocab::Protocol;
+use sim::vocab::Status;
 use sim::vocab::{join, ResponseFlag};
 
 use super::config::{build_mesh, load};

@@ -1,5 +1,5 @@
-use sim::proxy::outcome::Status;
 use sim::proxy::Outcome;
+use sim::vocab::Status;
 use sim::vocab::{FindingCode, ResponseFlag};
 
 use super::*;

@@ -3,7 +3,8 @@
 //! the copy is in exactly the state the step saw — and the same request must then succeed.
 
 use sim::diagnose::Fix;
-use sim::mesh::{MeshOptions, RequestSpec};
+use sim::mesh::MeshOptions;
+use sim::request::RequestSpec;
 use sim::Mesh;
 
 use super::{perform, Driver};

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use sim::proxy::outcome::Status;
+use sim::vocab::Status;
 
 use super::*;
 use crate::scenario::parse_scenario;

@@ -13,9 +13,9 @@ mod raw;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sim::mesh::RequestSpec;
 use sim::model::{Object, ObjectRef, Resources, Warning};
-use sim::proxy::outcome::Status;
+use sim::request::RequestSpec;
+use sim::vocab::Status;
 use sim::vocab::{FindingCode, ResponseFlag};
 use sim::Fault;
 

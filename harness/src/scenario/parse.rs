@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use sim::mesh::RequestSpec;
 use sim::model::locate::split_documents;
 use sim::model::{load::parse_object, ObjectRef, Origin, Warning};
+use sim::request::RequestSpec;
 use sim::Fault;
 
 use super::lines::LineIndex;

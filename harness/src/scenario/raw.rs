@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
-use sim::mesh::Protocol;
-use sim::proxy::outcome::Status;
+use sim::vocab::Protocol;
+use sim::vocab::Status;
 use sim::vocab::{FindingCode, ResponseFlag};
 
 /// The top level of a scenario file.

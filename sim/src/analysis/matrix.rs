@@ -1,14 +1,13 @@
 //! The connectivity matrix: every workload to every Service port, from the analysis path (fast,
-//! configuration only) or through the data path (`--handshake`: a real exchange per flow), and
-//! the difference between two matrices (what a change breaks or fixes).
+//! configuration only), and the difference between two matrices (what a change breaks or
+//! fixes). The same flows through the data path (`--handshake`) are `mesh::matrix_handshake`.
 
 use serde::Serialize;
 
 use super::Analyzer;
-use crate::mesh::{Mesh, MeshError, Protocol, RequestSpec};
-use crate::model::Resources;
-use crate::proxy::{PortProtocol, Status};
-use crate::vocab::{FindingCode, ResponseFlag};
+use crate::model::{Resources, Workload};
+use crate::request::RequestSpec;
+use crate::vocab::{FindingCode, PortProtocol, Protocol, ResponseFlag, Status};
 
 /// One (source workload, destination service port) flow and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,7 +35,7 @@ pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
         .workloads
         .iter()
         .filter(|w| w.replicas > 0)
-        .map(Mesh::proxy_id)
+        .map(Workload::proxy_id)
         .collect();
     sources.sort();
     sources.dedup();
@@ -88,32 +87,6 @@ pub fn matrix(res: &Resources) -> Result<Vec<Flow>, String> {
             })
         })
         .collect()
-}
-
-/// The matrix through the data path: one real exchange per flow on `mesh` as it is now. Codes
-/// still come from the configuration analysis of the mesh's current resources.
-pub fn matrix_handshake(mesh: &mut Mesh) -> Result<Vec<Flow>, MeshError> {
-    let res = mesh.resources().clone();
-    let analyzer = Analyzer::new(&res);
-    let mut flows = Vec::new();
-    for req in flow_requests(&res) {
-        let outcome = mesh
-            .request(&req)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| MeshError("no outcome".into()))?;
-        let codes = analyzer.predict(&req).map(|p| p.codes).unwrap_or_default();
-        flows.push(Flow {
-            from: req.from.clone(),
-            to: req.to.clone(),
-            status: outcome.status,
-            mtls: outcome.mtls,
-            response_flags: outcome.response_flags,
-            tls_error: outcome.tls_error,
-            codes,
-        });
-    }
-    Ok(flows)
 }
 
 /// A flow whose outcome differs between two configurations.

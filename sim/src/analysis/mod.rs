@@ -6,20 +6,19 @@ mod matrix;
 
 use std::net::IpAddr;
 
-pub use matrix::{diff, flow_requests, matrix, matrix_handshake, Flow, FlowChange};
+pub use matrix::{diff, flow_requests, matrix, Flow, FlowChange};
 
-use crate::mesh::{Protocol, RequestSpec};
 use crate::model::{AuthzAction, ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
     client_tls_for_endpoint, resolve_destination, AuthzDecision, AuthzIndex, Decision, HttpFacts,
     PeerAuthenticationIndex, PodIps, RequestFacts,
 };
-use crate::proxy::Status;
+use crate::request::RequestSpec;
 use crate::vocab::details::{
     remote_connection_failure, upstream_reset_before_response_started, NO_HEALTHY_UPSTREAM,
     VIA_UPSTREAM,
 };
-use crate::vocab::{FindingCode, ResponseFlag, SpiffeId};
+use crate::vocab::{FindingCode, PortProtocol, Protocol, ResponseFlag, SpiffeId, Status};
 
 /// One step of design.md's request flow and the decisions behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,7 +303,6 @@ impl Analyzer<'_> {
         server_mode: Option<MtlsMode>,
         req: &RequestSpec,
     ) -> Option<&'static str> {
-        use crate::proxy::PortProtocol;
         let port_protocol =
             PortProtocol::from_port(dest.port.name.as_deref(), dest.port.app_protocol.as_deref());
         let echo = port_protocol == PortProtocol::Tcp

@@ -8,9 +8,9 @@
 
 use rustls_pki_types::CertificateDer;
 
-use crate::mesh::RequestSpec;
 use crate::model::Resources;
 use crate::proxy::Outcome;
+use crate::request::RequestSpec;
 use crate::tls_params::TlsParams;
 use crate::SimTime;
 

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use super::{Mesh, MeshError, Protocol, RequestSpec};
+use super::{Mesh, MeshError};
 use crate::model::{ClientTlsMode, ConnectionPool as PoolSettings, Workload};
 use crate::policy::{
     client_tls_for_endpoint, resolve_destination, ClientTlsChoice, Destination, Endpoint,
@@ -15,9 +15,10 @@ use crate::policy::{
 use crate::proxy::report::{no_healthy_upstream_outcome, overflow_outcome};
 use crate::proxy::{
     exchange, App, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar, Outcome,
-    PortProtocol, ServerSide, ServerSidecar, SidecarTls, Status, UpstreamTls,
+    ServerSide, ServerSidecar, SidecarTls, UpstreamTls,
 };
-use crate::vocab::SpiffeId;
+use crate::request::RequestSpec;
+use crate::vocab::{PortProtocol, Protocol, SpiffeId, Status};
 
 /// Sends `req.count` requests, `req.concurrency` at a time, and returns one outcome each.
 pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
@@ -158,7 +159,7 @@ fn client_side(
     if !src_sidecar {
         return Ok((ClientSide::NoSidecar { ip }, None));
     }
-    let id = Mesh::proxy_id(from);
+    let id = from.proxy_id();
     let tls = sidecar_tls(mesh, &id);
     let choice: ClientTlsChoice = client_tls_for_endpoint(&mesh.resources, from, dest, ep);
     let upstream = upstream_tls(mesh, from, &choice, &tls)?;
@@ -258,7 +259,7 @@ fn server_side(
         name: format!("{}.{}", ep.workload, ep.namespace),
         ip,
         port: ep.target_port,
-        tls: sidecar_tls(mesh, &Mesh::proxy_id(workload)),
+        tls: sidecar_tls(mesh, &workload.proxy_id()),
         mode,
         port_protocol,
         app,

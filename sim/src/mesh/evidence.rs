@@ -2,11 +2,12 @@
 //! each involved proxy's SDS secrets (DER), clock and TLS parameters, and the logs. Nothing
 //! here reads faults; a real cluster could supply the same bundle.
 
-use super::{Mesh, RequestSpec};
+use super::Mesh;
 use crate::evidence::{Evidence, ProxyEvidence, Role};
 use crate::model::Workload;
 use crate::policy::resolve_destination;
 use crate::proxy::Outcome;
+use crate::request::RequestSpec;
 
 impl Mesh {
     /// The Evidence of `req` and its outcome: the source pod and every endpoint of the
@@ -43,7 +44,7 @@ impl Mesh {
 
     /// What `istioctl proxy-config secret/all` and `kubectl logs -c istio-proxy` show for `w`.
     fn proxy_evidence(&self, w: &Workload, role: Role) -> ProxyEvidence {
-        let id = Mesh::proxy_id(w);
+        let id = w.proxy_id();
         let has_sidecar = self.resources.has_sidecar(w);
         // The same TLS context the data path gives this sidecar, so the two cannot drift.
         let tls = super::data_path::sidecar_tls(self, &id);

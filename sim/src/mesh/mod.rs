@@ -14,14 +14,17 @@ use crate::model::{Object, ObjectRef, Resources, Workload};
 use crate::pki::KeyType;
 use crate::policy::{AuthzIndex, PeerAuthenticationIndex, PodIps};
 use crate::proxy::{data_path_runtime, ConnectionPool, Outcome};
+use crate::request::RequestSpec;
 use crate::{Fault, SimTime};
 
 mod data_path;
 mod evidence;
 mod external;
-mod request;
+mod matrix;
+mod options;
 
-pub use request::{MeshError, MeshOptions, Protocol, RequestSpec};
+pub use matrix::matrix_handshake;
+pub use options::{MeshError, MeshOptions};
 
 /// Istio's default upstream idle timeout (DestinationRule `connectionPool.http.idleTimeout`):
 /// pooled connections idle this long are closed, so a clock jump past it forces new handshakes.
@@ -121,7 +124,7 @@ impl Mesh {
         for object in objects {
             if let Object::Workload(w) = &object {
                 // A changed pod template is a rollout: new pods, new agents, new certificates.
-                let id = Mesh::proxy_id(w);
+                let id = w.proxy_id();
                 let changed = self
                     .resources
                     .workload(&w.meta.namespace, &w.meta.name)
@@ -185,11 +188,6 @@ impl Mesh {
         &self.opts
     }
 
-    /// The proxy id of a workload: `NAMESPACE/NAME`.
-    pub fn proxy_id(w: &Workload) -> String {
-        format!("{}/{}", w.meta.namespace, w.meta.name)
-    }
-
     fn config_changed(&mut self) -> Result<(), MeshError> {
         self.authz = AuthzIndex::build(&self.resources);
         self.peer_authn = PeerAuthenticationIndex::build(&self.resources);
@@ -209,7 +207,7 @@ impl Mesh {
             if !self.resources.has_sidecar(w) {
                 continue;
             }
-            let id = Mesh::proxy_id(w);
+            let id = w.proxy_id();
             if known.contains(&id) {
                 continue;
             }

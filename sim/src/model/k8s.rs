@@ -86,6 +86,14 @@ pub struct Workload {
     pub owner_references: Vec<super::ObjectRef>,
 }
 
+impl Workload {
+    /// The proxy id of the workload, `NAMESPACE/NAME`: how the mesh keys its sidecars and how
+    /// a request names its source.
+    pub fn proxy_id(&self) -> String {
+        format!("{}/{}", self.meta.namespace, self.meta.name)
+    }
+}
+
 /// Service `targetPort`: a number or a container port name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TargetPort {

@@ -10,41 +10,15 @@ use tokio::runtime::Runtime;
 
 use super::app::App;
 use super::outbound;
-use super::outcome::{Outcome, Status};
+use super::outcome::Outcome;
 use super::pool::ConnectionPool;
 use super::tls_config::{SidecarTls, UpstreamTls};
 use crate::model::MtlsMode;
+use crate::vocab::{PortProtocol, Status};
 
 /// Upper bound on one exchange in real time; everything is in-process, so hitting it is a bug
 /// in a peer's behaviour and is reported as `timeout`, never a hang.
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How a Service port's protocol is declared, which picks HTTP vs TCP filter chains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum PortProtocol {
-    /// `http*`, `grpc*`, `http2`, `h2c`: the HTTP connection manager.
-    Http,
-    /// `tcp*`, `tls*`, `https`, `mongo`, `mysql`, `redis`...: the TCP proxy.
-    Tcp,
-    /// Anything else: protocol sniffing.
-    Auto,
-}
-
-impl PortProtocol {
-    /// Istio's protocol selection: `appProtocol` wins, else the port name's prefix before `-`.
-    pub fn from_port(name: Option<&str>, app_protocol: Option<&str>) -> PortProtocol {
-        let Some(text) = app_protocol.or(name) else {
-            return PortProtocol::Auto;
-        };
-        let text = text.to_ascii_lowercase();
-        let prefix = text.split('-').next().unwrap_or_default();
-        match prefix {
-            "http" | "http2" | "grpc" | "h2c" => PortProtocol::Http,
-            "tcp" | "tls" | "https" | "mongo" | "mysql" | "redis" | "thrift" => PortProtocol::Tcp,
-            _ => PortProtocol::Auto,
-        }
-    }
-}
 
 /// What the client application sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

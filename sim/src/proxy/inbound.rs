@@ -10,9 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
 use super::access_log::AccessLog;
-use super::exchange::{
-    AuthzInput, AuthzVerdict, HttpAttributes, PortProtocol, ServerSide, ServerSidecar,
-};
+use super::exchange::{AuthzInput, AuthzVerdict, HttpAttributes, ServerSide, ServerSidecar};
 use super::http::{plausible_request, read_request, HttpResponse, ReadError};
 use super::inspector::{inspect, FirstBytes, Rewind};
 use super::outcome::TlsStats;
@@ -23,7 +21,7 @@ use super::verifier::subject_alt_names;
 use crate::model::MtlsMode;
 use crate::vocab::details::{FILTER_CHAIN_NOT_FOUND, VIA_UPSTREAM};
 use crate::vocab::spiffe::without_scheme;
-use crate::vocab::ResponseFlag;
+use crate::vocab::{PortProtocol, ResponseFlag};
 use crate::SimTime;
 
 /// Which filter chain a connection landed on.

@@ -7,6 +7,7 @@
 //! use sim::model::MtlsMode;
 //! use sim::proxy::testing::TestCa;
 //! use sim::proxy::*;
+//! use sim::vocab::{PortProtocol, Status};
 //! use sim::SimTime;
 //!
 //! let now = SimTime::EPOCH;
@@ -62,9 +63,9 @@ pub use crate::policy::client_tls::istio_sni;
 pub use app::App;
 pub use exchange::{
     data_path_runtime, exchange, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar,
-    HttpAttributes, PortProtocol, RequestProtocol, ServerSide, ServerSidecar,
+    HttpAttributes, RequestProtocol, ServerSide, ServerSidecar,
 };
 pub use inbound::serve_stream;
-pub use outcome::{Outcome, Status, TlsStats};
+pub use outcome::{Outcome, TlsStats};
 pub use pool::ConnectionPool;
 pub use tls_config::{ClientMaterial, SidecarTls, TlsConfigError, UpstreamTls};

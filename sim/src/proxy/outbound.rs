@@ -13,7 +13,7 @@ use super::exchange::{
 };
 use super::http::{read_response, HttpRequest, HttpResponse, ReadError};
 use super::inbound::{Inbound, ServerConn, ServerView};
-use super::outcome::{Outcome, Status, TlsStats};
+use super::outcome::{Outcome, TlsStats};
 use super::pool::{generation, BoxIo, ConnectionPool, Established};
 use super::report::{
     client_log, connect_failure_outcome, echo_outcome, finish_server_view, response_outcome,
@@ -22,6 +22,7 @@ use super::report::{
 use super::tls_config::{client_config, ClientTls, TlsConfigError};
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
 use crate::vocab::ResponseFlag;
+use crate::vocab::Status;
 use crate::SimTime;
 
 /// In-process socket buffer size.

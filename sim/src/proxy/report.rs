@@ -6,7 +6,7 @@ use super::access_log::AccessLog;
 use super::exchange::{AppRequest, ClientSidecar, RequestProtocol, ServerSide};
 use super::http::HttpResponse;
 use super::inbound::ServerView;
-use super::outcome::{Outcome, Status};
+use super::outcome::Outcome;
 use super::tls_config::TlsConfigError;
 use super::tls_error::TlsFailure;
 use crate::vocab::details::{
@@ -14,6 +14,7 @@ use crate::vocab::details::{
     VIA_UPSTREAM,
 };
 use crate::vocab::ResponseFlag;
+use crate::vocab::Status;
 use crate::SimTime;
 
 /// Envoy's 503 body prefix.

@@ -15,6 +15,7 @@ use crate::vocab::ResponseFlag::{
     UpstreamConnectionFailure as UF, UpstreamConnectionTermination as UC,
     UpstreamRetryLimitExceeded as URX,
 };
+use crate::vocab::{PortProtocol, Status};
 use crate::SimTime;
 
 const SLEEP: &str = "spiffe://cluster.local/ns/default/sa/sleep";
@@ -846,26 +847,6 @@ fn same_inputs_give_identical_outcomes() {
     let a = m.run(&client, &server, &get());
     let b = m.run(&client, &server, &get());
     assert_eq!(a, b);
-}
-
-#[test]
-fn port_protocol_follows_istio_port_naming() {
-    let cases = [
-        (Some("http"), None, PortProtocol::Http),
-        (Some("http-web"), None, PortProtocol::Http),
-        (Some("grpc-api"), None, PortProtocol::Http),
-        (Some("http2"), None, PortProtocol::Http),
-        (Some("tcp-db"), None, PortProtocol::Tcp),
-        (Some("mongo"), None, PortProtocol::Tcp),
-        (Some("tls"), None, PortProtocol::Tcp),
-        (Some("web"), None, PortProtocol::Auto),
-        (None, None, PortProtocol::Auto),
-        (Some("web"), Some("http"), PortProtocol::Http),
-        (Some("http"), Some("tcp"), PortProtocol::Tcp),
-    ];
-    for (name, app, want) in cases {
-        assert_eq!(PortProtocol::from_port(name, app), want, "{name:?} {app:?}");
-    }
 }
 
 /// No verifier accepts what webpki rejects: expired and foreign-root chains fail every

@@ -7,12 +7,16 @@
 mod names;
 pub mod details;
 mod finding_code;
+mod protocol;
 mod response_flag;
 pub mod spiffe;
+mod status;
 mod workload_ref;
 
 pub use finding_code::FindingCode;
 pub use names::{join, UnknownName};
+pub use protocol::{PortProtocol, Protocol};
 pub use response_flag::ResponseFlag;
 pub use spiffe::{SpiffeId, SpiffeIdError, TrustDomains};
+pub use status::Status;
 pub use workload_ref::{is_dns1123_label, WorkloadRef, WorkloadRefError};

@@ -50,7 +50,7 @@ pub(crate) fn is_connect_failure(o: &Outcome) -> bool {
         )
     }) || o.tls_error.is_some()
         || o.server_tls_error.is_some()
-        || (o.status == crate::proxy::Status::Reset && !is_rbac_denial(&o.details))
+        || (o.status == crate::vocab::Status::Reset && !is_rbac_denial(&o.details))
 }
 
 /// Where a resource was read from, when it is in the set.

@@ -6,9 +6,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::diagnose::{diagnose, Finding, Severity};
-use crate::mesh::{MeshOptions, Protocol, RequestSpec};
+use crate::mesh::MeshOptions;
 use crate::model::{load_str, TlsVersion};
+use crate::request::RequestSpec;
 use crate::vocab::FindingCode;
+use crate::vocab::Protocol;
 use crate::{Fault, Mesh};
 
 const FIXTURE: &str = include_str!("../../../../scenarios/fixtures/sleep-httpbin.yaml");

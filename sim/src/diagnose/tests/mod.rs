@@ -11,11 +11,12 @@ use rustls_pki_types::CertificateDer;
 
 use crate::diagnose::{diagnose, Severity};
 use crate::evidence::{Evidence, ProxyEvidence, Role};
-use crate::mesh::RequestSpec;
 use crate::model::{load_str, TlsVersion};
 use crate::pki::{CertificateAuthority, KeyType};
-use crate::proxy::{Outcome, Status};
+use crate::proxy::Outcome;
+use crate::request::RequestSpec;
 use crate::tls_params::TlsParams;
+use crate::vocab::Status;
 use crate::vocab::{FindingCode, ResponseFlag};
 use crate::SimTime;
 
