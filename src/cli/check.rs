@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sim::diagnose::static_checks::static_findings;
 use sim::diagnose::{Finding, Severity};
-use sim::model::{Meta, Origin};
+use sim::model::{Meta, ObjectRef, Origin};
 use sim::Resources;
 
 use super::config::load;
@@ -73,27 +73,14 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-/// The metadata of the object `kind ns/name` (or `kind name` for a Namespace).
+/// The metadata of the object `kind ns/name` (or `kind name` for a Namespace); a word that is
+/// no kind meshsim reads names nothing.
 fn meta_of<'r>(res: &'r Resources, kind: &str, ns: &str, name: &str) -> Option<&'r Meta> {
-    let hit = |m: &&Meta| m.namespace == ns && m.name == name;
-    match kind {
-        "PeerAuthentication" => res.peer_authentications.iter().map(|x| &x.meta).find(hit),
-        "DestinationRule" => res.destination_rules.iter().map(|x| &x.meta).find(hit),
-        "AuthorizationPolicy" => res.authorization_policies.iter().map(|x| &x.meta).find(hit),
-        "Service" => res.services.iter().map(|x| &x.meta).find(hit),
-        "ServiceAccount" => res.service_accounts.iter().map(|x| &x.meta).find(hit),
-        "Namespace" => res
-            .namespaces
-            .iter()
-            .map(|x| &x.meta)
-            .find(|m| m.name == name),
-        other => res
-            .workloads
-            .iter()
-            .filter(|w| w.kind.as_str() == other)
-            .map(|w| &w.meta)
-            .find(hit),
-    }
+    res.meta_of(&ObjectRef {
+        kind: kind.parse().ok()?,
+        namespace: ns.to_string(),
+        name: name.to_string(),
+    })
 }
 
 /// The origin of the first resource `text` names with a known file and line: `Kind ns/name`

@@ -188,6 +188,7 @@ fn json(p: &Prediction, o: &Outcome) -> String {
 mod tests {
     use super::*;
     use sim::model::ObjectRef;
+    use sim::vocab::Kind;
 
     fn prediction() -> Prediction {
         Prediction {
@@ -204,7 +205,7 @@ mod tests {
                 decisions: vec![
                     Decision::by(
                         ObjectRef {
-                            kind: "PeerAuthentication".into(),
+                            kind: Kind::PeerAuthentication,
                             namespace: "foo".into(),
                             name: "default".into(),
                         },

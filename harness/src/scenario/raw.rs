@@ -2,6 +2,7 @@
 //! error carries serde_yaml's line and column. Inline Kubernetes objects and faults stay as
 //! `serde_yaml::Value` and are parsed by `sim` afterwards.
 
+use sim::vocab::Kind;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -138,7 +139,7 @@ pub(super) enum RawMatch {
     expecting = "an object reference: {kind, namespace, name}"
 )]
 pub(super) struct RawDelete {
-    pub kind: String,
+    pub kind: Kind,
     #[serde(default)]
     pub namespace: Option<String>,
     pub name: String,

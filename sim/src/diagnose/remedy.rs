@@ -7,6 +7,7 @@ use crate::evidence::Evidence;
 use crate::model::{ClientTls, DestinationRule, Object, ObjectRef, TrafficPolicy, Workload};
 use crate::policy::{client_tls_for_endpoint, resolve_destination};
 use crate::vocab::FindingCode;
+use crate::vocab::Kind;
 
 use super::Finding;
 
@@ -107,7 +108,7 @@ fn rules_on_path(ev: &Evidence) -> Vec<ObjectRef> {
         .iter()
         .flat_map(|ep| client_tls_for_endpoint(res, from, &dest, ep).decided_by)
         .filter_map(|d| d.resource)
-        .filter(|r| r.kind == "DestinationRule")
+        .filter(|r| r.kind == Kind::DestinationRule)
         .collect();
     out.sort();
     out.dedup();

@@ -2,6 +2,7 @@
 //! selectors that select nothing, STRICT overridden below the mesh, DestinationRules whose host
 //! matches no Service. Codes and remedies follow `failure-modes.md`; order is deterministic.
 
+use crate::vocab::Kind;
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -334,9 +335,9 @@ fn allow_shadowed_by_deny(res: &Resources) -> Vec<Finding> {
         {
             pairs
                 .entry((
-                    object_ref("AuthorizationPolicy", &deny.meta),
+                    object_ref(Kind::AuthorizationPolicy, &deny.meta),
                     rule,
-                    object_ref("AuthorizationPolicy", &allow.meta),
+                    object_ref(Kind::AuthorizationPolicy, &allow.meta),
                 ))
                 .or_default()
                 .push(format!("{}/{}", w.meta.namespace, w.meta.name));

@@ -2,7 +2,7 @@
 //! `inject`. Requests go through the data path: the control plane's certificates, each
 //! sidecar's rustls configuration, a real handshake and HTTP/TCP exchange per request.
 
-use crate::vocab::SpiffeId;
+use crate::vocab::{Kind, SpiffeId};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -145,7 +145,7 @@ impl Mesh {
             if !self.resources.remove(r) {
                 return Err(MeshError(format!("delete: {r} not found")));
             }
-            if r.kind == "ServiceAccount" {
+            if r.kind == Kind::ServiceAccount {
                 self.control
                     .set_service_account_exists(&r.namespace, &r.name, false);
             }
@@ -158,7 +158,7 @@ impl Mesh {
         if let Fault::DeleteServiceAccount { namespace, name } = fault {
             // The cluster would show the account gone, so the resources do too.
             self.resources.remove(&ObjectRef {
-                kind: "ServiceAccount".into(),
+                kind: Kind::ServiceAccount,
                 namespace: namespace.clone(),
                 name: name.clone(),
             });

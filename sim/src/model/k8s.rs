@@ -1,6 +1,7 @@
 //! The Kubernetes side of the mesh, normalised from whatever kinds a dump holds: namespaces,
 //! service accounts, workloads (a Pod or a controller's pod template), services and MeshConfig.
 
+use crate::vocab::Kind;
 use std::collections::BTreeMap;
 
 use super::Meta;
@@ -47,6 +48,19 @@ impl WorkloadKind {
             WorkloadKind::DaemonSet => "DaemonSet",
             WorkloadKind::ReplicaSet => "ReplicaSet",
             WorkloadKind::Job => "Job",
+        }
+    }
+}
+
+impl From<WorkloadKind> for Kind {
+    fn from(kind: WorkloadKind) -> Kind {
+        match kind {
+            WorkloadKind::Pod => Kind::Pod,
+            WorkloadKind::Deployment => Kind::Deployment,
+            WorkloadKind::StatefulSet => Kind::StatefulSet,
+            WorkloadKind::DaemonSet => Kind::DaemonSet,
+            WorkloadKind::ReplicaSet => Kind::ReplicaSet,
+            WorkloadKind::Job => Kind::Job,
         }
     }
 }

@@ -92,10 +92,14 @@ pub(crate) fn workload(
         .owner_references
         .iter()
         .flatten()
-        .map(|o| ObjectRef {
-            kind: o.kind.clone(),
-            namespace: meta.namespace.clone(),
-            name: o.name.clone(),
+        // An owner of a kind meshsim does not load (a CronJob, a custom controller) can never
+        // be a loaded workload, so dropping it leaves `fold_owned` deciding the same.
+        .filter_map(|o| {
+            Some(ObjectRef {
+                kind: o.kind.parse().ok()?,
+                namespace: meta.namespace.clone(),
+                name: o.name.clone(),
+            })
         })
         .collect();
     Workload {

@@ -23,6 +23,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::vocab::Kind;
+
 pub use istio::*;
 pub use k8s::*;
 pub use load::{load_paths, load_str, parse_object, parse_object_at, LoadError};
@@ -69,51 +71,11 @@ pub struct Meta {
     pub origin: Origin,
 }
 
-/// The kinds meshsim understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// v1 Namespace.
-    Namespace,
-    /// v1 ServiceAccount.
-    ServiceAccount,
-    /// A Pod or a pod-template controller (Deployment, StatefulSet, ...).
-    Workload,
-    /// v1 Service.
-    Service,
-    /// The `istio` ConfigMap in the root namespace (MeshConfig).
-    MeshConfig,
-    /// security.istio.io PeerAuthentication.
-    PeerAuthentication,
-    /// networking.istio.io DestinationRule.
-    DestinationRule,
-    /// security.istio.io AuthorizationPolicy.
-    AuthorizationPolicy,
-}
-
-impl Kind {
-    /// Parses a Kubernetes `kind` as written in YAML (and in scenario `delete:` entries).
-    pub fn from_k8s_kind(kind: &str) -> Option<Kind> {
-        Some(match kind {
-            "Namespace" => Kind::Namespace,
-            "ServiceAccount" => Kind::ServiceAccount,
-            "Pod" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-                Kind::Workload
-            }
-            "Service" => Kind::Service,
-            "ConfigMap" => Kind::MeshConfig,
-            "PeerAuthentication" => Kind::PeerAuthentication,
-            "DestinationRule" => Kind::DestinationRule,
-            "AuthorizationPolicy" => Kind::AuthorizationPolicy,
-            _ => return None,
-        })
-    }
-}
-
 /// A reference to one object, as `delete:` and findings name it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectRef {
-    /// The Kubernetes kind as written (`PeerAuthentication`, `Deployment`, ...).
-    pub kind: String,
+    /// The Kubernetes kind (`PeerAuthentication`, `Deployment`, ...).
+    pub kind: Kind,
     /// Namespace (empty for cluster-scoped kinds).
     pub namespace: String,
     /// Name.

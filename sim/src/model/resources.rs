@@ -1,6 +1,7 @@
 //! The `Resources` set: `kubectl apply`-style insert (replace by kind, namespace and name),
 //! delete, merge, lookups, implicit namespaces and folding of controller-owned pods.
 
+use crate::vocab::Kind;
 use std::collections::BTreeSet;
 
 use crate::vocab::WorkloadRef;
@@ -48,29 +49,29 @@ fn upsert<T>(items: &mut Vec<T>, item: T, key: impl Fn(&T, &T) -> bool) -> Optio
 impl Object {
     /// The reference `delete:` and findings use for this object.
     pub fn object_ref(&self) -> ObjectRef {
-        let (kind, meta): (&str, Option<&Meta>) = match self {
-            Object::Namespace(x) => ("Namespace", Some(&x.meta)),
-            Object::ServiceAccount(x) => ("ServiceAccount", Some(&x.meta)),
-            Object::Workload(x) => (x.kind.as_str(), Some(&x.meta)),
-            Object::Service(x) => ("Service", Some(&x.meta)),
-            Object::MeshConfig(_) => ("ConfigMap", None),
-            Object::PeerAuthentication(x) => ("PeerAuthentication", Some(&x.meta)),
-            Object::DestinationRule(x) => ("DestinationRule", Some(&x.meta)),
-            Object::AuthorizationPolicy(x) => ("AuthorizationPolicy", Some(&x.meta)),
+        let (kind, meta): (Kind, Option<&Meta>) = match self {
+            Object::Namespace(x) => (Kind::Namespace, Some(&x.meta)),
+            Object::ServiceAccount(x) => (Kind::ServiceAccount, Some(&x.meta)),
+            Object::Workload(x) => (x.kind.into(), Some(&x.meta)),
+            Object::Service(x) => (Kind::Service, Some(&x.meta)),
+            Object::MeshConfig(_) => (Kind::ConfigMap, None),
+            Object::PeerAuthentication(x) => (Kind::PeerAuthentication, Some(&x.meta)),
+            Object::DestinationRule(x) => (Kind::DestinationRule, Some(&x.meta)),
+            Object::AuthorizationPolicy(x) => (Kind::AuthorizationPolicy, Some(&x.meta)),
         };
         match (self, meta) {
             (Object::MeshConfig(m), _) => ObjectRef {
-                kind: kind.into(),
+                kind,
                 namespace: m.root_namespace.clone(),
                 name: "istio".into(),
             },
             (_, Some(meta)) => ObjectRef {
-                kind: kind.into(),
+                kind,
                 namespace: meta.namespace.clone(),
                 name: meta.name.clone(),
             },
             (_, None) => ObjectRef {
-                kind: kind.into(),
+                kind,
                 namespace: String::new(),
                 name: String::new(),
             },
@@ -152,8 +153,8 @@ impl Resources {
     pub fn remove(&mut self, r: &ObjectRef) -> bool {
         let hit = |m: &Meta| m.namespace == r.namespace && m.name == r.name;
         let before = self.len();
-        match r.kind.as_str() {
-            "Namespace" => {
+        match r.kind {
+            Kind::Namespace => {
                 let ns = r.name.as_str();
                 self.namespaces.retain(|n| n.meta.name != ns);
                 self.service_accounts.retain(|x| x.meta.namespace != ns);
@@ -164,12 +165,12 @@ impl Resources {
                 self.authorization_policies
                     .retain(|x| x.meta.namespace != ns);
             }
-            "ServiceAccount" => self.service_accounts.retain(|x| !hit(&x.meta)),
-            "Service" => self.services.retain(|x| !hit(&x.meta)),
-            "PeerAuthentication" => self.peer_authentications.retain(|x| !hit(&x.meta)),
-            "DestinationRule" => self.destination_rules.retain(|x| !hit(&x.meta)),
-            "AuthorizationPolicy" => self.authorization_policies.retain(|x| !hit(&x.meta)),
-            "ConfigMap" => {
+            Kind::ServiceAccount => self.service_accounts.retain(|x| !hit(&x.meta)),
+            Kind::Service => self.services.retain(|x| !hit(&x.meta)),
+            Kind::PeerAuthentication => self.peer_authentications.retain(|x| !hit(&x.meta)),
+            Kind::DestinationRule => self.destination_rules.retain(|x| !hit(&x.meta)),
+            Kind::AuthorizationPolicy => self.authorization_policies.retain(|x| !hit(&x.meta)),
+            Kind::ConfigMap => {
                 let is_mesh = r.name == "istio"
                     && (r.namespace == self.mesh_config.root_namespace
                         || r.namespace == "istio-system");
@@ -181,7 +182,7 @@ impl Resources {
             }
             kind => self
                 .workloads
-                .retain(|x| !(x.kind.as_str() == kind && hit(&x.meta))),
+                .retain(|x| !(Kind::from(x.kind) == kind && hit(&x.meta))),
         }
         self.len() != before
     }
@@ -257,23 +258,17 @@ impl Resources {
     /// workload. An owner counts when it is loaded, or (for a ReplicaSet that is not) when its
     /// name is a loaded Deployment's name plus the pod's `pod-template-hash`.
     fn fold_owned(&mut self) {
-        let present: BTreeSet<(String, String, String)> = self
+        let present: BTreeSet<(Kind, String, String)> = self
             .workloads
             .iter()
-            .map(|w| {
-                (
-                    w.kind.as_str().to_string(),
-                    w.meta.namespace.clone(),
-                    w.meta.name.clone(),
-                )
-            })
+            .map(|w| (w.kind.into(), w.meta.namespace.clone(), w.meta.name.clone()))
             .collect();
         let owned = |w: &Workload| {
             w.owner_references.iter().any(|o| {
-                if present.contains(&(o.kind.clone(), o.namespace.clone(), o.name.clone())) {
+                if present.contains(&(o.kind, o.namespace.clone(), o.name.clone())) {
                     return true;
                 }
-                if o.kind != "ReplicaSet" {
+                if o.kind != Kind::ReplicaSet {
                     return false;
                 }
                 let hash = w
@@ -283,11 +278,49 @@ impl Resources {
                 hash.and_then(|h| o.name.strip_suffix(h.as_str()))
                     .and_then(|d| d.strip_suffix('-'))
                     .is_some_and(|d| {
-                        present.contains(&("Deployment".into(), o.namespace.clone(), d.to_string()))
+                        present.contains(&(Kind::Deployment, o.namespace.clone(), d.to_string()))
                     })
             })
         };
         self.workloads.retain(|w| !owned(w));
+    }
+
+    /// The metadata of the object `r` names (a Namespace by name alone), when it is loaded.
+    pub fn meta_of(&self, r: &ObjectRef) -> Option<&Meta> {
+        let hit = |m: &Meta| m.namespace == r.namespace && m.name == r.name;
+        match r.kind {
+            Kind::Namespace => self
+                .namespaces
+                .iter()
+                .find(|x| x.meta.name == r.name)
+                .map(|x| &x.meta),
+            Kind::ServiceAccount => self
+                .service_accounts
+                .iter()
+                .find(|x| hit(&x.meta))
+                .map(|x| &x.meta),
+            Kind::Service => self.services.iter().find(|x| hit(&x.meta)).map(|x| &x.meta),
+            Kind::PeerAuthentication => self
+                .peer_authentications
+                .iter()
+                .find(|x| hit(&x.meta))
+                .map(|x| &x.meta),
+            Kind::DestinationRule => self
+                .destination_rules
+                .iter()
+                .find(|x| hit(&x.meta))
+                .map(|x| &x.meta),
+            Kind::AuthorizationPolicy => self
+                .authorization_policies
+                .iter()
+                .find(|x| hit(&x.meta))
+                .map(|x| &x.meta),
+            kind => self
+                .workloads
+                .iter()
+                .find(|x| Kind::from(x.kind) == kind && hit(&x.meta))
+                .map(|x| &x.meta),
+        }
     }
 
     /// A namespace by name (declared or implicit).

@@ -1,6 +1,7 @@
 //! The explanation trail: every policy function returns, beside its answer, the steps that
 //! decided it and the resource behind each step, so `meshsim explain` can print the trace.
 
+use crate::vocab::Kind;
 use std::fmt;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
@@ -59,9 +60,9 @@ impl Serialize for Decision {
 }
 
 /// The `ObjectRef` of an object with the given Kubernetes kind and metadata.
-pub fn object_ref(kind: &str, meta: &Meta) -> ObjectRef {
+pub fn object_ref(kind: Kind, meta: &Meta) -> ObjectRef {
     ObjectRef {
-        kind: kind.to_string(),
+        kind,
         namespace: meta.namespace.clone(),
         name: meta.name.clone(),
     }
@@ -74,7 +75,7 @@ mod tests {
     #[test]
     fn decisions_print_and_serialise_with_their_resource() {
         let r = ObjectRef {
-            kind: "PeerAuthentication".into(),
+            kind: Kind::PeerAuthentication,
             namespace: "foo".into(),
             name: "default".into(),
         };

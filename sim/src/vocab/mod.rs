@@ -1,5 +1,6 @@
-//! The leaf vocabulary every other module speaks: identities and references, the failure-mode
-//! codes, and Envoy's words. Each type parses once (`FromStr`), prints once (`Display`) and
+//! The leaf vocabulary every other module speaks: identities, references and resource kinds,
+//! the failure-mode codes, Envoy's words, and what both paths decide (a request's status, a
+//! port's protocol). Each type parses once (`FromStr`), prints once (`Display`) and
 //! serializes as the same string it displays, so values travel typed instead of being parsed
 //! again from strings. Nothing here depends on another `sim` module.
 
@@ -7,6 +8,7 @@
 mod names;
 pub mod details;
 mod finding_code;
+mod kind;
 mod protocol;
 mod response_flag;
 pub mod spiffe;
@@ -14,6 +16,7 @@ mod status;
 mod workload_ref;
 
 pub use finding_code::FindingCode;
+pub use kind::Kind;
 pub use names::{join, UnknownName};
 pub use protocol::{PortProtocol, Protocol};
 pub use response_flag::ResponseFlag;

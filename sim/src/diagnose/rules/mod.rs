@@ -55,41 +55,7 @@ pub(crate) fn is_connect_failure(o: &Outcome) -> bool {
 
 /// Where a resource was read from, when it is in the set.
 pub(crate) fn origin_of(res: &Resources, r: &ObjectRef) -> Option<Origin> {
-    let hit = |m: &crate::model::Meta| m.namespace == r.namespace && m.name == r.name;
-    let meta = match r.kind.as_str() {
-        "Namespace" => res
-            .namespaces
-            .iter()
-            .find(|x| x.meta.name == r.name)
-            .map(|x| &x.meta),
-        "ServiceAccount" => res
-            .service_accounts
-            .iter()
-            .find(|x| hit(&x.meta))
-            .map(|x| &x.meta),
-        "Service" => res.services.iter().find(|x| hit(&x.meta)).map(|x| &x.meta),
-        "PeerAuthentication" => res
-            .peer_authentications
-            .iter()
-            .find(|x| hit(&x.meta))
-            .map(|x| &x.meta),
-        "DestinationRule" => res
-            .destination_rules
-            .iter()
-            .find(|x| hit(&x.meta))
-            .map(|x| &x.meta),
-        "AuthorizationPolicy" => res
-            .authorization_policies
-            .iter()
-            .find(|x| hit(&x.meta))
-            .map(|x| &x.meta),
-        kind => res
-            .workloads
-            .iter()
-            .find(|x| x.kind.as_str() == kind && hit(&x.meta))
-            .map(|x| &x.meta),
-    };
-    meta.map(|m| m.origin.clone())
+    res.meta_of(r).map(|m| m.origin.clone())
 }
 
 /// `Kind/ns/name (file:line)`.

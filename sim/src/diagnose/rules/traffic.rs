@@ -3,6 +3,7 @@
 
 use crate::diagnose::Finding;
 use crate::policy::{client_tls_for_endpoint, resolve_destination};
+use crate::vocab::Kind;
 use crate::vocab::{FindingCode, ResponseFlag};
 
 use super::config::observed;
@@ -61,7 +62,7 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
             .filter(|d| {
                 d.resource
                     .as_ref()
-                    .is_some_and(|r| r.kind == "DestinationRule")
+                    .is_some_and(|r| r.kind == Kind::DestinationRule)
             })
             .map(|d| decision_line(res, d)),
     );

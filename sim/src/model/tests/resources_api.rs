@@ -46,7 +46,7 @@ fn object(text: &str) -> Object {
 
 fn r(kind: &str, namespace: &str, name: &str) -> ObjectRef {
     ObjectRef {
-        kind: kind.into(),
+        kind: kind.parse().expect("a kind meshsim reads"),
         namespace: namespace.into(),
         name: name.into(),
     }

@@ -10,6 +10,7 @@ mod rule;
 #[cfg(test)]
 mod tests;
 
+use crate::vocab::Kind;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -18,7 +19,7 @@ use crate::policy::decision::{object_ref, Decision};
 
 pub use index::AuthzIndex;
 
-const KIND: &str = "AuthorizationPolicy";
+const KIND: Kind = Kind::AuthorizationPolicy;
 
 /// The HTTP part of a request, as the destination sidecar sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -12,6 +12,7 @@ mod tests;
 
 use crate::model::{ClientTlsMode, DestinationRuleSpec, ObjectRef, TrafficPolicy};
 use crate::policy::decision::Decision;
+use crate::vocab::Kind;
 
 pub use host::{most_specific_host_match, resolve_short_host};
 pub use index::DestinationRuleRelease;
@@ -19,7 +20,7 @@ pub use lookup::{
     select_destination_rule, select_destination_rule_explained, select_destination_rule_for_release,
 };
 
-const KIND: &str = "DestinationRule";
+const KIND: Kind = Kind::DestinationRule;
 
 /// The DestinationRule a client uses for one service: the merged spec and where it came from.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@ use crate::model::{
 };
 use crate::policy::routing::{resolve_destination, Destination};
 use crate::policy::testing::{dr_spec, labels, Fixture};
+use crate::vocab::Kind;
 
 const FQDN: &str = "reviews.foo.svc.cluster.local";
 
@@ -548,7 +549,7 @@ fn export_to_lookups_match_istio_table() {
         };
         let dest = Destination {
             service: ObjectRef {
-                kind: "Service".into(),
+                kind: Kind::Service,
                 namespace: service_ns.to_string(),
                 name: "svc".into(),
             },

@@ -3,6 +3,7 @@
 //! namespace-level mode clients use for auto mTLS (`GetNamespaceMutualTLSMode` in
 //! `pilot/pkg/model/authentication.go`).
 
+use crate::vocab::Kind;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use crate::policy::decision::{object_ref, Decision};
 #[cfg(test)]
 mod tests;
 
-const KIND: &str = "PeerAuthentication";
+const KIND: Kind = Kind::PeerAuthentication;
 
 /// The PeerAuthentication that applies to one workload: its mode and per-target-port overrides.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! `svc.ns.svc.cluster.local`) with a Service port, resolved to the Service and its ready
 //! endpoints the way Kubernetes DNS and the endpoints controller would.
 
+use crate::vocab::Kind;
 use std::collections::BTreeMap;
 
 use crate::model::{ObjectRef, Resources, Service, ServicePort, TargetPort, Workload};
@@ -139,7 +140,7 @@ pub fn resolve_destination(
                 known.join(", ")
             )
         })?;
-    let service_ref = object_ref("Service", &service.meta);
+    let service_ref = object_ref(Kind::Service, &service.meta);
     let fqdn = format!("{name}.{namespace}.svc.{CLUSTER_DOMAIN}");
     let mut decided_by = vec![Decision::by(
         service_ref.clone(),
@@ -148,7 +149,7 @@ pub fn resolve_destination(
     )];
     let mut endpoints = Vec::new();
     for w in res.workloads.iter().filter(|w| service_selects(service, w)) {
-        let wref = object_ref(w.kind.as_str(), &w.meta);
+        let wref = object_ref(w.kind.into(), &w.meta);
         if w.replicas == 0 {
             decided_by.push(Decision::by(
                 wref,
