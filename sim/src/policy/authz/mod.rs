@@ -439,50 +439,44 @@ pub(crate) fn evaluate_policies(
     }
     let first = |a: AuthzAction| by_action.get(&a).and_then(|v| v.first()).cloned();
 
-    if let (Some(mut m), CustomBuild::BadProvider(why)) = (first(AuthzAction::Custom), &custom) {
-        m.policy_id = format!(
-            "{EXT_AUTHZ_MATCH_PREFIX}-{}{BAD_CUSTOM_ACTION_SUFFIX}",
-            m.policy_id
-        );
-        decided_by.push(Decision::by(
-            m.policy.clone(),
-            "authz/result",
-            format!(
-                "denied by {}: istiod could not use the CUSTOM provider ({why}) and generated a \
-                 deny rule for every CUSTOM rule instead",
-                m.policy_id
-            ),
-        ));
-        let details = Some(rbac_denied_details(Some(&m.policy_id)));
-        return AuthzDecision {
-            allowed: false,
-            matched: Some(m),
-            audited: Vec::new(),
-            misses,
-            dry_run,
-            details,
-            decided_by,
-            custom_provider_error: Some(why.clone()),
+    if let Some(mut m) = first(AuthzAction::Custom) {
+        let bad_provider = match &custom {
+            CustomBuild::BadProvider(why) => Some(why.clone()),
+            _ => None,
         };
-    }
-    if let Some(m) = first(AuthzAction::Custom) {
-        decided_by.push(Decision::by(
-            m.policy.clone(),
-            "authz/result",
-            format!(
-                "denied by CUSTOM {}: meshsim runs no ext_authz provider, so a matching CUSTOM policy denies",
-                m.policy_id
+        let (reason, details) = match &bad_provider {
+            Some(why) => {
+                m.policy_id = format!(
+                    "{EXT_AUTHZ_MATCH_PREFIX}-{}{BAD_CUSTOM_ACTION_SUFFIX}",
+                    m.policy_id
+                );
+                (
+                    format!(
+                        "denied by {}: istiod could not use the CUSTOM provider ({why}) and \
+                         generated a deny rule for every CUSTOM rule instead",
+                        m.policy_id
+                    ),
+                    rbac_denied_details(Some(&m.policy_id)),
+                )
+            }
+            None => (
+                format!(
+                    "denied by CUSTOM {}: meshsim runs no ext_authz provider, so a matching CUSTOM policy denies",
+                    m.policy_id
+                ),
+                EXT_AUTHZ_DENIED.to_string(),
             ),
-        ));
+        };
+        decided_by.push(Decision::by(m.policy.clone(), "authz/result", reason));
         return AuthzDecision {
             allowed: false,
             matched: Some(m),
             audited: Vec::new(),
             misses,
             dry_run,
-            details: Some(EXT_AUTHZ_DENIED.into()),
+            details: Some(details),
             decided_by,
-            custom_provider_error: None,
+            custom_provider_error: bad_provider,
         };
     }
     let audited = by_action
