@@ -188,8 +188,35 @@ pub struct MeshConfig {
     pub min_protocol_version: Option<TlsVersion>,
     /// `meshMTLS.cipherSuites` (Envoy/BoringSSL names); Istio's defaults when empty.
     pub cipher_suites: Vec<String>,
+    /// `extensionProviders` of the ext_authz kinds (`envoyExtAuthzHttp`, `envoyExtAuthzGrpc`):
+    /// the providers a CUSTOM AuthorizationPolicy can name. Other provider kinds (tracing,
+    /// access logging) are not listed, as istiod's `processExtensionProvider` skips them.
+    pub ext_authz_providers: Vec<ExtAuthzProvider>,
     /// Where it was read from (default origin when defaulted).
     pub origin: super::Origin,
+}
+
+/// Which ext_authz API a provider speaks; an HTTP provider has no TCP filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtAuthzApi {
+    /// `envoyExtAuthzHttp`.
+    Http,
+    /// `envoyExtAuthzGrpc`.
+    Grpc,
+}
+
+/// One ext_authz extension provider as istiod resolves it (`processExtensionProvider` in
+/// `pilot/pkg/security/authz/builder/extauthz.go`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtAuthzProvider {
+    /// `name`.
+    pub name: String,
+    /// The provider kind.
+    pub api: ExtAuthzApi,
+    /// `service` as written (`host` or `namespace/host`).
+    pub service: String,
+    /// `port`.
+    pub port: u32,
 }
 
 impl Default for MeshConfig {
@@ -201,6 +228,7 @@ impl Default for MeshConfig {
             enable_auto_mtls: true,
             min_protocol_version: None,
             cipher_suites: Vec::new(),
+            ext_authz_providers: Vec::new(),
             origin: super::Origin::default(),
         }
     }

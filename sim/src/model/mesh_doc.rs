@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::{MeshConfig, Origin, TlsVersion};
+use super::{ExtAuthzApi, ExtAuthzProvider, MeshConfig, Origin, TlsVersion};
 
 /// The modelled MeshConfig keys, in Istio's spelling.
 const MESH_FIELDS: &[&str] = &[
@@ -16,6 +16,7 @@ const MESH_FIELDS: &[&str] = &[
     "rootNamespace",
     "enableAutoMtls",
     "meshMTLS",
+    "extensionProviders",
 ];
 
 /// The modelled `meshMTLS` keys.
@@ -55,6 +56,45 @@ pub struct MeshConfigDoc {
     pub enable_auto_mtls: Option<bool>,
     /// `meshMTLS`.
     pub mesh_mtls: Option<MeshMtlsDoc>,
+    /// `extensionProviders` (only the ext_authz kinds are kept).
+    pub extension_providers: Option<Vec<ExtAuthzProvider>>,
+}
+
+/// One `extensionProviders` entry as written; only the ext_authz kinds are read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExtensionProviderDoc {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    envoy_ext_authz_http: Option<ExtAuthzDoc>,
+    #[serde(default)]
+    envoy_ext_authz_grpc: Option<ExtAuthzDoc>,
+}
+
+/// `envoyExtAuthzHttp` / `envoyExtAuthzGrpc`: where the authorizer runs.
+#[derive(Debug, Default, Deserialize)]
+struct ExtAuthzDoc {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    port: u32,
+}
+
+impl ExtensionProviderDoc {
+    fn ext_authz(self) -> Option<ExtAuthzProvider> {
+        let (api, doc) = match (self.envoy_ext_authz_http, self.envoy_ext_authz_grpc) {
+            (Some(doc), _) => (ExtAuthzApi::Http, doc),
+            (None, Some(doc)) => (ExtAuthzApi::Grpc, doc),
+            (None, None) => return None,
+        };
+        Some(ExtAuthzProvider {
+            name: self.name,
+            api,
+            service: doc.service,
+            port: doc.port,
+        })
+    }
 }
 
 /// A [`MeshConfigDoc`] that rejects keys meshsim does not model: a scenario's `mesh:` block is
@@ -98,6 +138,9 @@ impl MeshConfigDoc {
                 mesh.cipher_suites = suites.clone();
             }
         }
+        if let Some(providers) = &self.extension_providers {
+            mesh.ext_authz_providers = providers.clone();
+        }
         mesh
     }
 }
@@ -135,7 +178,7 @@ impl<'de> Visitor<'de> for DocVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
             "a map of MeshConfig fields (trustDomain, trustDomainAliases, rootNamespace, \
-             enableAutoMtls, meshMTLS)",
+             enableAutoMtls, meshMTLS, extensionProviders)",
         )
     }
 
@@ -159,6 +202,14 @@ impl<'de> Visitor<'de> for DocVisitor {
                 "trustDomainAliases" => doc.trust_domain_aliases = map.next_value()?,
                 "rootNamespace" => doc.root_namespace = map.next_value()?,
                 "enableAutoMtls" => doc.enable_auto_mtls = map.next_value()?,
+                "extensionProviders" => {
+                    let entries: Option<Vec<ExtensionProviderDoc>> = map.next_value()?;
+                    doc.extension_providers = entries.map(|e| {
+                        e.into_iter()
+                            .filter_map(ExtensionProviderDoc::ext_authz)
+                            .collect()
+                    });
+                }
                 _ => {
                     doc.mesh_mtls = map.next_value_seed(OptionalMtls {
                         strict: self.strict,

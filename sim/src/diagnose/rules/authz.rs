@@ -71,12 +71,26 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
             evidence,
             "inject a sidecar into the caller so it sends mTLS, and require STRICT on the destination",
         ),
-        _ => Finding::error(
-            FindingCode::CustomAuthorizationDenied,
-            "the CUSTOM (external authorization) provider denied the request".into(),
-            evidence,
-            "check the external authorizer's decision for this request",
-        ),
+        _ => match &decision.custom_provider_error {
+            Some(why) => Finding::error(
+                FindingCode::CustomAuthorizationDenied,
+                format!(
+                    "istiod could not use the CUSTOM provider of {}/{} ({why}), so it turned the \
+                     matching CUSTOM rules into RBAC deny rules",
+                    server.meta.namespace, server.meta.name
+                ),
+                evidence,
+                "define the provider under meshConfig.extensionProviders (an envoyExtAuthzHttp or \
+                 envoyExtAuthzGrpc entry whose service and port exist), or name a defined provider \
+                 in the policy's provider.name",
+            ),
+            None => Finding::error(
+                FindingCode::CustomAuthorizationDenied,
+                "the CUSTOM (external authorization) provider denied the request".into(),
+                evidence,
+                "check the external authorizer's decision for this request",
+            ),
+        },
     };
     vec![finding]
 }

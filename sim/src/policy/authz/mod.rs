@@ -14,7 +14,7 @@ use crate::vocab::Kind;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::model::{AuthorizationPolicy, AuthzAction, ObjectRef, Resources, Workload};
+use crate::model::{AuthorizationPolicy, AuthzAction, ExtAuthzApi, ObjectRef, Resources, Workload};
 use crate::policy::decision::{object_ref, Decision};
 
 pub use index::AuthzIndex;
@@ -104,6 +104,9 @@ pub struct AuthzDecision {
     pub details: Option<String>,
     /// Each policy considered and why it did or did not match.
     pub decided_by: Vec<Decision>,
+    /// Why istiod could not use the CUSTOM provider, when the denial is the
+    /// `...-deny-due-to-bad-CUSTOM-action` rule it generated instead.
+    pub custom_provider_error: Option<String>,
 }
 
 /// Istio's RBAC policy name (`policyName` in `builder.go`).
@@ -156,6 +159,101 @@ pub fn go_parse_bool(v: &str) -> Option<bool> {
 
 /// Envoy's response-code details when ext_authz denies.
 pub const EXT_AUTHZ_DENIED: &str = "ext_authz_denied";
+
+/// The suffix istiod gives a CUSTOM rule it turns into a plain RBAC deny because the provider
+/// cannot be used (`badCustomActionSuffix` in `pilot/pkg/security/authz/builder/extauthz.go`).
+pub const BAD_CUSTOM_ACTION_SUFFIX: &str = "-deny-due-to-bad-CUSTOM-action";
+
+/// The prefix of CUSTOM rule names (`extAuthzMatchPrefix`), so ext_authz can find them.
+pub const EXT_AUTHZ_MATCH_PREFIX: &str = "istio-ext-authz";
+
+/// How istiod builds the CUSTOM policies of one workload (`Builder.buildHTTP` / `buildTCP` with
+/// `getExtAuthz`, Istio 1.22–1.28, where one provider per workload is allowed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CustomBuild {
+    /// No CUSTOM policy applies.
+    None,
+    /// The provider resolves: RBAC shadow rules plus the ext_authz filter.
+    ExtAuthz,
+    /// An HTTP provider on a TCP filter chain: istiod emits nothing, CUSTOM is ignored.
+    IgnoredOnTcp(String),
+    /// `getExtAuthz` failed: the matching rules become RBAC DENY rules named
+    /// `istio-ext-authz-<id>-deny-due-to-bad-CUSTOM-action`.
+    BadProvider(String),
+}
+
+/// `getExtAuthz` over the providers named by every CUSTOM policy that applies (dry-run ones
+/// too), resolved against `meshConfig.extensionProviders` as `processExtensionProvider` does:
+/// an unknown name, two different names, an empty or duplicated name, a port outside 1..65535,
+/// an empty service, or a service that is not in the registry (`model.LookupCluster`) makes
+/// the provider unusable.
+fn custom_build(
+    res: &Resources,
+    applicable: &[(&AuthorizationPolicy, &'static str)],
+    tcp: bool,
+) -> CustomBuild {
+    let mut names: Vec<&str> = applicable
+        .iter()
+        .filter(|(p, _)| p.spec.action == AuthzAction::Custom)
+        .map(|(p, _)| p.spec.provider.as_ref().map_or("", |x| x.name.as_str()))
+        .collect();
+    if names.is_empty() {
+        return CustomBuild::None;
+    }
+    names.sort_unstable();
+    names.dedup();
+    if names.len() > 1 {
+        return CustomBuild::BadProvider(format!(
+            "only 1 provider can be used per workload, found multiple providers: {names:?}"
+        ));
+    }
+    let name = names[0];
+    if name.is_empty() {
+        return CustomBuild::BadProvider("no provider specified in authorization policy".into());
+    }
+    let providers = &res.mesh_config.ext_authz_providers;
+    // The last entry of a name wins the map, carrying the duplicate error if there was one.
+    let Some((index, provider)) = providers.iter().enumerate().rfind(|(_, p)| p.name == name)
+    else {
+        let available: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+        return CustomBuild::BadProvider(format!(
+            "available providers are {available:?} but found {name:?} (meshConfig.extensionProviders)"
+        ));
+    };
+    if providers[..index].iter().any(|p| p.name == name) {
+        return CustomBuild::BadProvider(format!(
+            "extension provider name must be unique, found duplicate: {name}"
+        ));
+    }
+    if provider.port == 0 || provider.port > 65535 {
+        return CustomBuild::BadProvider(format!(
+            "found errors in provider {name}: port number {} must be in the range 1..65535",
+            provider.port
+        ));
+    }
+    let host = provider
+        .service
+        .split_once('/')
+        .map_or(provider.service.as_str(), |(_, h)| h);
+    let found = res.services.iter().any(|svc| {
+        format!(
+            "{}.{}.svc.{}",
+            svc.meta.name, svc.meta.namespace, res.mesh_config.trust_domain
+        ) == host
+            && svc.ports.iter().any(|p| u32::from(p.port) == provider.port)
+    });
+    if !found {
+        return CustomBuild::BadProvider(format!(
+            "found errors in provider {name}: could not find cluster for service {:?} port {} \
+             in the registry",
+            provider.service, provider.port
+        ));
+    }
+    match (provider.api, tcp) {
+        (ExtAuthzApi::Http, true) => CustomBuild::IgnoredOnTcp(name.to_string()),
+        _ => CustomBuild::ExtAuthz,
+    }
+}
 
 /// Why a policy applies to a workload, or `None` (AP proto "selector" and the root namespace):
 /// a root-namespace policy without selector is mesh-wide; with a selector it matches workloads
@@ -292,7 +390,21 @@ pub(crate) fn evaluate_policies(
         (&a.0.meta.namespace, &a.0.meta.name).cmp(&(&b.0.meta.namespace, &b.0.meta.name))
     });
     let mut dry_run = Vec::new();
+    let custom = custom_build(res, applicable, facts.http.is_none());
     for (policy, scope) in ordered {
+        if policy.spec.action == AuthzAction::Custom {
+            if let CustomBuild::IgnoredOnTcp(provider) = &custom {
+                decided_by.push(Decision::by(
+                    object_ref(KIND, &policy.meta),
+                    "authz/custom",
+                    format!(
+                        "CUSTOM provider {provider} is an HTTP ext_authz service: istiod builds \
+                         no CUSTOM filter on a TCP filter chain, so this policy is ignored here"
+                    ),
+                ));
+                continue;
+            }
+        }
         if is_dry_run(policy) {
             // Istio builds these as RBAC shadow rules: evaluated and logged, never enforced.
             let mut ignored_misses = Vec::new();
@@ -328,23 +440,44 @@ pub(crate) fn evaluate_policies(
     }
     let first = |a: AuthzAction| by_action.get(&a).and_then(|v| v.first()).cloned();
 
-    if let Some(m) = first(AuthzAction::Custom) {
-        decided_by.push(Decision::by(
-            m.policy.clone(),
-            "authz/result",
-            format!(
-                "denied by CUSTOM {}: meshsim runs no ext_authz provider, so a matching CUSTOM policy denies",
-                m.policy_id
+    if let Some(mut m) = first(AuthzAction::Custom) {
+        let bad_provider = match &custom {
+            CustomBuild::BadProvider(why) => Some(why.clone()),
+            _ => None,
+        };
+        let (reason, details) = match &bad_provider {
+            Some(why) => {
+                m.policy_id = format!(
+                    "{EXT_AUTHZ_MATCH_PREFIX}-{}{BAD_CUSTOM_ACTION_SUFFIX}",
+                    m.policy_id
+                );
+                (
+                    format!(
+                        "denied by {}: istiod could not use the CUSTOM provider ({why}) and \
+                         generated a deny rule for every CUSTOM rule instead",
+                        m.policy_id
+                    ),
+                    rbac_denied_details(Some(&m.policy_id)),
+                )
+            }
+            None => (
+                format!(
+                    "denied by CUSTOM {}: meshsim runs no ext_authz provider, so a matching CUSTOM policy denies",
+                    m.policy_id
+                ),
+                EXT_AUTHZ_DENIED.to_string(),
             ),
-        ));
+        };
+        decided_by.push(Decision::by(m.policy.clone(), "authz/result", reason));
         return AuthzDecision {
             allowed: false,
             matched: Some(m),
             audited: Vec::new(),
             misses,
             dry_run,
-            details: Some(EXT_AUTHZ_DENIED.into()),
+            details: Some(details),
             decided_by,
+            custom_provider_error: bad_provider,
         };
     }
     let audited = by_action
@@ -369,6 +502,7 @@ pub(crate) fn evaluate_policies(
             dry_run,
             details,
             decided_by,
+            custom_provider_error: None,
         };
     }
     if !has_allow {
@@ -384,6 +518,7 @@ pub(crate) fn evaluate_policies(
             dry_run,
             details: None,
             decided_by,
+            custom_provider_error: None,
         };
     }
     match first(AuthzAction::Allow) {
@@ -401,6 +536,7 @@ pub(crate) fn evaluate_policies(
                 dry_run,
                 details: None,
                 decided_by,
+                custom_provider_error: None,
             }
         }
         None => {
@@ -416,6 +552,7 @@ pub(crate) fn evaluate_policies(
                 dry_run,
                 details: Some(rbac_denied_details(None)),
                 decided_by,
+                custom_provider_error: None,
             }
         }
     }

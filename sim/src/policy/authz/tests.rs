@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::AuthorizationPolicySpec;
+use crate::model::{AuthorizationPolicySpec, ExtAuthzApi, ExtAuthzProvider};
 use crate::policy::testing::Fixture;
 
 const SLEEP: &str = "cluster.local/ns/bar/sa/sleep";
@@ -19,7 +19,25 @@ fn fixture(policies: &[(&str, &str, &str)]) -> Fixture {
     for (ns, name, yaml) in policies {
         f.ap(ns, name, spec(yaml));
     }
+    // `opa`, a gRPC ext_authz provider that resolves (so CUSTOM reaches ext_authz).
+    f.workload("foo", "opa", &[("app", "opa")]);
+    f.service(
+        "foo",
+        "opa",
+        &[("app", "opa")],
+        &[("grpc", 9191, crate::model::TargetPort::Number(9191))],
+    );
+    f.res.mesh_config.ext_authz_providers = vec![provider("opa", ExtAuthzApi::Grpc, 9191)];
     f
+}
+
+fn provider(name: &str, api: ExtAuthzApi, port: u32) -> ExtAuthzProvider {
+    ExtAuthzProvider {
+        name: name.into(),
+        api,
+        service: "opa.foo.svc.cluster.local".into(),
+        port,
+    }
 }
 
 /// An HTTP GET / to httpbin on target port 80 from `principal` (None = plaintext).
@@ -306,6 +324,108 @@ fn dry_run_policies_are_reported_but_never_enforced() {
         .annotations
         .insert(DRY_RUN_ANNOTATION.into(), "false".into());
     assert!(!decide(&f, &http(Some(SLEEP))).allowed);
+}
+
+/// `getExtAuthz` (Istio 1.22–1.28): a CUSTOM provider istiod cannot use turns every CUSTOM rule
+/// of the workload into a plain RBAC DENY named `istio-ext-authz-<id>-deny-due-to-bad-CUSTOM-action`
+/// (only matching requests are denied); an HTTP provider has no TCP filter, so CUSTOM is ignored
+/// on TCP.
+#[test]
+fn custom_policies_follow_how_istiod_resolves_their_provider() {
+    const BAD: &str = "rbac_access_denied_matched_policy[istio-ext-authz-ns[foo]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action]";
+    let admin = "{action: CUSTOM, provider: {name: NAME}, rules: [{to: [{operation: {paths: ['/admin*']}}]}]}";
+    let any = "{action: CUSTOM, provider: {name: NAME}, rules: [{}]}";
+    type Edit = fn(&mut Fixture);
+    let keep: Edit = |_| {};
+    let http_provider: Edit = |f| {
+        f.res.mesh_config.ext_authz_providers = vec![provider("opa", ExtAuthzApi::Http, 9191)];
+    };
+    let wrong_port: Edit = |f| {
+        f.res.mesh_config.ext_authz_providers = vec![provider("opa", ExtAuthzApi::Grpc, 8000)];
+    };
+    let cases: Vec<(&str, &str, &str, Edit, RequestFacts, Want)> = vec![
+        (
+            "a defined provider reaches ext_authz",
+            admin,
+            "opa",
+            keep,
+            path("/admin"),
+            (false, Some("ext_authz_denied")),
+        ),
+        (
+            "an undefined provider denies matching requests",
+            admin,
+            "missing",
+            keep,
+            path("/admin"),
+            (false, Some(BAD)),
+        ),
+        (
+            "an undefined provider leaves other requests alone",
+            admin,
+            "missing",
+            keep,
+            path("/"),
+            ALLOW,
+        ),
+        (
+            "a provider whose service port does not exist is unusable",
+            admin,
+            "opa",
+            wrong_port,
+            path("/admin"),
+            (false, Some(BAD)),
+        ),
+        (
+            "an HTTP provider is ignored on TCP",
+            any,
+            "opa",
+            http_provider,
+            tcp(Some(SLEEP)),
+            ALLOW,
+        ),
+        (
+            "a gRPC provider applies on TCP",
+            any,
+            "opa",
+            keep,
+            tcp(Some(SLEEP)),
+            (false, Some("ext_authz_denied")),
+        ),
+        (
+            "an undefined provider denies TCP too",
+            any,
+            "missing",
+            keep,
+            tcp(Some(SLEEP)),
+            (false, Some(BAD)),
+        ),
+    ];
+    for (name, yaml, provider_name, edit, facts, want) in cases {
+        let mut f = fixture(&[("foo", "ext", &yaml.replace("NAME", provider_name))]);
+        edit(&mut f);
+        let got = decide(&f, &facts);
+        assert_eq!(
+            (got.allowed, got.details.as_deref()),
+            want,
+            "{name}: {:#?}",
+            got.decided_by
+        );
+    }
+    // Two providers on one workload: neither can be used (one provider per workload).
+    let mut f = fixture(&[
+        ("foo", "ext", &admin.replace("NAME", "opa")),
+        ("foo", "ext2", &admin.replace("NAME", "other")),
+    ]);
+    f.res
+        .mesh_config
+        .ext_authz_providers
+        .push(provider("other", ExtAuthzApi::Grpc, 9191));
+    // Envoy reports the first matching policy in name order: `...[ext2]...` sorts before `...[ext]...`.
+    assert_eq!(
+        decide(&f, &path("/admin")).details.as_deref(),
+        Some(BAD.replace("policy[ext]", "policy[ext2]").as_str())
+    );
 }
 
 /// `isDryRun` reads the annotation with Go's `strconv.ParseBool`; what it rejects is enforced.
