@@ -287,39 +287,28 @@ impl Resources {
 
     /// The metadata of the object `r` names (a Namespace by name alone), when it is loaded.
     pub fn meta_of(&self, r: &ObjectRef) -> Option<&Meta> {
-        let hit = |m: &Meta| m.namespace == r.namespace && m.name == r.name;
+        let hit = |m: &&Meta| m.namespace == r.namespace && m.name == r.name;
         match r.kind {
             Kind::Namespace => self
                 .namespaces
                 .iter()
-                .find(|x| x.meta.name == r.name)
-                .map(|x| &x.meta),
-            Kind::ServiceAccount => self
-                .service_accounts
-                .iter()
-                .find(|x| hit(&x.meta))
-                .map(|x| &x.meta),
-            Kind::Service => self.services.iter().find(|x| hit(&x.meta)).map(|x| &x.meta),
-            Kind::PeerAuthentication => self
-                .peer_authentications
-                .iter()
-                .find(|x| hit(&x.meta))
-                .map(|x| &x.meta),
-            Kind::DestinationRule => self
-                .destination_rules
-                .iter()
-                .find(|x| hit(&x.meta))
-                .map(|x| &x.meta),
+                .map(|x| &x.meta)
+                .find(|m| m.name == r.name),
+            Kind::ServiceAccount => self.service_accounts.iter().map(|x| &x.meta).find(hit),
+            Kind::Service => self.services.iter().map(|x| &x.meta).find(hit),
+            Kind::PeerAuthentication => self.peer_authentications.iter().map(|x| &x.meta).find(hit),
+            Kind::DestinationRule => self.destination_rules.iter().map(|x| &x.meta).find(hit),
             Kind::AuthorizationPolicy => self
                 .authorization_policies
                 .iter()
-                .find(|x| hit(&x.meta))
-                .map(|x| &x.meta),
+                .map(|x| &x.meta)
+                .find(hit),
             kind => self
                 .workloads
                 .iter()
-                .find(|x| Kind::from(x.kind) == kind && hit(&x.meta))
-                .map(|x| &x.meta),
+                .filter(|w| Kind::from(w.kind) == kind)
+                .map(|w| &w.meta)
+                .find(hit),
         }
     }
 
