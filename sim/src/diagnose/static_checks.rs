@@ -13,8 +13,8 @@ use crate::policy::authz::AuthzIndex;
 use crate::policy::decision::object_ref;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
 use crate::policy::peer_authn::creation_order;
-use crate::policy::CLUSTER_DOMAIN;
 use crate::vocab::FindingCode;
+use crate::vocab::CLUSTER_DOMAIN;
 
 use super::{Finding, Severity};
 

@@ -29,4 +29,4 @@ pub use peer_authn::{
     MergedPeerAuthentication, PeerAuthenticationIndex,
 };
 pub use pod_ips::PodIps;
-pub use routing::{resolve_destination, Destination, Endpoint, CLUSTER_DOMAIN};
+pub use routing::{resolve_destination, Destination, Endpoint};

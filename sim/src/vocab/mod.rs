@@ -8,6 +8,7 @@
 mod names;
 pub mod details;
 mod finding_code;
+mod host_port;
 mod kind;
 mod protocol;
 mod response_flag;
@@ -16,6 +17,7 @@ mod status;
 mod workload_ref;
 
 pub use finding_code::FindingCode;
+pub use host_port::{HostPort, HostPortError, CLUSTER_DOMAIN};
 pub use kind::Kind;
 pub use names::{join, UnknownName};
 pub use protocol::{PortProtocol, Protocol};

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use crate::policy::routing::CLUSTER_DOMAIN;
+use crate::vocab::CLUSTER_DOMAIN;
 
 /// `ResolveShortnameToFQDN` (`pilot/pkg/model/config.go`): a host without a dot is a short
 /// Service name in the rule's own namespace; anything with a dot (`reviews.foo` included), `*`

@@ -2,17 +2,14 @@
 //! `svc.ns.svc.cluster.local`) with a Service port, resolved to the Service and its ready
 //! endpoints the way Kubernetes DNS and the endpoints controller would.
 
-use crate::vocab::Kind;
 use std::collections::BTreeMap;
 
 use crate::model::{ObjectRef, Resources, Service, ServicePort, TargetPort, Workload};
 use crate::policy::decision::{object_ref, Decision};
+use crate::vocab::{HostPort, HostPortError, Kind, CLUSTER_DOMAIN};
 
 #[cfg(test)]
 mod tests;
-
-/// The Kubernetes cluster DNS domain meshsim assumes (the kubelet's default `clusterDomain`).
-pub const CLUSTER_DOMAIN: &str = "cluster.local";
 
 /// One ready endpoint of a Service port: a workload and the container port traffic lands on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,39 +53,6 @@ impl Destination {
     }
 }
 
-/// Splits `host:port` and resolves the host to `(service, namespace)` relative to the caller.
-fn parse_host_port(
-    caller_namespace: &str,
-    host_port: &str,
-) -> Result<(String, String, u16), String> {
-    let (host, port) = host_port.rsplit_once(':').ok_or_else(|| {
-        format!("destination `{host_port}`: expected HOST:PORT, e.g. httpbin.foo:8000")
-    })?;
-    let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
-        format!("destination `{host_port}`: port `{port}` is not a number in 1..65535")
-    })?;
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let parts: Vec<&str> = host.split('.').collect();
-    if parts.iter().any(|p| p.is_empty()) {
-        return Err(format!(
-            "destination `{host_port}`: empty label in host `{host}`"
-        ));
-    }
-    let (svc, ns) = match parts.as_slice() {
-        [svc] => (*svc, caller_namespace),
-        [svc, ns] => (*svc, *ns),
-        [svc, ns, "svc"] => (*svc, *ns),
-        [svc, ns, "svc", rest @ ..] if rest.join(".") == CLUSTER_DOMAIN => (*svc, *ns),
-        _ => {
-            return Err(format!(
-                "destination `{host_port}`: expected svc, svc.ns, svc.ns.svc or \
-                 svc.ns.svc.{CLUSTER_DOMAIN}"
-            ))
-        }
-    };
-    Ok((svc.to_string(), ns.to_string(), port))
-}
-
 /// The container port a Service port's `targetPort` lands on in this workload, if any.
 pub(crate) fn target_port_of(port: &ServicePort, workload: &Workload) -> Option<u16> {
     match &port.target_port {
@@ -119,7 +83,14 @@ pub fn resolve_destination(
     caller_namespace: &str,
     host_port: &str,
 ) -> Result<Destination, String> {
-    let (name, namespace, port_number) = parse_host_port(caller_namespace, host_port)?;
+    let parsed: HostPort = host_port
+        .parse()
+        .map_err(|e: HostPortError| e.to_string())?;
+    let (name, namespace, port_number) = (
+        parsed.service.as_str(),
+        parsed.namespace_or(caller_namespace),
+        parsed.port,
+    );
     let service = res
         .services
         .iter()
