@@ -31,15 +31,28 @@ pub fn is_manifest(path: &Path) -> bool {
 /// manifest and reading a FIFO would block.
 pub fn files_under(dir: &Path, keep: fn(&Path) -> bool) -> Result<Vec<PathBuf>, WalkError> {
     let mut out = Vec::new();
-    walk(dir, keep, &mut out)?;
+    let mut visited = Vec::new();
+    walk(dir, keep, &mut out, &mut visited)?;
     Ok(out)
 }
 
-fn walk(dir: &Path, keep: fn(&Path) -> bool, out: &mut Vec<PathBuf>) -> Result<(), WalkError> {
+fn walk(
+    dir: &Path,
+    keep: fn(&Path) -> bool,
+    out: &mut Vec<PathBuf>,
+    visited: &mut Vec<PathBuf>,
+) -> Result<(), WalkError> {
     let error = |path: &Path| {
         let path = path.to_path_buf();
         move |source| WalkError { path, source }
     };
+    // A symlink back up the tree would list the same folder again and again: each real folder
+    // is walked once.
+    let real = std::fs::canonicalize(dir).map_err(error(dir))?;
+    if visited.contains(&real) {
+        return Ok(());
+    }
+    visited.push(real);
     let mut entries = std::fs::read_dir(dir)
         .map_err(error(dir))?
         .map(|e| e.map(|e| e.path()))
@@ -47,12 +60,20 @@ fn walk(dir: &Path, keep: fn(&Path) -> bool, out: &mut Vec<PathBuf>) -> Result<(
         .map_err(error(dir))?;
     entries.sort();
     for path in entries {
-        // `metadata` follows symlinks; a dangling one has no metadata and is skipped.
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
+        // `metadata` follows symlinks. Only a dangling link is skipped (it holds nothing); any
+        // other failure (permission denied, I/O) is an error, never a silently missing file.
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    && std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) =>
+            {
+                continue
+            }
+            Err(e) => return Err(error(&path)(e)),
         };
         if meta.is_dir() {
-            walk(&path, keep, out)?;
+            walk(&path, keep, out, visited)?;
         } else if meta.is_file() && keep(&path) {
             out.push(path);
         }
@@ -92,5 +113,17 @@ mod tests {
         let err = files_under(Path::new("/no/such/folder"), is_manifest).expect_err("missing");
         assert_eq!(err.path, PathBuf::from("/no/such/folder"));
         assert!(err.to_string().starts_with("cannot list folder: "), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_walked_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a")).expect("mkdir");
+        std::fs::write(root.join("a/x.yaml"), "").expect("write");
+        std::os::unix::fs::symlink(root, root.join("a/loop")).expect("symlink");
+        let files = files_under(root, is_manifest).expect("walk");
+        assert_eq!(files, vec![root.join("a/x.yaml")]);
     }
 }

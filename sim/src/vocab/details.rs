@@ -45,7 +45,7 @@ pub fn rbac_access_denied(policy_id: &str) -> String {
 
 /// Whether details name an RBAC denial (the HTTP or network RBAC filter).
 pub fn is_rbac_denial(details: &str) -> bool {
-    details.contains("rbac")
+    details.starts_with(RBAC_ACCESS_DENIED_MATCHED_POLICY)
 }
 
 #[cfg(test)]

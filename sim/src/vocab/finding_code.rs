@@ -131,4 +131,18 @@ mod tests {
         }
         assert!(seen > 30, "the doc's tables were read ({seen} codes)");
     }
+
+    /// The derived order is the declaration order; findings and `ObjectRef`s are sorted by it
+    /// and must sort as their strings do, so the declaration stays alphabetical.
+    #[test]
+    fn declaration_order_is_alphabetical() {
+        assert!(
+            FindingCode::NAMES.windows(2).all(|w| w[0] < w[1]),
+            "{:?}",
+            FindingCode::NAMES
+        );
+        let mut sorted = FindingCode::ALL.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, FindingCode::ALL);
+    }
 }

@@ -10,7 +10,7 @@ mod rule;
 #[cfg(test)]
 mod tests;
 
-use crate::vocab::Kind;
+use crate::vocab::{Kind, CLUSTER_DOMAIN};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -185,8 +185,7 @@ enum CustomBuild {
 /// `getExtAuthz` over the providers named by every CUSTOM policy that applies (dry-run ones
 /// too), resolved against `meshConfig.extensionProviders` as `processExtensionProvider` does:
 /// an unknown name, two different names, an empty or duplicated name, a port outside 1..65535,
-/// an empty service, or a service that is not in the registry (`model.LookupCluster`) makes
-/// the provider unusable.
+/// or a service that is not in the registry (`model.LookupCluster`) makes the provider unusable.
 fn custom_build(
     res: &Resources,
     applicable: &[(&AuthorizationPolicy, &'static str)],
@@ -231,23 +230,42 @@ fn custom_build(
             provider.port
         ));
     }
-    let host = provider
-        .service
-        .split_once('/')
-        .map_or(provider.service.as_str(), |(_, h)| h);
-    let found = res.services.iter().any(|svc| {
+    // `model.LookupCluster`: `namespace/host` names one Service; a bare host must exist in
+    // exactly one namespace. The port is not checked against the Service.
+    let fqdn = |svc: &crate::model::Service| {
         format!(
-            "{}.{}.svc.{}",
-            svc.meta.name, svc.meta.namespace, res.mesh_config.trust_domain
-        ) == host
-            && svc.ports.iter().any(|p| u32::from(p.port) == provider.port)
-    });
-    if !found {
-        return CustomBuild::BadProvider(format!(
-            "found errors in provider {name}: could not find cluster for service {:?} port {} \
-             in the registry",
-            provider.service, provider.port
-        ));
+            "{}.{}.svc.{CLUSTER_DOMAIN}",
+            svc.meta.name, svc.meta.namespace
+        )
+    };
+    let (namespace, host) = match provider.service.split_once('/') {
+        Some((ns, h)) => (Some(ns), h),
+        None => (None, provider.service.as_str()),
+    };
+    let mut namespaces: Vec<&str> = res
+        .services
+        .iter()
+        .filter(|svc| fqdn(svc) == host && namespace.is_none_or(|ns| svc.meta.namespace == ns))
+        .map(|svc| svc.meta.namespace.as_str())
+        .collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    match namespaces.len() {
+        0 => {
+            return CustomBuild::BadProvider(format!(
+                "found errors in provider {name}: could not find service {} in Istio service \
+                 registry",
+                provider.service
+            ))
+        }
+        1 => {}
+        _ => {
+            return CustomBuild::BadProvider(format!(
+                "found errors in provider {name}: found {host} in multiple namespaces \
+                 {namespaces:?}, specify the namespace explicitly in the format of \
+                 <Namespace>/<Hostname>"
+            ))
+        }
     }
     match (provider.api, tcp) {
         (ExtAuthzApi::Http, true) => CustomBuild::IgnoredOnTcp(name.to_string()),

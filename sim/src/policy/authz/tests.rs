@@ -340,8 +340,16 @@ fn custom_policies_follow_how_istiod_resolves_their_provider() {
     let http_provider: Edit = |f| {
         f.res.mesh_config.ext_authz_providers = vec![provider("opa", ExtAuthzApi::Http, 9191)];
     };
-    let wrong_port: Edit = |f| {
-        f.res.mesh_config.ext_authz_providers = vec![provider("opa", ExtAuthzApi::Grpc, 8000)];
+    let no_such_service: Edit = |f| {
+        let mut p = provider("opa", ExtAuthzApi::Grpc, 9191);
+        p.service = "foo/opa.bar.svc.cluster.local".into();
+        f.res.mesh_config.ext_authz_providers = vec![p];
+    };
+    // `LookupCluster` never checks the port against the Service.
+    let other_port: Edit = |f| {
+        let mut p = provider("opa", ExtAuthzApi::Grpc, 8000);
+        p.service = "foo/opa.foo.svc.cluster.local".into();
+        f.res.mesh_config.ext_authz_providers = vec![p];
     };
     let cases: Vec<(&str, &str, &str, Edit, RequestFacts, Want)> = vec![
         (
@@ -369,12 +377,20 @@ fn custom_policies_follow_how_istiod_resolves_their_provider() {
             ALLOW,
         ),
         (
-            "a provider whose service port does not exist is unusable",
+            "a provider whose service is not in the registry is unusable",
             admin,
             "opa",
-            wrong_port,
+            no_such_service,
             path("/admin"),
             (false, Some(BAD)),
+        ),
+        (
+            "a provider's port need not be a Service port",
+            admin,
+            "opa",
+            other_port,
+            path("/admin"),
+            (false, Some("ext_authz_denied")),
         ),
         (
             "an HTTP provider is ignored on TCP",
