@@ -81,6 +81,61 @@ struct ExtAuthzDoc {
     port: u32,
 }
 
+/// The provider kinds of `MeshConfig.ExtensionProvider` (a proto oneof), as `istio/api` spells
+/// them; an entry names one of them besides `name`.
+const PROVIDER_KINDS: &[&str] = &[
+    "envoyExtAuthzHttp",
+    "envoyExtAuthzGrpc",
+    "zipkin",
+    "lightstep",
+    "datadog",
+    "stackdriver",
+    "opencensus",
+    "skywalking",
+    "opentelemetry",
+    "prometheus",
+    "envoyFileAccessLog",
+    "envoyHttpAls",
+    "envoyTcpAls",
+    "envoyOtelAls",
+    "sds",
+];
+
+/// The ext_authz providers of `extensionProviders`. In a scenario's `mesh:` block (`strict`) an
+/// entry must be `name` plus exactly one provider kind, so a misspelt kind fails with a
+/// suggestion instead of turning the provider into an undefined one.
+fn provider_entries<E: de::Error>(
+    entries: Vec<serde_yaml::Mapping>,
+    strict: bool,
+) -> Result<Vec<ExtAuthzProvider>, E> {
+    let mut out = Vec::new();
+    for entry in entries {
+        if strict {
+            let mut kinds = 0;
+            for key in entry.keys() {
+                let key = key.as_str().unwrap_or_default();
+                if key == "name" {
+                    continue;
+                }
+                if !PROVIDER_KINDS.contains(&key) {
+                    return Err(E::unknown_field(key, PROVIDER_KINDS));
+                }
+                kinds += 1;
+            }
+            if kinds != 1 {
+                return Err(E::custom(format!(
+                    "an extensionProviders entry names exactly one provider kind, found {kinds}"
+                )));
+            }
+        }
+        let parsed: ExtensionProviderDoc =
+            serde_yaml::from_value(serde_yaml::Value::Mapping(entry))
+                .map_err(|e| E::custom(format!("extensionProviders: {e}")))?;
+        out.extend(parsed.ext_authz());
+    }
+    Ok(out)
+}
+
 impl ExtensionProviderDoc {
     fn ext_authz(self) -> Option<ExtAuthzProvider> {
         let (api, doc) = match (self.envoy_ext_authz_http, self.envoy_ext_authz_grpc) {
@@ -203,12 +258,10 @@ impl<'de> Visitor<'de> for DocVisitor {
                 "rootNamespace" => doc.root_namespace = map.next_value()?,
                 "enableAutoMtls" => doc.enable_auto_mtls = map.next_value()?,
                 "extensionProviders" => {
-                    let entries: Option<Vec<ExtensionProviderDoc>> = map.next_value()?;
-                    doc.extension_providers = entries.map(|e| {
-                        e.into_iter()
-                            .filter_map(ExtensionProviderDoc::ext_authz)
-                            .collect()
-                    });
+                    let entries: Option<Vec<serde_yaml::Mapping>> = map.next_value()?;
+                    doc.extension_providers = entries
+                        .map(|e| provider_entries(e, self.strict))
+                        .transpose()?;
                 }
                 _ => {
                     doc.mesh_mtls = map.next_value_seed(OptionalMtls {
@@ -291,5 +344,56 @@ pub fn min_protocol_version(text: &str) -> Result<MinProtocolVersion, InvalidMin
         other => TlsVersion::parse(other)
             .map(MinProtocolVersion::Version)
             .ok_or_else(|| InvalidMinProtocolVersion(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strict(yaml: &str) -> Result<MeshConfigDoc, serde_yaml::Error> {
+        serde_yaml::from_str::<StrictMeshConfigDoc>(yaml).map(|d| d.0)
+    }
+
+    fn lenient(yaml: &str) -> Result<MeshConfigDoc, serde_yaml::Error> {
+        serde_yaml::from_str::<MeshConfigDoc>(yaml)
+    }
+
+    #[test]
+    fn ext_authz_providers_are_read_and_other_kinds_ignored() {
+        let yaml = "extensionProviders:\n\
+                    - {name: a, envoyExtAuthzGrpc: {service: a.foo.svc.cluster.local, port: 9000}}\n\
+                    - {name: b, envoyExtAuthzHttp: {service: foo/b.foo.svc.cluster.local, port: 8000}}\n\
+                    - {name: tracer, zipkin: {service: z.istio-system.svc.cluster.local, port: 9411}}\n";
+        for doc in [strict(yaml), lenient(yaml)] {
+            let providers = doc.expect("valid").extension_providers.expect("written");
+            let got: Vec<(&str, ExtAuthzApi, &str, u32)> = providers
+                .iter()
+                .map(|p| (p.name.as_str(), p.api, p.service.as_str(), p.port))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("a", ExtAuthzApi::Grpc, "a.foo.svc.cluster.local", 9000),
+                    ("b", ExtAuthzApi::Http, "foo/b.foo.svc.cluster.local", 8000),
+                ]
+            );
+        }
+    }
+
+    /// A misspelt provider kind in a scenario would otherwise make the provider "undefined" and
+    /// every matching CUSTOM request a bad-provider deny.
+    #[test]
+    fn a_misspelt_provider_kind_is_rejected_in_a_scenario_but_ignored_in_the_configmap() {
+        let yaml = "extensionProviders:\n- {name: a, envoyExtAuthzHtp: {service: a, port: 1}}\n";
+        let e = strict(yaml).expect_err("strict rejects the typo");
+        assert!(
+            e.to_string().contains("unknown field `envoyExtAuthzHtp`"),
+            "{e}"
+        );
+        let doc = lenient(yaml).expect("the ConfigMap ignores what it does not model");
+        assert_eq!(doc.extension_providers, Some(Vec::new()));
+        let two = "extensionProviders:\n- {name: a, zipkin: {}, sds: {}}\n";
+        assert!(strict(two).is_err());
     }
 }
