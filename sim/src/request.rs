@@ -27,6 +27,19 @@ pub struct RequestSpec {
     pub concurrency: u32,
 }
 
+impl RequestSpec {
+    /// The `Host` header (`:authority`) the client sends: `to` as written, except that curl
+    /// leaves out the scheme's default port (`http.c`: no `:80` for plain HTTP), so
+    /// `httpbin.foo:80` is sent as `httpbin.foo`. AuthorizationPolicy `hosts` match this value
+    /// exactly (`matcher.HostMatcher`), so both paths take it from here.
+    pub fn authority(&self) -> String {
+        match self.to.strip_suffix(":80") {
+            Some(host) if !host.is_empty() => host.to_string(),
+            _ => self.to.clone(),
+        }
+    }
+}
+
 impl Default for RequestSpec {
     fn default() -> Self {
         RequestSpec {
@@ -38,6 +51,31 @@ impl Default for RequestSpec {
             protocol: Protocol::Http,
             count: 1,
             concurrency: 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestSpec;
+
+    #[test]
+    fn the_authority_drops_only_the_default_http_port() {
+        let cases = [
+            ("httpbin.foo:8000", "httpbin.foo:8000"),
+            ("httpbin.foo:80", "httpbin.foo"),
+            ("httpbin:8080", "httpbin:8080"),
+            (
+                "httpbin.foo.svc.cluster.local:80",
+                "httpbin.foo.svc.cluster.local",
+            ),
+        ];
+        for (to, want) in cases {
+            let req = RequestSpec {
+                to: to.into(),
+                ..RequestSpec::default()
+            };
+            assert_eq!(req.authority(), want, "{to}");
         }
     }
 }

@@ -397,7 +397,7 @@ pub fn request_facts(
         Protocol::Http => Some(HttpFacts {
             method: req.method.clone(),
             path: req.path.clone(),
-            host: req.to.clone(),
+            host: req.authority(),
             headers: req.headers.clone(),
         }),
         Protocol::Tcp => None,

@@ -268,11 +268,10 @@ fn server_side(
 
 /// The bytes the client application sends.
 fn app_request(req: &RequestSpec) -> AppRequest {
-    let authority = req.to.clone();
     match req.protocol {
-        Protocol::Tcp => AppRequest::tcp(&authority, b"hello meshsim\n"),
+        Protocol::Tcp => AppRequest::tcp(&req.to, b"hello meshsim\n"),
         Protocol::Http => {
-            let mut r = AppRequest::http_get(&authority, &req.path);
+            let mut r = AppRequest::http_get(&req.authority(), &req.path);
             r.method = req.method.clone();
             r.headers.extend(
                 req.headers
