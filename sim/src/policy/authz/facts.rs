@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use super::matcher::{normalize_path, PathNormalization};
 use super::{HttpFacts, RequestFacts};
 
 impl RequestFacts {
@@ -16,12 +17,20 @@ impl RequestFacts {
     /// `xff_num_trusted_hops: 0`) is the rightmost `X-Forwarded-For` address
     /// (`Envoy::Http::Utility::getLastAddressFromXFF`), falling back to the peer when the header
     /// is absent or unparsable; `direct_remote_ip` is always the peer.
+    ///
+    /// The inbound HTTP connection manager rewrites `:path` before any filter sees it
+    /// (`meshConfig.pathNormalization`, default BASE: `getPathNormalization` in
+    /// `pilot/pkg/networking/core/listener_builder.go`), so the facts hold the normalized path,
+    /// computed once here rather than in every rule that matches on it.
     pub fn new(
         peer_ip: Option<IpAddr>,
         principal: Option<String>,
         destination_port: u16,
-        http: Option<HttpFacts>,
+        mut http: Option<HttpFacts>,
     ) -> RequestFacts {
+        if let Some(h) = http.as_mut() {
+            h.path = normalize_path(&h.path, PathNormalization::default());
+        }
         let forwarded = http.as_ref().and_then(rightmost_forwarded_for);
         RequestFacts {
             principal,
@@ -68,5 +77,18 @@ mod tests {
             assert_eq!(facts.remote_ip, want.parse().ok(), "{xff:?}");
             assert_eq!(facts.source_ip, "10.244.0.5".parse().ok(), "{xff:?}");
         }
+    }
+
+    #[test]
+    fn the_path_is_normalized_once_when_the_facts_are_built() {
+        let http = HttpFacts {
+            path: "/public/../admin/x?q=/../y".into(),
+            ..HttpFacts::default()
+        };
+        let facts = RequestFacts::new(None, None, 80, Some(http));
+        assert_eq!(
+            facts.http.map(|h| h.path).as_deref(),
+            Some("/admin/x?q=/../y")
+        );
     }
 }

@@ -61,12 +61,12 @@ pub fn namespace_match(pattern: &str, principal: &str) -> bool {
 /// the greedy two-pointer match with backtracking to the last `*`, O(pattern × text) like
 /// Envoy's RE2 is linear, never exponential whatever the policy writes.
 fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
+    // Bytes, not chars: `*` is ASCII and UTF-8 literals compare the same byte by byte.
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && p[pi] == '*' {
+        if pi < p.len() && p[pi] == b'*' {
             star = Some((pi, ti));
             pi += 1;
         } else if pi < p.len() && p[pi] == t[ti] {
@@ -80,7 +80,7 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == b'*')
 }
 
 /// How the inbound HTTP connection manager rewrites `:path` before any filter (RBAC included)

@@ -7,9 +7,8 @@
 use crate::model::{AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource};
 
 use super::matcher::{
-    expand_trust_domains, header_match, host_match, ip_block_match, namespace_match,
-    normalize_path, path_match, principal_parts, string_match, trust_domain_match,
-    PathNormalization,
+    expand_trust_domains, header_match, host_match, ip_block_match, namespace_match, path_match,
+    principal_parts, string_match, trust_domain_match,
 };
 use super::RequestFacts;
 
@@ -255,9 +254,8 @@ impl MatchContext<'_> {
         let path = || format!("path {:?}", http.map(|h| h.path.as_str()).unwrap_or(""));
         let port = || format!("port {}", self.facts.destination_port);
         let method_is = |v: &str| header_match(v, http.map(|h| h.method.as_str()));
-        // The HCM normalizes `:path` before the RBAC filter runs (BASE by default).
-        let normalized = http.map(|h| normalize_path(&h.path, PathNormalization::default()));
-        let path_is = |v: &str| normalized.as_deref().is_some_and(|p| path_match(v, p));
+        // `RequestFacts::new` already holds the path as the HCM normalized it.
+        let path_is = |v: &str| http.is_some_and(|h| path_match(v, &h.path));
         self.field("hosts", &o.hosts, false, true, host, |v| {
             self.host_matches(v)
         })?;

@@ -68,9 +68,16 @@ fn with(mut facts: RequestFacts, edit: impl FnOnce(&mut RequestFacts)) -> Reques
 }
 
 fn path(p: &str) -> RequestFacts {
-    with(http(Some(SLEEP)), |f| {
-        f.http.as_mut().unwrap().path = p.into()
-    })
+    // Through `RequestFacts::new`, which normalizes the path as the HCM does.
+    let facts = http(Some(SLEEP));
+    let mut h = facts.http.clone().unwrap();
+    h.path = p.into();
+    RequestFacts::new(
+        facts.source_ip,
+        facts.principal.clone(),
+        facts.destination_port,
+        Some(h),
+    )
 }
 
 fn decide(f: &Fixture, facts: &RequestFacts) -> AuthzDecision {
