@@ -14,7 +14,6 @@ use crate::policy::decision::object_ref;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
 use crate::policy::peer_authn::creation_order;
 use crate::vocab::FindingCode;
-use crate::vocab::CLUSTER_DOMAIN;
 
 use super::{Finding, Severity};
 
@@ -257,11 +256,7 @@ fn strict_overridden(res: &Resources) -> Vec<Finding> {
 
 /// DestinationRules whose host (short names resolved in the rule's namespace) matches no Service.
 fn destination_rule_not_applied(res: &Resources) -> Vec<Finding> {
-    let fqdns: Vec<String> = res
-        .services
-        .iter()
-        .map(|s| format!("{}.{}.svc.{CLUSTER_DOMAIN}", s.meta.name, s.meta.namespace))
-        .collect();
+    let fqdns: Vec<String> = res.services.iter().map(|s| s.fqdn()).collect();
     let mut drs: Vec<_> = res.destination_rules.iter().collect();
     drs.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
     let mut out = Vec::new();

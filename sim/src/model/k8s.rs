@@ -145,6 +145,18 @@ pub struct Service {
     pub headless: bool,
 }
 
+impl Service {
+    /// `NAME.NAMESPACE.svc.cluster.local`, the hostname istiod's registry knows it by.
+    pub fn fqdn(&self) -> String {
+        format!(
+            "{}.{}.svc.{}",
+            self.meta.name,
+            self.meta.namespace,
+            crate::vocab::CLUSTER_DOMAIN
+        )
+    }
+}
+
 /// TLS protocol versions as MeshConfig names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TlsVersion {

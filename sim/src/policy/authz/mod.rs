@@ -10,7 +10,7 @@ mod rule;
 #[cfg(test)]
 mod tests;
 
-use crate::vocab::{Kind, CLUSTER_DOMAIN};
+use crate::vocab::Kind;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -232,12 +232,6 @@ fn custom_build(
     }
     // `model.LookupCluster`: `namespace/host` names one Service; a bare host must exist in
     // exactly one namespace. The port is not checked against the Service.
-    let fqdn = |svc: &crate::model::Service| {
-        format!(
-            "{}.{}.svc.{CLUSTER_DOMAIN}",
-            svc.meta.name, svc.meta.namespace
-        )
-    };
     let (namespace, host) = match provider.service.split_once('/') {
         Some((ns, h)) => (Some(ns), h),
         None => (None, provider.service.as_str()),
@@ -245,7 +239,7 @@ fn custom_build(
     let mut namespaces: Vec<&str> = res
         .services
         .iter()
-        .filter(|svc| fqdn(svc) == host && namespace.is_none_or(|ns| svc.meta.namespace == ns))
+        .filter(|svc| svc.fqdn() == host && namespace.is_none_or(|ns| svc.meta.namespace == ns))
         .map(|svc| svc.meta.namespace.as_str())
         .collect();
     namespaces.sort_unstable();
