@@ -15,10 +15,7 @@ fn analysis_and_data_path_agree_on_every_library_configuration() {
     let scenarios: Vec<_> = scenario_files(&Tree::Fs, &[root])
         .expect("library lists")
         .iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(f).expect("readable");
-            parse_scenario(&Tree::Fs, f, &text).expect("scenario parses")
-        })
+        .map(|f| parse_scenario(&Tree::Fs, &f.file, &f.text).expect("scenario parses"))
         .collect();
     let mut disagreements = Vec::new();
     let mut compared = 0;

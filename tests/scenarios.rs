@@ -11,7 +11,10 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let library = root.join("scenarios");
     let trials = match scenario_files(&Tree::Fs, &[library]) {
-        Ok(files) => files.iter().map(|f| trial(root, f)).collect(),
+        Ok(files) => files
+            .iter()
+            .map(|f| trial(root, &f.file, &f.text))
+            .collect(),
         Err(e) => vec![Trial::test("scenarios", move || {
             Err(Failed::from(e.to_string()))
         })],
@@ -19,12 +22,9 @@ fn main() {
     libtest_mimic::run(&args, trials).exit();
 }
 
-fn trial(root: &Path, file: &Path) -> Trial {
+fn trial(root: &Path, file: &Path, text: &str) -> Trial {
     let shown: PathBuf = file.strip_prefix(root).unwrap_or(file).to_path_buf();
-    let text = std::fs::read_to_string(file);
-    let parsed = text
-        .map_err(|e| format!("{}: cannot read: {e}", shown.display()))
-        .and_then(|t| parse_scenario(&Tree::Fs, file, &t).map_err(|e| e.to_string()));
+    let parsed = parse_scenario(&Tree::Fs, file, text).map_err(|e| e.to_string());
     match parsed {
         Err(e) => Trial::test(shown.display().to_string(), move || Err(Failed::from(e))),
         Ok(scenario) => {

@@ -11,9 +11,19 @@ use crate::error::InputError;
 use crate::scenario::{classify, parse_scenario, FileKind, Scenario};
 use crate::tree::{normalize, Tree};
 
-/// The scenario files under `paths`, sorted and without duplicates. A file named explicitly must
-/// be a scenario file; in a folder, YAML files that are not scenarios (fixtures) are skipped.
-pub fn scenario_files(tree: &Tree, paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+/// A scenario file and its text, read once (so a pipe such as `run <(gen)` works).
+#[derive(Debug, Clone)]
+pub struct ScenarioSource {
+    /// The file as shown in reports.
+    pub file: PathBuf,
+    /// Its contents.
+    pub text: String,
+}
+
+/// The scenario files under `paths`, sorted and without duplicates, each read once. A file
+/// named explicitly must be a scenario file; in a folder, YAML files that are not scenarios
+/// (fixtures) are skipped.
+pub fn scenario_files(tree: &Tree, paths: &[PathBuf]) -> Result<Vec<ScenarioSource>, InputError> {
     let mut out = Vec::new();
     for path in paths {
         if !tree.exists(path) {
@@ -21,12 +31,17 @@ pub fn scenario_files(tree: &Tree, paths: &[PathBuf]) -> Result<Vec<PathBuf>, In
         }
         if tree.is_dir(path) {
             for file in tree.yaml_files(path)? {
-                if classify(&file, &tree.read(&file)?)? == FileKind::Scenario {
-                    out.push(normalize(&file));
+                let text = tree.read(&file)?;
+                if classify(&file, &text)? == FileKind::Scenario {
+                    out.push(ScenarioSource {
+                        file: normalize(&file),
+                        text,
+                    });
                 }
             }
         } else {
-            if classify(path, &tree.read(path)?)? != FileKind::Scenario {
+            let text = tree.read_named(path)?;
+            if classify(path, &text)? != FileKind::Scenario {
                 return Err(InputError::at(
                     path,
                     1,
@@ -34,19 +49,25 @@ pub fn scenario_files(tree: &Tree, paths: &[PathBuf]) -> Result<Vec<PathBuf>, In
                      (plain manifests belong in `include:`)",
                 ));
             }
-            out.push(normalize(path));
+            out.push(ScenarioSource {
+                file: normalize(path),
+                text,
+            });
         }
     }
-    out.sort();
-    out.dedup();
+    out.sort_by(|a, b| a.file.cmp(&b.file));
+    out.dedup_by(|a, b| a.file == b.file);
     Ok(out)
 }
 
 /// Parses every file (in parallel); all errors are returned, in file order.
-pub fn load_scenarios(tree: &Tree, files: &[PathBuf]) -> Result<Vec<Scenario>, Vec<InputError>> {
+pub fn load_scenarios(
+    tree: &Tree,
+    files: &[ScenarioSource],
+) -> Result<Vec<Scenario>, Vec<InputError>> {
     let results: Vec<Result<Scenario, InputError>> = files
         .par_iter()
-        .map(|f| parse_scenario(tree, f, &tree.read(f)?))
+        .map(|f| parse_scenario(tree, &f.file, &f.text))
         .collect();
     let mut ok = Vec::new();
     let mut errors = Vec::new();

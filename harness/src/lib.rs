@@ -10,7 +10,7 @@ pub mod scenario;
 pub mod suggest;
 pub mod tree;
 
-pub use discover::{load_scenarios, scenario_files, select, Partition};
+pub use discover::{load_scenarios, scenario_files, select, Partition, ScenarioSource};
 pub use error::InputError;
 pub use report::{exit_code, render_human, render_json, render_junit, Totals};
 pub use runner::{run_scenario, run_scenarios, RunOptions, ScenarioReport, Verdict};

@@ -4,6 +4,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use include_dir::Dir;
+use sim::model::input::{is_stdin, read_input, Named};
 use sim::model::walk::files_under;
 
 use crate::error::InputError;
@@ -33,11 +34,20 @@ pub fn is_yaml(path: &Path) -> bool {
 pub use sim::model::walk::is_manifest;
 
 impl Tree {
-    /// Reads a file as UTF-8.
+    /// Reads a file reached through `include:` or a folder (on disk: a regular file only).
     pub fn read(&self, path: &Path) -> Result<String, InputError> {
+        self.read_as(path, Named::Indirectly)
+    }
+
+    /// Reads a path named on the command line (on disk it may also be a pipe, or `-` for
+    /// stdin). Read it once and keep the text: a pipe cannot be read twice.
+    pub fn read_named(&self, path: &Path) -> Result<String, InputError> {
+        self.read_as(path, Named::Directly)
+    }
+
+    fn read_as(&self, path: &Path, named: Named) -> Result<String, InputError> {
         match self {
-            Tree::Fs => std::fs::read_to_string(path)
-                .map_err(|e| InputError::at(path, 0, format!("cannot read: {e}"))),
+            Tree::Fs => read_input(path, named).map_err(|e| InputError::at(path, 0, e.to_string())),
             Tree::Embedded { dir, root } => {
                 let rel = self.relative(path, root)?;
                 dir.get_file(&rel)
@@ -62,10 +72,10 @@ impl Tree {
         }
     }
 
-    /// True when `path` exists.
+    /// True when `path` exists (on disk, `-` stands for stdin and exists).
     pub fn exists(&self, path: &Path) -> bool {
         match self {
-            Tree::Fs => path.exists(),
+            Tree::Fs => is_stdin(path) || path.exists(),
             Tree::Embedded { dir, root } => {
                 self.is_dir(path)
                     || self
@@ -115,19 +125,26 @@ impl Tree {
     }
 }
 
-/// Resolves `.` and `..` lexically (the embedded tree has no symlinks to follow).
+/// Resolves `.` and `..` lexically (the embedded tree has no symlinks to follow). A `..` that
+/// cannot be resolved is kept (`../../x` stays `../../x`), and the empty result is `.`.
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                // `/..` is `/`.
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other.as_os_str()),
         }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
     }
     out
 }
@@ -148,11 +165,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalize_resolves_parent_components() {
-        assert_eq!(
-            normalize(Path::new("scenarios/baseline/../fixtures/a.yaml")),
-            PathBuf::from("scenarios/fixtures/a.yaml")
-        );
+    fn normalize_resolves_parent_components_and_keeps_the_ones_it_cannot() {
+        let cases = [
+            (
+                "scenarios/baseline/../fixtures/a.yaml",
+                "scenarios/fixtures/a.yaml",
+            ),
+            ("../../x.yaml", "../../x.yaml"),
+            ("a/../../../x.yaml", "../../x.yaml"),
+            ("./", "."),
+            ("a/..", "."),
+            ("/../x", "/x"),
+        ];
+        for (given, want) in cases {
+            assert_eq!(normalize(Path::new(given)), PathBuf::from(want), "{given}");
+        }
     }
 
     #[test]
@@ -217,6 +244,7 @@ mod embedded_tests {
         let files =
             crate::discover::scenario_files(&tree(), &[PathBuf::from("scenarios")]).unwrap();
         assert_eq!(files.len(), 2);
+        assert_eq!(files[0].file, PathBuf::from("scenarios/suite/clock.yaml"));
         let scenarios = crate::discover::load_scenarios(&tree(), &files[..1]).unwrap();
         assert_eq!(scenarios[0].name, "embedded clock");
         let report = crate::run_scenario(&scenarios[0]);

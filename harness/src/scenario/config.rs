@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sim::model::load::{load_paths, load_str, parse_object, LoadError};
+use sim::model::load::{load_sources, parse_object, LoadError};
 use sim::model::{Origin, Resources};
 use sim::Fault;
 
@@ -14,7 +14,8 @@ use crate::error::InputError;
 use crate::tree::{is_manifest, Tree};
 
 /// Loads the configuration named by `paths` (files or folders of plain YAML, or scenario files,
-/// whose includes, resources, mesh section and faults then count).
+/// whose includes, resources, mesh section and faults then count). Each path is read once, so
+/// `-` (stdin) and pipes such as `-f <(helm template ...)` work.
 pub fn load_configuration(
     tree: &Tree,
     paths: &[PathBuf],
@@ -25,18 +26,20 @@ pub fn load_configuration(
         if !tree.exists(path) {
             return Err(InputError::at(path, 0, "no such file or directory"));
         }
-        if !tree.is_dir(path)
-            && super::classify(path, &tree.read(path)?)? == super::FileKind::Scenario
-        {
-            scenarios.push(path.clone());
-        } else {
-            plain.push(path.clone());
+        if tree.is_dir(path) {
+            plain.extend(manifests_under(tree, path)?);
+            continue;
+        }
+        let text = tree.read_named(path)?;
+        match super::classify(path, &text)? {
+            super::FileKind::Scenario => scenarios.push((path.clone(), text)),
+            super::FileKind::Manifest => plain.push((path.clone(), text)),
         }
     }
-    let mut resources = load_tree_paths(tree, &plain)?;
+    let mut resources = load_sources(plain).map_err(from_load)?;
     let mut faults = Vec::new();
-    for path in scenarios {
-        let scenario = super::parse_scenario(tree, &path, &tree.read(&path)?)?;
+    for (path, text) in scenarios {
+        let scenario = super::parse_scenario(tree, &path, &text)?;
         resources.merge(scenario.resources);
         faults.extend(scenario.faults);
     }
@@ -92,36 +95,31 @@ pub(super) fn scenario_resources(
     Ok(resources)
 }
 
-/// Loads files and folders of plain YAML from either tree; nothing to load is an empty set.
-/// Folders are expanded here (sorted, recursively) so that scenario files inside them are left
-/// out the same way on disk and in the embedded library.
+/// Loads files and folders of plain YAML from either tree, reading each file once; nothing to
+/// load is an empty set.
 fn load_tree_paths(tree: &Tree, paths: &[PathBuf]) -> Result<Resources, InputError> {
-    let mut files = Vec::new();
+    let mut sources = Vec::new();
     for path in paths {
         if tree.is_dir(path) {
-            for f in tree.files(path, is_manifest)? {
-                if super::classify(&f, &tree.read(&f)?)? == super::FileKind::Manifest {
-                    files.push(f);
-                }
-            }
+            sources.extend(manifests_under(tree, path)?);
         } else {
-            files.push(path.clone());
+            sources.push((path.clone(), tree.read(path)?));
         }
     }
-    if files.is_empty() {
-        return Ok(Resources::default());
-    }
-    match tree {
-        Tree::Fs => load_paths(&files).map_err(from_load),
-        Tree::Embedded { .. } => {
-            let mut resources = Resources::default();
-            for f in files {
-                let loaded = load_str(&tree.read(&f)?, &f).map_err(from_load)?;
-                resources.merge(loaded);
-            }
-            Ok(resources)
+    load_sources(sources).map_err(from_load)
+}
+
+/// The manifests in a folder (sorted, recursively) with their text. Scenario files inside it
+/// are left out, the same way on disk and in the embedded library.
+fn manifests_under(tree: &Tree, dir: &Path) -> Result<Vec<(PathBuf, String)>, InputError> {
+    let mut out = Vec::new();
+    for file in tree.files(dir, is_manifest)? {
+        let text = tree.read(&file)?;
+        if super::classify(&file, &text)? == super::FileKind::Manifest {
+            out.push((file, text));
         }
     }
+    Ok(out)
 }
 
 fn from_load(e: LoadError) -> InputError {

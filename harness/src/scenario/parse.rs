@@ -35,17 +35,107 @@ pub enum FileKind {
 pub fn classify(file: &Path, text: &str) -> Result<FileKind, InputError> {
     let mut kind = FileKind::Manifest;
     for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let value =
-            serde_yaml::Value::deserialize(doc).map_err(|e| InputError::from_yaml(file, &e))?;
-        if i == 0 {
-            if let serde_yaml::Value::Mapping(m) = &value {
-                if m.contains_key("name") || m.contains_key("steps") {
-                    kind = FileKind::Scenario;
-                }
-            }
+        // Only mapping keys are kept: a 50 MB dump is checked for syntax without building a
+        // value tree that the loader builds again.
+        let keys = TopLevel::deserialize(doc).map_err(|e| InputError::from_yaml(file, &e))?;
+        if i == 0 && keys.scenario {
+            kind = FileKind::Scenario;
         }
     }
     Ok(kind)
+}
+
+/// Whether a document is a map with a `name` or `steps` key; any other document shape is
+/// accepted.
+struct TopLevel {
+    scenario: bool,
+}
+
+impl<'de> Deserialize<'de> for TopLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut scenario = false;
+        d.deserialize_any(Syntax {
+            top_keys: Some(&mut scenario),
+        })?;
+        Ok(TopLevel { scenario })
+    }
+}
+
+/// Walks a document as the loader will, without keeping scalars: what the text must satisfy
+/// beyond the parser's own syntax check is that no mapping repeats a key (YAML forbids it and
+/// the loader rejects it). At the top level it also notes the scenario keys.
+struct Syntax<'a> {
+    top_keys: Option<&'a mut bool>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Syntax<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Syntax<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        let mut top_keys = self.top_keys;
+        while let Some(key) = map.next_key::<serde_yaml::Value>()? {
+            if let Some(found) = top_keys.as_deref_mut() {
+                *found |= matches!(key.as_str(), Some("name" | "steps"));
+            }
+            if seen.contains(&key) {
+                let shown = serde_yaml::to_string(&key).unwrap_or_default();
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate entry with key {}",
+                    shown.trim_end()
+                )));
+            }
+            map.next_value_seed(Syntax { top_keys: None })?;
+            seen.insert(key);
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Syntax { top_keys: None })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        // A tagged value (`!Tag ...`): its content is checked like any other.
+        use serde::de::VariantAccess;
+        let (_, variant): (serde::de::IgnoredAny, _) = data.variant()?;
+        variant.newtype_variant_seed(Syntax { top_keys: None })
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 /// Parses and checks one scenario file; includes are read through `tree`.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
+use super::input::{is_stdin, read_input, Named};
 use super::locate::{split_documents, Document, FieldPath};
 use super::mesh_config::strip_location;
 use super::parse::{describe, parse_value, Source};
@@ -31,34 +32,48 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// Loads every `.yaml`/`.yml`/`.json` file under the given files and folders (folders in sorted
-/// order) into one resource set.
+/// order) into one resource set. A path named here may be a pipe or `-` (stdin); files found in
+/// folders must be regular files. Each is read once.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Resources, LoadError> {
-    let mut files = Vec::new();
+    let mut sources = Vec::new();
     for path in paths {
-        collect_files(path, &mut files)?;
+        for (file, named) in collect_files(path)? {
+            let text = read_input(&file, named).map_err(|e| LoadError {
+                origin: Origin {
+                    file: file.clone(),
+                    line: 0,
+                },
+                message: e.to_string(),
+            })?;
+            sources.push((file, text));
+        }
     }
+    load_sources(sources)
+}
+
+/// Loads already-read texts, each with the file it came from, in order (later objects replace
+/// earlier ones), in time linear in their objects.
+pub fn load_sources<S: AsRef<str>>(
+    sources: impl IntoIterator<Item = (PathBuf, S)>,
+) -> Result<Resources, LoadError> {
     let mut resources = Resources::default();
-    for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|e| LoadError {
-            origin: Origin {
-                file: file.clone(),
-                line: 0,
-            },
-            message: format!("cannot read file: {e}"),
-        })?;
-        let (objects, warnings) = load_objects(&text, &file)?;
-        resources.warnings.extend(warnings);
+    let mut bulk = resources.bulk(true);
+    for (file, text) in sources {
+        let (objects, warnings) = load_objects(text.as_ref(), &file)?;
+        for warning in warnings {
+            bulk.warn(warning);
+        }
         for object in objects {
-            resources.insert_one(object, false, true);
+            bulk.insert(object);
         }
     }
     resources.normalise();
     Ok(resources)
 }
 
-/// The files a path names: the file itself (whatever its extension), or every manifest below a
-/// folder, as `walk::files_under` lists them.
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+/// The files a path names: the file itself (whatever its extension, or `-`), or every manifest
+/// below a folder, as `walk::files_under` lists them.
+fn collect_files(path: &Path) -> Result<Vec<(PathBuf, Named)>, LoadError> {
     let error = |file: &Path, message: String| LoadError {
         origin: Origin {
             file: file.to_path_buf(),
@@ -66,27 +81,21 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
         },
         message,
     };
+    if is_stdin(path) {
+        return Ok(vec![(path.to_path_buf(), Named::Directly)]);
+    }
     let meta = std::fs::metadata(path).map_err(|e| error(path, format!("cannot open: {e}")))?;
     if meta.is_dir() {
-        out.extend(files_under(path, is_manifest).map_err(|e| error(&e.path, e.to_string()))?);
+        let files = files_under(path, is_manifest).map_err(|e| error(&e.path, e.to_string()))?;
+        Ok(files.into_iter().map(|f| (f, Named::Indirectly)).collect())
     } else {
-        out.push(path.to_path_buf());
+        Ok(vec![(path.to_path_buf(), Named::Directly)])
     }
-    Ok(())
 }
 
 /// Loads one YAML stream (possibly multi-document) read from `file`.
 pub fn load_str(text: &str, file: &Path) -> Result<Resources, LoadError> {
-    let (objects, warnings) = load_objects(text, file)?;
-    let mut resources = Resources {
-        warnings,
-        ..Resources::default()
-    };
-    for object in objects {
-        resources.insert_one(object, false, true);
-    }
-    resources.normalise();
-    Ok(resources)
+    load_sources([(file.to_path_buf(), text)])
 }
 
 /// Every object of a stream, in order, with the loader's warnings.

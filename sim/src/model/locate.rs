@@ -66,6 +66,21 @@ impl FieldPath {
         FieldPath(segs)
     }
 
+    /// The path `serde_path_to_error` tracked to a failing field (map keys and sequence
+    /// indexes; enum variants and unknown segments name no field and are dropped).
+    pub fn from_serde(path: &serde_path_to_error::Path) -> FieldPath {
+        use serde_path_to_error::Segment;
+        FieldPath(
+            path.iter()
+                .filter_map(|seg| match seg {
+                    Segment::Seq { index } => Some(Seg::Index(*index)),
+                    Segment::Map { key } => Some(Seg::Key(key.clone())),
+                    Segment::Enum { .. } | Segment::Unknown => None,
+                })
+                .collect(),
+        )
+    }
+
     /// Appends another path.
     pub fn join(&self, other: &FieldPath) -> FieldPath {
         let mut segs = self.0.clone();

@@ -2,6 +2,7 @@
 //! mesh is built from. Loading and validation live in `load` and `validate`.
 
 pub mod injection;
+pub mod input;
 pub mod istio;
 mod istio_parse;
 pub mod k8s;
@@ -27,7 +28,7 @@ use crate::vocab::Kind;
 
 pub use istio::*;
 pub use k8s::*;
-pub use load::{load_paths, load_str, parse_object, parse_object_at, LoadError};
+pub use load::{load_paths, load_sources, load_str, parse_object, parse_object_at, LoadError};
 pub use locate::FieldPath;
 pub use mesh_doc::{
     min_protocol_version, InvalidMinProtocolVersion, MeshConfigDoc, MeshMtlsDoc,

@@ -462,19 +462,20 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
                 })
         }
         _ => {
-            // A List item or an inline value: deserialise a re-rendered copy, then locate the
-            // error's path in the original document.
-            let text = serde_yaml::to_string(value)
-                .map_err(|e| src.error(&FieldPath::root(), e.to_string()))?;
-            let de = serde_yaml::Deserializer::from_str(&text);
+            // A List item or an inline value: deserialise the value itself, tracking the path
+            // of the field being read so the error points at its line in the original text.
+            let mut track = serde_path_to_error::Track::new();
+            let de = serde_path_to_error::Deserializer::new(value, &mut track);
             serde_ignored::deserialize(de, |p| ignored.push(FieldPath::parse(&p.to_string())))
-                .map_err(|e| {
-                    let message = strip_location(&e);
-                    let path = message
-                        .split_once(": ")
-                        .filter(|(p, _)| !p.contains(' '))
-                        .map(|(p, _)| FieldPath::parse(p))
-                        .unwrap_or_default();
+                .map_err(|e: serde_yaml::Error| {
+                    let segments = track.path();
+                    let path = FieldPath::from_serde(&segments);
+                    // The message reads as serde_yaml's own for a document: `path: what`.
+                    let message = if path.0.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("{segments}: {e}")
+                    };
                     LoadError {
                         origin: src.at(&path),
                         message,

@@ -2,7 +2,7 @@
 //! from selector policies, so a decision reads only the workload's namespace and the root
 //! namespace instead of every policy in the mesh.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{AuthorizationPolicy, Resources, Workload};
 
@@ -12,8 +12,10 @@ use super::{evaluate_policies, scope_of, AuthzDecision, RequestFacts};
 struct NamespacePolicies {
     /// Policies without a selector (or with empty `matchLabels`), in (name) order.
     wide: Vec<usize>,
-    /// Policies with a selector, in (name) order.
-    selected: Vec<usize>,
+    /// Policies with a selector, keyed by the first label their selector requires, as (rank in
+    /// name order, index): a workload reads only the buckets of its own labels, so the cost of a
+    /// lookup does not grow with the number of selector policies in its namespace.
+    selected: HashMap<String, HashMap<String, Vec<(usize, usize)>>>,
 }
 
 /// AuthorizationPolicies compiled for fast per-workload lookup.
@@ -35,18 +37,23 @@ impl AuthzIndex {
             (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name))
         });
         let mut by_namespace: BTreeMap<String, NamespacePolicies> = BTreeMap::new();
-        for i in order {
+        for (rank, i) in order.into_iter().enumerate() {
             let p = &res.authorization_policies[i];
             let entry = by_namespace.entry(p.meta.namespace.clone()).or_default();
-            let has_selector = p
+            let first_label = p
                 .spec
                 .selector
                 .as_ref()
-                .is_some_and(|s| !s.match_labels.is_empty());
-            if has_selector {
-                entry.selected.push(i);
-            } else {
-                entry.wide.push(i);
+                .and_then(|s| s.match_labels.iter().next());
+            match first_label {
+                Some((k, v)) => entry
+                    .selected
+                    .entry(k.clone())
+                    .or_default()
+                    .entry(v.clone())
+                    .or_default()
+                    .push((rank, i)),
+                None => entry.wide.push(i),
             }
         }
         AuthzIndex {
@@ -56,17 +63,26 @@ impl AuthzIndex {
     }
 
     /// The policies one decision for `workload` reads: those of its namespace and of the root
-    /// namespace (indices into `res.authorization_policies`), before selector matching.
+    /// namespace (indices into `res.authorization_policies`) whose selector may match (its
+    /// first label is on the workload), before full selector matching.
     pub fn candidates(&self, workload: &Workload) -> Vec<usize> {
         let mut out = Vec::new();
         let mut namespaces = vec![workload.meta.namespace.as_str()];
         if self.root_namespace != workload.meta.namespace {
             namespaces.push(self.root_namespace.as_str());
         }
+        let mut selected = Vec::new();
         for ns in namespaces {
             if let Some(p) = self.by_namespace.get(ns) {
                 out.extend(&p.wide);
-                out.extend(&p.selected);
+                selected.clear();
+                for (k, v) in &workload.pod_labels {
+                    if let Some(bucket) = p.selected.get(k).and_then(|by_value| by_value.get(v)) {
+                        selected.extend(bucket);
+                    }
+                }
+                selected.sort_unstable();
+                out.extend(selected.iter().map(|&(_, i)| i));
             }
         }
         out
