@@ -10,8 +10,9 @@ pub use matrix::{diff, flow_requests, matrix, Flow, FlowChange};
 
 use crate::model::{AuthzAction, ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
-    client_tls_for_endpoint, resolve_destination, AuthzDecision, AuthzIndex, Decision, HttpFacts,
-    PeerAuthenticationIndex, PodIps, RequestFacts,
+    client_tls_for_endpoint, resolve_destination, AuthzDecision, AuthzIndex, ClientTlsChoice,
+    ClientTlsSource, Decision, HttpFacts, PeerAuthenticationIndex, PodIps, RequestFacts,
+    RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::details::{
@@ -134,7 +135,11 @@ impl<'a> Analyzer<'a> {
                 summary: format!(
                     "client sends {}{}",
                     choice.mode.as_str(),
-                    if choice.auto_mtls { " (auto mTLS)" } else { "" }
+                    if choice.auto_mtls() {
+                        " (auto mTLS)"
+                    } else {
+                        ""
+                    }
                 ),
                 decisions: choice.decided_by.clone(),
             });
@@ -176,14 +181,16 @@ impl<'a> Analyzer<'a> {
             .map_or(ClientTlsMode::Disable, |c| c.mode);
         match (wire, server_mode) {
             (ClientTlsMode::Disable, Some(MtlsMode::Strict)) => {
-                if src_sidecar {
-                    fail(
-                        &mut p,
-                        http,
-                        &[UC],
-                        None,
-                        FindingCode::DestinationRuleTlsDisable,
-                    );
+                if let Some(choice) = &client_mode {
+                    // Auto mTLS chose plaintext for the whole cluster; anything else here is a
+                    // rule's doing (DISABLE, an ignored credentialName, the EDS fallback).
+                    let code = match choice.source {
+                        ClientTlsSource::AutoMtlsOff | ClientTlsSource::AutoMtlsCluster => {
+                            FindingCode::AutoMtlsPlaintextToStrict
+                        }
+                        _ => FindingCode::DestinationRuleTlsDisable,
+                    };
+                    fail(&mut p, http, &[UC], None, code);
                     p.details = upstream_reset_before_response_started("connection termination");
                 } else {
                     p.status = Status::Reset;
@@ -193,24 +200,10 @@ impl<'a> Analyzer<'a> {
                 return Ok(p);
             }
             (ClientTlsMode::Disable, _) => {}
-            (ClientTlsMode::Simple, Some(MtlsMode::Strict)) => {
-                fail(
-                    &mut p,
-                    http,
-                    &[UF, URX],
-                    Some("TLSV1_ALERT_CERTIFICATE_REQUIRED"),
-                    FindingCode::DestinationRuleTlsSimple,
-                );
-                return Ok(p);
-            }
-            (ClientTlsMode::Mutual, Some(MtlsMode::Strict)) => {
-                fail(
-                    &mut p,
-                    http,
-                    &[UF, URX],
-                    Some("TLSV1_ALERT_UNKNOWN_CA"),
-                    FindingCode::DestinationRuleTlsMutualExternal,
-                );
+            (ClientTlsMode::Simple | ClientTlsMode::Mutual, Some(MtlsMode::Strict)) => {
+                let choice = client_mode.as_ref().expect("sidecar client");
+                let (reason, code) = user_tls_against_strict(res, choice, &dest, ep, req);
+                fail(&mut p, http, &[UF, URX], Some(reason), code);
                 return Ok(p);
             }
             (ClientTlsMode::IstioMutual, None | Some(MtlsMode::Disable))
@@ -279,6 +272,51 @@ impl<'a> Analyzer<'a> {
             }
         }
         Ok(p)
+    }
+}
+
+/// How a SIMPLE/MUTUAL handshake with a STRICT sidecar fails, and why: the client verifies the
+/// server's certificate first (against [`ServerRoots`], then the SANs of this request, which
+/// `auto_san_validation` makes the request's host), then the server asks for a client
+/// certificate (SIMPLE has none, MUTUAL's was not issued by the mesh CA).
+fn user_tls_against_strict(
+    res: &Resources,
+    choice: &ClientTlsChoice,
+    dest: &crate::policy::Destination,
+    ep: &crate::policy::Endpoint,
+    req: &RequestSpec,
+) -> (&'static str, FindingCode) {
+    let rule_code = if choice.mode == ClientTlsMode::Simple {
+        FindingCode::DestinationRuleTlsSimple
+    } else {
+        FindingCode::DestinationRuleTlsMutualExternal
+    };
+    let names = choice.request_names(RouterHost::of_request(dest, req).as_ref());
+    let server_id = SpiffeId::new(
+        &res.mesh_config.trust_domain,
+        &ep.namespace,
+        &ep.service_account,
+    )
+    .to_string();
+    let verify = match choice.server_roots() {
+        Some(ServerRoots::Unverified) | None => None,
+        Some(ServerRoots::Outside) => Some(rule_code),
+        Some(ServerRoots::MeshBundle) => {
+            if names.sans.is_empty() || names.sans.contains(&server_id) {
+                None
+            } else if choice.auto_san_validation {
+                Some(rule_code)
+            } else {
+                Some(FindingCode::ServerIdentityMismatch)
+            }
+        }
+    };
+    match verify {
+        Some(code) => ("CERTIFICATE_VERIFY_FAILED", code),
+        None if choice.mode == ClientTlsMode::Simple => {
+            ("TLSV1_ALERT_CERTIFICATE_REQUIRED", rule_code)
+        }
+        None => ("TLSV1_ALERT_UNKNOWN_CA", rule_code),
     }
 }
 

@@ -10,7 +10,7 @@ use super::{Mesh, MeshError};
 use crate::model::{ClientTlsMode, ConnectionPool as PoolSettings, Workload};
 use crate::policy::{
     client_tls_for_endpoint, resolve_destination, ClientTlsChoice, Destination, Endpoint,
-    HttpFacts, RequestFacts,
+    HttpFacts, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::proxy::report::{no_healthy_upstream_outcome, overflow_outcome};
 use crate::proxy::{
@@ -51,7 +51,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
         let turn = mesh.round_robin.entry(rr_key.clone()).or_insert(0);
         let ep = dest.endpoints[*turn % dest.endpoints.len()].clone();
         *turn += 1;
-        let (client, pool_settings) = client_side(mesh, &from, src_sidecar, &dest, &ep)?;
+        let (client, pool_settings) = client_side(mesh, &from, src_sidecar, &dest, &ep, req)?;
         // Requests beyond the connections plus the pending queue of one wave overflow: Envoy's
         // circuit breaker counts what is in flight, and a wave is `concurrency` requests at once.
         if src_sidecar
@@ -154,6 +154,7 @@ fn client_side(
     src_sidecar: bool,
     dest: &Destination,
     ep: &Endpoint,
+    req: &RequestSpec,
 ) -> Result<(ClientSide, Option<PoolSettings>), MeshError> {
     let ip = pod_ip(mesh, &from.meta.namespace, &from.meta.name);
     if !src_sidecar {
@@ -162,7 +163,8 @@ fn client_side(
     let id = from.proxy_id();
     let tls = sidecar_tls(mesh, &id);
     let choice: ClientTlsChoice = client_tls_for_endpoint(&mesh.resources, from, dest, ep);
-    let upstream = upstream_tls(mesh, from, &choice, &tls)?;
+    let host = RouterHost::of_request(dest, req);
+    let upstream = upstream_tls(mesh, from, &choice, &tls, host.as_ref())?;
     let side = ClientSide::Sidecar(Box::new(ClientSidecar {
         name: format!("{}.{}", from.meta.name, from.meta.namespace),
         ip,
@@ -174,28 +176,32 @@ fn client_side(
 }
 
 /// The wire TLS the policy engine chose, with its material: ISTIO_MUTUAL uses SDS, SIMPLE and
-/// MUTUAL use material from outside the mesh (the files a real rule names are not the mesh's).
+/// MUTUAL use material from outside the mesh (the files a real rule names are not the mesh's),
+/// and the SNI and SANs of this request (`auto_sni` / `auto_san_validation` read its host).
 fn upstream_tls(
     mesh: &mut Mesh,
     from: &Workload,
     choice: &ClientTlsChoice,
     tls: &SidecarTls,
+    host: Option<&RouterHost>,
 ) -> Result<UpstreamTls, MeshError> {
     let seed = mesh.opts.seed;
     let settings = choice.tls.clone().unwrap_or_default();
+    let names = choice.request_names(host);
+    let roots = choice.server_roots().unwrap_or(ServerRoots::Outside);
     Ok(match choice.mode {
         ClientTlsMode::Disable => UpstreamTls::Plaintext,
         ClientTlsMode::IstioMutual => UpstreamTls::IstioMutual {
-            expected_sans: choice.expected_sans.clone(),
-            sni: choice.sni.clone(),
+            expected_sans: names.sans,
+            sni: names.sni.unwrap_or_default(),
         },
         ClientTlsMode::Simple => UpstreamTls::Simple {
             ca: mesh
                 .external
-                .server_ca(seed, &settings, &tls.bundle)
+                .server_ca(seed, roots, &tls.bundle)
                 .map_err(MeshError)?,
-            subject_alt_names: settings.subject_alt_names.clone(),
-            sni: settings.sni.clone(),
+            subject_alt_names: names.sans,
+            sni: names.sni,
             insecure_skip_verify: settings.insecure_skip_verify == Some(true),
         },
         ClientTlsMode::Mutual => {
@@ -211,10 +217,10 @@ fn upstream_tls(
                     .map_err(MeshError)?,
                 ca: mesh
                     .external
-                    .server_ca(seed, &settings, &tls.bundle)
+                    .server_ca(seed, roots, &tls.bundle)
                     .map_err(MeshError)?,
-                subject_alt_names: settings.subject_alt_names.clone(),
-                sni: settings.sni.clone(),
+                subject_alt_names: names.sans,
+                sni: names.sni,
                 insecure_skip_verify: settings.insecure_skip_verify == Some(true),
             }
         }

@@ -19,7 +19,10 @@ pub use authz::{
     rbac_denied_details, workload_principal, AuthzDecision, AuthzIndex, HttpFacts, PolicyMatch,
     RequestFacts, RuleMiss, DRY_RUN_ANNOTATION, EXT_AUTHZ_DENIED,
 };
-pub use client_tls::{client_tls_for_endpoint, client_tls_for_subset, ClientTlsChoice};
+pub use client_tls::{
+    client_tls_for_endpoint, client_tls_for_release, client_tls_for_subset, ClientTlsChoice,
+    ClientTlsRelease, ClientTlsSource, RequestTlsNames, RouterHost, ServerRoots,
+};
 pub use decision::Decision;
 pub use destination_rule::{
     select_destination_rule, select_destination_rule_explained, SelectedDestinationRule,

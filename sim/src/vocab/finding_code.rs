@@ -9,6 +9,10 @@ string_enum! {
         AllowShadowedByDeny = "AllowShadowedByDeny",
         /// §E: an AuthorizationPolicy's selector matches no pod.
         AuthorizationPolicySelectsNothing = "AuthorizationPolicySelectsNothing",
+        /// §B: auto mTLS inferred plaintext for the whole cluster (`enableAutoMtls: false`, the
+        /// service namespace's DISABLE, or a headless / PASSTHROUGH service with an endpoint
+        /// without sidecar) towards a STRICT endpoint.
+        AutoMtlsPlaintextToStrict = "AutoMtlsPlaintextToStrict",
         /// §C: istiod's CA signing certificate expired.
         CaCertExpired = "CaCertExpired",
         /// §F: connection-pool limits exceeded (`503 UO`).
@@ -33,7 +37,8 @@ string_enum! {
         DenyPolicyMatched = "DenyPolicyMatched",
         /// §B: a DestinationRule's host or exportTo keeps it from applying.
         DestinationRuleNotApplied = "DestinationRuleNotApplied",
-        /// §B: DestinationRule `tls.mode: DISABLE` towards a STRICT destination.
+        /// §B: DestinationRule `tls.mode: DISABLE` towards a STRICT destination (or a SIMPLE/MUTUAL
+        /// `credentialName` rule a sidecar ignores, which leaves it sending plaintext).
         DestinationRuleTlsDisable = "DestinationRuleTlsDisable",
         /// §B: DestinationRule `MUTUAL` with a certificate the mesh does not trust.
         DestinationRuleTlsMutualExternal = "DestinationRuleTlsMutualExternal",

@@ -11,6 +11,7 @@ use super::{decision_line, Ctx};
 /// Codes this module reports from the prediction (authorization ones are `authz.rs`'s).
 const CONFIG_CODES: &[FindingCode] = &[
     FindingCode::PlaintextToStrict,
+    FindingCode::AutoMtlsPlaintextToStrict,
     FindingCode::DestinationRuleTlsDisable,
     FindingCode::DestinationRuleTlsSimple,
     FindingCode::DestinationRuleTlsMutualExternal,
@@ -75,9 +76,45 @@ pub(super) fn trace_lines(res: &crate::model::Resources, p: &Prediction) -> Vec<
     out
 }
 
+/// Whether the prediction's trace has a decision of this step.
+fn traced(ctx: &Ctx<'_>, step: &str) -> bool {
+    ctx.prediction.as_ref().is_some_and(|p| {
+        p.trace
+            .iter()
+            .flat_map(|t| &t.decisions)
+            .any(|d| d.step == step)
+    })
+}
+
 fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
     let req = &ctx.ev.request;
     match code {
+        FindingCode::AutoMtlsPlaintextToStrict => (
+            format!(
+                "no DestinationRule sets tls towards {}, and auto mTLS chose plaintext for the whole cluster (see the outbound-tls trace: enableAutoMtls off, the service namespace's DISABLE, or a headless / loadBalancer PASSTHROUGH service with an endpoint without sidecar), but the endpoint only accepts mTLS (STRICT)",
+                req.to
+            ),
+            "inject every endpoint of the service (or drop loadBalancer.simple PASSTHROUGH so auto mTLS decides per endpoint), or set the DestinationRule's tls.mode to ISTIO_MUTUAL if every endpoint runs a sidecar",
+        ),
+        FindingCode::DestinationRuleTlsDisable if traced(ctx, "client-tls/credential-name") => (
+            format!(
+                "a DestinationRule sets tls SIMPLE/MUTUAL with credentialName towards {} but has no workloadSelector: a sidecar ignores such a rule's TLS and sends plaintext, which the STRICT server rejects",
+                req.to
+            ),
+            "delete the DestinationRule's tls block so auto mTLS applies; to originate TLS with a credential from a sidecar, give the rule a workloadSelector",
+        ),
+        FindingCode::DestinationRuleTlsSimple
+            if traced(ctx, "client-tls/auto-san")
+                && ctx.ev.outcome.tls_error.as_deref() == Some("CERTIFICATE_VERIFY_FAILED") =>
+        {
+            (
+            format!(
+                "a DestinationRule sets tls.mode SIMPLE towards {} without sni or subjectAltNames: the client rejects the mesh server certificate, which its caCertificates roots did not issue or which lacks the request's host as a SAN (auto_san_validation checks it; mesh certificates carry only a SPIFFE URI), and it has no client certificate for the STRICT server either",
+                req.to
+            ),
+            "set the DestinationRule's tls.mode to ISTIO_MUTUAL (or delete the tls block)",
+            )
+        }
         FindingCode::PlaintextToStrict => (
             format!(
                 "{} has no sidecar and sends plaintext, but {} only accepts mTLS (STRICT) on the target port",
