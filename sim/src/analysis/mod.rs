@@ -10,9 +10,9 @@ pub use matrix::{diff, flow_requests, matrix, Flow, FlowChange};
 
 use crate::model::{AuthzAction, ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
-    client_tls_for_endpoint, resolve_destination, AuthzDecision, AuthzIndex, ClientTlsChoice,
-    ClientTlsSource, Decision, HttpFacts, PeerAuthenticationIndex, PodIps, RequestFacts,
-    RouterHost, ServerRoots,
+    client_tls_for_endpoint, outbound_bypass, resolve_destination, AuthzDecision, AuthzIndex,
+    ClientTlsChoice, ClientTlsSource, Decision, HttpFacts, PeerAuthenticationIndex, PodIps,
+    RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::details::{
@@ -112,7 +112,7 @@ impl<'a> Analyzer<'a> {
             decisions: Vec::new(),
         });
         let Some(ep) = dest.endpoints.first() else {
-            if src_sidecar {
+            if src_sidecar && outbound_bypass(res, from, &dest, None).is_none() {
                 p.status = Status::Http(503);
                 p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
                 p.details = NO_HEALTHY_UPSTREAM.into();
@@ -127,29 +127,36 @@ impl<'a> Analyzer<'a> {
             .workload(&ep.namespace, &ep.workload)
             .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?;
 
-        // Outbound: the client TLS choice (explicit DestinationRule, else auto mTLS).
+        // Outbound: the client TLS choice (explicit DestinationRule, else auto mTLS), when the
+        // client's sidecar captures the connection at all.
         let client_mode = if src_sidecar {
             let choice = client_tls_for_endpoint(res, from, &dest, ep);
             p.trace.push(TraceStep {
                 step: "outbound-tls",
-                summary: format!(
-                    "client sends {}{}",
-                    choice.mode.as_str(),
-                    if choice.auto_mtls() {
-                        " (auto mTLS)"
-                    } else {
-                        ""
-                    }
-                ),
+                summary: if choice.through_sidecar() {
+                    format!(
+                        "client sends {}{}",
+                        choice.mode.as_str(),
+                        if choice.auto_mtls() {
+                            " (auto mTLS)"
+                        } else {
+                            ""
+                        }
+                    )
+                } else {
+                    "the sidecar does not capture the connection: the application sends \
+                     plaintext itself"
+                        .to_string()
+                },
                 decisions: choice.decided_by.clone(),
             });
-            Some(choice)
+            choice.through_sidecar().then_some(choice)
         } else {
             None
         };
 
         // Inbound: the destination's effective mode on the target port.
-        let server_mode = if ep.has_sidecar {
+        let server_mode = if ep.intercepted {
             let merged = self.peer_authn.effective(res, ep_workload);
             let mode = merged.mode_for_port(u32::from(ep.target_port));
             p.trace.push(TraceStep {
@@ -167,10 +174,18 @@ impl<'a> Analyzer<'a> {
         } else {
             p.trace.push(TraceStep {
                 step: "inbound-mtls",
-                summary: format!(
-                    "{}/{} has no sidecar: plaintext only",
-                    ep.namespace, ep.workload
-                ),
+                summary: if ep.has_sidecar {
+                    format!(
+                        "{}/{}'s sidecar does not capture target port {}: the application \
+                         answers, plaintext only, without PeerAuthentication or authorization",
+                        ep.namespace, ep.workload, ep.target_port
+                    )
+                } else {
+                    format!(
+                        "{}/{} has no sidecar: plaintext only",
+                        ep.namespace, ep.workload
+                    )
+                },
                 decisions: Vec::new(),
             });
             None
@@ -247,8 +262,8 @@ impl<'a> Analyzer<'a> {
             }
         }
 
-        // Authorization at the destination.
-        if ep.has_sidecar {
+        // Authorization at the destination (its sidecar, when it captures the port).
+        if ep.intercepted {
             let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
             let facts = request_facts(req, source_ip, p.peer_principal.clone(), ep.target_port);
             let decision = self.authz.evaluate(res, ep_workload, &facts);

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use super::{Mesh, MeshError};
 use crate::model::{ClientTlsMode, ConnectionPool as PoolSettings, Workload};
 use crate::policy::{
-    client_tls_for_endpoint, resolve_destination, ClientTlsChoice, Destination, Endpoint,
-    HttpFacts, RequestFacts, RouterHost, ServerRoots,
+    client_tls_for_endpoint, outbound_bypass, resolve_destination, ClientTlsChoice, Destination,
+    Endpoint, HttpFacts, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::proxy::report::{no_healthy_upstream_outcome, overflow_outcome};
 use crate::proxy::{
@@ -33,12 +33,13 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
     let count = req.count.max(1) as usize;
     if dest.endpoints.is_empty() {
         // kube-proxy rejects a connection to a ClusterIP without endpoints; a sidecar answers
-        // `no healthy upstream` itself.
-        let outcome = if src_sidecar {
-            no_healthy_upstream_outcome()
-        } else {
-            Outcome::with_status(Status::Refused)
-        };
+        // `no healthy upstream` itself (when it captures the connection at all).
+        let outcome =
+            if src_sidecar && outbound_bypass(&mesh.resources, &from, &dest, None).is_none() {
+                no_healthy_upstream_outcome()
+            } else {
+                Outcome::with_status(Status::Refused)
+            };
         return Ok(vec![outcome; count]);
     }
     let concurrency = req.concurrency.max(1) as usize;
@@ -51,10 +52,10 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
         let turn = mesh.round_robin.entry(rr_key.clone()).or_insert(0);
         let ep = dest.endpoints[*turn % dest.endpoints.len()].clone();
         *turn += 1;
-        let (client, pool_settings) = client_side(mesh, &from, src_sidecar, &dest, &ep, req)?;
+        let (client, pool_settings) = client_side(mesh, &from, &dest, &ep, req)?;
         // Requests beyond the connections plus the pending queue of one wave overflow: Envoy's
         // circuit breaker counts what is in flight, and a wave is `concurrency` requests at once.
-        if src_sidecar
+        if matches!(client, ClientSide::Sidecar(_))
             && concurrency > 1
             && i % concurrency >= in_flight_limit(pool_settings.as_ref(), req.protocol)
         {
@@ -147,22 +148,22 @@ fn in_flight_limit(settings: Option<&PoolSettings>, protocol: Protocol) -> usize
     max_connections.saturating_add(pending)
 }
 
-/// The source: a bare pod, or its sidecar with the outbound TLS for this endpoint.
+/// The source: a bare pod (no sidecar, or one that does not capture this connection), or its
+/// sidecar with the outbound TLS for this endpoint.
 fn client_side(
     mesh: &mut Mesh,
     from: &Workload,
-    src_sidecar: bool,
     dest: &Destination,
     ep: &Endpoint,
     req: &RequestSpec,
 ) -> Result<(ClientSide, Option<PoolSettings>), MeshError> {
     let ip = pod_ip(mesh, &from.meta.namespace, &from.meta.name);
-    if !src_sidecar {
+    let choice: ClientTlsChoice = client_tls_for_endpoint(&mesh.resources, from, dest, ep);
+    if !choice.through_sidecar() {
         return Ok((ClientSide::NoSidecar { ip }, None));
     }
     let id = from.proxy_id();
     let tls = sidecar_tls(mesh, &id);
-    let choice: ClientTlsChoice = client_tls_for_endpoint(&mesh.resources, from, dest, ep);
     let host = RouterHost::of_request(dest, req);
     let upstream = upstream_tls(mesh, from, &choice, &tls, host.as_ref())?;
     let side = ClientSide::Sidecar(Box::new(ClientSidecar {
@@ -227,7 +228,8 @@ fn upstream_tls(
     })
 }
 
-/// The destination: a bare app, or its sidecar with the effective mode on the target port.
+/// The destination: a bare app (no sidecar, or one that does not capture the target port), or
+/// its sidecar with the effective mode on the target port.
 fn server_side(
     mesh: &Mesh,
     dest: &Destination,
@@ -241,7 +243,7 @@ fn server_side(
         (PortProtocol::Tcp, _) | (PortProtocol::Auto, Protocol::Tcp) => App::TcpEcho,
         _ => App::Httpbin,
     };
-    if !ep.has_sidecar {
+    if !ep.intercepted {
         return Ok(ServerSide::NoSidecar {
             ip,
             port: ep.target_port,

@@ -2,6 +2,7 @@
 //! mesh is built from. Loading and validation live in `load` and `validate`.
 
 pub mod injection;
+pub mod interception;
 pub mod istio;
 mod istio_parse;
 pub mod k8s;
@@ -25,6 +26,7 @@ use std::path::PathBuf;
 
 use crate::vocab::Kind;
 
+pub use interception::{Cidr, Interception, InterceptionError, IpRanges, PortList};
 pub use istio::*;
 pub use k8s::*;
 pub use load::{load_paths, load_str, parse_object, parse_object_at, LoadError};

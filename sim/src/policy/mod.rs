@@ -8,6 +8,7 @@ pub mod authz;
 pub mod client_tls;
 pub mod decision;
 pub mod destination_rule;
+pub mod interception;
 pub mod peer_authn;
 pub mod pod_ips;
 pub mod routing;
@@ -27,6 +28,7 @@ pub use decision::Decision;
 pub use destination_rule::{
     select_destination_rule, select_destination_rule_explained, SelectedDestinationRule,
 };
+pub use interception::{outbound_bypass, service_address};
 pub use peer_authn::{
     compose_peer_authentication, effective_peer_authentication, inbound_mode, namespace_mtls_mode,
     MergedPeerAuthentication, PeerAuthenticationIndex,

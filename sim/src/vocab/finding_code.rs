@@ -46,7 +46,8 @@ string_enum! {
         DestinationRuleTlsSimple = "DestinationRuleTlsSimple",
         /// §A: TLS towards a workload whose PeerAuthentication is DISABLE.
         MtlsToDisabledServer = "MtlsToDisabledServer",
-        /// §B: ISTIO_MUTUAL towards endpoints without a sidecar.
+        /// §B: ISTIO_MUTUAL towards endpoints without a sidecar (or whose sidecar does not
+        /// capture the target port).
         MtlsToNonMeshWorkload = "MtlsToNonMeshWorkload",
         /// §E: ALLOW policies select the workload and none matches.
         NoAllowPolicyMatched = "NoAllowPolicyMatched",
@@ -56,7 +57,8 @@ string_enum! {
         NoSharedCipher = "NoSharedCipher",
         /// §A: a workload PeerAuthentication's selector matches no pod.
         PeerAuthenticationSelectsNothing = "PeerAuthenticationSelectsNothing",
-        /// §A: a client without a sidecar calls a STRICT port.
+        /// §A: a client without a sidecar (or whose sidecar does not capture the connection)
+        /// calls a STRICT port.
         PlaintextToStrict = "PlaintextToStrict",
         /// §G: `portLevelMtls` names a port no selected container exposes.
         PortLevelMtlsPortUnused = "PortLevelMtlsPortUnused",

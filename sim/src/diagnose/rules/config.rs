@@ -4,6 +4,7 @@
 
 use crate::analysis::Prediction;
 use crate::diagnose::Finding;
+use crate::policy::resolve_destination;
 use crate::vocab::{join, FindingCode};
 
 use super::{decision_line, Ctx};
@@ -76,6 +77,20 @@ pub(super) fn trace_lines(res: &crate::model::Resources, p: &Prediction) -> Vec<
     out
 }
 
+/// Whether the destination's first endpoint (the one the prediction reads) has a sidecar that
+/// does not capture its target port.
+fn endpoint_port_bypassed(ctx: &Ctx<'_>) -> bool {
+    let res = &ctx.ev.resources;
+    let req = &ctx.ev.request;
+    let Some((ns, _)) = req.from.split_once('/') else {
+        return false;
+    };
+    resolve_destination(res, ns, &req.to)
+        .ok()
+        .and_then(|d| d.endpoints.first().map(|e| e.has_sidecar && !e.intercepted))
+        .unwrap_or(false)
+}
+
 /// Whether the prediction's trace has a decision of this step.
 fn traced(ctx: &Ctx<'_>, step: &str) -> bool {
     ctx.prediction.as_ref().is_some_and(|p| {
@@ -115,6 +130,20 @@ fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
             "set the DestinationRule's tls.mode to ISTIO_MUTUAL (or delete the tls block)",
             )
         }
+        FindingCode::PlaintextToStrict if traced(ctx, "client-tls/not-intercepted") => (
+            format!(
+                "{}'s sidecar does not capture this connection (its traffic.sidecar.istio.io outbound annotations), so the application sends plaintext itself, but {} only accepts mTLS (STRICT) on the target port",
+                req.from, req.to
+            ),
+            "drop the source's excludeOutboundPorts / excludeOutboundIPRanges (or widen includeOutboundIPRanges) so its sidecar captures the connection, then restart it",
+        ),
+        FindingCode::MtlsToNonMeshWorkload if endpoint_port_bypassed(ctx) => (
+            format!(
+                "the client sends ISTIO_MUTUAL to {} (its endpoints run a sidecar, so auto mTLS or a rule chose mTLS), but the endpoint's sidecar does not capture the target port (traffic.sidecar.istio.io inbound annotations): the plaintext application receives the TLS handshake",
+                req.to
+            ),
+            "let the destination's sidecar capture the port (drop it from excludeInboundPorts, or add it to includeInboundPorts), or set the DestinationRule's tls.mode to DISABLE for that port",
+        ),
         FindingCode::PlaintextToStrict => (
             format!(
                 "{} has no sidecar and sends plaintext, but {} only accepts mTLS (STRICT) on the target port",

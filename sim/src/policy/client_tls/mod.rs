@@ -18,6 +18,7 @@ use crate::model::{
 };
 use crate::policy::decision::Decision;
 use crate::policy::destination_rule::select_destination_rule_explained;
+use crate::policy::interception::outbound_bypass;
 use crate::policy::peer_authn::{effective_peer_authentication, namespace_mtls_mode_explained};
 use crate::policy::routing::{Destination, Endpoint};
 use crate::request::RequestSpec;
@@ -53,6 +54,9 @@ pub enum ClientTlsRelease {
 pub enum ClientTlsSource {
     /// The client has no sidecar: the application's bytes leave as written.
     NoSidecar,
+    /// The client's sidecar does not capture this connection (`traffic.sidecar.istio.io/*`
+    /// outbound annotations): the application's bytes leave as written.
+    NotIntercepted,
     /// The DestinationRule's `tls`, as written (ISTIO_MUTUAL filled in).
     DestinationRule,
     /// A SIMPLE/MUTUAL rule with a `credentialName` the sidecar does not load: the cluster gets
@@ -173,6 +177,14 @@ pub struct ClientTlsChoice {
 }
 
 impl ClientTlsChoice {
+    /// Whether the client's sidecar handles the connection (it has one and captures it).
+    pub fn through_sidecar(&self) -> bool {
+        !matches!(
+            self.source,
+            ClientTlsSource::NoSidecar | ClientTlsSource::NotIntercepted
+        )
+    }
+
     /// True when auto mTLS chose the mode (no DestinationRule `tls` applied).
     pub fn auto_mtls(&self) -> bool {
         matches!(
@@ -343,6 +355,10 @@ pub fn client_tls_for_release(
             ),
         ));
         return plaintext(decided_by, ClientTlsSource::NoSidecar, None);
+    }
+    if let Some(why) = outbound_bypass(res, client, dest, Some(endpoint)) {
+        decided_by.push(why);
+        return plaintext(decided_by, ClientTlsSource::NotIntercepted, None);
     }
     let port = dest.port.port;
     let (selected, why) = select_destination_rule_explained(res, client, dest);
