@@ -10,8 +10,9 @@ pub use matrix::{diff, flow_requests, matrix, Flow, FlowChange};
 
 use crate::model::{AuthzAction, ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
-    client_tls_for_endpoint, resolve_destination, AuthzDecision, AuthzIndex, Decision, HttpFacts,
-    PeerAuthenticationIndex, PodIps, RequestFacts,
+    client_tls_for_endpoint, outbound_bypass, resolve_destination, AuthzDecision, AuthzIndex,
+    ClientTlsChoice, ClientTlsSource, Decision, HttpFacts, PeerAuthenticationIndex, PodIps,
+    RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::details::{
@@ -111,7 +112,7 @@ impl<'a> Analyzer<'a> {
             decisions: Vec::new(),
         });
         let Some(ep) = dest.endpoints.first() else {
-            if src_sidecar {
+            if src_sidecar && outbound_bypass(res, from, &dest, None).is_none() {
                 p.status = Status::Http(503);
                 p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
                 p.details = NO_HEALTHY_UPSTREAM.into();
@@ -126,25 +127,36 @@ impl<'a> Analyzer<'a> {
             .workload(&ep.namespace, &ep.workload)
             .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?;
 
-        // Outbound: the client TLS choice (explicit DestinationRule, else auto mTLS).
+        // Outbound: the client TLS choice (explicit DestinationRule, else auto mTLS), when the
+        // client's sidecar captures the connection at all.
         let client_mode = if src_sidecar {
             let choice = client_tls_for_endpoint(res, from, &dest, ep);
             p.trace.push(TraceStep {
                 step: "outbound-tls",
-                summary: format!(
-                    "client sends {}{}",
-                    choice.mode.as_str(),
-                    if choice.auto_mtls { " (auto mTLS)" } else { "" }
-                ),
+                summary: if choice.through_sidecar() {
+                    format!(
+                        "client sends {}{}",
+                        choice.mode.as_str(),
+                        if choice.auto_mtls() {
+                            " (auto mTLS)"
+                        } else {
+                            ""
+                        }
+                    )
+                } else {
+                    "the sidecar does not capture the connection: the application sends \
+                     plaintext itself"
+                        .to_string()
+                },
                 decisions: choice.decided_by.clone(),
             });
-            Some(choice)
+            choice.through_sidecar().then_some(choice)
         } else {
             None
         };
 
         // Inbound: the destination's effective mode on the target port.
-        let server_mode = if ep.has_sidecar {
+        let server_mode = if ep.intercepted {
             let merged = self.peer_authn.effective(res, ep_workload);
             let mode = merged.mode_for_port(u32::from(ep.target_port));
             p.trace.push(TraceStep {
@@ -162,10 +174,18 @@ impl<'a> Analyzer<'a> {
         } else {
             p.trace.push(TraceStep {
                 step: "inbound-mtls",
-                summary: format!(
-                    "{}/{} has no sidecar: plaintext only",
-                    ep.namespace, ep.workload
-                ),
+                summary: if ep.has_sidecar {
+                    format!(
+                        "{}/{}'s sidecar does not capture target port {}: the application \
+                         answers, plaintext only, without PeerAuthentication or authorization",
+                        ep.namespace, ep.workload, ep.target_port
+                    )
+                } else {
+                    format!(
+                        "{}/{} has no sidecar: plaintext only",
+                        ep.namespace, ep.workload
+                    )
+                },
                 decisions: Vec::new(),
             });
             None
@@ -176,14 +196,16 @@ impl<'a> Analyzer<'a> {
             .map_or(ClientTlsMode::Disable, |c| c.mode);
         match (wire, server_mode) {
             (ClientTlsMode::Disable, Some(MtlsMode::Strict)) => {
-                if src_sidecar {
-                    fail(
-                        &mut p,
-                        http,
-                        &[UC],
-                        None,
-                        FindingCode::DestinationRuleTlsDisable,
-                    );
+                if let Some(choice) = &client_mode {
+                    // Auto mTLS chose plaintext for the whole cluster; anything else here is a
+                    // rule's doing (DISABLE, an ignored credentialName, the EDS fallback).
+                    let code = match choice.source {
+                        ClientTlsSource::AutoMtlsOff | ClientTlsSource::AutoMtlsCluster => {
+                            FindingCode::AutoMtlsPlaintextToStrict
+                        }
+                        _ => FindingCode::DestinationRuleTlsDisable,
+                    };
+                    fail(&mut p, http, &[UC], None, code);
                     p.details = upstream_reset_before_response_started("connection termination");
                 } else {
                     p.status = Status::Reset;
@@ -193,24 +215,10 @@ impl<'a> Analyzer<'a> {
                 return Ok(p);
             }
             (ClientTlsMode::Disable, _) => {}
-            (ClientTlsMode::Simple, Some(MtlsMode::Strict)) => {
-                fail(
-                    &mut p,
-                    http,
-                    &[UF, URX],
-                    Some("TLSV1_ALERT_CERTIFICATE_REQUIRED"),
-                    FindingCode::DestinationRuleTlsSimple,
-                );
-                return Ok(p);
-            }
-            (ClientTlsMode::Mutual, Some(MtlsMode::Strict)) => {
-                fail(
-                    &mut p,
-                    http,
-                    &[UF, URX],
-                    Some("TLSV1_ALERT_UNKNOWN_CA"),
-                    FindingCode::DestinationRuleTlsMutualExternal,
-                );
+            (ClientTlsMode::Simple | ClientTlsMode::Mutual, Some(MtlsMode::Strict)) => {
+                let choice = client_mode.as_ref().expect("sidecar client");
+                let (reason, code) = user_tls_against_strict(res, choice, &dest, ep, req);
+                fail(&mut p, http, &[UF, URX], Some(reason), code);
                 return Ok(p);
             }
             (ClientTlsMode::IstioMutual, None | Some(MtlsMode::Disable))
@@ -254,8 +262,8 @@ impl<'a> Analyzer<'a> {
             }
         }
 
-        // Authorization at the destination.
-        if ep.has_sidecar {
+        // Authorization at the destination (its sidecar, when it captures the port).
+        if ep.intercepted {
             let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
             let facts = request_facts(req, source_ip, p.peer_principal.clone(), ep.target_port);
             let decision = self.authz.evaluate(res, ep_workload, &facts);
@@ -279,6 +287,51 @@ impl<'a> Analyzer<'a> {
             }
         }
         Ok(p)
+    }
+}
+
+/// How a SIMPLE/MUTUAL handshake with a STRICT sidecar fails, and why: the client verifies the
+/// server's certificate first (against [`ServerRoots`], then the SANs of this request, which
+/// `auto_san_validation` makes the request's host), then the server asks for a client
+/// certificate (SIMPLE has none, MUTUAL's was not issued by the mesh CA).
+fn user_tls_against_strict(
+    res: &Resources,
+    choice: &ClientTlsChoice,
+    dest: &crate::policy::Destination,
+    ep: &crate::policy::Endpoint,
+    req: &RequestSpec,
+) -> (&'static str, FindingCode) {
+    let rule_code = if choice.mode == ClientTlsMode::Simple {
+        FindingCode::DestinationRuleTlsSimple
+    } else {
+        FindingCode::DestinationRuleTlsMutualExternal
+    };
+    let names = choice.request_names(RouterHost::of_request(dest, req).as_ref());
+    let server_id = SpiffeId::new(
+        &res.mesh_config.trust_domain,
+        &ep.namespace,
+        &ep.service_account,
+    )
+    .to_string();
+    let verify = match choice.server_roots() {
+        Some(ServerRoots::Unverified) | None => None,
+        Some(ServerRoots::Outside) => Some(rule_code),
+        Some(ServerRoots::MeshBundle) => {
+            if names.sans.is_empty() || names.sans.contains(&server_id) {
+                None
+            } else if choice.auto_san_validation {
+                Some(rule_code)
+            } else {
+                Some(FindingCode::ServerIdentityMismatch)
+            }
+        }
+    };
+    match verify {
+        Some(code) => ("CERTIFICATE_VERIFY_FAILED", code),
+        None if choice.mode == ClientTlsMode::Simple => {
+            ("TLSV1_ALERT_CERTIFICATE_REQUIRED", rule_code)
+        }
+        None => ("TLSV1_ALERT_UNKNOWN_CA", rule_code),
     }
 }
 

@@ -4,7 +4,10 @@
 //! certificates, the current trust bundle) replace the old ones. Built from the Evidence only.
 
 use crate::evidence::Evidence;
-use crate::model::{ClientTls, DestinationRule, Object, ObjectRef, TrafficPolicy, Workload};
+use crate::model::interception::OUTBOUND_ANNOTATIONS;
+use crate::model::{
+    ClientTls, DestinationRule, Interception, Object, ObjectRef, TrafficPolicy, Workload,
+};
 use crate::policy::{client_tls_for_endpoint, resolve_destination};
 use crate::vocab::FindingCode;
 use crate::vocab::Kind;
@@ -26,7 +29,9 @@ pub struct Fix {
 /// The machine-applicable remedy of `finding`, when its fix is a resource change.
 pub fn fix_for(finding: &Finding, ev: &Evidence) -> Option<Fix> {
     match finding.code {
-        FindingCode::PlaintextToStrict => inject_source(ev),
+        FindingCode::PlaintextToStrict => {
+            restore_outbound_capture(ev).or_else(|| inject_source(ev))
+        }
         FindingCode::DestinationRuleTlsDisable
         | FindingCode::DestinationRuleTlsSimple
         | FindingCode::DestinationRuleTlsMutualExternal
@@ -91,6 +96,32 @@ fn inject_source(ev: &Evidence) -> Option<Fix> {
             ev.request.from
         ),
         apply,
+    })
+}
+
+/// The source has a sidecar that its `traffic.sidecar.istio.io/*` outbound annotations keep out
+/// of the connection: drop those annotations (the install's defaults capture everything) and
+/// restart it.
+fn restore_outbound_capture(ev: &Evidence) -> Option<Fix> {
+    let w = workload_of(ev, &ev.request.from)?;
+    if !ev.resources.has_sidecar(w)
+        || !OUTBOUND_ANNOTATIONS
+            .iter()
+            .any(|a| w.pod_annotations.contains_key(*a))
+    {
+        return None;
+    }
+    let mut nw = restarted(w, ev);
+    for a in OUTBOUND_ANNOTATIONS {
+        nw.pod_annotations.remove(a);
+    }
+    nw.interception = Interception::from_annotations(&nw.pod_annotations).ok()?;
+    Some(Fix {
+        summary: format!(
+            "drop the traffic.sidecar.istio.io outbound capture annotations of {} and restart it",
+            ev.request.from
+        ),
+        apply: vec![Object::Workload(nw)],
     })
 }
 

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use super::{Mesh, MeshError};
 use crate::model::{ClientTlsMode, ConnectionPool as PoolSettings, Workload};
 use crate::policy::{
-    client_tls_for_endpoint, resolve_destination, ClientTlsChoice, Destination, Endpoint,
-    HttpFacts, RequestFacts,
+    client_tls_for_endpoint, outbound_bypass, resolve_destination, ClientTlsChoice, Destination,
+    Endpoint, HttpFacts, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::proxy::report::{no_healthy_upstream_outcome, overflow_outcome};
 use crate::proxy::{
@@ -33,12 +33,13 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
     let count = req.count.max(1) as usize;
     if dest.endpoints.is_empty() {
         // kube-proxy rejects a connection to a ClusterIP without endpoints; a sidecar answers
-        // `no healthy upstream` itself.
-        let outcome = if src_sidecar {
-            no_healthy_upstream_outcome()
-        } else {
-            Outcome::with_status(Status::Refused)
-        };
+        // `no healthy upstream` itself (when it captures the connection at all).
+        let outcome =
+            if src_sidecar && outbound_bypass(&mesh.resources, &from, &dest, None).is_none() {
+                no_healthy_upstream_outcome()
+            } else {
+                Outcome::with_status(Status::Refused)
+            };
         return Ok(vec![outcome; count]);
     }
     let concurrency = req.concurrency.max(1) as usize;
@@ -51,10 +52,10 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
         let turn = mesh.round_robin.entry(rr_key.clone()).or_insert(0);
         let ep = dest.endpoints[*turn % dest.endpoints.len()].clone();
         *turn += 1;
-        let (client, pool_settings) = client_side(mesh, &from, src_sidecar, &dest, &ep)?;
+        let (client, pool_settings) = client_side(mesh, &from, &dest, &ep, req)?;
         // Requests beyond the connections plus the pending queue of one wave overflow: Envoy's
         // circuit breaker counts what is in flight, and a wave is `concurrency` requests at once.
-        if src_sidecar
+        if matches!(client, ClientSide::Sidecar(_))
             && concurrency > 1
             && i % concurrency >= in_flight_limit(pool_settings.as_ref(), req.protocol)
         {
@@ -147,22 +148,24 @@ fn in_flight_limit(settings: Option<&PoolSettings>, protocol: Protocol) -> usize
     max_connections.saturating_add(pending)
 }
 
-/// The source: a bare pod, or its sidecar with the outbound TLS for this endpoint.
+/// The source: a bare pod (no sidecar, or one that does not capture this connection), or its
+/// sidecar with the outbound TLS for this endpoint.
 fn client_side(
     mesh: &mut Mesh,
     from: &Workload,
-    src_sidecar: bool,
     dest: &Destination,
     ep: &Endpoint,
+    req: &RequestSpec,
 ) -> Result<(ClientSide, Option<PoolSettings>), MeshError> {
     let ip = pod_ip(mesh, &from.meta.namespace, &from.meta.name);
-    if !src_sidecar {
+    let choice: ClientTlsChoice = client_tls_for_endpoint(&mesh.resources, from, dest, ep);
+    if !choice.through_sidecar() {
         return Ok((ClientSide::NoSidecar { ip }, None));
     }
     let id = from.proxy_id();
     let tls = sidecar_tls(mesh, &id);
-    let choice: ClientTlsChoice = client_tls_for_endpoint(&mesh.resources, from, dest, ep);
-    let upstream = upstream_tls(mesh, from, &choice, &tls)?;
+    let host = RouterHost::of_request(dest, req);
+    let upstream = upstream_tls(mesh, from, &choice, &tls, host.as_ref())?;
     let side = ClientSide::Sidecar(Box::new(ClientSidecar {
         name: format!("{}.{}", from.meta.name, from.meta.namespace),
         ip,
@@ -174,28 +177,32 @@ fn client_side(
 }
 
 /// The wire TLS the policy engine chose, with its material: ISTIO_MUTUAL uses SDS, SIMPLE and
-/// MUTUAL use material from outside the mesh (the files a real rule names are not the mesh's).
+/// MUTUAL use material from outside the mesh (the files a real rule names are not the mesh's),
+/// and the SNI and SANs of this request (`auto_sni` / `auto_san_validation` read its host).
 fn upstream_tls(
     mesh: &mut Mesh,
     from: &Workload,
     choice: &ClientTlsChoice,
     tls: &SidecarTls,
+    host: Option<&RouterHost>,
 ) -> Result<UpstreamTls, MeshError> {
     let seed = mesh.opts.seed;
     let settings = choice.tls.clone().unwrap_or_default();
+    let names = choice.request_names(host);
+    let roots = choice.server_roots().unwrap_or(ServerRoots::Outside);
     Ok(match choice.mode {
         ClientTlsMode::Disable => UpstreamTls::Plaintext,
         ClientTlsMode::IstioMutual => UpstreamTls::IstioMutual {
-            expected_sans: choice.expected_sans.clone(),
-            sni: choice.sni.clone(),
+            expected_sans: names.sans,
+            sni: names.sni.unwrap_or_default(),
         },
         ClientTlsMode::Simple => UpstreamTls::Simple {
             ca: mesh
                 .external
-                .server_ca(seed, &settings, &tls.bundle)
+                .server_ca(seed, roots, &tls.bundle)
                 .map_err(MeshError)?,
-            subject_alt_names: settings.subject_alt_names.clone(),
-            sni: settings.sni.clone(),
+            subject_alt_names: names.sans,
+            sni: names.sni,
             insecure_skip_verify: settings.insecure_skip_verify == Some(true),
         },
         ClientTlsMode::Mutual => {
@@ -211,17 +218,18 @@ fn upstream_tls(
                     .map_err(MeshError)?,
                 ca: mesh
                     .external
-                    .server_ca(seed, &settings, &tls.bundle)
+                    .server_ca(seed, roots, &tls.bundle)
                     .map_err(MeshError)?,
-                subject_alt_names: settings.subject_alt_names.clone(),
-                sni: settings.sni.clone(),
+                subject_alt_names: names.sans,
+                sni: names.sni,
                 insecure_skip_verify: settings.insecure_skip_verify == Some(true),
             }
         }
     })
 }
 
-/// The destination: a bare app, or its sidecar with the effective mode on the target port.
+/// The destination: a bare app (no sidecar, or one that does not capture the target port), or
+/// its sidecar with the effective mode on the target port.
 fn server_side(
     mesh: &Mesh,
     dest: &Destination,
@@ -235,7 +243,7 @@ fn server_side(
         (PortProtocol::Tcp, _) | (PortProtocol::Auto, Protocol::Tcp) => App::TcpEcho,
         _ => App::Httpbin,
     };
-    if !ep.has_sidecar {
+    if !ep.intercepted {
         return Ok(ServerSide::NoSidecar {
             ip,
             port: ep.target_port,

@@ -7,17 +7,10 @@
 use crate::vocab::SpiffeId;
 use std::time::Duration;
 
-use crate::model::ClientTls;
 use crate::pki::{CertificateAuthority, KeyType, TrustBundle, WorkloadCert};
+use crate::policy::ServerRoots;
 use crate::proxy::ClientMaterial;
 use crate::SimTime;
-
-/// Files under these paths are the mesh's own root (`istio-ca-root-cert` or the legacy mount),
-/// so `caCertificates` naming one of them verifies against the mesh bundle.
-const MESH_ROOT_PATHS: &[&str] = &[
-    "/var/run/secrets/istio/root-cert.pem",
-    "/etc/certs/root-cert.pem",
-];
 
 /// The outside CA, built on first use (its RSA key costs a little).
 #[derive(Debug, Default)]
@@ -39,21 +32,20 @@ impl ExternalPki {
         Ok(self.ca.as_mut().expect("just built"))
     }
 
-    /// The bundle a SIMPLE/MUTUAL rule verifies the server with: `None` when verification is
-    /// off (`insecureSkipVerify`), the mesh bundle when `caCertificates` is the mesh root, the
-    /// outside roots otherwise (Istio verifies against the OS roots when `caCertificates` is empty).
+    /// The bundle a SIMPLE/MUTUAL rule verifies the server with ([`ServerRoots`], chosen by the
+    /// policy layer): `None` when verification is off (`insecureSkipVerify`), the mesh bundle
+    /// when `caCertificates` is the mesh root, the outside roots otherwise (Istio verifies
+    /// against the OS roots when `caCertificates` is empty).
     pub(super) fn server_ca(
         &mut self,
         seed: u64,
-        tls: &ClientTls,
+        roots: ServerRoots,
         mesh_bundle: &TrustBundle,
     ) -> Result<Option<TrustBundle>, String> {
-        if tls.insecure_skip_verify == Some(true) {
-            return Ok(None);
-        }
-        match tls.ca_certificates.as_deref() {
-            Some(p) if MESH_ROOT_PATHS.contains(&p) => Ok(Some(mesh_bundle.clone())),
-            _ => Ok(Some(self.ca(seed)?.root_bundle())),
+        match roots {
+            ServerRoots::Unverified => Ok(None),
+            ServerRoots::MeshBundle => Ok(Some(mesh_bundle.clone())),
+            ServerRoots::Outside => Ok(Some(self.ca(seed)?.root_bundle())),
         }
     }
 

@@ -220,6 +220,57 @@ pub struct ConnectionPool {
     pub http: Option<HttpPoolSettings>,
 }
 
+/// `loadBalancer.simple` (`LoadBalancerSettings.SimpleLB`): the CRD's enum, so any other
+/// value is a load error as `kubectl apply` would reject it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, PartialOrd, Ord, Hash,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SimpleLb {
+    /// Envoy's default (round robin).
+    #[default]
+    Unspecified,
+    /// Deprecated alias of `LEAST_REQUEST`.
+    LeastConn,
+    /// Random.
+    Random,
+    /// No load balancing: the connection goes to the address the caller dialled
+    /// (`ORIGINAL_DST` cluster, `applyLoadBalancer` in `cluster_traffic_policy.go`).
+    Passthrough,
+    /// Round robin.
+    RoundRobin,
+    /// Least request.
+    LeastRequest,
+}
+
+/// `trafficPolicy.loadBalancer`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancerSettings {
+    /// The simple algorithm; `PASSTHROUGH` changes the cluster type and auto mTLS.
+    #[serde(default)]
+    pub simple: Option<SimpleLb>,
+    /// Consistent hashing (not modelled).
+    #[serde(default)]
+    pub consistent_hash: Option<serde_yaml::Value>,
+    /// Locality weighting and failover (not modelled).
+    #[serde(default)]
+    pub locality_lb_setting: Option<serde_yaml::Value>,
+    /// Slow start window (not modelled).
+    #[serde(default)]
+    pub warmup_duration_secs: Option<serde_yaml::Value>,
+    /// Slow start settings (not modelled).
+    #[serde(default)]
+    pub warmup: Option<serde_yaml::Value>,
+}
+
+impl LoadBalancerSettings {
+    /// Whether `simple` is `PASSTHROUGH`.
+    pub fn is_passthrough(&self) -> bool {
+        self.simple == Some(SimpleLb::Passthrough)
+    }
+}
+
 /// `portLevelSettings[].port`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -242,9 +293,9 @@ pub struct PortTrafficPolicy {
     /// Pool limits for this port.
     #[serde(default)]
     pub connection_pool: Option<ConnectionPool>,
-    /// Load balancer (not modelled).
+    /// Load balancer (`simple: PASSTHROUGH` is modelled).
     #[serde(default)]
-    pub load_balancer: Option<serde_yaml::Value>,
+    pub load_balancer: Option<LoadBalancerSettings>,
     /// Outlier detection (not modelled).
     #[serde(default)]
     pub outlier_detection: Option<serde_yaml::Value>,
@@ -263,9 +314,9 @@ pub struct TrafficPolicy {
     /// Port overrides.
     #[serde(default)]
     pub port_level_settings: Vec<PortTrafficPolicy>,
-    /// Load balancer (not modelled).
+    /// Load balancer (`simple: PASSTHROUGH` is modelled).
     #[serde(default)]
-    pub load_balancer: Option<serde_yaml::Value>,
+    pub load_balancer: Option<LoadBalancerSettings>,
     /// Outlier detection (not modelled).
     #[serde(default)]
     pub outlier_detection: Option<serde_yaml::Value>,

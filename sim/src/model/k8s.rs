@@ -98,6 +98,9 @@ pub struct Workload {
     /// `metadata.ownerReferences` (kind, the object's namespace, name): a Pod owned by a
     /// controller that is also loaded is folded into it.
     pub owner_references: Vec<super::ObjectRef>,
+    /// What its sidecar captures (`traffic.sidecar.istio.io/*` pod annotations), read when the
+    /// object is loaded; the defaults capture everything.
+    pub interception: super::Interception,
 }
 
 impl Workload {
@@ -143,6 +146,10 @@ pub struct Service {
     pub ports: Vec<ServicePort>,
     /// `clusterIP: None`.
     pub headless: bool,
+    /// `spec.clusterIP` when it is an address; `None` for headless Services and when the
+    /// manifest leaves it to the API server (meshsim then assigns one, see
+    /// `policy::interception::service_address`).
+    pub cluster_ip: Option<std::net::IpAddr>,
 }
 
 impl Service {

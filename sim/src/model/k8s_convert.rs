@@ -111,6 +111,7 @@ pub(crate) fn workload(
         ports,
         host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
         owner_references,
+        interception: super::Interception::default(),
         meta,
     }
 }
@@ -164,5 +165,6 @@ pub(crate) fn service(svc: &core::Service, origin: Origin) -> Result<Service, St
         selector: spec.selector.clone(),
         ports,
         headless: spec.cluster_ip.as_deref() == Some("None"),
+        cluster_ip: spec.cluster_ip.as_deref().and_then(|ip| ip.parse().ok()),
     })
 }

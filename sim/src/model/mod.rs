@@ -3,6 +3,7 @@
 
 pub mod injection;
 pub mod input;
+pub mod interception;
 pub mod istio;
 mod istio_parse;
 pub mod k8s;
@@ -26,6 +27,7 @@ use std::path::PathBuf;
 
 use crate::vocab::Kind;
 
+pub use interception::{Cidr, Interception, InterceptionError, IpRanges, PortList};
 pub use istio::*;
 pub use k8s::*;
 pub use load::{load_paths, load_sources, load_str, parse_object, parse_object_at, LoadError};

@@ -18,8 +18,8 @@ use super::locate::{Document, FieldPath};
 use super::mesh_config::{config_map, strip_location};
 use super::validate;
 use super::{
-    AuthorizationPolicy, DestinationRule, Namespace, Object, Origin, PeerAuthentication,
-    ServiceAccount, Warning, WorkloadKind,
+    AuthorizationPolicy, DestinationRule, Interception, Namespace, Object, Origin,
+    PeerAuthentication, ServiceAccount, Warning, WorkloadKind,
 };
 
 /// Where the object being parsed sits: its file, its document (for field lines) and its path
@@ -224,7 +224,7 @@ fn parse_kind(
     warnings: &mut Vec<Warning>,
 ) -> Result<Option<Object>, Rejection> {
     let origin = src.origin();
-    let object = match kind {
+    let mut object = match kind {
         "Namespace" => {
             let ns: core::Namespace = typed(value, src, warnings)?;
             require_name(&ns.metadata, src)?;
@@ -382,6 +382,22 @@ fn parse_kind(
         }
         _ => return Ok(None),
     };
+    if let Object::Workload(w) = &mut object {
+        w.interception = Interception::from_annotations(&w.pod_annotations).map_err(|e| {
+            let pod_meta = if w.kind == WorkloadKind::Pod {
+                FieldPath::root().key("metadata")
+            } else {
+                FieldPath::root()
+                    .key("spec")
+                    .key("template")
+                    .key("metadata")
+            };
+            Rejection::Field(src.error(
+                &pod_meta.key("annotations").key(e.annotation()),
+                e.to_string(),
+            ))
+        })?;
+    }
     Ok(Some(object))
 }
 

@@ -8,6 +8,7 @@ pub mod authz;
 pub mod client_tls;
 pub mod decision;
 pub mod destination_rule;
+pub mod interception;
 pub mod peer_authn;
 pub mod pod_ips;
 pub mod routing;
@@ -19,11 +20,15 @@ pub use authz::{
     rbac_denied_details, workload_principal, AuthzDecision, AuthzIndex, HttpFacts, PolicyMatch,
     RequestFacts, RuleMiss, DRY_RUN_ANNOTATION, EXT_AUTHZ_DENIED,
 };
-pub use client_tls::{client_tls_for_endpoint, client_tls_for_subset, ClientTlsChoice};
+pub use client_tls::{
+    client_tls_for_endpoint, client_tls_for_release, client_tls_for_subset, ClientTlsChoice,
+    ClientTlsRelease, ClientTlsSource, RequestTlsNames, RouterHost, ServerRoots,
+};
 pub use decision::Decision;
 pub use destination_rule::{
     select_destination_rule, select_destination_rule_explained, SelectedDestinationRule,
 };
+pub use interception::{outbound_bypass, service_address};
 pub use peer_authn::{
     compose_peer_authentication, effective_peer_authentication, inbound_mode, namespace_mtls_mode,
     MergedPeerAuthentication, PeerAuthenticationIndex,

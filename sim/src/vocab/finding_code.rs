@@ -9,6 +9,10 @@ string_enum! {
         AllowShadowedByDeny = "AllowShadowedByDeny",
         /// §E: an AuthorizationPolicy's selector matches no pod.
         AuthorizationPolicySelectsNothing = "AuthorizationPolicySelectsNothing",
+        /// §B: auto mTLS inferred plaintext for the whole cluster (`enableAutoMtls: false`, the
+        /// service namespace's DISABLE, or a headless / PASSTHROUGH service with an endpoint
+        /// without sidecar) towards a STRICT endpoint.
+        AutoMtlsPlaintextToStrict = "AutoMtlsPlaintextToStrict",
         /// §C: istiod's CA signing certificate expired.
         CaCertExpired = "CaCertExpired",
         /// §F: connection-pool limits exceeded (`503 UO`).
@@ -33,7 +37,8 @@ string_enum! {
         DenyPolicyMatched = "DenyPolicyMatched",
         /// §B: a DestinationRule's host or exportTo keeps it from applying.
         DestinationRuleNotApplied = "DestinationRuleNotApplied",
-        /// §B: DestinationRule `tls.mode: DISABLE` towards a STRICT destination.
+        /// §B: DestinationRule `tls.mode: DISABLE` towards a STRICT destination (or a SIMPLE/MUTUAL
+        /// `credentialName` rule a sidecar ignores, which leaves it sending plaintext).
         DestinationRuleTlsDisable = "DestinationRuleTlsDisable",
         /// §B: DestinationRule `MUTUAL` with a certificate the mesh does not trust.
         DestinationRuleTlsMutualExternal = "DestinationRuleTlsMutualExternal",
@@ -41,7 +46,8 @@ string_enum! {
         DestinationRuleTlsSimple = "DestinationRuleTlsSimple",
         /// §A: TLS towards a workload whose PeerAuthentication is DISABLE.
         MtlsToDisabledServer = "MtlsToDisabledServer",
-        /// §B: ISTIO_MUTUAL towards endpoints without a sidecar.
+        /// §B: ISTIO_MUTUAL towards endpoints without a sidecar (or whose sidecar does not
+        /// capture the target port).
         MtlsToNonMeshWorkload = "MtlsToNonMeshWorkload",
         /// §E: ALLOW policies select the workload and none matches.
         NoAllowPolicyMatched = "NoAllowPolicyMatched",
@@ -51,7 +57,8 @@ string_enum! {
         NoSharedCipher = "NoSharedCipher",
         /// §A: a workload PeerAuthentication's selector matches no pod.
         PeerAuthenticationSelectsNothing = "PeerAuthenticationSelectsNothing",
-        /// §A: a client without a sidecar calls a STRICT port.
+        /// §A: a client without a sidecar (or whose sidecar does not capture the connection)
+        /// calls a STRICT port.
         PlaintextToStrict = "PlaintextToStrict",
         /// §G: `portLevelMtls` names a port no selected container exposes.
         PortLevelMtlsPortUnused = "PortLevelMtlsPortUnused",

@@ -4,6 +4,7 @@
 
 use crate::analysis::Prediction;
 use crate::diagnose::Finding;
+use crate::policy::resolve_destination;
 use crate::vocab::{join, FindingCode};
 
 use super::{decision_line, Ctx};
@@ -11,6 +12,7 @@ use super::{decision_line, Ctx};
 /// Codes this module reports from the prediction (authorization ones are `authz.rs`'s).
 const CONFIG_CODES: &[FindingCode] = &[
     FindingCode::PlaintextToStrict,
+    FindingCode::AutoMtlsPlaintextToStrict,
     FindingCode::DestinationRuleTlsDisable,
     FindingCode::DestinationRuleTlsSimple,
     FindingCode::DestinationRuleTlsMutualExternal,
@@ -75,9 +77,73 @@ pub(super) fn trace_lines(res: &crate::model::Resources, p: &Prediction) -> Vec<
     out
 }
 
+/// Whether the destination's first endpoint (the one the prediction reads) has a sidecar that
+/// does not capture its target port.
+fn endpoint_port_bypassed(ctx: &Ctx<'_>) -> bool {
+    let res = &ctx.ev.resources;
+    let req = &ctx.ev.request;
+    let Some((ns, _)) = req.from.split_once('/') else {
+        return false;
+    };
+    resolve_destination(res, ns, &req.to)
+        .ok()
+        .and_then(|d| d.endpoints.first().map(|e| e.has_sidecar && !e.intercepted))
+        .unwrap_or(false)
+}
+
+/// Whether the prediction's trace has a decision of this step.
+fn traced(ctx: &Ctx<'_>, step: &str) -> bool {
+    ctx.prediction.as_ref().is_some_and(|p| {
+        p.trace
+            .iter()
+            .flat_map(|t| &t.decisions)
+            .any(|d| d.step == step)
+    })
+}
+
 fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
     let req = &ctx.ev.request;
     match code {
+        FindingCode::AutoMtlsPlaintextToStrict => (
+            format!(
+                "no DestinationRule sets tls towards {}, and auto mTLS chose plaintext for the whole cluster (see the outbound-tls trace: enableAutoMtls off, the service namespace's DISABLE, or a headless / loadBalancer PASSTHROUGH service with an endpoint without sidecar), but the endpoint only accepts mTLS (STRICT)",
+                req.to
+            ),
+            "inject every endpoint of the service (or drop loadBalancer.simple PASSTHROUGH so auto mTLS decides per endpoint), or set the DestinationRule's tls.mode to ISTIO_MUTUAL if every endpoint runs a sidecar",
+        ),
+        FindingCode::DestinationRuleTlsDisable if traced(ctx, "client-tls/credential-name") => (
+            format!(
+                "a DestinationRule sets tls SIMPLE/MUTUAL with credentialName towards {} but has no workloadSelector: a sidecar ignores such a rule's TLS and sends plaintext, which the STRICT server rejects",
+                req.to
+            ),
+            "delete the DestinationRule's tls block so auto mTLS applies; to originate TLS with a credential from a sidecar, give the rule a workloadSelector",
+        ),
+        FindingCode::DestinationRuleTlsSimple
+            if traced(ctx, "client-tls/auto-san")
+                && ctx.ev.outcome.tls_error.as_deref() == Some("CERTIFICATE_VERIFY_FAILED") =>
+        {
+            (
+            format!(
+                "a DestinationRule sets tls.mode SIMPLE towards {} without sni or subjectAltNames: the client rejects the mesh server certificate, which its caCertificates roots did not issue or which lacks the request's host as a SAN (auto_san_validation checks it; mesh certificates carry only a SPIFFE URI), and it has no client certificate for the STRICT server either",
+                req.to
+            ),
+            "set the DestinationRule's tls.mode to ISTIO_MUTUAL (or delete the tls block)",
+            )
+        }
+        FindingCode::PlaintextToStrict if traced(ctx, "client-tls/not-intercepted") => (
+            format!(
+                "{}'s sidecar does not capture this connection (its traffic.sidecar.istio.io outbound annotations), so the application sends plaintext itself, but {} only accepts mTLS (STRICT) on the target port",
+                req.from, req.to
+            ),
+            "drop the source's excludeOutboundPorts / excludeOutboundIPRanges (or widen includeOutboundIPRanges) so its sidecar captures the connection, then restart it",
+        ),
+        FindingCode::MtlsToNonMeshWorkload if endpoint_port_bypassed(ctx) => (
+            format!(
+                "the client sends ISTIO_MUTUAL to {} (its endpoints run a sidecar, so auto mTLS or a rule chose mTLS), but the endpoint's sidecar does not capture the target port (traffic.sidecar.istio.io inbound annotations): the plaintext application receives the TLS handshake",
+                req.to
+            ),
+            "let the destination's sidecar capture the port (drop it from excludeInboundPorts, or add it to includeInboundPorts), or set the DestinationRule's tls.mode to DISABLE for that port",
+        ),
         FindingCode::PlaintextToStrict => (
             format!(
                 "{} has no sidecar and sends plaintext, but {} only accepts mTLS (STRICT) on the target port",

@@ -2,6 +2,7 @@
 
 mod conformance;
 mod injection;
+mod interception;
 mod loading;
 mod locate;
 mod resources_api;

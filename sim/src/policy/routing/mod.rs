@@ -23,8 +23,14 @@ pub struct Endpoint {
     pub target_port: u16,
     /// The pods' service account (their SPIFFE identity).
     pub service_account: String,
-    /// Whether the pods run a sidecar (Istio's `security.istio.io/tlsMode=istio`).
+    /// Whether the pods run a sidecar (Istio's `security.istio.io/tlsMode=istio`): what auto
+    /// mTLS reads.
     pub has_sidecar: bool,
+    /// Whether a connection to `target_port` goes through that sidecar: `has_sidecar` and the
+    /// pods' inbound capture (`traffic.sidecar.istio.io/{include,exclude}InboundPorts`) take the
+    /// port. Otherwise the application answers directly, without PeerAuthentication or
+    /// AuthorizationPolicy.
+    pub intercepted: bool,
     /// Pod labels (DestinationRule subsets select on these).
     pub labels: BTreeMap<String, String>,
 }
@@ -141,16 +147,23 @@ pub fn resolve_destination(
             continue;
         };
         let sidecar = res.has_sidecar(w);
+        let bypass = w
+            .interception
+            .inbound_bypass(target_port)
+            .filter(|_| sidecar);
         decided_by.push(Decision::by(
             wref,
             "destination/endpoint",
             format!(
                 "endpoint on target port {target_port}, service account {}, {}",
                 w.service_account,
-                if sidecar {
-                    "with sidecar"
-                } else {
-                    "without sidecar"
+                match (&bypass, sidecar) {
+                    (Some(why), _) => format!(
+                        "with sidecar, which does not capture the port ({why}): the application \
+                         answers directly"
+                    ),
+                    (None, true) => "with sidecar".to_string(),
+                    (None, false) => "without sidecar".to_string(),
                 }
             ),
         ));
@@ -160,6 +173,7 @@ pub fn resolve_destination(
             target_port,
             service_account: w.service_account.clone(),
             has_sidecar: sidecar,
+            intercepted: sidecar && bypass.is_none(),
             labels: w.pod_labels.clone(),
         });
     }
