@@ -623,7 +623,7 @@ fn requests(res: &Resources, variants: &[(bool, bool)]) -> Vec<RequestSpec> {
         .enumerate()
         .map(|(i, mut req)| {
             let (post, admin) = variants[i % variants.len()];
-            if req.protocol == Protocol::Http {
+            if req.protocol == Some(Protocol::Http) {
                 req.method = if post { "POST" } else { "GET" }.into();
                 req.path = if admin { "/admin/users" } else { "/public" }.into();
             }
@@ -770,7 +770,7 @@ proptest! {
         }
         let res = load(&yaml);
         let mut mesh = new_mesh(&res);
-        for mut req in flow_requests(&res).into_iter().filter(|r| r.protocol == Protocol::Http) {
+        for mut req in flow_requests(&res).into_iter().filter(|r| r.protocol == Some(Protocol::Http)) {
             let (ns, _) = req.from.split_once('/').expect("NS/NAME");
             let dest = resolve_destination(&res, ns, &req.to).expect("destination resolves");
             if !dest.endpoints.first().is_some_and(|ep| ep.has_sidecar) {
@@ -971,7 +971,7 @@ mod regressions {
         let req = RequestSpec {
             from: "bar/sleep".into(),
             to: "web.foo:9000".into(),
-            protocol,
+            protocol: Some(protocol),
             path: path.into(),
             ..RequestSpec::default()
         };

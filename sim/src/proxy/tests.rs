@@ -15,7 +15,7 @@ use crate::vocab::ResponseFlag::{
     UpstreamConnectionFailure as UF, UpstreamConnectionTermination as UC,
     UpstreamRetryLimitExceeded as URX,
 };
-use crate::vocab::{PortProtocol, Status};
+use crate::vocab::{IstioProtocol, PortProtocol, Status};
 use crate::SimTime;
 
 const SLEEP: &str = "spiffe://cluster.local/ns/default/sa/sleep";
@@ -86,6 +86,8 @@ fn sidecar_client(tls: SidecarTls, upstream: UpstreamTls) -> ClientSide {
         tls,
         upstream,
         cluster: format!("outbound|8000||{FQDN}"),
+        // A sniffed port: the chain follows the request's bytes, as the tests below expect.
+        port_protocol: IstioProtocol::Unsupported,
     }))
 }
 
