@@ -714,7 +714,10 @@ fn an_http_request_to_a_tcp_port_is_proxied_raw_and_a_denial_resets_it() {
     let mut pool = ConnectionPool::new();
     let o = m.run_in(&client, &server, &get(), &mut pool, &deny);
     assert_eq!(o.status, Status::Reset, "{o:#?}");
-    assert!(o.response_flags.is_empty(), "no UC: tcp_proxy, not the router");
+    assert!(
+        o.response_flags.is_empty(),
+        "no UC: tcp_proxy, not the router"
+    );
     assert_eq!(o.details, details);
     assert!(o.mtls, "denied after a successful handshake");
     assert!(o.client_log.unwrap().contains(r#""- - -""#), "a TCP line");
@@ -740,11 +743,20 @@ fn a_tcp_payload_to_an_http_port_leaves_through_the_passthrough_chain_in_plainte
     let o = m.run(&client, &permissive, &req);
     assert_eq!(o.status, Status::Http(400), "{o:#?}");
     assert!(!o.mtls, "PassthroughCluster has no TLS");
-    assert!(o.response_flags.is_empty(), "the client's tcp_proxy sets no flag");
-    assert_eq!(o.details, "http1.codec_error", "the server sidecar's codec answered");
+    assert!(
+        o.response_flags.is_empty(),
+        "the client's tcp_proxy sets no flag"
+    );
+    assert_eq!(
+        o.details, "http1.codec_error",
+        "the server sidecar's codec answered"
+    );
     assert_eq!(stats(&o, "client").handshake, 0);
     assert!(o.client_log.unwrap().contains(" PassthroughCluster "));
-    assert!(o.server_log.unwrap().contains(" 400 DPE http1.codec_error "));
+    assert!(o
+        .server_log
+        .unwrap()
+        .contains(" 400 DPE http1.codec_error "));
     let o = m.run(&client, &strict(&m), &req);
     assert_eq!(o.status, Status::Reset);
     assert!(o.server_log.unwrap().contains("filter_chain_not_found"));
@@ -765,7 +777,10 @@ fn an_http_proxy_port_answers_a_tcp_payload_with_the_clients_own_codec_error() {
     assert_eq!(o.details, "http1.codec_error");
     assert_eq!(o.body, "Bad Request");
     assert!(o.server_log.is_none(), "nothing left the pod");
-    assert!(o.client_log.unwrap().contains(" 400 DPE http1.codec_error "));
+    assert!(o
+        .client_log
+        .unwrap()
+        .contains(" 400 DPE http1.codec_error "));
 }
 
 #[test]
