@@ -266,7 +266,7 @@ impl OutboundChain {
     }
 
     /// The cluster the chain sends to: the service's, or `PassthroughCluster`.
-    pub fn cluster<'a>(self, service_cluster: &'a str) -> &'a str {
+    pub fn cluster(self, service_cluster: &str) -> &str {
         match self {
             OutboundChain::Http | OutboundChain::Tcp => service_cluster,
             OutboundChain::Passthrough => PASSTHROUGH_CLUSTER,
@@ -385,7 +385,14 @@ mod tests {
     fn convert_protocol_follows_istio_port_naming() {
         use IstioProtocol::*;
         // (port, name, k8s protocol, appProtocol, ConvertProtocol)
-        let cases: [(u16, Option<&str>, &str, Option<&str>, IstioProtocol); 36] = [
+        type Case<'a> = (
+            u16,
+            Option<&'a str>,
+            &'a str,
+            Option<&'a str>,
+            IstioProtocol,
+        );
+        let cases: [Case; 36] = [
             (80, Some("http"), "TCP", None, Http),
             (80, Some("http-web"), "TCP", None, Http),
             (80, Some("HTTP-web"), "TCP", None, Http),
