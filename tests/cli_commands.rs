@@ -90,6 +90,7 @@ fn explain_json_has_steps_prediction_and_observed() {
         [
             "destination",
             "source-sidecar",
+            "outbound-listener",
             "outbound-tls",
             "inbound-mtls",
             "authorization"

@@ -623,7 +623,7 @@ fn requests(res: &Resources, variants: &[(bool, bool)]) -> Vec<RequestSpec> {
         .enumerate()
         .map(|(i, mut req)| {
             let (post, admin) = variants[i % variants.len()];
-            if req.protocol == Protocol::Http {
+            if req.protocol == Some(Protocol::Http) {
                 req.method = if post { "POST" } else { "GET" }.into();
                 req.path = if admin { "/admin/users" } else { "/public" }.into();
             }
@@ -770,7 +770,7 @@ proptest! {
         }
         let res = load(&yaml);
         let mut mesh = new_mesh(&res);
-        for mut req in flow_requests(&res).into_iter().filter(|r| r.protocol == Protocol::Http) {
+        for mut req in flow_requests(&res).into_iter().filter(|r| r.protocol == Some(Protocol::Http)) {
             let (ns, _) = req.from.split_once('/').expect("NS/NAME");
             let dest = resolve_destination(&res, ns, &req.to).expect("destination resolves");
             if !dest.endpoints.first().is_some_and(|ep| ep.has_sidecar) {
@@ -948,7 +948,9 @@ fn generated_meshes_cover_every_outcome_class() {
 
 mod regressions {
     //! Disagreements the random-mesh property found, minimised. In each the data path was right
-    //! (real bytes, istio-semantics §2 and §6) and the analysis path was fixed to match.
+    //! (real bytes, istio-semantics §2 and §6) and the analysis path was fixed to match. Also the
+    //! pairs the generator never sends (HTTP to a TCP port, TCP to an HTTP one), where the port's
+    //! protocol picks the client sidecar's chain.
 
     use super::*;
 
@@ -971,7 +973,7 @@ mod regressions {
         let req = RequestSpec {
             from: "bar/sleep".into(),
             to: "web.foo:9000".into(),
-            protocol,
+            protocol: Some(protocol),
             path: path.into(),
             ..RequestSpec::default()
         };
@@ -1046,5 +1048,35 @@ mod regressions {
             both(&res, Protocol::Tcp, "/"),
             verdict("reset", &["UF"], Some("UNEXPECTED_MESSAGE"))
         );
+    }
+
+    #[test]
+    fn the_port_not_the_request_picks_the_client_chain_and_both_paths_agree() {
+        let deny = |rule: &str| {
+            format!("---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: deny\n  namespace: foo\nspec:\n  action: DENY\n  rules:\n  - {rule}\n")
+        };
+        let from_bar = deny("from:\n    - source:\n        namespaces: [\"bar\"]");
+        let admin = deny("to:\n    - operation:\n        paths: [\"/admin*\"]");
+        let v = |status: &str, mtls: bool, flags: &[&str]| -> Verdict {
+            let (s, _, f, t) = verdict(status, flags, None);
+            (s, mtls, f, t)
+        };
+        // HTTP to a TCP port: tcp_proxy, the network RBAC filter closes, no 503 UC.
+        let res = mesh(true, "name: tcp", &from_bar);
+        assert_eq!(both(&res, Protocol::Http, "/"), v("reset", true, &[]));
+        // TCP to an HTTP port: the passthrough chain, plaintext, the server's codec 400.
+        let res = mesh(true, "name: http", "");
+        assert_eq!(both(&res, Protocol::Tcp, "/"), v("400", false, &[]));
+        // TCP to an HTTP_PROXY port: the client's own codec 400, DPE.
+        let res = mesh(true, "name: web\n    appProtocol: http_proxy", "");
+        assert_eq!(both(&res, Protocol::Tcp, "/"), v("400", false, &["DPE"]));
+        // thrift is sniffed: HTTP stays HTTP and a DENY on paths keeps its paths.
+        let res = mesh(true, "name: thrift", &admin);
+        assert_eq!(both(&res, Protocol::Http, "/"), v("200", true, &[]));
+        assert_eq!(both(&res, Protocol::Http, "/admin"), v("403", true, &[]));
+        assert_eq!(both(&res, Protocol::Tcp, "/"), v("reset", true, &[]));
+        // TCP to an HTTP app without a sidecar: the app's own 400.
+        let res = mesh(false, "name: http", "");
+        assert_eq!(both(&res, Protocol::Tcp, "/"), v("400", false, &[]));
     }
 }

@@ -158,6 +158,11 @@ trait Driver {
     fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError>;
     fn delete(&mut self, refs: &[ObjectRef]) -> Result<(), MeshError>;
     fn inject(&mut self, fault: &Fault) -> Result<(), MeshError>;
+    /// What a request sends (its protocol, else its destination port's); `None` when the
+    /// driver cannot tell.
+    fn protocol_of(&self, _req: &RequestSpec) -> Option<Protocol> {
+        None
+    }
     /// The diagnosis of one outcome, from its Evidence, and the first finding's
     /// machine-applicable fix; `None` when the driver has no engine.
     fn diagnosis(
@@ -188,6 +193,9 @@ impl Driver for Mesh {
     fn inject(&mut self, fault: &Fault) -> Result<(), MeshError> {
         Mesh::inject(self, fault)
     }
+    fn protocol_of(&self, req: &RequestSpec) -> Option<Protocol> {
+        Mesh::request_protocol(self, req).ok()
+    }
     fn diagnosis(
         &self,
         req: &RequestSpec,
@@ -217,9 +225,12 @@ fn perform(mesh: &mut impl Driver, action: &Action) -> Result<Vec<Outcome>, Mesh
 }
 
 /// One line saying what a step does (before it runs; `advance` adds the new time after).
-fn summary_of(action: &Action) -> String {
+fn summary_of(mesh: &impl Driver, action: &Action) -> String {
     match action {
-        Action::Request { request, .. } => describe_request(request),
+        Action::Request { request, .. } => describe_request(
+            request,
+            request.protocol.or_else(|| mesh.protocol_of(request)),
+        ),
         Action::Advance(text, _) => format!("advance {text}"),
         Action::Apply(objects) => format!("apply {} object(s)", objects.len()),
         Action::Delete(refs) => {
@@ -236,7 +247,7 @@ fn drive(mesh: &mut impl Driver, scenario: &Scenario) -> Vec<StepReport> {
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
         let kind = step.action.keyword();
-        let summary = summary_of(&step.action);
+        let summary = summary_of(mesh, &step.action);
         let report = match perform(mesh, &step.action) {
             Err(e) => error_step(index, step.line, kind, &summary, e.0),
             Ok(outcomes) => match &step.action {
@@ -297,9 +308,10 @@ fn drive(mesh: &mut impl Driver, scenario: &Scenario) -> Vec<StepReport> {
     reports
 }
 
-/// `GET foo/sleep -> httpbin.foo:8000/headers (x20, 10 at once)`.
-pub fn describe_request(r: &RequestSpec) -> String {
-    let mut s = match r.protocol {
+/// `GET foo/sleep -> httpbin.foo:8000/headers (x20, 10 at once)`, or `TCP foo/sleep -> ...`
+/// when the request sends (`protocol`: its own, else its port's) a TCP payload.
+pub fn describe_request(r: &RequestSpec, protocol: Option<Protocol>) -> String {
+    let mut s = match protocol.unwrap_or_default() {
         Protocol::Http => format!("{} {} -> {}{}", r.method, r.from, r.to, r.path),
         Protocol::Tcp => format!("TCP {} -> {}", r.from, r.to),
     };

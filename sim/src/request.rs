@@ -4,7 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::vocab::Protocol;
+use crate::vocab::{sniffs_as_http, IstioProtocol, Protocol};
+
+/// The bytes a TCP client sends (and the echo server returns): not an HTTP request, so neither
+/// sidecar's `http_inspector` nor an HTTP codec takes it for one.
+pub const TCP_PAYLOAD: &[u8] = b"hello meshsim\n";
 
 /// One request as a scenario or `probe` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +23,9 @@ pub struct RequestSpec {
     pub method: String,
     /// Extra request headers.
     pub headers: BTreeMap<String, String>,
-    /// HTTP or TCP.
-    pub protocol: Protocol,
+    /// HTTP or TCP; `None`: what the destination port calls for
+    /// ([`IstioProtocol::default_request`]).
+    pub protocol: Option<Protocol>,
     /// How many requests to send.
     pub count: u32,
     /// How many are in flight at once (drives connection-pool limits).
@@ -40,6 +45,28 @@ impl RequestSpec {
     }
 }
 
+impl RequestSpec {
+    /// What the client sends to a port istiod classifies as `port`: the request's own protocol,
+    /// else the port's default (a TCP payload to a TCP port, HTTP otherwise).
+    pub fn protocol_to(&self, port: IstioProtocol) -> Protocol {
+        self.protocol.unwrap_or_else(|| port.default_request())
+    }
+
+    /// The first bytes the client application writes when it speaks `protocol`: the HTTP
+    /// request line, or the TCP payload. Both sidecars' HTTP sniffing reads these.
+    pub fn first_bytes(&self, protocol: Protocol) -> Vec<u8> {
+        match protocol {
+            Protocol::Http => format!("{} {} HTTP/1.1\r\n", self.method, self.path).into_bytes(),
+            Protocol::Tcp => TCP_PAYLOAD.to_vec(),
+        }
+    }
+
+    /// Whether those first bytes sniff as HTTP ([`sniffs_as_http`]).
+    pub fn sniffs_as_http(&self, protocol: Protocol) -> bool {
+        sniffs_as_http(&self.first_bytes(protocol))
+    }
+}
+
 impl Default for RequestSpec {
     fn default() -> Self {
         RequestSpec {
@@ -48,7 +75,7 @@ impl Default for RequestSpec {
             path: "/".into(),
             method: "GET".into(),
             headers: BTreeMap::new(),
-            protocol: Protocol::Http,
+            protocol: None,
             count: 1,
             concurrency: 1,
         }
@@ -58,6 +85,38 @@ impl Default for RequestSpec {
 #[cfg(test)]
 mod tests {
     use super::RequestSpec;
+    use crate::vocab::{IstioProtocol, Protocol};
+
+    #[test]
+    fn an_unset_protocol_is_the_ports_and_a_set_one_wins() {
+        let unset = RequestSpec::default();
+        let tcp = RequestSpec {
+            protocol: Some(Protocol::Tcp),
+            ..RequestSpec::default()
+        };
+        let cases = [
+            (&unset, IstioProtocol::Tcp, Protocol::Tcp),
+            (&unset, IstioProtocol::MySql, Protocol::Tcp),
+            (&unset, IstioProtocol::Http, Protocol::Http),
+            (&unset, IstioProtocol::Unsupported, Protocol::Http),
+            (&tcp, IstioProtocol::Http, Protocol::Tcp),
+        ];
+        for (req, port, want) in cases {
+            assert_eq!(req.protocol_to(port), want, "{port}");
+        }
+    }
+
+    #[test]
+    fn an_http_request_sniffs_as_http_and_the_tcp_payload_does_not() {
+        let req = RequestSpec::default();
+        assert!(req.sniffs_as_http(Protocol::Http));
+        assert!(!req.sniffs_as_http(Protocol::Tcp));
+        let odd = RequestSpec {
+            method: "get".into(),
+            ..RequestSpec::default()
+        };
+        assert!(!odd.sniffs_as_http(Protocol::Http));
+    }
 
     #[test]
     fn the_authority_drops_only_the_default_http_port() {

@@ -5,8 +5,8 @@ use serde::Serialize;
 use sim::analysis::{Analyzer, Prediction, TraceStep};
 use sim::policy::Decision;
 use sim::proxy::Outcome;
-use sim::vocab::Status;
 use sim::vocab::{join, FindingCode, ResponseFlag};
+use sim::vocab::{Protocol, Status};
 
 use super::config::{build_mesh, load};
 use super::output::emit_then;
@@ -53,9 +53,9 @@ struct ExplainJson<'a> {
 /// Runs `meshsim explain` and returns the exit code.
 pub(super) fn explain(args: ExplainArgs) -> i32 {
     match trace_and_observe(&args) {
-        Ok((prediction, observed, altered)) => {
+        Ok((protocol, prediction, observed, altered)) => {
             let text = match args.format {
-                Format::Human => human(&args, &prediction, &observed, altered),
+                Format::Human => human(&args, protocol, &prediction, &observed, altered),
                 Format::Json => json(&prediction, &observed),
             };
             emit_then("explain", &text, None, EXIT_OK)
@@ -69,8 +69,9 @@ pub(super) fn explain(args: ExplainArgs) -> i32 {
 
 /// Predicts on the configuration as loaded, then sends the same request through a mesh built
 /// with the faults and clock of the arguments; the flag says whether faults (the scenario's or
-/// `--fault`) or `--at` altered the mesh the prediction assumes.
-fn trace_and_observe(args: &ExplainArgs) -> Result<(Prediction, Outcome, bool), String> {
+/// `--fault`) or `--at` altered the mesh the prediction assumes. The protocol is what the
+/// request sent (`--protocol`, else the destination port's default).
+fn trace_and_observe(args: &ExplainArgs) -> Result<(Protocol, Prediction, Outcome, bool), String> {
     let r = &args.request;
     let request = request_spec("explain", r)?;
     let (resources, mut faults) = load(&r.files)?;
@@ -80,13 +81,16 @@ fn trace_and_observe(args: &ExplainArgs) -> Result<(Prediction, Outcome, bool), 
     faults.extend(r.faults.iter().cloned());
     let altered = !faults.is_empty() || r.at.is_some();
     let mut mesh = build_mesh("explain", resources, &faults, r.seed, r.at)?;
+    let protocol = mesh
+        .request_protocol(&request)
+        .map_err(|e| format!("meshsim explain: {e}"))?;
     let observed = mesh
         .request(&request)
         .map_err(|e| format!("meshsim explain: {e}"))?
         .into_iter()
         .next()
         .ok_or_else(|| "meshsim explain: the mesh returned no outcome".to_string())?;
-    Ok((prediction, observed, altered))
+    Ok((protocol, prediction, observed, altered))
 }
 
 fn decision_line(d: &Decision) -> String {
@@ -104,9 +108,15 @@ fn list_or_dash<T: std::fmt::Display>(items: &[T], sep: &str) -> String {
     }
 }
 
-fn human(args: &ExplainArgs, p: &Prediction, o: &Outcome, altered: bool) -> String {
+fn human(
+    args: &ExplainArgs,
+    protocol: Protocol,
+    p: &Prediction,
+    o: &Outcome,
+    altered: bool,
+) -> String {
     let r = &args.request;
-    let mut s = request_line(r);
+    let mut s = request_line(r, protocol);
     s.push_str("decision trace (analysis path, configuration only):\n");
     for (i, step) in p.trace.iter().enumerate() {
         s.push_str(&format!("  {}. {}: {}\n", i + 1, step.step, step.summary));

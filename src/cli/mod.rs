@@ -225,9 +225,10 @@ pub(crate) struct RequestArgs {
     /// Extra request header, "NAME: VALUE" (repeatable).
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
-    /// Application protocol.
-    #[arg(long, value_enum, default_value_t = ProtocolArg::Http)]
-    pub protocol: ProtocolArg,
+    /// Application protocol [default: the destination port's: tcp for a port Istio treats as
+    /// TCP (tcp-*, mysql, port 3306...), http otherwise].
+    #[arg(long, value_enum)]
+    pub protocol: Option<ProtocolArg>,
     /// Inject a fault before the request: TYPE[:KEY=VALUE[,KEY=VALUE]...] (repeatable), e.g.
     /// expired-cert:workload=foo/httpbin, istiod-down, rotate-root:restart=foo/httpbin.
     #[arg(long = "fault", value_name = "SPEC", value_parser = harness::suggest::parse_fault_spec)]

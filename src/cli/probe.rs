@@ -56,9 +56,9 @@ struct ProbeJson<'a> {
 /// Runs `meshsim probe` and returns the exit code.
 pub(super) fn probe(args: ProbeArgs) -> i32 {
     match simulate_diagnosed("probe", &args.request) {
-        Ok((outcome, findings)) => {
+        Ok((protocol, outcome, findings)) => {
             let text = match args.format {
-                Format::Human => human(&args.request, &outcome, &findings),
+                Format::Human => human(&args.request, protocol, &outcome, &findings),
                 Format::Json => json(&outcome, &findings),
             };
             emit_then("probe", &text, None, EXIT_OK)
@@ -72,14 +72,18 @@ pub(super) fn probe(args: ProbeArgs) -> i32 {
 
 /// Builds the mesh (faults at time zero), advances the clock, sends one request, and runs the
 /// diagnosis engine on the mesh's Evidence (what a cluster shows) — never on the injected faults.
+/// Also returns what the request sent (`--protocol`, else the destination port's default).
 pub(super) fn simulate_diagnosed(
     command: &str,
     args: &RequestArgs,
-) -> Result<(Outcome, Vec<Finding>), String> {
+) -> Result<(Protocol, Outcome, Vec<Finding>), String> {
     let request = request_spec(command, args)?;
     let (resources, mut faults) = load(&args.files)?;
     faults.extend(args.faults.iter().cloned());
     let mut mesh = build_mesh(command, resources, &faults, args.seed, args.at)?;
+    let protocol = mesh
+        .request_protocol(&request)
+        .map_err(|e| format!("meshsim {command}: {e}"))?;
     let outcome = mesh
         .request(&request)
         .map_err(|e| format!("meshsim {command}: {e}"))?
@@ -87,7 +91,7 @@ pub(super) fn simulate_diagnosed(
         .next()
         .ok_or_else(|| format!("meshsim {command}: the mesh returned no outcome"))?;
     let findings = sim::diagnose::diagnose(&mesh.evidence(&request, &outcome));
-    Ok((outcome, findings))
+    Ok((protocol, outcome, findings))
 }
 
 /// The request of `--from`/`--to`/`--path`/... with the arguments checked.
@@ -119,29 +123,30 @@ pub(super) fn request_spec(command: &str, args: &RequestArgs) -> Result<RequestS
         path: args.path.clone(),
         method: args.method.clone(),
         headers,
-        protocol: match args.protocol {
+        protocol: args.protocol.map(|p| match p {
             ProtocolArg::Http => Protocol::Http,
             ProtocolArg::Tcp => Protocol::Tcp,
-        },
+        }),
         count: 1,
         concurrency: 1,
     })
 }
 
-/// The request as one line: `GET foo/sleep -> httpbin.foo:8000/path`, or `TCP from -> to`.
-pub(super) fn request_line(args: &RequestArgs) -> String {
-    match args.protocol {
-        ProtocolArg::Http => format!(
+/// The request as one line: `GET foo/sleep -> httpbin.foo:8000/path`, or `TCP from -> to`
+/// when it sends (`protocol`: `--protocol`, else the port's default) a TCP payload.
+pub(super) fn request_line(args: &RequestArgs, protocol: Protocol) -> String {
+    match protocol {
+        Protocol::Http => format!(
             "{} {} -> {}{}\n",
             args.method, args.from, args.to, args.path
         ),
-        ProtocolArg::Tcp => format!("TCP {} -> {}\n", args.from, args.to),
+        Protocol::Tcp => format!("TCP {} -> {}\n", args.from, args.to),
     }
 }
 
-fn human(args: &RequestArgs, o: &Outcome, findings: &[Finding]) -> String {
+fn human(args: &RequestArgs, protocol: Protocol, o: &Outcome, findings: &[Finding]) -> String {
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let mut s = request_line(args);
+    let mut s = request_line(args, protocol);
     let flags = if o.response_flags.is_empty() {
         "-".to_string()
     } else {
@@ -243,9 +248,15 @@ mod tests {
         ]);
         let spec = request_spec("probe", &args).unwrap();
         assert_eq!(spec.headers["x-user"], "alice");
-        assert_eq!(spec.protocol, Protocol::Tcp);
+        assert_eq!(spec.protocol, Some(Protocol::Tcp));
         assert_eq!(args.faults, vec![sim::Fault::IstiodDown]);
         assert_eq!(args.at, Some(std::time::Duration::from_secs(25 * 3600)));
+    }
+
+    #[test]
+    fn without_protocol_the_port_decides() {
+        let spec = request_spec("probe", &request_args(&[])).unwrap();
+        assert_eq!(spec.protocol, None);
     }
 
     #[test]

@@ -299,7 +299,7 @@ fn request_spec(raw: RawRequest) -> RequestSpec {
         path: raw.path.unwrap_or(defaults.path),
         method: raw.method.unwrap_or(defaults.method),
         headers: raw.headers,
-        protocol: raw.protocol.unwrap_or(defaults.protocol),
+        protocol: raw.protocol,
         count: raw.count.unwrap_or(defaults.count),
         concurrency: raw.concurrency.unwrap_or(defaults.concurrency),
     }

@@ -25,7 +25,7 @@ fn full_request_step_parses_every_field() {
     };
     assert_eq!(s.steps[0].line, 4);
     assert_eq!(request.count, 20);
-    assert_eq!(request.protocol, sim::vocab::Protocol::Tcp);
+    assert_eq!(request.protocol, Some(sim::vocab::Protocol::Tcp));
     assert_eq!(request.headers["x-a"], "b");
     assert_eq!(
         expect.status,

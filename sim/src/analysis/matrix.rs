@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Analyzer;
 use crate::model::{Resources, Workload};
 use crate::request::RequestSpec;
-use crate::vocab::{FindingCode, PortProtocol, Protocol, ResponseFlag, Status};
+use crate::vocab::{FindingCode, Protocol, ResponseFlag, Status};
 
 /// One (source workload, destination service port) flow and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,8 +28,9 @@ pub struct Flow {
     pub codes: Vec<FindingCode>,
 }
 
-/// The request of every flow: each workload with at least one replica to each port of each
-/// Service, TCP for TCP-declared ports, sorted by source then destination.
+/// The request of every flow: each workload with at least one replica to each TCP port of each
+/// Service, with the port's default protocol ([`crate::vocab::IstioProtocol::default_request`]:
+/// a TCP payload to TCP ports, HTTP otherwise), sorted by source then destination.
 pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
     let mut sources: Vec<String> = res
         .workloads
@@ -41,12 +42,8 @@ pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
     sources.dedup();
     let mut targets: Vec<(String, Protocol)> = Vec::new();
     for svc in &res.services {
-        for port in &svc.ports {
-            let protocol =
-                match PortProtocol::from_port(port.name.as_deref(), port.app_protocol.as_deref()) {
-                    PortProtocol::Tcp => Protocol::Tcp,
-                    _ => Protocol::Http,
-                };
+        for port in svc.ports.iter().filter(|p| p.is_tcp()) {
+            let protocol = port.istio_protocol().default_request();
             targets.push((
                 format!("{}.{}:{}", svc.meta.name, svc.meta.namespace, port.port),
                 protocol,
@@ -61,7 +58,7 @@ pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
             out.push(RequestSpec {
                 from: from.clone(),
                 to: to.clone(),
-                protocol: *protocol,
+                protocol: Some(*protocol),
                 ..RequestSpec::default()
             });
         }

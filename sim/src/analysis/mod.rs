@@ -11,15 +11,18 @@ pub use matrix::{diff, flow_requests, matrix, Flow, FlowChange};
 use crate::model::{AuthzAction, ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
     client_tls_for_endpoint, outbound_bypass, resolve_destination, AuthzDecision, AuthzIndex,
-    ClientTlsChoice, ClientTlsSource, Decision, HttpFacts, PeerAuthenticationIndex, PodIps,
-    RequestFacts, RouterHost, ServerRoots,
+    ClientTlsChoice, ClientTlsSource, Decision, Destination, HttpFacts, PeerAuthenticationIndex,
+    PodIps, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::details::{
-    remote_connection_failure, upstream_reset_before_response_started, NO_HEALTHY_UPSTREAM,
-    VIA_UPSTREAM,
+    remote_connection_failure, upstream_reset_before_response_started, HTTP1_CODEC_ERROR,
+    NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
 };
-use crate::vocab::{FindingCode, PortProtocol, Protocol, ResponseFlag, SpiffeId, Status};
+use crate::vocab::{
+    FindingCode, IstioProtocol, OutboundChain, PortProtocol, Protocol, ResponseFlag, SpiffeId,
+    Status, PASSTHROUGH_CLUSTER,
+};
 
 /// One step of design.md's request flow and the decisions behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +101,12 @@ impl<'a> Analyzer<'a> {
             }],
         };
         let src_sidecar = res.has_sidecar(from);
-        let http = req.protocol == Protocol::Http;
+        // What the client sends, and what both sidecars' HTTP sniffing makes of it.
+        let istio_protocol = dest.port.istio_protocol();
+        let port_protocol = PortProtocol::from(istio_protocol);
+        // `server_http`: the destination's inbound chain once it accepts the bytes.
+        let (protocol, server_http) = inbound_protocol(req, &dest.port);
+        let sniffed_http = req.sniffs_as_http(protocol);
         p.trace.push(TraceStep {
             step: "source-sidecar",
             summary: if src_sidecar {
@@ -127,9 +135,44 @@ impl<'a> Analyzer<'a> {
             .workload(&ep.namespace, &ep.workload)
             .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?;
 
-        // Outbound: the client TLS choice (explicit DestinationRule, else auto mTLS), when the
-        // client's sidecar captures the connection at all.
-        let client_mode = if src_sidecar {
+        // Outbound: when the client's sidecar captures the connection at all, the listener chain
+        // the bytes land on, then (for the service's cluster) the client TLS choice (explicit
+        // DestinationRule, else auto mTLS).
+        let captured = src_sidecar && outbound_bypass(res, from, &dest, Some(ep)).is_none();
+        let chain = captured.then(|| OutboundChain::select(istio_protocol, sniffed_http));
+        if let Some(chain) = chain {
+            p.trace.push(outbound_listener_step(
+                &dest,
+                istio_protocol,
+                protocol,
+                sniffed_http,
+                chain,
+            ));
+        }
+        // The client HCM: retries, 503 with flags; otherwise a TCP proxy closes the connection.
+        let http = chain == Some(OutboundChain::Http);
+        if http && protocol == Protocol::Tcp {
+            // Only an HTTP_PROXY port puts the HCM in front of bytes that are not HTTP: its
+            // codec answers 400 itself and nothing leaves the pod.
+            p.status = Status::Http(400);
+            p.response_flags = vec![ResponseFlag::DownstreamProtocolError];
+            p.details = HTTP1_CODEC_ERROR.into();
+            return Ok(p);
+        }
+        let client_mode = if chain == Some(OutboundChain::Passthrough) {
+            p.trace.push(TraceStep {
+                step: "outbound-tls",
+                summary: format!("client sends DISABLE ({PASSTHROUGH_CLUSTER} has no TLS)"),
+                decisions: vec![Decision::default(
+                    "client-tls/passthrough",
+                    format!(
+                        "{PASSTHROUGH_CLUSTER} is an ORIGINAL_DST cluster without a transport \
+                         socket; DestinationRules and auto mTLS apply to the service's cluster only"
+                    ),
+                )],
+            });
+            None
+        } else if src_sidecar {
             let choice = client_tls_for_endpoint(res, from, &dest, ep);
             p.trace.push(TraceStep {
                 step: "outbound-tls",
@@ -195,6 +238,15 @@ impl<'a> Analyzer<'a> {
             .as_ref()
             .map_or(ClientTlsMode::Disable, |c| c.mode);
         match (wire, server_mode) {
+            (ClientTlsMode::Disable, Some(MtlsMode::Strict))
+                if chain == Some(OutboundChain::Passthrough) =>
+            {
+                // Plaintext into STRICT through tcp_proxy: the listener closes the connection.
+                p.status = Status::Reset;
+                p.details = String::new();
+                p.codes.push(FindingCode::PlaintextToStrict);
+                return Ok(p);
+            }
             (ClientTlsMode::Disable, Some(MtlsMode::Strict)) => {
                 if let Some(choice) = &client_mode {
                     // Auto mTLS chose plaintext for the whole cluster; anything else here is a
@@ -227,11 +279,11 @@ impl<'a> Analyzer<'a> {
                 // a PERMISSIVE listener that does not terminate non-Istio TLS.
                 let reason = self.raw_tls_reason(
                     from,
-                    &dest,
+                    port_protocol.application(protocol),
+                    port_protocol,
                     ep_workload,
                     u32::from(ep.target_port),
                     server_mode,
-                    req,
                 );
                 let code = if wire == ClientTlsMode::IstioMutual && server_mode.is_none() {
                     FindingCode::MtlsToNonMeshWorkload
@@ -262,10 +314,33 @@ impl<'a> Analyzer<'a> {
             }
         }
 
+        // Bytes that are not HTTP meet an HTTP codec: the destination sidecar's HCM (when it
+        // captures the port), else an HTTP application. Either answers 400 before any
+        // authorization.
+        if protocol == Protocol::Tcp {
+            if ep.intercepted && server_http {
+                p.status = Status::Http(400);
+                p.details = HTTP1_CODEC_ERROR.into();
+                return Ok(p);
+            }
+            if !ep.intercepted && port_protocol.application(protocol) == Protocol::Http {
+                p.status = Status::Http(400);
+                p.details = String::new();
+                return Ok(p);
+            }
+        }
+
         // Authorization at the destination (its sidecar, when it captures the port).
         if ep.intercepted {
             let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
-            let facts = request_facts(req, source_ip, p.peer_principal.clone(), ep.target_port);
+            let facts = request_facts(
+                req,
+                protocol,
+                server_http,
+                source_ip,
+                p.peer_principal.clone(),
+                ep.target_port,
+            );
             let decision = self.authz.evaluate(res, ep_workload, &facts);
             p.trace.push(TraceStep {
                 step: "authorization",
@@ -277,9 +352,11 @@ impl<'a> Analyzer<'a> {
                 decisions: decision.decided_by.clone(),
             });
             if !decision.allowed {
-                p.status = match req.protocol {
-                    Protocol::Http => Status::Http(403),
-                    Protocol::Tcp => Status::Reset,
+                // The HCM answers 403; the network RBAC filter closes the connection.
+                p.status = if server_http {
+                    Status::Http(403)
+                } else {
+                    Status::Reset
                 };
                 p.details = decision.details.clone().unwrap_or_default();
                 p.codes
@@ -297,7 +374,7 @@ impl<'a> Analyzer<'a> {
 fn user_tls_against_strict(
     res: &Resources,
     choice: &ClientTlsChoice,
-    dest: &crate::policy::Destination,
+    dest: &Destination,
     ep: &crate::policy::Endpoint,
     req: &RequestSpec,
 ) -> (&'static str, FindingCode) {
@@ -347,20 +424,17 @@ impl Analyzer<'_> {
     /// closes. An HTTP server answers 400 (`WRONG_VERSION_NUMBER` on the client); a TCP echo
     /// app reflects the ClientHello, a handshake message a client never expects
     /// (`UNEXPECTED_MESSAGE`).
+    #[allow(clippy::too_many_arguments)]
     fn raw_tls_reason(
         &self,
         from: &Workload,
-        dest: &crate::policy::Destination,
+        application: Protocol,
+        port_protocol: PortProtocol,
         ep_workload: &Workload,
         target_port: u32,
         server_mode: Option<MtlsMode>,
-        req: &RequestSpec,
     ) -> Option<&'static str> {
-        let port_protocol =
-            PortProtocol::from_port(dest.port.name.as_deref(), dest.port.app_protocol.as_deref());
-        let echo = port_protocol == PortProtocol::Tcp
-            || (port_protocol == PortProtocol::Auto && req.protocol == Protocol::Tcp);
-        let app_reason = if echo {
+        let app_reason = if application == Protocol::Tcp {
             "UNEXPECTED_MESSAGE"
         } else {
             "WRONG_VERSION_NUMBER"
@@ -437,23 +511,76 @@ fn authz_code(decision: &AuthzDecision, mtls: bool) -> FindingCode {
     }
 }
 
-/// What the destination's RBAC filter knows of `req` from the pod at `source_ip` arriving on
-/// `target_port` with `principal` (`None` for plaintext): [`RequestFacts::new`] over the
-/// request's HTTP attributes, as the data path builds it from what reaches the sidecar.
+/// What the destination's RBAC filter knows of `req`, sent as `protocol`, from the pod at
+/// `source_ip` arriving on `target_port` with `principal` (`None` for plaintext):
+/// [`RequestFacts::new`] over the request's HTTP attributes when the destination's chain is the
+/// HCM (`server_http`), none for the network RBAC filter of a TCP chain — as the data path
+/// builds it from what reaches the sidecar.
 pub fn request_facts(
     req: &RequestSpec,
+    protocol: Protocol,
+    server_http: bool,
     source_ip: IpAddr,
     principal: Option<String>,
     target_port: u16,
 ) -> RequestFacts {
-    let http = match req.protocol {
-        Protocol::Http => Some(HttpFacts {
-            method: req.method.clone(),
-            path: req.path.clone(),
-            host: req.authority(),
-            headers: req.headers.clone(),
-        }),
-        Protocol::Tcp => None,
-    };
+    let http = (server_http && protocol == Protocol::Http).then(|| HttpFacts {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        host: req.authority(),
+        headers: req.headers.clone(),
+    });
     RequestFacts::new(Some(source_ip), principal, target_port, http)
+}
+
+/// Which inbound chain `req` meets at a destination port: whether it is the HCM, and what the
+/// client sends (its own protocol, else the port's default). One rule for the analysis and the
+/// diagnosis.
+pub fn inbound_protocol(req: &RequestSpec, port: &crate::model::ServicePort) -> (Protocol, bool) {
+    let protocol = req.protocol_to(port.istio_protocol());
+    let server_http = port
+        .port_protocol()
+        .serves_http(req.sniffs_as_http(protocol));
+    (protocol, server_http)
+}
+
+/// The `outbound-listener` trace step: the port's protocol and the chain the bytes land on.
+fn outbound_listener_step(
+    dest: &Destination,
+    istio_protocol: IstioProtocol,
+    protocol: Protocol,
+    sniffed_http: bool,
+    chain: OutboundChain,
+) -> TraceStep {
+    let port = &dest.port;
+    let declared = match (&port.app_protocol, &port.name) {
+        (Some(app), _) => format!("appProtocol `{app}`"),
+        (None, Some(name)) => format!("name `{name}`"),
+        (None, None) => "no name".to_string(),
+    };
+    let bytes = match (protocol, sniffed_http) {
+        (Protocol::Http, true) => "the HTTP request sniffs as HTTP",
+        (Protocol::Http, false) => "the HTTP request does not sniff as HTTP",
+        (Protocol::Tcp, _) => "the TCP payload does not sniff as HTTP",
+    };
+    let cluster = format!("outbound|{}||{}", port.port, dest.fqdn);
+    let lands = match chain {
+        OutboundChain::Http => format!("HTTP connection manager to {cluster}"),
+        OutboundChain::Tcp => format!("tcp_proxy to {cluster}"),
+        OutboundChain::Passthrough => {
+            format!("PassthroughFilterChain: tcp_proxy to {PASSTHROUGH_CLUSTER}, plaintext")
+        }
+    };
+    TraceStep {
+        step: "outbound-listener",
+        summary: format!("port {} is {istio_protocol}; {bytes}: {lands}", port.port),
+        decisions: vec![Decision::by(
+            dest.service.clone(),
+            "protocol/port",
+            format!(
+                "port {} ({declared}, protocol {}) is {istio_protocol} (kube.ConvertProtocol)",
+                port.port, port.protocol
+            ),
+        )],
+    }
 }

@@ -17,8 +17,8 @@ use crate::proxy::{
     exchange, App, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar, Outcome,
     ServerSide, ServerSidecar, SidecarTls, UpstreamTls,
 };
-use crate::request::RequestSpec;
-use crate::vocab::{PortProtocol, Protocol, SpiffeId, Status};
+use crate::request::{RequestSpec, TCP_PAYLOAD};
+use crate::vocab::{OutboundChain, Protocol, SpiffeId, Status};
 
 /// Sends `req.count` requests, `req.concurrency` at a time, and returns one outcome each.
 pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
@@ -43,6 +43,8 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
         return Ok(vec![outcome; count]);
     }
     let concurrency = req.concurrency.max(1) as usize;
+    let protocol = req.protocol_to(dest.port.istio_protocol());
+    let app_req = app_request(req, protocol);
     let mut outcomes = Vec::with_capacity(count);
     let rr_key = (
         req.from.clone(),
@@ -55,15 +57,15 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
         let (client, pool_settings) = client_side(mesh, &from, &dest, &ep, req)?;
         // Requests beyond the connections plus the pending queue of one wave overflow: Envoy's
         // circuit breaker counts what is in flight, and a wave is `concurrency` requests at once.
-        if matches!(client, ClientSide::Sidecar(_))
-            && concurrency > 1
-            && i % concurrency >= in_flight_limit(pool_settings.as_ref(), req.protocol)
-        {
-            outcomes.push(overflow_outcome());
-            continue;
+        if let ClientSide::Sidecar(c) = &client {
+            let chain = c.outbound_chain(&app_req);
+            if concurrency > 1 && i % concurrency >= in_flight_limit(pool_settings.as_ref(), chain)
+            {
+                outcomes.push(overflow_outcome());
+                continue;
+            }
         }
-        let server = server_side(mesh, &dest, &ep, req.protocol)?;
-        let app_req = app_request(req);
+        let server = server_side(mesh, &dest, &ep, protocol)?;
         let Mesh {
             resources,
             authz,
@@ -108,6 +110,17 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
     Ok(outcomes)
 }
 
+/// What `req` sends: its protocol, else its destination port's default.
+pub(super) fn protocol_of(mesh: &Mesh, req: &RequestSpec) -> Result<Protocol, MeshError> {
+    let from = mesh
+        .resources
+        .find_workload(&req.from)
+        .map_err(|e| MeshError(e.to_string()))?;
+    let dest =
+        resolve_destination(&mesh.resources, &from.meta.namespace, &req.to).map_err(MeshError)?;
+    Ok(req.protocol_to(dest.port.istio_protocol()))
+}
+
 /// The pod IP of a workload, as text for connections and access logs.
 fn pod_ip(mesh: &Mesh, namespace: &str, name: &str) -> String {
     mesh.pod_ips.get(namespace, name).to_string()
@@ -131,19 +144,22 @@ pub(super) fn sidecar_tls(mesh: &Mesh, proxy: &str) -> SidecarTls {
 }
 
 /// How many requests one client sidecar keeps in flight to a cluster before `UO`:
-/// `tcp.maxConnections` plus, for HTTP/1.1, `http.http1MaxPendingRequests` (Envoy's defaults are
-/// effectively unlimited).
-fn in_flight_limit(settings: Option<&PoolSettings>, protocol: Protocol) -> usize {
+/// `tcp.maxConnections` plus, on the HCM, `http.http1MaxPendingRequests` (Envoy's defaults are
+/// effectively unlimited). `PassthroughCluster` does not take the service's DestinationRule.
+fn in_flight_limit(settings: Option<&PoolSettings>, chain: OutboundChain) -> usize {
+    if chain == OutboundChain::Passthrough {
+        return usize::MAX;
+    }
     let max_connections = settings
         .and_then(|s| s.tcp.as_ref())
         .and_then(|t| t.max_connections)
         .unwrap_or(u32::MAX) as usize;
-    let pending = match protocol {
-        Protocol::Http => settings
+    let pending = match chain {
+        OutboundChain::Http => settings
             .and_then(|s| s.http.as_ref())
             .and_then(|h| h.http1_max_pending_requests)
             .unwrap_or(u32::MAX) as usize,
-        Protocol::Tcp => 0,
+        OutboundChain::Tcp | OutboundChain::Passthrough => 0,
     };
     max_connections.saturating_add(pending)
 }
@@ -172,6 +188,7 @@ fn client_side(
         tls,
         upstream,
         cluster: format!("outbound|{}||{}", dest.port.port, dest.fqdn),
+        port_protocol: dest.port.istio_protocol(),
     }));
     Ok((side, choice.connection_pool))
 }
@@ -237,11 +254,10 @@ fn server_side(
     protocol: Protocol,
 ) -> Result<ServerSide, MeshError> {
     let ip = pod_ip(mesh, &ep.namespace, &ep.workload);
-    let port_protocol =
-        PortProtocol::from_port(dest.port.name.as_deref(), dest.port.app_protocol.as_deref());
-    let app = match (port_protocol, protocol) {
-        (PortProtocol::Tcp, _) | (PortProtocol::Auto, Protocol::Tcp) => App::TcpEcho,
-        _ => App::Httpbin,
+    let port_protocol = dest.port.port_protocol();
+    let app = match port_protocol.application(protocol) {
+        Protocol::Http => App::Httpbin,
+        Protocol::Tcp => App::TcpEcho,
     };
     if !ep.intercepted {
         return Ok(ServerSide::NoSidecar {
@@ -274,10 +290,10 @@ fn server_side(
     })))
 }
 
-/// The bytes the client application sends.
-fn app_request(req: &RequestSpec) -> AppRequest {
-    match req.protocol {
-        Protocol::Tcp => AppRequest::tcp(&req.to, b"hello meshsim\n"),
+/// The bytes the client application sends when it speaks `protocol`.
+fn app_request(req: &RequestSpec, protocol: Protocol) -> AppRequest {
+    match protocol {
+        Protocol::Tcp => AppRequest::tcp(&req.to, TCP_PAYLOAD),
         Protocol::Http => {
             let mut r = AppRequest::http_get(&req.authority(), &req.path);
             r.method = req.method.clone();

@@ -2,7 +2,7 @@
 //! `inject`. Requests go through the data path: the control plane's certificates, each
 //! sidecar's rustls configuration, a real handshake and HTTP/TCP exchange per request.
 
-use crate::vocab::{Kind, SpiffeId};
+use crate::vocab::{Kind, Protocol, SpiffeId};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -106,6 +106,12 @@ impl Mesh {
     /// Sends the request(s) through the data path; one outcome per request.
     pub fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
         data_path::send(self, req)
+    }
+
+    /// What `req` sends to its destination: its own protocol, else the destination port's
+    /// default (a TCP payload to a port Istio treats as TCP, HTTP otherwise).
+    pub fn request_protocol(&self, req: &RequestSpec) -> Result<Protocol, MeshError> {
+        data_path::protocol_of(self, req)
     }
 
     /// Moves the virtual clock, rotating and expiring certificates on the way. A jump past the

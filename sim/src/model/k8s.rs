@@ -1,7 +1,7 @@
 //! The Kubernetes side of the mesh, normalised from whatever kinds a dump holds: namespaces,
 //! service accounts, workloads (a Pod or a controller's pod template), services and MeshConfig.
 
-use crate::vocab::Kind;
+use crate::vocab::{IstioProtocol, Kind, PortProtocol};
 use std::collections::BTreeMap;
 
 use super::Meta;
@@ -133,6 +133,31 @@ pub struct ServicePort {
     pub protocol: String,
     /// `appProtocol`.
     pub app_protocol: Option<String>,
+}
+
+impl ServicePort {
+    /// What istiod makes of this port: `kube.ConvertProtocol` over the port number, name,
+    /// Kubernetes protocol and `appProtocol` ([`IstioProtocol::from_port`]).
+    pub fn istio_protocol(&self) -> IstioProtocol {
+        IstioProtocol::from_port(
+            self.port,
+            self.name.as_deref(),
+            &self.protocol,
+            self.app_protocol.as_deref(),
+        )
+    }
+
+    /// The port's inbound filter-chain family (HTTP, TCP or sniffed).
+    pub fn port_protocol(&self) -> PortProtocol {
+        self.istio_protocol().into()
+    }
+
+    /// Whether clients reach the port over TCP (`protocol: TCP`, the Kubernetes default): the
+    /// only connections meshsim makes. kube-proxy forwards a UDP or SCTP port for that protocol
+    /// only.
+    pub fn is_tcp(&self) -> bool {
+        self.protocol == "TCP"
+    }
 }
 
 /// A Service.

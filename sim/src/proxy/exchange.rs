@@ -9,12 +9,13 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 
 use super::app::App;
+use super::http::HttpRequest;
 use super::outbound;
 use super::outcome::Outcome;
 use super::pool::ConnectionPool;
 use super::tls_config::{SidecarTls, UpstreamTls};
 use crate::model::MtlsMode;
-use crate::vocab::{PortProtocol, Status};
+use crate::vocab::{sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, Status};
 
 /// Upper bound on one exchange in real time; everything is in-process, so hitting it is a bug
 /// in a peer's behaviour and is reported as `timeout`, never a hang.
@@ -68,6 +69,25 @@ impl AppRequest {
             authority: authority.into(),
             headers: Vec::new(),
             body: payload.to_vec(),
+        }
+    }
+
+    /// The bytes the application writes: the HTTP/1.1 request (`Host` first, as curl sends
+    /// it), or the TCP payload.
+    pub fn wire_bytes(&self) -> Vec<u8> {
+        match self.protocol {
+            RequestProtocol::Http => {
+                let mut headers = vec![("host".to_string(), self.authority.clone())];
+                headers.extend(self.headers.iter().cloned());
+                HttpRequest {
+                    method: self.method.clone(),
+                    path: self.path.clone(),
+                    headers,
+                    body: self.body.clone(),
+                }
+                .to_bytes()
+            }
+            RequestProtocol::Tcp => self.body.clone(),
         }
     }
 }
@@ -127,6 +147,18 @@ pub struct ClientSidecar {
     pub upstream: UpstreamTls,
     /// Upstream cluster name, `outbound|<port>|<subset>|<fqdn>`.
     pub cluster: String,
+    /// The destination port's protocol as istiod classifies it: which outbound listener the
+    /// sidecar has for it.
+    pub port_protocol: IstioProtocol,
+}
+
+impl ClientSidecar {
+    /// The outbound filter chain `req` lands on: the listener's `http_inspector` reads the
+    /// application's first bytes ([`sniffs_as_http`]) and [`OutboundChain::select`] picks the
+    /// chain for this port.
+    pub fn outbound_chain(&self, req: &AppRequest) -> OutboundChain {
+        OutboundChain::select(self.port_protocol, sniffs_as_http(&req.wire_bytes()))
+    }
 }
 
 /// The source of a request.

@@ -126,7 +126,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
 }
 
 /// Can `prefix` still begin a request line (`METHOD SP`)?
-pub(crate) fn plausible_request(prefix: &[u8]) -> bool {
+fn plausible_request(prefix: &[u8]) -> bool {
     for (i, b) in prefix.iter().enumerate() {
         match b {
             b'A'..=b'Z' | b'-' | b'_' if i < 20 => {}

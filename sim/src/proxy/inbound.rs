@@ -11,7 +11,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::access_log::AccessLog;
 use super::exchange::{AuthzInput, AuthzVerdict, HttpAttributes, ServerSide, ServerSidecar};
-use super::http::{plausible_request, read_request, HttpResponse, ReadError};
+use super::http::{read_request, HttpResponse, ReadError};
 use super::inspector::{inspect, FirstBytes, Rewind};
 use super::outcome::TlsStats;
 use super::pool::BoxIo;
@@ -19,9 +19,9 @@ use super::tls_config::{server_config, TlsConfigError, ISTIO_SERVER_ALPN};
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
 use super::verifier::subject_alt_names;
 use crate::model::MtlsMode;
-use crate::vocab::details::{FILTER_CHAIN_NOT_FOUND, VIA_UPSTREAM};
+use crate::vocab::details::{FILTER_CHAIN_NOT_FOUND, HTTP1_CODEC_ERROR, VIA_UPSTREAM};
 use crate::vocab::spiffe::without_scheme;
-use crate::vocab::{PortProtocol, ResponseFlag};
+use crate::vocab::{sniffs_as_http, PortProtocol, ResponseFlag};
 use crate::SimTime;
 
 /// Which filter chain a connection landed on.
@@ -105,12 +105,7 @@ impl Inbound<'_> {
             ServerSide::Sidecar(s) => s,
         };
         let (first, rewind) = inspect(io).await.ok()?;
-        let plain_chain = |peeked: &[u8]| match s.port_protocol {
-            PortProtocol::Http => Chain::Http,
-            PortProtocol::Tcp => Chain::Tcp,
-            PortProtocol::Auto if plausible_request(peeked) => Chain::Http,
-            PortProtocol::Auto => Chain::Tcp,
-        };
+        let plain_chain = |peeked: &[u8]| chain_for(s.port_protocol, peeked);
         let sni = match &first {
             FirstBytes::Tls { sni, .. } => sni.clone(),
             _ => None,
@@ -216,9 +211,8 @@ impl Inbound<'_> {
                 view.principal = peer.as_ref().and_then(Peer::principal);
                 let io: BoxIo = Box::new(tls);
                 let (chain, io) = match s.port_protocol {
-                    PortProtocol::Http => (Chain::Http, io),
-                    PortProtocol::Tcp => (Chain::Tcp, io),
                     PortProtocol::Auto => sniff_http(io).await,
+                    declared => (chain_for(declared, &[]), io),
                 };
                 Some(ServerConn {
                     io,
@@ -318,9 +312,9 @@ impl Inbound<'_> {
                 let _ = c.io.shutdown().await;
                 line.code = 400;
                 line.flags = vec![ResponseFlag::DownstreamProtocolError];
-                line.details = "http1.codec_error".into();
+                line.details = HTTP1_CODEC_ERROR.into();
                 line.bytes_sent = resp.body.len();
-                view.local_reply_details = Some("http1.codec_error".into());
+                view.local_reply_details = Some(HTTP1_CODEC_ERROR.into());
                 view.log_lines.push(line.render());
                 return false;
             }
@@ -417,17 +411,23 @@ fn conn(io: Rewind<BoxIo>, chain: Chain, peer: Option<Peer>, sni: Option<String>
     }
 }
 
-/// Envoy's `http_inspector` on an auto-detected port: HTTP/1.x if the first bytes start a
-/// request line, else the TCP chain.
+/// The chain a port's connection lands on given its first plaintext (or decrypted) bytes:
+/// [`PortProtocol::serves_http`] over the `http_inspector`'s verdict.
+fn chain_for(port: PortProtocol, first: &[u8]) -> Chain {
+    if port.serves_http(sniffs_as_http(first)) {
+        Chain::Http
+    } else {
+        Chain::Tcp
+    }
+}
+
+/// Envoy's `http_inspector` on an auto-detected port after TLS termination: the HTTP chain if
+/// the first decrypted bytes sniff as HTTP, else the TCP chain.
 async fn sniff_http(mut io: BoxIo) -> (Chain, BoxIo) {
     let mut buf = vec![0u8; 4096];
     let n = io.read(&mut buf).await.unwrap_or(0);
     buf.truncate(n);
-    let chain = if n > 0 && plausible_request(&buf) {
-        Chain::Http
-    } else {
-        Chain::Tcp
-    };
+    let chain = chain_for(PortProtocol::Auto, &buf);
     (chain, Box::new(Rewind::new(buf, io)))
 }
 

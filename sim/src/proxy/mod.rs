@@ -7,7 +7,7 @@
 //! use sim::model::MtlsMode;
 //! use sim::proxy::testing::TestCa;
 //! use sim::proxy::*;
-//! use sim::vocab::{PortProtocol, Status};
+//! use sim::vocab::{IstioProtocol, PortProtocol, Status};
 //! use sim::SimTime;
 //!
 //! let now = SimTime::EPOCH;
@@ -22,6 +22,7 @@
 //!         sni: istio_sni(8000, None, "httpbin.foo.svc.cluster.local"),
 //!     },
 //!     cluster: "outbound|8000||httpbin.foo.svc.cluster.local".into(),
+//!     port_protocol: IstioProtocol::Http,
 //! }));
 //! let server = ServerSide::Sidecar(Box::new(ServerSidecar {
 //!     name: "httpbin-1.foo".into(),
@@ -29,7 +30,7 @@
 //!     port: 8080,
 //!     tls: tls("spiffe://cluster.local/ns/foo/sa/httpbin"),
 //!     mode: MtlsMode::Strict,
-//!     port_protocol: PortProtocol::from_port(Some("http"), None),
+//!     port_protocol: PortProtocol::from_port(8000, Some("http"), "TCP", None),
 //!     app: App::Httpbin,
 //! }));
 //! let rt = data_path_runtime().unwrap();

@@ -11,18 +11,17 @@ use tokio_rustls::TlsConnector;
 use super::exchange::{
     AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar, RequestProtocol, ServerSide,
 };
-use super::http::{read_response, HttpRequest, HttpResponse, ReadError};
+use super::http::{read_request, read_response, HttpResponse, ReadError};
 use super::inbound::{Inbound, ServerConn, ServerView};
 use super::outcome::{Outcome, TlsStats};
 use super::pool::{generation, BoxIo, ConnectionPool, Established};
 use super::report::{
-    client_log, connect_failure_outcome, echo_outcome, finish_server_view, response_outcome,
-    transport_reason, upstream_reset, ConnectFailure,
+    client_log, codec_error_outcome, connect_failure_outcome, echo_outcome, finish_server_view,
+    response_outcome, transport_reason, upstream_reset, ConnectFailure,
 };
-use super::tls_config::{client_config, ClientTls, TlsConfigError};
+use super::tls_config::{client_config, ClientTls, TlsConfigError, UpstreamTls};
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
-use crate::vocab::ResponseFlag;
-use crate::vocab::Status;
+use crate::vocab::{OutboundChain, ResponseFlag, Status};
 use crate::SimTime;
 
 /// In-process socket buffer size.
@@ -100,7 +99,8 @@ async fn direct(
         AttemptResult::Echo(bytes) => echo_outcome(req, &bytes),
         _ => Outcome::with_status(Status::Reset),
     };
-    if out.status == Status::Reset {
+    // A reset, or an answer that is not the echo: the server sidecar's own reply says why.
+    if out.details.is_empty() {
         if let Some(d) = &view.local_reply_details {
             out.details = d.clone();
         }
@@ -111,19 +111,6 @@ async fn direct(
     }
     finish_server_view(&mut out, server, view);
     out
-}
-
-/// The request as the client application writes it.
-fn wire_request(req: &AppRequest) -> Vec<u8> {
-    let mut headers = vec![("host".to_string(), req.authority.clone())];
-    headers.extend(req.headers.iter().cloned());
-    HttpRequest {
-        method: req.method.clone(),
-        path: req.path.clone(),
-        headers,
-        body: req.body.clone(),
-    }
-    .to_bytes()
 }
 
 /// Writes the request and reads the answer over an established stream. `tls` marks a stream
@@ -137,7 +124,7 @@ async fn app_exchange(io: &mut BoxIo, req: &AppRequest, tls: bool) -> AttemptRes
     };
     match req.protocol {
         RequestProtocol::Http => {
-            if let Err(e) = io.write_all(&wire_request(req)).await {
+            if let Err(e) = io.write_all(&req.wire_bytes()).await {
                 return tls_failure(&e).unwrap_or(AttemptResult::Terminated);
             }
             let _ = io.flush().await;
@@ -258,17 +245,33 @@ async fn via_sidecar(
 ) -> Outcome {
     let endpoint = server.endpoint();
     let gen = generation(c, server);
-    let http = req.protocol == RequestProtocol::Http;
+    let chain = c.outbound_chain(req);
+    let http = chain == OutboundChain::Http;
     let mut client_stats = TlsStats::default();
 
     if http {
+        // The client HCM's own HTTP/1 codec reads the application's bytes first; what it
+        // cannot parse never leaves the pod.
+        let wire = req.wire_bytes();
+        if let Err(ReadError::Malformed(_)) = read_request(&mut wire.as_slice()).await {
+            let mut out = codec_error_outcome();
+            out.client_log = Some(client_log(c, chain, server, req, &out, now, 0, None));
+            out.stats.insert("client".into(), client_stats);
+            return out;
+        }
         if let Some(out) = reuse_pooled(c, server, req, authz, pool, now, &gen).await {
             return out;
         }
     }
 
     let mut view = ServerView::default();
-    let tls = client_config(&c.tls, &c.upstream);
+    // `PassthroughCluster` has no transport socket: the bytes leave in plaintext, whatever
+    // the service's DestinationRule or auto mTLS would have chosen.
+    let upstream = match chain {
+        OutboundChain::Passthrough => &UpstreamTls::Plaintext,
+        OutboundChain::Http | OutboundChain::Tcp => &c.upstream,
+    };
+    let tls = client_config(&c.tls, upstream);
     let attempts = if http { HTTP_CONNECT_ATTEMPTS } else { 1 };
     let mut last_failure = None;
     let mut last_port = 0;
@@ -328,7 +331,7 @@ async fn via_sidecar(
                         );
                     }
                 }
-                out.client_log = Some(client_log(c, server, req, &out, now, port, None));
+                out.client_log = Some(client_log(c, chain, server, req, &out, now, port, None));
                 out.stats.insert("client".into(), client_stats);
                 finish_server_view(&mut out, server, view);
                 return out;
@@ -341,6 +344,7 @@ async fn via_sidecar(
     let transport = transport_reason(&failure);
     out.client_log = Some(client_log(
         c,
+        chain,
         server,
         req,
         &out,
@@ -382,7 +386,16 @@ async fn reuse_pooled(
         return None;
     };
     let mut out = response_outcome(resp, &view);
-    out.client_log = Some(client_log(c, server, req, &out, now, est.client_port, None));
+    out.client_log = Some(client_log(
+        c,
+        OutboundChain::Http,
+        server,
+        req,
+        &out,
+        now,
+        est.client_port,
+        None,
+    ));
     if keep {
         pool.put(&c.name, &endpoint, gen.to_string(), est);
     }
@@ -409,11 +422,16 @@ fn connected_outcome(
     match result {
         AttemptResult::Response(resp) => response_outcome(resp, view),
         AttemptResult::Echo(bytes) => {
-            let o = echo_outcome(req, bytes);
-            if o.status == Status::Reset {
-                reset()
-            } else {
-                o
+            let mut o = echo_outcome(req, bytes);
+            match o.status {
+                Status::Reset => reset(),
+                // An HTTP answer to bytes that were not an echo: the deciding proxy's own reply
+                // (a codec 400 behind a TCP chain) carries its details.
+                Status::Http(_) if o.details.is_empty() => {
+                    o.details = view.local_reply_details.clone().unwrap_or_default();
+                    o
+                }
+                _ => o,
             }
         }
         AttemptResult::Terminated if http => upstream_reset(

@@ -3,18 +3,17 @@
 //! access-log line.
 
 use super::access_log::AccessLog;
-use super::exchange::{AppRequest, ClientSidecar, RequestProtocol, ServerSide};
+use super::exchange::{AppRequest, ClientSidecar, ServerSide};
 use super::http::HttpResponse;
 use super::inbound::ServerView;
 use super::outcome::Outcome;
 use super::tls_config::TlsConfigError;
 use super::tls_error::TlsFailure;
 use crate::vocab::details::{
-    remote_connection_failure, upstream_reset_before_response_started, NO_HEALTHY_UPSTREAM,
-    VIA_UPSTREAM,
+    remote_connection_failure, upstream_reset_before_response_started, HTTP1_CODEC_ERROR,
+    NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
 };
-use crate::vocab::ResponseFlag;
-use crate::vocab::Status;
+use crate::vocab::{OutboundChain, ResponseFlag, Status};
 use crate::SimTime;
 
 /// Envoy's 503 body prefix.
@@ -130,9 +129,12 @@ pub(super) fn finish_server_view(out: &mut Outcome, server: &ServerSide, view: S
         .or(view.proxy_error);
 }
 
-/// The client sidecar's outbound access-log line.
+/// The client sidecar's outbound access-log line for a request on `chain`: the HCM logs the
+/// request line, `tcp_proxy` does not.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn client_log(
     c: &ClientSidecar,
+    chain: OutboundChain,
     server: &ServerSide,
     req: &AppRequest,
     out: &Outcome,
@@ -141,7 +143,11 @@ pub(super) fn client_log(
     upstream_failure: Option<&str>,
 ) -> String {
     let mut l = AccessLog::new(now);
-    if req.protocol == RequestProtocol::Http {
+    // DPE on the client's outcome is its own codec's: nothing was parsed or routed.
+    let parsed = !out
+        .response_flags
+        .contains(&ResponseFlag::DownstreamProtocolError);
+    if chain == OutboundChain::Http && parsed {
         l.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
         l.authority = req.authority.clone();
         l.user_agent = req
@@ -165,14 +171,32 @@ pub(super) fn client_log(
     if let Some(t) = upstream_failure {
         l.upstream_failure = t.to_string();
     }
-    l.bytes_received = req.body.len();
+    l.bytes_received = match chain {
+        OutboundChain::Http => req.body.len(),
+        OutboundChain::Tcp | OutboundChain::Passthrough => req.wire_bytes().len(),
+    };
     l.bytes_sent = out.body.len();
-    l.upstream_host = server.endpoint();
-    l.upstream_cluster = c.cluster.clone();
-    l.upstream_local = format!("{}:{port}", c.ip);
     l.downstream_local = server.endpoint();
     l.downstream_remote = format!("{}:{}", c.ip, port.wrapping_add(20_000));
+    if !parsed {
+        // The codec answered before any route or upstream was chosen.
+        return l.render();
+    }
+    l.upstream_host = server.endpoint();
+    l.upstream_cluster = chain.cluster(&c.cluster).to_string();
+    l.upstream_local = format!("{}:{port}", c.ip);
     l.render()
+}
+
+/// Bytes the client sidecar's HTTP/1 codec cannot parse: its own `400 Bad Request`, details
+/// `http1.codec_error`, flag `DPE` (`ServerConnectionImpl::sendProtocolError`,
+/// `ConnectionManagerImpl::handleCodecError`).
+pub(super) fn codec_error_outcome() -> Outcome {
+    let mut out = Outcome::with_status(Status::Http(400));
+    out.response_flags = vec![ResponseFlag::DownstreamProtocolError];
+    out.body = "Bad Request".into();
+    out.details = HTTP1_CODEC_ERROR.into();
+    out
 }
 
 /// A request the client sidecar's circuit breaker rejected (connection-pool limits): `503 UO`.

@@ -12,10 +12,10 @@ use crate::model::{MtlsMode, TlsVersion};
 use crate::pki::WorkloadCert;
 use crate::tls_params::CipherSuite;
 use crate::vocab::ResponseFlag::{
-    UpstreamConnectionFailure as UF, UpstreamConnectionTermination as UC,
+    DownstreamProtocolError, UpstreamConnectionFailure as UF, UpstreamConnectionTermination as UC,
     UpstreamRetryLimitExceeded as URX,
 };
-use crate::vocab::{PortProtocol, Status};
+use crate::vocab::{IstioProtocol, PortProtocol, Status};
 use crate::SimTime;
 
 const SLEEP: &str = "spiffe://cluster.local/ns/default/sa/sleep";
@@ -86,6 +86,8 @@ fn sidecar_client(tls: SidecarTls, upstream: UpstreamTls) -> ClientSide {
         tls,
         upstream,
         cluster: format!("outbound|8000||{FQDN}"),
+        // A sniffed port: the chain follows the request's bytes, as the tests below expect.
+        port_protocol: IstioProtocol::Unsupported,
     }))
 }
 
@@ -680,6 +682,105 @@ fn authz_deny_over_tcp_resets_the_connection() {
     assert_eq!(allowed.status, Status::Http(200));
     assert_eq!(allowed.body, "ping");
     assert!(allowed.mtls);
+}
+
+/// A sidecar client whose outbound listener is the one istiod builds for a `port` port.
+fn sidecar_client_for(tls: SidecarTls, port: IstioProtocol) -> ClientSide {
+    let ClientSide::Sidecar(mut c) = sidecar_client(tls, istio_mutual()) else {
+        unreachable!("sidecar_client builds a sidecar")
+    };
+    c.port_protocol = port;
+    ClientSide::Sidecar(c)
+}
+
+#[test]
+fn an_http_request_to_a_tcp_port_is_proxied_raw_and_a_denial_resets_it() {
+    let m = Mesh::new();
+    let details = "rbac_access_denied_matched_policy[ns[foo]-policy[deny]-rule[0]]";
+    let server = sidecar_server(
+        m.httpbin_tls(),
+        MtlsMode::Strict,
+        PortProtocol::Tcp,
+        App::Httpbin,
+    );
+    let client = sidecar_client_for(m.sleep_tls(), IstioProtocol::Tcp);
+    let seen = std::sync::Mutex::new(None);
+    let deny = |input: &AuthzInput| {
+        *seen.lock().unwrap() = Some(input.clone());
+        AuthzVerdict::Deny {
+            details: details.into(),
+        }
+    };
+    let mut pool = ConnectionPool::new();
+    let o = m.run_in(&client, &server, &get(), &mut pool, &deny);
+    assert_eq!(o.status, Status::Reset, "{o:#?}");
+    assert!(
+        o.response_flags.is_empty(),
+        "no UC: tcp_proxy, not the router"
+    );
+    assert_eq!(o.details, details);
+    assert!(o.mtls, "denied after a successful handshake");
+    assert!(o.client_log.unwrap().contains(r#""- - -""#), "a TCP line");
+    let input = seen.into_inner().unwrap().expect("network RBAC ran");
+    assert!(input.http.is_none(), "network RBAC sees no HTTP attributes");
+    // Allowed, the HTTP answer comes back through the TCP proxy, one attempt, one handshake.
+    let ok = m.run(&client, &server, &get());
+    assert_eq!(ok.status, Status::Http(200));
+    assert_eq!(stats(&ok, "client").handshake, 1);
+}
+
+#[test]
+fn a_tcp_payload_to_an_http_port_leaves_through_the_passthrough_chain_in_plaintext() {
+    let m = Mesh::new();
+    let client = sidecar_client_for(m.sleep_tls(), IstioProtocol::Http);
+    let req = AppRequest::tcp("httpbin.foo:8000", b"hello meshsim\n");
+    let permissive = sidecar_server(
+        m.httpbin_tls(),
+        MtlsMode::Permissive,
+        PortProtocol::Http,
+        App::Httpbin,
+    );
+    let o = m.run(&client, &permissive, &req);
+    assert_eq!(o.status, Status::Http(400), "{o:#?}");
+    assert!(!o.mtls, "PassthroughCluster has no TLS");
+    assert!(
+        o.response_flags.is_empty(),
+        "the client's tcp_proxy sets no flag"
+    );
+    assert_eq!(
+        o.details, "http1.codec_error",
+        "the server sidecar's codec answered"
+    );
+    assert_eq!(stats(&o, "client").handshake, 0);
+    assert!(o.client_log.unwrap().contains(" PassthroughCluster "));
+    assert!(o
+        .server_log
+        .unwrap()
+        .contains(" 400 DPE http1.codec_error "));
+    let o = m.run(&client, &strict(&m), &req);
+    assert_eq!(o.status, Status::Reset);
+    assert!(o.server_log.unwrap().contains("filter_chain_not_found"));
+    // HTTP bytes on the same port take the HCM over mTLS.
+    let o = m.run(&client, &strict(&m), &get());
+    assert_eq!(o.status, Status::Http(200));
+    assert!(o.mtls);
+}
+
+#[test]
+fn an_http_proxy_port_answers_a_tcp_payload_with_the_clients_own_codec_error() {
+    let m = Mesh::new();
+    let client = sidecar_client_for(m.sleep_tls(), IstioProtocol::HttpProxy);
+    let req = AppRequest::tcp("httpbin.foo:8000", b"hello meshsim\n");
+    let o = m.run(&client, &strict(&m), &req);
+    assert_eq!(o.status, Status::Http(400), "{o:#?}");
+    assert_eq!(o.response_flags, [DownstreamProtocolError]);
+    assert_eq!(o.details, "http1.codec_error");
+    assert_eq!(o.body, "Bad Request");
+    assert!(o.server_log.is_none(), "nothing left the pod");
+    assert!(o
+        .client_log
+        .unwrap()
+        .contains(" 400 DPE http1.codec_error "));
 }
 
 #[test]

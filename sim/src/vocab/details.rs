@@ -12,6 +12,12 @@ pub const NO_HEALTHY_UPSTREAM: &str = "no_healthy_upstream";
 /// flag `NR` by `ListenerImpl` / `ActiveStreamListenerBase`).
 pub const FILTER_CHAIN_NOT_FOUND: &str = "filter_chain_not_found";
 
+/// The HTTP/1 codec could not parse the downstream bytes: it answers `400 Bad Request` itself
+/// (`Http1ResponseCodeDetailValues::HttpCodecError`, `ServerConnectionImpl::sendProtocolError`
+/// in `source/common/http/http1/codec_impl.cc`) and the HCM closes the connection with flag
+/// `DPE` (`ConnectionManagerImpl::handleCodecError`).
+pub const HTTP1_CODEC_ERROR: &str = "http1.codec_error";
+
 /// The RBAC filter's denial prefix (`RBACFilter::decodeHeaders`,
 /// `source/extensions/filters/http/rbac/rbac_filter.cc`).
 const RBAC_ACCESS_DENIED_MATCHED_POLICY: &str = "rbac_access_denied_matched_policy";

@@ -20,7 +20,9 @@ pub use finding_code::FindingCode;
 pub use host_port::{HostPort, HostPortError, CLUSTER_DOMAIN};
 pub use kind::Kind;
 pub use names::{join, UnknownName};
-pub use protocol::{PortProtocol, Protocol};
+pub use protocol::{
+    sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, Protocol, PASSTHROUGH_CLUSTER,
+};
 pub use response_flag::ResponseFlag;
 pub use spiffe::{SpiffeId, SpiffeIdError, TrustDomains};
 pub use status::Status;

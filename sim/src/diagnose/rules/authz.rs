@@ -108,7 +108,15 @@ fn evaluate<'r>(
     let w = res.workload(&ep.namespace, &ep.workload)?;
     // The same pod addresses the data path gives this configuration.
     let source_ip = PodIps::build(res).get(ns, name);
-    let facts = crate::analysis::request_facts(req, source_ip, principal, ep.target_port);
+    let (protocol, server_http) = crate::analysis::inbound_protocol(req, &dest.port);
+    let facts = crate::analysis::request_facts(
+        req,
+        protocol,
+        server_http,
+        source_ip,
+        principal,
+        ep.target_port,
+    );
     Some((w, AuthzIndex::build(res).evaluate(res, w, &facts)))
 }
 

@@ -427,7 +427,7 @@ fn healthy_requests_have_no_error_findings() {
         get("bar/sleep", "httpbin.foo:8000"),
         get("legacy/sleep", "httpbin.bar:8000"),
         RequestSpec {
-            protocol: Protocol::Tcp,
+            protocol: Some(Protocol::Tcp),
             ..get("foo/sleep", "tcp-echo.foo:9000")
         },
     ] {

@@ -22,7 +22,7 @@ use crate::policy::interception::outbound_bypass;
 use crate::policy::peer_authn::{effective_peer_authentication, namespace_mtls_mode_explained};
 use crate::policy::routing::{Destination, Endpoint};
 use crate::request::RequestSpec;
-use crate::vocab::{PortProtocol, Protocol, TrustDomains};
+use crate::vocab::{OutboundChain, TrustDomains};
 
 /// Files under these paths are the mesh's own root (the `istio-ca-root-cert` ConfigMap mounted
 /// at `/var/run/secrets/istio`, or the legacy `/etc/certs` mount), so `caCertificates` naming one
@@ -139,12 +139,13 @@ impl RouterHost {
     }
 
     /// The router host of `req` towards `dest`, or `None` when the client sidecar does not
-    /// route it as HTTP: a TCP request, or a Service port whose protocol is TCP (the outbound
-    /// listener runs `tcp_proxy`, which never reads `upstream_http_protocol_options`).
+    /// route it through its HTTP connection manager: bytes on a TCP port (the outbound listener
+    /// runs `tcp_proxy`, which never reads `upstream_http_protocol_options`) or bytes that do not
+    /// sniff as HTTP (the passthrough chain) — `OutboundChain::select` decides.
     pub fn of_request(dest: &Destination, req: &RequestSpec) -> Option<RouterHost> {
-        let port_protocol =
-            PortProtocol::from_port(dest.port.name.as_deref(), dest.port.app_protocol.as_deref());
-        (req.protocol == Protocol::Http && port_protocol != PortProtocol::Tcp)
+        let port = dest.port.istio_protocol();
+        let sniffed_http = req.sniffs_as_http(req.protocol_to(port));
+        (OutboundChain::select(port, sniffed_http) == OutboundChain::Http)
             .then(|| RouterHost::parse(&req.authority()))
     }
 }

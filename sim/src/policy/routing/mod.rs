@@ -104,18 +104,26 @@ pub fn resolve_destination(
         .ok_or_else(|| {
             format!("destination `{host_port}`: no Service {name} in namespace {namespace}")
         })?;
-    let port = service
-        .ports
-        .iter()
-        .find(|p| p.port == port_number)
+    // meshsim's clients connect over TCP, and kube-proxy forwards a UDP or SCTP port for that
+    // protocol only: of two ports with one number (DNS's 53/UDP and 53/TCP) the TCP one is meant.
+    let numbered = || service.ports.iter().filter(|p| p.port == port_number);
+    let port = numbered()
+        .find(|p| p.is_tcp())
         .cloned()
-        .ok_or_else(|| {
-            let known: Vec<String> = service.ports.iter().map(|p| p.port.to_string()).collect();
-            format!(
-                "destination `{host_port}`: Service {namespace}/{name} has no port {port_number} \
-                 (ports: {})",
-                known.join(", ")
-            )
+        .ok_or_else(|| match numbered().next() {
+            Some(p) => format!(
+                "destination `{host_port}`: Service {namespace}/{name} port {port_number} is {}, \
+                 and meshsim sends TCP only",
+                p.protocol
+            ),
+            None => {
+                let known: Vec<String> = service.ports.iter().map(|p| p.port.to_string()).collect();
+                format!(
+                    "destination `{host_port}`: Service {namespace}/{name} has no port \
+                     {port_number} (ports: {})",
+                    known.join(", ")
+                )
+            }
         })?;
     let service_ref = object_ref(Kind::Service, &service.meta);
     let fqdn = format!("{name}.{namespace}.svc.{CLUSTER_DOMAIN}");

@@ -132,3 +132,25 @@ fn endpoints_are_ready_selected_workloads_with_resolved_target_ports() {
     assert_eq!(d.endpoints.len(), 1);
     assert!(!d.endpoints[0].has_sidecar);
 }
+
+#[test]
+fn a_port_number_resolves_to_its_tcp_port_and_a_udp_only_port_is_refused() {
+    let mut f = fixture();
+    f.service(
+        "foo",
+        "dns",
+        &[("app", "httpbin")],
+        &[
+            ("dns", 53, TargetPort::Number(53)),
+            ("dns-tcp", 53, TargetPort::Number(53)),
+            ("syslog", 514, TargetPort::Number(514)),
+        ],
+    );
+    let last = f.res.services.len() - 1;
+    f.res.services[last].ports[0].protocol = "UDP".into();
+    f.res.services[last].ports[2].protocol = "UDP".into();
+    let d = resolve_destination(&f.res, "foo", "dns:53").expect("the TCP port resolves");
+    assert_eq!(d.port.name.as_deref(), Some("dns-tcp"));
+    let err = resolve_destination(&f.res, "foo", "dns:514").expect_err("UDP only");
+    assert!(err.contains("port 514 is UDP"), "{err}");
+}
