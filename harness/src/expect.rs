@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sim::diagnose::Finding;
+use sim::diagnose::{Finding, Severity};
 use sim::proxy::Outcome;
 use sim::vocab::{join, FindingCode, ResponseFlag};
 
@@ -41,9 +41,23 @@ pub fn diagnosed_outcome(outcomes: &[Outcome]) -> Option<&Outcome> {
         .or_else(|| outcomes.first())
 }
 
-/// `diagnosis: [codes]` holds when every listed code is among the findings.
+/// `diagnosis: [codes]` holds when every listed code is among the findings; `diagnosis: []`
+/// holds when no finding is an error (a healthy step: warnings and notes may remain), so an
+/// empty list can fail like any other expectation.
 pub fn check_diagnosis(codes: &[FindingCode], findings: &[Finding]) -> Option<Mismatch> {
     let found: Vec<FindingCode> = findings.iter().map(|f| f.code).collect();
+    if codes.is_empty() {
+        let errors: Vec<FindingCode> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.code)
+            .collect();
+        return (!errors.is_empty()).then(|| Mismatch {
+            field: "diagnosis".into(),
+            expected: "[] (no error-severity finding)".into(),
+            actual: format!("error findings [{}]", join(&errors, ", ")),
+        });
+    }
     let missing: Vec<FindingCode> = codes
         .iter()
         .copied()

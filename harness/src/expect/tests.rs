@@ -231,3 +231,31 @@ fn fix_verifies_holds_only_when_the_remedy_was_verified() {
     let (m, _) = check_with(&e, &outs, None);
     assert_eq!(m[0].actual, NO_DIAGNOSIS_ENGINE);
 }
+
+#[test]
+fn an_empty_diagnosis_fails_on_an_error_finding_and_holds_beside_warnings() {
+    let e = Expect {
+        diagnosis: Some(Vec::new()),
+        ..Expect::default()
+    };
+    let warning = Finding {
+        severity: sim::diagnose::Severity::Warning,
+        ..finding(FindingCode::StrictOverridden)
+    };
+    let cases = [
+        (vec![], true),
+        (vec![warning.clone()], true),
+        (
+            vec![warning, finding(FindingCode::PlaintextToStrict)],
+            false,
+        ),
+    ];
+    for (findings, holds) in cases {
+        let d = Diagnosis {
+            findings,
+            fix: None,
+        };
+        let (m, _) = check_with(&e, &[outcome(200, &[])], Some(&d));
+        assert_eq!(m.is_empty(), holds, "{m:?}");
+    }
+}

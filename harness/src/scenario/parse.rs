@@ -251,6 +251,13 @@ fn convert_step(
                     .into(),
             ));
         }
+        if expect.details_contains.as_deref() == Some("") {
+            return Err(err(
+                "`details_contains: \"\"` is contained in every details string, so it cannot \
+                 fail: give the text the details must contain"
+                    .into(),
+            ));
+        }
         Action::Request {
             request: request_spec(req),
             expect: convert_expect(expect),

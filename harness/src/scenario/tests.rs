@@ -215,6 +215,17 @@ fn yaml_syntax_errors_are_reported_with_their_line_whatever_the_file_looks_like(
 }
 
 #[test]
+fn an_empty_details_contains_is_rejected_because_it_cannot_fail() {
+    let e = err(
+        "name: n\nsteps:\n  - request: {from: a/b, to: c:80}\n    expect: {details_contains: \"\"}\n",
+    );
+    assert!(
+        e.starts_with("s.yaml:3: error: `details_contains: \"\"`"),
+        "{e}"
+    );
+}
+
+#[test]
 fn empty_expect_is_rejected_because_it_cannot_fail() {
     let e = err("name: n\nsteps:\n  - request: {from: a/b, to: c:80}\n    expect: {match: all}\n");
     assert!(
