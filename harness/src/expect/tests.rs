@@ -142,7 +142,7 @@ fn peer_principal_matches_with_or_without_the_spiffe_scheme() {
 fn finding(code: FindingCode) -> Finding {
     Finding {
         code,
-        severity: sim::diagnose::Severity::Error,
+        severity: Severity::Error,
         message: String::new(),
         evidence: Vec::new(),
         remedy: String::new(),
@@ -239,7 +239,7 @@ fn an_empty_diagnosis_fails_on_an_error_finding_and_holds_beside_warnings() {
         ..Expect::default()
     };
     let warning = Finding {
-        severity: sim::diagnose::Severity::Warning,
+        severity: Severity::Warning,
         ..finding(FindingCode::StrictOverridden)
     };
     let cases = [
