@@ -218,3 +218,82 @@ fn deep_nesting_and_alias_bombs_are_bounded_with_exit_2() {
             .stderr(predicate::str::contains(says));
     }
 }
+
+/// What the API server, curl or the argument parser refuses is refused here too, naming the
+/// file and line or the argument: never loaded, sent or printed as given.
+#[test]
+fn names_counts_and_request_parts_kubernetes_or_curl_refuse_are_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let deployment = |name: &str, replicas: i64, port: i64| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: foo}}\n\
+             spec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    \
+             metadata: {{labels: {{app: web}}}}\n    spec:\n      containers: [{{name: c, image: x, \
+             ports: [{{containerPort: {port}}}]}}]\n"
+        )
+    };
+    let manifests = [
+        (
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: Foo_Bar}\n".to_string(),
+            "x.yaml:3: error: invalid Namespace Foo_Bar: metadata.name: Invalid value: \"Foo_Bar\": a lowercase RFC 1123 label",
+        ),
+        (
+            deployment("\"web\\nx\"", 1, 80),
+            "error: invalid Deployment foo/web\\nx: metadata.name: Invalid value: \"web\\nx\"",
+        ),
+        (
+            deployment("web", -1, 80),
+            "x.yaml:5: error: invalid Deployment foo/web: spec.replicas: Invalid value: -1: must be greater than or equal to 0",
+        ),
+        (
+            deployment("web", 1, -5),
+            "spec.template.spec.containers[0].ports[0].containerPort: Invalid value: -5: must be between 1 and 65535, inclusive",
+        ),
+    ];
+    for (text, says) in manifests {
+        write(dir.path(), "x.yaml", &text);
+        meshsim()
+            .args(["check", "-f"])
+            .arg(dir.path().join("x.yaml"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+    write(dir.path(), "ns.yaml", NAMESPACE);
+    let fixtures = dir.path().join("ns.yaml");
+    let probes: [(&[&str], &str); 4] = [
+        (&["--path", "nopath"], "path \"nopath\" must start with `/`"),
+        (
+            &["-H", "X-A: b\r\nX-B: c"],
+            "header \"x-a\": the value contains CR, LF or NUL",
+        ),
+        (&["--at=-5h"], "invalid duration \"-5h\""),
+        (
+            &["--fault", "tls-params:workload=foo/web,cipher_suites=BOGUS"],
+            "unknown cipher suite \"BOGUS\"",
+        ),
+    ];
+    for (extra, says) in probes {
+        meshsim()
+            .args(["probe", "-f"])
+            .arg(&fixtures)
+            .args(["--from", "foo/web", "--to", "web.foo:80"])
+            .args(extra)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+    write(
+        dir.path(),
+        "s.yaml",
+        "name: smuggled header\nsteps:\n  - request: {from: foo/web, to: web.foo:80, headers: {x-a: \"b\\r\\nx-b: c\"}}\n    expect: {status: 200}\n",
+    );
+    meshsim()
+        .args(["run"])
+        .arg(dir.path().join("s.yaml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "s.yaml:3: error: request: header \"x-a\": the value contains CR, LF or NUL",
+        ));
+}

@@ -45,7 +45,62 @@ impl RequestSpec {
     }
 }
 
+/// Why a request cannot be sent as written: what curl would refuse or turn into another
+/// request (a header value with a line break would smuggle a second header).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The path must start with `/` (or be `*`), as an HTTP/1.1 origin-form target.
+    #[error("path {0:?} must start with `/`")]
+    PathNotAbsolute(String),
+    /// A path with whitespace or control characters is not one request target.
+    #[error("path {0:?} contains a space or control character; percent-encode it")]
+    PathNotOneToken(String),
+    /// A method must be an HTTP token (RFC 9110 `tchar`s).
+    #[error("method {0:?} is not an HTTP token")]
+    BadMethod(String),
+    /// A header name must be an HTTP token.
+    #[error("header name {0:?} is not an HTTP token")]
+    BadHeaderName(String),
+    /// A header value may not hold CR, LF or NUL (RFC 9110 section 5.5).
+    #[error("header {0:?}: the value contains CR, LF or NUL")]
+    BadHeaderValue(String),
+}
+
+/// RFC 9110 `token`: one or more `tchar`s.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 impl RequestSpec {
+    /// Checks what the client application would put on the wire: the method, the path and the
+    /// headers. Both the scenario parser and `probe` call it before anything is sent.
+    pub fn check(&self) -> Result<(), RequestError> {
+        if !is_token(&self.method) {
+            return Err(RequestError::BadMethod(self.method.clone()));
+        }
+        if !self.path.starts_with('/') && self.path != "*" {
+            return Err(RequestError::PathNotAbsolute(self.path.clone()));
+        }
+        if self
+            .path
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(RequestError::PathNotOneToken(self.path.clone()));
+        }
+        for (name, value) in &self.headers {
+            if !is_token(name) {
+                return Err(RequestError::BadHeaderName(name.clone()));
+            }
+            if value.contains(['\r', '\n', '\0']) {
+                return Err(RequestError::BadHeaderValue(name.clone()));
+            }
+        }
+        Ok(())
+    }
+
     /// What the client sends to a port istiod classifies as `port`: the request's own protocol,
     /// else the port's default (a TCP payload to a TCP port, HTTP otherwise).
     pub fn protocol_to(&self, port: IstioProtocol) -> Protocol {

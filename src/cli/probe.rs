@@ -117,7 +117,7 @@ pub(super) fn request_spec(command: &str, args: &RequestArgs) -> Result<RequestS
             .ok_or_else(|| bad(format!("--header must be \"NAME: VALUE\", got {h:?}")))?;
         headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
     }
-    Ok(RequestSpec {
+    let spec = RequestSpec {
         from: args.from.clone(),
         to: args.to.clone(),
         path: args.path.clone(),
@@ -129,7 +129,9 @@ pub(super) fn request_spec(command: &str, args: &RequestArgs) -> Result<RequestS
         }),
         count: 1,
         concurrency: 1,
-    })
+    };
+    spec.check().map_err(|e| bad(e.to_string()))?;
+    Ok(spec)
 }
 
 /// The request as one line: `GET foo/sleep -> httpbin.foo:8000/path`, or `TCP from -> to`

@@ -258,8 +258,10 @@ fn convert_step(
                     .into(),
             ));
         }
+        let request = request_spec(req);
+        request.check().map_err(|e| err(format!("request: {e}")))?;
         Action::Request {
-            request: request_spec(req),
+            request,
             expect: convert_expect(expect),
         }
     } else if let Some((text, dur)) = raw.advance {

@@ -81,6 +81,14 @@ impl FieldPath {
         )
     }
 
+    /// The value this path names inside `value`, when it is there.
+    pub fn get<'v>(&self, value: &'v serde_yaml::Value) -> Option<&'v serde_yaml::Value> {
+        self.0.iter().try_fold(value, |v, seg| match seg {
+            Seg::Key(k) => v.get(k.as_str()),
+            Seg::Index(i) => v.get(*i),
+        })
+    }
+
     /// Appends another path.
     pub fn join(&self, other: &FieldPath) -> FieldPath {
         let mut segs = self.0.clone();

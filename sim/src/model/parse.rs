@@ -17,6 +17,7 @@ use super::load::LoadError;
 use super::locate::{Document, FieldPath};
 use super::mesh_config::{config_map, strip_location};
 use super::validate;
+use super::validate::names::NameRule;
 use super::{
     AuthorizationPolicy, DestinationRule, Interception, Namespace, Object, Origin,
     PeerAuthentication, ServiceAccount, Warning, WorkloadKind,
@@ -382,6 +383,10 @@ fn parse_kind(
         }
         _ => return Ok(None),
     };
+    check_names(&object, src)?;
+    if let Object::Workload(w) = &object {
+        check_counts(w.kind, value, src)?;
+    }
     if let Object::Workload(w) = &mut object {
         w.interception = Interception::from_annotations(&w.pod_annotations).map_err(|e| {
             let pod_meta = if w.kind == WorkloadKind::Pod {
@@ -399,6 +404,78 @@ fn parse_kind(
         })?;
     }
     Ok(Some(object))
+}
+
+/// `metadata.name` and `metadata.namespace` as the API server validates them.
+fn check_names(object: &Object, src: &Source<'_>) -> Result<(), Rejection> {
+    let r = object.object_ref();
+    let metadata = FieldPath::root().key("metadata");
+    let problems = [
+        (NameRule::of(r.kind).check(&r.name), "name"),
+        (
+            (!r.namespace.is_empty())
+                .then(|| NameRule::Dns1123Label.check(&r.namespace))
+                .flatten(),
+            "namespace",
+        ),
+    ];
+    for (problem, field) in problems {
+        if let Some(message) = problem {
+            let path = metadata.key(field);
+            return Err(Rejection::Field(
+                src.error(&path, format!("{path}: {message}")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `spec.replicas` and every `containerPort` as the API server bounds them
+/// (`ValidateNonnegativeField`, `validatePortNumOrName`): a negative replica count or port is an
+/// error, not a workload that silently runs nothing or listens nowhere.
+fn check_counts(kind: WorkloadKind, value: &Value, src: &Source<'_>) -> Result<(), Rejection> {
+    let spec = FieldPath::root().key("spec");
+    let replicas = spec.key("replicas");
+    if let Some(n) = replicas
+        .get(value)
+        .and_then(Value::as_i64)
+        .filter(|n| *n < 0)
+    {
+        return Err(Rejection::Field(src.error(
+            &replicas,
+            format!("{replicas}: Invalid value: {n}: must be greater than or equal to 0"),
+        )));
+    }
+    let pod_spec = if kind == WorkloadKind::Pod {
+        spec
+    } else {
+        spec.key("template").key("spec")
+    };
+    let pod = pod_spec.get(value);
+    for list in ["initContainers", "containers"] {
+        let containers = pod.and_then(|p| p.get(list)).and_then(Value::as_sequence);
+        for (c, container) in containers.into_iter().flatten().enumerate() {
+            let ports = container.get("ports").and_then(Value::as_sequence);
+            for (i, port) in ports.into_iter().flatten().enumerate() {
+                let path = pod_spec
+                    .key(list)
+                    .index(c)
+                    .key("ports")
+                    .index(i)
+                    .key("containerPort");
+                match port.get("containerPort").and_then(Value::as_i64) {
+                    Some(n) if !(1..=65535).contains(&n) => {
+                        return Err(Rejection::Field(src.error(
+                            &path,
+                            format!("{path}: Invalid value: {n}: must be between 1 and 65535, inclusive"),
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `metadata.name` is required for every kind.
@@ -419,10 +496,16 @@ fn name_of(map: &serde_yaml::Mapping) -> String {
             .and_then(|v| v.as_str())
             .map(str::to_string)
     };
-    match (get("namespace"), get("name")) {
+    let shown = match (get("namespace"), get("name")) {
         (Some(ns), Some(n)) => format!("{ns}/{n}"),
         (None, Some(n)) => n,
         _ => "(unnamed)".into(),
+    };
+    // The name may be the very thing being rejected: a newline in it must not forge a line.
+    if shown.chars().any(char::is_control) {
+        shown.escape_default().to_string()
+    } else {
+        shown
     }
 }
 

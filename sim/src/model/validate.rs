@@ -16,6 +16,7 @@ use super::{
 mod authz;
 mod destination_rule;
 mod dns;
+pub mod names;
 mod security;
 
 pub use destination_rule::destination_rule;
