@@ -16,6 +16,7 @@ use super::k8s_convert::{self, PodPart};
 use super::load::LoadError;
 use super::locate::{Document, FieldPath};
 use super::mesh_config::{config_map, strip_location};
+use super::unmodelled;
 use super::validate;
 use super::{
     AuthorizationPolicy, DestinationRule, Interception, Namespace, Object, Origin,
@@ -149,6 +150,7 @@ pub(crate) fn parse_value(
     // reads it separately.
     if !map.contains_key("apiVersion") && !map.contains_key("kind") && map.contains_key("steps") {
         warnings.push(Warning {
+            unmodelled: None,
             origin: src.origin(),
             message: "skipped a meshsim scenario document (it has `steps` and no apiVersion/kind)"
                 .into(),
@@ -162,7 +164,17 @@ pub(crate) fn parse_value(
         None => ("", api_version.as_str()),
     };
     let Some((want_group, versions)) = supported_versions(&kind) else {
+        // An Istio kind meshsim skips: say what it assumes instead.
+        if group.ends_with("istio.io") {
+            if let Some(note) = unmodelled::subject_of_kind(&kind)
+                .and_then(|subject| unmodelled::skipped_kind(subject, value, src))
+            {
+                warnings.push(note);
+                return Ok(None);
+            }
+        }
         warnings.push(Warning {
+            unmodelled: None,
             origin: src.origin(),
             message: format!(
                 "skipped {api_version} {kind} {}: meshsim does not model this kind",
@@ -192,6 +204,7 @@ pub(crate) fn parse_value(
             ));
         }
         warnings.push(Warning {
+            unmodelled: None,
             origin: src.origin(),
             message: format!(
                 "skipped {api_version} {kind} {}: meshsim does not model this kind",
@@ -369,6 +382,11 @@ fn parse_kind(
                 .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
             let object = format!("DestinationRule {}/{}", dr.meta.namespace, dr.meta.name);
             warnings.extend(validate::to_warnings(notes, &object, src));
+            warnings.extend(unmodelled::istio_fields(
+                unmodelled::Subject::DestinationRule,
+                value,
+                src,
+            ));
             Object::DestinationRule(dr)
         }
         "AuthorizationPolicy" => {
@@ -378,27 +396,44 @@ fn parse_kind(
                 .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
             let object = format!("AuthorizationPolicy {}/{}", ap.meta.namespace, ap.meta.name);
             warnings.extend(validate::to_warnings(notes, &object, src));
+            warnings.extend(unmodelled::istio_fields(
+                unmodelled::Subject::AuthorizationPolicy,
+                value,
+                src,
+            ));
             Object::AuthorizationPolicy(ap)
         }
         _ => return Ok(None),
     };
     if let Object::Workload(w) = &mut object {
         w.interception = Interception::from_annotations(&w.pod_annotations).map_err(|e| {
-            let pod_meta = if w.kind == WorkloadKind::Pod {
-                FieldPath::root().key("metadata")
-            } else {
-                FieldPath::root()
-                    .key("spec")
-                    .key("template")
-                    .key("metadata")
-            };
+            let pod_meta = pod_meta_path(w.kind);
             Rejection::Field(src.error(
                 &pod_meta.key("annotations").key(e.annotation()),
                 e.to_string(),
             ))
         })?;
+        warnings.extend(unmodelled::pod_annotations(
+            w.pod_annotations.keys(),
+            &w.meta.namespace,
+            &w.meta.name,
+            &pod_meta_path(w.kind).key("annotations"),
+            src,
+        ));
     }
     Ok(Some(object))
+}
+
+/// Where a workload's pod metadata sits: the Pod's own, or its template's.
+fn pod_meta_path(kind: WorkloadKind) -> FieldPath {
+    if kind == WorkloadKind::Pod {
+        FieldPath::root().key("metadata")
+    } else {
+        FieldPath::root()
+            .key("spec")
+            .key("template")
+            .key("metadata")
+    }
 }
 
 /// `metadata.name` is required for every kind.
@@ -504,6 +539,7 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
             format!("unknown field `{path}` ignored (check its spelling and indentation)");
         src.unknown_fields.borrow_mut().push(message.clone());
         warnings.push(Warning {
+            unmodelled: None,
             origin: src.at(&path),
             message,
         });
