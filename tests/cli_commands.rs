@@ -434,6 +434,78 @@ fn check_sarif_points_at_the_file_and_line_of_the_resource() {
     );
 }
 
+/// Real-style samples (`tests/fixtures/nca/`): one uses modelled fields only, the other sets a
+/// JWT condition, outlier detection, locality load balancing, a VirtualService and a
+/// `proxy.istio.io/config` annotation, which meshsim reads but does not model.
+const NCA: &str = "tests/fixtures/nca";
+
+#[test]
+fn check_lists_every_unmodelled_field_with_its_line_and_assumption() {
+    let v = json(&["check", "-f", NCA, "--format", "json"]);
+    let unmodelled: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] == "UnmodelledField")
+        .map(|f| {
+            assert_eq!(f["severity"], "info");
+            f["message"].as_str().expect("message")
+        })
+        .collect();
+    for (field, assumption) in [
+        ("`spec.rules[0].when[0].key`", "requests carry no JWT"),
+        (
+            "`spec.trafficPolicy.outlierDetection`",
+            "no endpoint is ever ejected",
+        ),
+        (
+            "`spec.trafficPolicy.loadBalancer.localityLbSetting`",
+            "regardless of locality",
+        ),
+        ("skipped VirtualService default/reviews", "no routing"),
+        ("`proxy.istio.io/config`", "default ProxyConfig"),
+    ] {
+        assert!(
+            unmodelled
+                .iter()
+                .any(|m| m.contains(field) && m.contains(assumption)),
+            "{field}: {unmodelled:#?}"
+        );
+    }
+    assert_eq!(unmodelled.len(), 5, "{unmodelled:#?}");
+    // Human output points at the field's line.
+    let text = stdout(&["check", "-f", NCA], 0);
+    assert!(
+        text.contains("at: tests/fixtures/nca/bookinfo-unmodelled.yaml:30"),
+        "{text}"
+    );
+    // SARIF carries the same location.
+    let sarif = json(&["check", "-f", NCA, "--format", "sarif"]);
+    let lines: Vec<u64> = sarif["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64())
+        .collect();
+    assert!(lines.contains(&30), "{lines:?}");
+}
+
+#[test]
+fn other_commands_print_unmodelled_fields_on_stderr() {
+    let out = meshsim()
+        .args(["matrix", "-f", NCA])
+        .output()
+        .expect("meshsim runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "bookinfo-unmodelled.yaml:30: warning: DestinationRule default/reviews: \
+                      `spec.trafficPolicy.outlierDetection` is not modelled"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn check_of_a_clean_configuration_says_so_and_exits_0() {
     assert_eq!(stdout(&["check", "-f", FIXTURES], 0), "no findings\n");

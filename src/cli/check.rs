@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use sim::diagnose::static_checks::static_findings;
+use sim::diagnose::static_checks::{static_findings, unmodelled_fields};
 use sim::diagnose::{Finding, Severity};
 use sim::model::{Meta, ObjectRef, Origin};
+use sim::vocab::FindingCode;
 use sim::Resources;
 
 use super::config::load;
@@ -29,7 +30,8 @@ pub(super) fn check(args: CheckArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    let findings = static_findings(&resources);
+    let mut findings = static_findings(&resources);
+    findings.extend(unmodelled_fields(&resources));
     let text = match args.format {
         CheckFormat::Human => human(&resources, &findings),
         CheckFormat::Json => pretty(&CheckJson {
@@ -116,6 +118,16 @@ fn origin_in<'r>(res: &'r Resources, text: &str) -> Option<&'r Origin> {
 /// Where a finding points: the resource its message names (the static checks name the culprit
 /// there), else the first evidence line that names one.
 fn origin_of<'r>(res: &'r Resources, f: &Finding) -> Option<&'r Origin> {
+    // An unmodelled field points at the field itself: the loader warning it came from.
+    if f.code == FindingCode::UnmodelledField {
+        if let Some(w) = res.warnings.iter().find(|w| {
+            w.unmodelled
+                .as_ref()
+                .is_some_and(|u| u.message() == f.message)
+        }) {
+            return Some(&w.origin);
+        }
+    }
     std::iter::once(f.message.as_str())
         .chain(f.evidence.iter().map(String::as_str))
         .find_map(|t| origin_in(res, t))
@@ -216,7 +228,6 @@ fn sarif(res: &Resources, findings: &[Finding]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim::vocab::FindingCode;
 
     fn finding(code: FindingCode, severity: Severity) -> Finding {
         Finding {

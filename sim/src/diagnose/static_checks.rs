@@ -27,6 +27,32 @@ pub fn static_findings(res: &Resources) -> Vec<Finding> {
     out
 }
 
+/// One Info `UnmodelledField` per field, kind or annotation the loader read but meshsim does not
+/// model (failure-modes.md group G), in file and line order: `check` lists what it ignored.
+/// The message is the loader warning's, so `check` can point at the warning's line.
+pub fn unmodelled_fields(res: &Resources) -> Vec<Finding> {
+    let mut notes: Vec<_> = res
+        .warnings
+        .iter()
+        .filter_map(|w| w.unmodelled.as_ref().map(|u| (&w.origin, u)))
+        .collect();
+    notes.sort();
+    notes.dedup();
+    notes
+        .into_iter()
+        .map(|(origin, u)| Finding {
+            code: FindingCode::UnmodelledField,
+            severity: Severity::Info,
+            message: u.message(),
+            evidence: vec![format!("{origin}: {} {} {}", u.subject, u.object, u.field)
+                .trim_end()
+                .to_string()],
+            remedy: "check this behaviour on a cluster, or remove the field if it is not needed"
+                .into(),
+        })
+        .collect()
+}
+
 /// What a PeerAuthentication targets: its namespace and non-empty selector (`None` = wide).
 type Target = (String, Option<BTreeMap<String, String>>);
 

@@ -8,6 +8,7 @@ use super::load::LoadError;
 use super::locate::FieldPath;
 use super::mesh_doc::MeshConfigDoc;
 use super::parse::{require_name, typed, Rejection, Source};
+use super::unmodelled;
 use super::{MeshConfig, Object, Origin, Warning};
 
 /// Parses the `mesh` string of the `istio` ConfigMap. `first_line` is the file line where the
@@ -88,6 +89,7 @@ pub(crate) fn config_map(
         .unwrap_or_else(|| "default".into());
     if name != "istio" {
         warnings.push(Warning {
+            unmodelled: None,
             origin: src.origin(),
             message: format!("skipped ConfigMap {namespace}/{name}: only ConfigMap `istio` (MeshConfig) is modelled"),
         });
@@ -113,6 +115,7 @@ pub(crate) fn config_map(
     // Istio reads the mesh config from the root namespace; `istio-system` is the default.
     if namespace != "istio-system" && namespace != mesh.root_namespace {
         warnings.push(Warning {
+            unmodelled: None,
             origin: src.origin(),
             message: format!(
                 "skipped ConfigMap {namespace}/istio: MeshConfig is read from the root namespace \
@@ -121,6 +124,21 @@ pub(crate) fn config_map(
             ),
         });
         return Ok(None);
+    }
+    // Valid keys meshsim does not model: warn with what it assumes.
+    if let Ok(doc) = serde_yaml::from_str::<Value>(&mesh_text) {
+        let line_of = |key: &str| Origin {
+            file: src.file.to_path_buf(),
+            line: mesh_text
+                .lines()
+                .position(|l| l.starts_with(key) && l[key.len()..].trim_start().starts_with(':'))
+                .map_or(key_line, |i| first_line + i),
+        };
+        warnings.extend(unmodelled::mesh_fields(
+            &doc,
+            &format!("{namespace}/istio"),
+            line_of,
+        ));
     }
     Ok(Some(Object::MeshConfig(mesh)))
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{ExtAuthzApi, ExtAuthzProvider, MeshConfig, Origin, TlsVersion};
 
 /// The modelled MeshConfig keys, in Istio's spelling.
-const MESH_FIELDS: &[&str] = &[
+pub(crate) const MESH_FIELDS: &[&str] = &[
     "trustDomain",
     "trustDomainAliases",
     "rootNamespace",

@@ -14,6 +14,7 @@ mod mesh_config;
 mod mesh_doc;
 mod parse;
 mod resources;
+pub mod unmodelled;
 pub use resources::FindWorkloadError;
 pub mod validate;
 pub mod walk;
@@ -36,6 +37,7 @@ pub use mesh_doc::{
     min_protocol_version, InvalidMinProtocolVersion, MeshConfigDoc, MeshMtlsDoc,
     MinProtocolVersion, StrictMeshConfigDoc,
 };
+pub use unmodelled::Unmodelled;
 
 /// Where an object came from: file and 1-based line of its document (or of the field at fault).
 #[derive(Debug, Clone, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]
@@ -125,6 +127,9 @@ pub struct Warning {
     pub origin: Origin,
     /// What, in one line.
     pub message: String,
+    /// When the warning is about a valid field meshsim does not model: which, and what it
+    /// assumes (`check` reports these as `UnmodelledField`, `probe` when they matter).
+    pub unmodelled: Option<Unmodelled>,
 }
 
 impl fmt::Display for Warning {

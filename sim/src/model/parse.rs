@@ -16,6 +16,7 @@ use super::k8s_convert::{self, PodPart};
 use super::load::LoadError;
 use super::locate::{Document, FieldPath};
 use super::mesh_config::{config_map, strip_location};
+use super::unmodelled;
 use super::validate;
 use super::validate::names::NameRule;
 use super::{
@@ -150,6 +151,7 @@ pub(crate) fn parse_value(
     // reads it separately.
     if !map.contains_key("apiVersion") && !map.contains_key("kind") && map.contains_key("steps") {
         warnings.push(Warning {
+            unmodelled: None,
             origin: src.origin(),
             message: "skipped a meshsim scenario document (it has `steps` and no apiVersion/kind)"
                 .into(),
@@ -163,7 +165,17 @@ pub(crate) fn parse_value(
         None => ("", api_version.as_str()),
     };
     let Some((want_group, versions)) = supported_versions(&kind) else {
+        // An Istio kind meshsim skips: say what it assumes instead.
+        if group.ends_with("istio.io") {
+            if let Some(note) = unmodelled::subject_of_kind(&kind)
+                .and_then(|subject| unmodelled::skipped_kind(subject, value, src))
+            {
+                warnings.push(note);
+                return Ok(None);
+            }
+        }
         warnings.push(Warning {
+            unmodelled: None,
             origin: src.origin(),
             message: format!(
                 "skipped {api_version} {kind} {}: meshsim does not model this kind",
@@ -193,6 +205,7 @@ pub(crate) fn parse_value(
             ));
         }
         warnings.push(Warning {
+            unmodelled: None,
             origin: src.origin(),
             message: format!(
                 "skipped {api_version} {kind} {}: meshsim does not model this kind",
@@ -370,6 +383,11 @@ fn parse_kind(
                 .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
             let object = format!("DestinationRule {}/{}", dr.meta.namespace, dr.meta.name);
             warnings.extend(validate::to_warnings(notes, &object, src));
+            warnings.extend(unmodelled::istio_fields(
+                unmodelled::Subject::DestinationRule,
+                value,
+                src,
+            ));
             Object::DestinationRule(dr)
         }
         "AuthorizationPolicy" => {
@@ -379,6 +397,11 @@ fn parse_kind(
                 .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
             let object = format!("AuthorizationPolicy {}/{}", ap.meta.namespace, ap.meta.name);
             warnings.extend(validate::to_warnings(notes, &object, src));
+            warnings.extend(unmodelled::istio_fields(
+                unmodelled::Subject::AuthorizationPolicy,
+                value,
+                src,
+            ));
             Object::AuthorizationPolicy(ap)
         }
         _ => return Ok(None),
@@ -389,19 +412,19 @@ fn parse_kind(
     }
     if let Object::Workload(w) = &mut object {
         w.interception = Interception::from_annotations(&w.pod_annotations).map_err(|e| {
-            let pod_meta = if w.kind == WorkloadKind::Pod {
-                FieldPath::root().key("metadata")
-            } else {
-                FieldPath::root()
-                    .key("spec")
-                    .key("template")
-                    .key("metadata")
-            };
+            let pod_meta = pod_meta_path(w.kind);
             Rejection::Field(src.error(
                 &pod_meta.key("annotations").key(e.annotation()),
                 e.to_string(),
             ))
         })?;
+        warnings.extend(unmodelled::pod_annotations(
+            w.pod_annotations.keys(),
+            &w.meta.namespace,
+            &w.meta.name,
+            &pod_meta_path(w.kind).key("annotations"),
+            src,
+        ));
     }
     Ok(Some(object))
 }
@@ -476,6 +499,18 @@ fn check_counts(kind: WorkloadKind, value: &Value, src: &Source<'_>) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Where a workload's pod metadata sits: the Pod's own, or its template's.
+fn pod_meta_path(kind: WorkloadKind) -> FieldPath {
+    if kind == WorkloadKind::Pod {
+        FieldPath::root().key("metadata")
+    } else {
+        FieldPath::root()
+            .key("spec")
+            .key("template")
+            .key("metadata")
+    }
 }
 
 /// `metadata.name` is required for every kind.
@@ -587,6 +622,7 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
             format!("unknown field `{path}` ignored (check its spelling and indentation)");
         src.unknown_fields.borrow_mut().push(message.clone());
         warnings.push(Warning {
+            unmodelled: None,
             origin: src.at(&path),
             message,
         });

@@ -234,6 +234,7 @@ impl Resources {
         // An implicit namespace being declared is not a duplicate.
         if let Some(old) = replaced.filter(|m| warn && !is_implicit(m)) {
             self.warnings.push(Warning {
+                unmodelled: None,
                 origin: old.origin.clone(),
                 message: format!(
                     "{}/{} defined here was replaced by a later definition",

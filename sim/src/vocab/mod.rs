@@ -14,6 +14,7 @@ mod protocol;
 mod response_flag;
 pub mod spiffe;
 mod status;
+mod unmodelled_subject;
 mod workload_ref;
 
 pub use finding_code::FindingCode;
@@ -26,4 +27,5 @@ pub use protocol::{
 pub use response_flag::ResponseFlag;
 pub use spiffe::{SpiffeId, SpiffeIdError, TrustDomains};
 pub use status::Status;
+pub use unmodelled_subject::UnmodelledSubject;
 pub use workload_ref::{is_dns1123_label, WorkloadRef, WorkloadRefError};

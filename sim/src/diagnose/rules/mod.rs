@@ -6,6 +6,7 @@ mod certs;
 mod config;
 mod control_plane;
 mod traffic;
+mod unmodelled;
 
 use crate::analysis::{Analyzer, Prediction};
 use crate::evidence::Evidence;
@@ -37,6 +38,7 @@ pub(super) fn run(ev: &Evidence) -> Vec<Finding> {
     out.extend(certs::findings(&ctx));
     out.extend(control_plane::findings(&ctx));
     out.extend(related_static_findings(ev));
+    out.extend(unmodelled::findings(&ctx));
     out
 }
 

@@ -603,11 +603,17 @@ data:
         vec!["ECDHE-ECDSA-AES128-GCM-SHA256".to_string()]
     );
     assert_eq!(mesh.origin.line, 1);
-    assert!(
-        res.warnings.is_empty(),
-        "other MeshConfig keys are ignored silently: {:?}",
-        res.warnings
-    );
+    // Other keys are not silent: each names the field, its line and what meshsim assumes.
+    let notes: Vec<(usize, &str)> = res
+        .warnings
+        .iter()
+        .map(|w| {
+            let u = w.unmodelled.as_ref().expect("an unmodelled-field note");
+            (w.origin.line, u.field.as_str())
+        })
+        .collect();
+    assert_eq!(notes, vec![(9, "defaultConfig")], "{:?}", res.warnings);
+    assert!(res.warnings[0].message.contains("default ProxyConfig"));
 }
 
 #[test]

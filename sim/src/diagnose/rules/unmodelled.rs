@@ -1,0 +1,72 @@
+//! `UnmodelledField` (failure-modes.md group G): the probed request's answer may depend on a
+//! kind, field or annotation meshsim reads but does not model. Read from the loader's notes in
+//! the evidence's configuration, never from faults.
+
+use crate::diagnose::{Finding, Severity};
+use crate::model::unmodelled::Reach;
+use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
+use crate::vocab::{FindingCode, HostPort, CLUSTER_DOMAIN};
+
+use super::Ctx;
+
+/// What the finding proposes: meshsim cannot tell, a cluster can.
+const REMEDY: &str = "check this behaviour on a cluster: meshsim's answer assumes what the \
+                      finding says";
+
+/// One Info finding per unmodelled field that can change this request's answer.
+pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let ev = ctx.ev;
+    let res = &ev.resources;
+    let (src_ns, _) = ev.request.from.split_once('/').unwrap_or(("default", ""));
+    let dest: Option<HostPort> = ev.request.to.parse().ok();
+    let dst_ns = dest.as_ref().map(|d| d.namespace_or(src_ns).to_string());
+    let fqdn = dest.as_ref().map(|d| {
+        format!(
+            "{}.{}.svc.{CLUSTER_DOMAIN}",
+            d.service,
+            d.namespace_or(src_ns)
+        )
+    });
+    // Hosts outside the cluster (a ServiceEntry's) are matched as written.
+    let host = fqdn.unwrap_or_else(|| {
+        let to = ev.request.to.as_str();
+        to.rsplit_once(':')
+            .map_or(to, |(h, _)| h)
+            .to_ascii_lowercase()
+    });
+    let root = res.mesh_config.root_namespace.as_str();
+    let proxies: Vec<&str> = ev.proxies.iter().map(|p| p.proxy.as_str()).collect();
+    let mut out: Vec<Finding> = res
+        .warnings
+        .iter()
+        .filter_map(|w| w.unmodelled.as_ref().map(|u| (w, u)))
+        .filter(|(_, u)| match &u.reach {
+            Reach::Hosts { namespace, hosts } => {
+                let resolved: Vec<String> = hosts
+                    .iter()
+                    .map(|h| resolve_short_host(h, namespace))
+                    .collect();
+                most_specific_host_match(&host, resolved.iter().map(String::as_str)).is_some()
+            }
+            Reach::Namespace(ns) => ns == src_ns || Some(ns) == dst_ns.as_ref() || ns == root,
+            Reach::Workload(ns, name) => {
+                let id = format!("{ns}/{name}");
+                ev.request.from == id || proxies.contains(&id.as_str())
+            }
+            Reach::Mesh => true,
+            Reach::Never => false,
+        })
+        .map(|(w, u)| Finding {
+            code: FindingCode::UnmodelledField,
+            severity: Severity::Info,
+            message: format!(
+                "the answer may depend on something meshsim does not model: {}",
+                u.message()
+            ),
+            evidence: vec![format!("{}: {} {}", w.origin, u.subject, u.object)],
+            remedy: REMEDY.into(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.message.cmp(&b.message));
+    out
+}
