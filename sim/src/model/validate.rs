@@ -16,9 +16,11 @@ use super::{
 mod authz;
 mod destination_rule;
 mod dns;
+mod release;
 mod security;
 
 pub use destination_rule::destination_rule;
+pub use release::release_problems;
 
 /// One problem: the field it concerns and Istio's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
