@@ -722,3 +722,113 @@ fn missing_paths_and_unknown_formats_exit_2() {
         meshsim().args(&args).assert().code(2);
     }
 }
+
+// ---- --istio-version -----------------------------------------------------------------------
+
+const SERVICE_ACCOUNT_WHEN: &str =
+    "scenarios/authorization/when-source-service-account-matches-namespace-and-name.yaml";
+
+#[test]
+fn an_unknown_istio_version_exits_2_with_the_supported_list_on_every_mesh_command() {
+    let cases: &[&[&str]] = &[
+        &["run", "--istio-version", "1.21"],
+        &[
+            "probe",
+            "-f",
+            HTTPBIN,
+            "--from",
+            "foo/sleep",
+            "--to",
+            "httpbin.foo:8000",
+            "--istio-version",
+            "1.21",
+        ],
+        &[
+            "explain",
+            "-f",
+            HTTPBIN,
+            "--from",
+            "foo/sleep",
+            "--to",
+            "httpbin.foo:8000",
+            "--istio-version",
+            "1.21",
+        ],
+        &["matrix", "-f", HTTPBIN, "--istio-version", "1.21"],
+        &[
+            "diff",
+            "-f",
+            HTTPBIN,
+            "--against",
+            HTTPBIN,
+            "--istio-version",
+            "1.21",
+        ],
+        &["check", "-f", HTTPBIN, "--istio-version", "1.21"],
+        &[
+            "certs",
+            "-f",
+            HTTPBIN,
+            "--out",
+            "/nonexistent",
+            "--istio-version",
+            "1.21",
+        ],
+    ];
+    for args in cases {
+        meshsim()
+            .args(*args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "supported: 1.22, 1.23, 1.24, 1.25, 1.26, 1.27, 1.28",
+            ));
+    }
+}
+
+#[test]
+fn source_service_account_is_allowed_from_1_25_and_rejected_before() {
+    let probe = |version: &str| {
+        meshsim()
+            .args(["probe", "-f", SERVICE_ACCOUNT_WHEN, "--from", "foo/sleep"])
+            .args(["--to", "httpbin.foo:8000", "--istio-version", version])
+            .assert()
+    };
+    probe("1.25")
+        .code(0)
+        .stdout(predicate::str::contains("200"));
+    probe("1.24").code(2).stderr(predicate::str::contains(
+        "AuthorizationPolicy foo/from-foo-sleep: spec.rules[0].when[0].key: unknown attribute: \
+         source.serviceAccount (Istio 1.24)",
+    ));
+}
+
+#[test]
+fn a_scenario_mesh_block_sets_the_release_and_run_rejects_keys_it_lacks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(root().join(SERVICE_ACCOUNT_WHEN))
+        .expect("scenario")
+        .replace(
+            "include: [../fixtures/sleep-httpbin.yaml]",
+            &format!("include: [{}]", root().join(HTTPBIN).display()),
+        )
+        .replace("istioVersion: \"1.28\"", "istioVersion: \"1.24\"");
+    let file = write(dir.path(), "sa-1.24.yaml", &text);
+    meshsim()
+        .args(["run", file.to_str().expect("utf-8 path")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown attribute: source.serviceAccount (Istio 1.24)",
+        ));
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        "name: x\nmesh: {istioVersion: \"2.0\"}\n",
+    );
+    meshsim()
+        .args(["run", bad.to_str().expect("utf-8 path")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("supported: 1.22"));
+}

@@ -23,7 +23,7 @@ struct CheckJson<'a> {
 /// Runs `meshsim check` and returns the exit code: 0 without an error-severity finding, 1 with
 /// one, 2 on bad input.
 pub(super) fn check(args: CheckArgs) -> i32 {
-    let resources = match load(&args.files) {
+    let resources = match load(&args.files, args.release) {
         Ok((resources, _faults)) => resources,
         Err(e) => {
             eprintln!("{e}");

@@ -7,10 +7,21 @@ use harness::{load_configuration, Tree};
 use sim::mesh::MeshOptions;
 use sim::{Fault, Mesh, Resources};
 
+use super::ReleaseArg;
+
 /// Loads `-f` paths (YAML files, folders or scenario files); load warnings go to stderr. The
-/// error is the loader's `file:line: error: ...` text.
-pub(super) fn load(files: &[PathBuf]) -> Result<(Resources, Vec<Fault>), String> {
-    let (resources, faults) = load_configuration(&Tree::Fs, files).map_err(|e| e.to_string())?;
+/// error is the loader's `file:line: error: ...` text. `--istio-version`, when given, replaces
+/// the release the configuration names.
+pub(super) fn load(
+    files: &[PathBuf],
+    release: ReleaseArg,
+) -> Result<(Resources, Vec<Fault>), String> {
+    let (mut resources, faults) =
+        load_configuration(&Tree::Fs, files).map_err(|e| e.to_string())?;
+    if let Some(version) = release.istio_version {
+        resources.mesh_config.istio_release = Some(version);
+    }
+    release_check(&resources)?;
     for w in &resources.warnings {
         eprintln!("{w}");
     }
@@ -36,4 +47,18 @@ pub(super) fn build_mesh(
         mesh.advance(at);
     }
     Ok(mesh)
+}
+
+/// Rejects the AuthorizationPolicy fields and keys the configured Istio release does not have
+/// (`sim::model::validate::release_problems`), as that release's webhook would.
+pub(super) fn release_check(resources: &Resources) -> Result<(), String> {
+    let problems = sim::model::validate::release_problems(resources);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(problems
+        .iter()
+        .map(|p| format!("error: {p}"))
+        .collect::<Vec<_>>()
+        .join("\n"))
 }

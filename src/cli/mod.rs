@@ -139,6 +139,8 @@ pub(crate) struct RunArgs {
     /// Scenario files or folders; with none, the scenario library embedded in this binary.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub release: ReleaseArg,
     /// Run only scenarios whose file path or name contains this text.
     #[arg(long, value_name = "SUBSTR")]
     pub filter: Option<String>,
@@ -210,6 +212,8 @@ pub(crate) struct RequestArgs {
     /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub release: ReleaseArg,
     /// The caller: NAMESPACE/WORKLOAD (a Deployment's or a Pod's name).
     #[arg(long, value_name = "NS/WL")]
     pub from: String,
@@ -262,6 +266,8 @@ pub(crate) struct MatrixArgs {
     /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub release: ReleaseArg,
     /// Send every flow through the data path (real handshakes) instead of the analysis path.
     #[arg(long)]
     pub handshake: bool,
@@ -300,6 +306,8 @@ pub(crate) struct DiffArgs {
     /// The new configuration: files or folders of YAML.
     #[arg(long, value_name = "NEW", required = true, num_args = 1..)]
     pub against: Vec<PathBuf>,
+    #[command(flatten)]
+    pub release: ReleaseArg,
     /// Compare data-path outcomes (real handshakes) instead of the analysis path.
     #[arg(long)]
     pub handshake: bool,
@@ -329,6 +337,8 @@ pub(crate) struct CheckArgs {
     /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub release: ReleaseArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub format: CheckFormat,
@@ -352,6 +362,8 @@ pub(crate) struct CertsArgs {
     /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub release: ReleaseArg,
     /// Directory to write NAMESPACE/WORKLOAD/{cert-chain,key,root-cert}.pem into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -364,6 +376,16 @@ pub(crate) struct CertsArgs {
     /// Seed for every random choice of the mesh.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+/// `--istio-version`, shared by every command that builds a mesh.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub(crate) struct ReleaseArg {
+    /// The Istio release whose rules to follow: 1.22 to 1.28 [default: the configuration's
+    /// `mesh: {istioVersion: ...}`, else 1.28]. Given, it wins over a scenario file's; for `run`
+    /// it applies to the scenarios that do not set one.
+    #[arg(long = "istio-version", value_name = "X.Y")]
+    pub istio_version: Option<sim::vocab::IstioRelease>,
 }
 
 /// Runs the chosen subcommand and returns the process exit code.

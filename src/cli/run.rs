@@ -60,6 +60,16 @@ pub(super) fn run(args: RunArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
+    let mut scenarios = scenarios;
+    if let Some(version) = args.release.istio_version {
+        for s in &mut scenarios {
+            s.resources.mesh_config.istio_release.get_or_insert(version);
+            if let Err(e) = super::config::release_check(&s.resources) {
+                eprintln!("{}: {e}", s.file.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
     let selected = select(scenarios, args.filter.as_deref(), args.partition);
     let mut warnings: Vec<String> = selected
         .iter()

@@ -92,6 +92,9 @@ pub(super) fn scenario_resources(
         };
         resources.mesh_config = mesh.0.apply(&resources.mesh_config, origin);
     }
+    if let Some(problem) = sim::model::validate::release_problems(&resources).first() {
+        return Err(InputError::at(file, lines.key("mesh"), problem.clone()));
+    }
     Ok(resources)
 }
 

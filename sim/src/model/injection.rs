@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::{Resources, Workload};
+use crate::vocab::IstioRelease;
 
 /// Namespace label that turns injection on (`enabled`) or off (`disabled`) for the default
 /// revision.
@@ -73,13 +74,62 @@ impl Resources {
         if workload.host_network || IGNORED_NAMESPACES.contains(&workload.meta.namespace.as_str()) {
             return false;
         }
-        // injectRequired: the label overrides the annotation; anything but "true"/"false"
-        // falls back to the policy, which is `enabled` in the default install.
         let choice = workload
             .pod_labels
             .get(SIDECAR_INJECT)
             .or_else(|| workload.pod_annotations.get(SIDECAR_INJECT))
             .map(String::as_str);
-        !matches!(choice, Some("false"))
+        inject_required(choice, self.mesh_config.release())
+    }
+}
+
+/// The pod's `sidecar.istio.io/inject` value (label, else annotation) as `injectRequired`
+/// (`pkg/kube/inject/inject.go`) reads it under the default install's `policy: enabled`.
+///
+/// - Istio 1.22–1.26: `strings.ToLower(value)` in `y`, `yes`, `true`, `on` injects, an empty or
+///   missing value falls back to the policy (inject), and **any other value does not inject**
+///   (`False`, `no`, `off`, a typo).
+/// - Istio 1.27 and later: only `true` injects and only `false` does not; anything else (with a
+///   warning) falls back to the policy, so `no` or `False` **injects**.
+///
+/// The webhook's own selectors compare exact `true`/`false` in every release
+/// ([`webhook_matches`]), so this only decides pods the webhook already sent.
+fn inject_required(value: Option<&str>, release: IstioRelease) -> bool {
+    let value = value.unwrap_or_default();
+    if release >= IstioRelease::V1_27 {
+        value != "false"
+    } else {
+        value.is_empty() || matches!(value.to_lowercase().as_str(), "y" | "yes" | "true" | "on")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inject_values_other_than_true_and_false_changed_meaning_in_1_27() {
+        use IstioRelease::{V1_22, V1_26, V1_27, V1_28};
+        // (value, injects on 1.22-1.26, injects on 1.27+)
+        let cases: &[(Option<&str>, bool, bool)] = &[
+            (None, true, true),
+            (Some(""), true, true),
+            (Some("true"), true, true),
+            (Some("false"), false, false),
+            (Some("yes"), true, true),
+            (Some("On"), true, true),
+            (Some("TRUE"), true, true),
+            (Some("no"), false, true),
+            (Some("False"), false, true),
+            (Some("disabled"), false, true),
+        ];
+        for &(value, old, new) in cases {
+            for r in [V1_22, V1_26] {
+                assert_eq!(inject_required(value, r), old, "{value:?} on {r}");
+            }
+            for r in [V1_27, V1_28] {
+                assert_eq!(inject_required(value, r), new, "{value:?} on {r}");
+            }
+        }
     }
 }

@@ -236,6 +236,10 @@ pub struct MeshConfig {
     /// the providers a CUSTOM AuthorizationPolicy can name. Other provider kinds (tracing,
     /// access logging) are not listed, as istiod's `processExtensionProvider` skips them.
     pub ext_authz_providers: Vec<ExtAuthzProvider>,
+    /// The Istio release whose rules apply (meshsim's own setting, not a MeshConfig field: a
+    /// scenario's `mesh: {istioVersion: ...}` or `--istio-version`); `None` is the newest
+    /// modelled release. Read it with [`MeshConfig::release`].
+    pub istio_release: Option<crate::vocab::IstioRelease>,
     /// Where it was read from (default origin when defaulted).
     pub origin: super::Origin,
 }
@@ -263,6 +267,13 @@ pub struct ExtAuthzProvider {
     pub port: u32,
 }
 
+impl MeshConfig {
+    /// The Istio release whose rules apply: the one set, else the newest modelled.
+    pub fn release(&self) -> crate::vocab::IstioRelease {
+        self.istio_release.unwrap_or_default()
+    }
+}
+
 impl Default for MeshConfig {
     fn default() -> Self {
         MeshConfig {
@@ -273,6 +284,7 @@ impl Default for MeshConfig {
             min_protocol_version: None,
             cipher_suites: Vec::new(),
             ext_authz_providers: Vec::new(),
+            istio_release: None,
             origin: super::Origin::default(),
         }
     }

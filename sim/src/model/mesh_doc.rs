@@ -8,6 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 use serde::Deserialize;
 
 use super::{ExtAuthzApi, ExtAuthzProvider, MeshConfig, Origin, TlsVersion};
+use crate::vocab::IstioRelease;
 
 /// The modelled MeshConfig keys, in Istio's spelling.
 pub(crate) const MESH_FIELDS: &[&str] = &[
@@ -17,6 +18,21 @@ pub(crate) const MESH_FIELDS: &[&str] = &[
     "enableAutoMtls",
     "meshMTLS",
     "extensionProviders",
+];
+
+/// meshsim's own key of a scenario's `mesh:` block: the Istio release to follow. It is not a
+/// MeshConfig field, so the `istio` ConfigMap ignores it like any key meshsim does not model.
+const ISTIO_VERSION: &str = "istioVersion";
+
+/// The keys a scenario's `mesh:` block accepts (the MeshConfig keys and `istioVersion`).
+const STRICT_FIELDS: &[&str] = &[
+    "trustDomain",
+    "trustDomainAliases",
+    "rootNamespace",
+    "enableAutoMtls",
+    "meshMTLS",
+    "extensionProviders",
+    ISTIO_VERSION,
 ];
 
 /// The modelled `meshMTLS` keys.
@@ -58,6 +74,8 @@ pub struct MeshConfigDoc {
     pub mesh_mtls: Option<MeshMtlsDoc>,
     /// `extensionProviders` (only the ext_authz kinds are kept).
     pub extension_providers: Option<Vec<ExtAuthzProvider>>,
+    /// `istioVersion` (scenario `mesh:` block only).
+    pub istio_version: Option<IstioRelease>,
 }
 
 /// One `extensionProviders` entry as written; only the ext_authz kinds are read.
@@ -196,6 +214,9 @@ impl MeshConfigDoc {
         if let Some(providers) = &self.extension_providers {
             mesh.ext_authz_providers = providers.clone();
         }
+        if let Some(release) = self.istio_version {
+            mesh.istio_release = Some(release);
+        }
         mesh
     }
 }
@@ -233,7 +254,7 @@ impl<'de> Visitor<'de> for DocVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
             "a map of MeshConfig fields (trustDomain, trustDomainAliases, rootNamespace, \
-             enableAutoMtls, meshMTLS, extensionProviders)",
+             enableAutoMtls, meshMTLS, extensionProviders; istioVersion in a scenario)",
         )
     }
 
@@ -241,9 +262,14 @@ impl<'de> Visitor<'de> for DocVisitor {
         let mut doc = MeshConfigDoc::default();
         let mut seen = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
+            if self.strict && key == ISTIO_VERSION {
+                once(&doc.istio_version, ISTIO_VERSION)?;
+                doc.istio_version = Some(map.next_value()?);
+                continue;
+            }
             let Some(name) = MESH_FIELDS.iter().copied().find(|f| *f == key) else {
                 if self.strict {
-                    return Err(de::Error::unknown_field(&key, MESH_FIELDS));
+                    return Err(de::Error::unknown_field(&key, STRICT_FIELDS));
                 }
                 map.next_value::<IgnoredAny>()?;
                 continue;
@@ -357,6 +383,20 @@ mod tests {
 
     fn lenient(yaml: &str) -> Result<MeshConfigDoc, serde_yaml::Error> {
         serde_yaml::from_str::<MeshConfigDoc>(yaml)
+    }
+
+    #[test]
+    fn istio_version_is_read_from_a_scenario_block_and_ignored_in_the_configmap() {
+        let doc = strict("istioVersion: \"1.24\"").expect("valid");
+        assert_eq!(doc.istio_version, Some(IstioRelease::V1_24));
+        let mesh = doc.apply(&MeshConfig::default(), Origin::default());
+        assert_eq!(mesh.release(), IstioRelease::V1_24);
+        assert_eq!(MeshConfig::default().release(), IstioRelease::V1_28);
+        let e = strict("istioVersion: \"1.21\"").expect_err("not modelled");
+        assert!(e.to_string().contains("supported: 1.22, 1.23"), "{e}");
+        assert!(strict("istioVersion: \"1.24\"\nistioVersion: \"1.25\"").is_err());
+        let cm = lenient("istioVersion: \"1.21\"").expect("not a MeshConfig field");
+        assert_eq!(cm.istio_version, None);
     }
 
     #[test]

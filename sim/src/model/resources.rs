@@ -189,7 +189,12 @@ impl Resources {
     fn insert_at(&mut self, positions: &mut Positions, object: Object, warn: bool) {
         let object = match object {
             Object::MeshConfig(m) => {
-                self.mesh_config = m;
+                // The release is meshsim's setting, not the ConfigMap's: keep it.
+                let release = self.mesh_config.istio_release;
+                self.mesh_config = MeshConfig {
+                    istio_release: m.istio_release.or(release),
+                    ..m
+                };
                 return;
             }
             other => other,
@@ -286,7 +291,10 @@ impl Resources {
                     && (r.namespace == self.mesh_config.root_namespace
                         || r.namespace == "istio-system");
                 if is_mesh && self.mesh_config != MeshConfig::default() {
-                    self.mesh_config = MeshConfig::default();
+                    self.mesh_config = MeshConfig {
+                        istio_release: self.mesh_config.istio_release,
+                        ..MeshConfig::default()
+                    };
                     return true;
                 }
                 return false;
@@ -324,7 +332,11 @@ impl Resources {
         } = other;
         self.warnings.extend(warnings);
         if mesh_config != MeshConfig::default() {
-            self.mesh_config = mesh_config;
+            let release = self.mesh_config.istio_release;
+            self.mesh_config = MeshConfig {
+                istio_release: mesh_config.istio_release.or(release),
+                ..mesh_config
+            };
         }
         let declared: HashSet<String> = self
             .namespaces

@@ -17,9 +17,11 @@ mod authz;
 mod destination_rule;
 mod dns;
 pub mod names;
+mod release;
 mod security;
 
 pub use destination_rule::destination_rule;
+pub use release::release_problems;
 
 /// One problem: the field it concerns and Istio's message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,6 +11,7 @@ mod finding_code;
 mod host_port;
 mod kind;
 mod protocol;
+mod release;
 mod response_flag;
 pub mod spiffe;
 mod status;
@@ -24,6 +25,7 @@ pub use names::{join, UnknownName};
 pub use protocol::{
     sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, Protocol, PASSTHROUGH_CLUSTER,
 };
+pub use release::{IstioRelease, UnknownIstioRelease};
 pub use response_flag::ResponseFlag;
 pub use spiffe::{SpiffeId, SpiffeIdError, TrustDomains};
 pub use status::Status;

@@ -294,6 +294,11 @@ impl MatchContext<'_> {
             "remote.ip" => check(false, self.remote_ip(), &|v| self.remote_ip_matches(v)),
             "source.namespace" => check(false, self.peer(), &|v| self.namespace_matches(v)),
             "source.principal" => check(false, self.peer(), &|v| self.principal_matches(v)),
+            // 1.25+ (`srcServiceAccountGenerator`): `ns/sa` or `sa` (the policy's namespace),
+            // the same match as `from.source.serviceAccounts`.
+            "source.serviceAccount" => {
+                check(false, self.peer(), &|v| self.service_account_matches(v))
+            }
             "destination.port" => check(
                 false,
                 format!("port {}", self.facts.destination_port),

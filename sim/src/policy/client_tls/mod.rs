@@ -49,6 +49,17 @@ pub enum ClientTlsRelease {
     Istio1_26On,
 }
 
+impl From<crate::vocab::IstioRelease> for ClientTlsRelease {
+    /// `configmap://` credentials are honoured from 1.26 (`filterAuthorizedResources`).
+    fn from(release: crate::vocab::IstioRelease) -> Self {
+        if release >= crate::vocab::IstioRelease::V1_26 {
+            ClientTlsRelease::Istio1_26On
+        } else {
+            ClientTlsRelease::Istio1_22To1_25
+        }
+    }
+}
+
 /// What decided the client's TLS towards one endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientTlsSource {
@@ -313,7 +324,7 @@ pub fn client_tls_for_subset(
         dest,
         endpoint,
         subset,
-        ClientTlsRelease::default(),
+        ClientTlsRelease::from(res.mesh_config.release()),
     )
 }
 

@@ -27,6 +27,17 @@ pub enum DestinationRuleRelease {
     Istio1_24On,
 }
 
+impl From<crate::vocab::IstioRelease> for DestinationRuleRelease {
+    /// 1.22 and 1.23 merge the old way; 1.24 added `ENABLE_ENHANCED_DESTINATIONRULE_MERGE`.
+    fn from(release: crate::vocab::IstioRelease) -> Self {
+        if release >= crate::vocab::IstioRelease::V1_24 {
+            DestinationRuleRelease::Istio1_24On
+        } else {
+            DestinationRuleRelease::Istio1_22To1_23
+        }
+    }
+}
+
 /// One `ConsolidatedDestRule`: the oldest rule (`base`) with later ones merged into it.
 #[derive(Debug, Clone)]
 pub(super) struct Consolidated<'a> {

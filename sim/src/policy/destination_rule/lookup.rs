@@ -51,7 +51,8 @@ pub fn select_destination_rule_explained(
     client: &Workload,
     dest: &Destination,
 ) -> (Option<SelectedDestinationRule>, Vec<Decision>) {
-    select_destination_rule_for_release(res, client, dest, DestinationRuleRelease::default())
+    let release = DestinationRuleRelease::from(res.mesh_config.release());
+    select_destination_rule_for_release(res, client, dest, release)
 }
 
 /// `select_destination_rule_explained` for one Istio release's rules (see
