@@ -5,9 +5,7 @@
 
 use crate::evidence::Evidence;
 use crate::model::interception::OUTBOUND_ANNOTATIONS;
-use crate::model::{
-    ClientTls, DestinationRule, Interception, Object, ObjectRef, TrafficPolicy, Workload,
-};
+use crate::model::{ClientTls, DestinationRule, Object, ObjectRef, TrafficPolicy, Workload};
 use crate::policy::{client_tls_for_endpoint, resolve_destination};
 use crate::vocab::FindingCode;
 use crate::vocab::Kind;
@@ -112,10 +110,12 @@ fn restore_outbound_capture(ev: &Evidence) -> Option<Fix> {
         return None;
     }
     let mut nw = restarted(w, ev);
-    for a in OUTBOUND_ANNOTATIONS {
-        nw.pod_annotations.remove(a);
-    }
-    nw.interception = Interception::from_annotations(&nw.pod_annotations).ok()?;
+    nw.edit_pod_annotations(|annotations| {
+        for a in OUTBOUND_ANNOTATIONS {
+            annotations.remove(a);
+        }
+    })
+    .ok()?;
     Some(Fix {
         summary: format!(
             "drop the traffic.sidecar.istio.io outbound capture annotations of {} and restart it",

@@ -109,6 +109,18 @@ impl Workload {
     pub fn proxy_id(&self) -> String {
         format!("{}/{}", self.meta.namespace, self.meta.name)
     }
+
+    /// Edits the pod annotations and re-reads what the sidecar captures from them, so the two
+    /// cannot disagree (the loader reads `interception` once; code that changes annotations
+    /// afterwards goes through here).
+    pub fn edit_pod_annotations(
+        &mut self,
+        edit: impl FnOnce(&mut BTreeMap<String, String>),
+    ) -> Result<(), super::InterceptionError> {
+        edit(&mut self.pod_annotations);
+        self.interception = super::Interception::from_annotations(&self.pod_annotations)?;
+        Ok(())
+    }
 }
 
 /// Service `targetPort`: a number or a container port name.

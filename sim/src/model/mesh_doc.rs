@@ -10,30 +10,32 @@ use serde::Deserialize;
 use super::{ExtAuthzApi, ExtAuthzProvider, MeshConfig, Origin, TlsVersion};
 use crate::vocab::IstioRelease;
 
+/// The modelled MeshConfig keys, in Istio's spelling, followed by any extra keys: one list for
+/// both the ConfigMap's key set and the scenario block's (serde's `unknown_field` wants a static
+/// slice, so the second list is spelled by the same macro rather than built at run time).
+macro_rules! mesh_fields {
+    ($($extra:expr),*) => {
+        &[
+            "trustDomain",
+            "trustDomainAliases",
+            "rootNamespace",
+            "enableAutoMtls",
+            "meshMTLS",
+            "extensionProviders",
+            $($extra),*
+        ]
+    };
+}
+
 /// The modelled MeshConfig keys, in Istio's spelling.
-pub(crate) const MESH_FIELDS: &[&str] = &[
-    "trustDomain",
-    "trustDomainAliases",
-    "rootNamespace",
-    "enableAutoMtls",
-    "meshMTLS",
-    "extensionProviders",
-];
+pub(crate) const MESH_FIELDS: &[&str] = mesh_fields!();
 
 /// meshsim's own key of a scenario's `mesh:` block: the Istio release to follow. It is not a
 /// MeshConfig field, so the `istio` ConfigMap ignores it like any key meshsim does not model.
 const ISTIO_VERSION: &str = "istioVersion";
 
 /// The keys a scenario's `mesh:` block accepts (the MeshConfig keys and `istioVersion`).
-const STRICT_FIELDS: &[&str] = &[
-    "trustDomain",
-    "trustDomainAliases",
-    "rootNamespace",
-    "enableAutoMtls",
-    "meshMTLS",
-    "extensionProviders",
-    ISTIO_VERSION,
-];
+const STRICT_FIELDS: &[&str] = mesh_fields!(ISTIO_VERSION);
 
 /// The modelled `meshMTLS` keys.
 const MTLS_FIELDS: &[&str] = &["minProtocolVersion", "cipherSuites"];

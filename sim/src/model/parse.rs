@@ -454,8 +454,9 @@ fn check_names(object: &Object, src: &Source<'_>) -> Result<(), Rejection> {
 }
 
 /// `spec.replicas` and every `containerPort` as the API server bounds them
-/// (`ValidateNonnegativeField`, `validatePortNumOrName`): a negative replica count or port is an
-/// error, not a workload that silently runs nothing or listens nowhere.
+/// (`ValidateNonnegativeField` on `replicas`; `validateContainerPorts` with `IsValidPortNum`,
+/// in Kubernetes' `pkg/apis/core/validation`): a negative replica count or port is an error,
+/// not a workload that silently runs nothing or listens nowhere.
 fn check_counts(kind: WorkloadKind, value: &Value, src: &Source<'_>) -> Result<(), Rejection> {
     let spec = FieldPath::root().key("spec");
     let replicas = spec.key("replicas");

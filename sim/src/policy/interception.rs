@@ -74,7 +74,7 @@ pub fn outbound_bypass(
 mod tests {
     use super::*;
     use crate::model::interception::{EXCLUDE_INBOUND_PORTS, INCLUDE_OUTBOUND_IP_RANGES};
-    use crate::model::{Interception, TargetPort};
+    use crate::model::TargetPort;
     use crate::policy::resolve_destination;
     use crate::policy::testing::Fixture;
 
@@ -96,9 +96,11 @@ mod tests {
     }
 
     fn annotate(f: &mut Fixture, workload: usize, key: &str, value: &str) {
-        let w = &mut f.res.workloads[workload];
-        w.pod_annotations.insert(key.into(), value.into());
-        w.interception = Interception::from_annotations(&w.pod_annotations).unwrap();
+        f.res.workloads[workload]
+            .edit_pod_annotations(|a| {
+                a.insert(key.into(), value.into());
+            })
+            .expect("valid annotation");
     }
 
     #[test]
