@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sim::diagnose::{Finding, Severity};
-use sim::proxy::Outcome;
 use sim::vocab::{join, FindingCode, ResponseFlag};
+use sim::Outcome;
 
 use crate::scenario::{Expect, Match};
 

@@ -11,10 +11,10 @@ use tokio::runtime::Runtime;
 use super::app::App;
 use super::http::HttpRequest;
 use super::outbound;
-use super::outcome::Outcome;
 use super::pool::ConnectionPool;
 use super::tls_config::{SidecarTls, UpstreamTls};
 use crate::model::MtlsMode;
+use crate::outcome::Outcome;
 use crate::vocab::{sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, Status};
 
 /// Upper bound on one exchange in real time; everything is in-process, so hitting it is a bug

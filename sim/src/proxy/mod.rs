@@ -49,7 +49,6 @@ pub mod http;
 mod inbound;
 pub mod inspector;
 mod outbound;
-pub mod outcome;
 pub mod pool;
 pub mod report;
 pub mod testing;
@@ -60,6 +59,7 @@ pub mod verifier;
 #[cfg(test)]
 mod tests;
 
+pub use crate::outcome::{Outcome, TlsStats};
 pub use crate::policy::client_tls::istio_sni;
 pub use app::App;
 pub use exchange::{
@@ -67,6 +67,5 @@ pub use exchange::{
     HttpAttributes, RequestProtocol, ServerSide, ServerSidecar,
 };
 pub use inbound::serve_stream;
-pub use outcome::{Outcome, TlsStats};
 pub use pool::ConnectionPool;
 pub use tls_config::{ClientMaterial, SidecarTls, TlsConfigError, UpstreamTls};

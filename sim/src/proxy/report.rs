@@ -6,9 +6,9 @@ use super::access_log::AccessLog;
 use super::exchange::{AppRequest, ClientSidecar, ServerSide};
 use super::http::HttpResponse;
 use super::inbound::ServerView;
-use super::outcome::Outcome;
 use super::tls_config::TlsConfigError;
 use super::tls_error::TlsFailure;
+use crate::outcome::Outcome;
 use crate::vocab::details::{
     remote_connection_failure, upstream_reset_before_response_started, HTTP1_CODEC_ERROR,
     NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
