@@ -7,7 +7,7 @@ use super::*;
 fn pooled_connection_is_reused_without_a_new_handshake() {
     let m = Mesh::new();
     let mut pool = ConnectionPool::new();
-    let client = sidecar_client(m.sleep_tls(), istio_mutual());
+    let client = mesh_client(&m);
     let server = strict(&m);
     let first = m.run_in(&client, &server, &get(), &mut pool, &allow);
     assert_eq!(stats(&first, "client").handshake, 1);
@@ -28,7 +28,7 @@ fn pooled_connection_is_reused_without_a_new_handshake() {
 fn certificate_change_forces_a_new_handshake() {
     let m = Mesh::new();
     let mut pool = ConnectionPool::new();
-    let client = sidecar_client(m.sleep_tls(), istio_mutual());
+    let client = mesh_client(&m);
     m.run_in(&client, &strict(&m), &get(), &mut pool, &allow);
     // httpbin's sidecar got a new certificate (rotation): generation changes.
     let rotated = strict(&m);
@@ -89,7 +89,7 @@ fn established_connection_survives_certificate_expiry() {
 #[test]
 fn same_inputs_give_identical_outcomes() {
     let m = Mesh::new();
-    let client = sidecar_client(m.sleep_tls(), istio_mutual());
+    let client = mesh_client(&m);
     let server = strict(&m);
     let a = m.run(&client, &server, &get());
     let b = m.run(&client, &server, &get());

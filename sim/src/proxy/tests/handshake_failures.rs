@@ -28,7 +28,7 @@ fn istio_mutual_from(tls: SidecarTls, m: &Mesh) -> (ClientSide, ServerSide) {
 
 fn to_server(m: &Mesh, tls: SidecarTls) -> (ClientSide, ServerSide) {
     let server = sidecar_server(tls, MtlsMode::Strict, PortProtocol::Http, App::Httpbin);
-    (sidecar_client(m.sleep_tls(), istio_mutual()), server)
+    (mesh_client(m), server)
 }
 
 const HANDSHAKE: Counter = |s| s.handshake;
@@ -223,11 +223,7 @@ fn server_without_sds_certificate_cannot_serve_mtls() {
     let mut tls = m.httpbin_tls();
     tls.cert = None;
     let server = sidecar_server(tls, MtlsMode::Strict, PortProtocol::Http, App::Httpbin);
-    let o = m.run(
-        &sidecar_client(m.sleep_tls(), istio_mutual()),
-        &server,
-        &get(),
-    );
+    let o = m.run(&mesh_client(&m), &server, &get());
     assert_eq!(o.status, Status::Http(503));
     assert_eq!(o.response_flags, [UF, URX]);
     assert_eq!(

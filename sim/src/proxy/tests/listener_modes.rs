@@ -6,11 +6,7 @@ use super::*;
 #[test]
 fn strict_server_accepts_istio_mutual_client() {
     let m = Mesh::new();
-    let o = m.run(
-        &sidecar_client(m.sleep_tls(), istio_mutual()),
-        &strict(&m),
-        &get(),
-    );
+    let o = m.run(&mesh_client(&m), &strict(&m), &get());
     assert_eq!(o.status, Status::Http(200), "{o:#?}");
     assert!(o.mtls);
     assert_eq!(o.details, "via_upstream");
@@ -81,17 +77,8 @@ fn strict_server_resets_sidecar_sending_plaintext_as_503_uc() {
 #[test]
 fn permissive_server_accepts_mtls_and_plaintext() {
     let m = Mesh::new();
-    let server = sidecar_server(
-        m.httpbin_tls(),
-        MtlsMode::Permissive,
-        PortProtocol::Http,
-        App::Httpbin,
-    );
-    let mtls = m.run(
-        &sidecar_client(m.sleep_tls(), istio_mutual()),
-        &server,
-        &get(),
-    );
+    let server = httpbin_server(&m, MtlsMode::Permissive);
+    let mtls = m.run(&mesh_client(&m), &server, &get());
     assert_eq!(mtls.status, Status::Http(200));
     assert!(mtls.mtls);
     assert_eq!(stats(&mtls, "server").handshake, 1);
@@ -125,11 +112,7 @@ fn unset_mode_behaves_as_permissive() {
         m.run(&bare_client(), &server, &get()).status,
         Status::Http(200)
     );
-    let o = m.run(
-        &sidecar_client(m.sleep_tls(), istio_mutual()),
-        &server,
-        &get(),
-    );
+    let o = m.run(&mesh_client(&m), &server, &get());
     assert_eq!(o.status, Status::Http(200));
     assert!(o.mtls);
 }
@@ -137,17 +120,8 @@ fn unset_mode_behaves_as_permissive() {
 #[test]
 fn disabled_server_answers_istio_mutual_client_with_wrong_version_number() {
     let m = Mesh::new();
-    let server = sidecar_server(
-        m.httpbin_tls(),
-        MtlsMode::Disable,
-        PortProtocol::Http,
-        App::Httpbin,
-    );
-    let o = m.run(
-        &sidecar_client(m.sleep_tls(), istio_mutual()),
-        &server,
-        &get(),
-    );
+    let server = httpbin_server(&m, MtlsMode::Disable);
+    let o = m.run(&mesh_client(&m), &server, &get());
     assert_connect_failure(&o, "WRONG_VERSION_NUMBER");
     assert!(o.body.contains("268435703"));
     assert_eq!(
@@ -169,11 +143,7 @@ fn istio_mutual_to_workload_without_sidecar_fails_with_wrong_version_number() {
         port: 8080,
         app: App::Httpbin,
     };
-    let o = m.run(
-        &sidecar_client(m.sleep_tls(), istio_mutual()),
-        &server,
-        &get(),
-    );
+    let o = m.run(&mesh_client(&m), &server, &get());
     assert_connect_failure(&o, "WRONG_VERSION_NUMBER");
     assert!(o.server_log.is_none());
     assert!(!o.stats.contains_key("server"));
@@ -231,11 +201,7 @@ fn disabled_tcp_port_passes_mtls_bytes_to_the_app() {
         App::TcpEcho,
     );
     let req = AppRequest::tcp("echo.foo:9000", b"ping");
-    let o = m.run(
-        &sidecar_client(m.sleep_tls(), istio_mutual()),
-        &server,
-        &req,
-    );
+    let o = m.run(&mesh_client(&m), &server, &req);
     assert_eq!(o.status, Status::Reset);
     assert_eq!(o.response_flags, [UF]);
     assert_eq!(o.tls_error.as_deref(), Some("UNEXPECTED_MESSAGE"));
@@ -245,12 +211,7 @@ fn disabled_tcp_port_passes_mtls_bytes_to_the_app() {
 #[test]
 fn permissive_http_port_has_no_chain_for_non_istio_tls() {
     let m = Mesh::new();
-    let server = sidecar_server(
-        m.httpbin_tls(),
-        MtlsMode::Permissive,
-        PortProtocol::Http,
-        App::Httpbin,
-    );
+    let server = httpbin_server(&m, MtlsMode::Permissive);
     let o = m.run(
         &sidecar_client(m.sleep_tls(), simple_with_ca(&m)),
         &server,
@@ -303,11 +264,8 @@ fn inbound_filter_chains_follow_istios_test_inbound_matrix() {
         sidecar_client(m.sleep_tls(), tls),
         AppRequest::tcp("svc:70", b"ping"),
     );
-    let mtls_http = (sidecar_client(m.sleep_tls(), istio_mutual()), get());
-    let mtls_tcp = (
-        sidecar_client(m.sleep_tls(), istio_mutual()),
-        AppRequest::tcp("svc:70", b"ping"),
-    );
+    let mtls_http = (mesh_client(&m), get());
+    let mtls_tcp = (mesh_client(&m), AppRequest::tcp("svc:70", b"ping"));
     let (tcp, http, auto) = (PortProtocol::Tcp, PortProtocol::Http, PortProtocol::Auto);
     #[rustfmt::skip]
     let table = [

@@ -113,6 +113,16 @@ fn sidecar_server(tls: SidecarTls, mode: MtlsMode, proto: PortProtocol, app: App
     }))
 }
 
+/// httpbin's sidecar on an HTTP port under `mode`.
+fn httpbin_server(m: &Mesh, mode: MtlsMode) -> ServerSide {
+    sidecar_server(m.httpbin_tls(), mode, PortProtocol::Http, App::Httpbin)
+}
+
+/// sleep's sidecar sending ISTIO_MUTUAL, as auto mTLS does towards a sidecar.
+fn mesh_client(m: &Mesh) -> ClientSide {
+    sidecar_client(m.sleep_tls(), istio_mutual())
+}
+
 fn get() -> AppRequest {
     AppRequest::http_get("httpbin.foo:8000", "/headers")
 }
@@ -122,12 +132,7 @@ fn stats<'a>(o: &'a Outcome, side: &str) -> &'a TlsStats {
 }
 
 fn strict(m: &Mesh) -> ServerSide {
-    sidecar_server(
-        m.httpbin_tls(),
-        MtlsMode::Strict,
-        PortProtocol::Http,
-        App::Httpbin,
-    )
+    httpbin_server(m, MtlsMode::Strict)
 }
 
 fn assert_connect_failure(o: &Outcome, reason: &str) {

@@ -19,7 +19,7 @@ fn authz_deny_over_http_is_403_with_policy_details() {
         deny(details)(input)
     };
     let mut pool = ConnectionPool::new();
-    let client = sidecar_client(m.sleep_tls(), istio_mutual());
+    let client = mesh_client(&m);
     let o = m.run_in(&client, &strict(&m), &get(), &mut pool, &authz);
     assert_eq!(o.status, Status::Http(403));
     assert_eq!(o.body, "RBAC: access denied");
@@ -55,7 +55,7 @@ fn authz_deny_over_tcp_resets_the_connection() {
         PortProtocol::Tcp,
         App::TcpEcho,
     );
-    let client = sidecar_client(m.sleep_tls(), istio_mutual());
+    let client = mesh_client(&m);
     let req = AppRequest::tcp("httpbin.foo:9000", b"ping");
     let mut pool = ConnectionPool::new();
     let o = m.run_in(&client, &server, &req, &mut pool, &deny(details));
@@ -119,12 +119,7 @@ fn a_tcp_payload_to_an_http_port_leaves_through_the_passthrough_chain_in_plainte
     let m = Mesh::new();
     let client = sidecar_client_for(m.sleep_tls(), IstioProtocol::Http);
     let req = AppRequest::tcp("httpbin.foo:8000", b"hello meshsim\n");
-    let permissive = sidecar_server(
-        m.httpbin_tls(),
-        MtlsMode::Permissive,
-        PortProtocol::Http,
-        App::Httpbin,
-    );
+    let permissive = httpbin_server(&m, MtlsMode::Permissive);
     let o = m.run(&client, &permissive, &req);
     assert_eq!(o.status, Status::Http(400), "{o:#?}");
     assert!(!o.mtls, "PassthroughCluster has no TLS");
@@ -174,11 +169,7 @@ fn tcp_echo_works_over_mtls_and_through_auto_ports() {
     let req = AppRequest::tcp("echo.foo:9000", b"hello mesh");
     for proto in [PortProtocol::Tcp, PortProtocol::Auto] {
         let server = sidecar_server(m.httpbin_tls(), MtlsMode::Strict, proto, App::TcpEcho);
-        let o = m.run(
-            &sidecar_client(m.sleep_tls(), istio_mutual()),
-            &server,
-            &req,
-        );
+        let o = m.run(&mesh_client(&m), &server, &req);
         assert_eq!(o.status, Status::Http(200), "{proto:?} {o:#?}");
         assert_eq!(o.body, "hello mesh");
         assert!(o.mtls);
