@@ -23,6 +23,7 @@ use super::{
     AuthorizationPolicy, DestinationRule, Interception, Namespace, Object, Origin,
     PeerAuthentication, ServiceAccount, Warning, WorkloadKind,
 };
+use crate::vocab::KubeProtocol;
 
 /// Where the object being parsed sits: its file, its document (for field lines) and its path
 /// inside the document (`items[3]` for a `kind: List` entry).
@@ -453,8 +454,9 @@ fn check_names(object: &Object, src: &Source<'_>) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// `spec.replicas` and every `containerPort` as the API server bounds them
-/// (`ValidateNonnegativeField` on `replicas`; `validateContainerPorts` with `IsValidPortNum`,
+/// `spec.replicas` and every container port as the API server bounds them
+/// (`ValidateNonnegativeField` on `replicas`; `validateContainerPorts` with `IsValidPortNum` and
+/// `supportedPortProtocols`,
 /// in Kubernetes' `pkg/apis/core/validation`): a negative replica count or port is an error,
 /// not a workload that silently runs nothing or listens nowhere.
 fn check_counts(kind: WorkloadKind, value: &Value, src: &Source<'_>) -> Result<(), Rejection> {
@@ -481,12 +483,8 @@ fn check_counts(kind: WorkloadKind, value: &Value, src: &Source<'_>) -> Result<(
         for (c, container) in containers.into_iter().flatten().enumerate() {
             let ports = container.get("ports").and_then(Value::as_sequence);
             for (i, port) in ports.into_iter().flatten().enumerate() {
-                let path = pod_spec
-                    .key(list)
-                    .index(c)
-                    .key("ports")
-                    .index(i)
-                    .key("containerPort");
+                let port_path = pod_spec.key(list).index(c).key("ports").index(i);
+                let path = port_path.key("containerPort");
                 match port.get("containerPort").and_then(Value::as_i64) {
                     Some(n) if !(1..=65535).contains(&n) => {
                         return Err(Rejection::Field(src.error(
@@ -495,6 +493,13 @@ fn check_counts(kind: WorkloadKind, value: &Value, src: &Source<'_>) -> Result<(
                         )));
                     }
                     _ => {}
+                }
+                let protocol = port.get("protocol").and_then(Value::as_str);
+                if let Err(message) = KubeProtocol::from_field(protocol) {
+                    let path = port_path.key("protocol");
+                    return Err(Rejection::Field(
+                        src.error(&path, format!("{path}: {message}")),
+                    ));
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! use sim::model::MtlsMode;
 //! use sim::proxy::testing::TestCa;
 //! use sim::proxy::*;
-//! use sim::vocab::{IstioProtocol, PortProtocol, Status};
+//! use sim::vocab::{IstioProtocol, KubeProtocol, PortProtocol, Status};
 //! use sim::SimTime;
 //!
 //! let now = SimTime::EPOCH;
@@ -30,7 +30,7 @@
 //!     port: 8080,
 //!     tls: tls("spiffe://cluster.local/ns/foo/sa/httpbin"),
 //!     mode: MtlsMode::Strict,
-//!     port_protocol: PortProtocol::from_port(8000, Some("http"), "TCP", None),
+//!     port_protocol: PortProtocol::from_port(8000, Some("http"), KubeProtocol::Tcp, None),
 //!     app: App::Httpbin,
 //! }));
 //! let rt = data_path_runtime().unwrap();

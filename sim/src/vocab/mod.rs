@@ -10,6 +10,7 @@ pub mod details;
 mod finding_code;
 mod host_port;
 mod kind;
+mod kube_protocol;
 mod protocol;
 mod release;
 mod response_flag;
@@ -21,6 +22,7 @@ mod workload_ref;
 pub use finding_code::FindingCode;
 pub use host_port::{HostPort, HostPortError, CLUSTER_DOMAIN};
 pub use kind::Kind;
+pub use kube_protocol::KubeProtocol;
 pub use names::{join, UnknownName};
 pub use protocol::{
     sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, Protocol, PASSTHROUGH_CLUSTER,

@@ -551,7 +551,7 @@ spec:
         ]
     );
     assert_eq!(svc.ports[1].app_protocol.as_deref(), Some("grpc"));
-    assert_eq!(svc.ports[3].protocol, "UDP");
+    assert_eq!(svc.ports[3].protocol, crate::vocab::KubeProtocol::Udp);
     assert_eq!(
         svc.selector
             .as_ref()
