@@ -38,7 +38,7 @@ impl InputError {
             file: file.to_path_buf(),
             line,
             column,
-            message: crate::suggest::explain_serde_message(&strip_location(&err.to_string())),
+            message: strip_location(&err.to_string()),
         }
     }
 }
