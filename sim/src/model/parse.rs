@@ -14,8 +14,9 @@ use serde_yaml::Value;
 use super::istio_parse::istio_object;
 use super::k8s_convert::{self, PodPart};
 use super::load::LoadError;
+use super::locate::yaml_message;
 use super::locate::{Document, FieldPath};
-use super::mesh_config::{config_map, strip_location};
+use super::mesh_config::config_map;
 use super::unmodelled;
 use super::validate;
 use super::validate::names::NameRule;
@@ -597,7 +598,7 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
                             file: src.file.to_path_buf(),
                             line,
                         },
-                        message: strip_location(&e),
+                        message: yaml_message(&e),
                     }
                 })
         }
