@@ -38,7 +38,7 @@ impl InputError {
             file: file.to_path_buf(),
             line,
             column,
-            message: sim::model::locate::yaml_message(err),
+            message: sim::model::yaml_message(err),
         }
     }
 }

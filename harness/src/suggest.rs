@@ -34,7 +34,7 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 }
 
 /// "did you mean" for a document that failed to deserialize as `T` because of an unknown field
-/// or variant: the document is deserialized again through [`YamlValue`] with the [`Captured`]
+/// or variant: the document is deserialized again through `YamlValue` with the `Captured`
 /// error, which records the unknown name and the expected set as data, so the suggestion comes
 /// from serde's own arguments and never from its message text.
 pub fn did_you_mean<T: DeserializeOwned>(document: &serde_yaml::Value) -> Option<String> {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use sim::diagnose::static_checks::{static_findings, unmodelled_fields};
+use sim::diagnose::{static_findings, unmodelled_fields};
 use sim::diagnose::{Finding, Severity};
 use sim::model::{Meta, ObjectRef, Origin};
 use sim::vocab::FindingCode;

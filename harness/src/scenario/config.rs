@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sim::model::load::{load_sources, parse_object, LoadError};
+use sim::model::{load_sources, parse_object, LoadError};
 use sim::model::{Origin, Resources};
 use sim::Fault;
 
@@ -92,7 +92,7 @@ pub(super) fn scenario_resources(
         };
         resources.mesh_config = mesh.0.apply(&resources.mesh_config, origin);
     }
-    if let Some(problem) = sim::model::validate::release_problems(&resources).first() {
+    if let Some(problem) = sim::model::release_problems(&resources).first() {
         return Err(InputError::at(file, lines.key("mesh"), problem.clone()));
     }
     Ok(resources)

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use sim::model::locate::split_documents;
-use sim::model::{load::parse_object, ObjectRef, Origin, Warning};
+use sim::model::split_documents;
+use sim::model::{parse_object, ObjectRef, Origin, Warning};
 use sim::request::RequestSpec;
 use sim::Fault;
 

@@ -252,6 +252,9 @@ pub struct MeshConfig {
     /// scenario's `mesh: {istioVersion: ...}` or `--istio-version`); `None` is the newest
     /// modelled release. Read it with [`MeshConfig::release`].
     pub istio_release: Option<crate::vocab::IstioRelease>,
+    /// `pathNormalization.normalization`: how the inbound HCM rewrites `:path` before RBAC
+    /// matches it; BASE by default.
+    pub path_normalization: crate::vocab::PathNormalization,
     /// Where it was read from (default origin when defaulted).
     pub origin: super::Origin,
 }
@@ -297,6 +300,7 @@ impl Default for MeshConfig {
             cipher_suites: Vec::new(),
             ext_authz_providers: Vec::new(),
             istio_release: None,
+            path_normalization: crate::vocab::PathNormalization::default(),
             origin: super::Origin::default(),
         }
     }

@@ -19,7 +19,7 @@ use crate::vocab::{sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, S
 
 /// Upper bound on one exchange in real time; everything is in-process, so hitting it is a bug
 /// in a peer's behaviour and is reported as `timeout`, never a hang.
-pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the client application sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

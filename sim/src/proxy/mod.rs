@@ -42,19 +42,20 @@
 //! assert_eq!(outcome.peer_principal.as_deref(), Some("cluster.local/ns/default/sa/sleep"));
 //! ```
 
-pub mod access_log;
-pub mod app;
-pub mod exchange;
-pub mod http;
+pub(crate) mod access_log;
+pub(crate) mod app;
+pub(crate) mod exchange;
+pub(crate) mod http;
 mod inbound;
-pub mod inspector;
+pub(crate) mod inspector;
 mod outbound;
-pub mod pool;
-pub mod report;
+pub(crate) mod pool;
+pub(crate) mod report;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
-pub mod tls_config;
-pub mod tls_error;
-pub mod verifier;
+pub(crate) mod tls_config;
+pub(crate) mod tls_error;
+pub(crate) mod verifier;
 
 #[cfg(test)]
 mod tests;
@@ -69,3 +70,4 @@ pub use exchange::{
 pub use inbound::serve_stream;
 pub use pool::ConnectionPool;
 pub use tls_config::{ClientMaterial, SidecarTls, TlsConfigError, UpstreamTls};
+pub use verifier::{SpiffeClientVerifier, SpiffeServerVerifier};

@@ -306,9 +306,7 @@ async fn via_sidecar(
                 let f = match f {
                     ConnectFailure::Tls(t) => {
                         count(&mut client_stats, &t);
-                        ConnectFailure::Tls(
-                            t.as_received_from_boringssl(negotiates_tls12(c, server)),
-                        )
+                        ConnectFailure::Tls(t.seen_from_boringssl(negotiates_tls12(c, server)))
                     }
                     other => other,
                 };

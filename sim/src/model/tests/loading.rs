@@ -617,6 +617,40 @@ data:
 }
 
 #[test]
+fn path_normalization_is_read_from_mesh_config_as_getpathnormalization_maps_it() {
+    use crate::vocab::PathNormalization as N;
+    let cases = [
+        ("", N::Base),
+        ("pathNormalization: {}", N::Base),
+        ("pathNormalization: {normalization: DEFAULT}", N::Base),
+        ("pathNormalization: {normalization: NONE}", N::None),
+        (
+            "pathNormalization: {normalization: MERGE_SLASHES}",
+            N::MergeSlashes,
+        ),
+        (
+            "pathNormalization: {normalization: DECODE_AND_MERGE_SLASHES}",
+            N::DecodeAndMergeSlashes,
+        ),
+    ];
+    for (mesh, want) in cases {
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: istio, namespace: istio-system}}\ndata:\n  mesh: |-\n    trustDomain: cluster.local\n    {mesh}\n"
+        );
+        let res = load_ok(&text);
+        assert_eq!(res.mesh_config.path_normalization, want, "{mesh}");
+        assert!(res.warnings.is_empty(), "{mesh}: {:?}", res.warnings);
+    }
+    let err = load_err(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    pathNormalization: {normalization: MERGE_SLASH}\n",
+    );
+    assert!(
+        err.message.contains("unknown variant `MERGE_SLASH`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn istio_config_map_in_a_custom_root_namespace_is_accepted_elsewhere_skipped() {
     let text = "apiVersion: v1
 kind: ConfigMap
