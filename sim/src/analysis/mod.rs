@@ -80,7 +80,8 @@ impl<'a> Analyzer<'a> {
     pub fn predict(&self, req: &RequestSpec) -> Result<Prediction, String> {
         let res = self.res;
         let from = res.find_workload(&req.from).map_err(|e| e.to_string())?;
-        let dest = resolve_destination(res, &from.meta.namespace, &req.to)?;
+        let dest =
+            resolve_destination(res, &from.meta.namespace, &req.to).map_err(|e| e.to_string())?;
         let mut p = Prediction {
             status: Status::Http(200),
             response_flags: Vec::new(),

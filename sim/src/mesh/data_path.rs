@@ -27,8 +27,8 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
         .find_workload(&req.from)
         .map_err(|e| MeshError(e.to_string()))?
         .clone();
-    let dest =
-        resolve_destination(&mesh.resources, &from.meta.namespace, &req.to).map_err(MeshError)?;
+    let dest = resolve_destination(&mesh.resources, &from.meta.namespace, &req.to)
+        .map_err(|e| MeshError(e.to_string()))?;
     let src_sidecar = mesh.resources.has_sidecar(&from);
     let count = req.count.max(1) as usize;
     if dest.endpoints.is_empty() {
@@ -117,8 +117,8 @@ pub(super) fn protocol_of(mesh: &Mesh, req: &RequestSpec) -> Result<Protocol, Me
         .resources
         .find_workload(&req.from)
         .map_err(|e| MeshError(e.to_string()))?;
-    let dest =
-        resolve_destination(&mesh.resources, &from.meta.namespace, &req.to).map_err(MeshError)?;
+    let dest = resolve_destination(&mesh.resources, &from.meta.namespace, &req.to)
+        .map_err(|e| MeshError(e.to_string()))?;
     Ok(req.protocol_to(dest.port.istio_protocol()))
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{ObjectRef, Resources, Service, ServicePort, TargetPort, Workload};
 use crate::policy::decision::{object_ref, Decision};
-use crate::vocab::{HostPort, HostPortError, Kind, CLUSTER_DOMAIN};
+use crate::vocab::{HostPort, HostPortError, Kind, KubeProtocol, CLUSTER_DOMAIN};
 
 #[cfg(test)]
 mod tests;
@@ -83,15 +83,64 @@ pub(crate) fn service_selects(service: &Service, workload: &Workload) -> bool {
         })
 }
 
+/// Why a destination does not resolve to a Service port meshsim can connect to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DestinationError {
+    /// Not `HOST:PORT` naming a Service.
+    #[error(transparent)]
+    Host(#[from] HostPortError),
+    /// No Service of that name in that namespace (Kubernetes DNS: NXDOMAIN).
+    #[error("destination `{given}`: no Service {name} in namespace {namespace}")]
+    NoService {
+        /// The destination as written.
+        given: String,
+        /// The Service name.
+        name: String,
+        /// The namespace searched.
+        namespace: String,
+    },
+    /// The port exists for UDP or SCTP only.
+    #[error(
+        "destination `{given}`: Service {namespace}/{name} port {port} is {protocol}, and meshsim \
+         sends TCP only"
+    )]
+    NotTcp {
+        /// The destination as written.
+        given: String,
+        /// The Service name.
+        name: String,
+        /// Its namespace.
+        namespace: String,
+        /// The port number.
+        port: u16,
+        /// The port's protocol.
+        protocol: KubeProtocol,
+    },
+    /// The Service has no port with that number.
+    #[error(
+        "destination `{given}`: Service {namespace}/{name} has no port {port} (ports: {known})"
+    )]
+    NoPort {
+        /// The destination as written.
+        given: String,
+        /// The Service name.
+        name: String,
+        /// Its namespace.
+        namespace: String,
+        /// The port number asked for.
+        port: u16,
+        /// The ports it has, comma-separated.
+        known: String,
+    },
+}
+
 /// Resolves a host as a caller in `caller_namespace` writes it, with a Service port.
 pub fn resolve_destination(
     res: &Resources,
     caller_namespace: &str,
     host_port: &str,
-) -> Result<Destination, String> {
-    let parsed: HostPort = host_port
-        .parse()
-        .map_err(|e: HostPortError| e.to_string())?;
+) -> Result<Destination, DestinationError> {
+    let parsed: HostPort = host_port.parse()?;
     let (name, namespace, port_number) = (
         parsed.service.as_str(),
         parsed.namespace_or(caller_namespace),
@@ -101,8 +150,10 @@ pub fn resolve_destination(
         .services
         .iter()
         .find(|s| s.meta.name == name && s.meta.namespace == namespace)
-        .ok_or_else(|| {
-            format!("destination `{host_port}`: no Service {name} in namespace {namespace}")
+        .ok_or_else(|| DestinationError::NoService {
+            given: host_port.to_string(),
+            name: name.to_string(),
+            namespace: namespace.to_string(),
         })?;
     // meshsim's clients connect over TCP, and kube-proxy forwards a UDP or SCTP port for that
     // protocol only: of two ports with one number (DNS's 53/UDP and 53/TCP) the TCP one is meant.
@@ -111,19 +162,25 @@ pub fn resolve_destination(
         .find(|p| p.is_tcp())
         .cloned()
         .ok_or_else(|| match numbered().next() {
-            Some(p) => format!(
-                "destination `{host_port}`: Service {namespace}/{name} port {port_number} is {}, \
-                 and meshsim sends TCP only",
-                p.protocol
-            ),
-            None => {
-                let known: Vec<String> = service.ports.iter().map(|p| p.port.to_string()).collect();
-                format!(
-                    "destination `{host_port}`: Service {namespace}/{name} has no port \
-                     {port_number} (ports: {})",
-                    known.join(", ")
-                )
-            }
+            Some(p) => DestinationError::NotTcp {
+                given: host_port.to_string(),
+                name: name.to_string(),
+                namespace: namespace.to_string(),
+                port: port_number,
+                protocol: p.protocol,
+            },
+            None => DestinationError::NoPort {
+                given: host_port.to_string(),
+                name: name.to_string(),
+                namespace: namespace.to_string(),
+                port: port_number,
+                known: service
+                    .ports
+                    .iter()
+                    .map(|p| p.port.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
         })?;
     let service_ref = object_ref(Kind::Service, &service.meta);
     let fqdn = format!("{name}.{namespace}.svc.{CLUSTER_DOMAIN}");
