@@ -5,7 +5,8 @@ use crate::vocab::SpiffeId;
 use std::time::Duration;
 
 use super::istiod::{stamp, CsrFailure};
-use crate::pki::{go_duration, TrustBundle, WorkloadCert};
+use super::keep_recent;
+use crate::pki::{go_duration, Reservation, TrustBundle, WorkloadCert};
 use crate::tls_params::TlsParamsOverride;
 use crate::SimTime;
 
@@ -55,6 +56,11 @@ pub(crate) struct Agent {
     /// Per-proxy TLS parameters (fault `tls-params`); the proxy applies them over the mesh's.
     pub(crate) tls: Option<TlsParamsOverride>,
     pub(crate) log: Vec<String>,
+    /// A certificate the CA accepted during the current clock jump but has not signed yet
+    /// (`ControlPlane::advance_to` signs it when the jump ends), with the key it certifies.
+    pub(crate) pending: Option<(Reservation, String)>,
+    /// Why the last CSR failed, until one succeeds.
+    pub(crate) last_failure: Option<CsrFailure>,
 }
 
 impl Agent {
@@ -72,17 +78,29 @@ impl Agent {
             clock_offset: 0,
             tls: None,
             log: Vec::new(),
+            pending: None,
+            last_failure: None,
         }
     }
 
     fn push(&mut self, now: SimTime, level: &str, msg: String) {
-        self.log
-            .push(format!("{}\t{level}\tcache\t{msg}", stamp(now)));
+        keep_recent(
+            &mut self.log,
+            format!("{}\t{level}\tcache\t{msg}", stamp(now)),
+        );
     }
 
-    /// Installs a new certificate (SDS `default` push) and schedules its rotation.
-    pub(crate) fn received(&mut self, cert: WorkloadCert, now: SimTime, jitter: f64) {
-        let ttl = Duration::from_secs(cert.not_after.0.saturating_sub(now.0));
+    /// Takes the CA's answer (the certificate it accepted, signed when the clock jump ends; SDS
+    /// `default` push) and schedules its rotation.
+    pub(crate) fn received(
+        &mut self,
+        accepted: Reservation,
+        key_purpose: String,
+        now: SimTime,
+        jitter: f64,
+    ) {
+        let not_after = accepted.not_after;
+        let ttl = Duration::from_secs(not_after.0.saturating_sub(now.0));
         self.push(
             now,
             "info",
@@ -91,10 +109,11 @@ impl Agent {
                 go_duration(ttl)
             ),
         );
-        self.next_csr = Some(rotate_at(now, cert.not_after, jitter));
-        self.cert = Some(cert);
+        self.next_csr = Some(rotate_at(now, not_after, jitter));
+        self.pending = Some((accepted, key_purpose));
         self.issued += 1;
         self.failures = 0;
+        self.last_failure = None;
         self.generation += 1;
     }
 
@@ -106,6 +125,7 @@ impl Agent {
             format!("resource:default failed to sign: create certificate: {failure}"),
         );
         self.failures += 1;
+        self.last_failure = Some(failure.clone());
         self.next_csr = Some(now.plus(retry_delay(self.failures)));
     }
 

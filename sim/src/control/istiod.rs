@@ -110,7 +110,7 @@ impl Istiod {
     }
 
     fn push(&mut self, now: SimTime, level: &str, msg: String) {
-        self.log.push(format!("{}\t{level}\t{msg}", stamp(now)));
+        super::keep_recent(&mut self.log, format!("{}\t{level}\t{msg}", stamp(now)));
     }
 
     /// Admission of one CSR from `peer` claiming `identity`: availability, rate limit, then

@@ -117,6 +117,13 @@ impl ControlPlane {
 
     /// Processes every CSR due up to `now`, in time order (ties by proxy id), then sets the
     /// clock to `now`. Moving backwards does nothing.
+    ///
+    /// The cost does not grow with the jump's length beyond bookkeeping: the CA accepts each CSR
+    /// on the way (validity, serial, the agent's rotation schedule and logs, all as before) but
+    /// signs only the certificate each proxy holds when the jump ends, and an agent whose CSRs
+    /// keep failing for a reason the jump cannot change (istiod down, authentication refused,
+    /// signing certificate expired) skips whole blocks of identical retries, keeping the last
+    /// ones so its kept log tail is the one the step-by-step run gives.
     pub fn advance_to(&mut self, now: SimTime) {
         loop {
             let due = self
@@ -127,8 +134,10 @@ impl ControlPlane {
             let Some((t, id)) = due else { break };
             self.now = self.now.max(t);
             self.process_csr(&id, t);
+            self.skip_repeated_failures(&id, now);
         }
         self.now = self.now.max(now);
+        self.sign_accepted();
     }
 
     fn process_csr(&mut self, id: &str, t: SimTime) {
@@ -140,44 +149,89 @@ impl ControlPlane {
             return;
         }
         let (spiffe, peer, issued) = (agent.spiffe.clone(), agent.peer.clone(), agent.issued);
-        let result = self
-            .istiod
-            .admit(t, &peer, &spiffe)
-            .and_then(|()| self.sign(id, &spiffe, issued, t));
+        let key_purpose = self.key_purpose(id, issued);
+        let result = self.istiod.admit(t, &peer, &spiffe).and_then(|()| {
+            self.ca
+                .reserve(&spiffe, self.ttl, t)
+                .map_err(|e| self.istiod.signing_failed(t, &e))
+        });
         let jitter = self.jitter.gen_range(-1.0..=1.0);
         let Some(agent) = self.agents.get_mut(id) else {
             return;
         };
         match result {
-            Ok(cert) => agent.received(cert, t, jitter),
+            Ok(accepted) => agent.received(accepted, key_purpose, t, jitter),
             Err(failure) => agent.failed(&failure, t),
         }
     }
 
-    /// The agent's CSR (a fresh key each time, as the istio-agent does) and the CA's signature.
-    fn sign(
-        &mut self,
-        id: &str,
-        spiffe: &SpiffeId,
-        issued: u64,
-        t: SimTime,
-    ) -> Result<WorkloadCert, CsrFailure> {
-        let csr = create_csr(
-            spiffe,
-            self.key_type,
-            self.ca.seed(),
-            &self.key_purpose(id, issued),
-        )
-        .map_err(|e| CsrFailure::Internal(e.to_string()))?;
-        match self.ca.sign_csr(&csr.der, spiffe, self.ttl, t) {
-            Ok(signed) => Ok(WorkloadCert {
-                chain: signed.chain,
-                key_pkcs8: csr.key_pkcs8,
-                not_before: signed.not_before,
-                not_after: signed.not_after,
-                spiffe: Some(spiffe.clone()),
-            }),
-            Err(e) => Err(self.istiod.signing_failed(t, &e)),
+    /// After a failure that every later retry of this jump repeats, moves the agent past whole
+    /// blocks of [`LOG_LINES_KEPT`] retries (each one agent log line and at most one istiod
+    /// line), keeping at least twice that many to run: the logs' kept tails and every other
+    /// agent's schedule are then exactly those of running each retry. Retries are at the
+    /// `RETRY_MAX` cap by then. Not with a CSR rate limit, whose per-second window every
+    /// admitted CSR counts in.
+    fn skip_repeated_failures(&mut self, id: &str, until: SimTime) {
+        if self.istiod.csr_rate_limit.is_some() {
+            return;
+        }
+        let Some(agent) = self.agents.get_mut(id) else {
+            return;
+        };
+        let repeats = matches!(
+            agent.last_failure,
+            Some(
+                CsrFailure::Unavailable
+                    | CsrFailure::Unauthenticated
+                    | CsrFailure::InvalidArgument(_)
+                    | CsrFailure::Internal(_)
+            )
+        );
+        let Some(next) = agent.next_csr else { return };
+        if !repeats || retry_delay(agent.failures) != RETRY_MAX || next > until {
+            return;
+        }
+        let step = RETRY_MAX.as_secs();
+        let due = (until.0 - next.0) / step + 1;
+        let block = LOG_LINES_KEPT as u64;
+        if due < 3 * block {
+            return;
+        }
+        let skip = (due - 2 * block) / block * block;
+        agent.failures = agent
+            .failures
+            .saturating_add(u32::try_from(skip).unwrap_or(u32::MAX));
+        agent.next_csr = Some(next.plus(Duration::from_secs(skip * step)));
+    }
+
+    /// Signs the certificate each agent accepted last (a fresh key and CSR per issuance, as the
+    /// istio-agent makes them); the CA has not changed since it accepted them.
+    fn sign_accepted(&mut self) {
+        for agent in self.agents.values_mut() {
+            let Some((accepted, key_purpose)) = agent.pending.take() else {
+                continue;
+            };
+            let signed = create_csr(&agent.spiffe, self.key_type, self.ca.seed(), &key_purpose)
+                .and_then(|csr| {
+                    self.ca
+                        .sign_reserved(&csr.der, &accepted)
+                        .map(|signed| (csr, signed))
+                });
+            match signed {
+                Ok((csr, signed)) => {
+                    agent.cert = Some(WorkloadCert {
+                        chain: signed.chain,
+                        key_pkcs8: csr.key_pkcs8,
+                        not_before: signed.not_before,
+                        not_after: signed.not_after,
+                        spiffe: Some(agent.spiffe.clone()),
+                    });
+                }
+                // Only a broken key or CA gets here: istiod logs it, the proxy keeps what it had.
+                Err(e) => {
+                    self.istiod.signing_failed(self.now, &e);
+                }
+            }
         }
     }
 
@@ -329,6 +383,20 @@ impl ControlPlane {
             return Err(ControlError::UnknownProxy(workload.to_string()));
         }
         Ok(ids)
+    }
+}
+
+/// How many recent lines each log keeps (istiod's and every agent's): the kubelet rotates
+/// container logs too (`containerLogMaxSize`, 10 MiB by default), so a years-long run keeps a
+/// bounded tail instead of every line.
+pub const LOG_LINES_KEPT: usize = 10_000;
+
+/// Appends `line`, dropping the oldest [`LOG_LINES_KEPT`] lines whenever twice that many are
+/// held: amortised O(1), and the kept tail depends only on the lines pushed.
+pub(crate) fn keep_recent(log: &mut Vec<String>, line: String) {
+    log.push(line);
+    if log.len() >= 2 * LOG_LINES_KEPT {
+        log.drain(..LOG_LINES_KEPT);
     }
 }
 

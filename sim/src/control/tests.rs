@@ -560,3 +560,48 @@ fn rsa_workload_keys_rotate_certificates_and_keep_one_key_per_proxy() {
     );
     assert!(crate::pki::keys::load_key_pair(KeyType::Rsa2048, &second.key_pkcs8).is_ok());
 }
+
+/// A clock jump signs only what each proxy holds at its end and skips blocks of identical
+/// failed retries, yet leaves exactly the certificates, logs and schedule of moving one day at a
+/// time (where nothing is skipped): healthy rotation, istiod down, an expired CA signing cert.
+#[test]
+fn one_long_jump_leaves_the_state_of_many_short_ones() {
+    let faults: [Option<Fault>; 3] = [None, Some(Fault::IstiodDown), Some(Fault::ExpireCaCert)];
+    for fault in faults {
+        let run = |daily: bool| {
+            let mut cp = started(7);
+            if let Some(f) = &fault {
+                cp.apply_fault(f, at(HOUR)).unwrap();
+            }
+            if daily {
+                for day in 1..=200 {
+                    cp.advance_to(at(day * DAY));
+                }
+            } else {
+                cp.advance_to(at(200 * DAY));
+            }
+            let proxies: Vec<_> = cp
+                .proxies()
+                .map(|p| {
+                    let (cert, bundle) = cp.credentials(p);
+                    (
+                        cert.cloned(),
+                        bundle.clone(),
+                        cp.agent_log(p).to_vec(),
+                        cp.next_csr(p),
+                        cp.generation(p),
+                    )
+                })
+                .collect();
+            (proxies, cp.istiod_log().to_vec())
+        };
+        let (jump, daily) = (run(false), run(true));
+        assert_eq!(jump, daily, "{fault:?}");
+        for (_, _, log, _, _) in &jump.0 {
+            assert!(
+                log.len() < 2 * LOG_LINES_KEPT,
+                "{fault:?}: logs stay bounded"
+            );
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rcgen::{
     CertificateParams, DistinguishedName, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose,
-    PublicKeyData, SanType, SignatureAlgorithm,
+    PublicKeyData, SanType, SerialNumber, SignatureAlgorithm,
 };
 use rustls_pki_types::CertificateDer;
 use x509_parser::certification_request::X509CertificationRequest;
@@ -154,6 +154,27 @@ impl PublicKeyData for CsrPublicKey {
     }
 }
 
+/// What the CA commits to when it accepts a CSR, before it signs: the identity, the validity and
+/// the serial (drawn in acceptance order). Signing it later gives the certificate `sign_csr`
+/// would have given at acceptance, so the control plane signs only the certificates a proxy
+/// still holds at the end of a clock jump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reservation {
+    identity: SpiffeId,
+    pub(crate) not_before: SimTime,
+    pub(crate) not_after: SimTime,
+    serial: SerialNumber,
+}
+
+/// The CSR's public key, once its signature (proof of possession) is verified.
+fn csr_key(csr_der: &[u8]) -> Result<CsrPublicKey, PkiError> {
+    let (_, csr) = X509CertificationRequest::from_der(csr_der)
+        .map_err(|e| PkiError::Csr(format!("failed to parse CSR: {e}")))?;
+    csr.verify_signature()
+        .map_err(|e| PkiError::Csr(format!("CSR signature verification failed: {e}")))?;
+    CsrPublicKey::from_csr(&csr)
+}
+
 impl CertificateAuthority {
     /// Signs a CSR for the authenticated `identity`. Like istiod, the SAN comes from the caller's
     /// authenticated identity, not from the CSR; the CSR only proves possession of the key.
@@ -164,10 +185,19 @@ impl CertificateAuthority {
         requested_ttl: Duration,
         now: SimTime,
     ) -> Result<SignedChain, PkiError> {
-        let (_, csr) = X509CertificationRequest::from_der(csr_der)
-            .map_err(|e| PkiError::Csr(format!("failed to parse CSR: {e}")))?;
-        csr.verify_signature()
-            .map_err(|e| PkiError::Csr(format!("CSR signature verification failed: {e}")))?;
+        let spki = csr_key(csr_der)?;
+        let reservation = self.reserve(identity, requested_ttl, now)?;
+        self.sign_with(&spki, &reservation)
+    }
+
+    /// Accepts a CSR for `identity` at `now` without signing it yet: the TTL and signer checks
+    /// `sign_csr` makes, the leaf's validity, and its serial.
+    pub(crate) fn reserve(
+        &mut self,
+        identity: &SpiffeId,
+        requested_ttl: Duration,
+        now: SimTime,
+    ) -> Result<Reservation, PkiError> {
         let ttl = if requested_ttl.is_zero() {
             DEFAULT_WORKLOAD_TTL
         } else {
@@ -186,19 +216,37 @@ impl CertificateAuthority {
                 now,
             });
         }
-        let spki = CsrPublicKey::from_csr(&csr)?;
+        uri_san(identity)?;
+        Ok(Reservation {
+            identity: identity.clone(),
+            not_before: now.offset(-(CLOCK_SKEW_GRACE_PERIOD.as_secs() as i64)),
+            not_after: now.plus(ttl).min(signer_not_after),
+            serial: self.next_serial(),
+        })
+    }
 
-        let not_before = now.offset(-(CLOCK_SKEW_GRACE_PERIOD.as_secs() as i64));
-        let not_after = now.plus(ttl).min(signer_not_after);
-        let mut params = workload_leaf_params(uri_san(identity)?);
-        params.not_before = to_datetime(not_before)?;
-        params.not_after = to_datetime(not_after)?;
-        params.serial_number = Some(self.next_serial());
+    /// Signs the CSR accepted as `reservation` (the signer must not have changed since).
+    pub(crate) fn sign_reserved(
+        &self,
+        csr_der: &[u8],
+        reservation: &Reservation,
+    ) -> Result<SignedChain, PkiError> {
+        self.sign_with(&csr_key(csr_der)?, reservation)
+    }
 
+    fn sign_with(
+        &self,
+        spki: &CsrPublicKey,
+        reservation: &Reservation,
+    ) -> Result<SignedChain, PkiError> {
+        let mut params = workload_leaf_params(uri_san(&reservation.identity)?);
+        params.not_before = to_datetime(reservation.not_before)?;
+        params.not_after = to_datetime(reservation.not_after)?;
+        params.serial_number = Some(reservation.serial.clone());
         let leaf = {
             let issuer = self.signer().issuer()?;
             params
-                .signed_by(&spki, &issuer)
+                .signed_by(spki, &issuer)
                 .map_err(|e| PkiError::Certificate(format!("signing workload cert: {e}")))?
                 .der()
                 .clone()
@@ -207,8 +255,8 @@ impl CertificateAuthority {
         chain.extend(self.chain_tail());
         Ok(SignedChain {
             chain,
-            not_before,
-            not_after,
+            not_before: reservation.not_before,
+            not_after: reservation.not_after,
         })
     }
 

@@ -19,6 +19,7 @@ pub(crate) mod verify;
 
 pub use ca::{CaMode, CertificateAuthority};
 pub use inspect::{fingerprint, inspect, key_type, CertInfo};
+pub(crate) use issue::Reservation;
 pub use issue::{
     create_csr, go_duration, Csr, SignedChain, CLOCK_SKEW_GRACE_PERIOD, DEFAULT_WORKLOAD_TTL,
     MAX_WORKLOAD_TTL,
