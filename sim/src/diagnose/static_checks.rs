@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::model::{
-    AuthzAction, AuthzRule, Meta, MtlsMode, ObjectRef, PeerAuthentication, Resources,
+    AuthorizationPolicy, AuthzAction, AuthzRule, Meta, MtlsMode, ObjectRef, PeerAuthentication,
+    Resources, TargetPort, Workload,
 };
+use crate::policy::routing::{service_selects, target_port_of};
 use crate::policy::authz::AuthzIndex;
 use crate::policy::decision::object_ref;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
@@ -24,6 +26,8 @@ pub fn static_findings(res: &Resources) -> Vec<Finding> {
     out.extend(strict_overridden(res));
     out.extend(destination_rule_not_applied(res));
     out.extend(allow_shadowed_by_deny(res));
+    out.extend(authorization_policy_selects_nothing(res));
+    out.extend(port_level_mtls_port_unused(res));
     out
 }
 
@@ -391,6 +395,231 @@ fn allow_shadowed_by_deny(res: &Resources) -> Vec<Finding> {
         .collect()
 }
 
+fn selector_of_ap(ap: &AuthorizationPolicy) -> Option<&BTreeMap<String, String>> {
+    ap.spec
+        .selector
+        .as_ref()
+        .map(|s| &s.match_labels)
+        .filter(|l| !l.is_empty())
+}
+
+fn workload_line(w: &Workload) -> String {
+    format!(
+        "{} {}/{}: pod labels {}",
+        w.kind.as_str(),
+        w.meta.namespace,
+        w.meta.name,
+        labels_str(&w.pod_labels)
+    )
+}
+
+/// AuthorizationPolicies that reach no pod, following Istio's `ListAuthorizationPolicies`
+/// (`pilot/pkg/model/authorization.go`): a policy applies to workloads of its own namespace, and
+/// one in the root namespace (`meshConfig.rootNamespace`) to workloads of every namespace, so a
+/// root-namespace selector selects nothing only when no pod in any namespace matches. A
+/// namespace-wide policy (no selector) selects nothing when its namespace holds no workload;
+/// that is judged only when the configuration holds workloads at all (a folder of policies alone
+/// says nothing about the cluster's pods). Policies with `targetRef`/`targetRefs` attach to a
+/// Gateway, waypoint or Service, which meshsim does not model: they are never reported here.
+fn authorization_policy_selects_nothing(res: &Resources) -> Vec<Finding> {
+    let root = &res.mesh_config.root_namespace;
+    let mut aps: Vec<&AuthorizationPolicy> = res.authorization_policies.iter().collect();
+    aps.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let mut out = Vec::new();
+    for ap in aps {
+        let targeted = ap.spec.target_ref.is_some()
+            || ap.spec.target_refs.as_ref().is_some_and(|t| !t.is_empty());
+        if targeted {
+            continue;
+        }
+        let in_root = &ap.meta.namespace == root;
+        let reachable: Vec<&Workload> = res
+            .workloads
+            .iter()
+            .filter(|w| in_root || w.meta.namespace == ap.meta.namespace)
+            .collect();
+        let action = ap.spec.action.as_str();
+        let ap_line = |scope: String| {
+            format!(
+                "AuthorizationPolicy {}/{}: {scope}, action {action}",
+                ap.meta.namespace, ap.meta.name
+            )
+        };
+        let Some(sel) = selector_of_ap(ap) else {
+            if in_root || res.workloads.is_empty() || !reachable.is_empty() {
+                continue;
+            }
+            out.push(Finding {
+                code: FindingCode::AuthorizationPolicySelectsNothing,
+                severity: Severity::Warning,
+                message: format!(
+                    "AuthorizationPolicy {}/{} applies to namespace {}, which has no workloads; \
+                     its {action} rules apply to nothing",
+                    ap.meta.namespace, ap.meta.name, ap.meta.namespace
+                ),
+                evidence: vec![
+                    ap_line("no selector".into()),
+                    format!("no workloads in namespace {}", ap.meta.namespace),
+                ],
+                remedy: "move the policy to the namespace of the workloads it is meant for".into(),
+            });
+            continue;
+        };
+        if reachable
+            .iter()
+            .any(|w| sel.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v)))
+        {
+            continue;
+        }
+        let sel_text = labels_str(sel);
+        let mut evidence = vec![ap_line(format!("selector {sel_text}"))];
+        let where_ = if in_root {
+            evidence.push(format!(
+                "root namespace is {root}: its selector policies apply in every namespace"
+            ));
+            "any namespace".to_string()
+        } else {
+            ap.meta.namespace.clone()
+        };
+        evidence.extend(reachable.iter().map(|w| workload_line(w)));
+        if reachable.is_empty() {
+            evidence.push(if in_root {
+                "no workloads in any namespace".into()
+            } else {
+                format!("no workloads in namespace {}", ap.meta.namespace)
+            });
+        }
+        out.push(Finding {
+            code: FindingCode::AuthorizationPolicySelectsNothing,
+            severity: Severity::Warning,
+            message: format!(
+                "AuthorizationPolicy {}/{} selects {sel_text}, which no pod in {where_} carries; \
+                 its {action} rules apply to nothing",
+                ap.meta.namespace, ap.meta.name
+            ),
+            evidence,
+            remedy: "fix the selector or the pod labels so they match, or move the policy to the \
+                     workloads' namespace"
+                .into(),
+        });
+    }
+    out
+}
+
+/// `portLevelMtls` ports that no selected pod serves. Istio keys the per-port mode by the
+/// endpoint (target) port: `GetMutualTLSModeForPort(endpointPort)` in
+/// `pilot/pkg/security/authn/policy_applier.go`, called with the inbound listener's endpoint
+/// port. A port counts as served when a selected pod declares it as a `containerPort`, or a
+/// Service that selects the pod forwards to it (`targetPort`, a number or a named container
+/// port); pods need not declare their ports, so a Service's target port is enough. Policies in
+/// the root namespace or without a selector are left out (Istio ignores or rejects them, and
+/// other findings say so), as are policies that select no pod.
+fn port_level_mtls_port_unused(res: &Resources) -> Vec<Finding> {
+    let root = &res.mesh_config.root_namespace;
+    let mut pas: Vec<&PeerAuthentication> = res.peer_authentications.iter().collect();
+    pas.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let mut out = Vec::new();
+    for pa in pas {
+        let (Some(sel), Some(ports)) = (selector_of(pa), pa.spec.port_level_mtls.as_ref()) else {
+            continue;
+        };
+        if &pa.meta.namespace == root {
+            continue;
+        }
+        let selected: Vec<&Workload> = res
+            .workloads
+            .iter()
+            .filter(|w| {
+                w.meta.namespace == pa.meta.namespace
+                    && sel.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v))
+            })
+            .collect();
+        if selected.is_empty() {
+            continue;
+        }
+        let mut services: Vec<_> = res
+            .services
+            .iter()
+            .filter(|s| selected.iter().any(|w| service_selects(s, w)))
+            .collect();
+        services.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        for (port, mtls) in ports {
+            let declared = selected
+                .iter()
+                .any(|w| w.ports.iter().any(|c| u32::from(c.port) == *port));
+            let targeted = services.iter().any(|s| {
+                s.ports.iter().any(|p| {
+                    selected
+                        .iter()
+                        .any(|w| service_selects(s, w) && target_port_of(p, w).map(u32::from) == Some(*port))
+                })
+            });
+            if declared || targeted {
+                continue;
+            }
+            let mut evidence = vec![pa_line(pa)];
+            for w in &selected {
+                let cps: Vec<String> = w.ports.iter().map(|c| c.port.to_string()).collect();
+                evidence.push(format!(
+                    "{} {}/{}: container ports {}",
+                    w.kind.as_str(),
+                    w.meta.namespace,
+                    w.meta.name,
+                    if cps.is_empty() {
+                        "none declared".into()
+                    } else {
+                        cps.join(", ")
+                    }
+                ));
+            }
+            let mut service_port = None;
+            for s in &services {
+                for p in &s.ports {
+                    let target = match &p.target_port {
+                        TargetPort::Number(n) => n.to_string(),
+                        TargetPort::Name(n) => n.clone(),
+                    };
+                    evidence.push(format!(
+                        "Service {}/{}: port {} -> targetPort {target}",
+                        s.meta.namespace, s.meta.name, p.port
+                    ));
+                    if u32::from(p.port) == *port && service_port.is_none() {
+                        service_port = selected
+                            .iter()
+                            .find_map(|w| target_port_of(p, w))
+                            .map(|t| (s.meta.name.clone(), t));
+                    }
+                }
+            }
+            let hint = match &service_port {
+                Some((svc, t)) => format!(
+                    "; {port} is Service {svc}'s port, whose target port is {t}, and portLevelMtls \
+                     is keyed by the target port"
+                ),
+                None => String::new(),
+            };
+            out.push(Finding {
+                code: FindingCode::PortLevelMtlsPortUnused,
+                severity: Severity::Warning,
+                message: format!(
+                    "PeerAuthentication {}/{} sets portLevelMtls {port} to {}, but no pod it \
+                     selects serves port {port}{hint}: the port-level mode applies nowhere",
+                    pa.meta.namespace,
+                    pa.meta.name,
+                    mtls.mode.as_str()
+                ),
+                evidence,
+                remedy: match &service_port {
+                    Some((_, t)) => format!("key portLevelMtls by the target port {t}, not {port}"),
+                    None => "key portLevelMtls by a container (target) port of the selected pods"
+                        .into(),
+                },
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,11 +756,11 @@ mod tests {
             Some(1),
         );
         let pa = f.res.peer_authentications.last_mut().unwrap();
-        pa.spec.port_level_mtls = Some([(9000, PeerMtls { mode: Disable })].into());
+        pa.spec.port_level_mtls = Some([(80, PeerMtls { mode: Disable })].into());
         let got = static_findings(&f.res);
         assert_eq!(codes(&got), ["StrictOverridden", "StrictOverridden"]);
         assert!(got[0].message.contains("namespace bar"));
-        assert!(got[1].message.contains("target port 9000 DISABLE"));
+        assert!(got[1].message.contains("target port 80 DISABLE"));
 
         // Without mesh-wide STRICT there is nothing to override.
         f.res.peer_authentications.remove(0);
@@ -588,6 +817,73 @@ mod tests {
         );
         assert!(got[0].evidence[2].contains("foo/httpbin"));
         assert!(got[0].remedy.contains("cannot override a DENY"));
+    }
+
+    #[test]
+    fn authorization_policies_that_reach_no_pod_are_reported() {
+        let ap = |yaml: &str| {
+            serde_yaml::from_str::<crate::model::AuthorizationPolicySpec>(yaml).unwrap()
+        };
+        // (namespace, name, spec, reported)
+        let cases: &[(&str, &str, &str, bool)] = &[
+            ("foo", "typo", "selector: {matchLabels: {app: httbin}}", true),
+            ("foo", "right", "selector: {matchLabels: {app: httpbin}}", false),
+            ("foo", "namespace-wide", "{}", false),
+            ("bar", "empty-namespace", "{}", true),
+            ("bar", "selector-in-empty-namespace", "selector: {matchLabels: {app: httpbin}}", true),
+            // Root-namespace selectors apply in every namespace: httpbin in foo matches.
+            ("istio-system", "root-match", "selector: {matchLabels: {app: httpbin}}", false),
+            ("istio-system", "root-miss", "selector: {matchLabels: {app: nope}}", true),
+            ("istio-system", "mesh-wide", "{}", false),
+            // Attached to a Gateway/Service: not modelled, never claimed to select nothing.
+            ("bar", "targeted", "targetRefs: [{kind: Service, group: '', name: httpbin}]", false),
+        ];
+        for (ns, name, spec, reported) in cases {
+            let mut f = fixture();
+            f.ap(ns, name, ap(spec));
+            let got = static_findings(&f.res);
+            let hit = got
+                .iter()
+                .any(|g| g.code == FindingCode::AuthorizationPolicySelectsNothing);
+            assert_eq!(hit, *reported, "{ns}/{name}: {got:#?}");
+        }
+        let mut f = fixture();
+        f.ap("istio-system", "root-miss", ap("selector: {matchLabels: {app: nope}}"));
+        let got = static_findings(&f.res);
+        assert!(got[0].message.contains("no pod in any namespace"), "{}", got[0].message);
+        assert!(got[0].evidence.iter().any(|e| e.contains("pod labels {app=httpbin}")));
+    }
+
+    #[test]
+    fn namespace_wide_authorization_policies_are_not_judged_without_workloads() {
+        let mut f = Fixture::new();
+        f.namespace("foo");
+        f.ap("foo", "allow-nothing", Default::default());
+        assert_eq!(static_findings(&f.res), vec![]);
+    }
+
+    #[test]
+    fn port_level_mtls_on_a_port_no_pod_serves_is_reported() {
+        // (port-level key, reported): the Service port 8000 forwards to target port 80.
+        for (port, reported) in [(8000, true), (80, false), (9999, true)] {
+            let mut f = fixture();
+            f.pa("foo", "httpbin", Some(&[("app", "httpbin")]), Some(Strict), None);
+            let pa = f.res.peer_authentications.last_mut().unwrap();
+            pa.spec.port_level_mtls = Some([(port, PeerMtls { mode: Permissive })].into());
+            let got: Vec<Finding> = static_findings(&f.res)
+                .into_iter()
+                .filter(|g| g.code == FindingCode::PortLevelMtlsPortUnused)
+                .collect();
+            assert_eq!(got.len(), usize::from(reported), "{port}: {got:#?}");
+            if port == 8000 {
+                assert!(
+                    got[0].message.contains("8000 is Service httpbin's port, whose target port is 80"),
+                    "{}",
+                    got[0].message
+                );
+                assert_eq!(got[0].remedy, "key portLevelMtls by the target port 80, not 8000");
+            }
+        }
     }
 
     #[test]
