@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use sim::diagnose::static_checks::{static_findings, unmodelled_fields};
+use sim::diagnose::static_checks::{static_findings, traffic_findings, unmodelled_fields};
 use sim::diagnose::{Finding, Severity};
 use sim::model::{Meta, ObjectRef, Origin};
 use sim::vocab::FindingCode;
@@ -31,6 +31,7 @@ pub(super) fn check(args: CheckArgs) -> i32 {
         }
     };
     let mut findings = static_findings(&resources);
+    findings.extend(traffic_findings(&resources));
     findings.extend(unmodelled_fields(&resources));
     let text = match args.format {
         CheckFormat::Human => human(&resources, &findings),

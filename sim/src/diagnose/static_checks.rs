@@ -620,10 +620,296 @@ fn port_level_mtls_port_unused(res: &Resources) -> Vec<Finding> {
     out
 }
 
+/// What `check` adds to [`static_findings`]: configuration that breaks traffic, which `probe`
+/// already names from the request it sends, so these stay out of its findings. Every flow of the
+/// connectivity matrix (analysis path) whose failure a DestinationRule's TLS setting explains
+/// (DISABLE or SIMPLE towards STRICT endpoints, ISTIO_MUTUAL towards endpoints without a sidecar
+/// or with DISABLE), DestinationRule subsets that select no pod, a mesh-wide allow-nothing
+/// AuthorizationPolicy, and principals that name a service account no loaded pod runs as.
+pub fn traffic_findings(res: &Resources) -> Vec<Finding> {
+    let mut out = destination_rule_tls_breaks_flows(res);
+    out.extend(subsets_that_select_nothing(res));
+    out.extend(mesh_wide_allow_nothing(res));
+    out.extend(principals_of_unknown_service_accounts(res));
+    out
+}
+
+/// The codes of a flow's prediction that a DestinationRule's `tls` explains, with what the rule
+/// does in words.
+fn dr_tls_cause(code: FindingCode) -> Option<&'static str> {
+    Some(match code {
+        FindingCode::DestinationRuleTlsDisable => "sends plaintext (tls.mode DISABLE) to STRICT endpoints",
+        FindingCode::DestinationRuleTlsSimple => {
+            "sends TLS without a client certificate (tls.mode SIMPLE) to STRICT endpoints"
+        }
+        FindingCode::MtlsToNonMeshWorkload => {
+            "forces mTLS (ISTIO_MUTUAL) towards endpoints without a sidecar"
+        }
+        FindingCode::MtlsToDisabledServer => {
+            "forces mTLS towards endpoints whose PeerAuthentication is DISABLE"
+        }
+        _ => return None,
+    })
+}
+
+/// Flows of the matrix that a DestinationRule's TLS mode breaks, one finding per (code, rule):
+/// the analysis path's client-TLS choice (`docs/semantics.md`, "Client TLS") against the
+/// endpoint's inbound mode, as `meshsim matrix` shows them.
+fn destination_rule_tls_breaks_flows(res: &Resources) -> Vec<Finding> {
+    let analyzer = crate::analysis::Analyzer::new(res);
+    let mut groups: BTreeMap<(FindingCode, ObjectRef), Vec<String>> = BTreeMap::new();
+    for req in crate::analysis::flow_requests(res) {
+        let Ok(p) = analyzer.predict(&req) else {
+            continue;
+        };
+        if p.status.is_success() {
+            continue;
+        }
+        let dr = p
+            .trace
+            .iter()
+            .filter(|t| t.step == "outbound-tls")
+            .flat_map(|t| &t.decisions)
+            .find_map(|d| {
+                d.resource
+                    .clone()
+                    .filter(|r| r.kind == Kind::DestinationRule)
+            });
+        let Some(dr) = dr else { continue };
+        for code in p.codes.iter().filter(|c| dr_tls_cause(**c).is_some()) {
+            groups
+                .entry((*code, dr.clone()))
+                .or_default()
+                .push(format!("{} -> {}: {}", req.from, req.to, p.status));
+        }
+    }
+    const SHOWN: usize = 10;
+    groups
+        .into_iter()
+        .map(|((code, dr), flows)| {
+            let mut evidence: Vec<String> = flows
+                .iter()
+                .take(SHOWN)
+                .map(|f| format!("flow {f}"))
+                .collect();
+            if flows.len() > SHOWN {
+                evidence.push(format!("and {} more flow(s)", flows.len() - SHOWN));
+            }
+            Finding {
+                code,
+                severity: Severity::Error,
+                message: format!(
+                    "DestinationRule {}/{} {}: {} flow(s) fail",
+                    dr.namespace,
+                    dr.name,
+                    dr_tls_cause(code).unwrap_or_default(),
+                    flows.len()
+                ),
+                evidence,
+                remedy: format!(
+                    "delete the tls block of DestinationRule {}/{} (auto mTLS then picks what each \
+                     endpoint accepts), or set tls.mode ISTIO_MUTUAL where every endpoint has a sidecar",
+                    dr.namespace, dr.name
+                ),
+            }
+        })
+        .collect()
+}
+
+/// DestinationRule subsets whose labels select no ready pod of the Service the rule's host names:
+/// Istio builds the subset's cluster (`buildSubsetCluster`, `pilot/pkg/networking/core/
+/// cluster_builder.go`) with only the endpoints carrying the subset labels (`getSubSetLabels`,
+/// `pilot/pkg/xds/endpoints/endpoint_builder.go`), so any route to it answers `503 UH`. Rules
+/// whose host matches no Service are `DestinationRuleNotApplied` instead.
+fn subsets_that_select_nothing(res: &Resources) -> Vec<Finding> {
+    let mut drs: Vec<_> = res.destination_rules.iter().collect();
+    drs.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let mut out = Vec::new();
+    for dr in drs {
+        let host = resolve_short_host(&dr.spec.host, &dr.meta.namespace);
+        let mut services: Vec<_> = res
+            .services
+            .iter()
+            .filter(|s| {
+                most_specific_host_match(&s.fqdn(), std::iter::once(host.as_str())).is_some()
+            })
+            .collect();
+        services.sort_by_key(|s| s.fqdn());
+        if services.is_empty() {
+            continue;
+        }
+        for subset in dr.spec.subsets.iter().filter(|s| !s.labels.is_empty()) {
+            let backing: Vec<&Workload> = res
+                .workloads
+                .iter()
+                .filter(|w| w.replicas > 0 && services.iter().any(|s| service_selects(s, w)))
+                .collect();
+            if backing
+                .iter()
+                .any(|w| subset.labels.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v)))
+            {
+                continue;
+            }
+            let names: Vec<String> = services.iter().map(|s| s.fqdn()).collect();
+            let mut evidence = vec![format!(
+                "DestinationRule {}/{}: subset {} labels {}",
+                dr.meta.namespace,
+                dr.meta.name,
+                subset.name,
+                labels_str(&subset.labels)
+            )];
+            evidence.extend(backing.iter().map(|w| workload_line(w)));
+            if backing.is_empty() {
+                evidence.push(format!("no ready pod backs {}", names.join(", ")));
+            }
+            out.push(Finding {
+                code: FindingCode::NoHealthyUpstream,
+                severity: Severity::Warning,
+                message: format!(
+                    "DestinationRule {}/{} subset {} selects {}, which no ready pod of {} carries: \
+                     any route to it gets 503 UH (no healthy upstream)",
+                    dr.meta.namespace,
+                    dr.meta.name,
+                    subset.name,
+                    labels_str(&subset.labels),
+                    names.join(", ")
+                ),
+                evidence,
+                remedy: "fix the subset labels or the pod labels, or scale up the pods it means".into(),
+            });
+        }
+    }
+    out
+}
+
+/// A root-namespace ALLOW policy without selector, target or rules: Istio's `allow-nothing`
+/// made mesh-wide. An ALLOW policy with no rules builds an RBAC filter that matches nothing
+/// (`Builder.build`, `pilot/pkg/security/authz/builder/builder.go`), so every request to every
+/// workload with a sidecar is denied unless another ALLOW policy matches it. A dry-run policy
+/// (`istio.io/dry-run`) only logs, so it is left out.
+fn mesh_wide_allow_nothing(res: &Resources) -> Vec<Finding> {
+    let root = &res.mesh_config.root_namespace;
+    let mut aps: Vec<&AuthorizationPolicy> = res
+        .authorization_policies
+        .iter()
+        .filter(|ap| {
+            &ap.meta.namespace == root
+                && ap.spec.action == AuthzAction::Allow
+                && selector_of_ap(ap).is_none()
+                && ap.spec.target_ref.is_none()
+                && ap.spec.target_refs.as_ref().is_none_or(Vec::is_empty)
+                && ap.spec.rules.as_ref().is_none_or(Vec::is_empty)
+                && !crate::policy::authz::is_dry_run(ap)
+        })
+        .collect();
+    aps.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+    aps.into_iter()
+        .map(|ap| Finding {
+            code: FindingCode::NoAllowPolicyMatched,
+            severity: Severity::Warning,
+            message: format!(
+                "AuthorizationPolicy {}/{} is a mesh-wide allow-nothing: every request to every \
+                 workload with a sidecar is denied unless another ALLOW policy matches it",
+                ap.meta.namespace, ap.meta.name
+            ),
+            evidence: vec![
+                format!(
+                    "AuthorizationPolicy {}/{}: no selector, action ALLOW, no rules",
+                    ap.meta.namespace, ap.meta.name
+                ),
+                format!("root namespace is {root}: a policy there without selector applies mesh-wide"),
+            ],
+            remedy: "add ALLOW policies for the traffic the mesh needs, or delete the policy if a \
+                     default deny was not intended"
+                .into(),
+        })
+        .collect()
+}
+
+/// ALLOW/DENY principals `<trust domain>/ns/<ns>/sa/<sa>` of the mesh's trust domain (or an
+/// alias) naming a service account that no loaded pod runs as and no ServiceAccount declares,
+/// in a namespace the configuration does hold objects of (a principal of a namespace outside
+/// the loaded files, such as the ingress gateway's, is not judged). Wildcards are not judged.
+/// Istio compares the peer's certificate identity with the principal as a string
+/// (`srcPrincipalGenerator.principal`, `pilot/pkg/security/authz/model/generator.go`).
+fn principals_of_unknown_service_accounts(res: &Resources) -> Vec<Finding> {
+    use crate::vocab::SpiffeId;
+    let mc = &res.mesh_config;
+    let known_ns = |ns: &str| {
+        res.workloads.iter().any(|w| w.meta.namespace == ns)
+            || res.service_accounts.iter().any(|s| s.meta.namespace == ns)
+    };
+    let known_sa = |ns: &str, sa: &str| {
+        res.workloads
+            .iter()
+            .any(|w| w.meta.namespace == ns && w.service_account == sa)
+            || res.service_account(ns, sa).is_some()
+    };
+    let mut aps: Vec<&AuthorizationPolicy> = res.authorization_policies.iter().collect();
+    aps.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let mut out = Vec::new();
+    for ap in aps {
+        let principals = ap
+            .spec
+            .rules
+            .iter()
+            .flatten()
+            .flat_map(|r| r.from.iter().flatten())
+            .filter_map(|f| f.source.as_ref())
+            .flat_map(|s| s.principals.iter().flatten());
+        let mut seen = Vec::new();
+        for principal in principals {
+            if principal.contains('*') || seen.contains(principal) {
+                continue;
+            }
+            seen.push(principal.clone());
+            let Ok(id) = SpiffeId::from_principal(principal) else {
+                continue;
+            };
+            let ours = id.trust_domain == mc.trust_domain
+                || mc.trust_domain_aliases.contains(&id.trust_domain);
+            if !ours || !known_ns(&id.namespace) || known_sa(&id.namespace, &id.service_account) {
+                continue;
+            }
+            let mut running: Vec<String> = res
+                .workloads
+                .iter()
+                .filter(|w| w.meta.namespace == id.namespace)
+                .map(|w| format!("{} runs as {}", w.proxy_id(), w.service_account))
+                .collect();
+            running.sort();
+            let mut evidence = vec![format!(
+                "AuthorizationPolicy {}/{}: action {}, principal {principal}",
+                ap.meta.namespace,
+                ap.meta.name,
+                ap.spec.action.as_str()
+            )];
+            evidence.extend(running);
+            out.push(Finding {
+                code: FindingCode::PrincipalServiceAccountMismatch,
+                severity: Severity::Warning,
+                message: format!(
+                    "AuthorizationPolicy {}/{} names principal {principal}, but no pod in {} runs \
+                     as service account {} and no such ServiceAccount is declared: the rule \
+                     matches no caller",
+                    ap.meta.namespace, ap.meta.name, id.namespace, id.service_account
+                ),
+                evidence,
+                remedy: format!(
+                    "name the service account the callers run as (serviceAccountName), or create \
+                     ServiceAccount {}/{} and run the callers as it",
+                    id.namespace, id.service_account
+                ),
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{MtlsMode::*, PeerMtls, TargetPort};
+    use crate::model::{ClientTlsMode, MtlsMode::*, PeerMtls, TargetPort};
     use crate::policy::testing::{dr_spec, Fixture};
 
     fn fixture() -> Fixture {
@@ -882,6 +1168,105 @@ mod tests {
                     got[0].message
                 );
                 assert_eq!(got[0].remedy, "key portLevelMtls by the target port 80, not 8000");
+            }
+        }
+    }
+
+    #[test]
+    fn check_names_the_destination_rule_whose_tls_breaks_flows() {
+        // (namespace PeerAuthentication mode of foo, DR tls mode, expected code)
+        let cases = [
+            (Some(Strict), ClientTlsMode::Disable, Some(FindingCode::DestinationRuleTlsDisable)),
+            (Some(Strict), ClientTlsMode::Simple, Some(FindingCode::DestinationRuleTlsSimple)),
+            (Some(Disable), ClientTlsMode::IstioMutual, Some(FindingCode::MtlsToDisabledServer)),
+            (Some(Permissive), ClientTlsMode::Disable, None),
+            (Some(Strict), ClientTlsMode::IstioMutual, None),
+        ];
+        for (mode, tls, want) in cases {
+            let mut f = fixture();
+            f.workload("bar", "sleep", &[("app", "sleep")]);
+            f.pa("foo", "default", None, mode, None);
+            f.dr("bar", "to-httpbin", None, dr_spec("httpbin.foo.svc.cluster.local", Some(tls)));
+            let got: Vec<Finding> = traffic_findings(&f.res);
+            let codes: Vec<FindingCode> = got.iter().map(|g| g.code).collect();
+            assert_eq!(codes, want.into_iter().collect::<Vec<_>>(), "{mode:?} {tls:?}: {got:#?}");
+            if let Some(g) = got.first() {
+                assert_eq!(g.severity, Severity::Error);
+                assert!(g.message.starts_with("DestinationRule bar/to-httpbin "), "{}", g.message);
+                assert!(g.evidence.iter().any(|e| e.contains("bar/sleep -> httpbin.foo:8000")));
+            }
+        }
+    }
+
+    #[test]
+    fn istio_mutual_towards_a_workload_without_sidecar_is_reported() {
+        let mut f = fixture();
+        f.namespace_labeled("legacy", &[]);
+        f.workload("legacy", "httpbin", &[("app", "httpbin")]);
+        f.service("legacy", "httpbin", &[("app", "httpbin")], &[("http", 8000, TargetPort::Number(80))]);
+        f.dr(
+            "foo",
+            "legacy-mtls",
+            None,
+            dr_spec("httpbin.legacy.svc.cluster.local", Some(ClientTlsMode::IstioMutual)),
+        );
+        let codes: Vec<FindingCode> = traffic_findings(&f.res).iter().map(|g| g.code).collect();
+        assert_eq!(codes, [FindingCode::MtlsToNonMeshWorkload]);
+    }
+
+    #[test]
+    fn subsets_that_select_no_pod_get_no_healthy_upstream() {
+        let mut f = fixture();
+        let mut spec = dr_spec("httpbin.foo.svc.cluster.local", None);
+        spec.subsets = serde_yaml::from_str(
+            "[{name: v1, labels: {app: httpbin}}, {name: v2, labels: {version: v2}}]",
+        )
+        .unwrap();
+        f.dr("foo", "httpbin", None, spec);
+        let got = traffic_findings(&f.res);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].code, FindingCode::NoHealthyUpstream);
+        assert!(got[0].message.contains("subset v2 selects {version=v2}"), "{}", got[0].message);
+        assert!(got[0].message.contains("503 UH"));
+    }
+
+    #[test]
+    fn a_mesh_wide_allow_nothing_is_reported_and_a_namespace_one_is_not() {
+        let mut f = fixture();
+        f.ap("istio-system", "allow-nothing", Default::default());
+        f.ap("foo", "allow-nothing", Default::default());
+        let got = traffic_findings(&f.res);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].code, FindingCode::NoAllowPolicyMatched);
+        assert!(got[0].message.contains("istio-system/allow-nothing is a mesh-wide allow-nothing"));
+    }
+
+    #[test]
+    fn principals_of_service_accounts_no_pod_runs_as_are_reported() {
+        let ap = |principal: &str| {
+            serde_yaml::from_str::<crate::model::AuthorizationPolicySpec>(&format!(
+                "rules: [{{from: [{{source: {{principals: [\"{principal}\"]}}}}]}}]"
+            ))
+            .unwrap()
+        };
+        // (principal, reported): httpbin in foo runs as `default` (the fixture's workloads).
+        let cases = [
+            ("cluster.local/ns/foo/sa/default", false),
+            ("cluster.local/ns/foo/sa/sleep", true),
+            ("cluster.local/ns/foo/sa/*", false),
+            // A namespace the configuration holds nothing of: not judged.
+            ("cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account", false),
+            // Another trust domain is TrustDomainMismatch's business.
+            ("other.domain/ns/foo/sa/sleep", false),
+        ];
+        for (principal, reported) in cases {
+            let mut f = fixture();
+            f.ap("foo", "allow", ap(principal));
+            let got = traffic_findings(&f.res);
+            assert_eq!(got.len(), usize::from(reported), "{principal}: {got:#?}");
+            if reported {
+                assert_eq!(got[0].code, FindingCode::PrincipalServiceAccountMismatch);
+                assert!(got[0].evidence.iter().any(|e| e.contains("foo/httpbin runs as")));
             }
         }
     }
