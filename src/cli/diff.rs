@@ -25,7 +25,7 @@ pub(super) fn diff(args: DiffArgs) -> i32 {
         seed: args.seed,
     };
     let side = |files: &[std::path::PathBuf]| -> Result<Vec<Flow>, String> {
-        let (resources, faults) = load(files, args.release)?;
+        let (resources, faults) = load(files, args.release, &args.namespace)?;
         flows_of("diff", files, resources, faults, &hs)
     };
     let computed = side(&args.files).and_then(|old| Ok((old.len(), side(&args.against)?, old)));

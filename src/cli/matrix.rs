@@ -29,7 +29,7 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
         );
         return EXIT_BAD_INPUT;
     }
-    let computed = load(&args.files, args.release).and_then(|(resources, faults)| {
+    let computed = load(&args.files, args.release, &args.namespace).and_then(|(resources, faults)| {
         let flows = flows_of(
             "matrix",
             &args.files,

@@ -112,6 +112,15 @@ pub(crate) enum CheckFormat {
     Sarif,
 }
 
+/// `check --fail-on`: the least severity that fails the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FailOn {
+    /// Exit 1 when a finding has severity error.
+    Error,
+    /// Exit 1 when a finding has severity error or warning.
+    Warning,
+}
+
 /// Application protocol of a probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ProtocolArg {
@@ -214,6 +223,8 @@ pub(crate) struct RequestArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
     /// The caller: NAMESPACE/WORKLOAD (a Deployment's or a Pod's name).
     #[arg(long, value_name = "NS/WL")]
     pub from: String,
@@ -268,6 +279,8 @@ pub(crate) struct MatrixArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
     /// Send every flow through the data path (real handshakes) instead of the analysis path.
     #[arg(long)]
     pub handshake: bool,
@@ -308,6 +321,8 @@ pub(crate) struct DiffArgs {
     pub against: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
     /// Compare data-path outcomes (real handshakes) instead of the analysis path.
     #[arg(long)]
     pub handshake: bool,
@@ -325,10 +340,15 @@ Examples:
   meshsim check -f scenarios/fixtures/ --format json
   meshsim check -f manifests/ --format sarif > meshsim.sarif
 
+  meshsim check -f manifests/ --fail-on warning      warnings fail the check too
+  meshsim check -n foo -f samples/httpbin/httpbin.yaml
+
 Findings come from the configuration alone: PeerAuthentication conflicts, selectors that match
-nothing, STRICT overridden below the mesh, DestinationRules whose host matches no Service.
-SARIF results point at the file and line of the resource the evidence names. Exit code 0 when no
-finding has severity error, 1 when one does, 2 on bad input.";
+nothing, STRICT overridden below the mesh, DestinationRules whose host or subsets match nothing,
+DestinationRule TLS that breaks flows, loader warnings (unknown fields, skipped kinds, replaced
+objects). SARIF results point at the file and line of the resource the evidence names. Exit code
+0 when no finding reaches --fail-on (default error), 1 when one does, 2 on bad input (every file
+that cannot be loaded is listed).";
 
 /// `meshsim check`.
 #[derive(Debug, Args)]
@@ -339,9 +359,14 @@ pub(crate) struct CheckArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub format: CheckFormat,
+    /// Exit 1 when a finding has this severity or a higher one.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
 }
 
 const CERTS_EXAMPLES: &str = "\
@@ -364,6 +389,8 @@ pub(crate) struct CertsArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
     /// Directory to write NAMESPACE/WORKLOAD/{cert-chain,key,root-cert}.pem into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -376,6 +403,28 @@ pub(crate) struct CertsArgs {
     /// Seed for every random choice of the mesh.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+/// `-n/--namespace`, shared by every command that reads `-f`.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct NamespaceArg {
+    /// The namespace of objects in -f manifests that name none, as `kubectl apply -n` takes it:
+    /// an object naming another namespace is then an error [default: default]. A scenario
+    /// file's own objects and includes are not affected.
+    #[arg(short = 'n', long = "namespace", value_name = "NS", value_parser = parse_namespace)]
+    pub namespace: Option<String>,
+}
+
+/// A namespace name as the API server accepts it: a lowercase DNS-1123 label.
+fn parse_namespace(text: &str) -> Result<String, String> {
+    if sim::vocab::is_dns1123_label(text) && !text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not a namespace name: a lowercase DNS-1123 label (1-63 of a-z, 0-9 and \
+             `-`, alphanumeric at both ends)"
+        ))
+    }
 }
 
 /// `--istio-version`, shared by every command that builds a mesh.

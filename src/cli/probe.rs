@@ -78,7 +78,7 @@ pub(super) fn simulate_diagnosed(
     args: &RequestArgs,
 ) -> Result<(Protocol, Outcome, Vec<Finding>), String> {
     let request = request_spec(command, args)?;
-    let (resources, mut faults) = load(&args.files, args.release)?;
+    let (resources, mut faults) = load(&args.files, args.release, &args.namespace)?;
     faults.extend(args.faults.iter().cloned());
     let mut mesh = build_mesh(command, resources, &faults, args.seed, args.at)?;
     let protocol = mesh

@@ -19,7 +19,7 @@ use sim::vocab::Status;
 use sim::vocab::{FindingCode, ResponseFlag};
 use sim::Fault;
 
-pub use config::load_configuration;
+pub use config::{load_configuration, load_configuration_each, load_configuration_with};
 use config::scenario_resources;
 pub use parse::{classify, parse_scenario, FileKind};
 

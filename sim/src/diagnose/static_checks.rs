@@ -8,7 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::model::{
     AuthorizationPolicy, AuthzAction, AuthzRule, Meta, MtlsMode, ObjectRef, PeerAuthentication,
-    Resources, TargetPort, Workload,
+    Resources, TargetPort, WarningKind, Workload,
 };
 use crate::policy::routing::{service_selects, target_port_of};
 use crate::policy::authz::AuthzIndex;
@@ -55,6 +55,88 @@ pub fn unmodelled_fields(res: &Resources) -> Vec<Finding> {
                 .into(),
         })
         .collect()
+}
+
+/// The code, severity and remedy of a loader warning that is not an unmodelled field.
+fn loader_code(kind: WarningKind) -> Option<(FindingCode, Severity, &'static str)> {
+    Some(match kind {
+        WarningKind::UnknownField => (
+            FindingCode::UnknownField,
+            Severity::Warning,
+            "fix the field's spelling or indentation: the API server drops unknown fields, so \
+             the setting it was meant to carry does not apply",
+        ),
+        WarningKind::Replaced => (
+            FindingCode::ObjectReplaced,
+            Severity::Warning,
+            "keep one definition per kind, namespace and name: only the last one applies",
+        ),
+        WarningKind::Skipped => (
+            FindingCode::ObjectSkipped,
+            Severity::Info,
+            "nothing to do if the object does not affect mTLS or authorization; meshsim's \
+             answers ignore it",
+        ),
+        WarningKind::Validation => (
+            FindingCode::ValidationWarning,
+            Severity::Warning,
+            "change the value Istio's validation warns about",
+        ),
+        WarningKind::Unmodelled => return None,
+    })
+}
+
+/// One finding per loader warning other than unmodelled fields (those are
+/// [`unmodelled_fields`]), in file and line order: unknown fields (`UnknownField`), skipped
+/// documents and kinds (`ObjectSkipped`), replaced objects (`ObjectReplaced`) and Istio
+/// validation warnings (`ValidationWarning`). The message is the warning's and the first
+/// evidence line its `file:line`, so `check` can point at it.
+pub fn loader_findings(res: &Resources) -> Vec<Finding> {
+    let mut notes: Vec<_> = res
+        .warnings
+        .iter()
+        .filter(|w| w.unmodelled.is_none())
+        .filter_map(|w| loader_code(w.kind).map(|c| (&w.origin, &w.message, c)))
+        .collect();
+    notes.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    notes.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));
+    notes
+        .into_iter()
+        .map(|(origin, message, (code, severity, remedy))| Finding {
+            code,
+            severity,
+            message: message.clone(),
+            evidence: vec![origin.to_string()],
+            remedy: remedy.into(),
+        })
+        .collect()
+}
+
+/// `NothingLoaded` (an error) when the inputs hold no namespace, workload, Service, service
+/// account or Istio policy: a wrong path or a folder of other kinds would otherwise pass a check
+/// with "no findings".
+pub fn nothing_loaded(res: &Resources, inputs: &[String]) -> Option<Finding> {
+    let empty = res.namespaces.is_empty()
+        && res.service_accounts.is_empty()
+        && res.workloads.is_empty()
+        && res.services.is_empty()
+        && res.peer_authentications.is_empty()
+        && res.destination_rules.is_empty()
+        && res.authorization_policies.is_empty();
+    empty.then(|| Finding {
+        code: FindingCode::NothingLoaded,
+        severity: Severity::Error,
+        message: format!(
+            "nothing was loaded from {}: no namespace, workload, Service, service account or Istio \
+             policy",
+            inputs.join(", ")
+        ),
+        evidence: vec![format!(
+            "{} loader note(s); skipped documents are listed as ObjectSkipped",
+            res.warnings.len()
+        )],
+        remedy: "name the files or folders that hold the manifests (.yaml, .yml or .json)".into(),
+    })
 }
 
 /// What a PeerAuthentication targets: its namespace and non-empty selector (`None` = wide).

@@ -21,7 +21,7 @@ use super::validate;
 use super::validate::names::NameRule;
 use super::{
     AuthorizationPolicy, DestinationRule, Interception, Namespace, Object, Origin,
-    PeerAuthentication, ServiceAccount, Warning, WorkloadKind,
+    PeerAuthentication, ServiceAccount, Warning, WarningKind, WorkloadKind,
 };
 
 /// Where the object being parsed sits: its file, its document (for field lines) and its path
@@ -41,6 +41,9 @@ pub(crate) struct Source<'a> {
     /// The unknown-field warnings given for this object so far: a rejection cites them, since a
     /// misspelt (and so ignored) field is a likely cause.
     pub unknown_fields: RefCell<Vec<String>>,
+    /// The namespace given with `-n`, as `kubectl apply -n` takes it: objects without one land
+    /// there, and one naming another namespace is an error. `None`: `default`, no check.
+    pub namespace: Option<&'a str>,
 }
 
 /// Why an object was rejected. A `Field` error says what is wrong with one field, and the
@@ -83,6 +86,11 @@ impl Source<'_> {
         }
     }
 
+    /// The namespace an object without `metadata.namespace` lands in.
+    pub(crate) fn default_namespace(&self) -> &str {
+        self.namespace.unwrap_or(DEFAULT_NAMESPACE)
+    }
+
     /// An error at a field of the object.
     pub(crate) fn error(&self, rel: &FieldPath, message: String) -> LoadError {
         LoadError {
@@ -91,6 +99,10 @@ impl Source<'_> {
         }
     }
 }
+
+/// Where namespaced objects without `metadata.namespace` land when no `-n` is given: kubectl's
+/// default context namespace.
+pub(crate) const DEFAULT_NAMESPACE: &str = "default";
 
 /// Which API groups/versions meshsim reads for a kind it models.
 fn supported_versions(kind: &str) -> Option<(&'static str, &'static [&'static str])> {
@@ -151,6 +163,7 @@ pub(crate) fn parse_value(
     // reads it separately.
     if !map.contains_key("apiVersion") && !map.contains_key("kind") && map.contains_key("steps") {
         warnings.push(Warning {
+            kind: WarningKind::Skipped,
             unmodelled: None,
             origin: src.origin(),
             message: "skipped a meshsim scenario document (it has `steps` and no apiVersion/kind)"
@@ -175,6 +188,7 @@ pub(crate) fn parse_value(
             }
         }
         warnings.push(Warning {
+            kind: WarningKind::Skipped,
             unmodelled: None,
             origin: src.origin(),
             message: format!(
@@ -205,6 +219,7 @@ pub(crate) fn parse_value(
             ));
         }
         warnings.push(Warning {
+            kind: WarningKind::Skipped,
             unmodelled: None,
             origin: src.origin(),
             message: format!(
@@ -243,14 +258,14 @@ fn parse_kind(
             let ns: core::Namespace = typed(value, src, warnings)?;
             require_name(&ns.metadata, src)?;
             Object::Namespace(Namespace {
-                meta: k8s_convert::meta(&ns.metadata, false, origin),
+                meta: k8s_convert::meta(&ns.metadata, false, origin, src.default_namespace()),
             })
         }
         "ServiceAccount" => {
             let sa: core::ServiceAccount = typed(value, src, warnings)?;
             require_name(&sa.metadata, src)?;
             Object::ServiceAccount(ServiceAccount {
-                meta: k8s_convert::meta(&sa.metadata, true, origin),
+                meta: k8s_convert::meta(&sa.metadata, true, origin, src.default_namespace()),
             })
         }
         "Pod" => {
@@ -269,6 +284,7 @@ fn parse_kind(
                 part,
                 replicas,
                 origin,
+                src.default_namespace(),
             ))
         }
         "Deployment" => {
@@ -286,6 +302,7 @@ fn parse_kind(
                 part,
                 replicas,
                 origin,
+                src.default_namespace(),
             ))
         }
         "StatefulSet" => {
@@ -303,6 +320,7 @@ fn parse_kind(
                 part,
                 replicas,
                 origin,
+                src.default_namespace(),
             ))
         }
         "ReplicaSet" => {
@@ -324,6 +342,7 @@ fn parse_kind(
                 part,
                 replicas,
                 origin,
+                src.default_namespace(),
             ))
         }
         "DaemonSet" => {
@@ -341,6 +360,7 @@ fn parse_kind(
                 part,
                 1,
                 origin,
+                src.default_namespace(),
             ))
         }
         "Job" => {
@@ -357,12 +377,13 @@ fn parse_kind(
                 part,
                 1,
                 origin,
+                src.default_namespace(),
             ))
         }
         "Service" => {
             let svc: core::Service = typed(value, src, warnings)?;
             require_name(&svc.metadata, src)?;
-            let service = k8s_convert::service(&svc, origin)
+            let service = k8s_convert::service(&svc, origin, src.default_namespace())
                 .map_err(|m| src.error(&FieldPath::root().key("spec").key("ports"), m))?;
             Object::Service(service)
         }
@@ -407,6 +428,7 @@ fn parse_kind(
         _ => return Ok(None),
     };
     check_names(&object, src)?;
+    check_namespace(&object, src)?;
     if let Object::Workload(w) = &object {
         check_counts(w.kind, value, src)?;
     }
@@ -427,6 +449,28 @@ fn parse_kind(
         ));
     }
     Ok(Some(object))
+}
+
+/// With `-n`, a namespaced object naming another namespace is refused as `kubectl apply -n`
+/// refuses it (`RequireNamespace`, `k8s.io/cli-runtime/pkg/resource/visitor.go`); objects
+/// without a namespace were already put into the `-n` one.
+fn check_namespace(object: &Object, src: &Source<'_>) -> Result<(), Rejection> {
+    let Some(wanted) = src.namespace else {
+        return Ok(());
+    };
+    let r = object.object_ref();
+    if r.namespace.is_empty() || r.namespace == wanted {
+        return Ok(());
+    }
+    Err(Rejection::Object(src.error(
+        &FieldPath::root().key("metadata").key("namespace"),
+        format!(
+            "{} {}: the namespace from the provided object \"{}\" does not match the namespace \
+             \"{wanted}\" given with -n (kubectl apply refuses it too); drop -n or the object's \
+             namespace",
+            r.kind, r.name, r.namespace
+        ),
+    )))
 }
 
 /// `metadata.name` and `metadata.namespace` as the API server validates them.
@@ -623,6 +667,7 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
             format!("unknown field `{path}` ignored (check its spelling and indentation)");
         src.unknown_fields.borrow_mut().push(message.clone());
         warnings.push(Warning {
+            kind: WarningKind::UnknownField,
             unmodelled: None,
             origin: src.at(&path),
             message,
