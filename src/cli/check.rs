@@ -32,7 +32,10 @@ pub(super) fn check(args: CheckArgs) -> i32 {
                 eprintln!("{e}");
             }
             if errors.len() > 1 {
-                eprintln!("meshsim check: {} input(s) could not be loaded", errors.len());
+                eprintln!(
+                    "meshsim check: {} input(s) could not be loaded",
+                    errors.len()
+                );
             }
             return EXIT_BAD_INPUT;
         }
@@ -289,7 +292,11 @@ mod tests {
                 .iter()
                 .map(|s| finding(FindingCode::AllowShadowedByDeny, *s))
                 .collect();
-            assert_eq!(exit_code(&findings, *fail_on), *want, "{severities:?} {fail_on:?}");
+            assert_eq!(
+                exit_code(&findings, *fail_on),
+                *want,
+                "{severities:?} {fail_on:?}"
+            );
         }
     }
 

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use harness::{load_configuration_each, load_configuration_with, Tree};
-use sim::model::LoadOptions;
 use sim::mesh::MeshOptions;
+use sim::model::LoadOptions;
 use sim::{Fault, Mesh, Resources};
 
 use super::{NamespaceArg, ReleaseArg};

@@ -301,13 +301,17 @@ pub(crate) struct MatrixArgs {
 const DIFF_EXAMPLES: &str = "\
 Examples:
   meshsim diff -f main/manifests/ --against pr/manifests/
-  meshsim diff -f scenarios/fixtures/ --against scenarios/fixtures/ strict.yaml
+  meshsim diff -f base/ --plus strict.yaml              what-if: the base plus a change
+  meshsim diff -f base/ --plus strict.yaml --exit-code  exit 1 when a flow changes
   meshsim diff -f old/ --against new/ --handshake --format json
 
-Compares the connectivity matrix of the old configuration (-f) with the new one (--against):
-flows whose status, mtls or codes change, and flows that appear or disappear. The exit code is
-0 whenever both configurations load, changes or not (use --format json and count `changes` to
-gate CI), and 2 on bad input.";
+Compares the connectivity matrix of the old configuration (-f) with the new one: --against NEW
+(a whole configuration), or --plus CHANGE (-f's configuration with CHANGE applied on top as
+kubectl apply does: same kind, namespace and name replaced). Prints flows whose status, mtls or
+codes change, and flows that appear or disappear, then the changes grouped: breaks (success to
+failure) apart from fixes, by cause code and source namespace. The exit code is 0 whenever both
+configurations load, changes or not, unless --exit-code (then 1 when any flow changes, like
+git diff --exit-code); 2 on bad input.";
 
 /// `meshsim diff`.
 #[derive(Debug, Args)]
@@ -317,8 +321,15 @@ pub(crate) struct DiffArgs {
     #[arg(short = 'f', long = "file", value_name = "OLD", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
     /// The new configuration: files or folders of YAML.
-    #[arg(long, value_name = "NEW", required = true, num_args = 1..)]
+    #[arg(long, value_name = "NEW", num_args = 1.., required_unless_present = "plus", conflicts_with = "plus")]
     pub against: Vec<PathBuf>,
+    /// A change applied on top of -f's configuration, as kubectl apply (same kind, namespace and
+    /// name replaced): the new configuration is base plus change.
+    #[arg(long, value_name = "CHANGE", num_args = 1..)]
+    pub plus: Vec<PathBuf>,
+    /// Exit 1 when any flow changes (like git diff --exit-code), 0 when none does.
+    #[arg(long)]
+    pub exit_code: bool,
     #[command(flatten)]
     pub release: ReleaseArg,
     #[command(flatten)]

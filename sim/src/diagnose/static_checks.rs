@@ -10,11 +10,11 @@ use crate::model::{
     AuthorizationPolicy, AuthzAction, AuthzRule, Meta, MtlsMode, ObjectRef, PeerAuthentication,
     Resources, TargetPort, WarningKind, Workload,
 };
-use crate::policy::routing::{service_selects, target_port_of};
 use crate::policy::authz::AuthzIndex;
 use crate::policy::decision::object_ref;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
 use crate::policy::peer_authn::creation_order;
+use crate::policy::routing::{service_selects, target_port_of};
 use crate::vocab::FindingCode;
 
 use super::{Finding, Severity};
@@ -631,9 +631,9 @@ fn port_level_mtls_port_unused(res: &Resources) -> Vec<Finding> {
                 .any(|w| w.ports.iter().any(|c| u32::from(c.port) == *port));
             let targeted = services.iter().any(|s| {
                 s.ports.iter().any(|p| {
-                    selected
-                        .iter()
-                        .any(|w| service_selects(s, w) && target_port_of(p, w).map(u32::from) == Some(*port))
+                    selected.iter().any(|w| {
+                        service_selects(s, w) && target_port_of(p, w).map(u32::from) == Some(*port)
+                    })
                 })
             });
             if declared || targeted {
@@ -693,8 +693,9 @@ fn port_level_mtls_port_unused(res: &Resources) -> Vec<Finding> {
                 evidence,
                 remedy: match &service_port {
                     Some((_, t)) => format!("key portLevelMtls by the target port {t}, not {port}"),
-                    None => "key portLevelMtls by a container (target) port of the selected pods"
-                        .into(),
+                    None => {
+                        "key portLevelMtls by a container (target) port of the selected pods".into()
+                    }
                 },
             });
         }
@@ -720,7 +721,9 @@ pub fn traffic_findings(res: &Resources) -> Vec<Finding> {
 /// does in words.
 fn dr_tls_cause(code: FindingCode) -> Option<&'static str> {
     Some(match code {
-        FindingCode::DestinationRuleTlsDisable => "sends plaintext (tls.mode DISABLE) to STRICT endpoints",
+        FindingCode::DestinationRuleTlsDisable => {
+            "sends plaintext (tls.mode DISABLE) to STRICT endpoints"
+        }
         FindingCode::DestinationRuleTlsSimple => {
             "sends TLS without a client certificate (tls.mode SIMPLE) to STRICT endpoints"
         }
@@ -826,10 +829,12 @@ fn subsets_that_select_nothing(res: &Resources) -> Vec<Finding> {
                 .iter()
                 .filter(|w| w.replicas > 0 && services.iter().any(|s| service_selects(s, w)))
                 .collect();
-            if backing
-                .iter()
-                .any(|w| subset.labels.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v)))
-            {
+            if backing.iter().any(|w| {
+                subset
+                    .labels
+                    .iter()
+                    .all(|(k, v)| w.pod_labels.get(k) == Some(v))
+            }) {
                 continue;
             }
             let names: Vec<String> = services.iter().map(|s| s.fqdn()).collect();
@@ -857,7 +862,8 @@ fn subsets_that_select_nothing(res: &Resources) -> Vec<Finding> {
                     names.join(", ")
                 ),
                 evidence,
-                remedy: "fix the subset labels or the pod labels, or scale up the pods it means".into(),
+                remedy: "fix the subset labels or the pod labels, or scale up the pods it means"
+                    .into(),
             });
         }
     }
@@ -899,7 +905,9 @@ fn mesh_wide_allow_nothing(res: &Resources) -> Vec<Finding> {
                     "AuthorizationPolicy {}/{}: no selector, action ALLOW, no rules",
                     ap.meta.namespace, ap.meta.name
                 ),
-                format!("root namespace is {root}: a policy there without selector applies mesh-wide"),
+                format!(
+                    "root namespace is {root}: a policy there without selector applies mesh-wide"
+                ),
             ],
             remedy: "add ALLOW policies for the traffic the mesh needs, or delete the policy if a \
                      default deny was not intended"
@@ -1194,17 +1202,47 @@ mod tests {
         };
         // (namespace, name, spec, reported)
         let cases: &[(&str, &str, &str, bool)] = &[
-            ("foo", "typo", "selector: {matchLabels: {app: httbin}}", true),
-            ("foo", "right", "selector: {matchLabels: {app: httpbin}}", false),
+            (
+                "foo",
+                "typo",
+                "selector: {matchLabels: {app: httbin}}",
+                true,
+            ),
+            (
+                "foo",
+                "right",
+                "selector: {matchLabels: {app: httpbin}}",
+                false,
+            ),
             ("foo", "namespace-wide", "{}", false),
             ("bar", "empty-namespace", "{}", true),
-            ("bar", "selector-in-empty-namespace", "selector: {matchLabels: {app: httpbin}}", true),
+            (
+                "bar",
+                "selector-in-empty-namespace",
+                "selector: {matchLabels: {app: httpbin}}",
+                true,
+            ),
             // Root-namespace selectors apply in every namespace: httpbin in foo matches.
-            ("istio-system", "root-match", "selector: {matchLabels: {app: httpbin}}", false),
-            ("istio-system", "root-miss", "selector: {matchLabels: {app: nope}}", true),
+            (
+                "istio-system",
+                "root-match",
+                "selector: {matchLabels: {app: httpbin}}",
+                false,
+            ),
+            (
+                "istio-system",
+                "root-miss",
+                "selector: {matchLabels: {app: nope}}",
+                true,
+            ),
             ("istio-system", "mesh-wide", "{}", false),
             // Attached to a Gateway/Service: not modelled, never claimed to select nothing.
-            ("bar", "targeted", "targetRefs: [{kind: Service, group: '', name: httpbin}]", false),
+            (
+                "bar",
+                "targeted",
+                "targetRefs: [{kind: Service, group: '', name: httpbin}]",
+                false,
+            ),
         ];
         for (ns, name, spec, reported) in cases {
             let mut f = fixture();
@@ -1216,10 +1254,21 @@ mod tests {
             assert_eq!(hit, *reported, "{ns}/{name}: {got:#?}");
         }
         let mut f = fixture();
-        f.ap("istio-system", "root-miss", ap("selector: {matchLabels: {app: nope}}"));
+        f.ap(
+            "istio-system",
+            "root-miss",
+            ap("selector: {matchLabels: {app: nope}}"),
+        );
         let got = static_findings(&f.res);
-        assert!(got[0].message.contains("no pod in any namespace"), "{}", got[0].message);
-        assert!(got[0].evidence.iter().any(|e| e.contains("pod labels {app=httpbin}")));
+        assert!(
+            got[0].message.contains("no pod in any namespace"),
+            "{}",
+            got[0].message
+        );
+        assert!(got[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("pod labels {app=httpbin}")));
     }
 
     #[test]
@@ -1235,7 +1284,13 @@ mod tests {
         // (port-level key, reported): the Service port 8000 forwards to target port 80.
         for (port, reported) in [(8000, true), (80, false), (9999, true)] {
             let mut f = fixture();
-            f.pa("foo", "httpbin", Some(&[("app", "httpbin")]), Some(Strict), None);
+            f.pa(
+                "foo",
+                "httpbin",
+                Some(&[("app", "httpbin")]),
+                Some(Strict),
+                None,
+            );
             let pa = f.res.peer_authentications.last_mut().unwrap();
             pa.spec.port_level_mtls = Some([(port, PeerMtls { mode: Permissive })].into());
             let got: Vec<Finding> = static_findings(&f.res)
@@ -1245,11 +1300,16 @@ mod tests {
             assert_eq!(got.len(), usize::from(reported), "{port}: {got:#?}");
             if port == 8000 {
                 assert!(
-                    got[0].message.contains("8000 is Service httpbin's port, whose target port is 80"),
+                    got[0]
+                        .message
+                        .contains("8000 is Service httpbin's port, whose target port is 80"),
                     "{}",
                     got[0].message
                 );
-                assert_eq!(got[0].remedy, "key portLevelMtls by the target port 80, not 8000");
+                assert_eq!(
+                    got[0].remedy,
+                    "key portLevelMtls by the target port 80, not 8000"
+                );
             }
         }
     }
@@ -1258,9 +1318,21 @@ mod tests {
     fn check_names_the_destination_rule_whose_tls_breaks_flows() {
         // (namespace PeerAuthentication mode of foo, DR tls mode, expected code)
         let cases = [
-            (Some(Strict), ClientTlsMode::Disable, Some(FindingCode::DestinationRuleTlsDisable)),
-            (Some(Strict), ClientTlsMode::Simple, Some(FindingCode::DestinationRuleTlsSimple)),
-            (Some(Disable), ClientTlsMode::IstioMutual, Some(FindingCode::MtlsToDisabledServer)),
+            (
+                Some(Strict),
+                ClientTlsMode::Disable,
+                Some(FindingCode::DestinationRuleTlsDisable),
+            ),
+            (
+                Some(Strict),
+                ClientTlsMode::Simple,
+                Some(FindingCode::DestinationRuleTlsSimple),
+            ),
+            (
+                Some(Disable),
+                ClientTlsMode::IstioMutual,
+                Some(FindingCode::MtlsToDisabledServer),
+            ),
             (Some(Permissive), ClientTlsMode::Disable, None),
             (Some(Strict), ClientTlsMode::IstioMutual, None),
         ];
@@ -1268,14 +1340,30 @@ mod tests {
             let mut f = fixture();
             f.workload("bar", "sleep", &[("app", "sleep")]);
             f.pa("foo", "default", None, mode, None);
-            f.dr("bar", "to-httpbin", None, dr_spec("httpbin.foo.svc.cluster.local", Some(tls)));
+            f.dr(
+                "bar",
+                "to-httpbin",
+                None,
+                dr_spec("httpbin.foo.svc.cluster.local", Some(tls)),
+            );
             let got: Vec<Finding> = traffic_findings(&f.res);
             let codes: Vec<FindingCode> = got.iter().map(|g| g.code).collect();
-            assert_eq!(codes, want.into_iter().collect::<Vec<_>>(), "{mode:?} {tls:?}: {got:#?}");
+            assert_eq!(
+                codes,
+                want.into_iter().collect::<Vec<_>>(),
+                "{mode:?} {tls:?}: {got:#?}"
+            );
             if let Some(g) = got.first() {
                 assert_eq!(g.severity, Severity::Error);
-                assert!(g.message.starts_with("DestinationRule bar/to-httpbin "), "{}", g.message);
-                assert!(g.evidence.iter().any(|e| e.contains("bar/sleep -> httpbin.foo:8000")));
+                assert!(
+                    g.message.starts_with("DestinationRule bar/to-httpbin "),
+                    "{}",
+                    g.message
+                );
+                assert!(g
+                    .evidence
+                    .iter()
+                    .any(|e| e.contains("bar/sleep -> httpbin.foo:8000")));
             }
         }
     }
@@ -1285,12 +1373,20 @@ mod tests {
         let mut f = fixture();
         f.namespace_labeled("legacy", &[]);
         f.workload("legacy", "httpbin", &[("app", "httpbin")]);
-        f.service("legacy", "httpbin", &[("app", "httpbin")], &[("http", 8000, TargetPort::Number(80))]);
+        f.service(
+            "legacy",
+            "httpbin",
+            &[("app", "httpbin")],
+            &[("http", 8000, TargetPort::Number(80))],
+        );
         f.dr(
             "foo",
             "legacy-mtls",
             None,
-            dr_spec("httpbin.legacy.svc.cluster.local", Some(ClientTlsMode::IstioMutual)),
+            dr_spec(
+                "httpbin.legacy.svc.cluster.local",
+                Some(ClientTlsMode::IstioMutual),
+            ),
         );
         let codes: Vec<FindingCode> = traffic_findings(&f.res).iter().map(|g| g.code).collect();
         assert_eq!(codes, [FindingCode::MtlsToNonMeshWorkload]);
@@ -1308,7 +1404,11 @@ mod tests {
         let got = traffic_findings(&f.res);
         assert_eq!(got.len(), 1, "{got:#?}");
         assert_eq!(got[0].code, FindingCode::NoHealthyUpstream);
-        assert!(got[0].message.contains("subset v2 selects {version=v2}"), "{}", got[0].message);
+        assert!(
+            got[0].message.contains("subset v2 selects {version=v2}"),
+            "{}",
+            got[0].message
+        );
         assert!(got[0].message.contains("503 UH"));
     }
 
@@ -1320,7 +1420,9 @@ mod tests {
         let got = traffic_findings(&f.res);
         assert_eq!(got.len(), 1, "{got:#?}");
         assert_eq!(got[0].code, FindingCode::NoAllowPolicyMatched);
-        assert!(got[0].message.contains("istio-system/allow-nothing is a mesh-wide allow-nothing"));
+        assert!(got[0]
+            .message
+            .contains("istio-system/allow-nothing is a mesh-wide allow-nothing"));
     }
 
     #[test]
@@ -1337,7 +1439,10 @@ mod tests {
             ("cluster.local/ns/foo/sa/sleep", true),
             ("cluster.local/ns/foo/sa/*", false),
             // A namespace the configuration holds nothing of: not judged.
-            ("cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account", false),
+            (
+                "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
+                false,
+            ),
             // Another trust domain is TrustDomainMismatch's business.
             ("other.domain/ns/foo/sa/sleep", false),
         ];
@@ -1348,7 +1453,10 @@ mod tests {
             assert_eq!(got.len(), usize::from(reported), "{principal}: {got:#?}");
             if reported {
                 assert_eq!(got[0].code, FindingCode::PrincipalServiceAccountMismatch);
-                assert!(got[0].evidence.iter().any(|e| e.contains("foo/httpbin runs as")));
+                assert!(got[0]
+                    .evidence
+                    .iter()
+                    .any(|e| e.contains("foo/httpbin runs as")));
             }
         }
     }
