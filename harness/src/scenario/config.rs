@@ -176,6 +176,9 @@ fn load_tree_paths(tree: &Tree, paths: &[PathBuf]) -> Result<Resources, InputErr
     load_sources(sources).map_err(from_load)
 }
 
+/// A file and its text.
+type Read = (PathBuf, String);
+
 /// The manifests in a folder (sorted, recursively) with their text. Scenario files inside it
 /// are left out, the same way on disk and in the embedded library. A file that cannot be read
 /// or classified is an error beside the others (or the only one, with `stop_at_first`).
@@ -183,7 +186,7 @@ fn manifests_under(
     tree: &Tree,
     dir: &Path,
     stop_at_first: bool,
-) -> Result<(Vec<(PathBuf, String)>, Vec<InputError>), InputError> {
+) -> Result<(Vec<Read>, Vec<InputError>), InputError> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for file in tree.files(dir, is_manifest)? {
