@@ -77,14 +77,6 @@ fn pretty<T: Serialize>(value: &T) -> String {
     s
 }
 
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    }
-}
-
 /// SARIF's `level` for a severity (SARIF 2.1.0 §3.27.10: error, warning, note).
 fn sarif_level(s: Severity) -> &'static str {
     match s {
@@ -176,12 +168,7 @@ fn human(res: &Resources, findings: &[Finding]) -> String {
     let mut counts: BTreeMap<Severity, usize> = BTreeMap::new();
     for f in findings {
         *counts.entry(f.severity).or_default() += 1;
-        s.push_str(&format!(
-            "{} [{}]: {}\n",
-            f.code,
-            severity_name(f.severity),
-            f.message
-        ));
+        s.push_str(&format!("{} [{}]: {}\n", f.code, f.severity, f.message));
         if let Some(o) = origin_of(res, f) {
             s.push_str(&format!("  at: {o}\n"));
         }

@@ -171,7 +171,7 @@ fn human(args: &RequestArgs, protocol: Protocol, o: &Outcome, findings: &[Findin
     }
     s.push_str(&format!("findings ({})\n", findings.len()));
     for f in findings {
-        s.push_str(&format!("  {} [{:?}]: {}\n", f.code, f.severity, f.message));
+        s.push_str(&format!("  {} [{}]: {}\n", f.code, f.severity, f.message));
         for e in &f.evidence {
             s.push_str(&format!("    evidence: {e}\n"));
         }

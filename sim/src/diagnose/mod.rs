@@ -28,6 +28,23 @@ pub enum Severity {
     Info,
 }
 
+impl Severity {
+    /// The word every command prints (`error`, `warning`, `info`), as JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One finding: a stable code from failure-modes.md, a message, the evidence and the remedy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
