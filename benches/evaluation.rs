@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use sim::model::{load::load_str, Resources};
+use sim::model::{load_str, Resources};
 use sim::policy::{AuthzIndex, HttpFacts, RequestFacts};
 
 const TEMPLATE: &str = "\

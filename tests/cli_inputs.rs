@@ -249,6 +249,14 @@ fn names_counts_and_request_parts_kubernetes_or_curl_refuse_are_exit_2() {
             deployment("web", 1, -5),
             "spec.template.spec.containers[0].ports[0].containerPort: Invalid value: -5: must be between 1 and 65535, inclusive",
         ),
+        (
+            deployment("web", 1, 80).replace("containerPort: 80", "containerPort: 80, protocol: Tcp"),
+            "spec.template.spec.containers[0].ports[0].protocol: Unsupported value: \"Tcp\": supported values: \"SCTP\", \"TCP\", \"UDP\"",
+        ),
+        (
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: foo}\nspec:\n  selector: {app: web}\n  ports: [{port: 80, protocol: tcp}]\n".to_string(),
+            "spec.ports[0].protocol: Unsupported value: \"tcp\"",
+        ),
     ];
     for (text, says) in manifests {
         write(dir.path(), "x.yaml", &text);

@@ -3,7 +3,7 @@
 //! invariants Istio's semantics promise hold whatever the configuration.
 //!
 //! A random mesh is generated as plain Kubernetes/Istio YAML and read through
-//! `sim::model::load::load_str`, so the loader, the policy engine and the proxies are exercised
+//! `sim::model::load_str`, so the loader, the policy engine and the proxies are exercised
 //! exactly as a user's manifests would exercise them.
 
 use std::collections::BTreeSet;
@@ -16,7 +16,7 @@ use proptest::test_runner::FileFailurePersistence;
 
 use sim::analysis::{flow_requests, Analyzer};
 use sim::mesh::{Mesh, MeshOptions};
-use sim::model::{load::load_str, MtlsMode, PeerAuthentication, Resources};
+use sim::model::{load_str, MtlsMode, PeerAuthentication, Resources};
 use sim::policy::{
     compose_peer_authentication, effective_peer_authentication, resolve_destination, AuthzIndex,
     HttpFacts, PeerAuthenticationIndex, RequestFacts,

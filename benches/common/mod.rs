@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use sim::model::{load::load_paths, Resources};
+use sim::model::{load_paths, Resources};
 
 /// The repository root.
 pub(crate) fn root() -> PathBuf {

@@ -38,7 +38,7 @@ impl InputError {
             file: file.to_path_buf(),
             line,
             column,
-            message: crate::suggest::explain_serde_message(&strip_location(&err.to_string())),
+            message: sim::model::yaml_message(err),
         }
     }
 }
@@ -58,15 +58,6 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// serde_yaml appends " at line L column C" to its messages; the location is printed up front
-/// instead, like a compiler does.
-fn strip_location(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(" column ") => message[..i].to_string(),
-        _ => message.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,9 +75,9 @@ mod tests {
 
     #[test]
     fn serde_location_suffix_is_moved_to_the_front() {
-        assert_eq!(
-            strip_location("steps[0]: invalid type at line 4 column 7"),
-            "steps[0]: invalid type"
-        );
+        let err = serde_yaml::from_str::<Vec<u8>>("[1,\n  x]").unwrap_err();
+        let e = InputError::from_yaml(Path::new("s.yaml"), &err);
+        assert_eq!((e.line, e.column), (2, 3));
+        assert!(!e.message.contains(" at line "), "{}", e.message);
     }
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sim::diagnose::{Finding, Severity};
-use sim::proxy::Outcome;
 use sim::vocab::{join, FindingCode, ResponseFlag};
+use sim::Outcome;
 
 use crate::scenario::{Expect, Match};
 
@@ -321,7 +321,7 @@ fn histogram(values: impl Iterator<Item = String>) -> String {
 /// A principal without the `spiffe://` scheme: RBAC writes `td/ns/x/sa/y`, access logs and
 /// certificates `spiffe://td/ns/x/sa/y`; both name the same identity.
 fn principal(p: &str) -> &str {
-    sim::vocab::spiffe::without_scheme(p)
+    sim::vocab::without_scheme(p)
 }
 
 fn sorted(flags: &[ResponseFlag]) -> Vec<ResponseFlag> {

@@ -4,8 +4,8 @@
 use std::path::{Component, Path, PathBuf};
 
 use include_dir::Dir;
-use sim::model::input::{is_stdin, read_input, Named};
-use sim::model::walk::files_under;
+use sim::model::files_under;
+use sim::model::{is_stdin, read_input, Named};
 
 use crate::error::InputError;
 
@@ -31,7 +31,7 @@ pub fn is_yaml(path: &Path) -> bool {
     )
 }
 
-pub use sim::model::walk::is_manifest;
+pub use sim::model::is_manifest;
 
 impl Tree {
     /// Reads a file reached through `include:` or a folder (on disk: a regular file only).

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use sim::diagnose::static_checks::{
+use sim::diagnose::{
     loader_findings, nothing_loaded, static_findings, traffic_findings, unmodelled_fields,
 };
 use sim::diagnose::{Finding, Severity};

@@ -77,9 +77,9 @@ pub(super) fn build_mesh(
 }
 
 /// Rejects the AuthorizationPolicy fields and keys the configured Istio release does not have
-/// (`sim::model::validate::release_problems`), as that release's webhook would.
+/// (`sim::model::release_problems`), as that release's webhook would.
 pub(super) fn release_check(resources: &Resources) -> Result<(), String> {
-    let problems = sim::model::validate::release_problems(resources);
+    let problems = sim::model::release_problems(resources);
     if problems.is_empty() {
         return Ok(());
     }

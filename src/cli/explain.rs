@@ -4,9 +4,9 @@
 use serde::Serialize;
 use sim::analysis::{Analyzer, Prediction, TraceStep};
 use sim::policy::Decision;
-use sim::proxy::Outcome;
 use sim::vocab::{join, FindingCode, ResponseFlag};
 use sim::vocab::{Protocol, Status};
+use sim::Outcome;
 
 use super::config::{build_mesh, load};
 use super::output::emit_then;

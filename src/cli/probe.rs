@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sim::diagnose::Finding;
-use sim::proxy::Outcome;
 use sim::request::RequestSpec;
 use sim::vocab::Protocol;
 use sim::vocab::Status;
 use sim::vocab::{join, ResponseFlag};
+use sim::Outcome;
 
 use super::config::{build_mesh, load};
 use super::output::emit_then;

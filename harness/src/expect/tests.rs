@@ -1,6 +1,6 @@
-use sim::proxy::Outcome;
 use sim::vocab::Status;
 use sim::vocab::{FindingCode, ResponseFlag};
+use sim::Outcome;
 
 use super::*;
 use crate::scenario::{Expect, Match};

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sim::model::load::{load_sources, load_sources_each, parse_object, LoadError, LoadOptions};
+use sim::model::{load_sources, load_sources_each, parse_object, LoadError, LoadOptions};
 use sim::model::{Origin, Resources};
 use sim::Fault;
 
@@ -156,7 +156,7 @@ pub(super) fn scenario_resources(
         };
         resources.mesh_config = mesh.0.apply(&resources.mesh_config, origin);
     }
-    if let Some(problem) = sim::model::validate::release_problems(&resources).first() {
+    if let Some(problem) = sim::model::release_problems(&resources).first() {
         return Err(InputError::at(file, lines.key("mesh"), problem.clone()));
     }
     Ok(resources)

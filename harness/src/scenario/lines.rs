@@ -1,8 +1,8 @@
 //! Line numbers for a scenario's top-level keys and their list items, read through `sim`'s YAML
-//! position lookup (`sim::model::locate::Document`) so scenarios and manifests are located by
+//! position lookup (`sim::model::Document`) so scenarios and manifests are located by
 //! one implementation. serde_yaml's `Value` drops positions, hence the text lookup.
 
-use sim::model::locate::Document;
+use sim::model::Document;
 use sim::model::FieldPath;
 
 /// Where the top-level keys and their block-list items start (1-based lines).

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use sim::model::locate::split_documents;
-use sim::model::{load::parse_object, ObjectRef, Origin, Warning};
+use sim::model::split_documents;
+use sim::model::{parse_object, ObjectRef, Origin, Warning};
 use sim::request::RequestSpec;
 use sim::Fault;
 
@@ -14,7 +14,7 @@ use super::raw::{RawExpect, RawMatch, RawRequest, RawScenario, RawStep};
 use super::scenario_resources;
 use super::{Action, Expect, Match, Scenario, Step};
 use crate::error::InputError;
-use crate::suggest::{explain_fault_error, fault_keys_of};
+use crate::suggest::{did_you_mean, explain_fault_error, fault_keys_of};
 use crate::tree::Tree;
 
 /// The step keys, for "exactly one of" messages.
@@ -149,7 +149,16 @@ pub fn parse_scenario(tree: &Tree, file: &Path, text: &str) -> Result<Scenario, 
             "empty file: expected a scenario with `name:` and `steps:`",
         )
     })?;
-    let raw = RawScenario::deserialize(first).map_err(|e| InputError::from_yaml(file, &e))?;
+    let raw = RawScenario::deserialize(first).map_err(|e| {
+        let mut error = InputError::from_yaml(file, &e);
+        let document = serde_yaml::Deserializer::from_str(text)
+            .next()
+            .and_then(|d| serde_yaml::Value::deserialize(d).ok());
+        if let Some(hint) = document.as_ref().and_then(did_you_mean::<RawScenario>) {
+            error.message = format!("{}; {hint}", error.message);
+        }
+        error
+    })?;
     if let Some(second) = docs.next() {
         let extra =
             serde_yaml::Value::deserialize(second).map_err(|e| InputError::from_yaml(file, &e))?;

@@ -22,8 +22,8 @@ use crate::vocab::details::{
     NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
 };
 use crate::vocab::{
-    FindingCode, IstioProtocol, OutboundChain, PortProtocol, Protocol, ResponseFlag, SpiffeId,
-    Status, PASSTHROUGH_CLUSTER,
+    FindingCode, IstioProtocol, OutboundChain, PathNormalization, PortProtocol, Protocol,
+    ResponseFlag, SpiffeId, Status, PASSTHROUGH_CLUSTER,
 };
 
 /// One step of design.md's request flow and the decisions behind it.
@@ -342,6 +342,7 @@ impl<'a> Analyzer<'a> {
                 source_ip,
                 p.peer_principal.clone(),
                 ep.target_port,
+                res.mesh_config.path_normalization,
             );
             let decision = self.authz.evaluate(res, ep_workload, &facts);
             p.trace.push(TraceStep {
@@ -457,6 +458,7 @@ impl Analyzer<'_> {
             None,
             u16::try_from(target_port).unwrap_or(0),
             None,
+            self.res.mesh_config.path_normalization,
         );
         self.authz
             .evaluate(self.res, ep_workload, &facts)
@@ -517,7 +519,7 @@ fn authz_code(decision: &AuthzDecision, mtls: bool) -> FindingCode {
 /// `source_ip` arriving on `target_port` with `principal` (`None` for plaintext):
 /// [`RequestFacts::new`] over the request's HTTP attributes when the destination's chain is the
 /// HCM (`server_http`), none for the network RBAC filter of a TCP chain — as the data path
-/// builds it from what reaches the sidecar.
+/// builds it from what reaches the sidecar, with the mesh's `pathNormalization`.
 pub fn request_facts(
     req: &RequestSpec,
     protocol: Protocol,
@@ -525,6 +527,7 @@ pub fn request_facts(
     source_ip: IpAddr,
     principal: Option<String>,
     target_port: u16,
+    normalization: PathNormalization,
 ) -> RequestFacts {
     let http = (server_http && protocol == Protocol::Http).then(|| HttpFacts {
         method: req.method.clone(),
@@ -532,7 +535,7 @@ pub fn request_facts(
         host: req.authority(),
         headers: req.headers.clone(),
     });
-    RequestFacts::new(Some(source_ip), principal, target_port, http)
+    RequestFacts::new(Some(source_ip), principal, target_port, http, normalization)
 }
 
 /// Which inbound chain `req` meets at a destination port: whether it is the HCM, and what the

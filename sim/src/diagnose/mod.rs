@@ -5,13 +5,16 @@
 
 mod remedy;
 mod rules;
-pub mod static_checks;
+pub(crate) mod static_checks;
 #[cfg(test)]
 mod tests;
 
 use serde::Serialize;
 
 pub use remedy::{fix_for, Fix, RESTARTED_AT};
+pub use static_checks::{
+    loader_findings, nothing_loaded, static_findings, traffic_findings, unmodelled_fields,
+};
 
 use crate::evidence::Evidence;
 use crate::vocab::FindingCode;

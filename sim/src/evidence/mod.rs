@@ -9,7 +9,7 @@
 use rustls_pki_types::CertificateDer;
 
 use crate::model::Resources;
-use crate::proxy::Outcome;
+use crate::outcome::Outcome;
 use crate::request::RequestSpec;
 use crate::tls_params::TlsParams;
 use crate::SimTime;

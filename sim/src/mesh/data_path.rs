@@ -93,6 +93,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
                     host: h.host.clone(),
                     headers: h.headers.clone(),
                 }),
+                resources.mesh_config.path_normalization,
             );
             let decision = authz.evaluate(resources, ep_workload, &facts);
             if decision.allowed {

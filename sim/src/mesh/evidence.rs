@@ -5,8 +5,8 @@
 use super::Mesh;
 use crate::evidence::{Evidence, ProxyEvidence, Role};
 use crate::model::Workload;
+use crate::outcome::Outcome;
 use crate::policy::resolve_destination;
-use crate::proxy::Outcome;
 use crate::request::RequestSpec;
 
 impl Mesh {

@@ -11,9 +11,10 @@ use tokio::runtime::Runtime;
 
 use crate::control::ControlPlane;
 use crate::model::{Object, ObjectRef, Resources, Workload};
+use crate::outcome::Outcome;
 use crate::pki::KeyType;
 use crate::policy::{AuthzIndex, PeerAuthenticationIndex, PodIps};
-use crate::proxy::{data_path_runtime, ConnectionPool, Outcome};
+use crate::proxy::{data_path_runtime, ConnectionPool};
 use crate::request::RequestSpec;
 use crate::{Fault, SimTime};
 

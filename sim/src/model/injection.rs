@@ -10,13 +10,13 @@ use crate::vocab::IstioRelease;
 
 /// Namespace label that turns injection on (`enabled`) or off (`disabled`) for the default
 /// revision.
-pub const ISTIO_INJECTION: &str = "istio-injection";
+pub(crate) const ISTIO_INJECTION: &str = "istio-injection";
 /// Namespace or pod label naming the control-plane revision that injects.
-pub const ISTIO_REV: &str = "istio.io/rev";
+pub(crate) const ISTIO_REV: &str = "istio.io/rev";
 /// Pod label (and deprecated annotation) forcing injection on or off.
-pub const SIDECAR_INJECT: &str = "sidecar.istio.io/inject";
+pub(crate) const SIDECAR_INJECT: &str = "sidecar.istio.io/inject";
 /// Annotation the injector writes on pods it injected; a dumped pod carrying it has a sidecar.
-pub const SIDECAR_STATUS: &str = "sidecar.istio.io/status";
+pub(crate) const SIDECAR_STATUS: &str = "sidecar.istio.io/status";
 
 /// `IgnoredNamespaces` in `pkg/kube/inject/initializer.go`: never injected.
 const IGNORED_NAMESPACES: [&str; 4] = [

@@ -16,29 +16,29 @@ use std::fmt;
 use std::net::IpAddr;
 
 /// `traffic.sidecar.istio.io/includeInboundPorts` (default `*`).
-pub const INCLUDE_INBOUND_PORTS: &str = "traffic.sidecar.istio.io/includeInboundPorts";
+pub(crate) const INCLUDE_INBOUND_PORTS: &str = "traffic.sidecar.istio.io/includeInboundPorts";
 /// `traffic.sidecar.istio.io/excludeInboundPorts`.
-pub const EXCLUDE_INBOUND_PORTS: &str = "traffic.sidecar.istio.io/excludeInboundPorts";
+pub(crate) const EXCLUDE_INBOUND_PORTS: &str = "traffic.sidecar.istio.io/excludeInboundPorts";
 /// `traffic.sidecar.istio.io/includeOutboundIPRanges` (default `*`).
-pub const INCLUDE_OUTBOUND_IP_RANGES: &str = "traffic.sidecar.istio.io/includeOutboundIPRanges";
+pub(crate) const INCLUDE_OUTBOUND_IP_RANGES: &str =
+    "traffic.sidecar.istio.io/includeOutboundIPRanges";
 /// `traffic.sidecar.istio.io/excludeOutboundIPRanges`.
-pub const EXCLUDE_OUTBOUND_IP_RANGES: &str = "traffic.sidecar.istio.io/excludeOutboundIPRanges";
+pub(crate) const EXCLUDE_OUTBOUND_IP_RANGES: &str =
+    "traffic.sidecar.istio.io/excludeOutboundIPRanges";
 /// `traffic.sidecar.istio.io/includeOutboundPorts`.
-pub const INCLUDE_OUTBOUND_PORTS: &str = "traffic.sidecar.istio.io/includeOutboundPorts";
+pub(crate) const INCLUDE_OUTBOUND_PORTS: &str = "traffic.sidecar.istio.io/includeOutboundPorts";
 /// `traffic.sidecar.istio.io/excludeOutboundPorts`.
-pub const EXCLUDE_OUTBOUND_PORTS: &str = "traffic.sidecar.istio.io/excludeOutboundPorts";
+pub(crate) const EXCLUDE_OUTBOUND_PORTS: &str = "traffic.sidecar.istio.io/excludeOutboundPorts";
 /// `status.sidecar.istio.io/port` (default 15020), always excluded from inbound capture.
-pub const STATUS_PORT: &str = "status.sidecar.istio.io/port";
+pub(crate) const STATUS_PORT: &str = "status.sidecar.istio.io/port";
 
 /// The outbound annotations, for a remedy that restores full outbound capture.
-pub const OUTBOUND_ANNOTATIONS: [&str; 4] = [
+pub(crate) const OUTBOUND_ANNOTATIONS: [&str; 4] = [
     INCLUDE_OUTBOUND_IP_RANGES,
     EXCLUDE_OUTBOUND_IP_RANGES,
     INCLUDE_OUTBOUND_PORTS,
     EXCLUDE_OUTBOUND_PORTS,
 ];
-/// The inbound annotations, for a remedy that restores full inbound capture.
-pub const INBOUND_ANNOTATIONS: [&str; 2] = [INCLUDE_INBOUND_PORTS, EXCLUDE_INBOUND_PORTS];
 
 /// Envoy's Prometheus (15090) and health (15021) ports, which the template always passes to
 /// `-d`, before the status port.

@@ -1,7 +1,7 @@
 //! The Kubernetes side of the mesh, normalised from whatever kinds a dump holds: namespaces,
 //! service accounts, workloads (a Pod or a controller's pod template), services and MeshConfig.
 
-use crate::vocab::{IstioProtocol, Kind, PortProtocol};
+use crate::vocab::{IstioProtocol, Kind, KubeProtocol, PortProtocol};
 use std::collections::BTreeMap;
 
 use super::Meta;
@@ -73,7 +73,7 @@ pub struct ContainerPort {
     /// Port number.
     pub port: u16,
     /// `TCP` / `UDP` / `SCTP`.
-    pub protocol: String,
+    pub protocol: KubeProtocol,
 }
 
 /// A pod, or a controller's pod template with its replica count.
@@ -142,7 +142,7 @@ pub struct ServicePort {
     /// Where it goes on the pod; defaults to `port`.
     pub target_port: TargetPort,
     /// `TCP` / `UDP` / `SCTP`.
-    pub protocol: String,
+    pub protocol: KubeProtocol,
     /// `appProtocol`.
     pub app_protocol: Option<String>,
 }
@@ -154,7 +154,7 @@ impl ServicePort {
         IstioProtocol::from_port(
             self.port,
             self.name.as_deref(),
-            &self.protocol,
+            self.protocol,
             self.app_protocol.as_deref(),
         )
     }
@@ -168,7 +168,7 @@ impl ServicePort {
     /// only connections meshsim makes. kube-proxy forwards a UDP or SCTP port for that protocol
     /// only.
     pub fn is_tcp(&self) -> bool {
-        self.protocol == "TCP"
+        self.protocol == KubeProtocol::Tcp
     }
 }
 
@@ -252,6 +252,9 @@ pub struct MeshConfig {
     /// scenario's `mesh: {istioVersion: ...}` or `--istio-version`); `None` is the newest
     /// modelled release. Read it with [`MeshConfig::release`].
     pub istio_release: Option<crate::vocab::IstioRelease>,
+    /// `pathNormalization.normalization`: how the inbound HCM rewrites `:path` before RBAC
+    /// matches it; BASE by default.
+    pub path_normalization: crate::vocab::PathNormalization,
     /// Where it was read from (default origin when defaulted).
     pub origin: super::Origin,
 }
@@ -297,6 +300,7 @@ impl Default for MeshConfig {
             cipher_suites: Vec::new(),
             ext_authz_providers: Vec::new(),
             istio_release: None,
+            path_normalization: crate::vocab::PathNormalization::default(),
             origin: super::Origin::default(),
         }
     }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::vocab::KubeProtocol;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -89,7 +90,9 @@ pub(crate) fn workload(
                     ports.push(ContainerPort {
                         name: p.name.clone().filter(|n| !n.is_empty()),
                         port,
-                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                        // `check_counts` rejected any other spelling before conversion.
+                        protocol: KubeProtocol::from_field(p.protocol.as_deref())
+                            .unwrap_or_default(),
                     });
                 }
             }
@@ -167,7 +170,8 @@ pub(crate) fn service(
             name: p.name.clone().filter(|n| !n.is_empty()),
             port,
             target_port,
-            protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+            protocol: KubeProtocol::from_field(p.protocol.as_deref())
+                .map_err(|m| format!("spec.ports[{i}].protocol: {m}"))?,
             app_protocol: p.app_protocol.clone(),
         });
     }

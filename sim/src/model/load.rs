@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 use super::input::{is_stdin, read_input, Named};
+use super::locate::yaml_message;
 use super::locate::{split_documents, Document, FieldPath};
-use super::mesh_config::strip_location;
 use super::parse::{describe, parse_value, Source};
 use super::walk::{files_under, is_manifest};
 use super::{Object, Origin, Resources, Warning};
@@ -159,7 +159,7 @@ pub(crate) fn load_objects(
                     .map(|l| (doc.line_offset + l.line()).min(doc.last_line()))
                     .unwrap_or_else(|| doc.first_line()),
             },
-            message: format!("invalid YAML: {}", strip_location(&e)),
+            message: format!("invalid YAML: {}", yaml_message(&e)),
         })?;
         // YAML merge keys (`<<: *defaults`) are resolved on the value; the text then no longer
         // deserialises to the same thing.
@@ -170,7 +170,7 @@ pub(crate) fn load_objects(
                     file: file.to_path_buf(),
                     line: doc.first_line(),
                 },
-                message: format!("invalid YAML merge key: {}", strip_location(&e)),
+                message: format!("invalid YAML merge key: {}", yaml_message(&e)),
             })?;
         }
         load_document(

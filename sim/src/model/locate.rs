@@ -461,3 +461,30 @@ fn json_item_lines(text: &str, path: &FieldPath) -> Vec<usize> {
     }
     out
 }
+
+/// A serde_yaml error's message without its "at line L column C" positions (relative to the
+/// parsed snippet; libyaml errors carry two): every caller reports the file line up front
+/// instead, like a compiler does.
+pub fn yaml_message(e: &serde_yaml::Error) -> String {
+    let text = e.to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(pos) = rest.find(" at line ") {
+        out.push_str(&rest[..pos]);
+        let tail = &rest[pos + " at line ".len()..];
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        let after = &tail[digits..];
+        match after.strip_prefix(" column ") {
+            Some(col) if digits > 0 => {
+                let cd = col.bytes().take_while(u8::is_ascii_digit).count();
+                rest = &col[cd..];
+            }
+            _ => {
+                out.push_str(" at line ");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1 as core;
 use serde_yaml::Value;
 
 use super::load::LoadError;
-use super::locate::FieldPath;
+use super::locate::{yaml_message, FieldPath};
 use super::mesh_doc::MeshConfigDoc;
 use super::parse::{require_name, typed, Rejection, Source};
 use super::unmodelled;
@@ -38,39 +38,13 @@ pub(crate) fn parse_mesh_text(
             },
             message: format!(
                 "invalid MeshConfig in ConfigMap istio data.mesh: {}",
-                strip_location(&e)
+                yaml_message(&e)
             ),
         }
     })?;
     Ok(doc
         .unwrap_or_default()
         .apply(&MeshConfig::default(), origin))
-}
-
-/// serde_yaml adds "at line L column C" positions relative to the parsed snippet (libyaml
-/// errors carry two); the caller reports the file line instead, so all are removed.
-pub(crate) fn strip_location(e: &serde_yaml::Error) -> String {
-    let text = e.to_string();
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(pos) = rest.find(" at line ") {
-        out.push_str(&rest[..pos]);
-        let tail = &rest[pos + " at line ".len()..];
-        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
-        let after = &tail[digits..];
-        match after.strip_prefix(" column ") {
-            Some(col) if digits > 0 => {
-                let cd = col.bytes().take_while(u8::is_ascii_digit).count();
-                rest = &col[cd..];
-            }
-            _ => {
-                out.push_str(" at line ");
-                rest = tail;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The `istio` ConfigMap carries MeshConfig in `data.mesh`; every other ConfigMap is skipped.

@@ -8,7 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 use serde::Deserialize;
 
 use super::{ExtAuthzApi, ExtAuthzProvider, MeshConfig, Origin, TlsVersion};
-use crate::vocab::IstioRelease;
+use crate::vocab::{IstioRelease, PathNormalization};
 
 /// The modelled MeshConfig keys, in Istio's spelling, followed by any extra keys: one list for
 /// both the ConfigMap's key set and the scenario block's (serde's `unknown_field` wants a static
@@ -22,6 +22,7 @@ macro_rules! mesh_fields {
             "enableAutoMtls",
             "meshMTLS",
             "extensionProviders",
+            "pathNormalization",
             $($extra),*
         ]
     };
@@ -76,8 +77,44 @@ pub struct MeshConfigDoc {
     pub mesh_mtls: Option<MeshMtlsDoc>,
     /// `extensionProviders` (only the ext_authz kinds are kept).
     pub extension_providers: Option<Vec<ExtAuthzProvider>>,
+    /// `pathNormalization.normalization`.
+    pub path_normalization: Option<PathNormalization>,
     /// `istioVersion` (scenario `mesh:` block only).
     pub istio_version: Option<IstioRelease>,
+}
+
+/// `pathNormalization:` as written: one key, `normalization`, a proto enum name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathNormalizationDoc {
+    #[serde(default)]
+    normalization: Option<NormalizationName>,
+}
+
+/// `MeshConfig.ProxyPathNormalization.NormalizationType`, spelled as the proto names it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+enum NormalizationName {
+    #[serde(rename = "DEFAULT")]
+    Default,
+    #[serde(rename = "NONE")]
+    None,
+    #[serde(rename = "BASE")]
+    Base,
+    #[serde(rename = "MERGE_SLASHES")]
+    MergeSlashes,
+    #[serde(rename = "DECODE_AND_MERGE_SLASHES")]
+    DecodeAndMergeSlashes,
+}
+
+impl From<NormalizationName> for PathNormalization {
+    fn from(name: NormalizationName) -> PathNormalization {
+        match name {
+            NormalizationName::Default | NormalizationName::Base => PathNormalization::Base,
+            NormalizationName::None => PathNormalization::None,
+            NormalizationName::MergeSlashes => PathNormalization::MergeSlashes,
+            NormalizationName::DecodeAndMergeSlashes => PathNormalization::DecodeAndMergeSlashes,
+        }
+    }
 }
 
 /// One `extensionProviders` entry as written; only the ext_authz kinds are read.
@@ -216,6 +253,9 @@ impl MeshConfigDoc {
         if let Some(providers) = &self.extension_providers {
             mesh.ext_authz_providers = providers.clone();
         }
+        if let Some(normalization) = self.path_normalization {
+            mesh.path_normalization = normalization;
+        }
         if let Some(release) = self.istio_version {
             mesh.istio_release = Some(release);
         }
@@ -256,7 +296,8 @@ impl<'de> Visitor<'de> for DocVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
             "a map of MeshConfig fields (trustDomain, trustDomainAliases, rootNamespace, \
-             enableAutoMtls, meshMTLS, extensionProviders; istioVersion in a scenario)",
+             enableAutoMtls, meshMTLS, extensionProviders, pathNormalization; istioVersion in a \
+             scenario)",
         )
     }
 
@@ -285,6 +326,14 @@ impl<'de> Visitor<'de> for DocVisitor {
                 "trustDomainAliases" => doc.trust_domain_aliases = map.next_value()?,
                 "rootNamespace" => doc.root_namespace = map.next_value()?,
                 "enableAutoMtls" => doc.enable_auto_mtls = map.next_value()?,
+                "pathNormalization" => {
+                    let written: Option<PathNormalizationDoc> = map.next_value()?;
+                    doc.path_normalization = Some(
+                        written
+                            .and_then(|w| w.normalization)
+                            .map_or(PathNormalization::Base, PathNormalization::from),
+                    );
+                }
                 "extensionProviders" => {
                     let entries: Option<Vec<serde_yaml::Mapping>> = map.next_value()?;
                     doc.extension_providers = entries

@@ -1,23 +1,23 @@
 //! Typed Kubernetes and Istio resources as a cluster dump holds them, and the `Resources` set a
 //! mesh is built from. Loading and validation live in `load` and `validate`.
 
-pub mod injection;
-pub mod input;
-pub mod interception;
-pub mod istio;
+pub(crate) mod injection;
+pub(crate) mod input;
+pub(crate) mod interception;
+pub(crate) mod istio;
 mod istio_parse;
-pub mod k8s;
+pub(crate) mod k8s;
 mod k8s_convert;
-pub mod load;
-pub mod locate;
+pub(crate) mod load;
+pub(crate) mod locate;
 mod mesh_config;
 mod mesh_doc;
 mod parse;
 mod resources;
-pub mod unmodelled;
+pub(crate) mod unmodelled;
 pub use resources::FindWorkloadError;
-pub mod validate;
-pub mod walk;
+pub(crate) mod validate;
+pub(crate) mod walk;
 
 #[cfg(test)]
 mod tests;
@@ -28,6 +28,7 @@ use std::path::PathBuf;
 
 use crate::vocab::Kind;
 
+pub use input::{is_stdin, read_input, Named, ReadError, MAX_INPUT_BYTES};
 pub use interception::{Cidr, Interception, InterceptionError, IpRanges, PortList};
 pub use istio::*;
 pub use k8s::*;
@@ -35,12 +36,14 @@ pub use load::{
     load_paths, load_sources, load_sources_each, load_sources_with, load_str, parse_object,
     parse_object_at, LoadError, LoadOptions,
 };
-pub use locate::FieldPath;
+pub use locate::{split_documents, yaml_message, Document, FieldPath, Seg};
 pub use mesh_doc::{
     min_protocol_version, InvalidMinProtocolVersion, MeshConfigDoc, MeshMtlsDoc,
     MinProtocolVersion, StrictMeshConfigDoc,
 };
 pub use unmodelled::Unmodelled;
+pub use validate::release_problems;
+pub use walk::{files_under, is_manifest, WalkError};
 
 /// Where an object came from: file and 1-based line of its document (or of the field at fault).
 #[derive(Debug, Clone, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]

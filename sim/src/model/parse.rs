@@ -14,8 +14,9 @@ use serde_yaml::Value;
 use super::istio_parse::istio_object;
 use super::k8s_convert::{self, PodPart};
 use super::load::LoadError;
+use super::locate::yaml_message;
 use super::locate::{Document, FieldPath};
-use super::mesh_config::{config_map, strip_location};
+use super::mesh_config::config_map;
 use super::unmodelled;
 use super::validate;
 use super::validate::names::NameRule;
@@ -23,6 +24,7 @@ use super::{
     AuthorizationPolicy, DestinationRule, Interception, Namespace, Object, Origin,
     PeerAuthentication, ServiceAccount, Warning, WarningKind, WorkloadKind,
 };
+use crate::vocab::KubeProtocol;
 
 /// Where the object being parsed sits: its file, its document (for field lines) and its path
 /// inside the document (`items[3]` for a `kind: List` entry).
@@ -497,8 +499,9 @@ fn check_names(object: &Object, src: &Source<'_>) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// `spec.replicas` and every `containerPort` as the API server bounds them
-/// (`ValidateNonnegativeField` on `replicas`; `validateContainerPorts` with `IsValidPortNum`,
+/// `spec.replicas` and every container port as the API server bounds them
+/// (`ValidateNonnegativeField` on `replicas`; `validateContainerPorts` with `IsValidPortNum` and
+/// `supportedPortProtocols`,
 /// in Kubernetes' `pkg/apis/core/validation`): a negative replica count or port is an error,
 /// not a workload that silently runs nothing or listens nowhere.
 fn check_counts(kind: WorkloadKind, value: &Value, src: &Source<'_>) -> Result<(), Rejection> {
@@ -525,12 +528,8 @@ fn check_counts(kind: WorkloadKind, value: &Value, src: &Source<'_>) -> Result<(
         for (c, container) in containers.into_iter().flatten().enumerate() {
             let ports = container.get("ports").and_then(Value::as_sequence);
             for (i, port) in ports.into_iter().flatten().enumerate() {
-                let path = pod_spec
-                    .key(list)
-                    .index(c)
-                    .key("ports")
-                    .index(i)
-                    .key("containerPort");
+                let port_path = pod_spec.key(list).index(c).key("ports").index(i);
+                let path = port_path.key("containerPort");
                 match port.get("containerPort").and_then(Value::as_i64) {
                     Some(n) if !(1..=65535).contains(&n) => {
                         return Err(Rejection::Field(src.error(
@@ -539,6 +538,13 @@ fn check_counts(kind: WorkloadKind, value: &Value, src: &Source<'_>) -> Result<(
                         )));
                     }
                     _ => {}
+                }
+                let protocol = port.get("protocol").and_then(Value::as_str);
+                if let Err(message) = KubeProtocol::from_field(protocol) {
+                    let path = port_path.key("protocol");
+                    return Err(Rejection::Field(
+                        src.error(&path, format!("{path}: {message}")),
+                    ));
                 }
             }
         }
@@ -636,7 +642,7 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
                             file: src.file.to_path_buf(),
                             line,
                         },
-                        message: strip_location(&e),
+                        message: yaml_message(&e),
                     }
                 })
         }

@@ -12,19 +12,17 @@ use super::locate::FieldPath;
 use super::parse::Source;
 use super::{Origin, Warning};
 
-pub use crate::vocab::UnmodelledSubject as Subject;
+pub(crate) use crate::vocab::UnmodelledSubject as Subject;
 
 /// Which requests a row can change the answer for, so `probe` names only the rows that matter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// Requests to a host the object lists (`spec.host` of a DestinationRule, `spec.hosts` of a
     /// VirtualService or ServiceEntry).
     Hosts,
     /// Requests from or to a workload in the object's namespace (a Sidecar, RequestAuthentication,
     /// EnvoyFilter or AuthorizationPolicy; the root namespace's reach every workload).
     Namespace,
-    /// Requests from or to the annotated workload.
-    Workload,
     /// Every request (a MeshConfig key).
     Mesh,
     /// No request's status (telemetry, gateways meshsim's probes do not cross).
@@ -33,7 +31,7 @@ pub enum Scope {
 
 /// One step of a field path in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// A mapping key.
     Key(&'static str),
     /// Every item of a list.
@@ -47,7 +45,7 @@ pub enum Step {
 
 /// One row: a field (below `spec`, or a MeshConfig key) that is valid Istio but not modelled.
 #[derive(Debug, Clone, Copy)]
-pub struct Row {
+pub(crate) struct Row {
     /// The kind it belongs to.
     pub subject: Subject,
     /// Its path; empty for a kind meshsim skips whole.
@@ -76,7 +74,7 @@ const fn row(
 
 /// Every known-but-unmodelled field, kind and MeshConfig key. Paths of Istio kinds start below
 /// `spec`; MeshConfig paths start at the top of `data.mesh`.
-pub const TABLE: &[Row] = &[
+pub(crate) const TABLE: &[Row] = &[
     // Kinds skipped whole (pilot/pkg/networking/core, pilot/pkg/security/authn).
     row(Subject::EnvoyFilter, &[], Scope::Namespace, "no patch is applied: the generated Envoy configuration is used as is"),
     row(Subject::Gateway, &[], Scope::Never, "no ingress or egress gateway exists; sidecar-to-sidecar traffic is unaffected"),
@@ -117,7 +115,6 @@ pub const TABLE: &[Row] = &[
     row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.regex.headers")], Scope::Namespace, "the condition never matches"),
     // MeshConfig (pkg/config/mesh, pilot/pkg/networking/core).
     row(Subject::MeshConfig, &[Key("outboundTrafficPolicy")], Scope::Mesh, "ALLOW_ANY: unknown hosts go out through the passthrough cluster"),
-    row(Subject::MeshConfig, &[Key("pathNormalization")], Scope::Mesh, "paths are matched as sent (BASE normalisation of `.`/`..` segments is not applied)"),
     row(Subject::MeshConfig, &[Key("defaultConfig")], Scope::Never, "proxies run with the default ProxyConfig"),
     row(Subject::MeshConfig, &[Key("defaultDestinationRuleExportTo")], Scope::Mesh, "DestinationRules are exported to every namespace unless they say otherwise"),
     row(Subject::MeshConfig, &[Key("defaultServiceExportTo")], Scope::Mesh, "Services are visible in every namespace"),
@@ -145,7 +142,7 @@ pub const TABLE: &[Row] = &[
 /// assumption; `traffic.sidecar.istio.io/*` interception, `sidecar.istio.io/inject` and
 /// `sidecar.istio.io/status` are modelled (`interception.rs`, `injection.rs`).
 /// Istio's list: `istio/api` `annotation/annotations.gen.go`.
-pub const ANNOTATIONS: &[(&str, &str)] = &[
+pub(crate) const ANNOTATIONS: &[(&str, &str)] = &[
     (
         "proxy.istio.io/config",
         "the proxy runs with the mesh's default ProxyConfig",
@@ -275,7 +272,7 @@ fn reach_of(scope: Scope, value: &Value, namespace: &str) -> Reach {
             }
         }
         Scope::Namespace => Reach::Namespace(namespace.to_string()),
-        Scope::Workload | Scope::Mesh => Reach::Mesh,
+        Scope::Mesh => Reach::Mesh,
         Scope::Never => Reach::Never,
     }
 }

@@ -16,16 +16,16 @@ use super::{
 mod authz;
 mod destination_rule;
 mod dns;
-pub mod names;
+pub(crate) mod names;
 mod release;
 mod security;
 
-pub use destination_rule::destination_rule;
+pub(crate) use destination_rule::destination_rule;
 pub use release::release_problems;
 
 /// One problem: the field it concerns and Istio's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
+pub(crate) struct Invalid {
     /// Field path inside the object (`spec.rules[0].from`).
     pub path: FieldPath,
     /// Istio's message.
@@ -34,7 +34,7 @@ pub struct Invalid {
 
 /// A resource Istio would reject, with every problem found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
+pub(crate) struct Rejection {
     /// `Kind namespace/name`.
     pub object: String,
     /// The problems, in spec order.
@@ -142,7 +142,7 @@ fn workload_selector(sel: Option<&WorkloadSelector>, path: &FieldPath, r: &mut R
 }
 
 /// Validates a PeerAuthentication (`ValidatePeerAuthentication`); `Ok` carries warnings.
-pub fn peer_authentication(pa: &PeerAuthentication) -> Result<Vec<Invalid>, Rejection> {
+pub(crate) fn peer_authentication(pa: &PeerAuthentication) -> Result<Vec<Invalid>, Rejection> {
     let mut r = Report::default();
     let s = &pa.spec;
     let empty_selector = s
@@ -178,7 +178,7 @@ pub fn peer_authentication(pa: &PeerAuthentication) -> Result<Vec<Invalid>, Reje
 }
 
 /// Validates an AuthorizationPolicy (`ValidateAuthorizationPolicy`); `Ok` carries warnings.
-pub fn authorization_policy(ap: &AuthorizationPolicy) -> Result<Vec<Invalid>, Rejection> {
+pub(crate) fn authorization_policy(ap: &AuthorizationPolicy) -> Result<Vec<Invalid>, Rejection> {
     let mut r = Report::default();
     authz::validate(ap, &mut r);
     // Istio prefixes its messages with "invalid policy NAME.NAMESPACE:".

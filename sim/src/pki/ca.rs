@@ -18,9 +18,9 @@ use super::{PkiError, TrustBundle};
 use crate::SimTime;
 
 /// `CITADEL_SELF_SIGNED_CA_CERT_TTL`: the self-signed root lives 10 years.
-pub const SELF_SIGNED_ROOT_TTL: Duration = Duration::from_secs(3650 * 86400);
+pub(crate) const SELF_SIGNED_ROOT_TTL: Duration = Duration::from_secs(3650 * 86400);
 /// Lifetime of the plug-in intermediate, as Istio's `tools/certs` Makefile makes it (730 days).
-pub const PLUGIN_INTERMEDIATE_TTL: Duration = Duration::from_secs(730 * 86400);
+pub(crate) const PLUGIN_INTERMEDIATE_TTL: Duration = Duration::from_secs(730 * 86400);
 
 /// Where istiod's signing certificate comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

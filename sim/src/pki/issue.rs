@@ -69,6 +69,28 @@ pub fn create_csr(
     })
 }
 
+/// The shape of an Istio workload certificate, whoever signs it: empty subject, one URI SAN, not
+/// a CA, digital signature + key encipherment, server and client auth, an authority key id
+/// (`security/pkg/pki/util/generate_cert.go` `genCertTemplateFromCSR`, Istio 1.22–1.28).
+/// Validity and serial are the signer's.
+pub(crate) fn workload_leaf_params(san: SanType) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    // Istio leaves the subject empty; rcgen then marks the SAN critical (RFC 5280 §4.2.1.6).
+    params.distinguished_name = DistinguishedName::new();
+    params.subject_alt_names = vec![san];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.use_authority_key_identifier_extension = true;
+    params
+}
+
 fn uri_san(spiffe: &SpiffeId) -> Result<SanType, PkiError> {
     let uri = spiffe.to_string();
     Ok(SanType::URI(uri.clone().try_into().map_err(|e| {
@@ -168,20 +190,7 @@ impl CertificateAuthority {
 
         let not_before = now.offset(-(CLOCK_SKEW_GRACE_PERIOD.as_secs() as i64));
         let not_after = now.plus(ttl).min(signer_not_after);
-        let mut params = CertificateParams::default();
-        // Istio leaves the subject empty; rcgen then marks the SAN critical (RFC 5280 §4.2.1.6).
-        params.distinguished_name = DistinguishedName::new();
-        params.subject_alt_names = vec![uri_san(identity)?];
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.use_authority_key_identifier_extension = true;
+        let mut params = workload_leaf_params(uri_san(identity)?);
         params.not_before = to_datetime(not_before)?;
         params.not_after = to_datetime(not_after)?;
         params.serial_number = Some(self.next_serial());

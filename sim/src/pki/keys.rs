@@ -54,7 +54,7 @@ impl fmt::Display for KeyType {
 
 /// A ChaCha20 RNG keyed by SHA-256(seed ‖ purpose): independent streams per purpose, so adding
 /// a workload never changes another workload's keys.
-pub fn seeded_rng(seed: u64, purpose: &str) -> ChaCha20Rng {
+pub(crate) fn seeded_rng(seed: u64, purpose: &str) -> ChaCha20Rng {
     let mut h = Sha256::new();
     h.update(b"meshsim-v1");
     h.update(seed.to_be_bytes());
@@ -87,7 +87,11 @@ fn generate_rsa(seed: u64, purpose: &str) -> Result<Vec<u8>, PkiError> {
 }
 
 /// The PKCS#8 DER of the key for `(seed, purpose)`.
-pub fn generate_pkcs8(key_type: KeyType, seed: u64, purpose: &str) -> Result<Vec<u8>, PkiError> {
+pub(crate) fn generate_pkcs8(
+    key_type: KeyType,
+    seed: u64,
+    purpose: &str,
+) -> Result<Vec<u8>, PkiError> {
     match key_type {
         KeyType::EcdsaP256 => {
             let secret = p256::SecretKey::random(&mut seeded_rng(seed, purpose));
@@ -103,7 +107,7 @@ pub fn generate_pkcs8(key_type: KeyType, seed: u64, purpose: &str) -> Result<Vec
 }
 
 /// Loads PKCS#8 DER into an rcgen key pair (ring backend).
-pub fn load_key_pair(key_type: KeyType, pkcs8: &[u8]) -> Result<KeyPair, PkiError> {
+pub(crate) fn load_key_pair(key_type: KeyType, pkcs8: &[u8]) -> Result<KeyPair, PkiError> {
     KeyPair::from_pkcs8_der_and_sign_algo(
         &PrivatePkcs8KeyDer::from(pkcs8),
         key_type.signature_algorithm(),

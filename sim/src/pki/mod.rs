@@ -8,14 +8,14 @@ use rustls_pki_types::CertificateDer;
 use crate::vocab::SpiffeId;
 use crate::SimTime;
 
-pub mod ca;
-pub mod inspect;
-pub mod issue;
-pub mod keys;
-pub mod pem;
+pub(crate) mod ca;
+pub(crate) mod inspect;
+pub(crate) mod issue;
+pub(crate) mod keys;
+pub(crate) mod pem;
 #[cfg(test)]
 mod tests;
-pub mod verify;
+pub(crate) mod verify;
 
 pub use ca::{CaMode, CertificateAuthority};
 pub use inspect::{fingerprint, inspect, key_type, CertInfo};
@@ -25,7 +25,7 @@ pub use issue::{
 };
 pub use keys::KeyType;
 pub use pem::write_workload_files;
-pub use verify::verify_chain;
+pub use verify::{verify_chain, Usage};
 
 /// A CA or key operation that failed; the messages follow Istio's where Istio has one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -31,7 +31,7 @@ fn base64(data: &[u8]) -> String {
 }
 
 /// One PEM block (`-----BEGIN <label>-----`, base64 in 64-column lines).
-pub fn pem_block(label: &str, der: &[u8]) -> String {
+pub(crate) fn pem_block(label: &str, der: &[u8]) -> String {
     let body = base64(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for line in body.as_bytes().chunks(64) {
@@ -43,7 +43,7 @@ pub fn pem_block(label: &str, der: &[u8]) -> String {
 }
 
 /// Concatenated `CERTIFICATE` blocks.
-pub fn certs_pem<'a>(ders: impl IntoIterator<Item = &'a [u8]>) -> String {
+pub(crate) fn certs_pem<'a>(ders: impl IntoIterator<Item = &'a [u8]>) -> String {
     ders.into_iter()
         .map(|d| pem_block("CERTIFICATE", d))
         .collect()

@@ -11,7 +11,7 @@ use crate::SimTime;
 /// The signature algorithms a chain may use: exactly those of the data path's rustls provider
 /// (ring), which also verifies the handshake signatures. Envoy's equivalent is BoringSSL's
 /// `X509_verify_cert` with its built-in algorithm list (`default_validator.cc`).
-pub fn signature_algorithms() -> WebPkiSupportedAlgorithms {
+pub(crate) fn signature_algorithms() -> WebPkiSupportedAlgorithms {
     rustls::crypto::ring::default_provider().signature_verification_algorithms
 }
 
@@ -27,7 +27,7 @@ pub enum Usage {
 /// Verifies `end_entity` and `intermediates` against `anchors` at virtual time `now` for
 /// `usage`. Like webpki (and unlike BoringSSL) it does not check the roots' own validity dates;
 /// callers that care read them with [`super::inspect()`].
-pub fn verify_with_anchors(
+pub(crate) fn verify_with_anchors(
     end_entity: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],
     anchors: &[TrustAnchor<'_>],
@@ -52,7 +52,7 @@ pub fn verify_with_anchors(
 }
 
 /// Verifies `chain` (leaf first, then intermediates) against `bundle` at `now`, exactly as the
-/// verifying sidecar does inside the handshake ([`verify_with_anchors`]).
+/// verifying sidecar does inside the handshake (`verify_with_anchors`).
 pub fn verify_chain(
     chain: &[CertificateDer<'static>],
     bundle: &TrustBundle,

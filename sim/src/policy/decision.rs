@@ -60,7 +60,7 @@ impl Serialize for Decision {
 }
 
 /// The `ObjectRef` of an object with the given Kubernetes kind and metadata.
-pub fn object_ref(kind: Kind, meta: &Meta) -> ObjectRef {
+pub(crate) fn object_ref(kind: Kind, meta: &Meta) -> ObjectRef {
     ObjectRef {
         kind,
         namespace: meta.namespace.clone(),

@@ -4,14 +4,14 @@
 //! Every function is pure over `Resources` and returns, beside its answer, the `Decision`s that
 //! explain it. Semantics follow Istio's sources; see `docs/semantics.md`.
 
-pub mod authz;
-pub mod client_tls;
-pub mod decision;
-pub mod destination_rule;
-pub mod interception;
-pub mod peer_authn;
-pub mod pod_ips;
-pub mod routing;
+pub(crate) mod authz;
+pub(crate) mod client_tls;
+pub(crate) mod decision;
+pub(crate) mod destination_rule;
+pub(crate) mod interception;
+pub(crate) mod peer_authn;
+pub(crate) mod pod_ips;
+pub(crate) mod routing;
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -25,9 +25,7 @@ pub use client_tls::{
     ClientTlsRelease, ClientTlsSource, RequestTlsNames, RouterHost, ServerRoots,
 };
 pub use decision::Decision;
-pub use destination_rule::{
-    select_destination_rule, select_destination_rule_explained, SelectedDestinationRule,
-};
+pub use destination_rule::SelectedDestinationRule;
 pub use interception::{outbound_bypass, service_address};
 pub use peer_authn::{
     compose_peer_authentication, effective_peer_authentication, inbound_mode, namespace_mtls_mode,

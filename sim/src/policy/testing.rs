@@ -105,7 +105,7 @@ impl Fixture {
             .map(|(n, p)| ContainerPort {
                 name: n.map(str::to_string),
                 port: *p,
-                protocol: "TCP".into(),
+                protocol: crate::vocab::KubeProtocol::Tcp,
             })
             .collect();
         self.res.workloads.push(w);
@@ -130,7 +130,7 @@ impl Fixture {
                 name: Some(n.to_string()),
                 port: *p,
                 target_port: t.clone(),
-                protocol: "TCP".into(),
+                protocol: crate::vocab::KubeProtocol::Tcp,
                 app_protocol: None,
             })
             .collect();

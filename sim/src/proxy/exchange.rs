@@ -11,15 +11,15 @@ use tokio::runtime::Runtime;
 use super::app::App;
 use super::http::HttpRequest;
 use super::outbound;
-use super::outcome::Outcome;
 use super::pool::ConnectionPool;
 use super::tls_config::{SidecarTls, UpstreamTls};
 use crate::model::MtlsMode;
+use crate::outcome::Outcome;
 use crate::vocab::{sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, Status};
 
 /// Upper bound on one exchange in real time; everything is in-process, so hitting it is a bug
 /// in a peer's behaviour and is reported as `timeout`, never a hang.
-pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the client application sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -35,15 +35,19 @@ pub struct HttpResponse {
 }
 
 /// Why reading a message failed.
-#[derive(Debug)]
-pub enum ReadError {
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
     /// The peer closed before sending a byte.
+    #[error("the peer closed before sending a byte")]
     Eof,
     /// The peer closed in the middle of a message.
+    #[error("the peer closed in the middle of a message")]
     Truncated,
     /// The bytes are not HTTP/1.1 (Envoy: `http1.codec_error`).
+    #[error("not HTTP/1.1: {0}")]
     Malformed(String),
     /// Transport error (for TLS streams this carries the rustls error).
+    #[error(transparent)]
     Io(io::Error),
 }
 
@@ -112,7 +116,7 @@ impl HttpResponse {
 }
 
 /// The standard reason phrase.
-pub fn reason_phrase(status: u16) -> &'static str {
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
@@ -212,7 +216,9 @@ async fn read_body<S: AsyncRead + Unpin>(
 }
 
 /// Reads one request.
-pub async fn read_request<S: AsyncRead + Unpin>(s: &mut S) -> Result<HttpRequest, ReadError> {
+pub(crate) async fn read_request<S: AsyncRead + Unpin>(
+    s: &mut S,
+) -> Result<HttpRequest, ReadError> {
     let (head, rest) = read_head(s, plausible_request).await?;
     let mut lines = head.split("\r\n");
     let line = lines.next().unwrap_or_default();
@@ -236,7 +242,9 @@ pub async fn read_request<S: AsyncRead + Unpin>(s: &mut S) -> Result<HttpRequest
 }
 
 /// Reads one response.
-pub async fn read_response<S: AsyncRead + Unpin>(s: &mut S) -> Result<HttpResponse, ReadError> {
+pub(crate) async fn read_response<S: AsyncRead + Unpin>(
+    s: &mut S,
+) -> Result<HttpResponse, ReadError> {
     let (head, rest) = read_head(s, plausible_response).await?;
     let mut lines = head.split("\r\n");
     let line = lines.next().unwrap_or_default();

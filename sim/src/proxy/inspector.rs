@@ -15,7 +15,7 @@ const MAX_RECORD: usize = 16_384 + 5;
 
 /// What the first bytes of a connection are.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FirstBytes {
+pub(crate) enum FirstBytes {
     /// The peer closed before sending anything.
     Empty,
     /// Not a TLS handshake record (`raw_buffer`).
@@ -33,7 +33,7 @@ impl FirstBytes {
     /// True when the ClientHello offers one of Istio's ALPN values (`istio`,
     /// `istio-peer-exchange`, `istio-http/*`, `istio-h2`), which selects the mTLS chain in
     /// PERMISSIVE mode (`filterchain_options.go`).
-    pub fn has_istio_alpn(&self) -> bool {
+    pub(crate) fn has_istio_alpn(&self) -> bool {
         match self {
             FirstBytes::Tls { alpn, .. } => alpn.iter().any(|p| p.starts_with("istio")),
             _ => false,
@@ -43,7 +43,7 @@ impl FirstBytes {
 
 /// A stream that first replays bytes already read from it.
 #[derive(Debug)]
-pub struct Rewind<S> {
+pub(crate) struct Rewind<S> {
     prefix: Vec<u8>,
     pos: usize,
     inner: S,
@@ -51,7 +51,7 @@ pub struct Rewind<S> {
 
 impl<S> Rewind<S> {
     /// Replays `prefix`, then reads from `inner`.
-    pub fn new(prefix: Vec<u8>, inner: S) -> Self {
+    pub(crate) fn new(prefix: Vec<u8>, inner: S) -> Self {
         Rewind {
             prefix,
             pos: 0,
@@ -62,7 +62,7 @@ impl<S> Rewind<S> {
 
 impl<S> Rewind<S> {
     /// The bytes read ahead (and still to be replayed from the start).
-    pub fn peeked(&self) -> &[u8] {
+    pub(crate) fn peeked(&self) -> &[u8] {
         &self.prefix
     }
 }
@@ -103,7 +103,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
 }
 
 /// Reads just enough of the connection to classify it, and returns a stream that replays it.
-pub async fn inspect<S: AsyncRead + Unpin>(mut stream: S) -> io::Result<(FirstBytes, Rewind<S>)> {
+pub(crate) async fn inspect<S: AsyncRead + Unpin>(
+    mut stream: S,
+) -> io::Result<(FirstBytes, Rewind<S>)> {
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 4096];
     let n = stream.read(&mut chunk).await?;

@@ -7,7 +7,7 @@
 //! use sim::model::MtlsMode;
 //! use sim::proxy::testing::TestCa;
 //! use sim::proxy::*;
-//! use sim::vocab::{IstioProtocol, PortProtocol, Status};
+//! use sim::vocab::{IstioProtocol, KubeProtocol, PortProtocol, Status};
 //! use sim::SimTime;
 //!
 //! let now = SimTime::EPOCH;
@@ -30,7 +30,7 @@
 //!     port: 8080,
 //!     tls: tls("spiffe://cluster.local/ns/foo/sa/httpbin"),
 //!     mode: MtlsMode::Strict,
-//!     port_protocol: PortProtocol::from_port(8000, Some("http"), "TCP", None),
+//!     port_protocol: PortProtocol::from_port(8000, Some("http"), KubeProtocol::Tcp, None),
 //!     app: App::Httpbin,
 //! }));
 //! let rt = data_path_runtime().unwrap();
@@ -42,24 +42,25 @@
 //! assert_eq!(outcome.peer_principal.as_deref(), Some("cluster.local/ns/default/sa/sleep"));
 //! ```
 
-pub mod access_log;
-pub mod app;
-pub mod exchange;
-pub mod http;
+pub(crate) mod access_log;
+pub(crate) mod app;
+pub(crate) mod exchange;
+pub(crate) mod http;
 mod inbound;
-pub mod inspector;
+pub(crate) mod inspector;
 mod outbound;
-pub mod outcome;
-pub mod pool;
-pub mod report;
+pub(crate) mod pool;
+pub(crate) mod report;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
-pub mod tls_config;
-pub mod tls_error;
-pub mod verifier;
+pub(crate) mod tls_config;
+pub(crate) mod tls_error;
+pub(crate) mod verifier;
 
 #[cfg(test)]
 mod tests;
 
+pub use crate::outcome::{Outcome, TlsStats};
 pub use crate::policy::client_tls::istio_sni;
 pub use app::App;
 pub use exchange::{
@@ -67,6 +68,6 @@ pub use exchange::{
     HttpAttributes, RequestProtocol, ServerSide, ServerSidecar,
 };
 pub use inbound::serve_stream;
-pub use outcome::{Outcome, TlsStats};
 pub use pool::ConnectionPool;
 pub use tls_config::{ClientMaterial, SidecarTls, TlsConfigError, UpstreamTls};
+pub use verifier::{SpiffeClientVerifier, SpiffeServerVerifier};

@@ -13,7 +13,6 @@ use super::exchange::{
 };
 use super::http::{read_request, read_response, HttpResponse, ReadError};
 use super::inbound::{Inbound, ServerConn, ServerView};
-use super::outcome::{Outcome, TlsStats};
 use super::pool::{generation, BoxIo, ConnectionPool, Established};
 use super::report::{
     client_log, codec_error_outcome, connect_failure_outcome, echo_outcome, finish_server_view,
@@ -21,6 +20,7 @@ use super::report::{
 };
 use super::tls_config::{client_config, ClientTls, TlsConfigError, UpstreamTls};
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
+use crate::outcome::{Outcome, TlsStats};
 use crate::vocab::{OutboundChain, ResponseFlag, Status};
 use crate::SimTime;
 
@@ -306,9 +306,7 @@ async fn via_sidecar(
                 let f = match f {
                     ConnectFailure::Tls(t) => {
                         count(&mut client_stats, &t);
-                        ConnectFailure::Tls(
-                            t.as_received_from_boringssl(negotiates_tls12(c, server)),
-                        )
+                        ConnectFailure::Tls(t.seen_from_boringssl(negotiates_tls12(c, server)))
                     }
                     other => other,
                 };

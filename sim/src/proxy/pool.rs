@@ -119,7 +119,7 @@ impl ConnectionPool {
 
 /// The generation of a (client sidecar, server) pair: a hash of everything that shapes the
 /// connection except the clock.
-pub fn generation(client: &ClientSidecar, server: &ServerSide) -> String {
+pub(crate) fn generation(client: &ClientSidecar, server: &ServerSide) -> String {
     let mut h = Sha256::new();
     client.tls.fingerprint(&mut h);
     client.upstream.fingerprint(&mut h);

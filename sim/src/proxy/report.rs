@@ -6,9 +6,9 @@ use super::access_log::AccessLog;
 use super::exchange::{AppRequest, ClientSidecar, ServerSide};
 use super::http::HttpResponse;
 use super::inbound::ServerView;
-use super::outcome::Outcome;
 use super::tls_config::TlsConfigError;
 use super::tls_error::TlsFailure;
+use crate::outcome::Outcome;
 use crate::vocab::details::{
     remote_connection_failure, upstream_reset_before_response_started, HTTP1_CODEC_ERROR,
     NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
@@ -200,12 +200,12 @@ pub(super) fn codec_error_outcome() -> Outcome {
 }
 
 /// A request the client sidecar's circuit breaker rejected (connection-pool limits): `503 UO`.
-pub fn overflow_outcome() -> Outcome {
+pub(crate) fn overflow_outcome() -> Outcome {
     upstream_reset("overflow", ResponseFlag::UpstreamOverflow)
 }
 
 /// A request to a cluster with no ready endpoints: `503 UH`, body `no healthy upstream`.
-pub fn no_healthy_upstream_outcome() -> Outcome {
+pub(crate) fn no_healthy_upstream_outcome() -> Outcome {
     let mut out = Outcome::with_status(Status::Http(503));
     out.response_flags = vec![ResponseFlag::NoHealthyUpstream];
     out.body = "no healthy upstream".into();

@@ -7,11 +7,13 @@ use crate::vocab::SpiffeId;
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
 };
 use rustls_pki_types::CertificateDer;
 
+use crate::pki::issue::workload_leaf_params;
+use crate::pki::keys::{generate_pkcs8, load_key_pair, KeyType};
 use crate::pki::{TrustBundle, WorkloadCert};
 use crate::SimTime;
 
@@ -27,7 +29,7 @@ impl TestCa {
     /// A self-signed root valid from `not_before` to `not_after`, subject `O=<org>`.
     pub fn new(org: &str, not_before: SimTime, not_after: SimTime) -> TestCa {
         let params = ca_params(org, not_before, not_after);
-        let key = KeyPair::generate().expect("ring generates P-256 keys");
+        let key = test_key(&format!("test root {org} {not_before} {not_after}"));
         let cert = params
             .self_signed(&key)
             .expect("a self-signed root from fixed params");
@@ -46,7 +48,7 @@ impl TestCa {
             SimTime::EPOCH.offset(-86_400),
             SimTime::EPOCH.offset(3650 * 86_400),
         );
-        let key = KeyPair::generate().expect("ring generates P-256 keys");
+        let key = test_key(&format!("test intermediate {org}"));
         let cert = params
             .signed_by(&key, &self.issuer)
             .expect("signing an intermediate from fixed params");
@@ -83,7 +85,7 @@ impl TestCa {
     /// Issues a workload certificate for `spiffe` (a `spiffe://` URI) valid in the given window,
     /// with a fresh P-256 key.
     pub fn issue(&self, spiffe: &str, not_before: SimTime, not_after: SimTime) -> WorkloadCert {
-        let key = KeyPair::generate().expect("ring generates P-256 keys");
+        let key = test_key(&format!("test workload {spiffe} {not_before} {not_after}"));
         self.issue_with_key(spiffe, not_before, not_after, key)
     }
 
@@ -95,20 +97,9 @@ impl TestCa {
         not_after: SimTime,
         key: KeyPair,
     ) -> WorkloadCert {
-        let mut params = CertificateParams::default();
-        params.distinguished_name = DistinguishedName::new();
-        params.subject_alt_names = vec![SanType::URI(
+        let mut params = workload_leaf_params(SanType::URI(
             spiffe.try_into().expect("test SPIFFE URIs are ASCII"),
-        )];
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
+        ));
         set_validity(&mut params, not_before, not_after);
         let cert = params
             .signed_by(&key, &self.issuer)
@@ -156,6 +147,16 @@ fn set_validity(params: &mut CertificateParams, not_before: SimTime, not_after: 
     let epoch = rcgen::date_time_ymd(1970, 1, 1);
     params.not_before = epoch + Duration::from_secs(not_before.unix_secs());
     params.not_after = epoch + Duration::from_secs(not_after.unix_secs());
+}
+
+/// A P-256 key that is a pure function of `purpose` (the mesh's seeded generator with a fixed
+/// test seed), so a failing test prints the same keys on every run. ECDSA signatures still
+/// take ring's random nonce, so certificate bytes differ between runs; their keys do not.
+fn test_key(purpose: &str) -> KeyPair {
+    const TEST_SEED: u64 = 0x7e57;
+    let pkcs8 = generate_pkcs8(KeyType::EcdsaP256, TEST_SEED, purpose)
+        .expect("P-256 keys from a seeded generator");
+    load_key_pair(KeyType::EcdsaP256, &pkcs8).expect("loading a generated P-256 key")
 }
 
 /// One of two fixed RSA-2048 test keys (`0` or `1`), the key type Istio's agent uses by default

@@ -20,10 +20,10 @@ use crate::tls_params::TlsParams;
 use crate::SimTime;
 
 /// ALPN a sidecar client offers for ISTIO_MUTUAL (`istio-peer-exchange,istio`).
-pub const ISTIO_CLIENT_ALPN: &[&str] = &["istio-peer-exchange", "istio"];
+pub(crate) const ISTIO_CLIENT_ALPN: &[&str] = &["istio-peer-exchange", "istio"];
 
 /// ALPN of the inbound mTLS chain (`TestInboundMTLSSettings`: `istio-peer-exchange,h2,http/1.1`).
-pub const ISTIO_SERVER_ALPN: &[&str] = &["istio-peer-exchange", "h2", "http/1.1"];
+pub(crate) const ISTIO_SERVER_ALPN: &[&str] = &["istio-peer-exchange", "h2", "http/1.1"];
 
 /// The TLS material and parameters of one sidecar, as SDS and MeshConfig give them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,7 +240,7 @@ impl std::error::Error for TlsConfigError {}
 
 /// The ring provider restricted to this sidecar's suites: every TLS 1.3 suite (Envoy does not
 /// restrict them) plus the TLS 1.2 suites [`TlsParams::tls12_suites`] allows, in configured order.
-pub fn crypto_provider(tls: &SidecarTls) -> Result<Arc<CryptoProvider>, TlsConfigError> {
+pub(crate) fn crypto_provider(tls: &SidecarTls) -> Result<Arc<CryptoProvider>, TlsConfigError> {
     let base = rustls::crypto::ring::default_provider();
     let mut suites: Vec<SupportedCipherSuite> = base
         .cipher_suites
@@ -265,7 +265,7 @@ pub fn crypto_provider(tls: &SidecarTls) -> Result<Arc<CryptoProvider>, TlsConfi
 }
 
 /// The enabled protocol versions, newest first ([`TlsParams::versions`]).
-pub fn protocol_versions(
+pub(crate) fn protocol_versions(
     tls: &SidecarTls,
 ) -> Result<Vec<&'static SupportedProtocolVersion>, TlsConfigError> {
     Ok(tls
@@ -291,7 +291,10 @@ fn key_of(cert: &WorkloadCert) -> PrivateKeyDer<'static> {
 /// The inbound mTLS chain's context: present SDS `default`, require and verify a client
 /// certificate against `ROOTCA` and the trust domains, at the sidecar's virtual time.
 /// `alpn` is the list to negotiate (empty: none).
-pub fn server_config(tls: &SidecarTls, alpn: &[&str]) -> Result<ServerConfig, TlsConfigError> {
+pub(crate) fn server_config(
+    tls: &SidecarTls,
+    alpn: &[&str],
+) -> Result<ServerConfig, TlsConfigError> {
     let cert = tls.cert.as_ref().ok_or(TlsConfigError::NoCertificate)?;
     let provider = crypto_provider(tls)?;
     let verifier = SpiffeClientVerifier::new(
@@ -313,7 +316,7 @@ pub fn server_config(tls: &SidecarTls, alpn: &[&str]) -> Result<ServerConfig, Tl
 }
 
 /// A client context and the server name (SNI) to connect with.
-pub struct ClientTls {
+pub(crate) struct ClientTls {
     /// The rustls configuration.
     pub config: ClientConfig,
     /// SNI sent in the ClientHello.
@@ -321,7 +324,7 @@ pub struct ClientTls {
 }
 
 /// The outbound context for `upstream`; `Ok(None)` for plaintext.
-pub fn client_config(
+pub(crate) fn client_config(
     tls: &SidecarTls,
     upstream: &UpstreamTls,
 ) -> Result<Option<ClientTls>, TlsConfigError> {

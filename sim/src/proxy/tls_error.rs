@@ -12,7 +12,7 @@ const SSL_LIB: u32 = 0x1000_0000;
 
 /// Which Envoy SSL counter a failure increments (`ssl_socket.cc`, `default_validator.cc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsStat {
+pub(crate) enum TlsStat {
     /// `ssl.connection_error`.
     ConnectionError,
     /// `ssl.fail_verify_error`.
@@ -25,7 +25,7 @@ pub enum TlsStat {
 
 /// One side's view of a failed handshake, in BoringSSL terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFailure {
+pub(crate) struct TlsFailure {
     /// BoringSSL reason, e.g. `CERTIFICATE_VERIFY_FAILED`.
     pub reason: &'static str,
     /// Packed error code, e.g. 268435581.
@@ -38,7 +38,7 @@ pub struct TlsFailure {
 
 impl TlsFailure {
     /// Envoy's transport failure reason: `TLS_error:|<code>:SSL routines:OPENSSL_internal:<REASON>:TLS_error_end`.
-    pub fn envoy_string(&self) -> String {
+    pub(crate) fn envoy_string(&self) -> String {
         format!(
             "TLS_error:|{}:SSL routines:OPENSSL_internal:{}:TLS_error_end",
             self.code, self.reason
@@ -46,7 +46,7 @@ impl TlsFailure {
     }
 
     /// Maps a rustls error (local failure or alert received) to what BoringSSL would report.
-    pub fn from_rustls(err: &Error) -> TlsFailure {
+    pub(crate) fn from_rustls(err: &Error) -> TlsFailure {
         let (reason, number, stat) = classify(err);
         TlsFailure {
             reason,
@@ -151,7 +151,7 @@ impl TlsFailure {
     /// rustls's server sends `certificate_required` for a missing client certificate in TLS 1.2
     /// too, while BoringSSL sends `handshake_failure` there (`handshake_server.cc`); given the
     /// version the two peers negotiate, report what an Envoy peer would have sent.
-    pub fn as_received_from_boringssl(self, negotiated_tls12: bool) -> TlsFailure {
+    pub(crate) fn seen_from_boringssl(self, negotiated_tls12: bool) -> TlsFailure {
         if negotiated_tls12 && self.code == SSL_LIB + 1116 {
             TlsFailure {
                 reason: alert_reason(40),
@@ -165,7 +165,7 @@ impl TlsFailure {
 }
 
 /// Finds the rustls error inside an I/O error from tokio-rustls, if any.
-pub fn rustls_error(e: &std::io::Error) -> Option<&Error> {
+pub(crate) fn rustls_error(e: &std::io::Error) -> Option<&Error> {
     e.get_ref().and_then(|inner| inner.downcast_ref::<Error>())
 }
 

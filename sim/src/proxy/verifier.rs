@@ -39,7 +39,7 @@ macro_rules! handshake_signatures {
 
 /// A SPIFFE identity check that failed after the chain verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SpiffeCheckError {
+pub(crate) enum SpiffeCheckError {
     /// Client side: none of the server's SANs is in the expected list (`subjectAltNames`).
     SanMismatch {
         /// The SANs the client expected (any one suffices).
@@ -88,7 +88,7 @@ impl SpiffeCheckError {
     }
 
     /// Finds a SPIFFE check failure inside a rustls error, if that is what it is.
-    pub fn from_rustls(err: &Error) -> Option<&SpiffeCheckError> {
+    pub(crate) fn from_rustls(err: &Error) -> Option<&SpiffeCheckError> {
         match err {
             Error::InvalidCertificate(CertificateError::Other(OtherError(e))) => {
                 e.downcast_ref::<SpiffeCheckError>()
@@ -99,7 +99,7 @@ impl SpiffeCheckError {
 }
 
 /// The URI and DNS subject alternative names of a DER certificate, URIs first.
-pub fn subject_alt_names(der: &CertificateDer<'_>) -> Result<Vec<String>, Error> {
+pub(crate) fn subject_alt_names(der: &CertificateDer<'_>) -> Result<Vec<String>, Error> {
     use x509_parser::extensions::GeneralName;
     use x509_parser::prelude::FromDer;
     let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der.as_ref())
@@ -123,7 +123,7 @@ pub fn subject_alt_names(der: &CertificateDer<'_>) -> Result<Vec<String>, Error>
 }
 
 /// The trust anchors of a bundle; an unparsable root is an error naming its position.
-pub fn trust_anchors(bundle: &TrustBundle) -> Result<Vec<TrustAnchor<'static>>, String> {
+pub(crate) fn trust_anchors(bundle: &TrustBundle) -> Result<Vec<TrustAnchor<'static>>, String> {
     bundle
         .roots
         .iter()
@@ -233,13 +233,13 @@ impl ServerCertVerifier for SpiffeServerVerifier {
 /// IST0128). Handshake signatures are still checked, so the peer must hold the key it presents.
 /// This is the only verifier that does not run webpki, and only because the user asked for it.
 #[derive(Debug)]
-pub struct UnverifiedServer {
+pub(crate) struct UnverifiedServer {
     provider: Arc<CryptoProvider>,
 }
 
 impl UnverifiedServer {
     /// A verifier that accepts any server certificate whose handshake signature is valid.
-    pub fn new(provider: Arc<CryptoProvider>) -> Self {
+    pub(crate) fn new(provider: Arc<CryptoProvider>) -> Self {
         UnverifiedServer { provider }
     }
 }

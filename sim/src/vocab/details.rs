@@ -3,20 +3,20 @@
 //! write and the diagnosis reads.
 
 /// The upstream answered (`ResponseCodeDetailValues::ViaUpstream`).
-pub const VIA_UPSTREAM: &str = "via_upstream";
+pub(crate) const VIA_UPSTREAM: &str = "via_upstream";
 
 /// The cluster had no healthy host (`ResponseCodeDetailValues::NoHealthyUpstream`).
-pub const NO_HEALTHY_UPSTREAM: &str = "no_healthy_upstream";
+pub(crate) const NO_HEALTHY_UPSTREAM: &str = "no_healthy_upstream";
 
 /// A listener found no filter chain for the connection (`filter_chain_not_found`, logged with
 /// flag `NR` by `ListenerImpl` / `ActiveStreamListenerBase`).
-pub const FILTER_CHAIN_NOT_FOUND: &str = "filter_chain_not_found";
+pub(crate) const FILTER_CHAIN_NOT_FOUND: &str = "filter_chain_not_found";
 
 /// The HTTP/1 codec could not parse the downstream bytes: it answers `400 Bad Request` itself
 /// (`Http1ResponseCodeDetailValues::HttpCodecError`, `ServerConnectionImpl::sendProtocolError`
 /// in `source/common/http/http1/codec_impl.cc`) and the HCM closes the connection with flag
 /// `DPE` (`ConnectionManagerImpl::handleCodecError`).
-pub const HTTP1_CODEC_ERROR: &str = "http1.codec_error";
+pub(crate) const HTTP1_CODEC_ERROR: &str = "http1.codec_error";
 
 /// The RBAC filter's denial prefix (`RBACFilter::decodeHeaders`,
 /// `source/extensions/filters/http/rbac/rbac_filter.cc`).
@@ -25,7 +25,7 @@ const RBAC_ACCESS_DENIED_MATCHED_POLICY: &str = "rbac_access_denied_matched_poli
 /// `upstream_reset_before_response_started{REASON}` with spaces as `_`, as the router writes a
 /// reset before headers (`Router::Filter::onUpstreamReset`, `StreamInfo::Utility`'s
 /// `resetReasonToString` plus the transport failure reason).
-pub fn upstream_reset_before_response_started(reason: &str) -> String {
+pub(crate) fn upstream_reset_before_response_started(reason: &str) -> String {
     format!(
         "upstream_reset_before_response_started{{{}}}",
         reason.replace(' ', "_")
@@ -34,7 +34,7 @@ pub fn upstream_reset_before_response_started(reason: &str) -> String {
 
 /// The details of a failed connect: `remote connection failure`, with the transport failure
 /// reason (`%UPSTREAM_TRANSPORT_FAILURE_REASON%`) after a `|` when there is one.
-pub fn remote_connection_failure(transport: Option<&str>) -> String {
+pub(crate) fn remote_connection_failure(transport: Option<&str>) -> String {
     match transport {
         Some(t) => {
             upstream_reset_before_response_started(&format!("remote connection failure|{t}"))
@@ -45,12 +45,12 @@ pub fn remote_connection_failure(transport: Option<&str>) -> String {
 
 /// `rbac_access_denied_matched_policy[ID]`: the RBAC filter's details on a denial, `none` when
 /// no policy matched (an ALLOW-only denial).
-pub fn rbac_access_denied(policy_id: &str) -> String {
+pub(crate) fn rbac_access_denied(policy_id: &str) -> String {
     format!("{RBAC_ACCESS_DENIED_MATCHED_POLICY}[{policy_id}]")
 }
 
 /// Whether details name an RBAC denial (the HTTP or network RBAC filter).
-pub fn is_rbac_denial(details: &str) -> bool {
+pub(crate) fn is_rbac_denial(details: &str) -> bool {
     details.starts_with(RBAC_ACCESS_DENIED_MATCHED_POLICY)
 }
 

@@ -6,14 +6,16 @@
 
 #[macro_use]
 mod names;
-pub mod details;
+pub(crate) mod details;
 mod finding_code;
 mod host_port;
 mod kind;
+mod kube_protocol;
+mod path_normalization;
 mod protocol;
 mod release;
 mod response_flag;
-pub mod spiffe;
+pub(crate) mod spiffe;
 mod status;
 mod unmodelled_subject;
 mod workload_ref;
@@ -21,13 +23,15 @@ mod workload_ref;
 pub use finding_code::FindingCode;
 pub use host_port::{HostPort, HostPortError, CLUSTER_DOMAIN};
 pub use kind::Kind;
+pub use kube_protocol::KubeProtocol;
 pub use names::{join, UnknownName};
+pub use path_normalization::PathNormalization;
 pub use protocol::{
     sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, Protocol, PASSTHROUGH_CLUSTER,
 };
 pub use release::{IstioRelease, UnknownIstioRelease};
 pub use response_flag::ResponseFlag;
-pub use spiffe::{SpiffeId, SpiffeIdError, TrustDomains};
+pub use spiffe::{without_scheme, SpiffeId, SpiffeIdError, TrustDomains};
 pub use status::Status;
 pub use unmodelled_subject::UnmodelledSubject;
 pub use workload_ref::{is_dns1123_label, WorkloadRef, WorkloadRefError};

@@ -5,6 +5,8 @@
 //! ([`sniffs_as_http`]). The analysis path predicts from these and the data path builds its
 //! listeners from them, so each selection rule exists once, here.
 
+use super::KubeProtocol;
+
 /// Application protocol of a request: what the client application writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Protocol {
@@ -89,10 +91,10 @@ impl IstioProtocol {
     pub fn from_port(
         port: u16,
         name: Option<&str>,
-        k8s_protocol: &str,
+        k8s_protocol: KubeProtocol,
         app_protocol: Option<&str>,
     ) -> IstioProtocol {
-        if k8s_protocol == "UDP" {
+        if k8s_protocol == KubeProtocol::Udp {
             return IstioProtocol::Udp;
         }
         let name = match app_protocol {
@@ -194,7 +196,7 @@ impl PortProtocol {
     pub fn from_port(
         port: u16,
         name: Option<&str>,
-        k8s_protocol: &str,
+        k8s_protocol: KubeProtocol,
         app_protocol: Option<&str>,
     ) -> PortProtocol {
         IstioProtocol::from_port(port, name, k8s_protocol, app_protocol).into()
@@ -379,7 +381,12 @@ fn url_valid(url: &str, connect: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, Protocol};
+    use super::{
+        sniffs_as_http, IstioProtocol, KubeProtocol, OutboundChain, PortProtocol, Protocol,
+    };
+
+    const TCP: KubeProtocol = KubeProtocol::Tcp;
+    const UDP: KubeProtocol = KubeProtocol::Udp;
 
     #[test]
     fn convert_protocol_follows_istio_port_naming() {
@@ -388,57 +395,57 @@ mod tests {
         type Case<'a> = (
             u16,
             Option<&'a str>,
-            &'a str,
+            KubeProtocol,
             Option<&'a str>,
             IstioProtocol,
         );
         let cases: [Case; 36] = [
-            (80, Some("http"), "TCP", None, Http),
-            (80, Some("http-web"), "TCP", None, Http),
-            (80, Some("HTTP-web"), "TCP", None, Http),
-            (80, Some("http2"), "TCP", None, Http2),
-            (80, Some("grpc-api"), "TCP", None, Grpc),
-            (80, Some("grpc-web"), "TCP", None, GrpcWeb),
-            (80, Some("grpc-web-x"), "TCP", None, GrpcWeb),
-            (80, Some("GRPC-WEB"), "TCP", None, GrpcWeb),
-            (80, Some("grpc-webx"), "TCP", None, GrpcWeb),
-            (80, Some("grpc-wex"), "TCP", None, Grpc),
-            (80, Some("tcp-db"), "TCP", None, Tcp),
-            (80, Some("tls"), "TCP", None, Tls),
-            (80, Some("https"), "TCP", None, Https),
-            (80, Some("mongo"), "TCP", None, Mongo),
-            (80, Some("redis"), "TCP", None, Redis),
-            (80, Some("mysql"), "TCP", None, MySql),
-            (80, Some("udp-dns"), "TCP", None, Udp),
-            (80, Some("http_proxy"), "TCP", None, HttpProxy),
+            (80, Some("http"), TCP, None, Http),
+            (80, Some("http-web"), TCP, None, Http),
+            (80, Some("HTTP-web"), TCP, None, Http),
+            (80, Some("http2"), TCP, None, Http2),
+            (80, Some("grpc-api"), TCP, None, Grpc),
+            (80, Some("grpc-web"), TCP, None, GrpcWeb),
+            (80, Some("grpc-web-x"), TCP, None, GrpcWeb),
+            (80, Some("GRPC-WEB"), TCP, None, GrpcWeb),
+            (80, Some("grpc-webx"), TCP, None, GrpcWeb),
+            (80, Some("grpc-wex"), TCP, None, Grpc),
+            (80, Some("tcp-db"), TCP, None, Tcp),
+            (80, Some("tls"), TCP, None, Tls),
+            (80, Some("https"), TCP, None, Https),
+            (80, Some("mongo"), TCP, None, Mongo),
+            (80, Some("redis"), TCP, None, Redis),
+            (80, Some("mysql"), TCP, None, MySql),
+            (80, Some("udp-dns"), TCP, None, Udp),
+            (80, Some("http_proxy"), TCP, None, HttpProxy),
             // Names Istio does not know are sniffed: `thrift` and `h2c` included.
-            (80, Some("thrift"), "TCP", None, Unsupported),
-            (80, Some("h2c"), "TCP", None, Unsupported),
-            (80, Some("web"), "TCP", None, Unsupported),
-            (80, None, "TCP", None, Unsupported),
+            (80, Some("thrift"), TCP, None, Unsupported),
+            (80, Some("h2c"), TCP, None, Unsupported),
+            (80, Some("web"), TCP, None, Unsupported),
+            (80, None, TCP, None, Unsupported),
             // ... except on the well-known ports, where they mean TCP.
-            (3306, None, "TCP", None, Tcp),
-            (3306, Some("thrift"), "TCP", None, Tcp),
-            (25, Some("smtp"), "TCP", None, Tcp),
-            (53, Some("dns-tcp"), "TCP", None, Tcp),
-            (27017, None, "TCP", None, Tcp),
-            (3306, Some("http"), "TCP", None, Http),
+            (3306, None, TCP, None, Tcp),
+            (3306, Some("thrift"), TCP, None, Tcp),
+            (25, Some("smtp"), TCP, None, Tcp),
+            (53, Some("dns-tcp"), TCP, None, Tcp),
+            (27017, None, TCP, None, Tcp),
+            (3306, Some("http"), TCP, None, Http),
             // A UDP port is UDP whatever its name.
-            (53, Some("http"), "UDP", Some("http"), Udp),
+            (53, Some("http"), UDP, Some("http"), Udp),
             // appProtocol wins over the name, with the Kubernetes names read from it only.
-            (80, Some("web"), "TCP", Some("http"), Http),
-            (80, Some("http"), "TCP", Some("tcp"), Tcp),
-            (80, Some("http"), "TCP", Some("kubernetes.io/h2c"), Http2),
-            (80, Some("tcp"), "TCP", Some("kubernetes.io/ws"), Http),
-            (80, Some("http"), "TCP", Some("kubernetes.io/wss"), Https),
+            (80, Some("web"), TCP, Some("http"), Http),
+            (80, Some("http"), TCP, Some("tcp"), Tcp),
+            (80, Some("http"), TCP, Some("kubernetes.io/h2c"), Http2),
+            (80, Some("tcp"), TCP, Some("kubernetes.io/ws"), Http),
+            (80, Some("http"), TCP, Some("kubernetes.io/wss"), Https),
             (
                 80,
                 Some("http"),
-                "TCP",
+                TCP,
                 Some("Kubernetes.io/h2c"),
                 Unsupported,
             ),
-            (80, Some("http"), "TCP", Some(""), Unsupported),
+            (80, Some("http"), TCP, Some(""), Unsupported),
         ];
         for (port, name, k8s, app, want) in cases {
             assert_eq!(

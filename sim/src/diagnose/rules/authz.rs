@@ -116,6 +116,7 @@ fn evaluate<'r>(
         source_ip,
         principal,
         ep.target_port,
+        res.mesh_config.path_normalization,
     );
     Some((w, AuthzIndex::build(res).evaluate(res, w, &facts)))
 }

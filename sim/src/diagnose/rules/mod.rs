@@ -11,8 +11,8 @@ mod unmodelled;
 use crate::analysis::{Analyzer, Prediction};
 use crate::evidence::Evidence;
 use crate::model::{ObjectRef, Origin, Resources};
+use crate::outcome::Outcome;
 use crate::policy::Decision;
-use crate::proxy::Outcome;
 use crate::vocab::details::is_rbac_denial;
 use crate::vocab::ResponseFlag;
 

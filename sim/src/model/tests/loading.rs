@@ -551,7 +551,7 @@ spec:
         ]
     );
     assert_eq!(svc.ports[1].app_protocol.as_deref(), Some("grpc"));
-    assert_eq!(svc.ports[3].protocol, "UDP");
+    assert_eq!(svc.ports[3].protocol, crate::vocab::KubeProtocol::Udp);
     assert_eq!(
         svc.selector
             .as_ref()
@@ -614,6 +614,40 @@ data:
         .collect();
     assert_eq!(notes, vec![(9, "defaultConfig")], "{:?}", res.warnings);
     assert!(res.warnings[0].message.contains("default ProxyConfig"));
+}
+
+#[test]
+fn path_normalization_is_read_from_mesh_config_as_getpathnormalization_maps_it() {
+    use crate::vocab::PathNormalization as N;
+    let cases = [
+        ("", N::Base),
+        ("pathNormalization: {}", N::Base),
+        ("pathNormalization: {normalization: DEFAULT}", N::Base),
+        ("pathNormalization: {normalization: NONE}", N::None),
+        (
+            "pathNormalization: {normalization: MERGE_SLASHES}",
+            N::MergeSlashes,
+        ),
+        (
+            "pathNormalization: {normalization: DECODE_AND_MERGE_SLASHES}",
+            N::DecodeAndMergeSlashes,
+        ),
+    ];
+    for (mesh, want) in cases {
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: istio, namespace: istio-system}}\ndata:\n  mesh: |-\n    trustDomain: cluster.local\n    {mesh}\n"
+        );
+        let res = load_ok(&text);
+        assert_eq!(res.mesh_config.path_normalization, want, "{mesh}");
+        assert!(res.warnings.is_empty(), "{mesh}: {:?}", res.warnings);
+    }
+    let err = load_err(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    pathNormalization: {normalization: MERGE_SLASH}\n",
+    );
+    assert!(
+        err.message.contains("unknown variant `MERGE_SLASH`"),
+        "{err}"
+    );
 }
 
 #[test]

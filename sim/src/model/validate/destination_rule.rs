@@ -8,7 +8,7 @@ use crate::model::locate::FieldPath;
 use crate::model::{ClientTls, ClientTlsMode, ConnectionPool, DestinationRule, TrafficPolicy};
 
 /// Validates a DestinationRule (`ValidateDestinationRule`); `Ok` carries warnings.
-pub fn destination_rule(dr: &DestinationRule) -> Result<Vec<Invalid>, Rejection> {
+pub(crate) fn destination_rule(dr: &DestinationRule) -> Result<Vec<Invalid>, Rejection> {
     let mut r = Report::default();
     let s = &dr.spec;
     if let Err(m) = dns::wildcard_domain(&s.host) {

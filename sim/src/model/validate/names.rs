@@ -8,7 +8,7 @@ use crate::vocab::Kind;
 /// Which naming rule a kind's `metadata.name` follows (`ValidateObjectMeta` with the kind's
 /// `ValidateNameFunc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameRule {
+pub(crate) enum NameRule {
     /// RFC 1123 label: Namespaces (and every `metadata.namespace`).
     Dns1123Label,
     /// RFC 1035 label: Services (`ValidateServiceName`).
@@ -20,7 +20,7 @@ pub enum NameRule {
 
 impl NameRule {
     /// The rule for `kind`'s names.
-    pub fn of(kind: Kind) -> NameRule {
+    pub(crate) fn of(kind: Kind) -> NameRule {
         match kind {
             Kind::Namespace => NameRule::Dns1123Label,
             Kind::Service => NameRule::Dns1035Label,
@@ -29,7 +29,7 @@ impl NameRule {
     }
 
     /// `None` when `name` is valid; else the API server's message.
-    pub fn check(self, name: &str) -> Option<String> {
+    pub(crate) fn check(self, name: &str) -> Option<String> {
         let (max, ok, what, example, regex) = match self {
             NameRule::Dns1123Label => (
                 63,

@@ -6,8 +6,9 @@
 
 use std::net::IpAddr;
 
-use super::matcher::{normalize_path, PathNormalization};
+use super::matcher::normalize_path;
 use super::{HttpFacts, RequestFacts};
+use crate::vocab::PathNormalization;
 
 impl RequestFacts {
     /// The facts of a request from `peer_ip` (the caller's pod IP) with `principal` (`None` for
@@ -20,16 +21,17 @@ impl RequestFacts {
     ///
     /// The inbound HTTP connection manager rewrites `:path` before any filter sees it
     /// (`meshConfig.pathNormalization`, default BASE: `getPathNormalization` in
-    /// `pilot/pkg/networking/core/listener_builder.go`), so the facts hold the normalized path,
-    /// computed once here rather than in every rule that matches on it.
+    /// `pilot/pkg/networking/core/listener_builder.go`), so the facts hold the path as
+    /// `normalization` leaves it, computed once here rather than in every rule that matches on it.
     pub fn new(
         peer_ip: Option<IpAddr>,
         principal: Option<String>,
         destination_port: u16,
         mut http: Option<HttpFacts>,
+        normalization: PathNormalization,
     ) -> RequestFacts {
         if let Some(h) = http.as_mut() {
-            h.path = normalize_path(&h.path, PathNormalization::default());
+            h.path = normalize_path(&h.path, normalization);
         }
         let forwarded = http.as_ref().and_then(rightmost_forwarded_for);
         RequestFacts {
@@ -61,7 +63,13 @@ mod tests {
         if let Some(v) = value {
             http.headers.insert("X-Forwarded-For".into(), v.into());
         }
-        RequestFacts::new(Some("10.244.0.5".parse().unwrap()), None, 80, Some(http))
+        RequestFacts::new(
+            Some("10.244.0.5".parse().unwrap()),
+            None,
+            80,
+            Some(http),
+            PathNormalization::Base,
+        )
     }
 
     #[test]
@@ -85,7 +93,7 @@ mod tests {
             path: "/public/../admin/x?q=/../y".into(),
             ..HttpFacts::default()
         };
-        let facts = RequestFacts::new(None, None, 80, Some(http));
+        let facts = RequestFacts::new(None, None, 80, Some(http), PathNormalization::Base);
         assert_eq!(
             facts.http.map(|h| h.path).as_deref(),
             Some("/admin/x?q=/../y")

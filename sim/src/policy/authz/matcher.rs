@@ -5,8 +5,10 @@
 
 use std::net::IpAddr;
 
+use crate::vocab::PathNormalization;
+
 /// Istio's string match: `*` = present (non-empty), `abc*` = prefix, `*abc` = suffix, else exact.
-pub fn string_match(pattern: &str, value: &str) -> bool {
+pub(crate) fn string_match(pattern: &str, value: &str) -> bool {
     if pattern == "*" {
         return !value.is_empty();
     }
@@ -20,7 +22,7 @@ pub fn string_match(pattern: &str, value: &str) -> bool {
 }
 
 /// `string_match` ignoring ASCII case.
-pub fn string_match_ignore_case(pattern: &str, value: &str) -> bool {
+pub(crate) fn string_match_ignore_case(pattern: &str, value: &str) -> bool {
     string_match(&pattern.to_ascii_lowercase(), &value.to_ascii_lowercase())
 }
 
@@ -29,14 +31,14 @@ pub fn string_match_ignore_case(pattern: &str, value: &str) -> bool {
 /// ignoring case, on the authority exactly as sent. A value without a port does not match an
 /// authority that carries one (`httpbin.foo` misses `httpbin.foo:8000`); the implicit `:port`
 /// variant existed only in the regex matcher for proxies before 1.11 (`HostMatcherWithRegex`).
-pub fn host_match(pattern: &str, authority: &str) -> bool {
+pub(crate) fn host_match(pattern: &str, authority: &str) -> bool {
     pattern == "*" || string_match_ignore_case(pattern, authority)
 }
 
 /// `request.headers[...]` and `methods` (`matcher.HeaderMatcher`): `*` is Envoy's
 /// `present_match`, which holds for a header that is present with an empty value; otherwise
 /// Istio's string match on the value. An absent header matches nothing.
-pub fn header_match(pattern: &str, value: Option<&str>) -> bool {
+pub(crate) fn header_match(pattern: &str, value: Option<&str>) -> bool {
     match value {
         None => false,
         Some(_) if pattern == "*" => true,
@@ -48,7 +50,7 @@ pub fn header_match(pattern: &str, value: Option<&str>) -> bool {
 /// regex `.*/ns/<value with every * as .*>/.*`, fully matched against the peer's URI SAN. So `*`
 /// may stand anywhere in the value (`team-*-prod`), not only at an end, and it may match across
 /// `/`. A plaintext peer has no URI SAN and never matches.
-pub fn namespace_match(pattern: &str, principal: &str) -> bool {
+pub(crate) fn namespace_match(pattern: &str, principal: &str) -> bool {
     // `.*/ns/<value>/.*` with each `*` of the value a `.*`: a wildcard pattern in which `*` is
     // the only operator (literal text never holds one, as the value was split on it).
     wildcard_match(
@@ -83,25 +85,8 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == b'*')
 }
 
-/// How the inbound HTTP connection manager rewrites `:path` before any filter (RBAC included)
-/// sees it: `meshConfig.pathNormalization` (`pilot/pkg/networking/core/listener_builder.go`,
-/// `getPathNormalization`; Envoy `normalize_path` / `merge_slashes` /
-/// `path_with_escaped_slashes_action`). Istio's default is BASE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PathNormalization {
-    /// `NONE`: the path is matched as sent.
-    None,
-    /// `BASE` (the default): RFC 3986 normalization, dot segments removed, `\` read as `/`.
-    #[default]
-    Base,
-    /// `MERGE_SLASHES`: BASE, then runs of `/` merged.
-    MergeSlashes,
-    /// `DECODE_AND_MERGE_SLASHES`: `%2F`/`%5C` decoded, then MERGE_SLASHES.
-    DecodeAndMergeSlashes,
-}
-
 /// The path as the RBAC filter sees it after `mode` (query string kept as sent).
-pub fn normalize_path(path: &str, mode: PathNormalization) -> String {
+pub(crate) fn normalize_path(path: &str, mode: PathNormalization) -> String {
     if mode == PathNormalization::None {
         return path.to_string();
     }
@@ -223,7 +208,7 @@ fn template_match(pieces: &[Piece<'_>], path: &str) -> bool {
 /// Path matching: Envoy URI templates as Istio emits them (`{*}` is one or more characters of a
 /// single segment, `{**}` zero or more characters across segments; the literal `/` around an
 /// operator stays required), or Istio's string match. The query string is not part of the path.
-pub fn path_match(pattern: &str, path: &str) -> bool {
+pub(crate) fn path_match(pattern: &str, path: &str) -> bool {
     let path = path.split(['?', '#']).next().unwrap_or("");
     if !is_path_template(pattern) {
         return string_match(pattern, path);
@@ -233,7 +218,7 @@ pub fn path_match(pattern: &str, path: &str) -> bool {
 
 /// An IP or CIDR (`10.0.0.0/8`, `2001:db8::/32`, `1.2.3.4`) containing `ip`; a malformed block
 /// matches nothing.
-pub fn ip_block_match(block: &str, ip: IpAddr) -> bool {
+pub(crate) fn ip_block_match(block: &str, ip: IpAddr) -> bool {
     let (addr, len) = match block.split_once('/') {
         Some((a, l)) => (a, l.parse::<u32>().ok()),
         None => (block, None),
@@ -267,7 +252,7 @@ pub fn ip_block_match(block: &str, ip: IpAddr) -> bool {
 }
 
 /// The namespace and service account of a principal `<td>/ns/<ns>/sa/<sa>`.
-pub fn principal_parts(principal: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn principal_parts(principal: &str) -> Option<(&str, &str, &str)> {
     let parts: Vec<&str> = principal.split('/').collect();
     match parts.as_slice() {
         [td, "ns", ns, "sa", sa] => Some((td, ns, sa)),
@@ -278,7 +263,7 @@ pub fn principal_parts(principal: &str) -> Option<(&str, &str, &str)> {
 /// `Bundle.ReplaceTrustDomainAliases`: a principal whose trust domain is the mesh's, one of its
 /// aliases, or `cluster.local` (a pointer to the local trust domain) stands for the same identity
 /// in every trust domain of the bundle. `*` trust domains and malformed principals are kept.
-pub fn expand_trust_domains(principal: &str, bundle: &[String]) -> Vec<String> {
+pub(crate) fn expand_trust_domains(principal: &str, bundle: &[String]) -> Vec<String> {
     let parts: Vec<&str> = principal.split('/').collect();
     if parts.len() != 5 || parts[0] == "*" {
         return vec![principal.to_string()];
@@ -310,7 +295,11 @@ pub fn expand_trust_domains(principal: &str, bundle: &[String]) -> Vec<String> {
 /// `source.trustDomains` matching (builder testdata `trust-domains-in.yaml`): the peer's trust
 /// domain against one value with Istio's string match; a value naming the mesh trust domain or an
 /// alias stands for all of them (`Bundle.ExpandTrustDomainAliases`). Plaintext never matches.
-pub fn trust_domain_match(pattern: &str, principal: Option<&str>, bundle: &[String]) -> bool {
+pub(crate) fn trust_domain_match(
+    pattern: &str,
+    principal: Option<&str>,
+    bundle: &[String],
+) -> bool {
     let Some((td, _, _)) = principal.and_then(principal_parts) else {
         return false;
     };

@@ -5,7 +5,7 @@
 
 mod facts;
 mod index;
-pub mod matcher;
+pub(crate) mod matcher;
 mod rule;
 #[cfg(test)]
 mod tests;
@@ -110,7 +110,7 @@ pub struct AuthzDecision {
 }
 
 /// Istio's RBAC policy name (`policyName` in `builder.go`).
-pub fn policy_id(namespace: &str, name: &str, rule: usize) -> String {
+pub(crate) fn policy_id(namespace: &str, name: &str, rule: usize) -> String {
     format!("ns[{namespace}]-policy[{name}]-rule[{rule}]")
 }
 
@@ -149,7 +149,7 @@ pub(crate) fn is_dry_run(policy: &AuthorizationPolicy) -> bool {
 }
 
 /// Go's `strconv.ParseBool`: exactly these spellings, nothing else.
-pub fn go_parse_bool(v: &str) -> Option<bool> {
+pub(crate) fn go_parse_bool(v: &str) -> Option<bool> {
     match v {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
@@ -162,10 +162,10 @@ pub const EXT_AUTHZ_DENIED: &str = "ext_authz_denied";
 
 /// The suffix istiod gives a CUSTOM rule it turns into a plain RBAC deny because the provider
 /// cannot be used (`badCustomActionSuffix` in `pilot/pkg/security/authz/builder/extauthz.go`).
-pub const BAD_CUSTOM_ACTION_SUFFIX: &str = "-deny-due-to-bad-CUSTOM-action";
+pub(crate) const BAD_CUSTOM_ACTION_SUFFIX: &str = "-deny-due-to-bad-CUSTOM-action";
 
 /// The prefix of CUSTOM rule names (`extAuthzMatchPrefix`), so ext_authz can find them.
-pub const EXT_AUTHZ_MATCH_PREFIX: &str = "istio-ext-authz";
+pub(crate) const EXT_AUTHZ_MATCH_PREFIX: &str = "istio-ext-authz";
 
 /// How istiod builds the CUSTOM policies of one workload (`Builder.buildHTTP` / `buildTCP` with
 /// `getExtAuthz`, Istio 1.22–1.28, where one provider per workload is allowed).

@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::{AuthorizationPolicySpec, ExtAuthzApi, ExtAuthzProvider};
 use crate::policy::testing::Fixture;
+use crate::vocab::PathNormalization;
 
 const SLEEP: &str = "cluster.local/ns/bar/sa/sleep";
 
@@ -52,6 +53,7 @@ fn http(principal: Option<&str>) -> RequestFacts {
             host: "httpbin.foo:8000".into(),
             headers: BTreeMap::new(),
         }),
+        PathNormalization::Base,
     )
 }
 
@@ -77,6 +79,7 @@ fn path(p: &str) -> RequestFacts {
         facts.principal.clone(),
         facts.destination_port,
         Some(h),
+        PathNormalization::Base,
     )
 }
 

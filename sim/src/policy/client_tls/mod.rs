@@ -27,14 +27,14 @@ use crate::vocab::{OutboundChain, TrustDomains};
 /// Files under these paths are the mesh's own root (the `istio-ca-root-cert` ConfigMap mounted
 /// at `/var/run/secrets/istio`, or the legacy `/etc/certs` mount), so `caCertificates` naming one
 /// of them verifies against the mesh bundle.
-pub const MESH_ROOT_PATHS: &[&str] = &[
+pub(crate) const MESH_ROOT_PATHS: &[&str] = &[
     "/var/run/secrets/istio/root-cert.pem",
     "/etc/certs/root-cert.pem",
 ];
 
 /// The `credentialName` prefix a sidecar may read without privilege (`KubernetesConfigMapTypeURI`
 /// in `pilot/pkg/model/credentials/resource.go`).
-pub const CONFIG_MAP_CREDENTIAL_PREFIX: &str = "configmap://";
+pub(crate) const CONFIG_MAP_CREDENTIAL_PREFIX: &str = "configmap://";
 
 /// Which Istio release's client TLS rules to follow. The releases differ only in which
 /// `credentialName` a sidecar ignores (`buildUpstreamClusterTLSContext` in `cluster_tls.go`).
@@ -88,7 +88,7 @@ pub enum ClientTlsSource {
 pub enum ServerRoots {
     /// `insecureSkipVerify: true`: an empty validation context, nothing is verified.
     Unverified,
-    /// `caCertificates` names the mesh root file ([`MESH_ROOT_PATHS`]).
+    /// `caCertificates` names the mesh root file (`MESH_ROOT_PATHS`).
     MeshBundle,
     /// Any other roots: the OS bundle (`system`, what an empty `caCertificates` means in every
     /// release from 1.22: `VERIFY_CERTIFICATE_AT_CLIENT` in 1.22/1.23, unconditional after), a
@@ -247,7 +247,7 @@ impl ClientTlsChoice {
 /// `buildUpstreamClusterTLSContext` (`cluster_tls.go`). Only a rule with a `workloadSelector`
 /// (`isDrWithSelector`) may hand a sidecar a credential; otherwise the cluster gets no TLS
 /// context at all. 1.26+ exempts `configmap://` credentials.
-pub fn sidecar_ignores_credential_name(
+pub(crate) fn sidecar_ignores_credential_name(
     tls: &ClientTls,
     rule_has_selector: bool,
     release: ClientTlsRelease,
@@ -265,7 +265,7 @@ pub fn sidecar_ignores_credential_name(
 }
 
 /// `spiffe://<td>/ns/<ns>/sa/<sa>` for every trust domain of the mesh (`spiffe.ExpandWithTrustDomains`).
-pub fn spiffe_ids(res: &Resources, namespace: &str, service_account: &str) -> Vec<String> {
+pub(crate) fn spiffe_ids(res: &Resources, namespace: &str, service_account: &str) -> Vec<String> {
     let mc = &res.mesh_config;
     TrustDomains::new(&mc.trust_domain, &mc.trust_domain_aliases)
         .identities(namespace, service_account)

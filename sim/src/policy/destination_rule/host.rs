@@ -7,7 +7,7 @@ use crate::vocab::CLUSTER_DOMAIN;
 /// `ResolveShortnameToFQDN` (`pilot/pkg/model/config.go`): a host without a dot is a short
 /// Service name in the rule's own namespace; anything with a dot (`reviews.foo` included), `*`
 /// and IP addresses are taken as written.
-pub fn resolve_short_host(host: &str, rule_namespace: &str) -> String {
+pub(crate) fn resolve_short_host(host: &str, rule_namespace: &str) -> String {
     if host.is_empty() || host == "*" || host.contains('.') || host.parse::<IpAddr>().is_ok() {
         return host.to_string();
     }
@@ -24,7 +24,7 @@ fn matches(rule_host: &str, service_host: &str) -> bool {
 
 /// `MostSpecificHostMatch` (`pilot/pkg/model/push_context.go`): an exact host beats wildcards;
 /// among matching wildcards the longest wins (`*.app.org` beats `*.org`).
-pub fn most_specific_host_match<'a>(
+pub(crate) fn most_specific_host_match<'a>(
     service_host: &str,
     rule_hosts: impl Iterator<Item = &'a str>,
 ) -> Option<String> {

@@ -15,7 +15,7 @@ use super::KIND;
 /// Which Istio release's consolidation and export check to follow. The two differ in
 /// `mergeDestinationRule` and `getExportedDestinationRuleFromNamespace`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DestinationRuleRelease {
+pub(crate) enum DestinationRuleRelease {
     /// Istio 1.22 and 1.23: every catch-all rule for a host in a namespace is merged into one,
     /// and the host keeps one `exportTo` (the first non-empty one merged); a client not in that
     /// set gets none of the host's rules from that namespace.

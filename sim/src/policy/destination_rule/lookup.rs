@@ -36,7 +36,8 @@ impl Scope {
 /// root namespace; the first scope whose most specific host has a rule for the client wins.
 /// Within it, a rule whose `workloadSelector` matches the client (same namespace) beats the
 /// catch-all rule without a selector.
-pub fn select_destination_rule(
+#[cfg(test)]
+pub(crate) fn select_destination_rule(
     res: &Resources,
     client: &Workload,
     dest: &Destination,
@@ -46,7 +47,7 @@ pub fn select_destination_rule(
 
 /// `select_destination_rule`, with the decisions behind a `None` too (which scopes were searched,
 /// or that only non-matching selector rules matched).
-pub fn select_destination_rule_explained(
+pub(crate) fn select_destination_rule_explained(
     res: &Resources,
     client: &Workload,
     dest: &Destination,
@@ -57,7 +58,7 @@ pub fn select_destination_rule_explained(
 
 /// `select_destination_rule_explained` for one Istio release's rules (see
 /// [`DestinationRuleRelease`]).
-pub fn select_destination_rule_for_release(
+pub(crate) fn select_destination_rule_for_release(
     res: &Resources,
     client: &Workload,
     dest: &Destination,

@@ -14,11 +14,10 @@ use crate::model::{ClientTlsMode, DestinationRuleSpec, ObjectRef, TrafficPolicy}
 use crate::policy::decision::Decision;
 use crate::vocab::Kind;
 
-pub use host::{most_specific_host_match, resolve_short_host};
-pub use index::DestinationRuleRelease;
-pub use lookup::{
-    select_destination_rule, select_destination_rule_explained, select_destination_rule_for_release,
-};
+pub(crate) use host::{most_specific_host_match, resolve_short_host};
+pub(crate) use lookup::select_destination_rule_explained;
+#[cfg(test)]
+pub(crate) use lookup::{select_destination_rule, select_destination_rule_for_release};
 
 const KIND: Kind = Kind::DestinationRule;
 

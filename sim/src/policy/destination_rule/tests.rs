@@ -558,7 +558,7 @@ fn export_to_lookups_match_istio_table() {
                 name: None,
                 port: 80,
                 target_port: TargetPort::Number(80),
-                protocol: "TCP".into(),
+                protocol: crate::vocab::KubeProtocol::Tcp,
                 app_protocol: None,
             },
             headless: false,

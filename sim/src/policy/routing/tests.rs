@@ -147,8 +147,8 @@ fn a_port_number_resolves_to_its_tcp_port_and_a_udp_only_port_is_refused() {
         ],
     );
     let last = f.res.services.len() - 1;
-    f.res.services[last].ports[0].protocol = "UDP".into();
-    f.res.services[last].ports[2].protocol = "UDP".into();
+    f.res.services[last].ports[0].protocol = crate::vocab::KubeProtocol::Udp;
+    f.res.services[last].ports[2].protocol = crate::vocab::KubeProtocol::Udp;
     let d = resolve_destination(&f.res, "foo", "dns:53").expect("the TCP port resolves");
     assert_eq!(d.port.name.as_deref(), Some("dns-tcp"));
     let err = resolve_destination(&f.res, "foo", "dns:514").expect_err("UDP only");

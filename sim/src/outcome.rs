@@ -1,6 +1,9 @@
 //! What one request shows, in Envoy's vocabulary: the client's view (status, flags, details,
 //! body, TLS error) and each proxy's access log and TLS stats. A failed handshake or a denial is
 //! an `Outcome`, never an `Err`.
+//!
+//! A leaf of the vocabulary: the data path fills it, the Evidence bundle and the diagnosis read
+//! it, so it lives outside `proxy` and neither reader imports the sidecar runtime.
 
 use std::collections::BTreeMap;
 
