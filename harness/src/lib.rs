@@ -14,5 +14,7 @@ pub use discover::{load_scenarios, scenario_files, select, Partition, ScenarioSo
 pub use error::InputError;
 pub use report::{exit_code, render_human, render_json, render_junit, Totals};
 pub use runner::{run_scenario, run_scenarios, RunOptions, ScenarioReport, Verdict};
-pub use scenario::{load_configuration, parse_scenario, Scenario};
+pub use scenario::{
+    load_configuration, load_configuration_each, load_configuration_with, parse_scenario, Scenario,
+};
 pub use tree::Tree;

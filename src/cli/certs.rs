@@ -9,16 +9,17 @@ use super::{CertsArgs, EXIT_BAD_INPUT, EXIT_OK};
 
 /// Runs `meshsim certs` and returns the exit code.
 pub(super) fn certs(args: CertsArgs) -> i32 {
-    let exported = load(&args.files, args.release).and_then(|(resources, mut faults)| {
-        faults.extend(args.faults.iter().cloned());
-        let mesh = build_mesh("certs", resources, &faults, args.seed, args.at)?;
-        mesh.control().export_proxy_files(&args.out).map_err(|e| {
-            format!(
-                "meshsim certs: cannot write under {}: {e}",
-                args.out.display()
-            )
-        })
-    });
+    let exported =
+        load(&args.files, args.release, &args.namespace).and_then(|(resources, mut faults)| {
+            faults.extend(args.faults.iter().cloned());
+            let mesh = build_mesh("certs", resources, &faults, args.seed, args.at)?;
+            mesh.control().export_proxy_files(&args.out).map_err(|e| {
+                format!(
+                    "meshsim certs: cannot write under {}: {e}",
+                    args.out.display()
+                )
+            })
+        });
     let exported = match exported {
         Ok(x) => x,
         Err(e) => {

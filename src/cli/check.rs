@@ -4,15 +4,17 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use sim::diagnose::{static_findings, unmodelled_fields};
+use sim::diagnose::{
+    loader_findings, nothing_loaded, static_findings, traffic_findings, unmodelled_fields,
+};
 use sim::diagnose::{Finding, Severity};
 use sim::model::{Meta, ObjectRef, Origin};
 use sim::vocab::FindingCode;
 use sim::Resources;
 
-use super::config::load;
+use super::config::load_all;
 use super::output::emit_then;
-use super::{CheckArgs, CheckFormat, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
+use super::{CheckArgs, CheckFormat, FailOn, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 
 /// `check --format json`.
 #[derive(Debug, Serialize)]
@@ -20,17 +22,30 @@ struct CheckJson<'a> {
     findings: &'a [Finding],
 }
 
-/// Runs `meshsim check` and returns the exit code: 0 without an error-severity finding, 1 with
-/// one, 2 on bad input.
+/// Runs `meshsim check` and returns the exit code: 0 without a finding at or above `--fail-on`,
+/// 1 with one, 2 on bad input (every file that cannot be loaded is named on stderr).
 pub(super) fn check(args: CheckArgs) -> i32 {
-    let resources = match load(&args.files, args.release) {
-        Ok((resources, _faults)) => resources,
-        Err(e) => {
-            eprintln!("{e}");
+    let resources = match load_all(&args.files, args.release, &args.namespace) {
+        Ok(resources) => resources,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            if errors.len() > 1 {
+                eprintln!(
+                    "meshsim check: {} input(s) could not be loaded",
+                    errors.len()
+                );
+            }
             return EXIT_BAD_INPUT;
         }
     };
-    let mut findings = static_findings(&resources);
+    let inputs: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+    // Loader warnings are findings here, with their file and line, not stderr notes as well.
+    let mut findings: Vec<Finding> = nothing_loaded(&resources, &inputs).into_iter().collect();
+    findings.extend(static_findings(&resources));
+    findings.extend(traffic_findings(&resources));
+    findings.extend(loader_findings(&resources));
     findings.extend(unmodelled_fields(&resources));
     let text = match args.format {
         CheckFormat::Human => human(&resources, &findings),
@@ -39,12 +54,16 @@ pub(super) fn check(args: CheckArgs) -> i32 {
         }),
         CheckFormat::Sarif => pretty(&sarif(&resources, &findings)),
     };
-    emit_then("check", &text, None, exit_code(&findings))
+    emit_then("check", &text, None, exit_code(&findings, args.fail_on))
 }
 
-/// 1 when any finding has severity error, else 0.
-fn exit_code(findings: &[Finding]) -> i32 {
-    if findings.iter().any(|f| f.severity == Severity::Error) {
+/// 1 when any finding has `fail_on`'s severity or a higher one, else 0.
+fn exit_code(findings: &[Finding], fail_on: FailOn) -> i32 {
+    let fails = |s: Severity| match fail_on {
+        FailOn::Error => s == Severity::Error,
+        FailOn::Warning => matches!(s, Severity::Error | Severity::Warning),
+    };
+    if findings.iter().any(|f| fails(f.severity)) {
         EXIT_FAILED
     } else {
         EXIT_OK
@@ -56,14 +75,6 @@ fn pretty<T: Serialize>(value: &T) -> String {
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
     s.push('\n');
     s
-}
-
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    }
 }
 
 /// SARIF's `level` for a severity (SARIF 2.1.0 §3.27.10: error, warning, note).
@@ -118,19 +129,35 @@ fn origin_in<'r>(res: &'r Resources, text: &str) -> Option<&'r Origin> {
 /// Where a finding points: the resource its message names (the static checks name the culprit
 /// there), else the first evidence line that names one.
 fn origin_of<'r>(res: &'r Resources, f: &Finding) -> Option<&'r Origin> {
-    // An unmodelled field points at the field itself: the loader warning it came from.
-    if f.code == FindingCode::UnmodelledField {
-        if let Some(w) = res.warnings.iter().find(|w| {
-            w.unmodelled
-                .as_ref()
-                .is_some_and(|u| u.message() == f.message)
-        }) {
+    // A loader finding points at what the loader warned about: an unmodelled field at the
+    // field, an unknown field at the field, a replaced object at the replaced definition.
+    if is_loader_code(f.code) {
+        let same = |w: &&sim::model::Warning| w.message == f.message;
+        let at = |w: &&sim::model::Warning| f.evidence.first() == Some(&w.origin.to_string());
+        if let Some(w) = res
+            .warnings
+            .iter()
+            .find(|w| same(w) && at(w))
+            .or_else(|| res.warnings.iter().find(same))
+        {
             return Some(&w.origin);
         }
     }
     std::iter::once(f.message.as_str())
         .chain(f.evidence.iter().map(String::as_str))
         .find_map(|t| origin_in(res, t))
+}
+
+/// The codes `check` gives loader warnings.
+fn is_loader_code(code: FindingCode) -> bool {
+    matches!(
+        code,
+        FindingCode::UnmodelledField
+            | FindingCode::UnknownField
+            | FindingCode::ObjectReplaced
+            | FindingCode::ObjectSkipped
+            | FindingCode::ValidationWarning
+    )
 }
 
 fn human(res: &Resources, findings: &[Finding]) -> String {
@@ -141,12 +168,7 @@ fn human(res: &Resources, findings: &[Finding]) -> String {
     let mut counts: BTreeMap<Severity, usize> = BTreeMap::new();
     for f in findings {
         *counts.entry(f.severity).or_default() += 1;
-        s.push_str(&format!(
-            "{} [{}]: {}\n",
-            f.code,
-            severity_name(f.severity),
-            f.message
-        ));
+        s.push_str(&format!("{} [{}]: {}\n", f.code, f.severity, f.message));
         if let Some(o) = origin_of(res, f) {
             s.push_str(&format!("  at: {o}\n"));
         }
@@ -240,22 +262,29 @@ mod tests {
     }
 
     #[test]
-    fn only_error_findings_fail_the_check() {
-        assert_eq!(exit_code(&[]), EXIT_OK);
-        assert_eq!(
-            exit_code(&[
-                finding(FindingCode::AllowShadowedByDeny, Severity::Warning),
-                finding(FindingCode::CaCertExpired, Severity::Info)
-            ]),
-            EXIT_OK
-        );
-        assert_eq!(
-            exit_code(&[
-                finding(FindingCode::AllowShadowedByDeny, Severity::Warning),
-                finding(FindingCode::CaCertExpired, Severity::Error)
-            ]),
-            EXIT_FAILED
-        );
+    fn fail_on_sets_the_least_severity_that_fails_the_check() {
+        use Severity::{Error, Info, Warning};
+        // (severities found, --fail-on, exit code)
+        let cases: &[(&[Severity], FailOn, i32)] = &[
+            (&[], FailOn::Error, EXIT_OK),
+            (&[Warning, Info], FailOn::Error, EXIT_OK),
+            (&[Warning, Error], FailOn::Error, EXIT_FAILED),
+            (&[], FailOn::Warning, EXIT_OK),
+            (&[Info], FailOn::Warning, EXIT_OK),
+            (&[Info, Warning], FailOn::Warning, EXIT_FAILED),
+            (&[Error], FailOn::Warning, EXIT_FAILED),
+        ];
+        for (severities, fail_on, want) in cases {
+            let findings: Vec<Finding> = severities
+                .iter()
+                .map(|s| finding(FindingCode::AllowShadowedByDeny, *s))
+                .collect();
+            assert_eq!(
+                exit_code(&findings, *fail_on),
+                *want,
+                "{severities:?} {fail_on:?}"
+            );
+        }
     }
 
     #[test]

@@ -3,29 +3,56 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use harness::{load_configuration, Tree};
+use harness::{load_configuration_each, load_configuration_with, Tree};
 use sim::mesh::MeshOptions;
+use sim::model::LoadOptions;
 use sim::{Fault, Mesh, Resources};
 
-use super::ReleaseArg;
+use super::{NamespaceArg, ReleaseArg};
 
 /// Loads `-f` paths (YAML files, folders or scenario files); load warnings go to stderr. The
 /// error is the loader's `file:line: error: ...` text. `--istio-version`, when given, replaces
-/// the release the configuration names.
+/// the release the configuration names; `-n` is the namespace of objects that name none.
 pub(super) fn load(
     files: &[PathBuf],
     release: ReleaseArg,
+    namespace: &NamespaceArg,
 ) -> Result<(Resources, Vec<Fault>), String> {
+    let options = LoadOptions {
+        namespace: namespace.namespace.as_deref(),
+    };
     let (mut resources, faults) =
-        load_configuration(&Tree::Fs, files).map_err(|e| e.to_string())?;
-    if let Some(version) = release.istio_version {
-        resources.mesh_config.istio_release = Some(version);
-    }
-    release_check(&resources)?;
+        load_configuration_with(&Tree::Fs, files, options).map_err(|e| e.to_string())?;
+    with_release(&mut resources, release)?;
     for w in &resources.warnings {
         eprintln!("{w}");
     }
     Ok((resources, faults))
+}
+
+/// [`load`] for `check`: every file that cannot be loaded is an error (all of them, in order,
+/// each `file:line: error: ...`), and warnings are left in the resources, unprinted, since
+/// `check` reports them as findings.
+pub(super) fn load_all(
+    files: &[PathBuf],
+    release: ReleaseArg,
+    namespace: &NamespaceArg,
+) -> Result<Resources, Vec<String>> {
+    let options = LoadOptions {
+        namespace: namespace.namespace.as_deref(),
+    };
+    let (mut resources, _faults) = load_configuration_each(&Tree::Fs, files, options)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    with_release(&mut resources, release).map_err(|e| vec![e])?;
+    Ok(resources)
+}
+
+/// Applies `--istio-version` and checks the resources against that release.
+fn with_release(resources: &mut Resources, release: ReleaseArg) -> Result<(), String> {
+    if let Some(version) = release.istio_version {
+        resources.mesh_config.istio_release = Some(version);
+    }
+    release_check(resources)
 }
 
 /// Builds the mesh with `faults` injected at time zero, then advances the clock by `at`: the

@@ -1,22 +1,26 @@
 //! `meshsim diff`: the flows whose status, mTLS or codes change between two configurations
 //! ("what breaks if we go STRICT").
 
+use std::path::PathBuf;
+
 use serde::Serialize;
-use sim::analysis::{self, Flow, FlowChange};
+use sim::analysis::{self, ChangeGroup, ChangeKind, Flow, FlowChange};
+use sim::vocab::join;
 
 use super::config::load;
 use super::matrix::{codes_text, flags_text, flows_of, Handshake};
 use super::output::emit_then;
-use super::{DiffArgs, Format, EXIT_BAD_INPUT, EXIT_OK};
+use super::{DiffArgs, Format, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 
-/// `diff --format json`.
+/// `diff --format json`: the changed flows, then the same changes grouped.
 #[derive(Debug, Serialize)]
 struct DiffJson<'a> {
     changes: &'a [FlowChange],
+    groups: &'a [ChangeGroup],
 }
 
 /// Runs `meshsim diff` and returns the exit code: 0 whenever both configurations load (changes
-/// are the answer, not a failure), 2 on bad input.
+/// are the answer, not a failure) unless `--exit-code` asks for 1 on any change; 2 on bad input.
 pub(super) fn diff(args: DiffArgs) -> i32 {
     let hs = Handshake {
         enabled: args.handshake,
@@ -24,23 +28,51 @@ pub(super) fn diff(args: DiffArgs) -> i32 {
         at: None,
         seed: args.seed,
     };
-    let side = |files: &[std::path::PathBuf]| -> Result<Vec<Flow>, String> {
-        let (resources, faults) = load(files, args.release)?;
-        flows_of("diff", files, resources, faults, &hs)
-    };
-    let computed = side(&args.files).and_then(|old| Ok((old.len(), side(&args.against)?, old)));
-    let (compared, changes) = match computed {
-        Ok((n, new, old)) => (n.max(new.len()), analysis::diff(&old, &new)),
+    let (old, new) = match sides(&args, &hs) {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("{e}");
             return EXIT_BAD_INPUT;
         }
     };
+    let compared = old.len().max(new.len());
+    let changes = analysis::diff(&old, &new);
+    let all: Vec<&Flow> = old.iter().chain(&new).collect();
+    let groups = analysis::group_changes(&changes, &all);
     let text = match args.format {
-        Format::Human => human(&changes, compared),
-        Format::Json => json(&changes),
+        Format::Human => human(&changes, &groups, compared),
+        Format::Json => json(&changes, &groups),
     };
-    emit_then("diff", &text, None, EXIT_OK)
+    let code = if args.exit_code && !changes.is_empty() {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    };
+    emit_then("diff", &text, None, code)
+}
+
+/// The flows before and after: `-f` against `--against`, or `-f` against `-f` plus `--plus`
+/// applied as `kubectl apply` applies it (same kind, namespace and name replaced).
+fn sides(args: &DiffArgs, hs: &Handshake<'_>) -> Result<(Vec<Flow>, Vec<Flow>), String> {
+    let (base, base_faults) = load(&args.files, args.release, &args.namespace)?;
+    let (after, after_faults, after_files) = if args.plus.is_empty() {
+        let (r, f) = load(&args.against, args.release, &args.namespace)?;
+        (r, f, args.against.clone())
+    } else {
+        let (change, change_faults) = load(&args.plus, args.release, &args.namespace)?;
+        let mut merged = base.clone();
+        merged.merge(change);
+        if let Some(version) = args.release.istio_version {
+            merged.mesh_config.istio_release = Some(version);
+        }
+        let mut faults = base_faults.clone();
+        faults.extend(change_faults);
+        let files: Vec<PathBuf> = args.files.iter().chain(&args.plus).cloned().collect();
+        (merged, faults, files)
+    };
+    let old = flows_of("diff", &args.files, base, base_faults, hs)?;
+    let new = flows_of("diff", &after_files, after, after_faults, hs)?;
+    Ok((old, new))
 }
 
 fn state(flow: Option<&Flow>) -> String {
@@ -56,7 +88,7 @@ fn state(flow: Option<&Flow>) -> String {
     }
 }
 
-fn human(changes: &[FlowChange], compared: usize) -> String {
+fn human(changes: &[FlowChange], groups: &[ChangeGroup], compared: usize) -> String {
     if changes.is_empty() {
         return format!("no flow changes ({compared} flow(s) compared)\n");
     }
@@ -66,11 +98,47 @@ fn human(changes: &[FlowChange], compared: usize) -> String {
         s.push_str(&format!("    before: {}\n", state(c.before.as_ref())));
         s.push_str(&format!("    after:  {}\n", state(c.after.as_ref())));
     }
+    s.push_str(&summary(groups));
     s
 }
 
-fn json(changes: &[FlowChange]) -> String {
-    let mut s = serde_json::to_string_pretty(&DiffJson { changes })
+/// The grouped view below the flows: breaks, then fixes, then other changes, each group as
+/// "N flow(s): SOURCES -> DESTINATIONS, CODES".
+fn summary(groups: &[ChangeGroup]) -> String {
+    let mut s = String::new();
+    for (kind, title) in [
+        (ChangeKind::Breaks, "break (success before, failure after)"),
+        (ChangeKind::Fixed, "fixed (failure before, success after)"),
+        (ChangeKind::Other, "change otherwise"),
+    ] {
+        let of_kind: Vec<&ChangeGroup> = groups.iter().filter(|g| g.kind == kind).collect();
+        let n: usize = of_kind.iter().map(|g| g.flows).sum();
+        if n == 0 {
+            continue;
+        }
+        s.push_str(&format!("{n} flow(s) {title}:\n"));
+        for g in of_kind {
+            let to = match g.to.as_slice() {
+                [one] => one.clone(),
+                many if many.len() <= 3 => many.join(", "),
+                many => format!("{} service port(s)", many.len()),
+            };
+            let codes = if g.codes.is_empty() {
+                "no code".to_string()
+            } else {
+                join(&g.codes, ",")
+            };
+            s.push_str(&format!(
+                "  {} flow(s): {} -> {to}, {codes}\n",
+                g.flows, g.sources
+            ));
+        }
+    }
+    s
+}
+
+fn json(changes: &[FlowChange], groups: &[ChangeGroup]) -> String {
+    let mut s = serde_json::to_string_pretty(&DiffJson { changes, groups })
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
     s.push('\n');
     s

@@ -74,7 +74,7 @@ pub(super) fn explain(args: ExplainArgs) -> i32 {
 fn trace_and_observe(args: &ExplainArgs) -> Result<(Protocol, Prediction, Outcome, bool), String> {
     let r = &args.request;
     let request = request_spec("explain", r)?;
-    let (resources, mut faults) = load(&r.files, r.release)?;
+    let (resources, mut faults) = load(&r.files, r.release, &r.namespace)?;
     let prediction = Analyzer::new(&resources)
         .predict(&request)
         .map_err(|e| format!("meshsim explain: {e}"))?;

@@ -29,21 +29,22 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
         );
         return EXIT_BAD_INPUT;
     }
-    let computed = load(&args.files, args.release).and_then(|(resources, faults)| {
-        let flows = flows_of(
-            "matrix",
-            &args.files,
-            resources.clone(),
-            faults,
-            &Handshake {
-                enabled: args.handshake,
-                faults: &args.faults,
-                at: args.at,
-                seed: args.seed,
-            },
-        )?;
-        Ok((resources, flows))
-    });
+    let computed =
+        load(&args.files, args.release, &args.namespace).and_then(|(resources, faults)| {
+            let flows = flows_of(
+                "matrix",
+                &args.files,
+                resources.clone(),
+                faults,
+                &Handshake {
+                    enabled: args.handshake,
+                    faults: &args.faults,
+                    at: args.at,
+                    seed: args.seed,
+                },
+            )?;
+            Ok((resources, flows))
+        });
     let (resources, flows) = match computed {
         Ok(x) => x,
         Err(e) => {

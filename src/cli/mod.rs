@@ -6,6 +6,7 @@ mod check;
 mod config;
 mod diff;
 mod explain;
+mod ls;
 mod matrix;
 mod output;
 mod probe;
@@ -35,6 +36,7 @@ Examples:
   meshsim diff -f scenarios/fixtures/ --against scenarios/fixtures/ strict.yaml
   meshsim check -f manifests/ --format sarif > meshsim.sarif
   meshsim certs -f scenarios/fixtures/ --out certs/
+  meshsim ls -f scenarios/fixtures/
 
 Exit codes: 0 all expectations hold, 1 an expectation failed, 2 bad input or usage.";
 
@@ -65,6 +67,8 @@ pub(crate) enum Command {
     Check(CheckArgs),
     /// Write each workload's cert-chain.pem, key.pem and root-cert.pem.
     Certs(CertsArgs),
+    /// List what a configuration holds: workloads (sidecar and why), Services, policies.
+    Ls(LsArgs),
 }
 
 /// Report formats of `run`.
@@ -110,6 +114,15 @@ pub(crate) enum CheckFormat {
     Json,
     /// SARIF 2.1.0 for code-scanning tools.
     Sarif,
+}
+
+/// `check --fail-on`: the least severity that fails the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FailOn {
+    /// Exit 1 when a finding has severity error.
+    Error,
+    /// Exit 1 when a finding has severity error or warning.
+    Warning,
 }
 
 /// Application protocol of a probe.
@@ -214,6 +227,8 @@ pub(crate) struct RequestArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
     /// The caller: NAMESPACE/WORKLOAD (a Deployment's or a Pod's name).
     #[arg(long, value_name = "NS/WL")]
     pub from: String,
@@ -268,6 +283,8 @@ pub(crate) struct MatrixArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
     /// Send every flow through the data path (real handshakes) instead of the analysis path.
     #[arg(long)]
     pub handshake: bool,
@@ -288,13 +305,17 @@ pub(crate) struct MatrixArgs {
 const DIFF_EXAMPLES: &str = "\
 Examples:
   meshsim diff -f main/manifests/ --against pr/manifests/
-  meshsim diff -f scenarios/fixtures/ --against scenarios/fixtures/ strict.yaml
+  meshsim diff -f base/ --plus strict.yaml              what-if: the base plus a change
+  meshsim diff -f base/ --plus strict.yaml --exit-code  exit 1 when a flow changes
   meshsim diff -f old/ --against new/ --handshake --format json
 
-Compares the connectivity matrix of the old configuration (-f) with the new one (--against):
-flows whose status, mtls or codes change, and flows that appear or disappear. The exit code is
-0 whenever both configurations load, changes or not (use --format json and count `changes` to
-gate CI), and 2 on bad input.";
+Compares the connectivity matrix of the old configuration (-f) with the new one: --against NEW
+(a whole configuration), or --plus CHANGE (-f's configuration with CHANGE applied on top as
+kubectl apply does: same kind, namespace and name replaced). Prints flows whose status, mtls or
+codes change, and flows that appear or disappear, then the changes grouped: breaks (success to
+failure) apart from fixes, by cause code and source namespace. The exit code is 0 whenever both
+configurations load, changes or not, unless --exit-code (then 1 when any flow changes, like
+git diff --exit-code); 2 on bad input.";
 
 /// `meshsim diff`.
 #[derive(Debug, Args)]
@@ -304,10 +325,19 @@ pub(crate) struct DiffArgs {
     #[arg(short = 'f', long = "file", value_name = "OLD", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
     /// The new configuration: files or folders of YAML.
-    #[arg(long, value_name = "NEW", required = true, num_args = 1..)]
+    #[arg(long, value_name = "NEW", num_args = 1.., required_unless_present = "plus", conflicts_with = "plus")]
     pub against: Vec<PathBuf>,
+    /// A change applied on top of -f's configuration, as kubectl apply (same kind, namespace and
+    /// name replaced): the new configuration is base plus change.
+    #[arg(long, value_name = "CHANGE", num_args = 1..)]
+    pub plus: Vec<PathBuf>,
+    /// Exit 1 when any flow changes (like git diff --exit-code), 0 when none does.
+    #[arg(long)]
+    pub exit_code: bool,
     #[command(flatten)]
     pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
     /// Compare data-path outcomes (real handshakes) instead of the analysis path.
     #[arg(long)]
     pub handshake: bool,
@@ -325,10 +355,15 @@ Examples:
   meshsim check -f scenarios/fixtures/ --format json
   meshsim check -f manifests/ --format sarif > meshsim.sarif
 
+  meshsim check -f manifests/ --fail-on warning      warnings fail the check too
+  meshsim check -n foo -f samples/httpbin/httpbin.yaml
+
 Findings come from the configuration alone: PeerAuthentication conflicts, selectors that match
-nothing, STRICT overridden below the mesh, DestinationRules whose host matches no Service.
-SARIF results point at the file and line of the resource the evidence names. Exit code 0 when no
-finding has severity error, 1 when one does, 2 on bad input.";
+nothing, STRICT overridden below the mesh, DestinationRules whose host or subsets match nothing,
+DestinationRule TLS that breaks flows, loader warnings (unknown fields, skipped kinds, replaced
+objects). SARIF results point at the file and line of the resource the evidence names. Exit code
+0 when no finding reaches --fail-on (default error), 1 when one does, 2 on bad input (every file
+that cannot be loaded is listed).";
 
 /// `meshsim check`.
 #[derive(Debug, Args)]
@@ -339,9 +374,14 @@ pub(crate) struct CheckArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub format: CheckFormat,
+    /// Exit 1 when a finding has this severity or a higher one.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
 }
 
 const CERTS_EXAMPLES: &str = "\
@@ -364,6 +404,8 @@ pub(crate) struct CertsArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
     /// Directory to write NAMESPACE/WORKLOAD/{cert-chain,key,root-cert}.pem into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -376,6 +418,55 @@ pub(crate) struct CertsArgs {
     /// Seed for every random choice of the mesh.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+const LS_EXAMPLES: &str = "\
+Examples:
+  meshsim ls -f scenarios/fixtures/
+  meshsim ls -n foo -f samples/httpbin/httpbin.yaml --format json
+
+Lists what meshsim read: each workload with its replicas, service account, and whether it gets
+a sidecar and why (the namespace or pod label that decided); each Service with its ports,
+selector and the workloads behind it; each PeerAuthentication, DestinationRule and
+AuthorizationPolicy with whom it applies to and what it sets. Exit code 0 when the
+configuration loads, 2 on bad input.";
+
+/// `meshsim ls`.
+#[derive(Debug, Args)]
+#[command(after_help = LS_EXAMPLES)]
+pub(crate) struct LsArgs {
+    /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
+    #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub release: ReleaseArg,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// `-n/--namespace`, shared by every command that reads `-f`.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct NamespaceArg {
+    /// The namespace of objects in -f manifests that name none, as `kubectl apply -n` takes it:
+    /// an object naming another namespace is then an error [default: default]. A scenario
+    /// file's own objects and includes are not affected.
+    #[arg(short = 'n', long = "namespace", value_name = "NS", value_parser = parse_namespace)]
+    pub namespace: Option<String>,
+}
+
+/// A namespace name as the API server accepts it: a lowercase DNS-1123 label.
+fn parse_namespace(text: &str) -> Result<String, String> {
+    if sim::vocab::is_dns1123_label(text) && !text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not a namespace name: a lowercase DNS-1123 label (1-63 of a-z, 0-9 and \
+             `-`, alphanumeric at both ends)"
+        ))
+    }
 }
 
 /// `--istio-version`, shared by every command that builds a mesh.
@@ -398,5 +489,6 @@ pub(crate) fn dispatch(cli: Cli) -> i32 {
         Command::Diff(a) => diff::diff(a),
         Command::Check(a) => check::check(a),
         Command::Certs(a) => certs::certs(a),
+        Command::Ls(a) => ls::ls(a),
     }
 }

@@ -78,7 +78,7 @@ pub(super) fn simulate_diagnosed(
     args: &RequestArgs,
 ) -> Result<(Protocol, Outcome, Vec<Finding>), String> {
     let request = request_spec(command, args)?;
-    let (resources, mut faults) = load(&args.files, args.release)?;
+    let (resources, mut faults) = load(&args.files, args.release, &args.namespace)?;
     faults.extend(args.faults.iter().cloned());
     let mut mesh = build_mesh(command, resources, &faults, args.seed, args.at)?;
     let protocol = mesh
@@ -171,7 +171,7 @@ fn human(args: &RequestArgs, protocol: Protocol, o: &Outcome, findings: &[Findin
     }
     s.push_str(&format!("findings ({})\n", findings.len()));
     for f in findings {
-        s.push_str(&format!("  {} [{:?}]: {}\n", f.code, f.severity, f.message));
+        s.push_str(&format!("  {} [{}]: {}\n", f.code, f.severity, f.message));
         for e in &f.evidence {
             s.push_str(&format!("    evidence: {e}\n"));
         }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sim::model::{load_sources, parse_object, LoadError};
+use sim::model::{load_sources, load_sources_each, parse_object, LoadError, LoadOptions};
 use sim::model::{Origin, Resources};
 use sim::Fault;
 
@@ -20,30 +20,94 @@ pub fn load_configuration(
     tree: &Tree,
     paths: &[PathBuf],
 ) -> Result<(Resources, Vec<Fault>), InputError> {
+    load_configuration_with(tree, paths, LoadOptions::default())
+}
+
+/// [`load_configuration`] with `-n` ([`LoadOptions`]); the first file that cannot be loaded is
+/// the error.
+pub fn load_configuration_with(
+    tree: &Tree,
+    paths: &[PathBuf],
+    options: LoadOptions<'_>,
+) -> Result<(Resources, Vec<Fault>), InputError> {
+    load_each(tree, paths, options, true).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// [`load_configuration_with`] that reads every file even when some cannot be loaded, and then
+/// returns the error of each of those (file, line, what was expected), in order: nothing is
+/// skipped silently.
+pub fn load_configuration_each(
+    tree: &Tree,
+    paths: &[PathBuf],
+    options: LoadOptions<'_>,
+) -> Result<(Resources, Vec<Fault>), Vec<InputError>> {
+    load_each(tree, paths, options, false)
+}
+
+/// `-n` applies to plain manifests named by `paths` (as `kubectl apply -n -f` would read them);
+/// a scenario file's own objects and includes keep the scenario's meaning (`default`).
+fn load_each(
+    tree: &Tree,
+    paths: &[PathBuf],
+    options: LoadOptions<'_>,
+    stop_at_first: bool,
+) -> Result<(Resources, Vec<Fault>), Vec<InputError>> {
     let mut plain = Vec::new();
     let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
     for path in paths {
-        if !tree.exists(path) {
-            return Err(InputError::at(path, 0, "no such file or directory"));
+        if stop_at_first && !errors.is_empty() {
+            break;
         }
-        if tree.is_dir(path) {
-            plain.extend(manifests_under(tree, path)?);
+        if !tree.exists(path) {
+            errors.push(InputError::at(path, 0, "no such file or directory"));
             continue;
         }
-        let text = tree.read_named(path)?;
-        match super::classify(path, &text)? {
-            super::FileKind::Scenario => scenarios.push((path.clone(), text)),
-            super::FileKind::Manifest => plain.push((path.clone(), text)),
+        if tree.is_dir(path) {
+            match manifests_under(tree, path, stop_at_first) {
+                Ok((found, mut errs)) => {
+                    plain.extend(found);
+                    errors.append(&mut errs);
+                }
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
+        let classified = tree
+            .read_named(path)
+            .and_then(|text| Ok((super::classify(path, &text)?, text)));
+        match classified {
+            Ok((super::FileKind::Scenario, text)) => scenarios.push((path.clone(), text)),
+            Ok((super::FileKind::Manifest, text)) => plain.push((path.clone(), text)),
+            Err(e) => errors.push(e),
         }
     }
-    let mut resources = load_sources(plain).map_err(from_load)?;
+    if stop_at_first && !errors.is_empty() {
+        return Err(errors);
+    }
+    let (mut resources, load_errors) = load_sources_each(plain, options, stop_at_first);
+    errors.extend(load_errors.into_iter().map(from_load));
     let mut faults = Vec::new();
     for (path, text) in scenarios {
-        let scenario = super::parse_scenario(tree, &path, &text)?;
-        resources.merge(scenario.resources);
-        faults.extend(scenario.faults);
+        if stop_at_first && !errors.is_empty() {
+            break;
+        }
+        match super::parse_scenario(tree, &path, &text) {
+            Ok(scenario) => {
+                resources.merge(scenario.resources);
+                faults.extend(scenario.faults);
+            }
+            Err(e) => errors.push(e),
+        }
     }
-    Ok((resources, faults))
+    if errors.is_empty() {
+        Ok((resources, faults))
+    } else {
+        // Paths, folders and documents are read in order, so errors come in file order.
+        errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        errors.dedup();
+        Err(errors)
+    }
 }
 
 /// Builds the resources of one scenario from its includes, inline objects and `mesh:` section.
@@ -104,7 +168,7 @@ fn load_tree_paths(tree: &Tree, paths: &[PathBuf]) -> Result<Resources, InputErr
     let mut sources = Vec::new();
     for path in paths {
         if tree.is_dir(path) {
-            sources.extend(manifests_under(tree, path)?);
+            sources.extend(manifests_under(tree, path, true)?.0);
         } else {
             sources.push((path.clone(), tree.read(path)?));
         }
@@ -112,17 +176,31 @@ fn load_tree_paths(tree: &Tree, paths: &[PathBuf]) -> Result<Resources, InputErr
     load_sources(sources).map_err(from_load)
 }
 
+/// A file and its text.
+type Read = (PathBuf, String);
+
 /// The manifests in a folder (sorted, recursively) with their text. Scenario files inside it
-/// are left out, the same way on disk and in the embedded library.
-fn manifests_under(tree: &Tree, dir: &Path) -> Result<Vec<(PathBuf, String)>, InputError> {
+/// are left out, the same way on disk and in the embedded library. A file that cannot be read
+/// or classified is an error beside the others (or the only one, with `stop_at_first`).
+fn manifests_under(
+    tree: &Tree,
+    dir: &Path,
+    stop_at_first: bool,
+) -> Result<(Vec<Read>, Vec<InputError>), InputError> {
     let mut out = Vec::new();
+    let mut errors = Vec::new();
     for file in tree.files(dir, is_manifest)? {
-        let text = tree.read(&file)?;
-        if super::classify(&file, &text)? == super::FileKind::Manifest {
-            out.push((file, text));
+        let classified = tree
+            .read(&file)
+            .and_then(|text| Ok((super::classify(&file, &text)?, text)));
+        match classified {
+            Ok((super::FileKind::Manifest, text)) => out.push((file, text)),
+            Ok((super::FileKind::Scenario, _)) => {}
+            Err(e) if stop_at_first => return Err(e),
+            Err(e) => errors.push(e),
         }
     }
-    Ok(out)
+    Ok((out, errors))
 }
 
 fn from_load(e: LoadError) -> InputError {

@@ -19,8 +19,8 @@ use sim::vocab::Status;
 use sim::vocab::{FindingCode, ResponseFlag};
 use sim::Fault;
 
-pub use config::load_configuration;
 use config::scenario_resources;
+pub use config::{load_configuration, load_configuration_each, load_configuration_with};
 pub use parse::{classify, parse_scenario, FileKind};
 
 /// One parsed scenario, with its configuration already loaded and checked.

@@ -126,3 +126,89 @@ pub fn diff(before: &[Flow], after: &[Flow]) -> Vec<FlowChange> {
         })
         .collect()
 }
+
+/// Which way a changed flow went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// It succeeded before and fails (or is gone) after.
+    Breaks,
+    /// It failed before and succeeds (or is new and succeeds) after.
+    Fixed,
+    /// Anything else: a failure that changes cause, mTLS turned on or off, a new failing flow.
+    Other,
+}
+
+impl ChangeKind {
+    /// How a change counts: by whether each side succeeds (a missing side counts as nothing).
+    pub fn of(change: &FlowChange) -> ChangeKind {
+        let ok = |f: &Option<Flow>| f.as_ref().map(|f| f.status.is_success());
+        match (ok(&change.before), ok(&change.after)) {
+            (Some(true), Some(false) | None) => ChangeKind::Breaks,
+            (Some(false) | None, Some(true)) => ChangeKind::Fixed,
+            _ => ChangeKind::Other,
+        }
+    }
+}
+
+/// Changed flows with one cause from one source namespace: "6 flows break: legacy/* -> 3
+/// service ports, PlaintextToStrict".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeGroup {
+    /// Breaks, fixed or other.
+    pub kind: ChangeKind,
+    /// The codes of the failing side (after for a break, before for a fix; after otherwise).
+    pub codes: Vec<FindingCode>,
+    /// The source namespace.
+    pub namespace: String,
+    /// `NS/*` when every source workload of the namespace is in the group, else the workloads.
+    pub sources: String,
+    /// The destinations (`SVC.NS:PORT`), sorted.
+    pub to: Vec<String>,
+    /// How many flows.
+    pub flows: usize,
+}
+
+/// Groups changes by kind, cause (codes) and source namespace, in that order. `all` are every
+/// flow of both sides, so a namespace whose every source changes the same way prints as `NS/*`.
+pub fn group_changes(changes: &[FlowChange], all: &[&Flow]) -> Vec<ChangeGroup> {
+    use std::collections::{BTreeMap, BTreeSet};
+    type Key = (ChangeKind, Vec<FindingCode>, String);
+    let mut groups: BTreeMap<Key, (BTreeSet<String>, BTreeSet<String>, usize)> = BTreeMap::new();
+    for c in changes {
+        let kind = ChangeKind::of(c);
+        let failing = match kind {
+            ChangeKind::Fixed => c.before.as_ref(),
+            _ => c.after.as_ref().or(c.before.as_ref()),
+        };
+        let codes = failing.map(|f| f.codes.clone()).unwrap_or_default();
+        let namespace = c.from.split('/').next().unwrap_or_default().to_string();
+        let slot = groups.entry((kind, codes, namespace)).or_default();
+        slot.0.insert(c.from.clone());
+        slot.1.insert(c.to.clone());
+        slot.2 += 1;
+    }
+    groups
+        .into_iter()
+        .map(|((kind, codes, namespace), (from, to, flows))| {
+            let in_namespace: BTreeSet<&str> = all
+                .iter()
+                .map(|f| f.from.as_str())
+                .filter(|f| f.split('/').next() == Some(namespace.as_str()))
+                .collect();
+            let sources = if from.len() > 1 && from.len() == in_namespace.len() {
+                format!("{namespace}/*")
+            } else {
+                from.into_iter().collect::<Vec<_>>().join(", ")
+            };
+            ChangeGroup {
+                kind,
+                codes,
+                namespace,
+                sources,
+                to: to.into_iter().collect(),
+                flows,
+            }
+        })
+        .collect()
+}

@@ -6,7 +6,9 @@ mod matrix;
 
 use std::net::IpAddr;
 
-pub use matrix::{diff, flow_requests, matrix, Flow, FlowChange};
+pub use matrix::{
+    diff, flow_requests, group_changes, matrix, ChangeGroup, ChangeKind, Flow, FlowChange,
+};
 
 use crate::model::{AuthzAction, ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{

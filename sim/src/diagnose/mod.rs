@@ -12,7 +12,9 @@ mod tests;
 use serde::Serialize;
 
 pub use remedy::{fix_for, Fix, RESTARTED_AT};
-pub use static_checks::{static_findings, unmodelled_fields};
+pub use static_checks::{
+    loader_findings, nothing_loaded, static_findings, traffic_findings, unmodelled_fields,
+};
 
 use crate::evidence::Evidence;
 use crate::vocab::FindingCode;
@@ -27,6 +29,23 @@ pub enum Severity {
     Warning,
     /// Worth knowing.
     Info,
+}
+
+impl Severity {
+    /// The word every command prints (`error`, `warning`, `info`), as JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One finding: a stable code from failure-modes.md, a message, the evidence and the remedy.

@@ -83,6 +83,50 @@ impl Resources {
     }
 }
 
+impl Resources {
+    /// [`Resources::has_sidecar`] with the reason in words (`meshsim ls`): which label,
+    /// annotation or rule decided it.
+    pub fn sidecar_decision(&self, workload: &Workload) -> (bool, String) {
+        let has = self.has_sidecar(workload);
+        let ns = workload.meta.namespace.as_str();
+        let empty = BTreeMap::new();
+        let ns_labels = self.namespace(ns).map(|n| &n.meta.labels).unwrap_or(&empty);
+        let ns_injection = ns_labels.get(ISTIO_INJECTION);
+        let ns_rev = ns_labels.get(ISTIO_REV);
+        let pod_inject = workload
+            .pod_labels
+            .get(SIDECAR_INJECT)
+            .or_else(|| workload.pod_annotations.get(SIDECAR_INJECT));
+        let pod_rev = workload.pod_labels.get(ISTIO_REV);
+        let reason = if workload.pod_annotations.contains_key(SIDECAR_STATUS) {
+            format!("pod carries {SIDECAR_STATUS} (already injected)")
+        } else if workload.host_network {
+            "hostNetwork pods are never injected".to_string()
+        } else if IGNORED_NAMESPACES.contains(&ns) {
+            format!("namespace {ns} is never injected")
+        } else if let Some(v) = pod_inject.filter(|_| !has) {
+            format!("pod {SIDECAR_INJECT}={v}")
+        } else if ns_injection.is_some_and(|v| v == "disabled") {
+            format!("namespace {ns} has {ISTIO_INJECTION}=disabled")
+        } else if let Some(v) = ns_injection {
+            if v == "enabled" {
+                format!("namespace {ns} has {ISTIO_INJECTION}=enabled")
+            } else {
+                format!("namespace {ns} has {ISTIO_INJECTION}={v} (only enabled injects)")
+            }
+        } else if let Some(rev) = ns_rev {
+            format!("namespace {ns} has {ISTIO_REV}={rev}")
+        } else if let Some(rev) = pod_rev {
+            format!("pod {ISTIO_REV}={rev}")
+        } else if let Some(v) = pod_inject {
+            format!("pod {SIDECAR_INJECT}={v}")
+        } else {
+            format!("namespace {ns} has no {ISTIO_INJECTION} or {ISTIO_REV} label")
+        };
+        (has, reason)
+    }
+}
+
 /// The pod's `sidecar.istio.io/inject` value (label, else annotation) as `injectRequired`
 /// (`pkg/kube/inject/inject.go`) reads it under the default install's `policy: enabled`.
 ///

@@ -44,7 +44,7 @@ pub(crate) fn istio_object<S: DeserializeOwned + Default>(
         None => typed(value, src, warnings)?,
     };
     require_name(&res.metadata, src)?;
-    let meta = k8s_convert::meta(&res.metadata, true, src.origin());
+    let meta = k8s_convert::meta(&res.metadata, true, src.origin(), src.default_namespace());
     Ok((meta, res.spec.unwrap_or_default()))
 }
 

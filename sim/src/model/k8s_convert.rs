@@ -13,13 +13,19 @@ use super::{
     WorkloadKind,
 };
 
-/// `metadata` as meshsim keeps it; namespaced kinds default to `default` like kubectl does.
-pub(crate) fn meta(om: &ObjectMeta, namespaced: bool, origin: Origin) -> Meta {
+/// `metadata` as meshsim keeps it; namespaced kinds without a namespace land in
+/// `default_namespace` (`-n`, else `default`), as kubectl puts them.
+pub(crate) fn meta(
+    om: &ObjectMeta,
+    namespaced: bool,
+    origin: Origin,
+    default_namespace: &str,
+) -> Meta {
     let namespace = if namespaced {
         om.namespace
             .clone()
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| "default".to_string())
+            .unwrap_or_else(|| default_namespace.to_string())
     } else {
         String::new()
     };
@@ -48,8 +54,9 @@ pub(crate) fn workload(
     pod: PodPart<'_>,
     replicas: u32,
     origin: Origin,
+    default_namespace: &str,
 ) -> Workload {
-    let meta = meta(own, true, origin);
+    let meta = meta(own, true, origin, default_namespace);
     // A bare Pod's labels are its own; a controller's pods carry the template's labels.
     let (pod_labels, pod_annotations) = match (kind, pod.meta) {
         (WorkloadKind::Pod, _) => (meta.labels.clone(), meta.annotations.clone()),
@@ -125,8 +132,12 @@ pub(crate) fn replicas(value: Option<i32>) -> u32 {
 }
 
 /// A Service, with `targetPort` defaulted to `port` and `clusterIP: None` as headless.
-pub(crate) fn service(svc: &core::Service, origin: Origin) -> Result<Service, String> {
-    let meta = meta(&svc.metadata, true, origin);
+pub(crate) fn service(
+    svc: &core::Service,
+    origin: Origin,
+    default_namespace: &str,
+) -> Result<Service, String> {
+    let meta = meta(&svc.metadata, true, origin, default_namespace);
     let spec = svc.spec.clone().unwrap_or_default();
     let mut ports = Vec::new();
     for (i, p) in spec.ports.iter().flatten().enumerate() {

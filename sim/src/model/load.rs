@@ -51,15 +51,58 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Resources, LoadError> {
     load_sources(sources)
 }
 
+/// How `-f` inputs are read, beyond their text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions<'a> {
+    /// `-n NAMESPACE` as `kubectl apply -n` takes it: namespaced objects without a namespace
+    /// land there and an object naming another one is an error. `None`: they land in
+    /// `default` and any namespace is accepted.
+    pub namespace: Option<&'a str>,
+}
+
 /// Loads already-read texts, each with the file it came from, in order (later objects replace
 /// earlier ones), in time linear in their objects.
 pub fn load_sources<S: AsRef<str>>(
     sources: impl IntoIterator<Item = (PathBuf, S)>,
 ) -> Result<Resources, LoadError> {
+    load_sources_with(sources, LoadOptions::default())
+}
+
+/// [`load_sources`] with options; the first file that cannot be loaded is the error.
+pub fn load_sources_with<S: AsRef<str>>(
+    sources: impl IntoIterator<Item = (PathBuf, S)>,
+    options: LoadOptions<'_>,
+) -> Result<Resources, LoadError> {
+    let (resources, mut errors) = load_sources_each(sources, options, true);
+    if errors.is_empty() {
+        Ok(resources)
+    } else {
+        Err(errors.swap_remove(0))
+    }
+}
+
+/// [`load_sources`] that does not stop at a file it cannot load: such a file contributes no
+/// object, and its error (file, line, what was expected) is returned beside what did load, one
+/// per file, in order. With `stop_at_first`, nothing after the first error is read.
+pub fn load_sources_each<S: AsRef<str>>(
+    sources: impl IntoIterator<Item = (PathBuf, S)>,
+    options: LoadOptions<'_>,
+    stop_at_first: bool,
+) -> (Resources, Vec<LoadError>) {
     let mut resources = Resources::default();
+    let mut errors = Vec::new();
     let mut bulk = resources.bulk(true);
     for (file, text) in sources {
-        let (objects, warnings) = load_objects(text.as_ref(), &file)?;
+        let (objects, warnings) = match load_objects(text.as_ref(), &file, options) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                errors.push(e);
+                if stop_at_first {
+                    break;
+                }
+                continue;
+            }
+        };
         for warning in warnings {
             bulk.warn(warning);
         }
@@ -68,7 +111,7 @@ pub fn load_sources<S: AsRef<str>>(
         }
     }
     resources.normalise();
-    Ok(resources)
+    (resources, errors)
 }
 
 /// The files a path names: the file itself (whatever its extension, or `-`), or every manifest
@@ -102,6 +145,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<Resources, LoadError> {
 pub(crate) fn load_objects(
     text: &str,
     file: &Path,
+    options: LoadOptions<'_>,
 ) -> Result<(Vec<Object>, Vec<Warning>), LoadError> {
     let mut objects = Vec::new();
     let mut warnings = Vec::new();
@@ -129,7 +173,15 @@ pub(crate) fn load_objects(
                 message: format!("invalid YAML merge key: {}", yaml_message(&e)),
             })?;
         }
-        load_document(&value, &doc, file, exact_text, &mut objects, &mut warnings)?;
+        load_document(
+            &value,
+            &doc,
+            file,
+            exact_text,
+            options,
+            &mut objects,
+            &mut warnings,
+        )?;
     }
     Ok((objects, warnings))
 }
@@ -139,6 +191,7 @@ fn load_document(
     doc: &Document,
     file: &Path,
     exact_text: bool,
+    options: LoadOptions<'_>,
     objects: &mut Vec<Object>,
     warnings: &mut Vec<Warning>,
 ) -> Result<(), LoadError> {
@@ -152,6 +205,7 @@ fn load_document(
         line: doc.first_line(),
         exact_text,
         unknown_fields: RefCell::default(),
+        namespace: options.namespace,
     };
     if let Some(items) = list_items(value, &src)? {
         let lines = doc.item_lines(&FieldPath::root().key("items"));
@@ -172,6 +226,7 @@ fn load_document(
                 line,
                 exact_text,
                 unknown_fields: RefCell::default(),
+                namespace: options.namespace,
             };
             if let Some(object) = parse_value(item, &item_src, warnings)? {
                 objects.push(object);
@@ -224,6 +279,7 @@ pub fn parse_object(
         line: origin.line,
         exact_text: false,
         unknown_fields: RefCell::default(),
+        namespace: None,
     };
     if list_items(value, &src)?.is_some() {
         return Err(LoadError {
@@ -252,6 +308,7 @@ pub fn parse_object_at(
         line: doc.line_of(path),
         exact_text: false,
         unknown_fields: RefCell::default(),
+        namespace: None,
     };
     if list_items(value, &src)?.is_some() {
         return Err(LoadError {

@@ -9,7 +9,7 @@ use super::locate::{yaml_message, FieldPath};
 use super::mesh_doc::MeshConfigDoc;
 use super::parse::{require_name, typed, Rejection, Source};
 use super::unmodelled;
-use super::{MeshConfig, Object, Origin, Warning};
+use super::{MeshConfig, Object, Origin, Warning, WarningKind};
 
 /// Parses the `mesh` string of the `istio` ConfigMap. `first_line` is the file line where the
 /// string's first line sits, so errors inside it point at the right file line.
@@ -60,9 +60,21 @@ pub(crate) fn config_map(
         .metadata
         .namespace
         .clone()
-        .unwrap_or_else(|| "default".into());
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| src.default_namespace().to_string());
+    if let Some(wanted) = src.namespace.filter(|w| *w != namespace) {
+        return Err(Rejection::Object(src.error(
+            &FieldPath::root().key("metadata").key("namespace"),
+            format!(
+                "ConfigMap {name}: the namespace from the provided object \"{namespace}\" does not \
+                 match the namespace \"{wanted}\" given with -n (kubectl apply refuses it too); \
+                 drop -n or the object's namespace"
+            ),
+        )));
+    }
     if name != "istio" {
         warnings.push(Warning {
+            kind: WarningKind::Skipped,
             unmodelled: None,
             origin: src.origin(),
             message: format!("skipped ConfigMap {namespace}/{name}: only ConfigMap `istio` (MeshConfig) is modelled"),
@@ -89,6 +101,7 @@ pub(crate) fn config_map(
     // Istio reads the mesh config from the root namespace; `istio-system` is the default.
     if namespace != "istio-system" && namespace != mesh.root_namespace {
         warnings.push(Warning {
+            kind: WarningKind::Skipped,
             unmodelled: None,
             origin: src.origin(),
             message: format!(

@@ -32,7 +32,10 @@ pub use input::{is_stdin, read_input, Named, ReadError, MAX_INPUT_BYTES};
 pub use interception::{Cidr, Interception, InterceptionError, IpRanges, PortList};
 pub use istio::*;
 pub use k8s::*;
-pub use load::{load_paths, load_sources, load_str, parse_object, parse_object_at, LoadError};
+pub use load::{
+    load_paths, load_sources, load_sources_each, load_sources_with, load_str, parse_object,
+    parse_object_at, LoadError, LoadOptions,
+};
 pub use locate::{split_documents, yaml_message, Document, FieldPath, Seg};
 pub use mesh_doc::{
     min_protocol_version, InvalidMinProtocolVersion, MeshConfigDoc, MeshMtlsDoc,
@@ -123,11 +126,30 @@ pub enum Object {
     AuthorizationPolicy(AuthorizationPolicy),
 }
 
+/// What a loader warning is about; `check` reports each kind under its own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WarningKind {
+    /// A field the object's schema does not have (a typo: the API server prunes it).
+    UnknownField,
+    /// A document or object meshsim does not read (a kind it does not model, a scenario file in
+    /// a folder of manifests, a ConfigMap other than `istio`).
+    Skipped,
+    /// An object a later one with the same kind, namespace and name replaced.
+    Replaced,
+    /// A value Istio's validation accepts with a warning.
+    Validation,
+    /// A valid field, kind, annotation or key meshsim reads but does not model
+    /// ([`Warning::unmodelled`] says which).
+    Unmodelled,
+}
+
 /// A non-fatal note from loading: unknown fields, skipped kinds, ignored duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Warning {
     /// Where.
     pub origin: Origin,
+    /// What it is about.
+    pub kind: WarningKind,
     /// What, in one line.
     pub message: String,
     /// When the warning is about a valid field meshsim does not model: which, and what it

@@ -22,7 +22,7 @@ use super::validate;
 use super::validate::names::NameRule;
 use super::{
     AuthorizationPolicy, DestinationRule, Interception, Namespace, Object, Origin,
-    PeerAuthentication, ServiceAccount, Warning, WorkloadKind,
+    PeerAuthentication, ServiceAccount, Warning, WarningKind, WorkloadKind,
 };
 use crate::vocab::KubeProtocol;
 
@@ -43,6 +43,9 @@ pub(crate) struct Source<'a> {
     /// The unknown-field warnings given for this object so far: a rejection cites them, since a
     /// misspelt (and so ignored) field is a likely cause.
     pub unknown_fields: RefCell<Vec<String>>,
+    /// The namespace given with `-n`, as `kubectl apply -n` takes it: objects without one land
+    /// there, and one naming another namespace is an error. `None`: `default`, no check.
+    pub namespace: Option<&'a str>,
 }
 
 /// Why an object was rejected. A `Field` error says what is wrong with one field, and the
@@ -85,6 +88,11 @@ impl Source<'_> {
         }
     }
 
+    /// The namespace an object without `metadata.namespace` lands in.
+    pub(crate) fn default_namespace(&self) -> &str {
+        self.namespace.unwrap_or(DEFAULT_NAMESPACE)
+    }
+
     /// An error at a field of the object.
     pub(crate) fn error(&self, rel: &FieldPath, message: String) -> LoadError {
         LoadError {
@@ -93,6 +101,10 @@ impl Source<'_> {
         }
     }
 }
+
+/// Where namespaced objects without `metadata.namespace` land when no `-n` is given: kubectl's
+/// default context namespace.
+pub(crate) const DEFAULT_NAMESPACE: &str = "default";
 
 /// Which API groups/versions meshsim reads for a kind it models.
 fn supported_versions(kind: &str) -> Option<(&'static str, &'static [&'static str])> {
@@ -153,6 +165,7 @@ pub(crate) fn parse_value(
     // reads it separately.
     if !map.contains_key("apiVersion") && !map.contains_key("kind") && map.contains_key("steps") {
         warnings.push(Warning {
+            kind: WarningKind::Skipped,
             unmodelled: None,
             origin: src.origin(),
             message: "skipped a meshsim scenario document (it has `steps` and no apiVersion/kind)"
@@ -177,6 +190,7 @@ pub(crate) fn parse_value(
             }
         }
         warnings.push(Warning {
+            kind: WarningKind::Skipped,
             unmodelled: None,
             origin: src.origin(),
             message: format!(
@@ -207,6 +221,7 @@ pub(crate) fn parse_value(
             ));
         }
         warnings.push(Warning {
+            kind: WarningKind::Skipped,
             unmodelled: None,
             origin: src.origin(),
             message: format!(
@@ -245,14 +260,14 @@ fn parse_kind(
             let ns: core::Namespace = typed(value, src, warnings)?;
             require_name(&ns.metadata, src)?;
             Object::Namespace(Namespace {
-                meta: k8s_convert::meta(&ns.metadata, false, origin),
+                meta: k8s_convert::meta(&ns.metadata, false, origin, src.default_namespace()),
             })
         }
         "ServiceAccount" => {
             let sa: core::ServiceAccount = typed(value, src, warnings)?;
             require_name(&sa.metadata, src)?;
             Object::ServiceAccount(ServiceAccount {
-                meta: k8s_convert::meta(&sa.metadata, true, origin),
+                meta: k8s_convert::meta(&sa.metadata, true, origin, src.default_namespace()),
             })
         }
         "Pod" => {
@@ -271,6 +286,7 @@ fn parse_kind(
                 part,
                 replicas,
                 origin,
+                src.default_namespace(),
             ))
         }
         "Deployment" => {
@@ -288,6 +304,7 @@ fn parse_kind(
                 part,
                 replicas,
                 origin,
+                src.default_namespace(),
             ))
         }
         "StatefulSet" => {
@@ -305,6 +322,7 @@ fn parse_kind(
                 part,
                 replicas,
                 origin,
+                src.default_namespace(),
             ))
         }
         "ReplicaSet" => {
@@ -326,6 +344,7 @@ fn parse_kind(
                 part,
                 replicas,
                 origin,
+                src.default_namespace(),
             ))
         }
         "DaemonSet" => {
@@ -343,6 +362,7 @@ fn parse_kind(
                 part,
                 1,
                 origin,
+                src.default_namespace(),
             ))
         }
         "Job" => {
@@ -359,12 +379,13 @@ fn parse_kind(
                 part,
                 1,
                 origin,
+                src.default_namespace(),
             ))
         }
         "Service" => {
             let svc: core::Service = typed(value, src, warnings)?;
             require_name(&svc.metadata, src)?;
-            let service = k8s_convert::service(&svc, origin)
+            let service = k8s_convert::service(&svc, origin, src.default_namespace())
                 .map_err(|m| src.error(&FieldPath::root().key("spec").key("ports"), m))?;
             Object::Service(service)
         }
@@ -409,6 +430,7 @@ fn parse_kind(
         _ => return Ok(None),
     };
     check_names(&object, src)?;
+    check_namespace(&object, src)?;
     if let Object::Workload(w) = &object {
         check_counts(w.kind, value, src)?;
     }
@@ -429,6 +451,28 @@ fn parse_kind(
         ));
     }
     Ok(Some(object))
+}
+
+/// With `-n`, a namespaced object naming another namespace is refused as `kubectl apply -n`
+/// refuses it (`RequireNamespace`, `k8s.io/cli-runtime/pkg/resource/visitor.go`); objects
+/// without a namespace were already put into the `-n` one.
+fn check_namespace(object: &Object, src: &Source<'_>) -> Result<(), Rejection> {
+    let Some(wanted) = src.namespace else {
+        return Ok(());
+    };
+    let r = object.object_ref();
+    if r.namespace.is_empty() || r.namespace == wanted {
+        return Ok(());
+    }
+    Err(Rejection::Object(src.error(
+        &FieldPath::root().key("metadata").key("namespace"),
+        format!(
+            "{} {}: the namespace from the provided object \"{}\" does not match the namespace \
+             \"{wanted}\" given with -n (kubectl apply refuses it too); drop -n or the object's \
+             namespace",
+            r.kind, r.name, r.namespace
+        ),
+    )))
 }
 
 /// `metadata.name` and `metadata.namespace` as the API server validates them.
@@ -629,6 +673,7 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
             format!("unknown field `{path}` ignored (check its spelling and indentation)");
         src.unknown_fields.borrow_mut().push(message.clone());
         warnings.push(Warning {
+            kind: WarningKind::UnknownField,
             unmodelled: None,
             origin: src.at(&path),
             message,

@@ -211,6 +211,7 @@ impl Resources {
         };
         let key = identity(kind, meta);
         let namespace = meta.namespace.clone();
+        let new_origin = meta.origin.clone();
         let replaced = match object {
             Object::MeshConfig(_) => None,
             Object::Namespace(x) => {
@@ -239,10 +240,11 @@ impl Resources {
         // An implicit namespace being declared is not a duplicate.
         if let Some(old) = replaced.filter(|m| warn && !is_implicit(m)) {
             self.warnings.push(Warning {
+                kind: super::WarningKind::Replaced,
                 unmodelled: None,
                 origin: old.origin.clone(),
                 message: format!(
-                    "{}/{} defined here was replaced by a later definition",
+                    "{kind} {}/{} defined here was replaced by a later definition ({new_origin})",
                     if old.namespace.is_empty() {
                         "-"
                     } else {

@@ -234,6 +234,7 @@ impl Unmodelled {
     pub(crate) fn into_warning(self, origin: Origin) -> Warning {
         Warning {
             origin,
+            kind: super::WarningKind::Unmodelled,
             message: self.message(),
             unmodelled: Some(self),
         }

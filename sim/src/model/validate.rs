@@ -106,6 +106,7 @@ pub(crate) fn to_warnings(notes: Vec<Invalid>, object: &str, src: &Source<'_>) -
     notes
         .into_iter()
         .map(|n| Warning {
+            kind: super::WarningKind::Validation,
             unmodelled: None,
             origin: src.at(&n.path),
             message: format!("{object}: {}: {}", n.path, n.message),

@@ -55,6 +55,12 @@ string_enum! {
         NoHealthyUpstream = "NoHealthyUpstream",
         /// §B: no TLS version or cipher suite both sides accept.
         NoSharedCipher = "NoSharedCipher",
+        /// Loader: the inputs hold no object meshsim reads (`check` only).
+        NothingLoaded = "NothingLoaded",
+        /// Loader: an object was replaced by a later one with the same kind, namespace and name.
+        ObjectReplaced = "ObjectReplaced",
+        /// Loader: a document or object of a kind meshsim does not read was skipped.
+        ObjectSkipped = "ObjectSkipped",
         /// §A: a workload PeerAuthentication's selector matches no pod.
         PeerAuthenticationSelectsNothing = "PeerAuthenticationSelectsNothing",
         /// §A: a client without a sidecar (or whose sidecar does not capture the connection)
@@ -80,10 +86,14 @@ string_enum! {
         StrictOverridden = "StrictOverridden",
         /// §E: a principal's trust domain is neither the mesh's nor an alias.
         TrustDomainMismatch = "TrustDomainMismatch",
+        /// Loader: a field the object's schema does not have (a typo the API server prunes).
+        UnknownField = "UnknownField",
         /// §G: the answer depends on something meshsim reads but does not model.
         UnmodelledField = "UnmodelledField",
         /// §C: a chain that does not verify to the peer's roots.
         UntrustedPeerCertificate = "UntrustedPeerCertificate",
+        /// Loader: a value Istio's validation accepts with a warning.
+        ValidationWarning = "ValidationWarning",
         /// §C: workload certificate past notAfter.
         WorkloadCertExpired = "WorkloadCertExpired",
         /// §C: the sidecar never received a certificate.

@@ -955,3 +955,65 @@ fn finished_pods_in_a_dump_have_no_replicas() {
         vec![("done", 0), ("crashed", 0), ("up", 1), ("starting", 1)]
     );
 }
+
+#[test]
+fn namespace_option_places_objects_without_one_and_refuses_others_like_kubectl_apply_n() {
+    use crate::model::{load_sources_each, load_sources_with, LoadOptions, WarningKind};
+    let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: foo}\n---\n\
+                apiVersion: v1\nkind: Service\nmetadata: {name: httpbin}\nspec: {ports: [{port: 80}]}\n---\n\
+                apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default}\n";
+    // (-n, namespace the Service and the PeerAuthentication land in)
+    for (namespace, want) in [
+        (None, "default"),
+        (Some("foo"), "foo"),
+        (Some("bar"), "bar"),
+    ] {
+        let res = load_sources_with(
+            [(Path::new("a.yaml").to_path_buf(), text)],
+            LoadOptions { namespace },
+        )
+        .expect("loads");
+        assert_eq!(res.services[0].meta.namespace, want, "{namespace:?}");
+        assert_eq!(
+            res.peer_authentications[0].meta.namespace, want,
+            "{namespace:?}"
+        );
+        // A Namespace is cluster-scoped: -n does not touch it.
+        assert!(res
+            .namespaces
+            .iter()
+            .any(|n| n.meta.name == "foo" && n.meta.namespace.is_empty()));
+    }
+    let other = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa, namespace: bar}\n";
+    let err = load_sources_with(
+        [(Path::new("b.yaml").to_path_buf(), other)],
+        LoadOptions {
+            namespace: Some("foo"),
+        },
+    )
+    .expect_err("another namespace");
+    assert_eq!(err.origin.line, 3, "{err}");
+    assert!(
+        err.message.contains(
+            "the namespace from the provided object \"bar\" does not match the namespace \"foo\""
+        ),
+        "{err}"
+    );
+    // Every file is read; the one that cannot load is reported, the others load.
+    let (res, errors) = load_sources_each(
+        [
+            (Path::new("b.yaml").to_path_buf(), other),
+            (Path::new("a.yaml").to_path_buf(), text),
+        ],
+        LoadOptions {
+            namespace: Some("foo"),
+        },
+        false,
+    );
+    assert_eq!(errors.len(), 1);
+    assert_eq!(res.services.len(), 1);
+    assert!(res
+        .warnings
+        .iter()
+        .all(|w| w.kind != WarningKind::UnknownField));
+}

@@ -140,7 +140,7 @@ pub const DRY_RUN_ANNOTATION: &str = "istio.io/dry-run";
 
 /// `builder.go` `isDryRun`: the annotation's value is read with Go's `strconv.ParseBool`; a value
 /// it rejects (`yes`, `tRuE`, ` true`) is logged by istiod and the policy is enforced.
-fn is_dry_run(policy: &AuthorizationPolicy) -> bool {
+pub(crate) fn is_dry_run(policy: &AuthorizationPolicy) -> bool {
     policy
         .meta
         .annotations
