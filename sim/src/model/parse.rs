@@ -289,99 +289,11 @@ fn parse_kind(
                 src.default_namespace(),
             ))
         }
-        "Deployment" => {
-            let d: apps::Deployment = typed(value, src, warnings)?;
-            require_name(&d.metadata, src)?;
-            let spec = d.spec.as_ref();
-            let part = PodPart {
-                meta: spec.and_then(|s| s.template.metadata.as_ref()),
-                spec: spec.and_then(|s| s.template.spec.as_ref()),
-            };
-            let replicas = k8s_convert::replicas(spec.and_then(|s| s.replicas));
-            Object::Workload(k8s_convert::workload(
-                &d.metadata,
-                WorkloadKind::Deployment,
-                part,
-                replicas,
-                origin,
-                src.default_namespace(),
-            ))
-        }
-        "StatefulSet" => {
-            let d: apps::StatefulSet = typed(value, src, warnings)?;
-            require_name(&d.metadata, src)?;
-            let spec = d.spec.as_ref();
-            let part = PodPart {
-                meta: spec.and_then(|s| s.template.metadata.as_ref()),
-                spec: spec.and_then(|s| s.template.spec.as_ref()),
-            };
-            let replicas = k8s_convert::replicas(spec.and_then(|s| s.replicas));
-            Object::Workload(k8s_convert::workload(
-                &d.metadata,
-                WorkloadKind::StatefulSet,
-                part,
-                replicas,
-                origin,
-                src.default_namespace(),
-            ))
-        }
-        "ReplicaSet" => {
-            let d: apps::ReplicaSet = typed(value, src, warnings)?;
-            require_name(&d.metadata, src)?;
-            let spec = d.spec.as_ref();
-            let part = PodPart {
-                meta: spec
-                    .and_then(|s| s.template.as_ref())
-                    .and_then(|t| t.metadata.as_ref()),
-                spec: spec
-                    .and_then(|s| s.template.as_ref())
-                    .and_then(|t| t.spec.as_ref()),
-            };
-            let replicas = k8s_convert::replicas(spec.and_then(|s| s.replicas));
-            Object::Workload(k8s_convert::workload(
-                &d.metadata,
-                WorkloadKind::ReplicaSet,
-                part,
-                replicas,
-                origin,
-                src.default_namespace(),
-            ))
-        }
-        "DaemonSet" => {
-            let d: apps::DaemonSet = typed(value, src, warnings)?;
-            require_name(&d.metadata, src)?;
-            let spec = d.spec.as_ref();
-            let part = PodPart {
-                meta: spec.and_then(|s| s.template.metadata.as_ref()),
-                spec: spec.and_then(|s| s.template.spec.as_ref()),
-            };
-            // One pod per node; the simulated cluster has one node.
-            Object::Workload(k8s_convert::workload(
-                &d.metadata,
-                WorkloadKind::DaemonSet,
-                part,
-                1,
-                origin,
-                src.default_namespace(),
-            ))
-        }
-        "Job" => {
-            let d: batch::Job = typed(value, src, warnings)?;
-            require_name(&d.metadata, src)?;
-            let spec = d.spec.as_ref();
-            let part = PodPart {
-                meta: spec.and_then(|s| s.template.metadata.as_ref()),
-                spec: spec.and_then(|s| s.template.spec.as_ref()),
-            };
-            Object::Workload(k8s_convert::workload(
-                &d.metadata,
-                WorkloadKind::Job,
-                part,
-                1,
-                origin,
-                src.default_namespace(),
-            ))
-        }
+        "Deployment" => controller::<apps::Deployment>(value, src, warnings)?,
+        "StatefulSet" => controller::<apps::StatefulSet>(value, src, warnings)?,
+        "ReplicaSet" => controller::<apps::ReplicaSet>(value, src, warnings)?,
+        "DaemonSet" => controller::<apps::DaemonSet>(value, src, warnings)?,
+        "Job" => controller::<batch::Job>(value, src, warnings)?,
         "Service" => {
             let svc: core::Service = typed(value, src, warnings)?;
             require_name(&svc.metadata, src)?;
@@ -497,6 +409,102 @@ fn check_names(object: &Object, src: &Source<'_>) -> Result<(), Rejection> {
         }
     }
     Ok(())
+}
+
+/// A controller of a pod template: what meshsim reads from each workload kind.
+trait PodController: DeserializeOwned {
+    /// The kind it loads as.
+    const KIND: WorkloadKind;
+    /// The controller's own metadata.
+    fn metadata(&self) -> &ObjectMeta;
+    /// `spec.template`.
+    fn template(&self) -> Option<&core::PodTemplateSpec>;
+    /// How many pods it runs in the simulated one-node cluster.
+    fn pods(&self) -> u32;
+}
+
+/// `spec.replicas` as the controllers default it (1 when unset).
+macro_rules! replicated {
+    ($($ty:ty => $kind:ident),+) => {$(
+        impl PodController for $ty {
+            const KIND: WorkloadKind = WorkloadKind::$kind;
+            fn metadata(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+            fn template(&self) -> Option<&core::PodTemplateSpec> {
+                self.spec.as_ref().map(|s| &s.template)
+            }
+            fn pods(&self) -> u32 {
+                k8s_convert::replicas(self.spec.as_ref().and_then(|s| s.replicas))
+            }
+        }
+    )+};
+}
+
+replicated!(apps::Deployment => Deployment, apps::StatefulSet => StatefulSet);
+
+impl PodController for apps::ReplicaSet {
+    const KIND: WorkloadKind = WorkloadKind::ReplicaSet;
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn template(&self) -> Option<&core::PodTemplateSpec> {
+        self.spec.as_ref().and_then(|s| s.template.as_ref())
+    }
+    fn pods(&self) -> u32 {
+        k8s_convert::replicas(self.spec.as_ref().and_then(|s| s.replicas))
+    }
+}
+
+impl PodController for apps::DaemonSet {
+    const KIND: WorkloadKind = WorkloadKind::DaemonSet;
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn template(&self) -> Option<&core::PodTemplateSpec> {
+        self.spec.as_ref().map(|s| &s.template)
+    }
+    /// One pod per node; the simulated cluster has one node.
+    fn pods(&self) -> u32 {
+        1
+    }
+}
+
+impl PodController for batch::Job {
+    const KIND: WorkloadKind = WorkloadKind::Job;
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn template(&self) -> Option<&core::PodTemplateSpec> {
+        self.spec.as_ref().map(|s| &s.template)
+    }
+    /// One run at a time (`parallelism` is not modelled).
+    fn pods(&self) -> u32 {
+        1
+    }
+}
+
+/// A workload from a controller object: its metadata, its pod template and its pod count.
+fn controller<T: PodController>(
+    value: &Value,
+    src: &Source<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Object, Rejection> {
+    let d: T = typed(value, src, warnings)?;
+    require_name(d.metadata(), src)?;
+    let template = d.template();
+    let part = PodPart {
+        meta: template.and_then(|t| t.metadata.as_ref()),
+        spec: template.and_then(|t| t.spec.as_ref()),
+    };
+    Ok(Object::Workload(k8s_convert::workload(
+        d.metadata(),
+        T::KIND,
+        part,
+        d.pods(),
+        src.origin(),
+        src.default_namespace(),
+    )))
 }
 
 /// `spec.replicas` and every container port as the API server bounds them
