@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
-use sim::model::{load_paths, Resources};
+use std::path::Path;
+
+use sim::model::{load_paths, load_str, Resources};
+use sim::policy::{HttpFacts, RequestFacts};
 
 /// The repository root.
 pub(crate) fn root() -> PathBuf {
@@ -15,4 +18,92 @@ pub(crate) fn root() -> PathBuf {
 pub(crate) fn sleep_httpbin() -> Resources {
     let path = root().join("scenarios/fixtures/sleep-httpbin.yaml");
     load_paths(std::slice::from_ref(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// One AuthorizationPolicy template (an ALLOW on a principal, methods and paths) for the
+/// evaluation benchmarks.
+const TEMPLATE: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: w0
+  namespace: ns0
+spec:
+  selector:
+    matchLabels:
+      app: w0
+  template:
+    metadata:
+      labels:
+        app: w0
+    spec:
+      serviceAccountName: sleep
+      containers:
+      - name: app
+        image: app
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: p0
+  namespace: ns0
+spec:
+  action: ALLOW
+  selector:
+    matchLabels:
+      app: w0
+  rules:
+  - from:
+    - source:
+        principals: [\"cluster.local/ns/ns0/sa/other\"]
+    to:
+    - operation:
+        methods: [\"POST\"]
+        paths: [\"/admin*\"]
+";
+
+/// `workloads` workloads, ten per namespace, and `policies` policies round-robin over the
+/// namespaces, each selecting one workload of its namespace; every fifth is a DENY.
+pub(crate) fn authz_mesh(workloads: usize, policies: usize) -> Resources {
+    let template = load_str(TEMPLATE, Path::new("evaluation.yaml")).expect("template loads");
+    let mut res = template.clone();
+    res.workloads.clear();
+    res.authorization_policies.clear();
+    let namespaces = workloads.div_ceil(10);
+    for i in 0..workloads {
+        let mut w = template.workloads[0].clone();
+        w.meta.name = format!("w{}", i % 10);
+        w.meta.namespace = format!("ns{}", i / 10);
+        w.pod_labels.insert("app".into(), w.meta.name.clone());
+        res.workloads.push(w);
+    }
+    for j in 0..policies {
+        let mut p = template.authorization_policies[0].clone();
+        p.meta.name = format!("p{j}");
+        p.meta.namespace = format!("ns{}", j % namespaces);
+        if let Some(sel) = p.spec.selector.as_mut() {
+            sel.match_labels
+                .insert("app".into(), format!("w{}", (j / namespaces) % 10));
+        }
+        if j % 5 == 4 {
+            p.spec.action = sim::model::AuthzAction::Deny;
+        }
+        res.authorization_policies.push(p);
+    }
+    res
+}
+
+/// The request the evaluation benchmarks decide: a GET from `ns0/sleep` over mTLS.
+pub(crate) fn authz_facts() -> RequestFacts {
+    RequestFacts {
+        principal: Some("cluster.local/ns/ns0/sa/sleep".into()),
+        destination_port: 80,
+        http: Some(HttpFacts {
+            method: "GET".into(),
+            path: "/api/items".into(),
+            host: "w0.ns0:80".into(),
+            ..HttpFacts::default()
+        }),
+        ..RequestFacts::default()
+    }
 }

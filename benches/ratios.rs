@@ -1,0 +1,426 @@
+//! Ratios measured side by side in one process (`cargo bench --bench ratios`): competing
+//! variants run in alternating rounds, so whatever else the machine does slows both alike, and
+//! each line is `name: value (detail)`. `MESHSIM_RATIOS_ROUNDS` sets the rounds (default 5).
+//!
+//! - `handshake_vs_bare_rustls`: meshsim's fresh mTLS request (the whole data path: client
+//!   sidecar, handshake, HTTP exchange, server sidecar, authorization, access logs) ÷ a bare
+//!   rustls mutual handshake with the same certificates, ring provider, SPIFFE verifiers and
+//!   in-memory duplex transport.
+//! - `handshake_vs_crypto_ceiling`: meshsim's fresh request rate ÷ the rate of only the
+//!   public-key operations of one mutual handshake (two X25519 key pairs and agreements, two
+//!   ECDSA P-256 CertificateVerify signatures, their two verifications and the two RSA-2048
+//!   verifications of the leaves' CA signatures) with ring.
+//! - `authz_eval_p50_ns`, `authz_eval_growth_10_to_10k`: one AuthorizationPolicy decision at
+//!   one sidecar of a 10 000-workload mesh.
+//! - `issuance_vs_crypto_ceiling`: workload certificates issued per second (key, CSR, CA
+//!   signature) ÷ (a P-256 key generation + one RSA-2048 signature) per second.
+//! - without goals: pooled vs fresh speed-up, analysis-matrix flows per second, peak memory.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey};
+use rustls::crypto::ring::default_provider;
+use rustls::{ClientConfig, ServerConfig};
+use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use sim::mesh::{Mesh, MeshOptions, IDLE_TIMEOUT};
+use sim::pki::{CertificateAuthority, KeyType, WorkloadCert};
+use sim::policy::AuthzIndex;
+use sim::proxy::{SpiffeClientVerifier, SpiffeServerVerifier};
+use sim::request::RequestSpec;
+use sim::vocab::SpiffeId;
+use sim::SimTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod common;
+
+fn rounds() -> usize {
+    std::env::var("MESHSIM_RATIOS_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5)
+}
+
+/// Runs `op` repeatedly for about `budget` and returns operations per second.
+fn rate(budget: Duration, mut op: impl FnMut() -> Duration) -> f64 {
+    let (mut spent, mut n) = (Duration::ZERO, 0u64);
+    while spent < budget {
+        spent += op();
+        n += 1;
+    }
+    n as f64 / spent.as_secs_f64()
+}
+
+/// Times `f` alone.
+fn timed(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+/// Rates of the variants over alternating rounds: the median of each variant's rounds.
+fn side_by_side<const N: usize>(variants: &mut [&mut dyn FnMut() -> f64; N]) -> [f64; N] {
+    let mut runs: Vec<Vec<f64>> = vec![Vec::new(); N];
+    for _ in 0..rounds() {
+        for (i, v) in variants.iter_mut().enumerate() {
+            runs[i].push(v());
+        }
+    }
+    let mut out = [0.0; N];
+    for (i, r) in runs.iter_mut().enumerate() {
+        r.sort_by(f64::total_cmp);
+        out[i] = r[r.len() / 2];
+    }
+    out
+}
+
+fn mesh() -> Mesh {
+    let opts = MeshOptions {
+        // The longest TTL the CA allows, so the idle-timeout jumps rarely trigger rotation.
+        cert_ttl: Duration::from_secs(90 * 24 * 3600),
+        ..MeshOptions::default()
+    };
+    Mesh::build(common::sleep_httpbin(), &[], opts).expect("mesh builds")
+}
+
+fn request() -> RequestSpec {
+    RequestSpec {
+        from: "foo/sleep".into(),
+        to: "httpbin.foo:8000".into(),
+        path: "/headers".into(),
+        ..RequestSpec::default()
+    }
+}
+
+/// One request, checked to be a successful mTLS exchange.
+fn send(mesh: &mut Mesh, req: &RequestSpec) {
+    let outcome = mesh.request(req).expect("request runs");
+    assert!(
+        outcome[0].status.is_success() && outcome[0].mtls,
+        "{:?}",
+        outcome[0]
+    );
+}
+
+/// The certificates of `foo/sleep` and `foo/httpbin` as the mesh issued them, with its bundle.
+fn mesh_credentials(mesh: &Mesh) -> (WorkloadCert, WorkloadCert, sim::pki::TrustBundle) {
+    let control = mesh.control();
+    let of = |prefix: &str| {
+        let id = control
+            .proxies()
+            .find(|p| p.starts_with(prefix))
+            .unwrap_or_else(|| panic!("a proxy of {prefix}"));
+        let (cert, bundle) = control.credentials(id);
+        (cert.expect("issued").clone(), bundle.clone())
+    };
+    let (client, bundle) = of("foo/sleep");
+    let (server, _) = of("foo/httpbin");
+    (client, server, bundle)
+}
+
+/// A bare rustls mutual handshake (TLS 1.3, ring) over a tokio duplex, with meshsim's SPIFFE
+/// verifiers on both sides, then one byte each way so both sides have finished.
+struct Bare {
+    rt: tokio::runtime::Runtime,
+    client: Arc<ClientConfig>,
+    server: Arc<ServerConfig>,
+}
+
+impl Bare {
+    fn new(
+        client: &WorkloadCert,
+        server: &WorkloadCert,
+        bundle: &sim::pki::TrustBundle,
+        now: SimTime,
+    ) -> Bare {
+        let provider = Arc::new(default_provider());
+        let key =
+            |c: &WorkloadCert| PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(c.key_pkcs8.clone()));
+        let server_verifier = SpiffeServerVerifier::new(
+            bundle,
+            vec!["spiffe://cluster.local/ns/foo/sa/httpbin".into()],
+            now,
+            provider.clone(),
+        )
+        .expect("server verifier");
+        let client_verifier =
+            SpiffeClientVerifier::new(bundle, vec!["cluster.local".into()], now, provider.clone())
+                .expect("client verifier");
+        let client = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(server_verifier))
+            .with_client_auth_cert(client.chain.clone(), key(client))
+            .expect("client config");
+        let server = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_client_cert_verifier(Arc::new(client_verifier))
+            .with_single_cert(server.chain.clone(), key(server))
+            .expect("server config");
+        Bare {
+            rt: sim::proxy::data_path_runtime().expect("runtime"),
+            client: Arc::new(client),
+            server: Arc::new(server),
+        }
+    }
+
+    fn handshake(&self) -> Duration {
+        let (client, server) = (self.client.clone(), self.server.clone());
+        timed(|| {
+            self.rt.block_on(async move {
+                let (c, s) = tokio::io::duplex(64 * 1024);
+                let accept = async move {
+                    let mut tls = tokio_rustls::TlsAcceptor::from(server)
+                        .accept(s)
+                        .await
+                        .expect("accept");
+                    let mut b = [0u8; 1];
+                    tls.read_exact(&mut b).await.expect("read");
+                    tls.write_all(&b).await.expect("write");
+                    tls.flush().await.expect("flush");
+                };
+                let connect = async move {
+                    let name =
+                        ServerName::try_from("outbound_.8000_._.httpbin.foo.svc.cluster.local")
+                            .expect("sni")
+                            .to_owned();
+                    let mut tls = tokio_rustls::TlsConnector::from(client)
+                        .connect(name, c)
+                        .await
+                        .expect("connect");
+                    tls.write_all(b"x").await.expect("write");
+                    tls.flush().await.expect("flush");
+                    let mut b = [0u8; 1];
+                    tls.read_exact(&mut b).await.expect("read");
+                };
+                tokio::join!(accept, connect);
+            })
+        })
+    }
+}
+
+/// Only the public-key operations of one mutual TLS 1.3 handshake, with ring.
+struct Ceiling {
+    rng: SystemRandom,
+    ecdsa: EcdsaKeyPair,
+    rsa_public: Vec<u8>,
+    leaf_tbs: Vec<u8>,
+    leaf_signature: Vec<u8>,
+}
+
+impl Ceiling {
+    fn new(leaf: &WorkloadCert, root_der: &[u8]) -> Ceiling {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+            .expect("P-256 key");
+        let ecdsa = EcdsaKeyPair::from_pkcs8(
+            &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            pkcs8.as_ref(),
+            &rng,
+        )
+        .expect("P-256 key loads");
+        let (_, root) = x509_parser::parse_x509_certificate(root_der).expect("root parses");
+        let (_, cert) = x509_parser::parse_x509_certificate(&leaf.chain[0]).expect("leaf parses");
+        Ceiling {
+            rsa_public: root.public_key().subject_public_key.data.to_vec(),
+            leaf_tbs: cert.tbs_certificate.as_ref().to_vec(),
+            leaf_signature: cert.signature_value.data.to_vec(),
+            rng,
+            ecdsa,
+        }
+    }
+
+    fn one_handshake(&self) -> Duration {
+        timed(|| {
+            for _ in 0..2 {
+                let mine = ring::agreement::EphemeralPrivateKey::generate(
+                    &ring::agreement::X25519,
+                    &self.rng,
+                )
+                .expect("x25519");
+                let theirs = ring::agreement::EphemeralPrivateKey::generate(
+                    &ring::agreement::X25519,
+                    &self.rng,
+                )
+                .expect("x25519")
+                .compute_public_key()
+                .expect("public");
+                ring::agreement::agree_ephemeral(
+                    mine,
+                    &ring::agreement::UnparsedPublicKey::new(
+                        &ring::agreement::X25519,
+                        theirs.as_ref(),
+                    ),
+                    |k| k.len(),
+                )
+                .expect("agree");
+            }
+            let verifier = UnparsedPublicKey::new(
+                &signature::ECDSA_P256_SHA256_ASN1,
+                self.ecdsa.public_key().as_ref(),
+            );
+            let rsa =
+                UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &self.rsa_public);
+            for msg in [
+                &b"client CertificateVerify"[..],
+                b"server CertificateVerify",
+            ] {
+                let sig = self.ecdsa.sign(&self.rng, msg).expect("sign");
+                verifier.verify(msg, sig.as_ref()).expect("ECDSA verifies");
+                rsa.verify(&self.leaf_tbs, &self.leaf_signature)
+                    .expect("CA signature verifies");
+            }
+        })
+    }
+
+    /// A P-256 key generation and one RSA-2048 signature: what issuing a certificate cannot
+    /// avoid.
+    fn issuance(&self, ca_key: &RsaKeyPair) -> Duration {
+        timed(|| {
+            EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &self.rng)
+                .expect("P-256 key");
+            let mut sig = vec![0; ca_key.public().modulus_len()];
+            ca_key
+                .sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &self.rng,
+                    &self.leaf_tbs,
+                    &mut sig,
+                )
+                .expect("RSA sign");
+        })
+    }
+}
+
+/// An RSA-2048 key ring can sign with (ring cannot generate RSA keys).
+fn rsa_key() -> RsaKeyPair {
+    use rand_chacha::rand_core::SeedableRng;
+    use rsa::pkcs8::EncodePrivateKey;
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
+    let private = rsa::RsaPrivateKey::new(&mut rng, 2048).expect("RSA key");
+    let der = private.to_pkcs8_der().expect("PKCS#8");
+    RsaKeyPair::from_pkcs8(der.as_bytes()).expect("ring loads it")
+}
+
+fn median_ns(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Median ns of one decision at `target` over batches of 1 000 decisions.
+fn authz_p50(workloads: usize, policies: usize) -> f64 {
+    let res = common::authz_mesh(workloads, policies);
+    let index = AuthzIndex::build(&res);
+    let facts = common::authz_facts();
+    let target = &res.workloads[0];
+    let mut samples = Vec::new();
+    for _ in 0..(rounds() * 20) {
+        let spent = timed(|| {
+            for _ in 0..1_000 {
+                std::hint::black_box(index.evaluate(&res, target, &facts));
+            }
+        });
+        samples.push(spent.as_nanos() as f64 / 1_000.0);
+    }
+    median_ns(samples)
+}
+
+/// Peak resident memory of this process so far (Linux `VmHWM`), in MB.
+fn peak_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn main() {
+    let budget = Duration::from_millis(400);
+    let req = request();
+    let mut m = mesh();
+    send(&mut m, &req);
+    let (client, server, bundle) = mesh_credentials(&m);
+    let bare = Bare::new(&client, &server, &bundle, m.now());
+    let ceiling = Ceiling::new(&server, bundle.roots[0].as_ref());
+    let ca_key = rsa_key();
+
+    let mut fresh = || {
+        rate(budget, || {
+            m.advance(IDLE_TIMEOUT);
+            timed(|| send(&mut m, &req))
+        })
+    };
+    let mut bare_rate = || rate(budget, || bare.handshake());
+    let mut crypto = || rate(budget, || ceiling.one_handshake());
+    let [fresh_rate, bare_rate, crypto_rate] =
+        side_by_side(&mut [&mut fresh, &mut bare_rate, &mut crypto]);
+    println!(
+        "handshake_vs_bare_rustls: {:.2} (meshsim fresh request {fresh_rate:.0}/s, bare rustls mutual handshake {bare_rate:.0}/s; goal >= 0.90)",
+        fresh_rate / bare_rate
+    );
+    println!(
+        "handshake_vs_crypto_ceiling: {:.2} (meshsim fresh request {fresh_rate:.0}/s, public-key operations only {crypto_rate:.0}/s; goal >= 0.65)",
+        fresh_rate / crypto_rate
+    );
+
+    let m = std::cell::RefCell::new(m);
+    let speed = |pooled: bool| {
+        rate(budget, || {
+            let mut m = m.borrow_mut();
+            if !pooled {
+                m.advance(IDLE_TIMEOUT);
+            }
+            timed(|| send(&mut m, &req))
+        })
+    };
+    let (mut pooled, mut fresh_again) = (|| speed(true), || speed(false));
+    let [pooled_rate, fresh_rate2] = side_by_side(&mut [&mut pooled, &mut fresh_again]);
+    println!(
+        "pooled_vs_fresh_speedup: {:.2} (pooled {pooled_rate:.0}/s, fresh {fresh_rate2:.0}/s)",
+        pooled_rate / fresh_rate2
+    );
+
+    let p50_2000 = authz_p50(10_000, 2_000);
+    println!("authz_eval_p50_ns: {p50_2000:.0} (10 000 workloads, 2 000 policies, median of 1 000-decision batches; goal <= 250)");
+    let (p50_10, p50_10k) = (authz_p50(10_000, 10), authz_p50(10_000, 10_000));
+    println!(
+        "authz_eval_growth_10_to_10k: {:.2} (p50 {p50_10:.0} ns at 10 policies, {p50_10k:.0} ns at 10 000; goal <= 2.0)",
+        p50_10k / p50_10
+    );
+
+    let mut ca = CertificateAuthority::self_signed(1, "cluster.local", SimTime::EPOCH).expect("CA");
+    let spiffe: SpiffeId = "spiffe://cluster.local/ns/foo/sa/bench"
+        .parse()
+        .expect("id");
+    let mut n = 0u64;
+    let mut issue = || {
+        rate(budget, || {
+            n += 1;
+            timed(|| {
+                ca.issue_workload(
+                    &spiffe,
+                    KeyType::EcdsaP256,
+                    Duration::from_secs(86_400),
+                    SimTime::EPOCH,
+                    &format!("bench/{n}"),
+                )
+                .expect("issued");
+            })
+        })
+    };
+    let mut floor = || rate(budget, || ceiling.issuance(&ca_key));
+    let [issued, floor_rate] = side_by_side(&mut [&mut issue, &mut floor]);
+    println!(
+        "issuance_vs_crypto_ceiling: {:.2} ({issued:.0} certificates/s; P-256 key + RSA-2048 signature {floor_rate:.0}/s; goal >= 0.80)",
+        issued / floor_rate
+    );
+
+    let res = common::authz_mesh(10_000, 2_000);
+    println!(
+        "peak_memory_10k_workloads_mb: {} (this process after building a 10 000-workload, 2 000-policy configuration and its authorization index)",
+        peak_mb().map_or("n/a".to_string(), |mb| format!("{mb:.0}"))
+    );
+    drop(res);
+}
