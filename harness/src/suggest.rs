@@ -178,20 +178,6 @@ impl<'de, E: de::Error> Deserializer<'de> for YamlValue<'_, E> {
     }
 }
 
-/// Every key some fault takes; a misspelt key is most likely one of these.
-const FAULT_KEYS: &[&str] = &[
-    "workload",
-    "offset",
-    "per_second",
-    "namespace",
-    "name",
-    "restart",
-    "trust_bundle",
-    "min_version",
-    "max_version",
-    "cipher_suites",
-];
-
 /// A fault parse error's message, with "did you mean" when the type or key is close to a real
 /// one, or when one of the `given` keys misspells a missing required key.
 pub fn explain_fault_error(error: &FaultError, given: &[String]) -> String {
@@ -201,7 +187,7 @@ pub fn explain_fault_error(error: &FaultError, given: &[String]) -> String {
             Some(b) => format!("{message}; did you mean `{b}`?"),
             None => message,
         },
-        FaultError::UnknownKey { key, .. } => match closest(key, FAULT_KEYS) {
+        FaultError::UnknownKey { key, expected, .. } => match closest(key, expected) {
             Some(b) => format!("{message}; did you mean `{b}`?"),
             None => message,
         },

@@ -101,6 +101,8 @@ pub enum FaultError {
         ty: String,
         /// The key as written.
         key: String,
+        /// The keys this fault type takes.
+        expected: Vec<&'static str>,
     },
     /// A key the fault type requires is absent.
     #[error("fault {ty}: missing {key}=...")]
@@ -119,8 +121,23 @@ fn invalid(message: impl Into<String>) -> FaultError {
     FaultError::Invalid(message.into())
 }
 
-/// Parameters as written: `key -> one or more values`.
-type Params = BTreeMap<String, Vec<String>>;
+/// Parameters as written (`key -> one or more values`), and the keys the fault type's parser
+/// asked for: the keys it takes, so an unknown key's error lists them without a second list.
+#[derive(Debug, Default)]
+struct Params {
+    given: BTreeMap<String, Vec<String>>,
+    asked: Vec<&'static str>,
+}
+
+impl Params {
+    /// The values written for `key`, recording that this fault type takes it.
+    fn take(&mut self, key: &'static str) -> Option<Vec<String>> {
+        if !self.asked.contains(&key) {
+            self.asked.push(key);
+        }
+        self.given.remove(key)
+    }
+}
 
 impl Fault {
     /// Parses the CLI form `TYPE[:KEY=VALUE[,KEY=VALUE]...]`. A key may repeat to give a list
@@ -130,12 +147,12 @@ impl Fault {
             Some((t, r)) => (t.trim(), r),
             None => (spec.trim(), ""),
         };
-        let mut params = Params::new();
+        let mut params = Params::default();
         for pair in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = pair
                 .split_once('=')
                 .ok_or_else(|| invalid(format!("fault {ty}: expected KEY=VALUE, got {pair:?}")))?;
-            let entry = params.entry(k.trim().to_string()).or_default();
+            let entry = params.given.entry(k.trim().to_string()).or_default();
             entry.extend(
                 v.split(';')
                     .map(|s| s.trim().to_string())
@@ -151,7 +168,7 @@ impl Fault {
             .as_mapping()
             .ok_or_else(|| invalid("a fault must be a map like {type: istiod-down}"))?;
         let mut ty = None;
-        let mut params = Params::new();
+        let mut params = Params::default();
         for (k, v) in map {
             let key = k
                 .as_str()
@@ -174,7 +191,7 @@ impl Fault {
                     invalid(format!("fault key {key}: expected a scalar or a list"))
                 })?],
             };
-            params.insert(key, values);
+            params.given.insert(key, values);
         }
         let ty =
             ty.ok_or_else(|| invalid("a fault needs `type:` (one of the fault vocabulary)"))?;
@@ -220,14 +237,14 @@ impl Fault {
                 name: one(ty, &mut p, "name")?,
             },
             "rotate-root" => {
-                let restart = p.remove("restart").unwrap_or_default();
+                let restart = p.take("restart").unwrap_or_default();
                 for w in &restart {
                     check_workload(ty, w)?;
                 }
                 Fault::RotateRoot { restart }
             }
             "plugin-ca" => {
-                let trust_bundle = match p.remove("trust_bundle").as_deref() {
+                let trust_bundle = match p.take("trust_bundle").as_deref() {
                     None => true,
                     Some([v]) if v == "true" => true,
                     Some([v]) if v == "false" => false,
@@ -244,8 +261,8 @@ impl Fault {
             "tls-params" => {
                 let workload = workload(ty, &mut p)?;
                 let version =
-                    |p: &mut Params, key: &str| -> Result<Option<TlsVersion>, FaultError> {
-                        match p.remove(key).as_deref() {
+                    |p: &mut Params, key: &'static str| -> Result<Option<TlsVersion>, FaultError> {
+                        match p.take(key).as_deref() {
                             None => Ok(None),
                             Some([v]) => TlsVersion::parse(v).map(Some).ok_or_else(|| {
                                 invalid(format!(
@@ -259,7 +276,7 @@ impl Fault {
                 let max_version = version(&mut p, "max_version")?;
                 // Strict here: a fault names suites on purpose, so a typo is an input error.
                 let cipher_suites = p
-                    .remove("cipher_suites")
+                    .take("cipher_suites")
                     .unwrap_or_default()
                     .iter()
                     .flat_map(|c| CipherSuite::parse_entry(c))
@@ -285,10 +302,11 @@ impl Fault {
                 })
             }
         };
-        if let Some(extra) = p.keys().next() {
+        if let Some(extra) = p.given.keys().next() {
             return Err(FaultError::UnknownKey {
                 ty: ty.to_string(),
                 key: extra.clone(),
+                expected: p.asked.clone(),
             });
         }
         Ok(fault)
@@ -374,7 +392,7 @@ fn scalar(v: &serde_yaml::Value) -> Option<String> {
 }
 
 fn one(ty: &str, p: &mut Params, key: &'static str) -> Result<String, FaultError> {
-    match p.remove(key).as_deref() {
+    match p.take(key).as_deref() {
         Some([v]) => Ok(v.clone()),
         Some(_) => Err(invalid(format!(
             "fault {ty}: {key} takes exactly one value"
@@ -446,7 +464,8 @@ mod tests {
             Fault::from_yaml(&v).unwrap_err(),
             FaultError::UnknownKey {
                 ty: "istiod-down".into(),
-                key: "when".into()
+                key: "when".into(),
+                expected: vec![],
             }
         );
     }
