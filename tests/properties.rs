@@ -44,7 +44,7 @@ mod gen {
 
     /// A PeerAuthentication / mTLS mode; `None` in a spec leaves `mtls` out entirely.
     pub(crate) fn mode() -> impl Strategy<Value = &'static str> {
-        select(vec!["UNSET", "DISABLE", "PERMISSIVE", "STRICT"])
+        select(vec!["UNSET", "DISABLE", "PERMISSIVE", "STRICT", "STRICT"])
     }
 
     /// One workload: a Deployment with a Service of the same name.
@@ -94,9 +94,85 @@ mod gen {
         Everything,
     }
 
-    /// A DestinationRule TLS mode; `None` leaves `tls` out.
-    pub(crate) fn tls_mode() -> impl Strategy<Value = Option<&'static str>> {
-        prop::option::of(select(vec!["DISABLE", "ISTIO_MUTUAL", "SIMPLE"]))
+    /// Where a SIMPLE/MUTUAL rule's `caCertificates` points.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) enum CaFile {
+        /// The mesh root as mounted in the sidecar (`/var/run/secrets/istio/root-cert.pem`).
+        MeshRoot,
+        /// Some other bundle (a public or private CA that did not issue the mesh's certificates).
+        Other,
+    }
+
+    /// One `subjectAltNames` entry.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) enum San {
+        /// `spiffe://cluster.local/ns/<ns>/sa/<sa>`.
+        Spiffe(&'static str, &'static str),
+        /// A DNS name: `<svc>.<ns>.svc.cluster.local`.
+        Dns(&'static str, &'static str),
+    }
+
+    /// A DestinationRule `tls` block: every mode, in its default form or with any of its options
+    /// (only combinations Istio's validation accepts are rendered).
+    #[derive(Debug, Clone)]
+    pub(crate) struct TlsSpec {
+        pub mode: &'static str,
+        /// `insecureSkipVerify`: absent, `true` or `false`.
+        pub skip_verify: Option<bool>,
+        pub ca: Option<CaFile>,
+        pub san: Option<San>,
+        /// `sni`.
+        pub sni: Option<&'static str>,
+        /// `credentialName` (a Secret, or a `configmap://` CA bundle).
+        pub credential: Option<&'static str>,
+    }
+
+    /// A DestinationRule TLS block; `None` leaves `tls` out.
+    pub(crate) fn tls_mode() -> impl Strategy<Value = Option<TlsSpec>> {
+        prop::option::weighted(
+            0.7,
+            (
+                select(vec![
+                    "DISABLE",
+                    "ISTIO_MUTUAL",
+                    "ISTIO_MUTUAL",
+                    "SIMPLE",
+                    "SIMPLE",
+                    "MUTUAL",
+                    "MUTUAL",
+                ]),
+                select(vec![None, None, Some(true), Some(true), Some(false)]),
+                prop::option::weighted(
+                    0.3,
+                    prop_oneof![Just(CaFile::MeshRoot), Just(CaFile::Other)],
+                ),
+                prop::option::weighted(
+                    0.3,
+                    prop_oneof![
+                        (select(NAMESPACES.to_vec()), select(ACCOUNTS.to_vec()))
+                            .prop_map(|(n, s)| San::Spiffe(n, s)),
+                        (select(WORKLOADS.to_vec()), select(NAMESPACES.to_vec()))
+                            .prop_map(|(s, n)| San::Dns(s, n)),
+                    ],
+                ),
+                prop::option::weighted(
+                    0.2,
+                    select(vec![
+                        "web.foo.svc.cluster.local",
+                        "outbound_.8000_._.web.foo.svc.cluster.local",
+                    ]),
+                ),
+                prop::option::weighted(0.15, select(vec!["web-credential", "configmap://web-ca"])),
+            )
+                .prop_map(|(mode, skip_verify, ca, san, sni, credential)| TlsSpec {
+                    mode,
+                    skip_verify,
+                    ca,
+                    san,
+                    sni,
+                    credential,
+                }),
+        )
     }
 
     /// A DestinationRule.
@@ -104,13 +180,14 @@ mod gen {
     pub(crate) struct DrSpec {
         pub namespace: &'static str,
         pub host: DrHost,
-        pub tls: Option<&'static str>,
-        /// One `portLevelSettings` entry: Service port and its TLS mode (may be absent).
-        pub port_level: Option<(u16, Option<&'static str>)>,
+        pub tls: Option<TlsSpec>,
+        /// One `portLevelSettings` entry: Service port and its TLS block (may be absent).
+        pub port_level: Option<(u16, Option<TlsSpec>)>,
         /// `exportTo`: `None` (everywhere), `.`, `*`, or one namespace.
         pub export_to: Option<&'static str>,
-        /// `subjectAltNames` of an ISTIO_MUTUAL `tls`: one SPIFFE identity (namespace, account).
-        pub san: Option<(&'static str, &'static str)>,
+        /// `workloadSelector: {app: ...}` (the rule then applies to those clients only, and
+        /// a sidecar may load its `credentialName`).
+        pub workload_selector: Option<&'static str>,
     }
 
     /// The source of an AuthorizationPolicy rule.
@@ -120,6 +197,9 @@ mod gen {
         AnyPrincipal,
         Namespace(&'static str),
         NotPrincipal(&'static str, &'static str),
+        NotNamespace(&'static str),
+        /// `ipBlocks`, `notIpBlocks`, `remoteIpBlocks`, `notRemoteIpBlocks`: (field, CIDR).
+        Ip(&'static str, &'static str),
     }
 
     /// The operation of an AuthorizationPolicy rule.
@@ -128,6 +208,16 @@ mod gen {
         Paths(&'static str),
         Methods(&'static str),
         Ports(u16),
+        /// `hosts`, `notHosts`, `notPaths`, `notMethods`, `notPorts`: (field, value).
+        Other(&'static str, &'static str),
+    }
+
+    /// One `when` condition: key, and whether the value list is `notValues`.
+    #[derive(Debug, Clone)]
+    pub(crate) struct ConditionSpec {
+        pub key: &'static str,
+        pub value: &'static str,
+        pub not: bool,
     }
 
     /// One rule: `{}` when both are absent.
@@ -135,6 +225,7 @@ mod gen {
     pub(crate) struct RuleSpec {
         pub from: Option<Source>,
         pub to: Option<Operation>,
+        pub when: Option<ConditionSpec>,
     }
 
     /// An AuthorizationPolicy; `rules: None` leaves `rules` out (never matches).
@@ -170,6 +261,37 @@ mod gen {
             })
     }
 
+    /// How one HTTP request differs from curl's default `GET /public`.
+    #[derive(Debug, Clone)]
+    pub(crate) struct Variant {
+        pub post: bool,
+        pub admin: bool,
+        /// A header curl is told to send (`-H`): it may replace one curl sends by itself.
+        pub header: Option<(&'static str, &'static str)>,
+    }
+
+    fn variant() -> impl Strategy<Value = Variant> {
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::weighted(
+                0.4,
+                select(vec![
+                    ("User-Agent", "Mozilla/5.0"),
+                    ("X-Forwarded-For", "203.0.113.7"),
+                    ("X-Forwarded-For", "10.244.0.2, 198.51.100.1"),
+                    ("x-user", "alice"),
+                    ("Accept", "application/json"),
+                ]),
+            ),
+        )
+            .prop_map(|(post, admin, header)| Variant {
+                post,
+                admin,
+                header,
+            })
+    }
+
     /// A whole random mesh.
     #[derive(Debug, Clone)]
     pub(crate) struct MeshSpec {
@@ -179,8 +301,8 @@ mod gen {
         pub pas: Vec<PaSpec>,
         pub drs: Vec<DrSpec>,
         pub aps: Vec<ApSpec>,
-        /// Per-flow request variation (method and path), cycled over the flows.
-        pub variants: Vec<(bool, bool)>,
+        /// Per-flow request variation (method, path, extra headers), cycled over the flows.
+        pub variants: Vec<Variant>,
     }
 
     fn workload(name: &'static str) -> impl Strategy<Value = WorkloadSpec> {
@@ -213,7 +335,7 @@ mod gen {
 
     fn namespace(name: &'static str) -> impl Strategy<Value = NamespaceSpec> {
         (
-            any::<bool>(),
+            prop::bool::weighted(0.7),
             workload(WORKLOADS[0]),
             prop::option::of(workload(WORKLOADS[1])),
         )
@@ -250,8 +372,8 @@ mod gen {
             3 => select(WORKLOADS.to_vec()).prop_map(DrHost::Short),
             3 => (select(WORKLOADS.to_vec()), select(NAMESPACES.to_vec()))
                 .prop_map(|(s, n)| DrHost::Fqdn(s, n)),
-            1 => select(NAMESPACES.to_vec()).prop_map(DrHost::NamespaceWildcard),
-            1 => Just(DrHost::Everything),
+            2 => select(NAMESPACES.to_vec()).prop_map(DrHost::NamespaceWildcard),
+            2 => Just(DrHost::Everything),
         ]
     }
 
@@ -262,32 +384,66 @@ mod gen {
             tls_mode(),
             prop::option::weighted(0.3, (select(vec![8000u16, 9000, 7000]), tls_mode())),
             prop::option::weighted(0.3, select(vec![".", "*", "foo", "bar"])),
-            prop::option::weighted(
-                0.3,
-                (select(NAMESPACES.to_vec()), select(ACCOUNTS.to_vec())),
-            ),
+            prop::option::weighted(0.15, select(WORKLOADS.to_vec())),
         )
             .prop_map(
-                |(namespace, host, tls, port_level, export_to, san)| DrSpec {
+                |(namespace, host, tls, port_level, export_to, workload_selector)| DrSpec {
                     namespace,
                     host,
                     tls,
                     port_level,
                     export_to,
-                    san,
+                    workload_selector,
                 },
             )
     }
 
     fn source() -> impl Strategy<Value = Source> {
         prop_oneof![
-            (select(NAMESPACES.to_vec()), select(ACCOUNTS.to_vec()))
+            2 => (select(NAMESPACES.to_vec()), select(ACCOUNTS.to_vec()))
                 .prop_map(|(n, s)| Source::Principal(n, s)),
-            Just(Source::AnyPrincipal),
-            select(NAMESPACES.to_vec()).prop_map(Source::Namespace),
-            (select(NAMESPACES.to_vec()), select(ACCOUNTS.to_vec()))
+            1 => Just(Source::AnyPrincipal),
+            2 => select(NAMESPACES.to_vec()).prop_map(Source::Namespace),
+            1 => (select(NAMESPACES.to_vec()), select(ACCOUNTS.to_vec()))
                 .prop_map(|(n, s)| Source::NotPrincipal(n, s)),
+            1 => select(NAMESPACES.to_vec()).prop_map(Source::NotNamespace),
+            2 => (
+                select(vec!["ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks"]),
+                select(IP_BLOCKS.to_vec()),
+            )
+                .prop_map(|(f, b)| Source::Ip(f, b)),
         ]
+    }
+
+    /// Address blocks: the first pod (namespace/name order), the first four, every pod, an
+    /// `X-Forwarded-For` client, nothing in the mesh.
+    pub(crate) const IP_BLOCKS: [&str; 5] = [
+        "10.244.0.2",
+        "10.244.0.0/29",
+        "10.244.0.0/16",
+        "203.0.113.0/24",
+        "192.168.0.0/16",
+    ];
+
+    fn condition() -> impl Strategy<Value = ConditionSpec> {
+        (
+            select(vec![
+                ("request.headers[User-Agent]", "curl/*"),
+                ("request.headers[user-agent]", "Mozilla*"),
+                ("request.headers[x-user]", "alice"),
+                ("request.headers[accept]", "*/*"),
+                ("request.headers[Host]", "web.foo*"),
+                ("request.headers[x-forwarded-for]", "*"),
+                ("source.ip", "10.244.0.0/29"),
+                ("remote.ip", "203.0.113.7"),
+                ("destination.port", "80"),
+                ("source.namespace", "foo"),
+                ("source.principal", "cluster.local/ns/foo/sa/default"),
+                ("connection.sni", "*"),
+            ]),
+            any::<bool>(),
+        )
+            .prop_map(|((key, value), not)| ConditionSpec { key, value, not })
     }
 
     fn operation() -> impl Strategy<Value = Operation> {
@@ -295,12 +451,25 @@ mod gen {
             select(vec!["/admin*", "/", "/public"]).prop_map(Operation::Paths),
             select(vec!["GET", "POST"]).prop_map(Operation::Methods),
             select(vec![80u16, 9000]).prop_map(Operation::Ports),
+            select(vec![
+                ("hosts", "web.foo:8000"),
+                ("hosts", "*.foo*"),
+                ("notHosts", "db.bar:8000"),
+                ("notPaths", "/admin*"),
+                ("notMethods", "POST"),
+                ("notPorts", "9000"),
+            ])
+            .prop_map(|(f, v)| Operation::Other(f, v)),
         ]
     }
 
     fn rule() -> impl Strategy<Value = RuleSpec> {
-        (prop::option::of(source()), prop::option::of(operation()))
-            .prop_map(|(from, to)| RuleSpec { from, to })
+        (
+            prop::option::of(source()),
+            prop::option::of(operation()),
+            prop::option::weighted(0.3, condition()),
+        )
+            .prop_map(|(from, to, when)| RuleSpec { from, to, when })
     }
 
     fn ap() -> impl Strategy<Value = ApSpec> {
@@ -319,6 +488,7 @@ mod gen {
                     None if deny => Some(vec![RuleSpec {
                         from: None,
                         to: None,
+                        when: None,
                     }]),
                     r => r,
                 },
@@ -332,9 +502,9 @@ mod gen {
             namespace(NAMESPACES[1]),
             prop::option::of(namespace(NAMESPACES[2])),
             prop::collection::vec(pa(), 0..4),
-            prop::collection::vec(dr(), 0..3),
+            prop::collection::vec(dr(), 0..4),
             prop::collection::vec(ap(), 0..3),
-            prop::collection::vec((any::<bool>(), any::<bool>()), 1..5),
+            prop::collection::vec(variant(), 1..5),
             mesh_config(),
         )
             .prop_map(|(a, b, c, pas, drs, aps, variants, mesh_config)| MeshSpec {
@@ -449,10 +619,42 @@ mod render {
         }
     }
 
-    fn tls(out: &mut String, indent: &str, mode: &str) {
-        let _ = writeln!(out, "{indent}tls:\n{indent}  mode: {mode}");
-        if mode == "SIMPLE" {
-            let _ = writeln!(out, "{indent}  insecureSkipVerify: true");
+    /// A `tls` block, dropping the options Istio's `ValidateTLS` rejects in that combination
+    /// (`insecureSkipVerify: true` with roots or SANs, files beside `credentialName`).
+    fn tls(out: &mut String, indent: &str, t: &TlsSpec) {
+        let _ = writeln!(out, "{indent}tls:\n{indent}  mode: {}", t.mode);
+        let user = matches!(t.mode, "SIMPLE" | "MUTUAL");
+        let skip = t.skip_verify == Some(true);
+        let credential = t.credential.filter(|_| !(skip && t.mode == "SIMPLE"));
+        let files = !(user && credential.is_some());
+        if let Some(v) = t.skip_verify {
+            let _ = writeln!(out, "{indent}  insecureSkipVerify: {v}");
+        }
+        if let Some(ca) = t.ca.filter(|_| files && !(user && skip)) {
+            let path = match ca {
+                CaFile::MeshRoot => "/var/run/secrets/istio/root-cert.pem",
+                CaFile::Other => "/etc/ssl/certs/ca-certificates.crt",
+            };
+            let _ = writeln!(out, "{indent}  caCertificates: {path}");
+        }
+        if let Some(san) = t.san.filter(|_| !(user && skip)) {
+            let san = match san {
+                San::Spiffe(ns, sa) => format!("spiffe://cluster.local/ns/{ns}/sa/{sa}"),
+                San::Dns(svc, ns) => format!("{svc}.{ns}.svc.cluster.local"),
+            };
+            let _ = writeln!(out, "{indent}  subjectAltNames: [\"{san}\"]");
+        }
+        if let Some(sni) = t.sni {
+            let _ = writeln!(out, "{indent}  sni: {sni}");
+        }
+        if let Some(c) = credential {
+            let _ = writeln!(out, "{indent}  credentialName: {c}");
+        }
+        if t.mode == "MUTUAL" && files {
+            let _ = writeln!(
+                out,
+                "{indent}  clientCertificate: /etc/certs/client.pem\n{indent}  privateKey: /etc/certs/key.pem"
+            );
         }
     }
 
@@ -468,29 +670,33 @@ mod render {
             "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: dr{i}\n  namespace: {}\nspec:\n  host: {host}\n",
             d.namespace
         );
-        if let Some(e) = d.export_to {
+        // A rule with a workloadSelector may only be exported to its own namespace.
+        if let Some(e) = d
+            .export_to
+            .filter(|e| d.workload_selector.is_none() || *e == ".")
+        {
             let _ = writeln!(out, "  exportTo:\n  - \"{e}\"");
+        }
+        if let Some(app) = d.workload_selector {
+            let _ = writeln!(
+                out,
+                "  workloadSelector:\n    matchLabels:\n      app: {app}"
+            );
         }
         if d.tls.is_none() && d.port_level.is_none() {
             return;
         }
         out.push_str("  trafficPolicy:\n");
-        if let Some(mode) = d.tls {
-            tls(out, "    ", mode);
-            if let (Some((ns, sa)), "ISTIO_MUTUAL") = (d.san, mode) {
-                let _ = writeln!(
-                    out,
-                    "      subjectAltNames: [\"spiffe://cluster.local/ns/{ns}/sa/{sa}\"]"
-                );
-            }
+        if let Some(t) = &d.tls {
+            tls(out, "    ", t);
         }
-        if let Some((port, mode)) = d.port_level {
+        if let Some((port, mode)) = &d.port_level {
             let _ = writeln!(
                 out,
                 "    portLevelSettings:\n    - port:\n        number: {port}"
             );
             match mode {
-                Some(mode) => tls(out, "      ", mode),
+                Some(t) => tls(out, "      ", t),
                 // A port entry without `tls` replaces the top-level policy wholesale.
                 None => out.push_str(
                     "      connectionPool:\n        tcp:\n          maxConnections: 100\n",
@@ -512,7 +718,7 @@ mod render {
         let Some(rules) = &a.rules else { return };
         out.push_str("  rules:\n");
         for r in rules {
-            if r.from.is_none() && r.to.is_none() {
+            if r.from.is_none() && r.to.is_none() && r.when.is_none() {
                 out.push_str("  - {}\n");
                 continue;
             }
@@ -527,6 +733,8 @@ mod render {
                     Source::NotPrincipal(n, s) => {
                         format!("notPrincipals: [\"cluster.local/ns/{n}/sa/{s}\"]")
                     }
+                    Source::NotNamespace(n) => format!("notNamespaces: [\"{n}\"]"),
+                    Source::Ip(f, b) => format!("{f}: [\"{b}\"]"),
                 };
                 let _ = writeln!(out, "{first}from:\n    - source:\n        {field}");
                 first = "    ";
@@ -536,8 +744,19 @@ mod render {
                     Operation::Paths(p) => format!("paths: [\"{p}\"]"),
                     Operation::Methods(m) => format!("methods: [\"{m}\"]"),
                     Operation::Ports(p) => format!("ports: [\"{p}\"]"),
+                    Operation::Other(f, v) => format!("{f}: [\"{v}\"]"),
                 };
                 let _ = writeln!(out, "{first}to:\n    - operation:\n        {field}");
+                first = "    ";
+            }
+            if let Some(c) = &r.when {
+                let _ = writeln!(
+                    out,
+                    "{first}when:\n    - key: {}\n      {}: [\"{}\"]",
+                    c.key,
+                    if c.not { "notValues" } else { "values" },
+                    c.value
+                );
             }
         }
     }
@@ -617,15 +836,18 @@ fn load(yaml: &str) -> Resources {
 }
 
 /// Every flow of the mesh, each with one of the spec's method/path variants.
-fn requests(res: &Resources, variants: &[(bool, bool)]) -> Vec<RequestSpec> {
+fn requests(res: &Resources, variants: &[gen::Variant]) -> Vec<RequestSpec> {
     flow_requests(res)
         .into_iter()
         .enumerate()
         .map(|(i, mut req)| {
-            let (post, admin) = variants[i % variants.len()];
+            let v = &variants[i % variants.len()];
             if req.protocol == Some(Protocol::Http) {
-                req.method = if post { "POST" } else { "GET" }.into();
-                req.path = if admin { "/admin/users" } else { "/public" }.into();
+                req.method = if v.post { "POST" } else { "GET" }.into();
+                req.path = if v.admin { "/admin/users" } else { "/public" }.into();
+                if let Some((name, value)) = v.header {
+                    req.headers.insert(name.into(), value.into());
+                }
             }
             req
         })
@@ -656,7 +878,7 @@ fn verdict_of(status: Status, mtls: bool, flags: &[ResponseFlag], tls: &Option<S
 }
 
 /// Disagreements between the two paths for every flow of `res`, one line each.
-fn disagreements(res: &Resources, variants: &[(bool, bool)]) -> Vec<String> {
+fn disagreements(res: &Resources, variants: &[gen::Variant]) -> Vec<String> {
     let analyzer = Analyzer::new(res);
     let mut mesh = new_mesh(res);
     let mut out = Vec::new();
@@ -665,12 +887,20 @@ fn disagreements(res: &Resources, variants: &[(bool, bool)]) -> Vec<String> {
             .predict(&req)
             .unwrap_or_else(|e| panic!("{} -> {}: {e}", req.from, req.to));
         let o = one(&mut mesh, &req);
-        let predicted = verdict_of(p.status, p.mtls, &p.response_flags, &p.tls_error);
-        let observed = verdict_of(o.status, o.mtls, &o.response_flags, &o.tls_error);
+        let predicted = (
+            verdict_of(p.status, p.mtls, &p.response_flags, &p.tls_error),
+            &p.details,
+            &p.peer_principal,
+        );
+        let observed = (
+            verdict_of(o.status, o.mtls, &o.response_flags, &o.tls_error),
+            &o.details,
+            &o.peer_principal,
+        );
         if predicted != observed {
             out.push(format!(
-                "{} {} {} {}: analysis {predicted:?} codes={:?}, data path {observed:?} details={}",
-                req.from, req.method, req.path, req.to, p.codes, o.details
+                "{} {} {} {} {:?}: analysis {predicted:?} codes={:?}, data path {observed:?}",
+                req.from, req.method, req.path, req.to, req.headers, p.codes
             ));
         }
     }
@@ -917,7 +1147,7 @@ fn generated_meshes_cover_every_outcome_class() {
         TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
     );
     let mut seen = BTreeSet::new();
-    for _ in 0..80 {
+    for _ in 0..400 {
         let spec = gen::mesh().new_tree(&mut runner).expect("tree").current();
         let res = load(&render::mesh(&spec));
         let analyzer = Analyzer::new(&res);
@@ -929,6 +1159,27 @@ fn generated_meshes_cover_every_outcome_class() {
                 (false, _, Some(code)) => code.to_string(),
                 (false, _, None) => "failure".to_string(),
             });
+            if let Some(reason) = &p.tls_error {
+                seen.insert(reason.clone());
+            }
+            // Authorization decided on an address or a header the client sends.
+            for d in p
+                .trace
+                .iter()
+                .filter(|t| t.step == "authorization")
+                .flat_map(|t| &t.decisions)
+            {
+                for field in [
+                    "ipBlocks",
+                    "remoteIpBlocks",
+                    "header user-agent",
+                    "header host",
+                ] {
+                    if d.reason.to_lowercase().contains(&field.to_lowercase()) {
+                        seen.insert(field.to_string());
+                    }
+                }
+            }
         }
     }
     for class in [
@@ -936,8 +1187,20 @@ fn generated_meshes_cover_every_outcome_class() {
         "plaintext",
         "PlaintextToStrict",
         "MtlsToNonMeshWorkload",
+        "MtlsToDisabledServer",
         "NoAllowPolicyMatched",
         "DenyPolicyMatched",
+        "DestinationRuleTlsSimple",
+        "DestinationRuleTlsMutualExternal",
+        "ServerIdentityMismatch",
+        "CERTIFICATE_VERIFY_FAILED",
+        "TLSV1_ALERT_CERTIFICATE_REQUIRED",
+        "TLSV1_ALERT_UNKNOWN_CA",
+        "WRONG_VERSION_NUMBER",
+        "ipBlocks",
+        "remoteIpBlocks",
+        "header user-agent",
+        "header host",
     ] {
         assert!(
             seen.contains(class),
@@ -958,13 +1221,18 @@ mod regressions {
 
     /// A server `web` in namespace foo (injected or not) with one Service port, plus `extra`.
     fn mesh(injected: bool, port: &str, extra: &str) -> Resources {
+        mesh_from(CLIENT, injected, port, extra)
+    }
+
+    /// [`mesh`] with another client namespace and Deployment.
+    fn mesh_from(client: &str, injected: bool, port: &str, extra: &str) -> Resources {
         let label = if injected {
             "  labels:\n    istio-injection: enabled\n"
         } else {
             ""
         };
         load(&format!(
-            "{CLIENT}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n{label}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: foo\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: app\n        ports:\n        - containerPort: 9000\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: foo\nspec:\n  selector:\n    app: web\n  ports:\n  - {port}\n    port: 9000\n{extra}"
+            "{client}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n{label}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: foo\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: app\n        ports:\n        - containerPort: 9000\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: foo\nspec:\n  selector:\n    app: web\n  ports:\n  - {port}\n    port: 9000\n{extra}"
         ))
     }
 
@@ -995,6 +1263,162 @@ mod regressions {
     }
 
     const DR: &str = "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: web\n  namespace: foo\nspec:\n  host: web.foo.svc.cluster.local\n  trafficPolicy:\n    tls:\n      mode: ";
+
+    /// The analysis prediction and the data path's outcome of `req`, compared whole: verdict,
+    /// `response_code_details` and peer principal. Returns the data path's outcome.
+    fn agree(res: &Resources, req: &RequestSpec) -> Outcome {
+        let p = Analyzer::new(res).predict(req).expect("predicts");
+        let o = one(&mut new_mesh(res), req);
+        assert_eq!(
+            (
+                verdict_of(p.status, p.mtls, &p.response_flags, &p.tls_error),
+                &p.details,
+                &p.peer_principal
+            ),
+            (
+                verdict_of(o.status, o.mtls, &o.response_flags, &o.tls_error),
+                &o.details,
+                &o.peer_principal
+            ),
+            "analysis vs data path"
+        );
+        o
+    }
+
+    fn http_request(headers: &[(&str, &str)]) -> RequestSpec {
+        RequestSpec {
+            from: "bar/sleep".into(),
+            to: "web.foo:9000".into(),
+            protocol: Some(Protocol::Http),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..RequestSpec::default()
+        }
+    }
+
+    const STRICT: &str = "---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: strict\n  namespace: foo\nspec:\n  mtls:\n    mode: STRICT\n";
+
+    #[test]
+    fn user_tls_towards_strict_fails_where_each_rule_form_says_on_both_paths() {
+        // Since 1.20 an empty caCertificates verifies the server against the OS roots (which
+        // never issued a mesh certificate): the client fails first. With insecureSkipVerify or
+        // the mesh root the handshake reaches the server, which wants a mesh client certificate.
+        let cases = [
+            ("SIMPLE\n", "CERTIFICATE_VERIFY_FAILED"),
+            ("SIMPLE\n      insecureSkipVerify: true\n", "TLSV1_ALERT_CERTIFICATE_REQUIRED"),
+            (
+                "SIMPLE\n      caCertificates: /var/run/secrets/istio/root-cert.pem\n      subjectAltNames: [\"spiffe://cluster.local/ns/foo/sa/default\"]\n",
+                "TLSV1_ALERT_CERTIFICATE_REQUIRED",
+            ),
+            // auto_san_validation: the request's host must be a SAN of the SPIFFE-only cert.
+            (
+                "SIMPLE\n      caCertificates: /var/run/secrets/istio/root-cert.pem\n",
+                "CERTIFICATE_VERIFY_FAILED",
+            ),
+            (
+                "MUTUAL\n      clientCertificate: /etc/certs/client.pem\n      privateKey: /etc/certs/key.pem\n",
+                "CERTIFICATE_VERIFY_FAILED",
+            ),
+            (
+                "MUTUAL\n      insecureSkipVerify: true\n      clientCertificate: /etc/certs/client.pem\n      privateKey: /etc/certs/key.pem\n",
+                "TLSV1_ALERT_UNKNOWN_CA",
+            ),
+        ];
+        for (tls, reason) in cases {
+            let res = mesh(true, "name: http", &format!("{DR}{tls}{STRICT}"));
+            let o = agree(&res, &http_request(&[]));
+            assert_eq!(o.tls_error.as_deref(), Some(reason), "{tls}");
+            assert!(
+                o.details.contains(&format!("OPENSSL_internal:{reason}:")),
+                "{}",
+                o.details
+            );
+        }
+    }
+
+    #[test]
+    fn authorization_sees_the_headers_curl_sends_on_both_paths() {
+        let allow = |when: &str| {
+            format!("---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: only\n  namespace: foo\nspec:\n  rules:\n  - when:\n    - {when}\n")
+        };
+        let cases = [
+            // curl's own User-Agent and Accept, and the Host header (`:authority`).
+            (
+                "key: request.headers[User-Agent]\n      values: [\"curl/*\"]",
+                vec![],
+                "200",
+            ),
+            (
+                "key: request.headers[accept]\n      values: [\"*/*\"]",
+                vec![],
+                "200",
+            ),
+            (
+                "key: request.headers[Host]\n      values: [\"web.foo:9000\"]",
+                vec![],
+                "200",
+            ),
+            // A header the request sets replaces curl's own.
+            (
+                "key: request.headers[User-Agent]\n      values: [\"curl/*\"]",
+                vec![("User-Agent", "Mozilla/5.0")],
+                "403",
+            ),
+        ];
+        for (when, headers, status) in cases {
+            let res = mesh(true, "name: http", &allow(when));
+            let o = agree(&res, &http_request(&headers));
+            assert_eq!(o.status.to_string(), status, "{when} {headers:?}");
+        }
+    }
+
+    #[test]
+    fn ip_blocks_match_the_callers_pod_address_on_both_paths() {
+        // bar/sleep sorts before foo/web: its pod is 10.244.0.2.
+        let allow = |field: &str, block: &str| {
+            format!("---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: only\n  namespace: foo\nspec:\n  rules:\n  - from:\n    - source:\n        {field}: [\"{block}\"]\n")
+        };
+        let cases = [
+            ("ipBlocks", "10.244.0.2", vec![], "200"),
+            ("ipBlocks", "192.168.0.0/16", vec![], "403"),
+            ("notIpBlocks", "10.244.0.0/16", vec![], "403"),
+            ("remoteIpBlocks", "10.244.0.2", vec![], "200"),
+            (
+                "remoteIpBlocks",
+                "203.0.113.0/24",
+                vec![("X-Forwarded-For", "203.0.113.7")],
+                "200",
+            ),
+            (
+                "ipBlocks",
+                "203.0.113.0/24",
+                vec![("X-Forwarded-For", "203.0.113.7")],
+                "403",
+            ),
+        ];
+        for (field, block, headers, status) in cases {
+            let res = mesh(true, "name: http", &allow(field, block));
+            let o = agree(&res, &http_request(&headers));
+            assert_eq!(o.status.to_string(), status, "{field} {block} {headers:?}");
+        }
+    }
+
+    #[test]
+    fn a_flow_without_any_proxy_has_no_response_code_details_on_both_paths() {
+        let res = mesh_from(
+            &CLIENT.replace("  labels:\n    istio-injection: enabled\n", ""),
+            false,
+            "name: http",
+            "",
+        );
+        let o = agree(&res, &http_request(&[]));
+        assert_eq!(
+            (o.status.to_string(), o.details.as_str()),
+            ("200".into(), "")
+        );
+    }
 
     #[test]
     fn istio_mutual_to_a_tcp_echo_without_sidecar_reads_its_own_client_hello_once() {

@@ -15,6 +15,7 @@ use crate::policy::{
     PodIps, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
+use crate::vocab::boringssl;
 use crate::vocab::details::{
     remote_connection_failure, upstream_reset_before_response_started, HTTP1_CODEC_ERROR,
     NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
@@ -258,7 +259,12 @@ impl<'a> Analyzer<'a> {
                         _ => FindingCode::DestinationRuleTlsDisable,
                     };
                     fail(&mut p, http, &[UC], None, code);
-                    p.details = upstream_reset_before_response_started("connection termination");
+                    // The router's reset; tcp_proxy just closes the client's connection.
+                    p.details = if http {
+                        upstream_reset_before_response_started("connection termination")
+                    } else {
+                        String::new()
+                    };
                 } else {
                     p.status = Status::Reset;
                     p.details = String::new();
@@ -362,6 +368,10 @@ impl<'a> Analyzer<'a> {
                 p.codes
                     .push(authz_code(&decision, p.peer_principal.is_some()));
             }
+        }
+        if !captured && !ep.intercepted {
+            // No proxy on either side: nobody writes response-code details.
+            p.details.clear();
         }
         Ok(p)
     }
@@ -490,12 +500,11 @@ fn fail(
         .filter(|f| http || !matches!(*f, URX | UC))
         .collect();
     p.tls_error = tls_error.map(str::to_string);
-    p.details = match tls_error {
-        Some(reason) => {
-            remote_connection_failure(Some(&format!("TLS_error:|{reason}:TLS_error_end")))
-        }
-        None => upstream_reset_before_response_started("connection failure"),
-    };
+    // Envoy's SslSocket closes a failed handshake as a remote close
+    // (`SslSocket::onFailure`), so the reset reason is `remote connection failure`, with
+    // BoringSSL's error queue as the transport failure reason when it holds one.
+    p.details =
+        remote_connection_failure(tls_error.map(boringssl::transport_failure_of).as_deref());
     p.mtls = false;
     p.peer_principal = None;
     p.codes.push(code);
@@ -528,7 +537,7 @@ pub fn request_facts(
         method: req.method.clone(),
         path: req.path.clone(),
         host: req.authority(),
-        headers: req.headers.clone(),
+        headers: req.headers_as_received(),
     });
     RequestFacts::new(Some(source_ip), principal, target_port, http)
 }

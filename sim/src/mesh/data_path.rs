@@ -297,11 +297,7 @@ fn app_request(req: &RequestSpec, protocol: Protocol) -> AppRequest {
         Protocol::Http => {
             let mut r = AppRequest::http_get(&req.authority(), &req.path);
             r.method = req.method.clone();
-            r.headers.extend(
-                req.headers
-                    .iter()
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
-            );
+            r.headers = req.sent_headers();
             r
         }
     }
