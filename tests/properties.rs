@@ -15,6 +15,7 @@ use proptest::sample::select;
 use proptest::test_runner::FileFailurePersistence;
 
 use sim::analysis::{flow_requests, Analyzer};
+use sim::diagnose::{diagnose, Severity};
 use sim::mesh::{Mesh, MeshOptions};
 use sim::model::{load::load_str, MtlsMode, PeerAuthentication, Resources};
 use sim::policy::{
@@ -23,6 +24,7 @@ use sim::policy::{
 };
 use sim::proxy::Outcome;
 use sim::request::RequestSpec;
+use sim::vocab::boringssl;
 use sim::vocab::ResponseFlag;
 use sim::vocab::{Protocol, Status};
 
@@ -917,7 +919,7 @@ fn principal_of(res: &Resources, from: &str) -> String {
     )
 }
 
-/// The destination endpoint's effective mode on its target port, when it runs a sidecar.
+/// The destination endpoint's effective mode on its target port, when its sidecar captures it.
 fn server_mode(
     res: &Resources,
     index: &PeerAuthenticationIndex,
@@ -926,7 +928,7 @@ fn server_mode(
     let (ns, _) = req.from.split_once('/')?;
     let dest = resolve_destination(res, ns, &req.to).ok()?;
     let ep = dest.endpoints.first()?;
-    if !ep.has_sidecar {
+    if !ep.intercepted {
         return None;
     }
     let w = res.workload(&ep.namespace, &ep.workload)?;
@@ -1068,6 +1070,82 @@ proptest! {
         };
         let (first, second) = (run(), run());
         prop_assert!(first == second, "outcomes differ between two fresh meshes");
+    }
+}
+
+/// Why a finding's message contradicts the outcome it explains, if it does: a BoringSSL reason
+/// the outcome does not show, a server mode other than the destination's effective one on the
+/// target port, a server refusing a client certificate when the client itself failed the
+/// handshake, or a plaintext arrival over mTLS.
+fn contradiction(message: &str, o: &Outcome, server_mode: Option<MtlsMode>) -> Option<String> {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    for (i, raw) in words.iter().enumerate() {
+        let word = raw.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+        if boringssl::error_code(word).is_some()
+            && o.tls_error.as_deref() != Some(word)
+            && o.server_tls_error.as_deref() != Some(word)
+        {
+            return Some(format!(
+                "names {word}; observed tls_error {:?}, server {:?}",
+                o.tls_error, o.server_tls_error
+            ));
+        }
+        // A mode word names the destination's mode unless it is the rule's `tls.mode`.
+        let client_side = i > 0 && words[i - 1] == "tls.mode";
+        let named = match word {
+            "STRICT" => Some(MtlsMode::Strict),
+            "PERMISSIVE" => Some(MtlsMode::Permissive),
+            "DISABLE" => Some(MtlsMode::Disable),
+            _ => None,
+        };
+        if let Some(mode) = named {
+            if !client_side && server_mode != Some(mode) {
+                return Some(format!(
+                    "names the server's mode {word}; its effective mode is {server_mode:?}"
+                ));
+            }
+        }
+    }
+    let lower = message.to_lowercase();
+    let refused_by_server = ["server requires", "requires one", "refuses"]
+        .iter()
+        .any(|p| lower.contains(p));
+    if refused_by_server && o.tls_error.as_deref() == Some("CERTIFICATE_VERIFY_FAILED") {
+        return Some(
+            "says the server refused the client, but the client failed verifying the server".into(),
+        );
+    }
+    if lower.contains("arrived in plaintext") && o.mtls {
+        return Some("says the request arrived in plaintext, but it was mutual TLS".into());
+    }
+    None
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Every error finding that explains a failed flow of a random mesh is consistent with the
+    /// outcome it explains: the TLS error it names is the observed one, the server mode it names
+    /// is the destination's, it does not blame the server for a handshake the client aborted,
+    /// and it does not call an mTLS request plaintext.
+    #[test]
+    fn no_finding_contradicts_the_outcome_it_explains(spec in gen::mesh()) {
+        let yaml = render::mesh(&spec);
+        let res = load(&yaml);
+        let index = PeerAuthenticationIndex::build(&res);
+        let mut mesh = new_mesh(&res);
+        for req in requests(&res, &spec.variants) {
+            let o = one(&mut mesh, &req);
+            if o.status.is_success() {
+                continue;
+            }
+            let mode = server_mode(&res, &index, &req);
+            for f in diagnose(&mesh.evidence(&req, &o)).iter().filter(|f| f.severity == Severity::Error) {
+                if let Some(why) = contradiction(&f.message, &o, mode) {
+                    prop_assert!(false, "{} -> {}: {} `{}` {why}\n--- mesh ---\n{yaml}", req.from, req.to, f.code, f.message);
+                }
+            }
+        }
     }
 }
 

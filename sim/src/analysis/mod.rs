@@ -53,6 +53,14 @@ pub struct Prediction {
     pub peer_principal: Option<String>,
     /// Failure-mode codes the configuration explains the outcome with.
     pub codes: Vec<FindingCode>,
+    /// The client sidecar's wire TLS towards the endpoint and what chose it; `None` when no
+    /// client sidecar handles the connection (or it takes the plaintext passthrough chain).
+    pub client_tls: Option<(ClientTlsMode, ClientTlsSource)>,
+    /// SIMPLE/MUTUAL: the roots the client verifies the server certificate against.
+    pub server_roots: Option<ServerRoots>,
+    /// The destination sidecar's effective mode on the target port; `None` when no sidecar
+    /// captures it.
+    pub server_mode: Option<MtlsMode>,
     /// The decision trace, in request-flow order.
     pub trace: Vec<TraceStep>,
 }
@@ -90,6 +98,9 @@ impl<'a> Analyzer<'a> {
             tls_error: None,
             peer_principal: None,
             codes: Vec::new(),
+            client_tls: None,
+            server_roots: None,
+            server_mode: None,
             trace: vec![TraceStep {
                 step: "destination",
                 summary: format!(
@@ -238,6 +249,9 @@ impl<'a> Analyzer<'a> {
         let wire = client_mode
             .as_ref()
             .map_or(ClientTlsMode::Disable, |c| c.mode);
+        p.client_tls = client_mode.as_ref().map(|c| (c.mode, c.source));
+        p.server_roots = client_mode.as_ref().and_then(ClientTlsChoice::server_roots);
+        p.server_mode = server_mode;
         match (wire, server_mode) {
             (ClientTlsMode::Disable, Some(MtlsMode::Strict))
                 if chain == Some(OutboundChain::Passthrough) =>
