@@ -1057,6 +1057,39 @@ proptest! {
         }
     }
 
+    /// UNSET inherits (`ComposePeerAuthentication`): adding a PeerAuthentication whose mode is
+    /// UNSET (or that has no `mtls` at all), at mesh, namespace or workload level and created
+    /// last, changes no flow on the data path.
+    #[test]
+    fn an_unset_peer_authentication_changes_no_flow(
+        spec in gen::mesh(),
+        namespace in select(vec![gen::ROOT, "foo", "bar"]),
+        selector in prop::option::of(select(gen::WORKLOADS.to_vec())),
+        explicit in any::<bool>(),
+    ) {
+        let yaml = render::mesh(&spec);
+        let before = load(&yaml);
+        let mut body = String::new();
+        if let Some(app) = selector.filter(|_| namespace != gen::ROOT) {
+            let _ = writeln!(body, "  selector:\n    matchLabels:\n      app: {app}");
+        }
+        if explicit {
+            body.push_str("  mtls:\n    mode: UNSET\n");
+        }
+        let body = if body.is_empty() { " {}\n".to_string() } else { format!("\n{body}") };
+        let added = format!("---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: zz-unset\n  namespace: {namespace}\nspec:{body}");
+        let after = load(&format!("{yaml}{added}"));
+        let (mut mb, mut ma) = (new_mesh(&before), new_mesh(&after));
+        for req in requests(&before, &spec.variants) {
+            let (b, a) = (one(&mut mb, &req), one(&mut ma, &req));
+            prop_assert_eq!(
+                (b.status, b.mtls, &b.response_flags, &b.tls_error, &b.details),
+                (a.status, a.mtls, &a.response_flags, &a.tls_error, &a.details),
+                "{} -> {}\n--- added ---\n{}", req.from, req.to, added
+            );
+        }
+    }
+
     /// The same resources and seed give byte-identical outcomes, logs and stats included, in
     /// two freshly built meshes.
     #[test]
