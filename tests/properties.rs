@@ -442,6 +442,10 @@ mod gen {
                 ("source.namespace", "foo"),
                 ("source.principal", "cluster.local/ns/foo/sa/default"),
                 ("connection.sni", "*"),
+                (
+                    "connection.sni",
+                    "outbound_.8000_._.web.foo.svc.cluster.local",
+                ),
             ]),
             any::<bool>(),
         )
@@ -1285,6 +1289,7 @@ fn generated_meshes_cover_every_outcome_class() {
                     "remoteIpBlocks",
                     "header user-agent",
                     "header host",
+                    "sni \"outbound_",
                 ] {
                     if d.reason.to_lowercase().contains(&field.to_lowercase()) {
                         seen.insert(field.to_string());
@@ -1312,6 +1317,7 @@ fn generated_meshes_cover_every_outcome_class() {
         "remoteIpBlocks",
         "header user-agent",
         "header host",
+        "sni \"outbound_",
     ] {
         assert!(
             seen.contains(class),
@@ -1514,6 +1520,18 @@ mod regressions {
             let o = agree(&res, &http_request(&headers));
             assert_eq!(o.status.to_string(), status, "{field} {block} {headers:?}");
         }
+    }
+
+    #[test]
+    fn connection_sni_is_the_client_hellos_on_both_paths() {
+        // ISTIO_MUTUAL sends `outbound_.<port>_.<subset>_.<fqdn>`; the listener's tls_inspector
+        // reads it as `connection.sni`. Plaintext has none.
+        let allow = "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: only\n  namespace: foo\nspec:\n  rules:\n  - when:\n    - key: connection.sni\n      values: [\"outbound_.9000_._.web.foo.svc.cluster.local\"]\n";
+        let res = mesh(true, "name: http", allow);
+        assert_eq!(agree(&res, &http_request(&[])).status.to_string(), "200");
+        let plaintext = format!("{allow}{DR}DISABLE\n");
+        let res = mesh(true, "name: http", &plaintext);
+        assert_eq!(agree(&res, &http_request(&[])).status.to_string(), "403");
     }
 
     #[test]

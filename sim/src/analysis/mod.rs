@@ -61,6 +61,9 @@ pub struct Prediction {
     /// The destination sidecar's effective mode on the target port; `None` when no sidecar
     /// captures it.
     pub server_mode: Option<MtlsMode>,
+    /// The SNI of the client's ClientHello as the destination's listener reads it
+    /// (`connection.sni`); `None` for plaintext.
+    pub sni: Option<String>,
     /// The decision trace, in request-flow order.
     pub trace: Vec<TraceStep>,
 }
@@ -101,6 +104,7 @@ impl<'a> Analyzer<'a> {
             client_tls: None,
             server_roots: None,
             server_mode: None,
+            sni: None,
             trace: vec![TraceStep {
                 step: "destination",
                 summary: format!(
@@ -250,6 +254,13 @@ impl<'a> Analyzer<'a> {
             .as_ref()
             .map_or(ClientTlsMode::Disable, |c| c.mode);
         p.client_tls = client_mode.as_ref().map(|c| (c.mode, c.source));
+        if wire != ClientTlsMode::Disable {
+            p.sni = client_mode.as_ref().and_then(|c| {
+                c.request_names(RouterHost::of_request(&dest, req).as_ref())
+                    .sni
+                    .filter(|s| !s.is_empty())
+            });
+        }
         p.server_roots = client_mode.as_ref().and_then(ClientTlsChoice::server_roots);
         p.server_mode = server_mode;
         match (wire, server_mode) {
@@ -304,6 +315,7 @@ impl<'a> Analyzer<'a> {
                     ep_workload,
                     u32::from(ep.target_port),
                     server_mode,
+                    p.sni.clone(),
                 );
                 let code = if wire == ClientTlsMode::IstioMutual && server_mode.is_none() {
                     FindingCode::MtlsToNonMeshWorkload
@@ -353,7 +365,7 @@ impl<'a> Analyzer<'a> {
         // Authorization at the destination (its sidecar, when it captures the port).
         if ep.intercepted {
             let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
-            let facts = request_facts(
+            let mut facts = request_facts(
                 req,
                 protocol,
                 server_http,
@@ -361,6 +373,7 @@ impl<'a> Analyzer<'a> {
                 p.peer_principal.clone(),
                 ep.target_port,
             );
+            facts.sni = p.sni.clone();
             let decision = self.authz.evaluate(res, ep_workload, &facts);
             p.trace.push(TraceStep {
                 step: "authorization",
@@ -457,6 +470,7 @@ impl Analyzer<'_> {
         ep_workload: &Workload,
         target_port: u32,
         server_mode: Option<MtlsMode>,
+        sni: Option<String>,
     ) -> Option<&'static str> {
         let app_reason = if application == Protocol::Tcp {
             "UNEXPECTED_MESSAGE"
@@ -474,12 +488,13 @@ impl Analyzer<'_> {
         }
         // The ClientHello lands on the TCP chain: no identity, no HTTP, the caller's address.
         let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
-        let facts = RequestFacts::new(
+        let mut facts = RequestFacts::new(
             Some(source_ip),
             None,
             u16::try_from(target_port).unwrap_or(0),
             None,
         );
+        facts.sni = sni;
         self.authz
             .evaluate(self.res, ep_workload, &facts)
             .allowed

@@ -83,7 +83,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
                 ))
             })?;
         let authorize = |input: &AuthzInput| -> AuthzVerdict {
-            let facts = RequestFacts::new(
+            let mut facts = RequestFacts::new(
                 input.source_ip.parse::<IpAddr>().ok(),
                 input.principal.clone(),
                 input.port,
@@ -94,6 +94,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
                     headers: h.headers.clone(),
                 }),
             );
+            facts.sni = input.sni.clone();
             let decision = authz.evaluate(resources, ep_workload, &facts);
             if decision.allowed {
                 AuthzVerdict::Allow

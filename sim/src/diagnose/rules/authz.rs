@@ -28,7 +28,7 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     let res = &ctx.ev.resources;
     // The identity the destination saw (its access log's peer), not the predicted one.
     let principal = ctx.ev.outcome.peer_principal.clone();
-    let Some((server, decision)) = evaluate(ctx, principal.clone()) else {
+    let Some((server, decision)) = evaluate(ctx, principal.clone(), p.sni.clone()) else {
         return Vec::new();
     };
     // The re-evaluation must name the policy the observed denial names.
@@ -107,6 +107,7 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
 fn evaluate<'r>(
     ctx: &'r Ctx<'_>,
     principal: Option<String>,
+    sni: Option<String>,
 ) -> Option<(&'r Workload, AuthzDecision)> {
     let res = &ctx.ev.resources;
     let req = &ctx.ev.request;
@@ -117,7 +118,7 @@ fn evaluate<'r>(
     // The same pod addresses the data path gives this configuration.
     let source_ip = PodIps::build(res).get(ns, name);
     let (protocol, server_http) = crate::analysis::inbound_protocol(req, &dest.port);
-    let facts = crate::analysis::request_facts(
+    let mut facts = crate::analysis::request_facts(
         req,
         protocol,
         server_http,
@@ -125,6 +126,7 @@ fn evaluate<'r>(
         principal,
         ep.target_port,
     );
+    facts.sni = sni;
     Some((w, AuthzIndex::build(res).evaluate(res, w, &facts)))
 }
 
