@@ -961,10 +961,12 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    // Issue 11: the two paths agree on 1 000 random meshes in every run (about 30 s).
+    #![proptest_config(config(1000))]
 
     /// For every flow of a random mesh, the analysis path predicts what the data path's real
-    /// exchange shows.
+    /// exchange shows: status, mTLS, flags, TLS error, `response_code_details` and the peer
+    /// principal.
     #[test]
     fn analysis_and_data_path_agree_on_random_meshes(spec in gen::mesh()) {
         let yaml = render::mesh(&spec);
@@ -972,6 +974,10 @@ proptest! {
         let wrong = disagreements(&res, &spec.variants);
         prop_assert!(wrong.is_empty(), "{} flows disagree:\n{}\n--- mesh ---\n{yaml}", wrong.len(), wrong.join("\n"));
     }
+}
+
+proptest! {
+    #![proptest_config(config(64))]
 
     /// Istio's STRICT mode: no 2xx ever reaches a caller without a sidecar; and whenever a hop
     /// is mutual TLS the server sees exactly the caller's SPIFFE principal.
