@@ -1119,7 +1119,8 @@ proptest! {
 /// Why a finding's message contradicts the outcome it explains, if it does: a BoringSSL reason
 /// the outcome does not show, a server mode other than the destination's effective one on the
 /// target port, a server refusing a client certificate when the client itself failed the
-/// handshake, or a plaintext arrival over mTLS.
+/// handshake, a plaintext arrival over mTLS, or a caller identity other than the one the
+/// destination saw.
 fn contradiction(message: &str, o: &Outcome, server_mode: Option<MtlsMode>) -> Option<String> {
     let words: Vec<&str> = message.split_whitespace().collect();
     for (i, raw) in words.iter().enumerate() {
@@ -1160,6 +1161,16 @@ fn contradiction(message: &str, o: &Outcome, server_mode: Option<MtlsMode>) -> O
     }
     if lower.contains("arrived in plaintext") && o.mtls {
         return Some("says the request arrived in plaintext, but it was mutual TLS".into());
+    }
+    // "the caller presents <principal>" must be the identity the destination saw.
+    if let Some(rest) = message.split("the caller presents ").nth(1) {
+        let named = rest.split_whitespace().next().unwrap_or_default();
+        if o.peer_principal.as_deref() != Some(named) {
+            return Some(format!(
+                "says the caller presents {named}; the destination saw {:?}",
+                o.peer_principal
+            ));
+        }
     }
     None
 }
@@ -1538,6 +1549,82 @@ mod regressions {
         let plaintext = format!("{allow}{DR}DISABLE\n");
         let res = mesh(true, "name: http", &plaintext);
         assert_eq!(agree(&res, &http_request(&[])).status.to_string(), "403");
+    }
+
+    /// The error findings of one request, after checking both paths agree on it.
+    fn findings(res: &Resources, req: &RequestSpec) -> Vec<(String, String)> {
+        agree(res, req);
+        let mut mesh = new_mesh(res);
+        let o = one(&mut mesh, req);
+        diagnose(&mesh.evidence(req, &o))
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| (f.code.to_string(), f.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_simple_rules_finding_says_who_refused_the_handshake() {
+        // SIMPLE without caCertificates (with or without subjectAltNames): the client rejected
+        // the server against the system roots; the server never asked for a certificate.
+        for tls in [
+            "SIMPLE\n      subjectAltNames: [\"spiffe://cluster.local/ns/foo/sa/default\"]\n",
+            "SIMPLE\n",
+        ] {
+            let res = mesh(true, "name: http", &format!("{DR}{tls}{STRICT}"));
+            let f = findings(&res, &http_request(&[]));
+            let (_, msg) = f
+                .iter()
+                .find(|(c, _)| c == "DestinationRuleTlsSimple")
+                .expect("finding");
+            assert!(
+                msg.contains(
+                    "client rejects the server's mesh certificate (CERTIFICATE_VERIFY_FAILED)"
+                ),
+                "{msg}"
+            );
+            assert!(
+                !msg.contains("requires one") && !msg.contains("refuses"),
+                "{msg}"
+            );
+        }
+        // insecureSkipVerify: now the STRICT server refuses the certificate-less client.
+        let res = mesh(
+            true,
+            "name: http",
+            &format!("{DR}SIMPLE\n      insecureSkipVerify: true\n{STRICT}"),
+        );
+        let f = findings(&res, &http_request(&[]));
+        let (_, msg) = f
+            .iter()
+            .find(|(c, _)| c == "DestinationRuleTlsSimple")
+            .expect("finding");
+        assert!(
+            msg.contains("refuses the handshake (TLSV1_ALERT_CERTIFICATE_REQUIRED)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn tls_into_a_permissive_port_is_not_called_disable() {
+        // One-way TLS into PERMISSIVE: the listener takes non-Istio TLS for plaintext.
+        let res = mesh(
+            true,
+            "name: tcp",
+            &format!("{DR}SIMPLE\n      insecureSkipVerify: true\n"),
+        );
+        let mut req = http_request(&[]);
+        req.protocol = Some(Protocol::Tcp);
+        let f = findings(&res, &req);
+        let (_, msg) = f
+            .iter()
+            .find(|(c, _)| c == "MtlsToDisabledServer")
+            .expect("finding");
+        assert!(
+            msg.contains("mode on the target port is PERMISSIVE"),
+            "{msg}"
+        );
+        assert!(!msg.contains("DISABLE"), "{msg}");
     }
 
     #[test]
