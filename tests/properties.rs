@@ -61,6 +61,12 @@ mod gen {
         pub http_port: Option<bool>,
         pub tcp_port: Option<bool>,
         pub unnamed_port: bool,
+        /// One `traffic.sidecar.istio.io/*` pod annotation (name, value).
+        pub interception: Option<(&'static str, &'static str)>,
+        /// `clusterIP: None` (a headless Service).
+        pub headless: bool,
+        /// `appProtocol` on the unnamed port.
+        pub app_protocol: Option<&'static str>,
     }
 
     /// One namespace and its workloads.
@@ -190,6 +196,8 @@ mod gen {
         /// `workloadSelector: {app: ...}` (the rule then applies to those clients only, and
         /// a sidecar may load its `credentialName`).
         pub workload_selector: Option<&'static str>,
+        /// `trafficPolicy.loadBalancer.simple: PASSTHROUGH` (an ORIGINAL_DST cluster).
+        pub passthrough: bool,
     }
 
     /// The source of an AuthorizationPolicy rule.
@@ -315,9 +323,31 @@ mod gen {
             prop::option::of(any::<bool>()),
             prop::option::of(any::<bool>()),
             any::<bool>(),
+            (
+                prop::option::weighted(
+                    0.15,
+                    select(vec![
+                        ("includeInboundPorts", "9000"),
+                        ("excludeInboundPorts", "80"),
+                        ("excludeOutboundPorts", "8000"),
+                        ("excludeOutboundIPRanges", "0.0.0.0/0"),
+                        ("includeOutboundIPRanges", ""),
+                    ]),
+                ),
+                prop::bool::weighted(0.1),
+                prop::option::weighted(0.2, select(vec!["http", "tcp", "grpc", "mysql"])),
+            ),
         )
             .prop_map(
-                move |(inject, account, replicas, http_port, tcp_port, unnamed_port)| {
+                move |(
+                    inject,
+                    account,
+                    replicas,
+                    http_port,
+                    tcp_port,
+                    unnamed_port,
+                    (interception, headless, app_protocol),
+                )| {
                     let mut w = WorkloadSpec {
                         name,
                         inject,
@@ -326,6 +356,9 @@ mod gen {
                         http_port,
                         tcp_port,
                         unnamed_port,
+                        interception,
+                        headless,
+                        app_protocol,
                     };
                     if w.http_port.is_none() && w.tcp_port.is_none() && !w.unnamed_port {
                         w.http_port = Some(true);
@@ -387,15 +420,19 @@ mod gen {
             prop::option::weighted(0.3, (select(vec![8000u16, 9000, 7000]), tls_mode())),
             prop::option::weighted(0.3, select(vec![".", "*", "foo", "bar"])),
             prop::option::weighted(0.15, select(WORKLOADS.to_vec())),
+            prop::bool::weighted(0.1),
         )
             .prop_map(
-                |(namespace, host, tls, port_level, export_to, workload_selector)| DrSpec {
-                    namespace,
-                    host,
-                    tls,
-                    port_level,
-                    export_to,
-                    workload_selector,
+                |(namespace, host, tls, port_level, export_to, workload_selector, passthrough)| {
+                    DrSpec {
+                        namespace,
+                        host,
+                        tls,
+                        port_level,
+                        export_to,
+                        workload_selector,
+                        passthrough,
+                    }
                 },
             )
     }
@@ -558,11 +595,17 @@ mod render {
             Some(v) => format!("        sidecar.istio.io/inject: \"{v}\"\n"),
             None => String::new(),
         };
+        let annotations = match w.interception {
+            Some((k, v)) => {
+                format!("      annotations:\n        traffic.sidecar.istio.io/{k}: \"{v}\"\n")
+            }
+            None => String::new(),
+        };
         let _ = write!(
             out,
             "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n\
              spec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n\
-             \x20   metadata:\n      labels:\n        app: {name}\n{inject}    spec:\n      serviceAccountName: {sa}\n\
+             \x20   metadata:\n      labels:\n        app: {name}\n{inject}{annotations}    spec:\n      serviceAccountName: {sa}\n\
              \x20     containers:\n      - name: app\n        image: app\n        ports:\n",
             name = w.name,
             replicas = w.replicas,
@@ -574,11 +617,13 @@ mod render {
                 "        - containerPort: {port}\n          name: {name}"
             );
         }
-        let _ = write!(
+        let _ =
+            write!(
             out,
             "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {ns}\n\
-             spec:\n  selector:\n    app: {name}\n  ports:\n",
-            name = w.name
+             spec:\n{headless}  selector:\n    app: {name}\n  ports:\n",
+            name = w.name,
+            headless = if w.headless { "  clusterIP: None\n" } else { "" },
         );
         if let Some(by_name) = w.http_port {
             let target = if by_name {
@@ -604,6 +649,9 @@ mod render {
         }
         if w.unnamed_port {
             let _ = writeln!(out, "  - port: 7000\n    targetPort: 80");
+            if let Some(app) = w.app_protocol {
+                let _ = writeln!(out, "    appProtocol: {app}");
+            }
         }
     }
 
@@ -689,10 +737,13 @@ mod render {
                 "  workloadSelector:\n    matchLabels:\n      app: {app}"
             );
         }
-        if d.tls.is_none() && d.port_level.is_none() {
+        if d.tls.is_none() && d.port_level.is_none() && !d.passthrough {
             return;
         }
         out.push_str("  trafficPolicy:\n");
+        if d.passthrough {
+            out.push_str("    loadBalancer:\n      simple: PASSTHROUGH\n");
+        }
         if let Some(t) = &d.tls {
             tls(out, "    ", t);
         }
@@ -1015,7 +1066,7 @@ proptest! {
         for mut req in flow_requests(&res).into_iter().filter(|r| r.protocol == Some(Protocol::Http)) {
             let (ns, _) = req.from.split_once('/').expect("NS/NAME");
             let dest = resolve_destination(&res, ns, &req.to).expect("destination resolves");
-            if !dest.endpoints.first().is_some_and(|ep| ep.has_sidecar) {
+            if !dest.endpoints.first().is_some_and(|ep| ep.intercepted) {
                 continue;
             }
             let ordinary = one(&mut mesh, &req);
@@ -1279,7 +1330,7 @@ fn generated_meshes_cover_every_outcome_class() {
         TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
     );
     let mut seen = BTreeSet::new();
-    for _ in 0..400 {
+    for _ in 0..600 {
         let spec = gen::mesh().new_tree(&mut runner).expect("tree").current();
         let res = load(&render::mesh(&spec));
         let analyzer = Analyzer::new(&res);
@@ -1293,6 +1344,18 @@ fn generated_meshes_cover_every_outcome_class() {
             });
             if let Some(reason) = &p.tls_error {
                 seen.insert(reason.clone());
+            }
+            // Interception annotations, ORIGINAL_DST clusters (headless, PASSTHROUGH).
+            for d in p.trace.iter().flat_map(|t| &t.decisions) {
+                if ["client-tls/not-intercepted", "client-tls/original-dst"].contains(&d.step) {
+                    seen.insert(d.step.to_string());
+                }
+            }
+            if p.trace
+                .iter()
+                .any(|t| t.step == "inbound-mtls" && t.summary.contains("does not capture"))
+            {
+                seen.insert("inbound not captured".to_string());
             }
             // Authorization decided on an address or a header the client sends.
             for d in p
@@ -1335,6 +1398,9 @@ fn generated_meshes_cover_every_outcome_class() {
         "header user-agent",
         "header host",
         "sni \"outbound_",
+        "client-tls/not-intercepted",
+        "client-tls/original-dst",
+        "inbound not captured",
     ] {
         assert!(
             seen.contains(class),
