@@ -16,6 +16,7 @@ use proptest::test_runner::FileFailurePersistence;
 
 use sim::analysis::{flow_requests, Analyzer};
 use sim::diagnose::{diagnose, Severity};
+use sim::fault::Fault;
 use sim::mesh::{Mesh, MeshOptions};
 use sim::model::{load::load_str, MtlsMode, PeerAuthentication, Resources};
 use sim::policy::{
@@ -1234,11 +1235,30 @@ proptest! {
     /// is the destination's, it does not blame the server for a handshake the client aborted,
     /// and it does not call an mTLS request plaintext.
     #[test]
-    fn no_finding_contradicts_the_outcome_it_explains(spec in gen::mesh()) {
+    fn no_finding_contradicts_the_outcome_it_explains(
+        spec in gen::mesh(),
+        fault in prop::option::weighted(0.5, (0u8..5, select(vec!["foo/web", "bar/web", "foo/db"]))),
+    ) {
         let yaml = render::mesh(&spec);
         let res = load(&yaml);
         let index = PeerAuthenticationIndex::build(&res);
-        let mut mesh = new_mesh(&res);
+        // Certificate faults (on a workload the mesh may not have) exercise the certificate
+        // rules' messages too.
+        let faults: Vec<Fault> = fault
+            .filter(|(_, w)| res.find_workload(w).is_ok_and(|w| res.has_sidecar(w) && w.replicas > 0))
+            .map(|(kind, w)| {
+                let workload = w.to_string();
+                match kind {
+                    0 => Fault::MissingCert { workload },
+                    1 => Fault::ExpiredCert { workload },
+                    2 => Fault::ClockSkew { workload, offset_secs: 30 * 86_400 },
+                    3 => Fault::ClockSkew { workload, offset_secs: -3_600 },
+                    _ => Fault::RotateRoot { restart: vec![workload] },
+                }
+            })
+            .into_iter()
+            .collect();
+        let mut mesh = Mesh::build(res.clone(), &faults, MeshOptions::default()).expect("mesh builds");
         for req in requests(&res, &spec.variants) {
             let o = one(&mut mesh, &req);
             if o.status.is_success() {
@@ -1247,7 +1267,7 @@ proptest! {
             let mode = server_mode(&res, &index, &req);
             for f in diagnose(&mesh.evidence(&req, &o)).iter().filter(|f| f.severity == Severity::Error) {
                 if let Some(why) = contradiction(&f.message, &o, mode) {
-                    prop_assert!(false, "{} -> {}: {} `{}` {why}\n--- mesh ---\n{yaml}", req.from, req.to, f.code, f.message);
+                    prop_assert!(false, "{} -> {} (faults {faults:?}): {} `{}` {why}\n--- mesh ---\n{yaml}", req.from, req.to, f.code, f.message);
                 }
             }
         }
