@@ -1,11 +1,13 @@
 //! The two paths agree: for the configuration of every scenario in the library (healthy
 //! certificates, time zero), the analysis path's connectivity matrix and the data path's real
-//! exchanges give the same status, mTLS, response flags and TLS error for every flow.
+//! exchanges give the same status, mTLS, response flags and TLS error for every flow, and the
+//! analysis path's prediction of each flow has the data path's `response_code_details` and peer
+//! principal.
 
 use std::path::PathBuf;
 
 use harness::{parse_scenario, scenario_files, Tree};
-use sim::analysis::matrix;
+use sim::analysis::{flow_requests, matrix, Analyzer};
 use sim::mesh::matrix_handshake;
 use sim::mesh::{Mesh, MeshOptions};
 
@@ -22,8 +24,22 @@ fn analysis_and_data_path_agree_on_every_library_configuration() {
     for scenario in &scenarios {
         let res = scenario.resources.clone();
         let predicted = matrix(&res).expect("analysis matrix");
-        let mut mesh = Mesh::build(res, &[], MeshOptions::default()).expect("mesh builds");
+        let mut mesh = Mesh::build(res.clone(), &[], MeshOptions::default()).expect("mesh builds");
         let observed = matrix_handshake(&mut mesh).expect("data path matrix");
+        let analyzer = Analyzer::new(&res);
+        // A fresh mesh: each flow's first request goes to the first endpoint, as predicted.
+        let mut mesh = Mesh::build(res.clone(), &[], MeshOptions::default()).expect("mesh builds");
+        for req in flow_requests(&res) {
+            let p = analyzer.predict(&req).expect("predicts");
+            let o = mesh.request(&req).expect("data path")[0].clone();
+            if (&p.details, &p.peer_principal) != (&o.details, &o.peer_principal) {
+                disagreements.push(format!(
+                    "{}: {} -> {}\n  analysis:  details={:?} principal={:?}\n  data path: details={:?} principal={:?}",
+                    scenario.file.display(), req.from, req.to,
+                    p.details, p.peer_principal, o.details, o.peer_principal
+                ));
+            }
+        }
         assert_eq!(predicted.len(), observed.len());
         for (p, o) in predicted.iter().zip(&observed) {
             compared += 1;

@@ -32,16 +32,65 @@ pub struct RequestSpec {
     pub concurrency: u32,
 }
 
+/// The `User-Agent` the client (curl) sends unless told otherwise.
+pub const CURL_USER_AGENT: &str = "curl/8.5.0";
+
 impl RequestSpec {
-    /// The `Host` header (`:authority`) the client sends: `to` as written, except that curl
+    /// The `Host` header (`:authority`) the client sends: a `Host` the request sets itself
+    /// (curl's `-H 'Host: ...'` replaces its own), else `to` as written, except that curl
     /// leaves out the scheme's default port (`http.c`: no `:80` for plain HTTP), so
     /// `httpbin.foo:80` is sent as `httpbin.foo`. AuthorizationPolicy `hosts` match this value
     /// exactly (`matcher.HostMatcher`), so both paths take it from here.
     pub fn authority(&self) -> String {
+        if let Some((_, host)) = self
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        {
+            return host.clone();
+        }
         match self.to.strip_suffix(":80") {
             Some(host) if !host.is_empty() => host.to_string(),
             _ => self.to.clone(),
         }
+    }
+
+    /// Every header the client writes after `Host`, names lowercased, in order: curl's own
+    /// `User-Agent: curl/8.5.0` and `Accept: */*` (`lib/http.c`), each replaced by a header of
+    /// the same name the request sets (`-H`), then the request's other headers. The data path
+    /// puts exactly these on the wire and the analysis path hands them to authorization, so a
+    /// `request.headers[...]` condition sees the same request on both.
+    pub fn sent_headers(&self) -> Vec<(String, String)> {
+        let mine: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .filter(|(k, _)| k != "host")
+            .collect();
+        let mut out: Vec<(String, String)> = [("user-agent", CURL_USER_AGENT), ("accept", "*/*")]
+            .into_iter()
+            .map(|(k, v)| {
+                let value = mine
+                    .iter()
+                    .find(|(m, _)| m == k)
+                    .map_or_else(|| v.to_string(), |(_, v)| v.clone());
+                (k.to_string(), value)
+            })
+            .collect();
+        out.extend(
+            mine.into_iter()
+                .filter(|(k, _)| k != "user-agent" && k != "accept"),
+        );
+        out
+    }
+
+    /// [`sent_headers`](Self::sent_headers) with `host` (the [`authority`](Self::authority))
+    /// first: what the destination's HTTP filters see (Envoy maps a `host` lookup to
+    /// `:authority`, `HeaderMapImpl`'s static lookup table).
+    pub fn headers_as_received(&self) -> BTreeMap<String, String> {
+        std::iter::once(("host".to_string(), self.authority()))
+            .chain(self.sent_headers())
+            .collect()
     }
 }
 

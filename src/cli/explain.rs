@@ -209,6 +209,10 @@ mod tests {
             tls_error: None,
             peer_principal: None,
             codes: vec![FindingCode::PlaintextToStrict],
+            client_tls: None,
+            server_roots: None,
+            server_mode: Some(sim::model::MtlsMode::Strict),
+            sni: None,
             trace: vec![TraceStep {
                 step: "inbound-mtls",
                 summary: "foo/httpbin accepts STRICT on target port 80".into(),

@@ -17,6 +17,7 @@ use crate::policy::{
     PodIps, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
+use crate::vocab::boringssl;
 use crate::vocab::details::{
     remote_connection_failure, upstream_reset_before_response_started, HTTP1_CODEC_ERROR,
     NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
@@ -54,6 +55,17 @@ pub struct Prediction {
     pub peer_principal: Option<String>,
     /// Failure-mode codes the configuration explains the outcome with.
     pub codes: Vec<FindingCode>,
+    /// The client sidecar's wire TLS towards the endpoint and what chose it; `None` when no
+    /// client sidecar handles the connection (or it takes the plaintext passthrough chain).
+    pub client_tls: Option<(ClientTlsMode, ClientTlsSource)>,
+    /// SIMPLE/MUTUAL: the roots the client verifies the server certificate against.
+    pub server_roots: Option<ServerRoots>,
+    /// The destination sidecar's effective mode on the target port; `None` when no sidecar
+    /// captures it.
+    pub server_mode: Option<MtlsMode>,
+    /// The SNI of the client's ClientHello as the destination's listener reads it
+    /// (`connection.sni`); `None` for plaintext.
+    pub sni: Option<String>,
     /// The decision trace, in request-flow order.
     pub trace: Vec<TraceStep>,
 }
@@ -92,6 +104,10 @@ impl<'a> Analyzer<'a> {
             tls_error: None,
             peer_principal: None,
             codes: Vec::new(),
+            client_tls: None,
+            server_roots: None,
+            server_mode: None,
+            sni: None,
             trace: vec![TraceStep {
                 step: "destination",
                 summary: format!(
@@ -240,6 +256,16 @@ impl<'a> Analyzer<'a> {
         let wire = client_mode
             .as_ref()
             .map_or(ClientTlsMode::Disable, |c| c.mode);
+        p.client_tls = client_mode.as_ref().map(|c| (c.mode, c.source));
+        if wire != ClientTlsMode::Disable {
+            p.sni = client_mode.as_ref().and_then(|c| {
+                c.request_names(RouterHost::of_request(&dest, req).as_ref())
+                    .sni
+                    .filter(|s| !s.is_empty())
+            });
+        }
+        p.server_roots = client_mode.as_ref().and_then(ClientTlsChoice::server_roots);
+        p.server_mode = server_mode;
         match (wire, server_mode) {
             (ClientTlsMode::Disable, Some(MtlsMode::Strict))
                 if chain == Some(OutboundChain::Passthrough) =>
@@ -261,7 +287,12 @@ impl<'a> Analyzer<'a> {
                         _ => FindingCode::DestinationRuleTlsDisable,
                     };
                     fail(&mut p, http, &[UC], None, code);
-                    p.details = upstream_reset_before_response_started("connection termination");
+                    // The router's reset; tcp_proxy just closes the client's connection.
+                    p.details = if http {
+                        upstream_reset_before_response_started("connection termination")
+                    } else {
+                        String::new()
+                    };
                 } else {
                     p.status = Status::Reset;
                     p.details = String::new();
@@ -287,6 +318,7 @@ impl<'a> Analyzer<'a> {
                     ep_workload,
                     u32::from(ep.target_port),
                     server_mode,
+                    p.sni.clone(),
                 );
                 let code = if wire == ClientTlsMode::IstioMutual && server_mode.is_none() {
                     FindingCode::MtlsToNonMeshWorkload
@@ -336,7 +368,7 @@ impl<'a> Analyzer<'a> {
         // Authorization at the destination (its sidecar, when it captures the port).
         if ep.intercepted {
             let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
-            let facts = request_facts(
+            let mut facts = request_facts(
                 req,
                 protocol,
                 server_http,
@@ -345,6 +377,7 @@ impl<'a> Analyzer<'a> {
                 ep.target_port,
                 res.mesh_config.path_normalization,
             );
+            facts.sni = p.sni.clone();
             let decision = self.authz.evaluate(res, ep_workload, &facts);
             p.trace.push(TraceStep {
                 step: "authorization",
@@ -366,6 +399,10 @@ impl<'a> Analyzer<'a> {
                 p.codes
                     .push(authz_code(&decision, p.peer_principal.is_some()));
             }
+        }
+        if !captured && !ep.intercepted {
+            // No proxy on either side: nobody writes response-code details.
+            p.details.clear();
         }
         Ok(p)
     }
@@ -437,6 +474,7 @@ impl Analyzer<'_> {
         ep_workload: &Workload,
         target_port: u32,
         server_mode: Option<MtlsMode>,
+        sni: Option<String>,
     ) -> Option<&'static str> {
         let app_reason = if application == Protocol::Tcp {
             "UNEXPECTED_MESSAGE"
@@ -454,13 +492,14 @@ impl Analyzer<'_> {
         }
         // The ClientHello lands on the TCP chain: no identity, no HTTP, the caller's address.
         let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
-        let facts = RequestFacts::new(
+        let mut facts = RequestFacts::new(
             Some(source_ip),
             None,
             u16::try_from(target_port).unwrap_or(0),
             None,
             self.res.mesh_config.path_normalization,
         );
+        facts.sni = sni;
         self.authz
             .evaluate(self.res, ep_workload, &facts)
             .allowed
@@ -495,12 +534,11 @@ fn fail(
         .filter(|f| http || !matches!(*f, URX | UC))
         .collect();
     p.tls_error = tls_error.map(str::to_string);
-    p.details = match tls_error {
-        Some(reason) => {
-            remote_connection_failure(Some(&format!("TLS_error:|{reason}:TLS_error_end")))
-        }
-        None => upstream_reset_before_response_started("connection failure"),
-    };
+    // Envoy's SslSocket closes a failed handshake as a remote close
+    // (`SslSocket::onFailure`), so the reset reason is `remote connection failure`, with
+    // BoringSSL's error queue as the transport failure reason when it holds one.
+    p.details =
+        remote_connection_failure(tls_error.map(boringssl::transport_failure_of).as_deref());
     p.mtls = false;
     p.peer_principal = None;
     p.codes.push(code);
@@ -534,7 +572,7 @@ pub fn request_facts(
         method: req.method.clone(),
         path: req.path.clone(),
         host: req.authority(),
-        headers: req.headers.clone(),
+        headers: req.headers_as_received(),
     });
     RequestFacts::new(Some(source_ip), principal, target_port, http, normalization)
 }

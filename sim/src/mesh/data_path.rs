@@ -83,7 +83,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
                 ))
             })?;
         let authorize = |input: &AuthzInput| -> AuthzVerdict {
-            let facts = RequestFacts::new(
+            let mut facts = RequestFacts::new(
                 input.source_ip.parse::<IpAddr>().ok(),
                 input.principal.clone(),
                 input.port,
@@ -95,6 +95,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
                 }),
                 resources.mesh_config.path_normalization,
             );
+            facts.sni = input.sni.clone();
             let decision = authz.evaluate(resources, ep_workload, &facts);
             if decision.allowed {
                 AuthzVerdict::Allow
@@ -298,11 +299,7 @@ fn app_request(req: &RequestSpec, protocol: Protocol) -> AppRequest {
         Protocol::Http => {
             let mut r = AppRequest::http_get(&req.authority(), &req.path);
             r.method = req.method.clone();
-            r.headers.extend(
-                req.headers
-                    .iter()
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
-            );
+            r.headers = req.sent_headers();
             r
         }
     }

@@ -119,6 +119,9 @@ pub struct AuthzInput {
     pub source_ip: String,
     /// HTTP attributes, `None` on a TCP filter chain.
     pub http: Option<HttpAttributes>,
+    /// The SNI of the client's ClientHello (`connection.sni`, Envoy's `requested_server_name`
+    /// from the listener's `tls_inspector`); `None` for plaintext.
+    pub sni: Option<String>,
 }
 
 /// The authorization decision.

@@ -266,6 +266,7 @@ impl Inbound<'_> {
             port: s.port,
             source_ip: self.src_ip.clone(),
             http: None,
+            sni: c.sni.clone(),
         }
     }
 

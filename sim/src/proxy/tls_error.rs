@@ -1,14 +1,13 @@
 //! rustls errors and alerts in Envoy's vocabulary: the BoringSSL reason string, its packed error
 //! code (`ERR_PACK(ERR_LIB_SSL, reason)` = `0x10000000 + reason`; a received alert is reason
-//! `1000 + alert`), the `TLS_error:|...:TLS_error_end` transport failure string, and which SSL
-//! stat Envoy counts. The table is documented in `docs/tls-errors.md`.
+//! `1000 + alert`, numbers and strings from [`crate::vocab::boringssl`]), and which SSL stat Envoy
+//! counts. The table is documented in `docs/tls-errors.md`.
 
 use rustls::{CertificateError, Error, InvalidMessage, PeerIncompatible};
 
 use super::verifier::SpiffeCheckError;
 
-/// `ERR_LIB_SSL << 24`.
-const SSL_LIB: u32 = 0x1000_0000;
+use crate::vocab::boringssl::{alert_reason, error_code, transport_failure, SSL_LIB};
 
 /// Which Envoy SSL counter a failure increments (`ssl_socket.cc`, `default_validator.cc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,111 +38,67 @@ pub(crate) struct TlsFailure {
 impl TlsFailure {
     /// Envoy's transport failure reason: `TLS_error:|<code>:SSL routines:OPENSSL_internal:<REASON>:TLS_error_end`.
     pub(crate) fn envoy_string(&self) -> String {
-        format!(
-            "TLS_error:|{}:SSL routines:OPENSSL_internal:{}:TLS_error_end",
-            self.code, self.reason
-        )
+        transport_failure(self.code, self.reason)
     }
 
     /// Maps a rustls error (local failure or alert received) to what BoringSSL would report.
     pub(crate) fn from_rustls(err: &Error) -> TlsFailure {
-        let (reason, number, stat) = classify(err);
+        let (reason, stat) = classify(err);
+        let code = match err {
+            Error::AlertReceived(alert) => SSL_LIB + 1000 + u32::from(u8::from(*alert)),
+            // Every local name `classify` returns is in the table.
+            _ => error_code(reason).unwrap_or(SSL_LIB),
+        };
         TlsFailure {
             reason,
-            code: SSL_LIB + number,
+            code,
             stat,
             detail: err.to_string(),
         }
     }
 }
 
-fn classify(err: &Error) -> (&'static str, u32, TlsStat) {
+fn classify(err: &Error) -> (&'static str, TlsStat) {
     use TlsStat::*;
     match err {
-        Error::AlertReceived(alert) => {
-            let n = u8::from(*alert);
-            (alert_reason(n), 1000 + u32::from(n), ConnectionError)
-        }
+        Error::AlertReceived(alert) => (alert_reason(u8::from(*alert)), ConnectionError),
         Error::InvalidCertificate(_) if SpiffeCheckError::from_rustls(err).is_some() => {
-            ("CERTIFICATE_VERIFY_FAILED", 125, FailVerifySan)
+            ("CERTIFICATE_VERIFY_FAILED", FailVerifySan)
         }
         Error::InvalidCertificate(CertificateError::BadEncoding) => {
-            ("CANNOT_PARSE_LEAF_CERT", 272, FailVerifyError)
+            ("CANNOT_PARSE_LEAF_CERT", FailVerifyError)
         }
-        Error::InvalidCertificate(_) => ("CERTIFICATE_VERIFY_FAILED", 125, FailVerifyError),
-        Error::NoCertificatesPresented => {
-            ("PEER_DID_NOT_RETURN_A_CERTIFICATE", 192, FailVerifyNoCert)
-        }
+        Error::InvalidCertificate(_) => ("CERTIFICATE_VERIFY_FAILED", FailVerifyError),
+        Error::NoCertificatesPresented => ("PEER_DID_NOT_RETURN_A_CERTIFICATE", FailVerifyNoCert),
         Error::PeerIncompatible(p) => match p {
-            PeerIncompatible::NoCipherSuitesInCommon => ("NO_SHARED_CIPHER", 184, ConnectionError),
-            PeerIncompatible::NoKxGroupsInCommon => ("NO_SHARED_GROUP", 266, ConnectionError),
+            PeerIncompatible::NoCipherSuitesInCommon => ("NO_SHARED_CIPHER", ConnectionError),
+            PeerIncompatible::NoKxGroupsInCommon => ("NO_SHARED_GROUP", ConnectionError),
             PeerIncompatible::NoSignatureSchemesInCommon
             | PeerIncompatible::NoCertificateRequestSignatureSchemesInCommon => {
-                ("NO_COMMON_SIGNATURE_ALGORITHMS", 253, ConnectionError)
+                ("NO_COMMON_SIGNATURE_ALGORITHMS", ConnectionError)
             }
             PeerIncompatible::Tls12NotOffered
             | PeerIncompatible::Tls12NotOfferedOrEnabled
             | PeerIncompatible::SupportedVersionsExtensionRequired
             | PeerIncompatible::ServerDoesNotSupportTls12Or13
             | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig => {
-                ("UNSUPPORTED_PROTOCOL", 240, ConnectionError)
+                ("UNSUPPORTED_PROTOCOL", ConnectionError)
             }
-            _ => ("HANDSHAKE_FAILURE_ON_CLIENT_HELLO", 154, ConnectionError),
+            _ => ("HANDSHAKE_FAILURE_ON_CLIENT_HELLO", ConnectionError),
         },
         // Non-TLS bytes where a record header was expected: BoringSSL checks the record version
         // first and reports WRONG_VERSION_NUMBER.
         Error::InvalidMessage(InvalidMessage::InvalidContentType)
         | Error::InvalidMessage(InvalidMessage::UnknownProtocolVersion) => {
-            ("WRONG_VERSION_NUMBER", 247, ConnectionError)
+            ("WRONG_VERSION_NUMBER", ConnectionError)
         }
-        Error::InvalidMessage(_) => ("DECODE_ERROR", 137, ConnectionError),
+        Error::InvalidMessage(_) => ("DECODE_ERROR", ConnectionError),
         Error::InappropriateMessage { .. } | Error::InappropriateHandshakeMessage { .. } => {
-            ("UNEXPECTED_MESSAGE", 223, ConnectionError)
+            ("UNEXPECTED_MESSAGE", ConnectionError)
         }
-        Error::NoApplicationProtocol => ("NO_APPLICATION_PROTOCOL", 307, ConnectionError),
-        Error::DecryptError => ("DECRYPTION_FAILED_OR_BAD_RECORD_MAC", 139, ConnectionError),
-        _ => ("SSL_HANDSHAKE_FAILURE", 215, ConnectionError),
-    }
-}
-
-/// BoringSSL's `SSL_R_*_ALERT_*` name for a received alert number.
-fn alert_reason(n: u8) -> &'static str {
-    match n {
-        0 => "SSLV3_ALERT_CLOSE_NOTIFY",
-        10 => "SSLV3_ALERT_UNEXPECTED_MESSAGE",
-        20 => "SSLV3_ALERT_BAD_RECORD_MAC",
-        21 => "TLSV1_ALERT_DECRYPTION_FAILED",
-        22 => "TLSV1_ALERT_RECORD_OVERFLOW",
-        30 => "SSLV3_ALERT_DECOMPRESSION_FAILURE",
-        40 => "SSLV3_ALERT_HANDSHAKE_FAILURE",
-        41 => "SSLV3_ALERT_NO_CERTIFICATE",
-        42 => "SSLV3_ALERT_BAD_CERTIFICATE",
-        43 => "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
-        44 => "SSLV3_ALERT_CERTIFICATE_REVOKED",
-        45 => "SSLV3_ALERT_CERTIFICATE_EXPIRED",
-        46 => "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
-        47 => "SSLV3_ALERT_ILLEGAL_PARAMETER",
-        48 => "TLSV1_ALERT_UNKNOWN_CA",
-        49 => "TLSV1_ALERT_ACCESS_DENIED",
-        50 => "TLSV1_ALERT_DECODE_ERROR",
-        51 => "TLSV1_ALERT_DECRYPT_ERROR",
-        60 => "TLSV1_ALERT_EXPORT_RESTRICTION",
-        70 => "TLSV1_ALERT_PROTOCOL_VERSION",
-        71 => "TLSV1_ALERT_INSUFFICIENT_SECURITY",
-        80 => "TLSV1_ALERT_INTERNAL_ERROR",
-        86 => "TLSV1_ALERT_INAPPROPRIATE_FALLBACK",
-        90 => "TLSV1_ALERT_USER_CANCELLED",
-        100 => "TLSV1_ALERT_NO_RENEGOTIATION",
-        110 => "TLSV1_ALERT_UNSUPPORTED_EXTENSION",
-        111 => "TLSV1_ALERT_CERTIFICATE_UNOBTAINABLE",
-        112 => "TLSV1_ALERT_UNRECOGNIZED_NAME",
-        113 => "TLSV1_ALERT_BAD_CERTIFICATE_STATUS_RESPONSE",
-        114 => "TLSV1_ALERT_BAD_CERTIFICATE_HASH_VALUE",
-        115 => "TLSV1_ALERT_UNKNOWN_PSK_IDENTITY",
-        116 => "TLSV1_ALERT_CERTIFICATE_REQUIRED",
-        120 => "TLSV1_ALERT_NO_APPLICATION_PROTOCOL",
-        121 => "TLSV1_ALERT_ECH_REQUIRED",
-        _ => "UNKNOWN_ALERT_TYPE",
+        Error::NoApplicationProtocol => ("NO_APPLICATION_PROTOCOL", ConnectionError),
+        Error::DecryptError => ("DECRYPTION_FAILED_OR_BAD_RECORD_MAC", ConnectionError),
+        _ => ("SSL_HANDSHAKE_FAILURE", ConnectionError),
     }
 }
 

@@ -6,6 +6,7 @@
 
 #[macro_use]
 mod names;
+pub mod boringssl;
 pub(crate) mod details;
 mod finding_code;
 mod host_port;

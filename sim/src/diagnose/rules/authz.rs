@@ -26,13 +26,19 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
         return Vec::new();
     };
     let res = &ctx.ev.resources;
-    let Some((server, decision)) = evaluate(ctx, p.peer_principal.clone()) else {
+    // The identity the destination saw (its access log's peer), not the predicted one.
+    let principal = ctx.ev.outcome.peer_principal.clone();
+    let Some((server, decision)) = evaluate(ctx, principal.clone(), p.sni.clone()) else {
         return Vec::new();
     };
+    // The re-evaluation must name the policy the observed denial names.
+    if decision.allowed || decision.details.as_deref() != Some(ctx.ev.outcome.details.as_str()) {
+        return Vec::new();
+    }
     let mut evidence = vec![observed(ctx)];
     evidence.push(format!(
         "caller identity: {}",
-        p.peer_principal
+        principal
             .as_deref()
             .map_or("none (plaintext connection)".to_string(), |s| s.to_string())
     ));
@@ -56,12 +62,14 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
                 .any(|f| m.field.contains(f))
     });
     let code = match *code {
-        FindingCode::PrincipalRequiresMtls if !identity_miss => FindingCode::NoAllowPolicyMatched,
+        FindingCode::PrincipalRequiresMtls if !identity_miss || principal.is_some() => {
+            FindingCode::NoAllowPolicyMatched
+        }
         other => other,
     };
     let finding = match code {
         FindingCode::DenyPolicyMatched => deny_matched(res, server, &decision, evidence),
-        FindingCode::NoAllowPolicyMatched => no_allow_matched(ctx, p.peer_principal.as_deref(), evidence),
+        FindingCode::NoAllowPolicyMatched => no_allow_matched(ctx, principal.as_deref(), evidence),
         FindingCode::PrincipalRequiresMtls => Finding::error(
             FindingCode::PrincipalRequiresMtls,
             format!(
@@ -99,6 +107,7 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
 fn evaluate<'r>(
     ctx: &'r Ctx<'_>,
     principal: Option<String>,
+    sni: Option<String>,
 ) -> Option<(&'r Workload, AuthzDecision)> {
     let res = &ctx.ev.resources;
     let req = &ctx.ev.request;
@@ -109,7 +118,7 @@ fn evaluate<'r>(
     // The same pod addresses the data path gives this configuration.
     let source_ip = PodIps::build(res).get(ns, name);
     let (protocol, server_http) = crate::analysis::inbound_protocol(req, &dest.port);
-    let facts = crate::analysis::request_facts(
+    let mut facts = crate::analysis::request_facts(
         req,
         protocol,
         server_http,
@@ -118,6 +127,7 @@ fn evaluate<'r>(
         ep.target_port,
         res.mesh_config.path_normalization,
     );
+    facts.sni = sni;
     Some((w, AuthzIndex::build(res).evaluate(res, w, &facts)))
 }
 

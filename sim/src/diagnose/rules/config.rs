@@ -1,11 +1,14 @@
 //! Configuration-explained failures: the analysis path predicts the request from the resources
-//! alone; when it predicts the same failure the client saw, its codes name the cause and its
-//! trace is the evidence. Authorization codes are refined in `authz.rs`.
+//! alone; when it predicts exactly the failure the client saw (status, response flags, TLS error
+//! and `response_code_details`), its codes name the cause and its trace is the evidence. Each
+//! message is written from the observed TLS error and the modes the trace shows, so it never
+//! says more than the evidence beside it. Authorization codes are refined in `authz.rs`.
 
 use crate::analysis::Prediction;
 use crate::diagnose::Finding;
-use crate::policy::resolve_destination;
-use crate::vocab::{join, FindingCode};
+use crate::model::{ClientTlsMode, MtlsMode};
+use crate::policy::{resolve_destination, ClientTlsSource, ServerRoots};
+use crate::vocab::{join, FindingCode, ResponseFlag};
 
 use super::{decision_line, Ctx};
 
@@ -39,11 +42,59 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
         .collect()
 }
 
-/// The prediction, when the observed outcome is a failure it also predicts (same status).
+/// The prediction, when the observed outcome is a failure it predicts exactly: the same status,
+/// response flags, TLS error and response-code details. A failure that differs in any of them
+/// has a cause the configuration alone does not show (a certificate, the control plane), and
+/// the other rules explain it.
 pub(super) fn predicted_failure<'c>(ctx: &'c Ctx<'_>) -> Option<&'c Prediction> {
     let p = ctx.prediction.as_ref()?;
     let o = &ctx.ev.outcome;
-    (!o.status.is_success() && p.status == o.status).then_some(p)
+    let sorted = |flags: &[ResponseFlag]| {
+        let mut v = flags.to_vec();
+        v.sort();
+        v
+    };
+    (!o.status.is_success()
+        && p.status == o.status
+        && p.tls_error == o.tls_error
+        && sorted(&p.response_flags) == sorted(&o.response_flags)
+        && p.details == o.details)
+        .then_some(p)
+}
+
+/// What the observed TLS error says happened at the client, for a message.
+fn observed_tls(ctx: &Ctx<'_>) -> String {
+    match ctx.ev.outcome.tls_error.as_deref() {
+        Some("WRONG_VERSION_NUMBER") => {
+            "the answer is not TLS (WRONG_VERSION_NUMBER: a plaintext listener replied)".into()
+        }
+        Some("UNEXPECTED_MESSAGE") => {
+            "the application echoed the ClientHello back (UNEXPECTED_MESSAGE)".into()
+        }
+        Some(reason) => format!("the handshake failed with {reason}"),
+        None => "the connection was closed during the handshake, with no TLS error".into(),
+    }
+}
+
+/// Why a SIMPLE/MUTUAL client rejected the server certificate (`CERTIFICATE_VERIFY_FAILED`):
+/// its roots, or `auto_san_validation`.
+fn server_rejected_because(ctx: &Ctx<'_>, p: &Prediction) -> &'static str {
+    if p.server_roots == Some(ServerRoots::Outside) {
+        "it verifies the server against roots that did not issue the mesh certificate \
+         (no caCertificates: the OS bundle; or another file or credential)"
+    } else if traced(ctx, "client-tls/auto-san") {
+        "without sni or subjectAltNames, auto_san_validation requires the request's host as a \
+         SAN, and mesh certificates carry only a SPIFFE URI"
+    } else {
+        "the server certificate does not carry the subjectAltNames the rule lists"
+    }
+}
+
+/// The client's wire mode as the prediction's outbound step shows it.
+fn wire_mode(p: &Prediction) -> &'static str {
+    p.client_tls
+        .map_or(ClientTlsMode::Disable, |(m, _)| m)
+        .as_str()
 }
 
 /// The client's view in one line.
@@ -103,14 +154,24 @@ fn traced(ctx: &Ctx<'_>, step: &str) -> bool {
 
 fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
     let req = &ctx.ev.request;
+    let p = ctx.prediction.as_ref();
     match code {
-        FindingCode::AutoMtlsPlaintextToStrict => (
-            format!(
-                "no DestinationRule sets tls towards {}, and auto mTLS chose plaintext for the whole cluster (see the outbound-tls trace: enableAutoMtls off, the service namespace's DISABLE, or a headless / loadBalancer PASSTHROUGH service with an endpoint without sidecar), but the endpoint only accepts mTLS (STRICT)",
-                req.to
-            ),
-            "inject every endpoint of the service (or drop loadBalancer.simple PASSTHROUGH so auto mTLS decides per endpoint), or set the DestinationRule's tls.mode to ISTIO_MUTUAL if every endpoint runs a sidecar",
-        ),
+        FindingCode::AutoMtlsPlaintextToStrict => {
+            let cause = match p.and_then(|p| p.client_tls) {
+                Some((_, ClientTlsSource::AutoMtlsOff)) => "enableAutoMtls is false",
+                _ if traced(ctx, "client-tls/service-mode") => {
+                    "a headless or loadBalancer PASSTHROUGH service with an endpoint without sidecar makes istiod infer plaintext for it"
+                }
+                _ => "the service namespace's own PeerAuthentication makes istiod infer plaintext for it",
+            };
+            (
+                format!(
+                    "no DestinationRule sets tls towards {}, and auto mTLS chose plaintext for the whole cluster ({cause}), but the endpoint only accepts mTLS (STRICT)",
+                    req.to
+                ),
+                "inject every endpoint of the service (or drop loadBalancer.simple PASSTHROUGH so auto mTLS decides per endpoint), or set the DestinationRule's tls.mode to ISTIO_MUTUAL if every endpoint runs a sidecar",
+            )
+        }
         FindingCode::DestinationRuleTlsDisable if traced(ctx, "client-tls/credential-name") => (
             format!(
                 "a DestinationRule sets tls SIMPLE/MUTUAL with credentialName towards {} but has no workloadSelector: a sidecar ignores such a rule's TLS and sends plaintext, which the STRICT server rejects",
@@ -118,18 +179,6 @@ fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
             ),
             "delete the DestinationRule's tls block so auto mTLS applies; to originate TLS with a credential from a sidecar, give the rule a workloadSelector",
         ),
-        FindingCode::DestinationRuleTlsSimple
-            if traced(ctx, "client-tls/auto-san")
-                && ctx.ev.outcome.tls_error.as_deref() == Some("CERTIFICATE_VERIFY_FAILED") =>
-        {
-            (
-            format!(
-                "a DestinationRule sets tls.mode SIMPLE towards {} without sni or subjectAltNames: the client rejects the mesh server certificate, which its caCertificates roots did not issue or which lacks the request's host as a SAN (auto_san_validation checks it; mesh certificates carry only a SPIFFE URI), and it has no client certificate for the STRICT server either",
-                req.to
-            ),
-            "set the DestinationRule's tls.mode to ISTIO_MUTUAL (or delete the tls block)",
-            )
-        }
         FindingCode::PlaintextToStrict if traced(ctx, "client-tls/not-intercepted") => (
             format!(
                 "{}'s sidecar does not capture this connection (its traffic.sidecar.istio.io outbound annotations), so the application sends plaintext itself, but {} only accepts mTLS (STRICT) on the target port",
@@ -158,38 +207,73 @@ fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
             ),
             "set the DestinationRule's tls.mode to ISTIO_MUTUAL, or delete its tls block so auto mTLS applies",
         ),
-        FindingCode::DestinationRuleTlsSimple => (
-            format!(
-                "a DestinationRule sets tls.mode SIMPLE towards {}: the client sends no certificate, but the STRICT server requires one",
-                req.to
-            ),
-            "set the DestinationRule's tls.mode to ISTIO_MUTUAL (or delete the tls block)",
-        ),
-        FindingCode::DestinationRuleTlsMutualExternal => (
-            format!(
-                "a DestinationRule sets tls.mode MUTUAL towards {}: the client presents a certificate not issued by the mesh CA, which the server does not trust",
-                req.to
-            ),
-            "set the DestinationRule's tls.mode to ISTIO_MUTUAL so the sidecar's mesh certificate is used",
-        ),
+        FindingCode::DestinationRuleTlsSimple | FindingCode::DestinationRuleTlsMutualExternal => {
+            let mode = if code == FindingCode::DestinationRuleTlsSimple {
+                "SIMPLE"
+            } else {
+                "MUTUAL"
+            };
+            let why = match (ctx.ev.outcome.tls_error.as_deref(), mode) {
+                (Some(r @ "CERTIFICATE_VERIFY_FAILED"), _) => format!(
+                    "the client rejects the server's mesh certificate ({r}): {}",
+                    p.map_or("", |p| server_rejected_because(ctx, p))
+                ),
+                (Some(r), "SIMPLE") => format!(
+                    "the client sends no certificate, and the server, which requires a mesh client certificate (STRICT), refuses the handshake ({r})"
+                ),
+                (Some(r), _) => format!(
+                    "the client presents a certificate the mesh CA did not issue, and the server, which requires a mesh client certificate (STRICT), refuses it ({r})"
+                ),
+                (None, _) => observed_tls(ctx),
+            };
+            (
+                format!(
+                    "a DestinationRule sets tls.mode {mode} towards {}: {why}",
+                    req.to
+                ),
+                if mode == "SIMPLE" {
+                    "set the DestinationRule's tls.mode to ISTIO_MUTUAL (or delete the tls block)"
+                } else {
+                    "set the DestinationRule's tls.mode to ISTIO_MUTUAL so the sidecar's mesh certificate is used"
+                },
+            )
+        }
         FindingCode::MtlsToNonMeshWorkload => (
             format!(
-                "a DestinationRule forces ISTIO_MUTUAL towards {}, whose endpoints run no sidecar and speak plaintext",
-                req.to
+                "the client sends ISTIO_MUTUAL to {}, whose endpoints run no sidecar and speak plaintext: {}",
+                req.to,
+                observed_tls(ctx)
             ),
             "delete the DestinationRule's tls block (auto mTLS sends plaintext to non-mesh endpoints), or inject the destination",
         ),
-        FindingCode::MtlsToDisabledServer => (
-            format!(
-                "the client sends TLS to {}, whose sidecar's PeerAuthentication mode is DISABLE (plaintext only) on the target port",
-                req.to
-            ),
-            "drop the DestinationRule's tls block (auto mTLS then sends plaintext), or set the server's PeerAuthentication to PERMISSIVE or STRICT",
-        ),
+        FindingCode::MtlsToDisabledServer => {
+            let server = match p.and_then(|p| p.server_mode) {
+                None => "whose endpoint has no sidecar on the target port (a plaintext application)"
+                    .to_string(),
+                Some(MtlsMode::Disable) => {
+                    "whose sidecar's mode on the target port is DISABLE, a plaintext-only listener"
+                        .to_string()
+                }
+                Some(mode) => format!(
+                    "whose sidecar's mode on the target port is {}, a listener that terminates only Istio mTLS and takes other TLS for plaintext",
+                    mode.as_str()
+                ),
+            };
+            (
+                format!(
+                    "the client sends {} TLS to {}, {server}: {}",
+                    p.map_or("TLS", wire_mode),
+                    req.to,
+                    observed_tls(ctx)
+                ),
+                "set the DestinationRule's tls.mode to ISTIO_MUTUAL towards a mesh workload (or delete its tls block so auto mTLS decides), or make the server accept it",
+            )
+        }
         FindingCode::ServerIdentityMismatch => (
             format!(
-                "the server of {} presents a SPIFFE identity the client does not expect (DestinationRule subjectAltNames, or the service's pods run under another service account)",
-                req.to
+                "the server of {} presents a SPIFFE identity the client does not expect (DestinationRule subjectAltNames, or the service's pods run under another service account): {}",
+                req.to,
+                observed_tls(ctx)
             ),
             "fix the pods' serviceAccountName, or the DestinationRule's subjectAltNames",
         ),
