@@ -147,19 +147,23 @@ impl Bare {
         let client_verifier =
             SpiffeClientVerifier::new(bundle, vec!["cluster.local".into()], now, provider.clone())
                 .expect("client verifier");
-        let client = ClientConfig::builder_with_provider(provider.clone())
+        // Every handshake is a full one, as a fresh meshsim connection is: no session resumption.
+        let mut client = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .expect("versions")
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(server_verifier))
             .with_client_auth_cert(client.chain.clone(), key(client))
             .expect("client config");
-        let server = ServerConfig::builder_with_provider(provider)
+        client.resumption = rustls::client::Resumption::disabled();
+        let mut server = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("versions")
             .with_client_cert_verifier(Arc::new(client_verifier))
             .with_single_cert(server.chain.clone(), key(server))
             .expect("server config");
+        server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        server.send_tls13_tickets = 0;
         Bare {
             rt: sim::proxy::data_path_runtime().expect("runtime"),
             client: Arc::new(client),
