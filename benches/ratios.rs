@@ -86,7 +86,7 @@ fn mesh() -> Mesh {
 
 fn request() -> RequestSpec {
     RequestSpec {
-        from: "foo/sleep".into(),
+        from: "foo/sleep".parse().expect("NS/WORKLOAD"),
         to: "httpbin.foo:8000".into(),
         path: "/headers".into(),
         ..RequestSpec::default()

@@ -26,7 +26,7 @@ use sim::policy::{
 use sim::request::RequestSpec;
 use sim::vocab::boringssl;
 use sim::vocab::ResponseFlag;
-use sim::vocab::{Protocol, Status};
+use sim::vocab::{Protocol, Status, WorkloadRef};
 use sim::Outcome;
 
 mod gen {
@@ -966,8 +966,8 @@ fn disagreements(res: &Resources, variants: &[gen::Variant]) -> Vec<String> {
 }
 
 /// The caller's principal as the server sees it.
-fn principal_of(res: &Resources, from: &str) -> String {
-    let (ns, name) = from.split_once('/').expect("NS/NAME");
+fn principal_of(res: &Resources, from: &WorkloadRef) -> String {
+    let (ns, name) = (&from.namespace, &from.name);
     let w = res.workload(ns, name).expect("source exists");
     format!(
         "{}/ns/{ns}/sa/{}",
@@ -981,7 +981,7 @@ fn server_mode(
     index: &PeerAuthenticationIndex,
     req: &RequestSpec,
 ) -> Option<MtlsMode> {
-    let (ns, _) = req.from.split_once('/')?;
+    let ns = &req.from.namespace;
     let dest = resolve_destination(res, ns, &req.to).ok()?;
     let ep = dest.endpoints.first()?;
     if !ep.intercepted {
@@ -1040,7 +1040,7 @@ proptest! {
         let mut mesh = new_mesh(&res);
         for req in requests(&res, &spec.variants) {
             let o = one(&mut mesh, &req);
-            let (ns, name) = req.from.split_once('/').expect("NS/NAME");
+            let (ns, name) = (req.from.namespace.as_str(), req.from.name.as_str());
             let caller = res.workload(ns, name).expect("source exists");
             if !res.has_sidecar(caller) && server_mode(&res, &index, &req) == Some(MtlsMode::Strict) {
                 prop_assert!(!o.status.is_success(), "{} -> {}: STRICT server answered {} to a caller without sidecar", req.from, req.to, o.status);
@@ -1065,7 +1065,7 @@ proptest! {
         let res = load(&yaml);
         let mut mesh = new_mesh(&res);
         for mut req in flow_requests(&res).into_iter().filter(|r| r.protocol == Some(Protocol::Http)) {
-            let (ns, _) = req.from.split_once('/').expect("NS/NAME");
+            let ns = req.from.namespace.as_str();
             let dest = resolve_destination(&res, ns, &req.to).expect("destination resolves");
             if !dest.endpoints.first().is_some_and(|ep| ep.intercepted) {
                 continue;
@@ -1104,7 +1104,7 @@ proptest! {
         let analysis_after = Analyzer::new(&after);
         let unrelated = |host: &str| !host.contains(".baz:");
         for req in requests(&before, &spec.variants) {
-            if req.from.starts_with("baz/") || !unrelated(&req.to) {
+            if req.from.namespace == "baz" || !unrelated(&req.to) {
                 continue;
             }
             let (b, a) = (one(&mut mesh_before, &req), one(&mut mesh_after, &req));
@@ -1245,7 +1245,12 @@ proptest! {
         // Certificate faults (on a workload the mesh may not have) exercise the certificate
         // rules' messages too.
         let faults: Vec<Fault> = fault
-            .filter(|(_, w)| res.find_workload(w).is_ok_and(|w| res.has_sidecar(w) && w.replicas > 0))
+            .filter(|(_, w)| {
+                w.parse()
+                    .ok()
+                    .and_then(|r: WorkloadRef| res.find_workload(&r).ok())
+                    .is_some_and(|w| res.has_sidecar(w) && w.replicas > 0)
+            })
             .map(|(kind, w)| {
                 let workload = w.to_string();
                 match kind {
@@ -1459,7 +1464,7 @@ mod regressions {
     /// The analysis prediction and the data path's outcome for one request, which must agree.
     fn both(res: &Resources, protocol: Protocol, path: &str) -> Verdict {
         let req = RequestSpec {
-            from: "bar/sleep".into(),
+            from: "bar/sleep".parse().expect("NS/WORKLOAD"),
             to: "web.foo:9000".into(),
             protocol: Some(protocol),
             path: path.into(),
@@ -1507,7 +1512,7 @@ mod regressions {
 
     fn http_request(headers: &[(&str, &str)]) -> RequestSpec {
         RequestSpec {
-            from: "bar/sleep".into(),
+            from: "bar/sleep".parse().expect("NS/WORKLOAD"),
             to: "web.foo:9000".into(),
             protocol: Some(Protocol::Http),
             headers: headers

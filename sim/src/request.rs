@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::vocab::{sniffs_as_http, IstioProtocol, Protocol};
+use crate::vocab::{sniffs_as_http, IstioProtocol, Protocol, WorkloadRef};
 
 /// The bytes a TCP client sends (and the echo server returns): not an HTTP request, so neither
 /// sidecar's `http_inspector` nor an HTTP codec takes it for one.
@@ -14,7 +14,7 @@ pub const TCP_PAYLOAD: &[u8] = b"hello meshsim\n";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestSpec {
     /// `NAMESPACE/WORKLOAD` (a Deployment's or a Pod's name).
-    pub from: String,
+    pub from: WorkloadRef,
     /// `HOST:PORT` as a client writes it (`svc`, `svc.ns`, `svc.ns.svc.cluster.local`).
     pub to: String,
     /// HTTP path.
@@ -174,7 +174,7 @@ impl RequestSpec {
 impl Default for RequestSpec {
     fn default() -> Self {
         RequestSpec {
-            from: String::new(),
+            from: WorkloadRef::default(),
             to: String::new(),
             path: "/".into(),
             method: "GET".into(),

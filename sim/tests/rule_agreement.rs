@@ -33,7 +33,7 @@ fn mesh_and_request(
     let res = load_str(&[FIXTURE, policies].join("\n---\n"), Path::new("<test>")).unwrap();
     let mesh = Mesh::build(res, faults, MeshOptions::default()).expect("mesh builds");
     let get = |from: &str, to: &str| RequestSpec {
-        from: from.into(),
+        from: from.parse().expect("NS/WORKLOAD"),
         to: to.into(),
         ..RequestSpec::default()
     };

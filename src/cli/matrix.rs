@@ -298,7 +298,7 @@ mod tests {
 
     fn flow(status: Status, mtls: bool, flags: &[&str]) -> Flow {
         Flow {
-            from: "foo/sleep".into(),
+            from: "foo/sleep".parse().expect("NS/WORKLOAD"),
             to: "httpbin.foo:8000".into(),
             status,
             mtls,

@@ -7,7 +7,7 @@ use sim::diagnose::Finding;
 use sim::request::RequestSpec;
 use sim::vocab::Protocol;
 use sim::vocab::Status;
-use sim::vocab::{join, ResponseFlag};
+use sim::vocab::{join, ResponseFlag, WorkloadRef};
 use sim::Outcome;
 
 use super::config::{build_mesh, load};
@@ -97,15 +97,12 @@ pub(super) fn simulate_diagnosed(
 /// The request of `--from`/`--to`/`--path`/... with the arguments checked.
 pub(super) fn request_spec(command: &str, args: &RequestArgs) -> Result<RequestSpec, String> {
     let bad = |m: String| format!("meshsim {command}: {m}");
-    match args.from.split_once('/') {
-        Some((ns, wl)) if !ns.is_empty() && !wl.is_empty() && !wl.contains('/') => {}
-        _ => {
-            return Err(bad(format!(
-                "--from must be NAMESPACE/WORKLOAD, got {:?}",
-                args.from
-            )))
-        }
-    }
+    let from: WorkloadRef = args.from.parse().map_err(|e| {
+        bad(format!(
+            "--from must be NAMESPACE/WORKLOAD, got {:?}: {e}",
+            args.from
+        ))
+    })?;
     match args.to.rsplit_once(':') {
         Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() => {}
         _ => return Err(bad(format!("--to must be HOST:PORT, got {:?}", args.to))),
@@ -118,7 +115,7 @@ pub(super) fn request_spec(command: &str, args: &RequestArgs) -> Result<RequestS
         headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
     }
     let spec = RequestSpec {
-        from: args.from.clone(),
+        from,
         to: args.to.clone(),
         path: args.path.clone(),
         method: args.method.clone(),

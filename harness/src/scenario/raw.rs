@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use sim::vocab::Protocol;
 use sim::vocab::Status;
-use sim::vocab::{FindingCode, ResponseFlag};
+use sim::vocab::{FindingCode, ResponseFlag, WorkloadRef};
 
 /// The top level of a scenario file.
 #[derive(Debug, Deserialize)]
@@ -66,7 +66,7 @@ pub(super) struct RawStep {
 )]
 pub(super) struct RawRequest {
     #[serde(deserialize_with = "workload_ref")]
-    pub from: String,
+    pub from: WorkloadRef,
     #[serde(deserialize_with = "host_port")]
     pub to: String,
     #[serde(default)]
@@ -190,14 +190,14 @@ fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     Ok(Some(n))
 }
 
-fn workload_ref<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+/// `from:` through the one `NAMESPACE/WORKLOAD` parser ([`WorkloadRef`]).
+fn workload_ref<'de, D: Deserializer<'de>>(d: D) -> Result<WorkloadRef, D::Error> {
     let text = String::deserialize(d)?;
-    match text.split_once('/') {
-        Some((ns, wl)) if !ns.is_empty() && !wl.is_empty() && !wl.contains('/') => Ok(text),
-        _ => Err(de::Error::custom(format!(
-            "`from` must be NAMESPACE/WORKLOAD (e.g. foo/sleep), got {text:?}"
-        ))),
-    }
+    text.parse().map_err(|e| {
+        de::Error::custom(format!(
+            "`from` must be NAMESPACE/WORKLOAD (e.g. foo/sleep), got {text:?}: {e}"
+        ))
+    })
 }
 
 fn host_port<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

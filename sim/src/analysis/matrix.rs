@@ -5,9 +5,9 @@
 use serde::Serialize;
 
 use super::Analyzer;
-use crate::model::{Resources, Workload};
+use crate::model::Resources;
 use crate::request::RequestSpec;
-use crate::vocab::{FindingCode, Protocol, ResponseFlag, Status};
+use crate::vocab::{FindingCode, Protocol, ResponseFlag, Status, WorkloadRef};
 
 /// One (source workload, destination service port) flow and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,11 +32,17 @@ pub struct Flow {
 /// Service, with the port's default protocol ([`crate::vocab::IstioProtocol::default_request`]:
 /// a TCP payload to TCP ports, HTTP otherwise), sorted by source then destination.
 pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
-    let mut sources: Vec<String> = res
+    // Sorted by the `NS/NAME` text, as the matrix prints it (not by namespace then name).
+    let mut sources: Vec<(String, WorkloadRef)> = res
         .workloads
         .iter()
         .filter(|w| w.replicas > 0)
-        .map(Workload::proxy_id)
+        .map(|w| {
+            (
+                w.proxy_id(),
+                WorkloadRef::new(&w.meta.namespace, &w.meta.name),
+            )
+        })
         .collect();
     sources.sort();
     sources.dedup();
@@ -53,7 +59,7 @@ pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
     targets.sort_by(|a, b| a.0.cmp(&b.0));
     targets.dedup_by(|a, b| a.0 == b.0);
     let mut out = Vec::with_capacity(sources.len() * targets.len());
-    for from in &sources {
+    for (_, from) in &sources {
         for (to, protocol) in &targets {
             out.push(RequestSpec {
                 from: from.clone(),
@@ -74,7 +80,7 @@ pub fn matrix(res: &Resources) -> Result<Vec<Flow>, String> {
         .map(|req| {
             let p = analyzer.predict(req)?;
             Ok(Flow {
-                from: req.from.clone(),
+                from: req.from.to_string(),
                 to: req.to.clone(),
                 status: p.status,
                 mtls: p.mtls,

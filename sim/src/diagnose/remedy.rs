@@ -7,8 +7,8 @@ use crate::evidence::Evidence;
 use crate::model::interception::OUTBOUND_ANNOTATIONS;
 use crate::model::{ClientTls, DestinationRule, Object, ObjectRef, TrafficPolicy, Workload};
 use crate::policy::{client_tls_for_endpoint, resolve_destination};
-use crate::vocab::FindingCode;
 use crate::vocab::Kind;
+use crate::vocab::{FindingCode, WorkloadRef};
 
 use super::Finding;
 
@@ -52,9 +52,8 @@ pub fn fix_for(finding: &Finding, ev: &Evidence) -> Option<Fix> {
     }
 }
 
-fn workload_of<'e>(ev: &'e Evidence, proxy: &str) -> Option<&'e Workload> {
-    let (ns, name) = proxy.split_once('/')?;
-    ev.resources.workload(ns, name)
+fn workload_of<'e>(ev: &'e Evidence, proxy: &WorkloadRef) -> Option<&'e Workload> {
+    ev.resources.workload(&proxy.namespace, &proxy.name)
 }
 
 fn restarted(w: &Workload, ev: &Evidence) -> Workload {
@@ -205,7 +204,8 @@ fn restart_involved(ev: &Evidence) -> Option<Fix> {
         if names.contains(&p.proxy) {
             continue;
         }
-        if let Some(w) = workload_of(ev, &p.proxy) {
+        let proxy: Option<WorkloadRef> = p.proxy.parse().ok();
+        if let Some(w) = proxy.and_then(|r| workload_of(ev, &r)) {
             names.push(p.proxy.clone());
             apply.push(Object::Workload(restarted(w, ev)));
         }

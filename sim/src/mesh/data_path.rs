@@ -47,7 +47,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
     let app_req = app_request(req, protocol);
     let mut outcomes = Vec::with_capacity(count);
     let rr_key = (
-        req.from.clone(),
+        req.from.to_string(),
         format!("{}:{}", dest.fqdn, dest.port.port),
     );
     for i in 0..count {

@@ -23,7 +23,7 @@ pub fn matrix_handshake(mesh: &mut Mesh) -> Result<Vec<Flow>, MeshError> {
         mesh.pool.clear();
         let codes = analyzer.predict(&req).map(|p| p.codes).unwrap_or_default();
         flows.push(Flow {
-            from: req.from.clone(),
+            from: req.from.to_string(),
             to: req.to.clone(),
             status: outcome.status,
             mtls: outcome.mtls,

@@ -458,13 +458,10 @@ impl Resources {
 
     /// A workload named as scenarios and the CLI name it, `NAMESPACE/WORKLOAD`; the error says
     /// what was expected and which workloads exist.
-    pub fn find_workload(&self, id: &str) -> Result<&Workload, FindWorkloadError> {
-        let r: WorkloadRef = id.parse().map_err(|_| FindWorkloadError::Malformed {
-            given: id.to_string(),
-        })?;
+    pub fn find_workload(&self, r: &WorkloadRef) -> Result<&Workload, FindWorkloadError> {
         self.workload(&r.namespace, &r.name)
             .ok_or_else(|| FindWorkloadError::NotFound {
-                given: r,
+                given: r.clone(),
                 known: self
                     .workloads
                     .iter()
@@ -518,12 +515,6 @@ impl Resources {
 /// Why `Resources::find_workload` found nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FindWorkloadError {
-    /// The text is not `NAMESPACE/WORKLOAD` (see [`WorkloadRef`]).
-    #[error("source `{given}`: expected NAMESPACE/WORKLOAD, e.g. foo/sleep")]
-    Malformed {
-        /// The text as given.
-        given: String,
-    },
     /// No workload has that namespace and name.
     #[error("source `{given}`: no such workload (known: {})", known_list(.known))]
     NotFound {

@@ -20,8 +20,9 @@ fn is_dns1123_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns1123_label)
 }
 
-/// One workload: a namespace (a DNS-1123 label) and a Deployment's or Pod's name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// One workload: a namespace (a DNS-1123 label) and a Deployment's or Pod's name. The default
+/// (both empty) names no workload; it only fills `RequestSpec::default()`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct WorkloadRef {
     /// Namespace.
     pub namespace: String,

@@ -111,7 +111,7 @@ fn evaluate<'r>(
 ) -> Option<(&'r Workload, AuthzDecision)> {
     let res = &ctx.ev.resources;
     let req = &ctx.ev.request;
-    let (ns, name) = req.from.split_once('/')?;
+    let (ns, name) = (req.from.namespace.as_str(), req.from.name.as_str());
     let dest = resolve_destination(res, ns, &req.to).ok()?;
     let ep = dest.endpoints.first()?;
     let w = res.workload(&ep.namespace, &ep.workload)?;

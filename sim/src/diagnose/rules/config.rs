@@ -133,9 +133,7 @@ pub(super) fn trace_lines(res: &crate::model::Resources, p: &Prediction) -> Vec<
 fn endpoint_port_bypassed(ctx: &Ctx<'_>) -> bool {
     let res = &ctx.ev.resources;
     let req = &ctx.ev.request;
-    let Some((ns, _)) = req.from.split_once('/') else {
-        return false;
-    };
+    let ns = &req.from.namespace;
     resolve_destination(res, ns, &req.to)
         .ok()
         .and_then(|d| d.endpoints.first().map(|e| e.has_sidecar && !e.intercepted))

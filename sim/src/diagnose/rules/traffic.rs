@@ -20,9 +20,7 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     }
     let res = &ev.resources;
     let req = &ev.request;
-    let Some((ns, name)) = req.from.split_once('/') else {
-        return Vec::new();
-    };
+    let (ns, name) = (req.from.namespace.as_str(), req.from.name.as_str());
     let Some(from) = res.workload(ns, name) else {
         return Vec::new();
     };

@@ -5,7 +5,7 @@
 use crate::diagnose::{Finding, Severity};
 use crate::model::unmodelled::Reach;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
-use crate::vocab::{FindingCode, HostPort, CLUSTER_DOMAIN};
+use crate::vocab::{FindingCode, HostPort, WorkloadRef, CLUSTER_DOMAIN};
 
 use super::Ctx;
 
@@ -17,7 +17,7 @@ const REMEDY: &str = "check this behaviour on a cluster: meshsim's answer assume
 pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     let ev = ctx.ev;
     let res = &ev.resources;
-    let (src_ns, _) = ev.request.from.split_once('/').unwrap_or(("default", ""));
+    let src_ns = ev.request.from.namespace.as_str();
     let dest: Option<HostPort> = ev.request.to.parse().ok();
     let dst_ns = dest.as_ref().map(|d| d.namespace_or(src_ns).to_string());
     let fqdn = dest.as_ref().map(|d| {
@@ -51,7 +51,7 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
             Reach::Namespace(ns) => ns == src_ns || Some(ns) == dst_ns.as_ref() || ns == root,
             Reach::Workload(ns, name) => {
                 let id = format!("{ns}/{name}");
-                ev.request.from == id || proxies.contains(&id.as_str())
+                ev.request.from == WorkloadRef::new(ns, name) || proxies.contains(&id.as_str())
             }
             Reach::Mesh => true,
             Reach::Never => false,

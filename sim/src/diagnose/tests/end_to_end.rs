@@ -69,7 +69,7 @@ fn mesh(extra: &[&str], faults: &[Fault]) -> Mesh {
 
 fn get(from: &str, to: &str) -> RequestSpec {
     RequestSpec {
-        from: from.into(),
+        from: from.parse().expect("NS/WORKLOAD"),
         to: to.into(),
         path: "/headers".into(),
         ..RequestSpec::default()

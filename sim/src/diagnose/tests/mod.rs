@@ -91,7 +91,7 @@ fn healthy(outcome: Outcome) -> Evidence {
     Evidence {
         resources: load_str(FIXTURE, Path::new("fixture.yaml")).expect("fixture"),
         request: RequestSpec {
-            from: "foo/sleep".into(),
+            from: "foo/sleep".parse().expect("NS/WORKLOAD"),
             to: "httpbin.foo:8000".into(),
             ..RequestSpec::default()
         },
@@ -284,7 +284,7 @@ fn unparsable_certificates_and_unknown_workloads_are_not_a_panic() {
     ev.proxies[1].chain = vec![CertificateDer::from(vec![0x30, 0x03, 0x01, 0x01, 0xff])];
     ev.proxies[0].roots = vec![CertificateDer::from(b"not der".to_vec())];
     let _ = diagnose(&ev);
-    ev.request.from = "nowhere/ghost".into();
+    ev.request.from = "nowhere/ghost".parse().expect("NS/WORKLOAD");
     ev.request.to = "no-such-host:1".into();
     let _ = diagnose(&ev);
 }
