@@ -7,7 +7,8 @@ mod matrix;
 use std::net::IpAddr;
 
 pub use matrix::{
-    diff, flow_requests, group_changes, matrix, ChangeGroup, ChangeKind, Flow, FlowChange,
+    diff, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind, Flow,
+    FlowChange, MatrixNote,
 };
 
 use crate::model::{AuthzAction, ClientTlsMode, MtlsMode, Resources, Workload};
@@ -112,7 +113,12 @@ impl<'a> Analyzer<'a> {
         let sniffed_http = req.sniffs_as_http(protocol);
         p.trace.push(TraceStep {
             step: "source-sidecar",
-            summary: if src_sidecar {
+            summary: if from.role == crate::model::WorkloadRole::Gateway {
+                format!(
+                    "{} is an Istio gateway: its own proxy originates mTLS as a sidecar does",
+                    req.from
+                )
+            } else if src_sidecar {
                 format!("{} runs a sidecar", req.from)
             } else {
                 format!(

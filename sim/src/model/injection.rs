@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Resources, Workload};
+use super::{Resources, Workload, WorkloadRole};
 use crate::vocab::IstioRelease;
 
 /// Namespace label that turns injection on (`enabled`) or off (`disabled`) for the default
@@ -59,7 +59,18 @@ impl Resources {
     /// label `sidecar.istio.io/inject: "true"` or a pod `istio.io/rev` label injects. Pods with
     /// `hostNetwork` and pods in kube-system-like namespaces are never injected. A pod from a
     /// dump that already carries `sidecar.istio.io/status` has one.
+    ///
+    /// An Istio gateway ([`WorkloadRole::Gateway`]) counts as having one: it is a proxy with its
+    /// own workload certificate and, as a client, originates mTLS as a sidecar does (auto mTLS
+    /// is built for every proxy type, `ClusterBuilder.buildUpstreamTLSSettings` in
+    /// `pilot/pkg/networking/core/cluster_tls.go`), even when its pod says
+    /// `sidecar.istio.io/inject: "false"` (the legacy gateway charts). istiod has none.
     pub fn has_sidecar(&self, workload: &Workload) -> bool {
+        match workload.role {
+            WorkloadRole::Gateway => return true,
+            WorkloadRole::ControlPlane => return false,
+            WorkloadRole::App => {}
+        }
         if workload.pod_annotations.contains_key(SIDECAR_STATUS) {
             return true;
         }
@@ -98,7 +109,11 @@ impl Resources {
             .get(SIDECAR_INJECT)
             .or_else(|| workload.pod_annotations.get(SIDECAR_INJECT));
         let pod_rev = workload.pod_labels.get(ISTIO_REV);
-        let reason = if workload.pod_annotations.contains_key(SIDECAR_STATUS) {
+        let reason = if workload.role == WorkloadRole::Gateway {
+            "Istio gateway: runs its own proxy, with its own identity".to_string()
+        } else if workload.role == WorkloadRole::ControlPlane {
+            "istiod (control plane): no proxy".to_string()
+        } else if workload.pod_annotations.contains_key(SIDECAR_STATUS) {
             format!("pod carries {SIDECAR_STATUS} (already injected)")
         } else if workload.host_network {
             "hostNetwork pods are never injected".to_string()
