@@ -15,8 +15,8 @@ pub enum PrincipalMistake {
         /// The principal as the policy writes it.
         named: String,
     },
-    /// The principal names a service account of the caller's namespace that no running workload
-    /// other than the caller's own app uses: the caller was meant, under another name.
+    /// The principal names a service account of the caller's namespace that no workload of
+    /// another app runs as: the caller was meant, under another name.
     ServiceAccount {
         /// The principal as the policy writes it.
         named: String,
@@ -71,11 +71,11 @@ pub fn denial_code(
 ///
 /// - the caller's own namespace and service account under a trust domain the mesh does not
 ///   accept (`TrustDomainMismatch`);
-/// - a service account of the caller's namespace that the caller's app is meant to run as: the
-///   caller's `app` label or name is that account's name, and no workload of another app runs
-///   as it (`PrincipalServiceAccountMismatch`). A principal that names another app's account
-///   is an intended exclusion: the caller is simply not allowed, and taking that account would
-///   give it the other app's identity.
+/// - a service account of the caller's namespace that no workload of another app runs as
+///   (pods of the caller's own `app` label, or nobody): the principal was meant for the caller
+///   (`PrincipalServiceAccountMismatch`). A principal that names another app's account is an
+///   intended exclusion: the caller is simply not allowed, and taking that account would give
+///   it the other app's identity.
 ///
 /// Only the ALLOW policies that apply to the destination (those whose rules missed) count.
 pub fn principal_mistake(
@@ -140,7 +140,7 @@ pub fn principal_mistake(
                 && w.service_account == p.service_account
                 && app(w) != caller_app
         });
-        if caller_app == p.service_account && !others_use_it {
+        if !others_use_it {
             return Some(PrincipalMistake::ServiceAccount { named });
         }
     }
