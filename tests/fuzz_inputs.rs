@@ -222,9 +222,18 @@ fn mutations_edit_the_text_they_name() {
         (Mutation::DeleteLine { at: 1 }, "a: 1\nc: 3\n"),
         (Mutation::Indent { at: 1, by: -1 }, "a: 1\n b: 2\nc: 3\n"),
         (Mutation::Indent { at: 0, by: 2 }, "  a: 1\n  b: 2\nc: 3\n"),
-        (Mutation::DuplicateLine { at: 2 }, "a: 1\n  b: 2\nc: 3\nc: 3\n"),
-        (Mutation::Insert { at: 0, token: "- " }, "- a: 1\n  b: 2\nc: 3\n"),
-        (Mutation::FlipByte { at: 0, mask: 0x20 }, "A: 1\n  b: 2\nc: 3\n"),
+        (
+            Mutation::DuplicateLine { at: 2 },
+            "a: 1\n  b: 2\nc: 3\nc: 3\n",
+        ),
+        (
+            Mutation::Insert { at: 0, token: "- " },
+            "- a: 1\n  b: 2\nc: 3\n",
+        ),
+        (
+            Mutation::FlipByte { at: 0, mask: 0x20 },
+            "A: 1\n  b: 2\nc: 3\n",
+        ),
     ];
     for (m, want) in cases {
         assert_eq!(apply(text, m), *want, "{m:?}");

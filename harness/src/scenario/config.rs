@@ -141,7 +141,10 @@ pub(super) fn scenario_resources(
             file: file.to_path_buf(),
             // When the item cannot be placed (anchors, a mangled list), the `resources:` key
             // still can, and line 1 is better than none (fuzz_inputs found errors at line 0).
-            line: lines.item("resources", i).max(lines.key("resources")).max(1),
+            line: lines
+                .item("resources", i)
+                .max(lines.key("resources"))
+                .max(1),
         };
         if let Some(object) =
             parse_object(value, origin, &mut resources.warnings).map_err(from_load)?
@@ -159,7 +162,11 @@ pub(super) fn scenario_resources(
         resources.mesh_config = mesh.0.apply(&resources.mesh_config, origin);
     }
     if let Some(problem) = sim::model::release_problems(&resources).first() {
-        return Err(InputError::at(file, lines.key("mesh").max(1), problem.clone()));
+        return Err(InputError::at(
+            file,
+            lines.key("mesh").max(1),
+            problem.clone(),
+        ));
     }
     Ok(resources)
 }
