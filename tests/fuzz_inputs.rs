@@ -104,8 +104,9 @@ const TOKENS: &[&str] = &[
     "port: -1\n",
     "replicas: 4294967296\n",
     "mode: STRICT\n",
-    "include: [/]\n",
-    "include: [../../../../../../]\n",
+    // Includes stay inside the repository: one of `/` walks the whole filesystem.
+    "include: [.]\n",
+    "include: [../nothing-here.yaml]\n",
     "advance: 99999999999d\n",
     "%YAML 1.1\n",
     "\u{feff}",

@@ -134,7 +134,18 @@ pub(super) fn scenario_resources(
         }
         includes.push(path);
     }
-    let mut resources = load_tree_paths(tree, &includes)?;
+    // A failure with no line of its own (a folder that cannot be listed) is reported at this
+    // file's `include:` (fuzz_inputs found `/dev/fd/N` vanishing under `include: [/]`).
+    let mut resources = load_tree_paths(tree, &includes).map_err(|e| {
+        if e.line >= 1 {
+            return e;
+        }
+        InputError::at(
+            file,
+            lines.key("include").max(1),
+            format!("include: {}: {}", e.file.display(), e.message),
+        )
+    })?;
 
     for (i, value) in raw.resources.iter().enumerate() {
         let origin = Origin {
