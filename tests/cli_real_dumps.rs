@@ -100,14 +100,20 @@ fn probe_and_explain_name_skipped_kinds_that_target_the_probed_host() {
     let probe = stdout(&[&["probe"][..], &args[..]].concat());
     let explain = stdout(&[&["explain"][..], &args[..]].concat());
     for (command, out) in [("probe", &probe), ("explain", &explain)] {
-        for kind in ["VirtualService foo/httpbin", "Sidecar foo/default"] {
+        for kind in [
+            "VirtualService foo/httpbin",
+            "Sidecar foo/default",
+            "ServiceEntry foo/httpbin-alias",
+        ] {
             assert!(out.contains(kind), "{command} does not name {kind}:\n{out}");
         }
+        // A skipped kind on another host is not this request's business.
+        assert!(!out.contains("VirtualService foo/elsewhere"), "{command}:\n{out}");
     }
     let v = json(&[&["explain"][..], &args[..], &["--format", "json"][..]].concat());
     let notes = v["notes"].as_array().expect("notes");
     assert!(
-        notes.iter().all(|n| n["code"] == "UnmodelledField") && notes.len() == 2,
+        notes.iter().all(|n| n["code"] == "UnmodelledField") && notes.len() == 3,
         "{v:#}"
     );
 }
