@@ -108,7 +108,10 @@ fn probe_and_explain_name_skipped_kinds_that_target_the_probed_host() {
             assert!(out.contains(kind), "{command} does not name {kind}:\n{out}");
         }
         // A skipped kind on another host is not this request's business.
-        assert!(!out.contains("VirtualService foo/elsewhere"), "{command}:\n{out}");
+        assert!(
+            !out.contains("VirtualService foo/elsewhere"),
+            "{command}:\n{out}"
+        );
     }
     let v = json(&[&["explain"][..], &args[..], &["--format", "json"][..]].concat());
     let notes = v["notes"].as_array().expect("notes");
@@ -131,4 +134,28 @@ fn explain_names_a_built_in_default_as_such() {
     ]);
     assert!(out.contains("- (built-in default) ("), "{out}");
     assert!(!out.contains("- default ("), "{out}");
+}
+
+#[test]
+fn probe_of_a_selectorless_service_says_meshsim_reads_no_endpoints() {
+    let v = json(&[
+        "probe",
+        "-f",
+        DUMP,
+        "--from",
+        "foo/httpbin",
+        "--to",
+        "kubernetes.default:443",
+        "--format",
+        "json",
+    ]);
+    let f = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "NoHealthyUpstream")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    let message = f["message"].as_str().unwrap_or_default();
+    assert!(message.contains("has no selector"), "{message}");
+    assert!(message.contains("meshsim does not read"), "{message}");
 }
