@@ -159,3 +159,20 @@ fn probe_of_a_selectorless_service_says_meshsim_reads_no_endpoints() {
     assert!(message.contains("has no selector"), "{message}");
     assert!(message.contains("meshsim does not read"), "{message}");
 }
+
+#[test]
+fn probe_from_istiod_says_istiod_is_no_mesh_client() {
+    let out = stdout(&[
+        "probe",
+        "-f",
+        DUMP,
+        "--from",
+        "istio-system/istiod",
+        "--to",
+        "httpbin.foo:8000",
+    ]);
+    assert!(
+        out.contains("istio-system/istiod is istiod, which sends no application traffic"),
+        "{out}"
+    );
+}
