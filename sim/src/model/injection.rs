@@ -167,6 +167,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gateways_and_istiod_are_classified_as_their_charts_mark_them() {
+        use crate::model::WorkloadRole::{App, ControlPlane, Gateway};
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        // (labels, annotations, istio-proxy runs `proxy router`, role)
+        let cases: &[(
+            &[(&str, &str)],
+            &[(&str, &str)],
+            bool,
+            crate::model::WorkloadRole,
+        )] = &[
+            (&[("app", "httpbin")], &[], false, App),
+            (
+                &[
+                    ("istio", "ingressgateway"),
+                    ("sidecar.istio.io/inject", "false"),
+                ],
+                &[],
+                false,
+                Gateway,
+            ),
+            (&[("istio", "egressgateway")], &[], false, Gateway),
+            (
+                &[("istio", "ingress")],
+                &[("inject.istio.io/templates", "gateway")],
+                false,
+                Gateway,
+            ),
+            (&[("app", "my-gw")], &[], true, Gateway),
+            (
+                &[("app", "istiod"), ("istio", "pilot")],
+                &[],
+                false,
+                ControlPlane,
+            ),
+            (&[("istio", "pilot")], &[], false, App),
+        ];
+        for (labels, annotations, router, want) in cases {
+            let got =
+                crate::model::WorkloadRole::classify(&map(labels), &map(annotations), *router);
+            assert_eq!(got, *want, "{labels:?} {annotations:?} router={router}");
+        }
+    }
+
+    #[test]
     fn inject_values_other_than_true_and_false_changed_meaning_in_1_27() {
         use IstioRelease::{V1_22, V1_26, V1_27, V1_28};
         // (value, injects on 1.22-1.26, injects on 1.27+)
