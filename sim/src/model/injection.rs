@@ -168,7 +168,13 @@ mod tests {
 
     #[test]
     fn gateways_and_istiod_are_classified_as_their_charts_mark_them() {
-        use crate::model::WorkloadRole::{App, ControlPlane, Gateway};
+        use WorkloadRole::{App, ControlPlane, Gateway};
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            &'static [(&'static str, &'static str)],
+            bool,
+            WorkloadRole,
+        );
         let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
             pairs
                 .iter()
@@ -176,12 +182,7 @@ mod tests {
                 .collect()
         };
         // (labels, annotations, istio-proxy runs `proxy router`, role)
-        let cases: &[(
-            &[(&str, &str)],
-            &[(&str, &str)],
-            bool,
-            crate::model::WorkloadRole,
-        )] = &[
+        let cases: &[Case] = &[
             (&[("app", "httpbin")], &[], false, App),
             (
                 &[
@@ -209,8 +210,7 @@ mod tests {
             (&[("istio", "pilot")], &[], false, App),
         ];
         for (labels, annotations, router, want) in cases {
-            let got =
-                crate::model::WorkloadRole::classify(&map(labels), &map(annotations), *router);
+            let got = WorkloadRole::classify(&map(labels), &map(annotations), *router);
             assert_eq!(got, *want, "{labels:?} {annotations:?} router={router}");
         }
     }
