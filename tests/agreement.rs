@@ -65,3 +65,62 @@ fn analysis_and_data_path_agree_on_every_library_configuration() {
         disagreements.join("\n")
     );
 }
+
+#[test]
+fn matrix_and_probe_name_the_same_codes_for_every_library_flow() {
+    use sim::analysis::flow_requests;
+    use sim::diagnose::{diagnose, Severity};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let scenarios: Vec<_> = scenario_files(&Tree::Fs, &[root])
+        .expect("library lists")
+        .iter()
+        .map(|f| parse_scenario(&Tree::Fs, &f.file, &f.text).expect("scenario parses"))
+        .collect();
+    let mut differences = Vec::new();
+    let mut compared = 0;
+    for scenario in &scenarios {
+        let res = scenario.resources.clone();
+        let predicted = matrix(&res).expect("analysis matrix");
+        let mut mesh = Mesh::build(res.clone(), &[], MeshOptions::default()).expect("mesh builds");
+        for (req, flow) in flow_requests(&res).iter().zip(&predicted) {
+            compared += 1;
+            let outcome = mesh
+                .request(req)
+                .expect("request runs")
+                .into_iter()
+                .next()
+                .expect("an outcome");
+            // The matrix names what makes a flow fail; probe adds configuration-wide warnings
+            // (a conflict, a selector that matches nothing) and Info notes to every flow, which
+            // are not causes of this one.
+            let mut probe: Vec<_> = diagnose(&mesh.evidence(req, &outcome))
+                .into_iter()
+                .filter(|f| f.severity == Severity::Error)
+                .map(|f| f.code)
+                .collect();
+            probe.sort();
+            probe.dedup();
+            let mut codes = flow.codes.clone();
+            codes.sort();
+            codes.dedup();
+            if codes != probe {
+                differences.push(format!(
+                    "{}: {} -> {} ({}): matrix {:?}, probe {:?}",
+                    scenario.file.display(),
+                    flow.from,
+                    flow.to,
+                    outcome.status,
+                    codes,
+                    probe
+                ));
+            }
+        }
+    }
+    assert!(compared > 100, "too few flows compared: {compared}");
+    assert!(
+        differences.is_empty(),
+        "{} of {compared} flows differ:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+}

@@ -3,7 +3,9 @@
 
 use sim::control::Exported;
 
-use super::config::{build_mesh, load};
+use sim::clock::SimTime;
+
+use super::config::{build_mesh_from, load};
 use super::output::emit_then;
 use super::{CertsArgs, EXIT_BAD_INPUT, EXIT_OK};
 
@@ -12,7 +14,14 @@ pub(super) fn certs(args: CertsArgs) -> i32 {
     let exported =
         load(&args.files, args.release, &args.namespace).and_then(|(resources, mut faults)| {
             faults.extend(args.faults.iter().cloned());
-            let mesh = build_mesh("certs", resources, &faults, args.seed, args.at)?;
+            let mesh = build_mesh_from(
+                "certs",
+                resources,
+                &faults,
+                args.seed,
+                args.at,
+                start_time(args.at.is_some()),
+            )?;
             mesh.control().export_proxy_files(&args.out).map_err(|e| {
                 format!(
                     "meshsim certs: cannot write under {}: {e}",
@@ -28,6 +37,19 @@ pub(super) fn certs(args: CertsArgs) -> i32 {
         }
     };
     emit_then("certs", &report(&exported), None, EXIT_OK)
+}
+
+/// Where the clock starts: the wall-clock time (whole seconds), so the files are valid when
+/// `openssl verify` or a test reads them; with `--at` the fixed epoch, so a time-travelled
+/// export is reproducible. The sim library never reads the wall clock; this is the one place
+/// the CLI hands it in.
+fn start_time(at_given: bool) -> SimTime {
+    if at_given {
+        return SimTime::EPOCH;
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(SimTime::EPOCH, |d| SimTime(d.as_secs()))
 }
 
 fn report(exported: &[(String, Exported)]) -> String {

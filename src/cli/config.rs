@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use harness::{load_configuration_each, load_configuration_with, Tree};
+use sim::clock::SimTime;
 use sim::mesh::MeshOptions;
 use sim::model::LoadOptions;
 use sim::{Fault, Mesh, Resources};
@@ -64,8 +65,21 @@ pub(super) fn build_mesh(
     seed: u64,
     at: Option<Duration>,
 ) -> Result<Mesh, String> {
+    build_mesh_from(command, resources, faults, seed, at, SimTime::EPOCH)
+}
+
+/// [`build_mesh`] with the virtual clock starting at `start` instead of the fixed epoch.
+pub(super) fn build_mesh_from(
+    command: &str,
+    resources: Resources,
+    faults: &[Fault],
+    seed: u64,
+    at: Option<Duration>,
+    start: SimTime,
+) -> Result<Mesh, String> {
     let opts = MeshOptions {
         seed,
+        start,
         ..MeshOptions::default()
     };
     let mut mesh =

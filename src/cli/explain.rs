@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use sim::analysis::{Analyzer, Prediction, TraceStep};
+use sim::diagnose::Finding;
 use sim::policy::Decision;
 use sim::vocab::{join, FindingCode, ResponseFlag};
 use sim::vocab::{Protocol, Status};
@@ -48,15 +49,29 @@ struct ExplainJson<'a> {
     steps: Vec<StepJson<'a>>,
     prediction: PredictionJson<'a>,
     observed: OutcomeJson<'a>,
+    /// `UnmodelledField` findings for this request: skipped kinds and fields whose hosts or
+    /// namespace it touches (a VirtualService or Sidecar the trace cannot show).
+    notes: &'a [Finding],
+}
+
+/// What `trace_and_observe` hands the printers.
+struct Explained {
+    protocol: Protocol,
+    prediction: Prediction,
+    observed: Outcome,
+    /// Faults or `--at` changed the mesh the prediction assumes.
+    altered: bool,
+    /// The diagnosis's `UnmodelledField` findings for this request.
+    notes: Vec<Finding>,
 }
 
 /// Runs `meshsim explain` and returns the exit code.
 pub(super) fn explain(args: ExplainArgs) -> i32 {
     match trace_and_observe(&args) {
-        Ok((protocol, prediction, observed, altered)) => {
+        Ok(e) => {
             let text = match args.format {
-                Format::Human => human(&args, protocol, &prediction, &observed, altered),
-                Format::Json => json(&prediction, &observed),
+                Format::Human => human(&args, &e),
+                Format::Json => json(&e.prediction, &e.observed, &e.notes),
             };
             emit_then("explain", &text, None, EXIT_OK)
         }
@@ -71,7 +86,7 @@ pub(super) fn explain(args: ExplainArgs) -> i32 {
 /// with the faults and clock of the arguments; the flag says whether faults (the scenario's or
 /// `--fault`) or `--at` altered the mesh the prediction assumes. The protocol is what the
 /// request sent (`--protocol`, else the destination port's default).
-fn trace_and_observe(args: &ExplainArgs) -> Result<(Protocol, Prediction, Outcome, bool), String> {
+fn trace_and_observe(args: &ExplainArgs) -> Result<Explained, String> {
     let r = &args.request;
     let request = request_spec("explain", r)?;
     let (resources, mut faults) = load(&r.files, r.release, &r.namespace)?;
@@ -90,13 +105,25 @@ fn trace_and_observe(args: &ExplainArgs) -> Result<(Protocol, Prediction, Outcom
         .into_iter()
         .next()
         .ok_or_else(|| "meshsim explain: the mesh returned no outcome".to_string())?;
-    Ok((protocol, prediction, observed, altered))
+    // The same rule `probe` prints, so a skipped VirtualService or Sidecar that targets the
+    // probed host is named here too, not only on stderr as a loader warning.
+    let notes = sim::diagnose::diagnose(&mesh.evidence(&request, &observed))
+        .into_iter()
+        .filter(|f| f.code == FindingCode::UnmodelledField)
+        .collect();
+    Ok(Explained {
+        protocol,
+        prediction,
+        observed,
+        altered,
+        notes,
+    })
 }
 
 fn decision_line(d: &Decision) -> String {
     match &d.resource {
         Some(r) => format!("{r} ({}): {}", d.step, d.reason),
-        None => format!("default ({}): {}", d.step, d.reason),
+        None => format!("(built-in default) ({}): {}", d.step, d.reason),
     }
 }
 
@@ -108,15 +135,10 @@ fn list_or_dash<T: std::fmt::Display>(items: &[T], sep: &str) -> String {
     }
 }
 
-fn human(
-    args: &ExplainArgs,
-    protocol: Protocol,
-    p: &Prediction,
-    o: &Outcome,
-    altered: bool,
-) -> String {
+fn human(args: &ExplainArgs, e: &Explained) -> String {
+    let (p, o, altered) = (&e.prediction, &e.observed, e.altered);
     let r = &args.request;
-    let mut s = request_line(r, protocol);
+    let mut s = request_line(r, e.protocol);
     s.push_str("decision trace (analysis path, configuration only):\n");
     for (i, step) in p.trace.iter().enumerate() {
         s.push_str(&format!("  {}. {}: {}\n", i + 1, step.step, step.summary));
@@ -150,6 +172,17 @@ fn human(
              change that)\n",
         );
     }
+    if !e.notes.is_empty() {
+        s.push_str("not modelled (the answer may differ on a cluster):\n");
+        for n in &e.notes {
+            let what = n.evidence.join("; ");
+            let message = n
+                .message
+                .split_once(": ")
+                .map_or(n.message.as_str(), |(_, m)| m);
+            s.push_str(&format!("  - {what}: {message}\n"));
+        }
+    }
     s
 }
 
@@ -174,7 +207,7 @@ fn step_json(step: &TraceStep) -> StepJson<'_> {
     }
 }
 
-fn json(p: &Prediction, o: &Outcome) -> String {
+fn json(p: &Prediction, o: &Outcome, notes: &[Finding]) -> String {
     let view = ExplainJson {
         steps: p.trace.iter().map(step_json).collect(),
         prediction: PredictionJson {
@@ -187,6 +220,7 @@ fn json(p: &Prediction, o: &Outcome) -> String {
             codes: &p.codes,
         },
         observed: OutcomeJson::of(o),
+        notes,
     };
     let mut s = serde_json::to_string_pretty(&view)
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
@@ -234,9 +268,12 @@ mod tests {
 
     #[test]
     fn json_names_resources_and_marks_defaults_null() {
-        let v: serde_json::Value =
-            serde_json::from_str(&json(&prediction(), &Outcome::with_status(Status::Reset)))
-                .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json(
+            &prediction(),
+            &Outcome::with_status(Status::Reset),
+            &[],
+        ))
+        .unwrap();
         let d = &v["steps"][0]["decisions"];
         assert_eq!(d[0]["resource"], "PeerAuthentication/foo/default");
         assert_eq!(d[0]["step"], "peer-authentication/namespace");

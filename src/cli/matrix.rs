@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use sim::analysis::{self, Flow};
+use sim::analysis::{self, Flow, MatrixNote};
 use sim::vocab::join;
 use sim::vocab::Status;
 use sim::{Fault, Resources};
@@ -18,6 +18,9 @@ use super::{MatrixArgs, MatrixFormat, EXIT_BAD_INPUT, EXIT_OK};
 #[derive(Debug, Serialize)]
 struct MatrixJson<'a> {
     flows: &'a [Flow],
+    /// Workloads and Services the matrix leaves out, and why (absent when none).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    notes: &'a [MatrixNote],
 }
 
 /// Runs `meshsim matrix` and returns the exit code.
@@ -52,11 +55,21 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
+    let notes = analysis::matrix_notes(&resources);
     let text = match args.format {
-        MatrixFormat::Table => table(&flows),
-        MatrixFormat::Json => json(&flows),
-        MatrixFormat::Csv => csv(&flows),
-        MatrixFormat::Dot => dot(&resources, &flows),
+        MatrixFormat::Table => table(&flows, &notes),
+        MatrixFormat::Json => json(&flows, &notes),
+        MatrixFormat::Csv | MatrixFormat::Dot => {
+            // Neither format has room for prose; the notes go to stderr so they are not silent.
+            for n in &notes {
+                eprintln!("meshsim matrix: note: {}: {}", n.subject, n.note);
+            }
+            if args.format == MatrixFormat::Csv {
+                csv(&flows)
+            } else {
+                dot(&resources, &flows)
+            }
+        }
     };
     emit_then("matrix", &text, None, EXIT_OK)
 }
@@ -117,7 +130,7 @@ pub(super) fn codes_text(flow: &Flow) -> String {
     }
 }
 
-fn table(flows: &[Flow]) -> String {
+fn table(flows: &[Flow], notes: &[MatrixNote]) -> String {
     let header = [
         "FROM",
         "TO",
@@ -170,11 +183,14 @@ fn table(flows: &[Flow]) -> String {
         flows.len(),
         flows.len() - ok
     ));
+    for n in notes {
+        out.push_str(&format!("note: {}: {}\n", n.subject, n.note));
+    }
     out
 }
 
-fn json(flows: &[Flow]) -> String {
-    let mut s = serde_json::to_string_pretty(&MatrixJson { flows })
+fn json(flows: &[Flow], notes: &[MatrixNote]) -> String {
+    let mut s = serde_json::to_string_pretty(&MatrixJson { flows, notes })
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
     s.push('\n');
     s
@@ -334,7 +350,7 @@ mod tests {
             flow(Status::Http(200), true, &[]),
             flow(Status::Http(503), false, &["UF", "URX"]),
         ];
-        let t = table(&flows);
+        let t = table(&flows, &[]);
         let lines: Vec<&str> = t.lines().collect();
         let col = lines[0].find("STATUS").unwrap();
         assert_eq!(&lines[1][col..col + 3], "200");

@@ -19,6 +19,7 @@ const LIBRARY_ROOT: &str = "scenarios";
 
 /// Runs `meshsim run` and returns the exit code.
 pub(super) fn run(args: RunArgs) -> i32 {
+    let embedded = args.paths.is_empty();
     let (tree, paths) = if args.paths.is_empty() {
         (
             Tree::Embedded {
@@ -76,6 +77,12 @@ pub(super) fn run(args: RunArgs) -> i32 {
         .flat_map(|s| s.warnings.iter().map(ToString::to_string))
         .collect();
     warnings.dedup();
+    // The embedded library sets unmodelled fields and HTTP-only DENY rules on purpose (its
+    // scenarios test those warnings), so a first `meshsim run` stays quiet; the user's own
+    // files always show theirs, as `kubectl apply` shows Istio's validation warnings.
+    if embedded && !args.verbose {
+        warnings.clear();
+    }
     for w in &warnings {
         eprintln!("{w}");
     }

@@ -134,12 +134,28 @@ pub(super) fn scenario_resources(
         }
         includes.push(path);
     }
-    let mut resources = load_tree_paths(tree, &includes)?;
+    // A failure with no line of its own (a folder that cannot be listed) is reported at this
+    // file's `include:` (fuzz_inputs found `/dev/fd/N` vanishing under `include: [/]`).
+    let mut resources = load_tree_paths(tree, &includes).map_err(|e| {
+        if e.line >= 1 {
+            return e;
+        }
+        InputError::at(
+            file,
+            lines.key("include").max(1),
+            format!("include: {}: {}", e.file.display(), e.message),
+        )
+    })?;
 
     for (i, value) in raw.resources.iter().enumerate() {
         let origin = Origin {
             file: file.to_path_buf(),
-            line: lines.item("resources", i),
+            // When the item cannot be placed (anchors, a mangled list), the `resources:` key
+            // still can, and line 1 is better than none (fuzz_inputs found errors at line 0).
+            line: lines
+                .item("resources", i)
+                .max(lines.key("resources"))
+                .max(1),
         };
         if let Some(object) =
             parse_object(value, origin, &mut resources.warnings).map_err(from_load)?
@@ -157,7 +173,11 @@ pub(super) fn scenario_resources(
         resources.mesh_config = mesh.0.apply(&resources.mesh_config, origin);
     }
     if let Some(problem) = sim::model::release_problems(&resources).first() {
-        return Err(InputError::at(file, lines.key("mesh"), problem.clone()));
+        return Err(InputError::at(
+            file,
+            lines.key("mesh").max(1),
+            problem.clone(),
+        ));
     }
     Ok(resources)
 }

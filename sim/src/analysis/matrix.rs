@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::Analyzer;
-use crate::model::Resources;
+use crate::model::{Resources, Service, Workload, WorkloadRole};
 use crate::request::RequestSpec;
 use crate::vocab::{FindingCode, Protocol, ResponseFlag, Status, WorkloadRef};
 
@@ -28,15 +28,89 @@ pub struct Flow {
     pub codes: Vec<FindingCode>,
 }
 
+/// Why the matrix leaves a workload or a Service out, so a real cluster dump shows no flow
+/// meshsim cannot answer faithfully, and never silently.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct MatrixNote {
+    /// `NS/WORKLOAD` or `Service/NS/NAME`.
+    pub subject: String,
+    /// What is left out and why.
+    pub note: String,
+}
+
+/// The reason a source workload is not a matrix source, if it is not.
+fn source_left_out(w: &Workload) -> Option<&'static str> {
+    (w.role == WorkloadRole::ControlPlane).then_some(
+        "istiod is the control plane, not a mesh client: it has no proxy and sends no \
+         application traffic, so the matrix has no flows from it",
+    )
+}
+
+/// The reason a Service is not a matrix destination, if it is not.
+///
+/// - No selector (`kubernetes` in `default`, Services backed by manual Endpoints): the
+///   EndpointSlice controller makes no endpoints for them
+///   (`pkg/controller/endpointslice` in Kubernetes: `if service.Spec.Selector == nil`) and
+///   meshsim reads no Endpoints objects, so every flow would be a made-up `503 UH`.
+/// - Every selected workload is an Istio gateway: its listeners come from Gateway resources,
+///   which meshsim does not model.
+fn destination_left_out(res: &Resources, svc: &Service) -> Option<&'static str> {
+    let selector = match &svc.selector {
+        Some(s) if !s.is_empty() => s,
+        _ => {
+            return Some(
+                "has no selector: its endpoints are managed outside Kubernetes' selector \
+                 (manual Endpoints, e.g. the API server's) and meshsim reads none, so the \
+                 matrix has no flows to it",
+            )
+        }
+    };
+    let mut selected = res.workloads.iter().filter(|w| {
+        w.meta.namespace == svc.meta.namespace
+            && selector.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v))
+    });
+    let first = selected.next()?;
+    (first.role == WorkloadRole::Gateway && selected.all(|w| w.role == WorkloadRole::Gateway))
+        .then_some(
+            "selects an Istio gateway, whose listeners come from Gateway resources that meshsim \
+             does not model, so the matrix has no flows to it",
+        )
+}
+
+/// What the matrix leaves out, and why: one note per workload or Service, sorted.
+pub fn matrix_notes(res: &Resources) -> Vec<MatrixNote> {
+    let mut out: Vec<MatrixNote> = res
+        .workloads
+        .iter()
+        .filter(|w| w.replicas > 0)
+        .filter_map(|w| {
+            source_left_out(w).map(|why| MatrixNote {
+                subject: w.proxy_id(),
+                note: why.to_string(),
+            })
+        })
+        .chain(res.services.iter().filter_map(|svc| {
+            destination_left_out(res, svc).map(|why| MatrixNote {
+                subject: format!("Service/{}/{}", svc.meta.namespace, svc.meta.name),
+                note: why.to_string(),
+            })
+        }))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The request of every flow: each workload with at least one replica to each TCP port of each
 /// Service, with the port's default protocol ([`crate::vocab::IstioProtocol::default_request`]:
-/// a TCP payload to TCP ports, HTTP otherwise), sorted by source then destination.
+/// a TCP payload to TCP ports, HTTP otherwise), sorted by source then destination. Sources and
+/// Services that [`matrix_notes`] names are left out.
 pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
     // Sorted by the `NS/NAME` text, as the matrix prints it (not by namespace then name).
     let mut sources: Vec<(String, WorkloadRef)> = res
         .workloads
         .iter()
-        .filter(|w| w.replicas > 0)
+        .filter(|w| w.replicas > 0 && source_left_out(w).is_none())
         .map(|w| {
             (
                 w.proxy_id(),
@@ -47,7 +121,11 @@ pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
     sources.sort();
     sources.dedup();
     let mut targets: Vec<(String, Protocol)> = Vec::new();
-    for svc in &res.services {
+    for svc in res
+        .services
+        .iter()
+        .filter(|svc| destination_left_out(res, svc).is_none())
+    {
         for port in svc.ports.iter().filter(|p| p.is_tcp()) {
             let protocol = port.istio_protocol().default_request();
             targets.push((

@@ -2,19 +2,22 @@
 //! see, assuming every proxy holds a healthy certificate. No handshake happens here; the data path
 //! (`Mesh::request`) must agree with it, and `tests/agreement.rs` checks that it does.
 
+mod authz_cause;
 mod matrix;
 
 use std::net::IpAddr;
 
+pub use authz_cause::{denial_code, principal_mistake, PrincipalMistake};
 pub use matrix::{
-    diff, flow_requests, group_changes, matrix, ChangeGroup, ChangeKind, Flow, FlowChange,
+    diff, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind, Flow,
+    FlowChange, MatrixNote,
 };
 
-use crate::model::{AuthzAction, ClientTlsMode, MtlsMode, Resources, Workload};
+use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
-    client_tls_for_endpoint, outbound_bypass, resolve_destination, AuthzDecision, AuthzIndex,
-    ClientTlsChoice, ClientTlsSource, Decision, Destination, HttpFacts, PeerAuthenticationIndex,
-    PodIps, RequestFacts, RouterHost, ServerRoots,
+    client_tls_for_endpoint, outbound_bypass, resolve_destination, AuthzIndex, ClientTlsChoice,
+    ClientTlsSource, Decision, Destination, HttpFacts, PeerAuthenticationIndex, PodIps,
+    RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::boringssl;
@@ -128,7 +131,12 @@ impl<'a> Analyzer<'a> {
         let sniffed_http = req.sniffs_as_http(protocol);
         p.trace.push(TraceStep {
             step: "source-sidecar",
-            summary: if src_sidecar {
+            summary: if from.role == crate::model::WorkloadRole::Gateway {
+                format!(
+                    "{} is an Istio gateway: its own proxy originates mTLS as a sidecar does",
+                    req.from
+                )
+            } else if src_sidecar {
                 format!("{} runs a sidecar", req.from)
             } else {
                 format!(
@@ -396,8 +404,12 @@ impl<'a> Analyzer<'a> {
                     Status::Reset
                 };
                 p.details = decision.details.clone().unwrap_or_default();
-                p.codes
-                    .push(authz_code(&decision, p.peer_principal.is_some()));
+                p.codes.push(denial_code(
+                    res,
+                    from,
+                    p.peer_principal.as_deref(),
+                    &decision,
+                ));
             }
         }
         if !captured && !ep.intercepted {
@@ -542,16 +554,6 @@ fn fail(
     p.mtls = false;
     p.peer_principal = None;
     p.codes.push(code);
-}
-
-/// The failure-mode code of an authorization denial.
-fn authz_code(decision: &AuthzDecision, mtls: bool) -> FindingCode {
-    match &decision.matched {
-        Some(m) if m.action == AuthzAction::Custom => FindingCode::CustomAuthorizationDenied,
-        Some(_) => FindingCode::DenyPolicyMatched,
-        None if !mtls => FindingCode::PrincipalRequiresMtls,
-        None => FindingCode::NoAllowPolicyMatched,
-    }
 }
 
 /// What the destination's RBAC filter knows of `req`, sent as `protocol`, from the pod at

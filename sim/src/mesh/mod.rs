@@ -60,7 +60,7 @@ impl fmt::Debug for Mesh {
 }
 
 impl Mesh {
-    /// Builds a mesh at `SimTime::EPOCH`: starts istiod and every sidecar's agent, applies the
+    /// Builds a mesh at `opts.start` (`SimTime::EPOCH` by default): starts istiod and every sidecar's agent, applies the
     /// faults (they describe the starting state), then lets the first CSRs be signed.
     pub fn build(
         resources: Resources,
@@ -72,7 +72,7 @@ impl Mesh {
         } else {
             KeyType::EcdsaP256
         };
-        let now = SimTime::EPOCH;
+        let now = opts.start;
         let control = ControlPlane::new(
             opts.seed,
             &resources.mesh_config.trust_domain,

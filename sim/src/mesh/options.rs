@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::clock::SimTime;
+
 /// Knobs for building a mesh.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeshOptions {
@@ -12,6 +14,10 @@ pub struct MeshOptions {
     pub cert_ttl: Duration,
     /// Use RSA-2048 workload keys (Istio's default) instead of ECDSA P-256 (faster).
     pub rsa_keys: bool,
+    /// Where the virtual clock starts. [`SimTime::EPOCH`] by default so reports are
+    /// reproducible; `meshsim certs` passes the wall-clock time in (the library never reads it)
+    /// so the files it writes are valid when they are used.
+    pub start: SimTime,
 }
 
 impl Default for MeshOptions {
@@ -20,6 +26,7 @@ impl Default for MeshOptions {
             seed: 0,
             cert_ttl: Duration::from_secs(24 * 3600),
             rsa_keys: false,
+            start: SimTime::EPOCH,
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Resources, Workload};
+use super::{Resources, Workload, WorkloadRole};
 use crate::vocab::IstioRelease;
 
 /// Namespace label that turns injection on (`enabled`) or off (`disabled`) for the default
@@ -59,7 +59,18 @@ impl Resources {
     /// label `sidecar.istio.io/inject: "true"` or a pod `istio.io/rev` label injects. Pods with
     /// `hostNetwork` and pods in kube-system-like namespaces are never injected. A pod from a
     /// dump that already carries `sidecar.istio.io/status` has one.
+    ///
+    /// An Istio gateway ([`WorkloadRole::Gateway`]) counts as having one: it is a proxy with its
+    /// own workload certificate and, as a client, originates mTLS as a sidecar does (auto mTLS
+    /// is built for every proxy type, `ClusterBuilder.buildUpstreamTLSSettings` in
+    /// `pilot/pkg/networking/core/cluster_tls.go`), even when its pod says
+    /// `sidecar.istio.io/inject: "false"` (the legacy gateway charts). istiod has none.
     pub fn has_sidecar(&self, workload: &Workload) -> bool {
+        match workload.role {
+            WorkloadRole::Gateway => return true,
+            WorkloadRole::ControlPlane => return false,
+            WorkloadRole::App => {}
+        }
         if workload.pod_annotations.contains_key(SIDECAR_STATUS) {
             return true;
         }
@@ -98,7 +109,11 @@ impl Resources {
             .get(SIDECAR_INJECT)
             .or_else(|| workload.pod_annotations.get(SIDECAR_INJECT));
         let pod_rev = workload.pod_labels.get(ISTIO_REV);
-        let reason = if workload.pod_annotations.contains_key(SIDECAR_STATUS) {
+        let reason = if workload.role == WorkloadRole::Gateway {
+            "Istio gateway: runs its own proxy, with its own identity".to_string()
+        } else if workload.role == WorkloadRole::ControlPlane {
+            "istiod (control plane): no proxy".to_string()
+        } else if workload.pod_annotations.contains_key(SIDECAR_STATUS) {
             format!("pod carries {SIDECAR_STATUS} (already injected)")
         } else if workload.host_network {
             "hostNetwork pods are never injected".to_string()
@@ -150,6 +165,55 @@ fn inject_required(value: Option<&str>, release: IstioRelease) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gateways_and_istiod_are_classified_as_their_charts_mark_them() {
+        use WorkloadRole::{App, ControlPlane, Gateway};
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            &'static [(&'static str, &'static str)],
+            bool,
+            WorkloadRole,
+        );
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        // (labels, annotations, istio-proxy runs `proxy router`, role)
+        let cases: &[Case] = &[
+            (&[("app", "httpbin")], &[], false, App),
+            (
+                &[
+                    ("istio", "ingressgateway"),
+                    ("sidecar.istio.io/inject", "false"),
+                ],
+                &[],
+                false,
+                Gateway,
+            ),
+            (&[("istio", "egressgateway")], &[], false, Gateway),
+            (
+                &[("istio", "ingress")],
+                &[("inject.istio.io/templates", "gateway")],
+                false,
+                Gateway,
+            ),
+            (&[("app", "my-gw")], &[], true, Gateway),
+            (
+                &[("app", "istiod"), ("istio", "pilot")],
+                &[],
+                false,
+                ControlPlane,
+            ),
+            (&[("istio", "pilot")], &[], false, App),
+        ];
+        for (labels, annotations, router, want) in cases {
+            let got = WorkloadRole::classify(&map(labels), &map(annotations), *router);
+            assert_eq!(got, *want, "{labels:?} {annotations:?} router={router}");
+        }
+    }
 
     #[test]
     fn inject_values_other_than_true_and_false_changed_meaning_in_1_27() {

@@ -76,6 +76,58 @@ pub struct ContainerPort {
     pub protocol: KubeProtocol,
 }
 
+/// What a workload is to the mesh: an application (with or without a sidecar), an Istio
+/// gateway, or istiod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum WorkloadRole {
+    /// An application pod: it gets a sidecar when the injector decides so.
+    #[default]
+    App,
+    /// An Istio ingress or egress gateway: a standalone Envoy (`proxy router`) with its own
+    /// workload certificate, whatever its injection labels say.
+    Gateway,
+    /// istiod, the control plane: no proxy, and it sends no mesh traffic.
+    ControlPlane,
+}
+
+impl WorkloadRole {
+    /// Classifies a pod the way Istio's charts mark it. A gateway: the `istio` label of the
+    /// legacy charts (`manifests/charts/gateways/istio-{ingress,egress}`: `istio:
+    /// ingressgateway`/`egressgateway`), the injection template of the gateway chart
+    /// (`manifests/charts/gateway`: annotation `inject.istio.io/templates: gateway`), or an
+    /// `istio-proxy` container started as `proxy router` (both charts, and the injected
+    /// `gateway-injection-template.yaml`; `pkg/model/proxy.go` node type `router`). istiod:
+    /// the `app: istiod` label of `manifests/charts/istio-control/istio-discovery`.
+    pub fn classify(
+        labels: &BTreeMap<String, String>,
+        annotations: &BTreeMap<String, String>,
+        proxy_router: bool,
+    ) -> WorkloadRole {
+        let label = |k: &str| labels.get(k).map(String::as_str);
+        if label("app") == Some("istiod") {
+            return WorkloadRole::ControlPlane;
+        }
+        let gateway_label = matches!(label("istio"), Some("ingressgateway" | "egressgateway"));
+        let gateway_template = annotations
+            .get("inject.istio.io/templates")
+            .is_some_and(|t| t.split(',').any(|t| t.trim() == "gateway"));
+        if gateway_label || gateway_template || proxy_router {
+            WorkloadRole::Gateway
+        } else {
+            WorkloadRole::App
+        }
+    }
+
+    /// How `ls` and notes name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadRole::App => "application",
+            WorkloadRole::Gateway => "Istio gateway",
+            WorkloadRole::ControlPlane => "istiod (control plane)",
+        }
+    }
+}
+
 /// A pod, or a controller's pod template with its replica count.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Workload {
@@ -101,6 +153,8 @@ pub struct Workload {
     /// What its sidecar captures (`traffic.sidecar.istio.io/*` pod annotations), read when the
     /// object is loaded; the defaults capture everything.
     pub interception: super::Interception,
+    /// Application, gateway or istiod ([`WorkloadRole::classify`]).
+    pub role: WorkloadRole,
 }
 
 impl Workload {

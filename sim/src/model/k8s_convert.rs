@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{
     ContainerPort, Meta, ObjectRef, Origin, Service, ServicePort, TargetPort, Workload,
-    WorkloadKind,
+    WorkloadKind, WorkloadRole,
 };
 
 /// `metadata` as meshsim keeps it; namespaced kinds without a namespace land in
@@ -98,6 +98,14 @@ pub(crate) fn workload(
             }
         }
     }
+    // `proxy router` is how both gateway charts start their Envoy (a sidecar runs `proxy
+    // sidecar`).
+    let proxy_router = spec.is_some_and(|s| {
+        s.containers
+            .iter()
+            .any(|c| c.name == "istio-proxy" && c.args.iter().flatten().any(|a| a == "router"))
+    });
+    let role = WorkloadRole::classify(&pod_labels, &pod_annotations, proxy_router);
     let owner_references = own
         .owner_references
         .iter()
@@ -122,6 +130,7 @@ pub(crate) fn workload(
         host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
         owner_references,
         interception: super::Interception::default(),
+        role,
         meta,
     }
 }

@@ -77,7 +77,7 @@ const fn row(
 pub(crate) const TABLE: &[Row] = &[
     // Kinds skipped whole (pilot/pkg/networking/core, pilot/pkg/security/authn).
     row(Subject::EnvoyFilter, &[], Scope::Namespace, "no patch is applied: the generated Envoy configuration is used as is"),
-    row(Subject::Gateway, &[], Scope::Never, "no ingress or egress gateway exists; sidecar-to-sidecar traffic is unaffected"),
+    row(Subject::Gateway, &[], Scope::Never, "gateway listeners are not built: gateway pods send as proxies with their own identity, and flows to them are left out of the matrix; sidecar-to-sidecar traffic is unaffected"),
     row(Subject::ProxyConfig, &[], Scope::Namespace, "proxies run with the default ProxyConfig"),
     row(Subject::RequestAuthentication, &[], Scope::Namespace, "no JWT is validated and requests carry none: `request.auth.*` conditions never match"),
     row(Subject::ServiceEntry, &[], Scope::Hosts, "the hosts are not in the registry: only Kubernetes Services resolve, other hosts go out through the passthrough cluster"),

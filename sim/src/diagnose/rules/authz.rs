@@ -3,10 +3,11 @@
 //! `NoAllowPolicyMatched` is refined by comparing the ALLOW principals with the caller's
 //! identity: another service account of the same namespace, or a foreign trust domain.
 
+use crate::analysis::{denial_code, principal_mistake, PrincipalMistake};
 use crate::diagnose::Finding;
 use crate::model::{AuthzAction, Resources, Workload};
 use crate::policy::{resolve_destination, AuthzDecision, AuthzIndex, PodIps};
-use crate::vocab::{FindingCode, SpiffeId, TrustDomains};
+use crate::vocab::FindingCode;
 
 use super::config::{observed, predicted_failure, trace_lines};
 use super::{quote, Ctx};
@@ -16,6 +17,8 @@ const AUTHZ_CODES: &[FindingCode] = &[
     FindingCode::NoAllowPolicyMatched,
     FindingCode::PrincipalRequiresMtls,
     FindingCode::CustomAuthorizationDenied,
+    FindingCode::TrustDomainMismatch,
+    FindingCode::PrincipalServiceAccountMismatch,
 ];
 
 pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
@@ -53,23 +56,21 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
             miss.reason
         ));
     }
-    // The prediction names any plaintext denial `PrincipalRequiresMtls`; it is only that when
-    // an ALLOW rule failed on an identity field (an ALLOW-nothing policy denies everyone).
-    let identity_miss = decision.misses.iter().any(|m| {
-        m.action == AuthzAction::Allow
-            && ["principals", "namespaces", "serviceAccounts"]
-                .iter()
-                .any(|f| m.field.contains(f))
-    });
+    // The same decision the matrix makes (`analysis::denial_code`), so both name one code.
+    let Ok(caller) = res.find_workload(&ctx.ev.request.from) else {
+        return Vec::new();
+    };
     let code = match *code {
-        FindingCode::PrincipalRequiresMtls if !identity_miss || principal.is_some() => {
-            FindingCode::NoAllowPolicyMatched
-        }
-        other => other,
+        FindingCode::CustomAuthorizationDenied => FindingCode::CustomAuthorizationDenied,
+        _ => denial_code(res, caller, principal.as_deref(), &decision),
     };
     let finding = match code {
         FindingCode::DenyPolicyMatched => deny_matched(res, server, &decision, evidence),
-        FindingCode::NoAllowPolicyMatched => no_allow_matched(ctx, principal.as_deref(), evidence),
+        FindingCode::NoAllowPolicyMatched
+        | FindingCode::TrustDomainMismatch
+        | FindingCode::PrincipalServiceAccountMismatch => {
+            no_allow_matched(ctx, caller, principal.as_deref(), &decision, evidence)
+        }
         FindingCode::PrincipalRequiresMtls => Finding::error(
             FindingCode::PrincipalRequiresMtls,
             format!(
@@ -160,89 +161,105 @@ fn deny_matched(
         FindingCode::DenyPolicyMatched,
         message,
         evidence,
-        "narrow the DENY policy (add the caller's namespace to notNamespaces, or its principal to notPrincipals); an ALLOW policy cannot override a DENY",
+        "the DENY policy says this caller is refused: if that is intended, nothing is wrong; if \
+         not, narrow that DENY policy (the caller's namespace in notNamespaces, or its principal \
+         in notPrincipals), since an ALLOW policy cannot override a DENY",
     )
 }
 
-fn no_allow_matched(ctx: &Ctx<'_>, principal: Option<&str>, evidence: Vec<String>) -> Finding {
+fn no_allow_matched(
+    ctx: &Ctx<'_>,
+    caller: &Workload,
+    principal: Option<&str>,
+    decision: &AuthzDecision,
+    mut evidence: Vec<String>,
+) -> Finding {
     let res = &ctx.ev.resources;
     let req = &ctx.ev.request;
-    let caller = principal.and_then(|p| SpiffeId::from_principal(p).ok());
     let td = &res.mesh_config.trust_domain;
     let aliases = &res.mesh_config.trust_domain_aliases;
-    let known_td = |t: &str| TrustDomains::new(td, aliases).contains(t);
-    if let Some(caller) = caller {
-        let (ctd, cns, csa) = (
-            &caller.trust_domain,
-            &caller.namespace,
-            &caller.service_account,
-        );
-        for named in allow_principals(res) {
-            let Ok(policy) = SpiffeId::from_principal(&named) else {
-                continue;
-            };
-            let (ptd, pns, psa) = (
-                &policy.trust_domain,
-                &policy.namespace,
-                &policy.service_account,
-            );
-            if pns == cns && psa == csa && !known_td(ptd) {
-                let mut ev = evidence.clone();
-                ev.push(format!(
-                    "mesh trust domain {td}, aliases [{}]; policy principal {named}",
-                    aliases.join(", ")
-                ));
-                return Finding::error(
-                    FindingCode::TrustDomainMismatch,
-                    format!(
-                        "an ALLOW principal names {named}, but trust domain {ptd} is neither the mesh's ({ctd}) nor an alias: the caller presents {}",
-                        principal.unwrap_or_default()
-                    ),
-                    ev,
-                    "write the principal with the mesh's trust domain, or add the old one to meshConfig.trustDomainAliases",
-                );
-            }
-            if pns == cns && psa != csa && known_td(ptd) && psa != "*" {
-                let mut ev = evidence.clone();
-                ev.push(format!(
-                    "caller {} runs as serviceAccountName {csa}; the policy names {named}",
+    let mistake = principal.and_then(|p| principal_mistake(res, caller, p, decision));
+    let caller_principal = principal.unwrap_or_default();
+    match mistake {
+        Some(PrincipalMistake::TrustDomain { named }) => {
+            evidence.push(format!(
+                "mesh trust domain {td}, aliases [{}]; policy principal {named}",
+                aliases.join(", ")
+            ));
+            Finding::error(
+                FindingCode::TrustDomainMismatch,
+                format!(
+                    "an ALLOW principal names {named}, but its trust domain is neither the mesh's \
+                     ({td}) nor an alias: the caller presents {caller_principal}"
+                ),
+                evidence,
+                "write the principal with the mesh's trust domain, or add the old one to meshConfig.trustDomainAliases",
+            )
+        }
+        Some(PrincipalMistake::ServiceAccount { named }) => {
+            let csa = &caller.service_account;
+            evidence.push(format!(
+                "caller {} runs as serviceAccountName {csa}; the policy names {named}",
+                req.from
+            ));
+            // Never "run the caller as the named account": that account may be (or become) the
+            // identity of other pods, and whatever is granted to it would be granted to this
+            // caller too. The policy's principal is the thing to change.
+            Finding::error(
+                FindingCode::PrincipalServiceAccountMismatch,
+                format!(
+                    "an ALLOW principal names {named}, but {} runs as {csa} and presents \
+                     {caller_principal}",
                     req.from
-                ));
-                return Finding::error(
-                    FindingCode::PrincipalServiceAccountMismatch,
-                    format!(
-                        "an ALLOW principal names service account {psa} in {pns}, but {} runs as {csa}",
-                        req.from
-                    ),
-                    ev,
-                    "set the caller's serviceAccountName to the one the policy names, or change the principal",
-                );
+                ),
+                evidence,
+                &format!(
+                    "add the caller's principal {caller_principal} to the ALLOW rule (better: give \
+                     {} its own service account and add that); do not switch the caller to the \
+                     named account, which would hand it that identity's other permissions",
+                    req.from
+                ),
+            )
+        }
+        None => {
+            // An exclusion the policy intends: explain it; nothing here opens it.
+            let admitted = allow_principals_of(res, decision);
+            if !admitted.is_empty() {
+                evidence.push(format!("the ALLOW rules admit: {}", admitted.join(", ")));
             }
+            Finding::error(
+                FindingCode::NoAllowPolicyMatched,
+                format!(
+                    "ALLOW policies select the destination of {}, and no rule matches this request \
+                     from {}: the policies do not admit this caller",
+                    req.to, req.from
+                ),
+                evidence,
+                "if the caller should be denied, nothing is wrong: the ALLOW policies are doing \
+                 their job; if it should be allowed, add a rule for its own principal, \
+                 namespace, path or method (never run it as a service account the policy admits)",
+            )
         }
     }
-    Finding::error(
-        FindingCode::NoAllowPolicyMatched,
-        format!(
-            "ALLOW policies select the destination of {}, and no rule matches this request from {}",
-            req.to, req.from
-        ),
-        evidence,
-        "add an ALLOW rule for this source (principal, namespace, path or method)",
-    )
 }
 
-/// Every principal named in an ALLOW rule's `from.source.principals`, sorted.
-fn allow_principals(res: &Resources) -> Vec<String> {
-    let mut out: Vec<String> = res
-        .authorization_policies
-        .iter()
-        .filter(|ap| ap.spec.action == AuthzAction::Allow)
-        .flat_map(|ap| ap.spec.rules.iter().flatten())
-        .flat_map(|r| r.from.iter().flatten())
-        .filter_map(|f| f.source.as_ref())
-        .flat_map(|s| s.principals.iter().flatten())
-        .cloned()
-        .collect();
+/// The principals named by the ALLOW policies that applied (their rules missed), sorted.
+fn allow_principals_of(res: &Resources, decision: &AuthzDecision) -> Vec<String> {
+    let mut out: Vec<String> =
+        res.authorization_policies
+            .iter()
+            .filter(|ap| ap.spec.action == AuthzAction::Allow)
+            .filter(|ap| {
+                decision.misses.iter().any(|m| {
+                    m.policy.namespace == ap.meta.namespace && m.policy.name == ap.meta.name
+                })
+            })
+            .flat_map(|ap| ap.spec.rules.iter().flatten())
+            .flat_map(|r| r.from.iter().flatten())
+            .filter_map(|f| f.source.as_ref())
+            .flat_map(|s| s.principals.iter().flatten())
+            .cloned()
+            .collect();
     out.sort();
     out.dedup();
     out

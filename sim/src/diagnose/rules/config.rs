@@ -150,6 +150,18 @@ fn traced(ctx: &Ctx<'_>, step: &str) -> bool {
     })
 }
 
+/// Whether the destination Service has no selector (`kubernetes`, manually managed Endpoints):
+/// meshsim has no endpoints for it, which says nothing about the cluster.
+fn selector_less(ctx: &Ctx<'_>) -> bool {
+    let res = &ctx.ev.resources;
+    let req = &ctx.ev.request;
+    let ns = req.from.namespace.as_str();
+    resolve_destination(res, ns, &req.to)
+        .ok()
+        .and_then(|d| res.service(&d.service.namespace, &d.service.name))
+        .is_some_and(|svc| svc.selector.as_ref().is_none_or(|s| s.is_empty()))
+}
+
 fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
     let req = &ctx.ev.request;
     let p = ctx.prediction.as_ref();
@@ -274,6 +286,16 @@ fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
                 observed_tls(ctx)
             ),
             "fix the pods' serviceAccountName, or the DestinationRule's subjectAltNames",
+        ),
+        FindingCode::NoHealthyUpstream if selector_less(ctx) => (
+            format!(
+                "{} has no selector: its endpoints (if any) come from Endpoints objects managed \
+                 outside Kubernetes' selector, which meshsim does not read, so it answers as a \
+                 cluster with no endpoints would",
+                req.to
+            ),
+            "check the Service's Endpoints/EndpointSlices on the cluster; meshsim cannot tell \
+             whether they exist",
         ),
         FindingCode::NoHealthyUpstream => (
             format!("{} has no ready endpoints", req.to),

@@ -4,6 +4,7 @@
 
 use crate::diagnose::{Finding, Severity};
 use crate::model::unmodelled::Reach;
+use crate::model::WorkloadRole;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
 use crate::vocab::{FindingCode, HostPort, WorkloadRef, CLUSTER_DOMAIN};
 
@@ -67,6 +68,28 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
             remedy: REMEDY.into(),
         })
         .collect();
+    // istiod is no mesh client (the matrix leaves it out as a source): a probe from it gets
+    // the answer of a pod without a sidecar, and says so.
+    if let Ok(w) = res.find_workload(&ev.request.from) {
+        if w.role == WorkloadRole::ControlPlane {
+            out.push(Finding {
+                code: FindingCode::UnmodelledField,
+                severity: Severity::Info,
+                message: format!(
+                    "the answer may depend on something meshsim does not model: {} is istiod, \
+                     which sends no application traffic; meshsim answers as for a pod without a \
+                     sidecar (plaintext)",
+                    ev.request.from
+                ),
+                evidence: vec![format!(
+                    "{}: {} labelled app=istiod",
+                    w.meta.origin,
+                    w.proxy_id()
+                )],
+                remedy: REMEDY.into(),
+            });
+        }
+    }
     out.sort_by(|a, b| a.message.cmp(&b.message));
     out
 }
