@@ -87,7 +87,7 @@ fn mesh() -> Mesh {
 fn request() -> RequestSpec {
     RequestSpec {
         from: "foo/sleep".parse().expect("NS/WORKLOAD"),
-        to: "httpbin.foo:8000".into(),
+        to: "httpbin.foo:8000".parse().expect("HOST:PORT"),
         path: "/headers".into(),
         ..RequestSpec::default()
     }

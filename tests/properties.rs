@@ -1104,7 +1104,7 @@ proptest! {
         let analysis_after = Analyzer::new(&after);
         let unrelated = |host: &str| !host.contains(".baz:");
         for req in requests(&before, &spec.variants) {
-            if req.from.namespace == "baz" || !unrelated(&req.to) {
+            if req.from.namespace == "baz" || !unrelated(req.to.as_str()) {
                 continue;
             }
             let (b, a) = (one(&mut mesh_before, &req), one(&mut mesh_after, &req));
@@ -1465,7 +1465,7 @@ mod regressions {
     fn both(res: &Resources, protocol: Protocol, path: &str) -> Verdict {
         let req = RequestSpec {
             from: "bar/sleep".parse().expect("NS/WORKLOAD"),
-            to: "web.foo:9000".into(),
+            to: "web.foo:9000".parse().expect("HOST:PORT"),
             protocol: Some(protocol),
             path: path.into(),
             ..RequestSpec::default()
@@ -1513,7 +1513,7 @@ mod regressions {
     fn http_request(headers: &[(&str, &str)]) -> RequestSpec {
         RequestSpec {
             from: "bar/sleep".parse().expect("NS/WORKLOAD"),
-            to: "web.foo:9000".into(),
+            to: "web.foo:9000".parse().expect("HOST:PORT"),
             protocol: Some(Protocol::Http),
             headers: headers
                 .iter()

@@ -24,7 +24,7 @@ fn findings(file: &str, from: &str, to: &str) -> Vec<(Finding, bool)> {
         Mesh::build(scenario.resources.clone(), &[], MeshOptions::default()).expect("mesh");
     let req = RequestSpec {
         from: from.parse().expect("NS/WORKLOAD"),
-        to: to.into(),
+        to: to.parse().expect("HOST:PORT"),
         ..RequestSpec::default()
     };
     let outcome = mesh.request(&req).expect("request").remove(0);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::vocab::{sniffs_as_http, IstioProtocol, Protocol, WorkloadRef};
+use crate::vocab::{sniffs_as_http, HostPort, IstioProtocol, Protocol, WorkloadRef};
 
 /// The bytes a TCP client sends (and the echo server returns): not an HTTP request, so neither
 /// sidecar's `http_inspector` nor an HTTP codec takes it for one.
@@ -16,7 +16,7 @@ pub struct RequestSpec {
     /// `NAMESPACE/WORKLOAD` (a Deployment's or a Pod's name).
     pub from: WorkloadRef,
     /// `HOST:PORT` as a client writes it (`svc`, `svc.ns`, `svc.ns.svc.cluster.local`).
-    pub to: String,
+    pub to: HostPort,
     /// HTTP path.
     pub path: String,
     /// HTTP method.
@@ -49,9 +49,10 @@ impl RequestSpec {
         {
             return host.clone();
         }
-        match self.to.strip_suffix(":80") {
+        let to = self.to.as_str();
+        match to.strip_suffix(":80") {
             Some(host) if !host.is_empty() => host.to_string(),
-            _ => self.to.clone(),
+            _ => to.to_string(),
         }
     }
 
@@ -175,7 +176,7 @@ impl Default for RequestSpec {
     fn default() -> Self {
         RequestSpec {
             from: WorkloadRef::default(),
-            to: String::new(),
+            to: HostPort::default(),
             path: "/".into(),
             method: "GET".into(),
             headers: BTreeMap::new(),
@@ -235,7 +236,7 @@ mod tests {
         ];
         for (to, want) in cases {
             let req = RequestSpec {
-                to: to.into(),
+                to: to.parse().expect("HOST:PORT"),
                 ..RequestSpec::default()
             };
             assert_eq!(req.authority(), want, "{to}");

@@ -34,7 +34,7 @@ fn mesh_and_request(
     let mesh = Mesh::build(res, faults, MeshOptions::default()).expect("mesh builds");
     let get = |from: &str, to: &str| RequestSpec {
         from: from.parse().expect("NS/WORKLOAD"),
-        to: to.into(),
+        to: to.parse().expect("HOST:PORT"),
         ..RequestSpec::default()
     };
     (mesh, get)

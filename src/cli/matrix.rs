@@ -315,7 +315,7 @@ mod tests {
     fn flow(status: Status, mtls: bool, flags: &[&str]) -> Flow {
         Flow {
             from: "foo/sleep".parse().expect("NS/WORKLOAD"),
-            to: "httpbin.foo:8000".into(),
+            to: "httpbin.foo:8000".parse().expect("HOST:PORT"),
             status,
             mtls,
             response_flags: flags.iter().map(|s| s.parse().unwrap()).collect(),

@@ -7,7 +7,7 @@ use sim::diagnose::Finding;
 use sim::request::RequestSpec;
 use sim::vocab::Protocol;
 use sim::vocab::Status;
-use sim::vocab::{join, ResponseFlag, WorkloadRef};
+use sim::vocab::{join, HostPort, ResponseFlag, WorkloadRef};
 use sim::Outcome;
 
 use super::config::{build_mesh, load};
@@ -103,10 +103,10 @@ pub(super) fn request_spec(command: &str, args: &RequestArgs) -> Result<RequestS
             args.from
         ))
     })?;
-    match args.to.rsplit_once(':') {
-        Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() => {}
-        _ => return Err(bad(format!("--to must be HOST:PORT, got {:?}", args.to))),
-    }
+    let to: HostPort = args
+        .to
+        .parse()
+        .map_err(|e| bad(format!("--to must be HOST:PORT, got {:?}: {e}", args.to)))?;
     let mut headers = BTreeMap::new();
     for h in &args.headers {
         let (k, v) = h
@@ -116,7 +116,7 @@ pub(super) fn request_spec(command: &str, args: &RequestArgs) -> Result<RequestS
     }
     let spec = RequestSpec {
         from,
-        to: args.to.clone(),
+        to,
         path: args.path.clone(),
         method: args.method.clone(),
         headers,

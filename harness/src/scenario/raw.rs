@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use sim::vocab::Protocol;
 use sim::vocab::Status;
-use sim::vocab::{FindingCode, ResponseFlag, WorkloadRef};
+use sim::vocab::{FindingCode, HostPort, ResponseFlag, WorkloadRef};
 
 /// The top level of a scenario file.
 #[derive(Debug, Deserialize)]
@@ -68,7 +68,7 @@ pub(super) struct RawRequest {
     #[serde(deserialize_with = "workload_ref")]
     pub from: WorkloadRef,
     #[serde(deserialize_with = "host_port")]
-    pub to: String,
+    pub to: HostPort,
     #[serde(default)]
     pub path: Option<String>,
     #[serde(default)]
@@ -200,14 +200,14 @@ fn workload_ref<'de, D: Deserializer<'de>>(d: D) -> Result<WorkloadRef, D::Error
     })
 }
 
-fn host_port<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+/// `to:` through the one destination parser ([`HostPort`]).
+fn host_port<'de, D: Deserializer<'de>>(d: D) -> Result<HostPort, D::Error> {
     let text = String::deserialize(d)?;
-    match text.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(text),
-        _ => Err(de::Error::custom(format!(
-            "`to` must be HOST:PORT (e.g. httpbin.foo:8000), got {text:?}"
-        ))),
-    }
+    text.parse().map_err(|e| {
+        de::Error::custom(format!(
+            "`to` must be HOST:PORT (e.g. httpbin.foo:8000), got {text:?}: {e}"
+        ))
+    })
 }
 
 fn statuses<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Status>>, D::Error> {

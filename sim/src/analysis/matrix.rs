@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Analyzer;
 use crate::model::{Resources, Service, Workload, WorkloadRole};
 use crate::request::RequestSpec;
-use crate::vocab::{FindingCode, Protocol, ResponseFlag, Status, WorkloadRef};
+use crate::vocab::{FindingCode, HostPort, Protocol, ResponseFlag, Status, WorkloadRef};
 
 /// One (source workload, destination service port) flow and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,7 +120,7 @@ pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
         .collect();
     sources.sort();
     sources.dedup();
-    let mut targets: Vec<(String, Protocol)> = Vec::new();
+    let mut targets: Vec<(HostPort, Protocol)> = Vec::new();
     for svc in res
         .services
         .iter()
@@ -129,13 +129,14 @@ pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
         for port in svc.ports.iter().filter(|p| p.is_tcp()) {
             let protocol = port.istio_protocol().default_request();
             targets.push((
-                format!("{}.{}:{}", svc.meta.name, svc.meta.namespace, port.port),
+                HostPort::service_port(&svc.meta.name, &svc.meta.namespace, port.port),
                 protocol,
             ));
         }
     }
-    targets.sort_by(|a, b| a.0.cmp(&b.0));
-    targets.dedup_by(|a, b| a.0 == b.0);
+    // Sorted by the `SVC.NS:PORT` text, as the matrix prints it.
+    targets.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    targets.dedup_by(|a, b| a.0.as_str() == b.0.as_str());
     let mut out = Vec::with_capacity(sources.len() * targets.len());
     for (_, from) in &sources {
         for (to, protocol) in &targets {
@@ -159,7 +160,7 @@ pub fn matrix(res: &Resources) -> Result<Vec<Flow>, String> {
             let p = analyzer.predict(req)?;
             Ok(Flow {
                 from: req.from.to_string(),
-                to: req.to.clone(),
+                to: req.to.to_string(),
                 status: p.status,
                 mtls: p.mtls,
                 response_flags: p.response_flags,

@@ -295,7 +295,7 @@ fn server_side(
 /// The bytes the client application sends when it speaks `protocol`.
 fn app_request(req: &RequestSpec, protocol: Protocol) -> AppRequest {
     match protocol {
-        Protocol::Tcp => AppRequest::tcp(&req.to, TCP_PAYLOAD),
+        Protocol::Tcp => AppRequest::tcp(req.to.as_str(), TCP_PAYLOAD),
         Protocol::Http => {
             let mut r = AppRequest::http_get(&req.authority(), &req.path);
             r.method = req.method.clone();

@@ -24,7 +24,7 @@ pub fn matrix_handshake(mesh: &mut Mesh) -> Result<Vec<Flow>, MeshError> {
         let codes = analyzer.predict(&req).map(|p| p.codes).unwrap_or_default();
         flows.push(Flow {
             from: req.from.to_string(),
-            to: req.to.clone(),
+            to: req.to.to_string(),
             status: outcome.status,
             mtls: outcome.mtls,
             response_flags: outcome.response_flags,

@@ -127,7 +127,8 @@ mod tests {
             ("httpbin.foo:8000", true),
             ("httpbin-headless.foo:8000", false),
         ] {
-            let dest = resolve_destination(&f.res, "bar", host).unwrap();
+            let dest =
+                resolve_destination(&f.res, "bar", &host.parse().expect("HOST:PORT")).unwrap();
             let got = outbound_bypass(&f.res, &client, &dest, dest.endpoints.first());
             assert_eq!(got.is_some(), bypassed, "{host}: {got:?}");
         }
@@ -136,10 +137,20 @@ mod tests {
     #[test]
     fn an_excluded_inbound_port_leaves_the_endpoint_uncaptured() {
         let mut f = fixture();
-        let dest = resolve_destination(&f.res, "bar", "httpbin.foo:8000").unwrap();
+        let dest = resolve_destination(
+            &f.res,
+            "bar",
+            &"httpbin.foo:8000".parse().expect("HOST:PORT"),
+        )
+        .unwrap();
         assert!(dest.endpoints[0].has_sidecar && dest.endpoints[0].intercepted);
         annotate(&mut f, 0, EXCLUDE_INBOUND_PORTS, "80");
-        let dest = resolve_destination(&f.res, "bar", "httpbin.foo:8000").unwrap();
+        let dest = resolve_destination(
+            &f.res,
+            "bar",
+            &"httpbin.foo:8000".parse().expect("HOST:PORT"),
+        )
+        .unwrap();
         assert!(dest.endpoints[0].has_sidecar && !dest.endpoints[0].intercepted);
     }
 }

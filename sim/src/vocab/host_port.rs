@@ -10,8 +10,9 @@ use std::str::FromStr;
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
 
 /// `HOST:PORT` naming a Service port; the namespace is absent when the host is a bare
-/// Service name (it is then the caller's).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Service name (it is then the caller's). The default (empty, port 0) names nothing; it only
+/// fills `RequestSpec::default()`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct HostPort {
     /// The text as written, for messages that quote it.
     text: String,
@@ -24,6 +25,21 @@ pub struct HostPort {
 }
 
 impl HostPort {
+    /// `SERVICE.NAMESPACE:PORT`, the form the matrix names a Service port by.
+    pub fn service_port(service: &str, namespace: &str, port: u16) -> HostPort {
+        HostPort {
+            text: format!("{service}.{namespace}:{port}"),
+            service: service.to_ascii_lowercase(),
+            namespace: Some(namespace.to_ascii_lowercase()),
+            port,
+        }
+    }
+
+    /// The destination as the client wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
     /// The namespace of the Service, resolving a bare name in `caller_namespace`.
     pub fn namespace_or<'a>(&'a self, caller_namespace: &'a str) -> &'a str {
         self.namespace.as_deref().unwrap_or(caller_namespace)

@@ -6,7 +6,7 @@ use crate::diagnose::{Finding, Severity};
 use crate::model::unmodelled::Reach;
 use crate::model::WorkloadRole;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
-use crate::vocab::{FindingCode, HostPort, WorkloadRef, CLUSTER_DOMAIN};
+use crate::vocab::{FindingCode, WorkloadRef, CLUSTER_DOMAIN};
 
 use super::Ctx;
 
@@ -19,22 +19,15 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     let ev = ctx.ev;
     let res = &ev.resources;
     let src_ns = ev.request.from.namespace.as_str();
-    let dest: Option<HostPort> = ev.request.to.parse().ok();
-    let dst_ns = dest.as_ref().map(|d| d.namespace_or(src_ns).to_string());
-    let fqdn = dest.as_ref().map(|d| {
-        format!(
-            "{}.{}.svc.{CLUSTER_DOMAIN}",
-            d.service,
-            d.namespace_or(src_ns)
-        )
-    });
-    // Hosts outside the cluster (a ServiceEntry's) are matched as written.
-    let host = fqdn.unwrap_or_else(|| {
-        let to = ev.request.to.as_str();
-        to.rsplit_once(':')
-            .map_or(to, |(h, _)| h)
-            .to_ascii_lowercase()
-    });
+    // A request names a Service (`RequestSpec.to` is a `HostPort`); its FQDN is what a
+    // DestinationRule's, VirtualService's or ServiceEntry's hosts are matched against.
+    let dest = &ev.request.to;
+    let dst_ns = Some(dest.namespace_or(src_ns).to_string());
+    let host = format!(
+        "{}.{}.svc.{CLUSTER_DOMAIN}",
+        dest.service,
+        dest.namespace_or(src_ns)
+    );
     let root = res.mesh_config.root_namespace.as_str();
     let proxies: Vec<&str> = ev.proxies.iter().map(|p| p.proxy.as_str()).collect();
     let mut out: Vec<Finding> = res

@@ -70,7 +70,7 @@ fn mesh(extra: &[&str], faults: &[Fault]) -> Mesh {
 fn get(from: &str, to: &str) -> RequestSpec {
     RequestSpec {
         from: from.parse().expect("NS/WORKLOAD"),
-        to: to.into(),
+        to: to.parse().expect("HOST:PORT"),
         path: "/headers".into(),
         ..RequestSpec::default()
     }

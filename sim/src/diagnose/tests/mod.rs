@@ -92,7 +92,7 @@ fn healthy(outcome: Outcome) -> Evidence {
         resources: load_str(FIXTURE, Path::new("fixture.yaml")).expect("fixture"),
         request: RequestSpec {
             from: "foo/sleep".parse().expect("NS/WORKLOAD"),
-            to: "httpbin.foo:8000".into(),
+            to: "httpbin.foo:8000".parse().expect("HOST:PORT"),
             ..RequestSpec::default()
         },
         outcome,
@@ -285,6 +285,6 @@ fn unparsable_certificates_and_unknown_workloads_are_not_a_panic() {
     ev.proxies[0].roots = vec![CertificateDer::from(b"not der".to_vec())];
     let _ = diagnose(&ev);
     ev.request.from = "nowhere/ghost".parse().expect("NS/WORKLOAD");
-    ev.request.to = "no-such-host:1".into();
+    ev.request.to = "no-such-host:1".parse().expect("HOST:PORT");
     let _ = diagnose(&ev);
 }

@@ -34,7 +34,12 @@ fn choose(f: &Fixture, client_ns: &str) -> ClientTlsChoice {
         .iter()
         .find(|w| w.meta.namespace == client_ns && w.meta.name == "sleep")
         .unwrap();
-    let dest = resolve_destination(&f.res, client_ns, "httpbin.foo:8000").unwrap();
+    let dest = resolve_destination(
+        &f.res,
+        client_ns,
+        &"httpbin.foo:8000".parse().expect("HOST:PORT"),
+    )
+    .unwrap();
     client_tls_for_endpoint(&f.res, client, &dest, &dest.endpoints[0])
 }
 
@@ -438,7 +443,12 @@ fn choose_endpoint(f: &Fixture, workload: &str, subset: Option<&str>) -> ClientT
         .iter()
         .find(|w| w.meta.namespace == "bar" && w.meta.name == "sleep")
         .unwrap();
-    let dest = resolve_destination(&f.res, "bar", "httpbin.foo:8000").unwrap();
+    let dest = resolve_destination(
+        &f.res,
+        "bar",
+        &"httpbin.foo:8000".parse().expect("HOST:PORT"),
+    )
+    .unwrap();
     let ep = dest
         .endpoints
         .iter()
@@ -574,7 +584,12 @@ fn a_credential_name_rule_with_a_selector_keeps_its_tls() {
     let mut f = fixture();
     f.dr("foo", "httpbin", None, spec);
     let client = &f.res.workloads[1];
-    let dest = resolve_destination(&f.res, "bar", "httpbin.foo:8000").unwrap();
+    let dest = resolve_destination(
+        &f.res,
+        "bar",
+        &"httpbin.foo:8000".parse().expect("HOST:PORT"),
+    )
+    .unwrap();
     let ep = &dest.endpoints[0];
     let old = client_tls_for_release(
         &f.res,

@@ -34,7 +34,12 @@ fn pick(f: &Fixture, client: &str) -> Option<SelectedDestinationRule> {
         .iter()
         .find(|w| w.meta.name == client)
         .unwrap();
-    let dest = resolve_destination(&f.res, &w.meta.namespace, "reviews.foo:9080").unwrap();
+    let dest = resolve_destination(
+        &f.res,
+        &w.meta.namespace,
+        &"reviews.foo:9080".parse().expect("HOST:PORT"),
+    )
+    .unwrap();
     select_destination_rule(&f.res, w, &dest)
 }
 
@@ -173,7 +178,12 @@ fn lookup_order_is_client_then_service_then_root_namespace() {
                 .iter()
                 .find(|w| w.meta.name == client)
                 .unwrap();
-            let dest = resolve_destination(&f.res, &w.meta.namespace, "reviews.foo:9080").unwrap();
+            let dest = resolve_destination(
+                &f.res,
+                &w.meta.namespace,
+                &"reviews.foo:9080".parse().expect("HOST:PORT"),
+            )
+            .unwrap();
             let (_, why) = select_destination_rule_explained(&f.res, w, &dest);
             assert!(
                 why.iter()
@@ -209,7 +219,8 @@ fn workload_selector_applies_only_to_matching_clients_in_its_namespace() {
         .iter()
         .find(|w| w.meta.name == "local-client")
         .unwrap();
-    let dest = resolve_destination(&f.res, "foo", "reviews:9080").unwrap();
+    let dest =
+        resolve_destination(&f.res, "foo", &"reviews:9080".parse().expect("HOST:PORT")).unwrap();
     let (none, why) = select_destination_rule_explained(&f.res, w, &dest);
     assert!(none.is_none());
     assert!(
@@ -902,7 +913,12 @@ fn most_specific_exported_host_is_chosen_before_export_to() {
         f.workload("baz", "baz-client", &[("app", "baz")]);
         f.res.destination_rules = rules_of(rows);
         let w = workload(&f, client);
-        let dest = resolve_destination(&f.res, &w.meta.namespace, "reviews.foo:9080").unwrap();
+        let dest = resolve_destination(
+            &f.res,
+            &w.meta.namespace,
+            &"reviews.foo:9080".parse().expect("HOST:PORT"),
+        )
+        .unwrap();
         for release in *releases {
             let (got, why) = select_destination_rule_for_release(&f.res, w, &dest, *release);
             let got: Option<Vec<&str>> = got
@@ -920,7 +936,12 @@ fn passed_over_rules_are_named_in_the_decisions() {
         ("foo", "wild", "*.foo.svc.cluster.local", &["*"], None, 1),
         ("foo", "exact", FQDN, &["baz"], None, 2),
     ]);
-    let dest = resolve_destination(&f.res, "bar", "reviews.foo:9080").unwrap();
+    let dest = resolve_destination(
+        &f.res,
+        "bar",
+        &"reviews.foo:9080".parse().expect("HOST:PORT"),
+    )
+    .unwrap();
     let (none, why) = select_destination_rule_explained(&f.res, workload(&f, "client"), &dest);
     assert!(none.is_none());
     let steps: Vec<(Option<&str>, &str)> = why

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{ObjectRef, Resources, Service, ServicePort, TargetPort, Workload};
 use crate::policy::decision::{object_ref, Decision};
-use crate::vocab::{HostPort, HostPortError, Kind, KubeProtocol, CLUSTER_DOMAIN};
+use crate::vocab::{HostPort, Kind, KubeProtocol, CLUSTER_DOMAIN};
 
 #[cfg(test)]
 mod tests;
@@ -86,9 +86,6 @@ pub(crate) fn service_selects(service: &Service, workload: &Workload) -> bool {
 /// Why a destination does not resolve to a Service port meshsim can connect to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DestinationError {
-    /// Not `HOST:PORT` naming a Service.
-    #[error(transparent)]
-    Host(#[from] HostPortError),
     /// No Service of that name in that namespace (Kubernetes DNS: NXDOMAIN).
     #[error("destination `{given}`: no Service {name} in namespace {namespace}")]
     NoService {
@@ -138,9 +135,9 @@ pub enum DestinationError {
 pub fn resolve_destination(
     res: &Resources,
     caller_namespace: &str,
-    host_port: &str,
+    parsed: &HostPort,
 ) -> Result<Destination, DestinationError> {
-    let parsed: HostPort = host_port.parse()?;
+    let host_port = parsed.as_str();
     let (name, namespace, port_number) = (
         parsed.service.as_str(),
         parsed.namespace_or(caller_namespace),

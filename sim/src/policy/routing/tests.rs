@@ -69,7 +69,8 @@ fn host_forms_resolve_relative_to_the_caller() {
         ),
     ];
     for (caller, host, fqdn) in cases {
-        let d = resolve_destination(&f.res, caller, host).unwrap_or_else(|e| panic!("{host}: {e}"));
+        let d = resolve_destination(&f.res, caller, &host.parse().expect("HOST:PORT"))
+            .unwrap_or_else(|e| panic!("{host}: {e}"));
         assert_eq!(d.fqdn, fqdn, "{caller} -> {host}");
     }
 }
@@ -87,8 +88,12 @@ fn bad_destinations_get_clear_errors() {
         ("httpbin..foo:8000", "empty label"),
     ];
     for (host, msg) in cases {
-        let err = resolve_destination(&f.res, "foo", host).expect_err(host);
-        assert!(err.to_string().contains(msg), "{host}: {err}");
+        let err = host
+            .parse::<HostPort>()
+            .map_err(|e| e.to_string())
+            .and_then(|hp| resolve_destination(&f.res, "foo", &hp).map_err(|e| e.to_string()))
+            .expect_err(host);
+        assert!(err.contains(msg), "{host}: {err}");
     }
 }
 
@@ -98,7 +103,8 @@ fn endpoints_are_ready_selected_workloads_with_resolved_target_ports() {
     f.workload("foo", "scaled-down", &[("app", "httpbin")]);
     let last = f.res.workloads.len() - 1;
     f.res.workloads[last].replicas = 0;
-    let d = resolve_destination(&f.res, "foo", "httpbin:8000").unwrap();
+    let d =
+        resolve_destination(&f.res, "foo", &"httpbin:8000".parse().expect("HOST:PORT")).unwrap();
     let got: Vec<(&str, u16, &str, bool)> = d
         .endpoints
         .iter()
@@ -120,7 +126,7 @@ fn endpoints_are_ready_selected_workloads_with_resolved_target_ports() {
     );
 
     // A named target port only resolves where the container declares it.
-    let d = resolve_destination(&f.res, "foo", "named:8000").unwrap();
+    let d = resolve_destination(&f.res, "foo", &"named:8000".parse().expect("HOST:PORT")).unwrap();
     let got: Vec<(&str, u16)> = d
         .endpoints
         .iter()
@@ -128,7 +134,12 @@ fn endpoints_are_ready_selected_workloads_with_resolved_target_ports() {
         .collect();
     assert_eq!(got, vec![("httpbin", 8080)]);
 
-    let d = resolve_destination(&f.res, "legacy", "httpbin:8000").unwrap();
+    let d = resolve_destination(
+        &f.res,
+        "legacy",
+        &"httpbin:8000".parse().expect("HOST:PORT"),
+    )
+    .unwrap();
     assert_eq!(d.endpoints.len(), 1);
     assert!(!d.endpoints[0].has_sidecar);
 }
@@ -149,9 +160,11 @@ fn a_port_number_resolves_to_its_tcp_port_and_a_udp_only_port_is_refused() {
     let last = f.res.services.len() - 1;
     f.res.services[last].ports[0].protocol = KubeProtocol::Udp;
     f.res.services[last].ports[2].protocol = KubeProtocol::Udp;
-    let d = resolve_destination(&f.res, "foo", "dns:53").expect("the TCP port resolves");
+    let d = resolve_destination(&f.res, "foo", &"dns:53".parse().expect("HOST:PORT"))
+        .expect("the TCP port resolves");
     assert_eq!(d.port.name.as_deref(), Some("dns-tcp"));
-    let err = resolve_destination(&f.res, "foo", "dns:514").expect_err("UDP only");
+    let err = resolve_destination(&f.res, "foo", &"dns:514".parse().expect("HOST:PORT"))
+        .expect_err("UDP only");
     assert!(
         matches!(
             err,
