@@ -24,11 +24,10 @@ use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey
 use rustls::crypto::ring::default_provider;
 use rustls::{ClientConfig, ServerConfig};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use sim::mesh::{Mesh, MeshOptions, IDLE_TIMEOUT};
+use sim::mesh::{Mesh, IDLE_TIMEOUT};
 use sim::pki::{CertificateAuthority, KeyType, WorkloadCert};
 use sim::policy::AuthzIndex;
 use sim::proxy::{SpiffeClientVerifier, SpiffeServerVerifier};
-use sim::request::RequestSpec;
 use sim::vocab::SpiffeId;
 use sim::SimTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -73,34 +72,6 @@ fn side_by_side<const N: usize>(variants: &mut [&mut dyn FnMut() -> f64; N]) -> 
         out[i] = r[r.len() / 2];
     }
     out
-}
-
-fn mesh() -> Mesh {
-    let opts = MeshOptions {
-        // The longest TTL the CA allows, so the idle-timeout jumps rarely trigger rotation.
-        cert_ttl: Duration::from_secs(90 * 24 * 3600),
-        ..MeshOptions::default()
-    };
-    Mesh::build(common::sleep_httpbin(), &[], opts).expect("mesh builds")
-}
-
-fn request() -> RequestSpec {
-    RequestSpec {
-        from: "foo/sleep".parse().expect("NS/WORKLOAD"),
-        to: "httpbin.foo:8000".parse().expect("HOST:PORT"),
-        path: "/headers".into(),
-        ..RequestSpec::default()
-    }
-}
-
-/// One request, checked to be a successful mTLS exchange.
-fn send(mesh: &mut Mesh, req: &RequestSpec) {
-    let outcome = mesh.request(req).expect("request runs");
-    assert!(
-        outcome[0].status.is_success() && outcome[0].mtls,
-        "{:?}",
-        outcome[0]
-    );
 }
 
 /// The certificates of `foo/sleep` and `foo/httpbin` as the mesh issued them, with its bundle.
@@ -342,9 +313,9 @@ fn peak_mb() -> Option<f64> {
 
 fn main() {
     let budget = Duration::from_millis(400);
-    let req = request();
-    let mut m = mesh();
-    send(&mut m, &req);
+    let req = common::sleep_to_httpbin();
+    let mut m = common::handshake_mesh(false);
+    common::send_mtls(&mut m, &req);
     let (client, server, bundle) = mesh_credentials(&m);
     let bare = Bare::new(&client, &server, &bundle, m.now());
     let ceiling = Ceiling::new(&server, bundle.roots[0].as_ref());
@@ -353,7 +324,7 @@ fn main() {
     let mut fresh = || {
         rate(budget, || {
             m.advance(IDLE_TIMEOUT);
-            timed(|| send(&mut m, &req))
+            timed(|| common::send_mtls(&mut m, &req))
         })
     };
     let mut bare_rate = || rate(budget, || bare.handshake());
@@ -376,7 +347,7 @@ fn main() {
             if !pooled {
                 m.advance(IDLE_TIMEOUT);
             }
-            timed(|| send(&mut m, &req))
+            timed(|| common::send_mtls(&mut m, &req))
         })
     };
     let (mut pooled, mut fresh_again) = (|| speed(true), || speed(false));

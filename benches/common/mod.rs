@@ -5,9 +5,12 @@
 use std::path::PathBuf;
 
 use std::path::Path;
+use std::time::Duration;
 
+use sim::mesh::{Mesh, MeshOptions};
 use sim::model::{load_paths, load_str, Resources};
 use sim::policy::{HttpFacts, RequestFacts};
+use sim::request::RequestSpec;
 
 /// The repository root.
 pub(crate) fn root() -> PathBuf {
@@ -106,4 +109,35 @@ pub(crate) fn authz_facts() -> RequestFacts {
         }),
         ..RequestFacts::default()
     }
+}
+
+/// The sleep/httpbin mesh for handshake benchmarks, with ECDSA or RSA workload keys.
+pub(crate) fn handshake_mesh(rsa_keys: bool) -> Mesh {
+    let opts = MeshOptions {
+        rsa_keys,
+        // The longest TTL the CA allows, so the idle-timeout jumps rarely trigger rotation.
+        cert_ttl: Duration::from_secs(90 * 24 * 3600),
+        ..MeshOptions::default()
+    };
+    Mesh::build(sleep_httpbin(), &[], opts).expect("mesh builds")
+}
+
+/// `foo/sleep` GET `/headers` on `httpbin.foo:8000`.
+pub(crate) fn sleep_to_httpbin() -> RequestSpec {
+    RequestSpec {
+        from: "foo/sleep".parse().expect("NS/WORKLOAD"),
+        to: "httpbin.foo:8000".parse().expect("HOST:PORT"),
+        path: "/headers".into(),
+        ..RequestSpec::default()
+    }
+}
+
+/// Sends one request and checks it really was a successful mTLS exchange.
+pub(crate) fn send_mtls(mesh: &mut Mesh, req: &RequestSpec) {
+    let outcome = mesh.request(req).expect("request runs");
+    assert!(
+        outcome[0].status.is_success() && outcome[0].mtls,
+        "{:?}",
+        outcome[0]
+    );
 }

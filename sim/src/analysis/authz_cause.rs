@@ -95,31 +95,7 @@ pub fn principal_mistake(
             .unwrap_or_else(|| w.meta.name.clone())
     };
     let caller_app = app(caller);
-    let mut applying: Vec<_> = decision
-        .misses
-        .iter()
-        .filter(|m| m.action == AuthzAction::Allow)
-        .map(|m| &m.policy)
-        .collect();
-    applying.sort();
-    applying.dedup();
-    let mut named: Vec<String> = res
-        .authorization_policies
-        .iter()
-        .filter(|ap| {
-            applying
-                .iter()
-                .any(|r| r.namespace == ap.meta.namespace && r.name == ap.meta.name)
-        })
-        .flat_map(|ap| ap.spec.rules.iter().flatten())
-        .flat_map(|r| r.from.iter().flatten())
-        .filter_map(|f| f.source.as_ref())
-        .flat_map(|s| s.principals.iter().flatten())
-        .cloned()
-        .collect();
-    named.sort();
-    named.dedup();
-    for named in named {
+    for named in missed_allow_principals(res, decision) {
         let Ok(p) = SpiffeId::from_principal(&named) else {
             continue;
         };
@@ -145,4 +121,34 @@ pub fn principal_mistake(
         }
     }
     None
+}
+
+/// The principals named by the ALLOW policies whose rules missed in `decision`, sorted and
+/// deduplicated: what the matrix and the diagnosis compare a caller's identity with.
+pub(crate) fn missed_allow_principals(res: &Resources, decision: &AuthzDecision) -> Vec<String> {
+    let mut applying: Vec<_> = decision
+        .misses
+        .iter()
+        .filter(|m| m.action == AuthzAction::Allow)
+        .map(|m| &m.policy)
+        .collect();
+    applying.sort();
+    applying.dedup();
+    let mut named: Vec<String> = res
+        .authorization_policies
+        .iter()
+        .filter(|ap| {
+            applying
+                .iter()
+                .any(|r| r.namespace == ap.meta.namespace && r.name == ap.meta.name)
+        })
+        .flat_map(|ap| ap.spec.rules.iter().flatten())
+        .flat_map(|r| r.from.iter().flatten())
+        .filter_map(|f| f.source.as_ref())
+        .flat_map(|s| s.principals.iter().flatten())
+        .cloned()
+        .collect();
+    named.sort();
+    named.dedup();
+    named
 }

@@ -7,6 +7,7 @@ mod matrix;
 
 use std::net::IpAddr;
 
+pub(crate) use authz_cause::missed_allow_principals;
 pub use authz_cause::{denial_code, principal_mistake, PrincipalMistake};
 pub use matrix::{
     diff, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind, Flow,

@@ -3,7 +3,7 @@
 //! `NoAllowPolicyMatched` is refined by comparing the ALLOW principals with the caller's
 //! identity: another service account of the same namespace, or a foreign trust domain.
 
-use crate::analysis::{denial_code, principal_mistake, PrincipalMistake};
+use crate::analysis::{denial_code, missed_allow_principals, principal_mistake, PrincipalMistake};
 use crate::diagnose::Finding;
 use crate::model::{AuthzAction, Resources, Workload};
 use crate::policy::{resolve_destination, AuthzDecision, AuthzIndex, PodIps};
@@ -223,7 +223,7 @@ fn no_allow_matched(
         }
         None => {
             // An exclusion the policy intends: explain it; nothing here opens it.
-            let admitted = allow_principals_of(res, decision);
+            let admitted = missed_allow_principals(res, decision);
             if !admitted.is_empty() {
                 evidence.push(format!("the ALLOW rules admit: {}", admitted.join(", ")));
             }
@@ -241,28 +241,6 @@ fn no_allow_matched(
             )
         }
     }
-}
-
-/// The principals named by the ALLOW policies that applied (their rules missed), sorted.
-fn allow_principals_of(res: &Resources, decision: &AuthzDecision) -> Vec<String> {
-    let mut out: Vec<String> =
-        res.authorization_policies
-            .iter()
-            .filter(|ap| ap.spec.action == AuthzAction::Allow)
-            .filter(|ap| {
-                decision.misses.iter().any(|m| {
-                    m.policy.namespace == ap.meta.namespace && m.policy.name == ap.meta.name
-                })
-            })
-            .flat_map(|ap| ap.spec.rules.iter().flatten())
-            .flat_map(|r| r.from.iter().flatten())
-            .filter_map(|f| f.source.as_ref())
-            .flat_map(|s| s.principals.iter().flatten())
-            .cloned()
-            .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// ALLOW policies that apply to the workload: in its namespace or the root namespace, with no
