@@ -6,19 +6,24 @@
 
 use std::path::PathBuf;
 
-use harness::{parse_scenario, scenario_files, Tree};
+use harness::{parse_scenario, scenario_files, Scenario, Tree};
 use sim::analysis::{flow_requests, matrix, Analyzer};
 use sim::mesh::matrix_handshake;
 use sim::mesh::{Mesh, MeshOptions};
 
-#[test]
-fn analysis_and_data_path_agree_on_every_library_configuration() {
+/// Every scenario of the library, parsed.
+fn library() -> Vec<Scenario> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let scenarios: Vec<_> = scenario_files(&Tree::Fs, &[root])
+    scenario_files(&Tree::Fs, &[root])
         .expect("library lists")
         .iter()
         .map(|f| parse_scenario(&Tree::Fs, &f.file, &f.text).expect("scenario parses"))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn analysis_and_data_path_agree_on_every_library_configuration() {
+    let scenarios = library();
     let mut disagreements = Vec::new();
     let mut compared = 0;
     for scenario in &scenarios {
@@ -68,14 +73,8 @@ fn analysis_and_data_path_agree_on_every_library_configuration() {
 
 #[test]
 fn matrix_and_probe_name_the_same_codes_for_every_library_flow() {
-    use sim::analysis::flow_requests;
     use sim::diagnose::{diagnose, Severity};
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let scenarios: Vec<_> = scenario_files(&Tree::Fs, &[root])
-        .expect("library lists")
-        .iter()
-        .map(|f| parse_scenario(&Tree::Fs, &f.file, &f.text).expect("scenario parses"))
-        .collect();
+    let scenarios = library();
     let mut differences = Vec::new();
     let mut compared = 0;
     for scenario in &scenarios {

@@ -233,10 +233,20 @@ fn conflicting_peer_authentications(res: &Resources) -> Vec<Finding> {
 
 /// Selector policies that reach no pod: a selector in the root namespace (Istio ignores it) or a
 /// selector no workload in the namespace matches.
+/// `items` in (namespace, name) order: findings come out the same whatever order the files were
+/// loaded in.
+fn in_name_order<T>(items: &[T], meta: impl Fn(&T) -> &Meta) -> Vec<&T> {
+    let mut sorted: Vec<&T> = items.iter().collect();
+    sorted.sort_by(|a, b| {
+        let (a, b) = (meta(a), meta(b));
+        (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name))
+    });
+    sorted
+}
+
 fn peer_authentication_selects_nothing(res: &Resources) -> Vec<Finding> {
     let root = &res.mesh_config.root_namespace;
-    let mut pas: Vec<&PeerAuthentication> = res.peer_authentications.iter().collect();
-    pas.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let pas = in_name_order(&res.peer_authentications, |o| &o.meta);
     let mut out = Vec::new();
     for pa in pas {
         let Some(sel) = selector_of(pa) else { continue };
@@ -369,8 +379,7 @@ fn strict_overridden(res: &Resources) -> Vec<Finding> {
 /// DestinationRules whose host (short names resolved in the rule's namespace) matches no Service.
 fn destination_rule_not_applied(res: &Resources) -> Vec<Finding> {
     let fqdns: Vec<String> = res.services.iter().map(|s| s.fqdn()).collect();
-    let mut drs: Vec<_> = res.destination_rules.iter().collect();
-    drs.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let drs = in_name_order(&res.destination_rules, |o| &o.meta);
     let mut out = Vec::new();
     for dr in drs {
         let host = resolve_short_host(&dr.spec.host, &dr.meta.namespace);
@@ -505,8 +514,7 @@ fn workload_line(w: &Workload) -> String {
 /// Gateway, waypoint or Service, which meshsim does not model: they are never reported here.
 fn authorization_policy_selects_nothing(res: &Resources) -> Vec<Finding> {
     let root = &res.mesh_config.root_namespace;
-    let mut aps: Vec<&AuthorizationPolicy> = res.authorization_policies.iter().collect();
-    aps.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let aps = in_name_order(&res.authorization_policies, |o| &o.meta);
     let mut out = Vec::new();
     for ap in aps {
         let targeted = ap.spec.target_ref.is_some()
@@ -598,8 +606,7 @@ fn authorization_policy_selects_nothing(res: &Resources) -> Vec<Finding> {
 /// other findings say so), as are policies that select no pod.
 fn port_level_mtls_port_unused(res: &Resources) -> Vec<Finding> {
     let root = &res.mesh_config.root_namespace;
-    let mut pas: Vec<&PeerAuthentication> = res.peer_authentications.iter().collect();
-    pas.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let pas = in_name_order(&res.peer_authentications, |o| &o.meta);
     let mut out = Vec::new();
     for pa in pas {
         let (Some(sel), Some(ports)) = (selector_of(pa), pa.spec.port_level_mtls.as_ref()) else {
@@ -807,8 +814,7 @@ fn destination_rule_tls_breaks_flows(res: &Resources) -> Vec<Finding> {
 /// `pilot/pkg/xds/endpoints/endpoint_builder.go`), so any route to it answers `503 UH`. Rules
 /// whose host matches no Service are `DestinationRuleNotApplied` instead.
 fn subsets_that_select_nothing(res: &Resources) -> Vec<Finding> {
-    let mut drs: Vec<_> = res.destination_rules.iter().collect();
-    drs.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let drs = in_name_order(&res.destination_rules, |o| &o.meta);
     let mut out = Vec::new();
     for dr in drs {
         let host = resolve_short_host(&dr.spec.host, &dr.meta.namespace);
@@ -935,8 +941,7 @@ fn principals_of_unknown_service_accounts(res: &Resources) -> Vec<Finding> {
             .any(|w| w.meta.namespace == ns && w.service_account == sa)
             || res.service_account(ns, sa).is_some()
     };
-    let mut aps: Vec<&AuthorizationPolicy> = res.authorization_policies.iter().collect();
-    aps.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let aps = in_name_order(&res.authorization_policies, |o| &o.meta);
     let mut out = Vec::new();
     for ap in aps {
         let principals = ap
