@@ -72,6 +72,10 @@ const fn row(
     }
 }
 
+/// What meshsim assumes for a `when` on a header the sidecars add before RBAC.
+const SIDECAR_HEADER: &str =
+    "Envoy sets this header before the destination's RBAC runs; meshsim's requests do not carry it, so the condition is judged as if the header were absent";
+
 /// Every known-but-unmodelled field, kind and MeshConfig key. Paths of Istio kinds start below
 /// `spec`; MeshConfig paths start at the top of `data.mesh`.
 pub(crate) const TABLE: &[Row] = &[
@@ -113,6 +117,16 @@ pub(crate) const TABLE: &[Row] = &[
     row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.auth.")], Scope::Namespace, "requests carry no JWT: the condition never matches"),
     row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("experimental.envoy.filters.")], Scope::Namespace, "requests carry no filter metadata: the condition never matches"),
     row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.regex.headers")], Scope::Namespace, "the condition never matches"),
+    // Headers Envoy sets before the destination's RBAC filter runs: the inbound HCM's
+    // `x-request-id`, `x-forwarded-proto` and `x-forwarded-client-cert`
+    // (`forward_client_cert_details`, `pilot/pkg/networking/core/listener_builder.go`), the
+    // client router's `x-envoy-attempt-count`, and the tracer's B3/W3C headers.
+    row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.headers[x-request-id]")], Scope::Namespace, SIDECAR_HEADER),
+    row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.headers[x-forwarded-proto]")], Scope::Namespace, SIDECAR_HEADER),
+    row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.headers[x-forwarded-client-cert]")], Scope::Namespace, SIDECAR_HEADER),
+    row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.headers[x-envoy-")], Scope::Namespace, SIDECAR_HEADER),
+    row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.headers[x-b3-")], Scope::Namespace, SIDECAR_HEADER),
+    row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.headers[traceparent]")], Scope::Namespace, SIDECAR_HEADER),
     // MeshConfig (pkg/config/mesh, pilot/pkg/networking/core).
     row(Subject::MeshConfig, &[Key("outboundTrafficPolicy")], Scope::Mesh, "ALLOW_ANY: unknown hosts go out through the passthrough cluster"),
     row(Subject::MeshConfig, &[Key("defaultConfig")], Scope::Never, "proxies run with the default ProxyConfig"),
@@ -348,10 +362,11 @@ fn matches(node: &Value, at: &FieldPath, steps: &[Step], out: &mut Vec<FieldPath
             }
         }
         WhenKeyPrefix(prefix) => {
+            // Header names are case-insensitive; the table writes them in lower case.
             if node
                 .get("key")
                 .and_then(Value::as_str)
-                .is_some_and(|k| k.starts_with(prefix))
+                .is_some_and(|k| k.to_ascii_lowercase().starts_with(prefix))
             {
                 matches(node, &at.key("key"), rest, out);
             }

@@ -1017,3 +1017,37 @@ fn namespace_option_places_objects_without_one_and_refuses_others_like_kubectl_a
         .iter()
         .all(|w| w.kind != WarningKind::UnknownField));
 }
+
+/// A `when` on a header Envoy adds before RBAC (any case) is named as unmodelled; a `when` on a
+/// header the client sends is not.
+#[test]
+fn when_on_a_header_the_sidecars_add_is_warned_as_unmodelled() {
+    let policy = |key: &str| {
+        format!(
+            "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: p, namespace: foo}}\n\
+             spec:\n  rules:\n  - when:\n    - key: {key}\n      values: [\"*\"]\n"
+        )
+    };
+    let cases = [
+        ("request.headers[X-Request-Id]", true),
+        ("request.headers[x-forwarded-client-cert]", true),
+        ("request.headers[X-Envoy-Attempt-Count]", true),
+        ("request.headers[traceparent]", true),
+        ("request.headers[User-Agent]", false),
+    ];
+    for (key, warned) in cases {
+        let res = load_ok(&policy(key));
+        let notes: Vec<_> = res
+            .warnings
+            .iter()
+            .filter_map(|w| w.unmodelled.as_ref())
+            .collect();
+        assert_eq!(!notes.is_empty(), warned, "{key}: {:?}", res.warnings);
+        if warned {
+            assert!(
+                notes[0].assumption.contains("as if the header were absent"),
+                "{key}"
+            );
+        }
+    }
+}
