@@ -5,30 +5,29 @@ use sim::control::Exported;
 
 use sim::clock::SimTime;
 
-use super::config::{build_mesh_from, load};
+use super::config::build_mesh_from;
 use super::output::emit_then;
 use super::{CertsArgs, EXIT_BAD_INPUT, EXIT_OK};
 
 /// Runs `meshsim certs` and returns the exit code.
 pub(super) fn certs(args: CertsArgs) -> i32 {
-    let exported =
-        load(&args.files, args.release, &args.namespace).and_then(|(resources, mut faults)| {
-            faults.extend(args.faults.iter().cloned());
-            let mesh = build_mesh_from(
-                "certs",
-                resources,
-                &faults,
-                args.seed,
-                args.at,
-                start_time(args.at.is_some()),
-            )?;
-            mesh.control().export_proxy_files(&args.out).map_err(|e| {
-                format!(
-                    "meshsim certs: cannot write under {}: {e}",
-                    args.out.display()
-                )
-            })
-        });
+    let exported = args.config.load().and_then(|(resources, mut faults)| {
+        faults.extend(args.faults.iter().cloned());
+        let mesh = build_mesh_from(
+            "certs",
+            resources,
+            &faults,
+            args.seed,
+            args.at,
+            start_time(args.at.is_some()),
+        )?;
+        mesh.control().export_proxy_files(&args.out).map_err(|e| {
+            format!(
+                "meshsim certs: cannot write under {}: {e}",
+                args.out.display()
+            )
+        })
+    });
     let exported = match exported {
         Ok(x) => x,
         Err(e) => {

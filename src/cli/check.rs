@@ -12,7 +12,6 @@ use sim::model::{Meta, ObjectRef, Origin};
 use sim::vocab::FindingCode;
 use sim::Resources;
 
-use super::config::load_all;
 use super::output::emit_then;
 use super::{CheckArgs, CheckFormat, FailOn, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 
@@ -25,7 +24,7 @@ struct CheckJson<'a> {
 /// Runs `meshsim check` and returns the exit code: 0 without a finding at or above `--fail-on`,
 /// 1 with one, 2 on bad input (every file that cannot be loaded is named on stderr).
 pub(super) fn check(args: CheckArgs) -> i32 {
-    let resources = match load_all(&args.files, args.release, &args.namespace) {
+    let resources = match args.config.load_all() {
         Ok(resources) => resources,
         Err(errors) => {
             for e in &errors {
@@ -40,7 +39,12 @@ pub(super) fn check(args: CheckArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    let inputs: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+    let inputs: Vec<String> = args
+        .config
+        .files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     // Loader warnings are findings here, with their file and line, not stderr notes as well.
     let mut findings: Vec<Finding> = nothing_loaded(&resources, &inputs).into_iter().collect();
     findings.extend(static_findings(&resources));

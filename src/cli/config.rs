@@ -9,7 +9,7 @@ use sim::mesh::MeshOptions;
 use sim::model::LoadOptions;
 use sim::{Fault, Mesh, Resources};
 
-use super::{NamespaceArg, ReleaseArg};
+use super::{ConfigArgs, NamespaceArg, ReleaseArg};
 
 /// Loads `-f` paths (YAML files, folders or scenario files); load warnings go to stderr. The
 /// error is the loader's `file:line: error: ...` text. `--istio-version`, when given, replaces
@@ -46,6 +46,18 @@ pub(super) fn load_all(
         .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     with_release(&mut resources, release).map_err(|e| vec![e])?;
     Ok(resources)
+}
+
+impl ConfigArgs {
+    /// [`load`] of these arguments.
+    pub(super) fn load(&self) -> Result<(Resources, Vec<Fault>), String> {
+        load(&self.files, self.release, &self.namespace)
+    }
+
+    /// [`load_all`] of these arguments.
+    pub(super) fn load_all(&self) -> Result<Resources, Vec<String>> {
+        load_all(&self.files, self.release, &self.namespace)
+    }
 }
 
 /// Applies `--istio-version` and checks the resources against that release.

@@ -9,7 +9,7 @@ use sim::vocab::{join, FindingCode, ResponseFlag};
 use sim::vocab::{Protocol, Status};
 use sim::Outcome;
 
-use super::config::{build_mesh, load};
+use super::config::build_mesh;
 use super::output::emit_then;
 use super::probe::{request_line, request_spec, OutcomeJson};
 use super::{ExplainArgs, Format, EXIT_BAD_INPUT, EXIT_OK};
@@ -89,7 +89,7 @@ pub(super) fn explain(args: ExplainArgs) -> i32 {
 fn trace_and_observe(args: &ExplainArgs) -> Result<Explained, String> {
     let r = &args.request;
     let request = request_spec("explain", r)?;
-    let (resources, mut faults) = load(&r.files, r.release, &r.namespace)?;
+    let (resources, mut faults) = r.config.load()?;
     let prediction = Analyzer::new(&resources)
         .predict(&request)
         .map_err(|e| format!("meshsim explain: {e}"))?;

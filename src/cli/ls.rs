@@ -8,7 +8,6 @@ use serde::Serialize;
 use sim::model::{TargetPort, Workload};
 use sim::Resources;
 
-use super::config::load;
 use super::output::emit_then;
 use super::{Format, LsArgs, EXIT_BAD_INPUT, EXIT_OK};
 
@@ -60,7 +59,7 @@ struct Inventory {
 
 /// Runs `meshsim ls` and returns the exit code: 0 when the configuration loads, 2 otherwise.
 pub(super) fn ls(args: LsArgs) -> i32 {
-    let resources = match load(&args.files, args.release, &args.namespace) {
+    let resources = match args.config.load() {
         Ok((resources, _faults)) => resources,
         Err(e) => {
             eprintln!("{e}");

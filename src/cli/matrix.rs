@@ -10,7 +10,7 @@ use sim::vocab::join;
 use sim::vocab::Status;
 use sim::{Fault, Resources};
 
-use super::config::{build_mesh, load};
+use super::config::build_mesh;
 use super::output::emit_then;
 use super::{MatrixArgs, MatrixFormat, EXIT_BAD_INPUT, EXIT_OK};
 
@@ -32,22 +32,21 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
         );
         return EXIT_BAD_INPUT;
     }
-    let computed =
-        load(&args.files, args.release, &args.namespace).and_then(|(resources, faults)| {
-            let flows = flows_of(
-                "matrix",
-                &args.files,
-                resources.clone(),
-                faults,
-                &Handshake {
-                    enabled: args.handshake,
-                    faults: &args.faults,
-                    at: args.at,
-                    seed: args.seed,
-                },
-            )?;
-            Ok((resources, flows))
-        });
+    let computed = args.config.load().and_then(|(resources, faults)| {
+        let flows = flows_of(
+            "matrix",
+            &args.config.files,
+            resources.clone(),
+            faults,
+            &Handshake {
+                enabled: args.handshake,
+                faults: &args.faults,
+                at: args.at,
+                seed: args.seed,
+            },
+        )?;
+        Ok((resources, flows))
+    });
     let (resources, flows) = match computed {
         Ok(x) => x,
         Err(e) => {

@@ -224,9 +224,10 @@ pub(crate) struct ExplainArgs {
     pub format: Format,
 }
 
-/// The configuration and the request shared by `probe` and `explain`.
+/// The configuration a command reads: `-f` inputs, the Istio release, and `-n` for objects that
+/// name no namespace.
 #[derive(Debug, Args)]
-pub(crate) struct RequestArgs {
+pub(crate) struct ConfigArgs {
     /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
@@ -234,6 +235,13 @@ pub(crate) struct RequestArgs {
     pub release: ReleaseArg,
     #[command(flatten)]
     pub namespace: NamespaceArg,
+}
+
+/// The configuration and the request shared by `probe` and `explain`.
+#[derive(Debug, Args)]
+pub(crate) struct RequestArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// The caller: NAMESPACE/WORKLOAD (a Deployment's or a Pod's name).
     #[arg(long, value_name = "NS/WL")]
     pub from: String,
@@ -283,13 +291,8 @@ failures. Exit code 0 when the matrix was computed, 2 on bad input.";
 #[derive(Debug, Args)]
 #[command(after_help = MATRIX_EXAMPLES)]
 pub(crate) struct MatrixArgs {
-    /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
-    #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
-    pub files: Vec<PathBuf>,
     #[command(flatten)]
-    pub release: ReleaseArg,
-    #[command(flatten)]
-    pub namespace: NamespaceArg,
+    pub config: ConfigArgs,
     /// Send every flow through the data path (real handshakes) instead of the analysis path.
     #[arg(long)]
     pub handshake: bool,
@@ -373,13 +376,8 @@ that cannot be loaded is listed).";
 #[derive(Debug, Args)]
 #[command(after_help = CHECK_EXAMPLES)]
 pub(crate) struct CheckArgs {
-    /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
-    #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
-    pub files: Vec<PathBuf>,
     #[command(flatten)]
-    pub release: ReleaseArg,
-    #[command(flatten)]
-    pub namespace: NamespaceArg,
+    pub config: ConfigArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub format: CheckFormat,
@@ -403,13 +401,8 @@ files were written, 2 on bad input or when a file cannot be written.";
 #[derive(Debug, Args)]
 #[command(after_help = CERTS_EXAMPLES)]
 pub(crate) struct CertsArgs {
-    /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
-    #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
-    pub files: Vec<PathBuf>,
     #[command(flatten)]
-    pub release: ReleaseArg,
-    #[command(flatten)]
-    pub namespace: NamespaceArg,
+    pub config: ConfigArgs,
     /// Directory to write NAMESPACE/WORKLOAD/{cert-chain,key,root-cert}.pem into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -439,13 +432,8 @@ configuration loads, 2 on bad input.";
 #[derive(Debug, Args)]
 #[command(after_help = LS_EXAMPLES)]
 pub(crate) struct LsArgs {
-    /// Files or folders of Kubernetes/Istio YAML, or a scenario file.
-    #[arg(short = 'f', long = "file", value_name = "PATH", required = true, num_args = 1..)]
-    pub files: Vec<PathBuf>,
     #[command(flatten)]
-    pub release: ReleaseArg,
-    #[command(flatten)]
-    pub namespace: NamespaceArg,
+    pub config: ConfigArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

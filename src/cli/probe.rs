@@ -10,7 +10,7 @@ use sim::vocab::Status;
 use sim::vocab::{join, HostPort, ResponseFlag, WorkloadRef};
 use sim::Outcome;
 
-use super::config::{build_mesh, load};
+use super::config::build_mesh;
 use super::output::emit_then;
 use super::{Format, ProbeArgs, ProtocolArg, RequestArgs, EXIT_BAD_INPUT, EXIT_OK};
 
@@ -78,7 +78,7 @@ pub(super) fn simulate_diagnosed(
     args: &RequestArgs,
 ) -> Result<(Protocol, Outcome, Vec<Finding>), String> {
     let request = request_spec(command, args)?;
-    let (resources, mut faults) = load(&args.files, args.release, &args.namespace)?;
+    let (resources, mut faults) = args.config.load()?;
     faults.extend(args.faults.iter().cloned());
     let mut mesh = build_mesh(command, resources, &faults, args.seed, args.at)?;
     let protocol = mesh
