@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sim::model::{TargetPort, Workload};
+use sim::policy::service_selects;
 use sim::Resources;
 
 use super::output::emit_then;
@@ -102,14 +103,6 @@ fn selector_scope(
     }
 }
 
-/// Whether a Service selects the workload (same namespace, every selector label on the pods).
-fn selects(selector: Option<&BTreeMap<String, String>>, ns: &str, w: &Workload) -> bool {
-    w.meta.namespace == ns
-        && selector.is_some_and(|sel| {
-            !sel.is_empty() && sel.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v))
-        })
-}
-
 fn inventory(res: &Resources) -> Inventory {
     let root = res.mesh_config.root_namespace.as_str();
     let mut workloads: Vec<WorkloadRow> = res
@@ -150,7 +143,7 @@ fn inventory(res: &Resources) -> Inventory {
             let mut endpoints: Vec<String> = res
                 .workloads
                 .iter()
-                .filter(|w| w.replicas > 0 && selects(s.selector.as_ref(), &s.meta.namespace, w))
+                .filter(|w| w.replicas > 0 && service_selects(s, w))
                 .map(Workload::proxy_id)
                 .collect();
             endpoints.sort();

@@ -65,10 +65,10 @@ fn destination_left_out(res: &Resources, svc: &Service) -> Option<&'static str> 
             )
         }
     };
-    let mut selected = res.workloads.iter().filter(|w| {
-        w.meta.namespace == svc.meta.namespace
-            && selector.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v))
-    });
+    let mut selected = res
+        .workloads
+        .iter()
+        .filter(|w| w.meta.namespace == svc.meta.namespace && w.has_labels(selector));
     let first = selected.next()?;
     (first.role == WorkloadRole::Gateway && selected.all(|w| w.role == WorkloadRole::Gateway))
         .then_some(

@@ -273,10 +273,7 @@ fn peer_authentication_selects_nothing(res: &Resources) -> Vec<Finding> {
             .iter()
             .filter(|w| w.meta.namespace == pa.meta.namespace)
             .collect();
-        if in_ns
-            .iter()
-            .any(|w| sel.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v)))
-        {
+        if in_ns.iter().any(|w| w.has_labels(sel)) {
             continue;
         }
         let mut evidence = vec![pa_line(pa)];
@@ -555,10 +552,7 @@ fn authorization_policy_selects_nothing(res: &Resources) -> Vec<Finding> {
             });
             continue;
         };
-        if reachable
-            .iter()
-            .any(|w| sel.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v)))
-        {
+        if reachable.iter().any(|w| w.has_labels(sel)) {
             continue;
         }
         let sel_text = labels_str(sel);
@@ -618,10 +612,7 @@ fn port_level_mtls_port_unused(res: &Resources) -> Vec<Finding> {
         let selected: Vec<&Workload> = res
             .workloads
             .iter()
-            .filter(|w| {
-                w.meta.namespace == pa.meta.namespace
-                    && sel.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v))
-            })
+            .filter(|w| w.meta.namespace == pa.meta.namespace && w.has_labels(sel))
             .collect();
         if selected.is_empty() {
             continue;
@@ -835,12 +826,7 @@ fn subsets_that_select_nothing(res: &Resources) -> Vec<Finding> {
                 .iter()
                 .filter(|w| w.replicas > 0 && services.iter().any(|s| service_selects(s, w)))
                 .collect();
-            if backing.iter().any(|w| {
-                subset
-                    .labels
-                    .iter()
-                    .all(|(k, v)| w.pod_labels.get(k) == Some(v))
-            }) {
+            if backing.iter().any(|w| w.has_labels(&subset.labels)) {
                 continue;
             }
             let names: Vec<String> = services.iter().map(|s| s.fqdn()).collect();

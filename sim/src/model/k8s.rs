@@ -158,6 +158,14 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// Whether every label of `selector` is on the pods (Kubernetes' equality-based
+    /// `matchLabels`, `labels.SelectorFromSet(...).Matches`; an empty selector matches all).
+    pub fn has_labels(&self, selector: &BTreeMap<String, String>) -> bool {
+        selector
+            .iter()
+            .all(|(k, v)| self.pod_labels.get(k) == Some(v))
+    }
+
     /// The proxy id of the workload, `NAMESPACE/NAME`: how the mesh keys its sidecars and how
     /// a request names its source.
     pub fn proxy_id(&self) -> String {

@@ -32,4 +32,4 @@ pub use peer_authn::{
     MergedPeerAuthentication, PeerAuthenticationIndex,
 };
 pub use pod_ips::PodIps;
-pub use routing::{resolve_destination, Destination, DestinationError, Endpoint};
+pub use routing::{resolve_destination, service_selects, Destination, DestinationError, Endpoint};

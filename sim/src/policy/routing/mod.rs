@@ -73,14 +73,12 @@ pub(crate) fn target_port_of(port: &ServicePort, workload: &Workload) -> Option<
 
 /// Whether a Service's selector selects the workload (a missing or empty selector selects
 /// nothing: such Services have manually managed endpoints).
-pub(crate) fn service_selects(service: &Service, workload: &Workload) -> bool {
+pub fn service_selects(service: &Service, workload: &Workload) -> bool {
     workload.meta.namespace == service.meta.namespace
-        && service.selector.as_ref().is_some_and(|sel| {
-            !sel.is_empty()
-                && sel
-                    .iter()
-                    .all(|(k, v)| workload.pod_labels.get(k) == Some(v))
-        })
+        && service
+            .selector
+            .as_ref()
+            .is_some_and(|sel| !sel.is_empty() && workload.has_labels(sel))
 }
 
 /// Why a destination does not resolve to a Service port meshsim can connect to.
