@@ -36,7 +36,11 @@ fn analysis_and_data_path_agree_on_every_library_configuration() {
         let mut mesh = Mesh::build(res.clone(), &[], MeshOptions::default()).expect("mesh builds");
         for req in flow_requests(&res) {
             let p = analyzer.predict(&req).expect("predicts");
-            let o = mesh.request(&req).expect("data path")[0].clone();
+            let o = mesh
+                .request(&req)
+                .expect("data path")
+                .into_first()
+                .expect("one outcome");
             if (&p.details, &p.peer_principal) != (&o.details, &o.peer_principal) {
                 disagreements.push(format!(
                     "{}: {} -> {}\n  analysis:  details={:?} principal={:?}\n  data path: details={:?} principal={:?}",
@@ -86,8 +90,7 @@ fn matrix_and_probe_name_the_same_codes_for_every_library_flow() {
             let outcome = mesh
                 .request(req)
                 .expect("request runs")
-                .into_iter()
-                .next()
+                .into_first()
                 .expect("an outcome");
             // The matrix names what makes a flow fail; probe adds configuration-wide warnings
             // (a conflict, a selector that matches nothing) and Info notes to every flow, which

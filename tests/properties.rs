@@ -916,10 +916,7 @@ fn one(mesh: &mut Mesh, req: &RequestSpec) -> Outcome {
     let outcomes = mesh
         .request(req)
         .unwrap_or_else(|e| panic!("{} -> {}: {e}", req.from, req.to));
-    outcomes
-        .into_iter()
-        .next()
-        .expect("one outcome per request")
+    outcomes.into_first().expect("one outcome per request")
 }
 
 fn new_mesh(res: &Resources) -> Mesh {

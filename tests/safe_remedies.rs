@@ -27,7 +27,11 @@ fn findings(file: &str, from: &str, to: &str) -> Vec<(Finding, bool)> {
         to: to.parse().expect("HOST:PORT"),
         ..RequestSpec::default()
     };
-    let outcome = mesh.request(&req).expect("request").remove(0);
+    let outcome = mesh
+        .request(&req)
+        .expect("request")
+        .into_first()
+        .expect("one outcome");
     let ev = mesh.evidence(&req, &outcome);
     diagnose(&ev)
         .into_iter()

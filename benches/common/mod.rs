@@ -134,10 +134,10 @@ pub(crate) fn sleep_to_httpbin() -> RequestSpec {
 
 /// Sends one request and checks it really was a successful mTLS exchange.
 pub(crate) fn send_mtls(mesh: &mut Mesh, req: &RequestSpec) {
-    let outcome = mesh.request(req).expect("request runs");
-    assert!(
-        outcome[0].status.is_success() && outcome[0].mtls,
-        "{:?}",
-        outcome[0]
-    );
+    let outcome = mesh
+        .request(req)
+        .expect("request runs")
+        .into_first()
+        .expect("one outcome");
+    assert!(outcome.status.is_success() && outcome.mtls, "{outcome:?}");
 }

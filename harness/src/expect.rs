@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sim::diagnose::{Finding, Severity};
 use sim::vocab::{join, FindingCode, ResponseFlag};
-use sim::Outcome;
+use sim::{Outcome, OutcomeGroup, Outcomes};
 
 use crate::scenario::{Expect, Match};
 
@@ -28,17 +28,14 @@ pub const NO_DIAGNOSIS_ENGINE: &str = "diagnosis engine not available";
 
 /// Checks the outcomes of one request step without a diagnosis engine (a `diagnosis:` key then
 /// fails as not available); see [`check_with`].
-pub fn check<'a>(expect: &Expect, outcomes: &'a [Outcome]) -> (Vec<Mismatch>, Option<&'a Outcome>) {
+pub fn check<'a>(expect: &Expect, outcomes: &'a Outcomes) -> (Vec<Mismatch>, Option<&'a Outcome>) {
     check_with(expect, outcomes, None)
 }
 
 /// The outcome a `diagnosis:` expectation is checked against: the first request that failed,
 /// else the first (a burst where only some requests overflow is diagnosed by a failed one).
-pub fn diagnosed_outcome(outcomes: &[Outcome]) -> Option<&Outcome> {
-    outcomes
-        .iter()
-        .find(|o| !o.status.is_success())
-        .or_else(|| outcomes.first())
+pub fn diagnosed_outcome(outcomes: &Outcomes) -> Option<&Outcome> {
+    outcomes.first_failure_or_first()
 }
 
 /// `diagnosis: [codes]` holds when every listed code is among the findings; `diagnosis: []`
@@ -89,15 +86,20 @@ pub struct Diagnosis {
 /// engine's answer for [`diagnosed_outcome`]; `None` when no engine ran.
 pub fn check_with<'a>(
     expect: &Expect,
-    outcomes: &'a [Outcome],
+    outcomes: &'a Outcomes,
     diagnosis: Option<&Diagnosis>,
 ) -> (Vec<Mismatch>, Option<&'a Outcome>) {
     let mut out = Vec::new();
-    let per_request: Vec<Vec<Mismatch>> = outcomes.iter().map(|o| check_one(expect, o)).collect();
+    // Requests of one group saw the same result, so they meet or miss the same fields.
+    let groups = outcomes.groups();
+    let per_request: Vec<Vec<Mismatch>> = groups
+        .iter()
+        .map(|g| check_one(expect, &g.outcome))
+        .collect();
     let first_miss = per_request
         .iter()
         .position(|m| !m.is_empty())
-        .map(|i| &outcomes[i]);
+        .map(|i| &groups[i].outcome);
 
     if outcomes.is_empty() {
         out.push(Mismatch {
@@ -105,7 +107,7 @@ pub fn check_with<'a>(
             expected: "at least one outcome".into(),
             actual: "the mesh returned no outcome".into(),
         });
-    } else if outcomes.len() == 1 {
+    } else if outcomes.total() == 1 {
         out.extend(per_request.into_iter().flatten());
     } else {
         match expect.matching {
@@ -144,15 +146,16 @@ pub fn check_with<'a>(
 
 /// No request met the whole block: name each field that no request met, or, when every field
 /// was met by some request but never all by the same one, the combination.
-fn any_failure(expect: &Expect, outcomes: &[Outcome], per: &[Vec<Mismatch>]) -> Vec<Mismatch> {
+fn any_failure(expect: &Expect, outcomes: &Outcomes, per: &[Vec<Mismatch>]) -> Vec<Mismatch> {
+    let groups = outcomes.groups();
     let mut by_field: BTreeMap<&str, usize> = BTreeMap::new();
     for m in per.iter().flatten() {
         *by_field.entry(m.field.as_str()).or_default() += 1;
     }
-    let n = outcomes.len();
+    let n = outcomes.total();
     let never_met: Vec<&str> = by_field
         .iter()
-        .filter(|(_, misses)| **misses == n)
+        .filter(|(_, misses)| **misses == groups.len())
         .map(|(f, _)| *f)
         .collect();
     if never_met.is_empty() {
@@ -162,7 +165,7 @@ fn any_failure(expect: &Expect, outcomes: &[Outcome], per: &[Vec<Mismatch>]) -> 
                 "one of {n} requests meeting every field ({})",
                 fields(expect)
             ),
-            actual: histogram(outcomes.iter().map(summary)),
+            actual: histogram(groups.iter().map(|g| (summary(&g.outcome), g.count))),
         }];
     }
     never_met
@@ -173,25 +176,30 @@ fn any_failure(expect: &Expect, outcomes: &[Outcome], per: &[Vec<Mismatch>]) -> 
                 "{} (in at least one of {n} requests)",
                 first_expected(per, field)
             ),
-            actual: histogram(outcomes.iter().map(|o| field_value(field, o))),
+            actual: histogram(
+                groups
+                    .iter()
+                    .map(|g| (field_value(field, &g.outcome), g.count)),
+            ),
         })
         .collect()
 }
 
 /// Some request missed: name each missed field with how many missed and what they saw.
-fn all_failure(outcomes: &[Outcome], per: &[Vec<Mismatch>]) -> Vec<Mismatch> {
-    let n = outcomes.len();
+fn all_failure(outcomes: &Outcomes, per: &[Vec<Mismatch>]) -> Vec<Mismatch> {
+    let n = outcomes.total();
     let mut fields: Vec<&str> = per.iter().flatten().map(|m| m.field.as_str()).collect();
     fields.sort_unstable();
     fields.dedup();
     fields
         .into_iter()
         .map(|field| {
-            let missed: Vec<&Outcome> = outcomes
+            let missed: Vec<&OutcomeGroup> = outcomes
+                .groups()
                 .iter()
                 .zip(per)
                 .filter(|(_, m)| m.iter().any(|m| m.field == field))
-                .map(|(o, _)| o)
+                .map(|(g, _)| g)
                 .collect();
             Mismatch {
                 field: field.into(),
@@ -201,8 +209,12 @@ fn all_failure(outcomes: &[Outcome], per: &[Vec<Mismatch>]) -> Vec<Mismatch> {
                 ),
                 actual: format!(
                     "{} of {n} requests missed: {}",
-                    missed.len(),
-                    histogram(missed.iter().map(|o| field_value(field, o)))
+                    missed.iter().map(|g| g.count).sum::<u64>(),
+                    histogram(
+                        missed
+                            .iter()
+                            .map(|g| (field_value(field, &g.outcome), g.count))
+                    )
                 ),
             }
         })
@@ -306,10 +318,10 @@ pub fn summary(o: &Outcome) -> String {
 }
 
 /// `200 ×15, 503 [UO] ×5` — counts of equal values, in sorted order.
-fn histogram(values: impl Iterator<Item = String>) -> String {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for v in values {
-        *counts.entry(v).or_default() += 1;
+fn histogram(values: impl Iterator<Item = (String, u64)>) -> String {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for (v, n) in values {
+        *counts.entry(v).or_default() += n;
     }
     counts
         .into_iter()

@@ -15,8 +15,8 @@ use sim::model::{Object, ObjectRef};
 use sim::request::RequestSpec;
 use sim::vocab::join;
 use sim::vocab::Protocol;
-use sim::Outcome;
 use sim::{Fault, Mesh, SimTime};
+use sim::{Outcome, Outcomes};
 
 use crate::expect::{check_with, diagnosed_outcome, Diagnosis, Mismatch};
 use crate::scenario::{Action, Scenario};
@@ -52,8 +52,8 @@ pub struct StepReport {
     pub error: Option<String>,
     /// Evidence for a failure: body, details, TLS error and the proxies' log lines.
     pub evidence: Vec<String>,
-    /// Every outcome of a request step.
-    pub outcomes: Vec<Outcome>,
+    /// The outcomes of a request step, grouped by result (a group's first request whole).
+    pub outcomes: Outcomes,
 }
 
 /// What one scenario did.
@@ -152,7 +152,7 @@ fn run_steps(scenario: &Scenario) -> Vec<StepReport> {
 
 /// What the runner needs from a mesh; `Mesh` is the one implementation outside tests.
 trait Driver {
-    fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError>;
+    fn request(&mut self, req: &RequestSpec) -> Result<Outcomes, MeshError>;
     fn advance(&mut self, by: Duration);
     fn now(&self) -> SimTime;
     fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError>;
@@ -175,7 +175,7 @@ trait Driver {
 }
 
 impl Driver for Mesh {
-    fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
+    fn request(&mut self, req: &RequestSpec) -> Result<Outcomes, MeshError> {
         Mesh::request(self, req)
     }
     fn advance(&mut self, by: Duration) {
@@ -211,16 +211,16 @@ impl Driver for Mesh {
 /// Does what one step's action says to a mesh: the one mapping from a step to mesh calls, used
 /// by the runner and by `fix_verifies`' replay of the earlier steps (so the replayed copy is in
 /// the state the step saw). A request step's outcomes come back; other steps give none.
-fn perform(mesh: &mut impl Driver, action: &Action) -> Result<Vec<Outcome>, MeshError> {
+fn perform(mesh: &mut impl Driver, action: &Action) -> Result<Outcomes, MeshError> {
     match action {
         Action::Request { request, .. } => mesh.request(request),
         Action::Advance(_, by) => {
             mesh.advance(*by);
-            Ok(Vec::new())
+            Ok(Outcomes::new())
         }
-        Action::Apply(objects) => mesh.apply(objects.clone()).map(|()| Vec::new()),
-        Action::Delete(refs) => mesh.delete(refs).map(|()| Vec::new()),
-        Action::Fault(fault) => mesh.inject(fault).map(|()| Vec::new()),
+        Action::Apply(objects) => mesh.apply(objects.clone()).map(|()| Outcomes::new()),
+        Action::Delete(refs) => mesh.delete(refs).map(|()| Outcomes::new()),
+        Action::Fault(fault) => mesh.inject(fault).map(|()| Outcomes::new()),
     }
 }
 
@@ -358,7 +358,7 @@ fn passed_step(index: usize, line: usize, kind: &str, summary: String) -> StepRe
         mismatches: Vec::new(),
         error: None,
         evidence: Vec::new(),
-        outcomes: Vec::new(),
+        outcomes: Outcomes::new(),
     }
 }
 

@@ -22,5 +22,5 @@ pub use clock::SimTime;
 pub use fault::Fault;
 pub use mesh::Mesh;
 pub use model::Resources;
-pub use outcome::Outcome;
+pub use outcome::{Outcome, OutcomeGroup, Outcomes};
 pub use request::RequestSpec;

@@ -81,7 +81,11 @@ fn a_tls12_pair_sharing_only_aes128_gcm_sha256_fails_and_is_diagnosed_no_shared_
         ];
         let (mut m, get) = mesh_and_request("", &faults);
         let req = get("foo/sleep", "httpbin.foo:8000");
-        let outcome = m.request(&req).expect("request is valid").remove(0);
+        let outcome = m
+            .request(&req)
+            .expect("request is valid")
+            .into_first()
+            .expect("one outcome");
         assert!(
             !outcome.status.is_success()
                 && outcome
@@ -145,7 +149,11 @@ fn ip_block_rules_are_predicted_as_the_data_path_decides_them() {
     for (from, to, want) in cases {
         let req = get(from, to);
         let predicted = analyzer.predict(&req).expect("valid request");
-        let observed = m.request(&req).expect("valid request").remove(0);
+        let observed = m
+            .request(&req)
+            .expect("valid request")
+            .into_first()
+            .expect("one outcome");
         assert_eq!(
             (predicted.status, &predicted.details),
             (observed.status, &observed.details),

@@ -102,8 +102,7 @@ fn trace_and_observe(args: &ExplainArgs) -> Result<Explained, String> {
     let observed = mesh
         .request(&request)
         .map_err(|e| format!("meshsim explain: {e}"))?
-        .into_iter()
-        .next()
+        .into_first()
         .ok_or_else(|| "meshsim explain: the mesh returned no outcome".to_string())?;
     // The same rule `probe` prints, so a skipped VirtualService or Sidecar that targets the
     // probed host is named here too, not only on stderr as a loader warning.

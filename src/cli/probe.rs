@@ -87,8 +87,7 @@ pub(super) fn simulate_diagnosed(
     let outcome = mesh
         .request(&request)
         .map_err(|e| format!("meshsim {command}: {e}"))?
-        .into_iter()
-        .next()
+        .into_first()
         .ok_or_else(|| format!("meshsim {command}: the mesh returned no outcome"))?;
     let findings = sim::diagnose::diagnose(&mesh.evidence(&request, &outcome));
     Ok((protocol, outcome, findings))

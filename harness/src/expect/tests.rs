@@ -1,8 +1,13 @@
 use sim::vocab::Status;
 use sim::vocab::{FindingCode, ResponseFlag};
-use sim::Outcome;
+use sim::{Outcome, Outcomes};
 
 use super::*;
+
+/// The outcomes of a step that sent these requests, in order.
+fn all(outcomes: impl IntoIterator<Item = Outcome>) -> Outcomes {
+    outcomes.into_iter().collect()
+}
 use crate::scenario::{Expect, Match};
 
 fn outcome(status: u16, flags: &[&str]) -> Outcome {
@@ -29,8 +34,8 @@ fn flags_compare_as_a_set() {
         ]),
         ..Expect::default()
     };
-    assert!(check(&e, &[outcome(503, &["UF", "URX"])]).0.is_empty());
-    assert_eq!(check(&e, &[outcome(503, &["UF"])]).0[0].field, "flags");
+    assert!(check(&e, &all([outcome(503, &["UF", "URX"])])).0.is_empty());
+    assert_eq!(check(&e, &all([outcome(503, &["UF"])])).0[0].field, "flags");
 }
 
 #[test]
@@ -41,6 +46,7 @@ fn single_request_reports_expected_and_actual() {
         ..Expect::default()
     };
     let outs = [outcome(503, &["UF"])];
+    let outs = all(outs);
     let (m, culprit) = check(&e, &outs);
     assert_eq!(m.len(), 2);
     assert_eq!(
@@ -55,13 +61,13 @@ fn single_request_reports_expected_and_actual() {
 fn any_match_passes_when_one_request_meets_the_block() {
     let mut outs = vec![outcome(200, &[]); 15];
     outs.extend(vec![outcome(503, &["UO"]); 5]);
-    assert!(check(&expect_503_uo(Match::Any), &outs).0.is_empty());
+    assert!(check(&expect_503_uo(Match::Any), &all(outs)).0.is_empty());
 }
 
 #[test]
 fn any_match_fails_with_a_histogram_when_no_request_meets_it() {
     let outs = vec![outcome(200, &[]); 20];
-    let (m, _) = check(&expect_503_uo(Match::Any), &outs);
+    let (m, _) = check(&expect_503_uo(Match::Any), &all(outs));
     assert_eq!(m[0].field, "flags");
     assert_eq!(m[1].field, "status");
     assert_eq!(m[1].actual, "200 ×20");
@@ -70,7 +76,7 @@ fn any_match_fails_with_a_histogram_when_no_request_meets_it() {
 #[test]
 fn any_match_reports_a_combination_met_only_in_parts() {
     let outs = vec![outcome(503, &[]), outcome(200, &["UO"])];
-    let (m, _) = check(&expect_503_uo(Match::Any), &outs);
+    let (m, _) = check(&expect_503_uo(Match::Any), &all(outs));
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].field, "request");
 }
@@ -79,7 +85,7 @@ fn any_match_reports_a_combination_met_only_in_parts() {
 fn all_match_fails_when_one_request_misses() {
     let mut outs = vec![outcome(503, &["UO"]); 3];
     outs.push(outcome(200, &[]));
-    let (m, _) = check(&expect_503_uo(Match::All), &outs);
+    let (m, _) = check(&expect_503_uo(Match::All), &all(outs));
     assert_eq!(m.len(), 2);
     assert!(
         m[0].actual.starts_with("1 of 4 requests missed"),
@@ -96,7 +102,7 @@ fn null_tls_error_requires_no_tls_error() {
     };
     let mut o = outcome(503, &["UF"]);
     o.tls_error = Some("CERTIFICATE_VERIFY_FAILED".into());
-    let (m, _) = check(&e, &[o]);
+    let (m, _) = check(&e, &all([o]));
     assert_eq!(
         (m[0].expected.as_str(), m[0].actual.as_str()),
         ("null", "CERTIFICATE_VERIFY_FAILED")
@@ -110,7 +116,7 @@ fn diagnosis_expectation_never_passes_without_the_engine() {
         fix_verifies: true,
         ..Expect::default()
     };
-    let (m, _) = check(&e, &[outcome(200, &[])]);
+    let (m, _) = check(&e, &all([outcome(200, &[])]));
     assert_eq!(m.len(), 2);
     assert!(m.iter().all(|m| m.actual == NO_DIAGNOSIS_ENGINE));
 }
@@ -127,16 +133,13 @@ fn peer_principal_matches_with_or_without_the_spiffe_scheme() {
             peer_principal: Some(Some(written.into())),
             ..Expect::default()
         };
-        assert!(
-            check(&e, std::slice::from_ref(&o)).0.is_empty(),
-            "{written}"
-        );
+        assert!(check(&e, &all([o.clone()])).0.is_empty(), "{written}");
     }
     let e = Expect {
         peer_principal: Some(Some("cluster.local/ns/foo/sa/default".into())),
         ..Expect::default()
     };
-    assert_eq!(check(&e, std::slice::from_ref(&o)).0.len(), 1);
+    assert_eq!(check(&e, &all([o.clone()])).0.len(), 1);
 }
 
 fn finding(code: FindingCode) -> Finding {
@@ -167,7 +170,7 @@ fn diagnosis_holds_when_every_listed_code_is_found() {
         findings: found.to_vec(),
         fix: None,
     };
-    let (m, _) = check_with(&e, &[outcome(503, &["UF", "URX"])], Some(&d));
+    let (m, _) = check_with(&e, &all([outcome(503, &["UF", "URX"])]), Some(&d));
     assert!(m.is_empty(), "{m:?}");
 }
 
@@ -182,7 +185,7 @@ fn diagnosis_fails_naming_the_missing_and_the_found_codes() {
     };
     let (m, _) = check_with(
         &e,
-        &[outcome(503, &["UF", "URX"])],
+        &all([outcome(503, &["UF", "URX"])]),
         Some(&Diagnosis {
             findings: vec![finding(FindingCode::WorkloadCertExpired)],
             fix: None,
@@ -198,15 +201,15 @@ fn diagnosis_fails_naming_the_missing_and_the_found_codes() {
 
 #[test]
 fn a_burst_is_diagnosed_by_its_first_failed_request() {
-    let outs = [
+    let outs = all([
         outcome(200, &[]),
         outcome(503, &["UO"]),
         outcome(503, &["UF"]),
-    ];
-    assert_eq!(diagnosed_outcome(&outs), Some(&outs[1]));
-    let ok = [outcome(200, &[]), outcome(201, &[])];
-    assert_eq!(diagnosed_outcome(&ok), Some(&ok[0]));
-    assert_eq!(diagnosed_outcome(&[]), None);
+    ]);
+    assert_eq!(diagnosed_outcome(&outs), Some(&outcome(503, &["UO"])));
+    let ok = all([outcome(200, &[]), outcome(201, &[])]);
+    assert_eq!(diagnosed_outcome(&ok), Some(&outcome(200, &[])));
+    assert_eq!(diagnosed_outcome(&Outcomes::new()), None);
 }
 
 #[test]
@@ -215,7 +218,7 @@ fn fix_verifies_holds_only_when_the_remedy_was_verified() {
         fix_verifies: true,
         ..Expect::default()
     };
-    let outs = [outcome(503, &["UF", "URX"])];
+    let outs = all([outcome(503, &["UF", "URX"])]);
     let with = |fix| Diagnosis {
         findings: vec![finding(FindingCode::WorkloadCertMissing)],
         fix,
@@ -255,7 +258,7 @@ fn an_empty_diagnosis_fails_on_an_error_finding_and_holds_beside_warnings() {
             findings,
             fix: None,
         };
-        let (m, _) = check_with(&e, &[outcome(200, &[])], Some(&d));
+        let (m, _) = check_with(&e, &all([outcome(200, &[])]), Some(&d));
         assert_eq!(m.is_empty(), holds, "{m:?}");
     }
 }

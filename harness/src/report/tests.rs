@@ -22,7 +22,7 @@ fn report(file: &str, name: &str, verdict: Verdict) -> ScenarioReport {
             },
             error: (verdict == Verdict::Error).then(|| "unknown workload foo/sleep".into()),
             evidence: vec!["body: no healthy upstream".into()],
-            outcomes: Vec::new(),
+            outcomes: sim::Outcomes::new(),
         }],
     };
     ScenarioReport {

@@ -31,18 +31,28 @@ pub(super) fn verify(
         .request(req)
         .map_err(|e| format!("after `{}`: {e}", fix.summary))?;
     let failed: Vec<String> = outcomes
+        .groups()
         .iter()
-        .filter(|o| !o.status.is_success())
-        .map(crate::expect::summary)
+        .filter(|g| !g.outcome.status.is_success())
+        .map(|g| match g.count {
+            1 => crate::expect::summary(&g.outcome),
+            n => format!("{} ×{n}", crate::expect::summary(&g.outcome)),
+        })
         .collect();
+    let failed_count: u64 = outcomes
+        .groups()
+        .iter()
+        .filter(|g| !g.outcome.status.is_success())
+        .map(|g| g.count)
+        .sum();
     if failed.is_empty() {
         Ok(fix.summary.clone())
     } else {
         Err(format!(
             "after `{}`, {} of {} request(s) still failed: {}",
             fix.summary,
-            failed.len(),
-            outcomes.len(),
+            failed_count,
+            outcomes.total(),
             failed.join(", ")
         ))
     }

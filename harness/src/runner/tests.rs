@@ -13,13 +13,13 @@ use crate::tree::Tree;
 /// Answers requests from a script and records what it was asked to do.
 #[derive(Default)]
 pub(super) struct Scripted {
-    pub(super) answers: VecDeque<Result<Vec<Outcome>, MeshError>>,
+    pub(super) answers: VecDeque<Result<Outcomes, MeshError>>,
     pub(super) now: SimTime,
     pub(super) log: Vec<String>,
 }
 
 impl Driver for Scripted {
-    fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
+    fn request(&mut self, req: &RequestSpec) -> Result<Outcomes, MeshError> {
         self.log.push(format!("request {}", req.to));
         self.answers
             .pop_front()
@@ -73,8 +73,8 @@ steps:
 fn steps_run_in_order_and_a_failed_expectation_does_not_stop_the_scenario() {
     let mut mesh = Scripted {
         answers: VecDeque::from([
-            Ok(vec![ok(Status::Http(200))]),
-            Ok(vec![ok(Status::Http(200))]),
+            Ok(Outcomes::repeated(ok(Status::Http(200)), 1)),
+            Ok(Outcomes::repeated(ok(Status::Http(200)), 1)),
         ]),
         ..Scripted::default()
     };

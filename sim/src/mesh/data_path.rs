@@ -7,21 +7,25 @@
 use std::net::IpAddr;
 
 use super::{Mesh, MeshError};
-use crate::model::{ClientTlsMode, ConnectionPool as PoolSettings, Workload};
+use crate::model::{ClientTlsMode, Workload};
+use crate::outcome::Outcomes;
 use crate::policy::{
     client_tls_for_endpoint, outbound_bypass, resolve_destination, ClientTlsChoice, Destination,
     Endpoint, HttpFacts, RequestFacts, RouterHost, ServerRoots,
 };
-use crate::proxy::report::{no_healthy_upstream_outcome, overflow_outcome};
+use crate::proxy::exchange::{exchange_wave, Hop};
+use crate::proxy::report::no_healthy_upstream_outcome;
 use crate::proxy::{
-    exchange, App, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar, Outcome,
+    App, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar, ClusterLimits, Outcome,
     ServerSide, ServerSidecar, SidecarTls, UpstreamTls,
 };
 use crate::request::{RequestSpec, TCP_PAYLOAD};
-use crate::vocab::{OutboundChain, Protocol, SpiffeId, Status};
+use crate::vocab::{Protocol, SpiffeId, Status};
 
-/// Sends `req.count` requests, `req.concurrency` at a time, and returns one outcome each.
-pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
+/// Sends `req.count` requests in waves of `req.concurrency` that run concurrently (see
+/// `proxy::exchange_wave`) and returns their outcomes grouped, so memory does not grow with
+/// `count`.
+pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshError> {
     let from = mesh
         .resources
         .find_workload(&req.from)
@@ -30,7 +34,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
     let dest = resolve_destination(&mesh.resources, &from.meta.namespace, &req.to)
         .map_err(|e| MeshError(e.to_string()))?;
     let src_sidecar = mesh.resources.has_sidecar(&from);
-    let count = req.count.max(1) as usize;
+    let count = u64::from(req.count.max(1));
     if dest.endpoints.is_empty() {
         // kube-proxy rejects a connection to a ClusterIP without endpoints; a sidecar answers
         // `no healthy upstream` itself (when it captures the connection at all).
@@ -40,32 +44,28 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
             } else {
                 Outcome::with_status(Status::Refused)
             };
-        return Ok(vec![outcome; count]);
+        return Ok(Outcomes::repeated(outcome, count));
     }
-    let concurrency = req.concurrency.max(1) as usize;
+    let concurrency = u64::from(req.concurrency.max(1));
     let protocol = req.protocol_to(dest.port.istio_protocol());
     let app_req = app_request(req, protocol);
-    let mut outcomes = Vec::with_capacity(count);
+    let mut outcomes = Outcomes::new();
     let rr_key = (
         req.from.to_string(),
         format!("{}:{}", dest.fqdn, dest.port.port),
     );
-    for i in 0..count {
-        let turn = mesh.round_robin.entry(rr_key.clone()).or_insert(0);
-        let ep = dest.endpoints[*turn % dest.endpoints.len()].clone();
-        *turn += 1;
-        let (client, pool_settings) = client_side(mesh, &from, &dest, &ep, req)?;
-        // Requests beyond the connections plus the pending queue of one wave overflow: Envoy's
-        // circuit breaker counts what is in flight, and a wave is `concurrency` requests at once.
-        if let ClientSide::Sidecar(c) = &client {
-            let chain = c.outbound_chain(&app_req);
-            if concurrency > 1 && i % concurrency >= in_flight_limit(pool_settings.as_ref(), chain)
-            {
-                outcomes.push(overflow_outcome());
-                continue;
-            }
+    let mut sent = 0;
+    while sent < count {
+        let wave = concurrency.min(count - sent);
+        let mut sides = Vec::new();
+        for _ in 0..wave {
+            let turn = mesh.round_robin.entry(rr_key.clone()).or_insert(0);
+            let ep = dest.endpoints[*turn % dest.endpoints.len()].clone();
+            *turn += 1;
+            let client = client_side(mesh, &from, &dest, &ep, req)?;
+            let server = server_side(mesh, &dest, &ep, protocol)?;
+            sides.push((client, server, ep));
         }
-        let server = server_side(mesh, &dest, &ep, protocol)?;
         let Mesh {
             resources,
             authz,
@@ -73,41 +73,51 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
             pool,
             now,
             ..
-        } = mesh;
-        let ep_workload = resources
-            .workload(&ep.namespace, &ep.workload)
-            .ok_or_else(|| {
-                MeshError(format!(
-                    "endpoint {}/{} vanished",
-                    ep.namespace, ep.workload
-                ))
-            })?;
-        let authorize = |input: &AuthzInput| -> AuthzVerdict {
-            let mut facts = RequestFacts::new(
-                input.source_ip.parse::<IpAddr>().ok(),
-                input.principal.clone(),
-                input.port,
-                input.http.as_ref().map(|h| HttpFacts {
-                    method: h.method.clone(),
-                    path: h.path.clone(),
-                    host: h.host.clone(),
-                    headers: h.headers.clone(),
-                }),
-                resources.mesh_config.path_normalization,
-            );
-            facts.sni = input.sni.clone();
-            let decision = authz.evaluate(resources, ep_workload, &facts);
-            if decision.allowed {
-                AuthzVerdict::Allow
-            } else {
-                AuthzVerdict::Deny {
-                    details: decision.details.unwrap_or_default(),
+        } = &mut *mesh;
+        let mut hops = Vec::with_capacity(sides.len());
+        for (client, server, ep) in sides {
+            let ep_workload = resources
+                .workload(&ep.namespace, &ep.workload)
+                .ok_or_else(|| {
+                    MeshError(format!(
+                        "endpoint {}/{} vanished",
+                        ep.namespace, ep.workload
+                    ))
+                })?;
+            let (resources, authz) = (&*resources, &*authz);
+            let authorize = move |input: &AuthzInput| -> AuthzVerdict {
+                let mut facts = RequestFacts::new(
+                    input.source_ip.parse::<IpAddr>().ok(),
+                    input.principal.clone(),
+                    input.port,
+                    input.http.as_ref().map(|h| HttpFacts {
+                        method: h.method.clone(),
+                        path: h.path.clone(),
+                        host: h.host.clone(),
+                        headers: h.headers.clone(),
+                    }),
+                    resources.mesh_config.path_normalization,
+                );
+                facts.sni = input.sni.clone();
+                let decision = authz.evaluate(resources, ep_workload, &facts);
+                if decision.allowed {
+                    AuthzVerdict::Allow
+                } else {
+                    AuthzVerdict::Deny {
+                        details: decision.details.unwrap_or_default(),
+                    }
                 }
-            }
-        };
-        outcomes.push(exchange(
-            rt, &client, &server, &app_req, &authorize, pool, *now,
-        ));
+            };
+            hops.push(Hop {
+                client,
+                server,
+                authz: Box::new(authorize),
+            });
+        }
+        for outcome in exchange_wave(rt, &hops, &app_req, pool, *now) {
+            outcomes.push(outcome);
+        }
+        sent += wave;
     }
     Ok(outcomes)
 }
@@ -145,27 +155,6 @@ pub(super) fn sidecar_tls(mesh: &Mesh, proxy: &str) -> SidecarTls {
     tls
 }
 
-/// How many requests one client sidecar keeps in flight to a cluster before `UO`:
-/// `tcp.maxConnections` plus, on the HCM, `http.http1MaxPendingRequests` (Envoy's defaults are
-/// effectively unlimited). `PassthroughCluster` does not take the service's DestinationRule.
-fn in_flight_limit(settings: Option<&PoolSettings>, chain: OutboundChain) -> usize {
-    if chain == OutboundChain::Passthrough {
-        return usize::MAX;
-    }
-    let max_connections = settings
-        .and_then(|s| s.tcp.as_ref())
-        .and_then(|t| t.max_connections)
-        .unwrap_or(u32::MAX) as usize;
-    let pending = match chain {
-        OutboundChain::Http => settings
-            .and_then(|s| s.http.as_ref())
-            .and_then(|h| h.http1_max_pending_requests)
-            .unwrap_or(u32::MAX) as usize,
-        OutboundChain::Tcp | OutboundChain::Passthrough => 0,
-    };
-    max_connections.saturating_add(pending)
-}
-
 /// The source: a bare pod (no sidecar, or one that does not capture this connection), or its
 /// sidecar with the outbound TLS for this endpoint.
 fn client_side(
@@ -174,11 +163,11 @@ fn client_side(
     dest: &Destination,
     ep: &Endpoint,
     req: &RequestSpec,
-) -> Result<(ClientSide, Option<PoolSettings>), MeshError> {
+) -> Result<ClientSide, MeshError> {
     let ip = pod_ip(mesh, &from.meta.namespace, &from.meta.name);
     let choice: ClientTlsChoice = client_tls_for_endpoint(&mesh.resources, from, dest, ep);
     if !choice.through_sidecar() {
-        return Ok((ClientSide::NoSidecar { ip }, None));
+        return Ok(ClientSide::NoSidecar { ip });
     }
     let id = from.proxy_id();
     let tls = sidecar_tls(mesh, &id);
@@ -191,8 +180,9 @@ fn client_side(
         upstream,
         cluster: format!("outbound|{}||{}", dest.port.port, dest.fqdn),
         port_protocol: dest.port.istio_protocol(),
+        limits: ClusterLimits::from_settings(choice.connection_pool.as_ref()),
     }));
-    Ok((side, choice.connection_pool))
+    Ok(side)
 }
 
 /// The wire TLS the policy engine chose, with its material: ISTIO_MUTUAL uses SDS, SIMPLE and

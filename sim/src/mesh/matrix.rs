@@ -17,8 +17,7 @@ pub fn matrix_handshake(mesh: &mut Mesh) -> Result<Vec<Flow>, MeshError> {
     for req in flow_requests(&res) {
         let outcome = mesh
             .request(&req)?
-            .into_iter()
-            .next()
+            .into_first()
             .ok_or_else(|| MeshError("no outcome".into()))?;
         mesh.pool.clear();
         let codes = analyzer.predict(&req).map(|p| p.codes).unwrap_or_default();

@@ -11,7 +11,7 @@ use tokio::runtime::Runtime;
 
 use crate::control::ControlPlane;
 use crate::model::{Object, ObjectRef, Resources, Workload};
-use crate::outcome::Outcome;
+use crate::outcome::Outcomes;
 use crate::pki::KeyType;
 use crate::policy::{AuthzIndex, PeerAuthenticationIndex, PodIps};
 use crate::proxy::{data_path_runtime, ConnectionPool};
@@ -23,6 +23,8 @@ mod evidence;
 mod external;
 mod matrix;
 mod options;
+#[cfg(test)]
+mod tests;
 
 pub use matrix::matrix_handshake;
 pub use options::{MeshError, MeshOptions};
@@ -104,8 +106,8 @@ impl Mesh {
         Ok(mesh)
     }
 
-    /// Sends the request(s) through the data path; one outcome per request.
-    pub fn request(&mut self, req: &RequestSpec) -> Result<Vec<Outcome>, MeshError> {
+    /// Sends the request(s) through the data path; their outcomes, grouped by result.
+    pub fn request(&mut self, req: &RequestSpec) -> Result<Outcomes, MeshError> {
         data_path::send(self, req)
     }
 
@@ -188,6 +190,12 @@ impl Mesh {
     /// istiod, the CA and every sidecar's certificates and logs.
     pub fn control(&self) -> &ControlPlane {
         &self.control
+    }
+
+    /// The client sidecars' upstream connections: what is idle, how many were opened and how
+    /// many requests reused one (`upstream_cx_total`, `upstream_cx_http1_total` in Envoy's terms).
+    pub fn connections(&self) -> &ConnectionPool {
+        &self.pool
     }
 
     /// The options the mesh was built with.

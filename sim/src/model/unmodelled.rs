@@ -105,8 +105,6 @@ pub(crate) const TABLE: &[Row] = &[
     row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("tcp"), Key("tcpKeepalive")], Scope::Hosts, "no TCP keepalive; connections stay up"),
     row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("tcp"), Key("maxConnectionDuration")], Scope::Hosts, "connections are never closed for age"),
     row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("tcp"), Key("idleTimeout")], Scope::Hosts, "idle connections are never closed"),
-    row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("http"), Key("http2MaxRequests")], Scope::Hosts, "HTTP/2 requests are not limited"),
-    row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("http"), Key("maxRequestsPerConnection")], Scope::Hosts, "connections carry any number of requests"),
     row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("http"), Key("maxRetries")], Scope::Hosts, "retries are not limited (meshsim sends no retries)"),
     row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("http"), Key("idleTimeout")], Scope::Hosts, "idle connections are never closed"),
     row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("http"), Key("h2UpgradePolicy")], Scope::Hosts, "HTTP/1.1 is never upgraded to HTTP/2"),

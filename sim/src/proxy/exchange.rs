@@ -3,15 +3,19 @@
 //! effective inbound mode, or a bare app), the request, and the authorization callback. It runs
 //! the real connection on the caller's runtime and returns the Envoy-shaped [`Outcome`].
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use tokio::runtime::Runtime;
 
 use super::app::App;
+use super::circuit_breaker::{Admission, CircuitBreaker, ClusterLimits};
 use super::http::HttpRequest;
 use super::outbound;
 use super::pool::ConnectionPool;
+use super::report::overflow_outcome;
 use super::tls_config::{SidecarTls, UpstreamTls};
 use crate::model::MtlsMode;
 use crate::outcome::Outcome;
@@ -153,6 +157,8 @@ pub struct ClientSidecar {
     /// The destination port's protocol as istiod classifies it: which outbound listener the
     /// sidecar has for it.
     pub port_protocol: IstioProtocol,
+    /// The cluster's connection-pool limits (DestinationRule `connectionPool`).
+    pub limits: ClusterLimits,
 }
 
 impl ClientSidecar {
@@ -242,15 +248,83 @@ pub fn exchange(
     pool: &mut ConnectionPool,
     now: crate::SimTime,
 ) -> Outcome {
-    rt.block_on(async {
-        match tokio::time::timeout(
-            EXCHANGE_TIMEOUT,
-            outbound::run(client, server, req, authz, pool, now),
-        )
-        .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Outcome::with_status(Status::Timeout),
+    let shared = RefCell::new(std::mem::take(pool));
+    let outcome = rt.block_on(exchange_in(client, server, req, authz, &shared, now));
+    *pool = shared.into_inner();
+    outcome
+}
+
+/// One request of a wave: its client, the endpoint it was balanced to, and that endpoint's
+/// authorization.
+pub(crate) struct Hop<'a> {
+    /// The source (the same for every hop of a wave).
+    pub(crate) client: ClientSide,
+    /// The endpoint.
+    pub(crate) server: ServerSide,
+    /// The endpoint sidecar's RBAC decision.
+    pub(crate) authz: Box<dyn Fn(&AuthzInput) -> AuthzVerdict + 'a>,
+}
+
+/// Sends a wave of requests that the application issues at the same instant and runs them
+/// concurrently on `rt`: the client sidecar's [`CircuitBreaker`] admits them in order (the rest
+/// are `503 UO`), admitted requests share the cluster's connection slots (one request per
+/// HTTP/1.1 connection at a time; the others wait as pending), and each runs its real exchange.
+/// One outcome per hop, in order.
+pub(crate) fn exchange_wave(
+    rt: &Runtime,
+    hops: &[Hop<'_>],
+    req: &AppRequest,
+    pool: &mut ConnectionPool,
+    now: crate::SimTime,
+) -> Vec<Outcome> {
+    let sidecar = hops.iter().find_map(|h| match &h.client {
+        ClientSide::Sidecar(c) => Some((c.limits, c.outbound_chain(req))),
+        ClientSide::NoSidecar { .. } => None,
+    });
+    let mut breaker = sidecar.map(|(limits, chain)| (CircuitBreaker::new(&limits, chain), chain));
+    let admitted: Vec<bool> = hops
+        .iter()
+        .map(|_| match &mut breaker {
+            Some((b, _)) => matches!(b.arrive(), Admission::Admitted),
+            None => true,
+        })
+        .collect();
+    let shared = RefCell::new(std::mem::take(pool));
+    let breaker = breaker.as_ref();
+    let runs = hops.iter().zip(admitted).map(|(hop, admitted)| {
+        let shared = &shared;
+        async move {
+            if !admitted {
+                return overflow_outcome(breaker.map_or(OutboundChain::Http, |(_, c)| *c));
+            }
+            let _slot = match breaker {
+                Some((b, _)) => b.connection().await,
+                None => None,
+            };
+            exchange_in(&hop.client, &hop.server, req, &*hop.authz, shared, now).await
         }
-    })
+    });
+    let outcomes = rt.block_on(join_all(runs));
+    *pool = shared.into_inner();
+    outcomes
+}
+
+/// One exchange, bounded by [`EXCHANGE_TIMEOUT`].
+async fn exchange_in(
+    client: &ClientSide,
+    server: &ServerSide,
+    req: &AppRequest,
+    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    pool: &RefCell<ConnectionPool>,
+    now: crate::SimTime,
+) -> Outcome {
+    match tokio::time::timeout(
+        EXCHANGE_TIMEOUT,
+        outbound::run(client, server, req, authz, pool, now),
+    )
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(_) => Outcome::with_status(Status::Timeout),
+    }
 }

@@ -23,6 +23,7 @@
 //!     },
 //!     cluster: "outbound|8000||httpbin.foo.svc.cluster.local".into(),
 //!     port_protocol: IstioProtocol::Http,
+//!     limits: ClusterLimits::default(),
 //! }));
 //! let server = ServerSide::Sidecar(Box::new(ServerSidecar {
 //!     name: "httpbin-1.foo".into(),
@@ -44,6 +45,7 @@
 
 pub(crate) mod access_log;
 pub(crate) mod app;
+pub(crate) mod circuit_breaker;
 pub(crate) mod exchange;
 pub(crate) mod http;
 mod inbound;
@@ -63,6 +65,7 @@ mod tests;
 pub use crate::outcome::{Outcome, TlsStats};
 pub use crate::policy::client_tls::istio_sni;
 pub use app::App;
+pub use circuit_breaker::ClusterLimits;
 pub use exchange::{
     data_path_runtime, exchange, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar,
     HttpAttributes, RequestProtocol, ServerSide, ServerSidecar,

@@ -3,6 +3,7 @@
 //! retry policy making up to three real connection attempts on connect failure — and turns what
 //! happened into Envoy's status, flags, details and body.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
@@ -13,6 +14,7 @@ use super::exchange::{
 };
 use super::http::{read_request, read_response, HttpResponse, ReadError};
 use super::inbound::{Inbound, ServerConn, ServerView};
+
 use super::pool::{generation, BoxIo, ConnectionPool, Established};
 use super::report::{
     client_log, codec_error_outcome, connect_failure_outcome, echo_outcome, finish_server_view,
@@ -56,7 +58,7 @@ pub(crate) async fn run(
     server: &ServerSide,
     req: &AppRequest,
     authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
-    pool: &mut ConnectionPool,
+    pool: &RefCell<ConnectionPool>,
     now: SimTime,
 ) -> Outcome {
     match client {
@@ -71,10 +73,10 @@ async fn direct(
     server: &ServerSide,
     req: &AppRequest,
     authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
-    pool: &mut ConnectionPool,
+    pool: &RefCell<ConnectionPool>,
     now: SimTime,
 ) -> Outcome {
-    let port = pool.next_port();
+    let port = pool.borrow_mut().next_port();
     let (cio, sio) = duplex(SOCKET_BUFFER);
     let inbound = Inbound {
         server,
@@ -240,7 +242,7 @@ async fn via_sidecar(
     server: &ServerSide,
     req: &AppRequest,
     authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
-    pool: &mut ConnectionPool,
+    pool: &RefCell<ConnectionPool>,
     now: SimTime,
 ) -> Outcome {
     let endpoint = server.endpoint();
@@ -276,7 +278,7 @@ async fn via_sidecar(
     let mut last_failure = None;
     let mut last_port = 0;
     for _ in 0..attempts {
-        let port = pool.next_port();
+        let port = pool.borrow_mut().next_port();
         last_port = port;
         let (cio, sio) = duplex(SOCKET_BUFFER);
         let inbound = Inbound {
@@ -317,7 +319,7 @@ async fn via_sidecar(
                 let mut out = connected_outcome(&result, req, &view, http);
                 if let (Some(io), Some(Some(server_conn))) = (attempt.io, server_out) {
                     if matches!(result, AttemptResult::Response(_)) {
-                        pool.put(
+                        pool.borrow_mut().put(
                             &c.name,
                             &endpoint,
                             gen.clone(),
@@ -325,7 +327,9 @@ async fn via_sidecar(
                                 client: io,
                                 server: server_conn,
                                 client_port: port,
+                                requests: 1,
                             },
+                            c.limits.max_requests_per_connection,
                         );
                     }
                 }
@@ -362,12 +366,13 @@ async fn reuse_pooled(
     server: &ServerSide,
     req: &AppRequest,
     authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
-    pool: &mut ConnectionPool,
+    pool: &RefCell<ConnectionPool>,
     now: SimTime,
     gen: &str,
 ) -> Option<Outcome> {
     let endpoint = server.endpoint();
-    let mut est = pool.take(&c.name, &endpoint, gen)?;
+    let mut est = pool.borrow_mut().take(&c.name, &endpoint, gen)?;
+    est.requests += 1;
     let inbound = Inbound {
         server,
         authz,
@@ -395,7 +400,13 @@ async fn reuse_pooled(
         None,
     ));
     if keep {
-        pool.put(&c.name, &endpoint, gen.to_string(), est);
+        pool.borrow_mut().put(
+            &c.name,
+            &endpoint,
+            gen.to_string(),
+            est,
+            c.limits.max_requests_per_connection,
+        );
     }
     // A reused connection performs no handshake.
     out.stats.insert("client".into(), TlsStats::default());

@@ -1,4 +1,5 @@
-//! Envoy's upstream connection pool: one reusable connection per (source proxy, endpoint), keyed
+//! Envoy's upstream connection pool: reusable connections per (source proxy, endpoint) — as
+//! many as were open at once, since HTTP/1.1 carries one request per connection at a time — keyed
 //! also by a *generation* — a hash of both sides' certificates, bundles and TLS settings — so a
 //! change on either side forces a new handshake, while the clock moving does not (Envoy keeps
 //! established connections when a certificate later expires). What is reused is the real stream:
@@ -24,12 +25,14 @@ pub(crate) struct Established {
     pub(crate) client: BoxIo,
     pub(crate) server: ServerConn,
     pub(crate) client_port: u16,
+    /// Requests this connection has carried, for `max_requests_per_connection`.
+    pub(crate) requests: u32,
 }
 
-/// Idle connections per (source proxy, endpoint), with their generation.
+/// Idle connections per (source proxy, endpoint), with their generation, oldest first.
 #[derive(Default)]
 pub struct ConnectionPool {
-    idle: BTreeMap<(String, String), (String, Established)>,
+    idle: BTreeMap<(String, String), Vec<(String, Established)>>,
     next_port: u16,
     reused: u64,
     opened: u64,
@@ -53,7 +56,7 @@ impl ConnectionPool {
 
     /// Idle connections held.
     pub fn idle_connections(&self) -> usize {
-        self.idle.len()
+        self.idle.values().map(Vec::len).sum()
     }
 
     /// Requests that went over a reused connection (no handshake).
@@ -84,8 +87,8 @@ impl ConnectionPool {
         p
     }
 
-    /// Takes the idle connection for (source, endpoint) if its generation still matches; a stale
-    /// one is closed.
+    /// Takes the oldest idle connection for (source, endpoint) if its generation still matches;
+    /// stale ones are closed.
     pub(crate) fn take(
         &mut self,
         source: &str,
@@ -93,27 +96,36 @@ impl ConnectionPool {
         generation: &str,
     ) -> Option<Established> {
         let key = (source.to_string(), endpoint.to_string());
-        match self.idle.remove(&key) {
-            Some((g, conn)) if g == generation => {
-                self.reused += 1;
-                Some(conn)
-            }
-            _ => None,
+        let idle = self.idle.get_mut(&key)?;
+        idle.retain(|(g, _)| g == generation);
+        let conn = (!idle.is_empty()).then(|| idle.remove(0).1);
+        if idle.is_empty() {
+            self.idle.remove(&key);
         }
+        if conn.is_some() {
+            self.reused += 1;
+        }
+        conn
     }
 
-    /// Returns a connection to the pool after a complete exchange.
+    /// Returns a connection to the pool after a complete exchange, unless it has carried
+    /// `max_requests` requests: Envoy then closes it (`max_requests_per_connection`,
+    /// `envoy/source/common/http/conn_pool_base.cc`), so the next request opens a new one.
     pub(crate) fn put(
         &mut self,
         source: &str,
         endpoint: &str,
         generation: String,
         conn: Established,
+        max_requests: Option<u32>,
     ) {
-        self.idle.insert(
-            (source.to_string(), endpoint.to_string()),
-            (generation, conn),
-        );
+        if max_requests.is_some_and(|max| conn.requests >= max) {
+            return;
+        }
+        self.idle
+            .entry((source.to_string(), endpoint.to_string()))
+            .or_default()
+            .push((generation, conn));
     }
 }
 

@@ -199,9 +199,19 @@ pub(super) fn codec_error_outcome() -> Outcome {
     out
 }
 
-/// A request the client sidecar's circuit breaker rejected (connection-pool limits): `503 UO`.
-pub(crate) fn overflow_outcome() -> Outcome {
-    upstream_reset("overflow", ResponseFlag::UpstreamOverflow)
+/// A request the client sidecar's circuit breaker rejected (connection-pool limits): `503 UO`
+/// from the HCM; on a TCP chain `tcp_proxy` closes the connection (`UO` in its access log).
+pub(crate) fn overflow_outcome(chain: OutboundChain) -> Outcome {
+    match chain {
+        OutboundChain::Tcp => {
+            let mut out = Outcome::with_status(Status::Reset);
+            out.response_flags = vec![ResponseFlag::UpstreamOverflow];
+            out
+        }
+        OutboundChain::Http | OutboundChain::Passthrough => {
+            upstream_reset("overflow", ResponseFlag::UpstreamOverflow)
+        }
+    }
 }
 
 /// A request to a cluster with no ready endpoints: `503 UH`, body `no healthy upstream`.

@@ -80,9 +80,8 @@ fn get(from: &str, to: &str) -> RequestSpec {
 fn findings(mesh: &mut Mesh, req: &RequestSpec) -> Vec<Finding> {
     let outcomes = mesh.request(req).expect("request is valid");
     let o = outcomes
-        .iter()
-        .find(|o| !o.status.is_success())
-        .unwrap_or(&outcomes[0]);
+        .first_failure_or_first()
+        .expect("at least one outcome");
     diagnose(&mesh.evidence(req, o))
 }
 
@@ -453,13 +452,22 @@ fn diagnosis_is_deterministic() {
 
 /// Applies the remedy of the finding `code` and sends `req` again.
 fn after_fix(m: &mut Mesh, req: &RequestSpec, code: FindingCode) -> bool {
-    let o = m.request(req).expect("request")[0].clone();
+    let o = m
+        .request(req)
+        .expect("request")
+        .into_first()
+        .expect("one outcome");
     let ev = m.evidence(req, &o);
     let f = diagnose(&ev);
     let finding = f.iter().find(|f| f.code == code).expect("finding");
     let fix = crate::diagnose::fix_for(finding, &ev).expect("machine-applicable remedy");
     m.apply(fix.apply).expect("fix applies");
-    m.request(req).expect("request")[0].status.is_success()
+    m.request(req)
+        .expect("request")
+        .first()
+        .expect("one outcome")
+        .status
+        .is_success()
 }
 
 #[test]

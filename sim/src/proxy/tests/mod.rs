@@ -92,6 +92,7 @@ fn sidecar_client(tls: SidecarTls, upstream: UpstreamTls) -> ClientSide {
         cluster: format!("outbound|8000||{FQDN}"),
         // A sniffed port: the chain follows the request's bytes, as the tests below expect.
         port_protocol: IstioProtocol::Unsupported,
+        limits: ClusterLimits::default(),
     }))
 }
 
