@@ -129,7 +129,12 @@ fn the_embedded_library_runs_with_nothing_on_stderr() {
 #[test]
 fn the_embedded_library_shows_its_warnings_with_verbose() {
     let out = meshsim()
-        .args(["run", "--verbose", "--filter", "virtual-service-on-the-probed-host"])
+        .args([
+            "run",
+            "--verbose",
+            "--filter",
+            "virtual-service-on-the-probed-host",
+        ])
         .output()
         .expect("meshsim runs");
     assert_eq!(out.status.code(), Some(0));

@@ -1,5 +1,5 @@
-//! `meshsim matrix`: every workload to every Service port, as a table, JSON, CSV or a Graphviz
-//! digraph; from the analysis path, or through the data path with `--handshake`.
+//! `meshsim matrix`: every workload to every Service port, as a table, JSON, CSV, a Graphviz
+//! digraph or an SVG grid; from the analysis path, or through the data path with `--handshake`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -58,15 +58,15 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
     let text = match args.format {
         MatrixFormat::Table => table(&flows, &notes),
         MatrixFormat::Json => json(&flows, &notes),
-        MatrixFormat::Csv | MatrixFormat::Dot => {
+        MatrixFormat::Csv | MatrixFormat::Dot | MatrixFormat::Svg => {
             // Neither format has room for prose; the notes go to stderr so they are not silent.
             for n in &notes {
                 eprintln!("meshsim matrix: note: {}: {}", n.subject, n.note);
             }
-            if args.format == MatrixFormat::Csv {
-                csv(&flows)
-            } else {
-                dot(&resources, &flows)
+            match args.format {
+                MatrixFormat::Csv => csv(&flows),
+                MatrixFormat::Svg => super::matrix_svg::svg(&flows),
+                _ => dot(&resources, &flows),
             }
         }
     };
@@ -241,7 +241,7 @@ fn dot_id(text: &str) -> String {
 }
 
 /// The namespace of a `SVC.NS:PORT` destination.
-fn target_namespace(to: &str) -> &str {
+pub(super) fn target_namespace(to: &str) -> &str {
     let host = to.rsplit_once(':').map_or(to, |(h, _)| h);
     host.split_once('.').map_or("", |(_, ns)| ns)
 }

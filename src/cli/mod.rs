@@ -8,6 +8,7 @@ mod diff;
 mod explain;
 mod ls;
 mod matrix;
+mod matrix_svg;
 mod output;
 mod probe;
 mod run;
@@ -104,6 +105,8 @@ pub(crate) enum MatrixFormat {
     Csv,
     /// A Graphviz digraph: workloads and service ports, edges coloured by outcome.
     Dot,
+    /// An SVG grid: sources × destinations grouped by namespace, cells coloured by outcome.
+    Svg,
 }
 
 /// Output formats of `check`.
