@@ -2,10 +2,15 @@
 //! (scenario folders, `include:` of a folder) both list folders here, so a folder means the same
 //! set of files, in the same order, everywhere.
 
+use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// A folder (or an entry in it) could not be listed.
+/// How many folders, and how many manifest files, one walk visits before it stops with an
+/// error: a folder such as `/` or `~` named by mistake is refused rather than read for minutes.
+pub const WALK_LIMIT: usize = 50_000;
+
+/// A folder (or an entry in it) could not be listed, or the walk passed [`WALK_LIMIT`].
 #[derive(Debug, thiserror::Error)]
 #[error("cannot list folder: {source}")]
 pub struct WalkError {
@@ -30,17 +35,27 @@ pub fn is_manifest(path: &Path) -> bool {
 /// a folder once followed (a dangling link, a socket, a FIFO) is skipped, as it holds no
 /// manifest and reading a FIFO would block.
 pub fn files_under(dir: &Path, keep: fn(&Path) -> bool) -> Result<Vec<PathBuf>, WalkError> {
+    files_up_to(dir, keep, WALK_LIMIT)
+}
+
+/// [`files_under`] with the limit as a parameter, so a test can reach it.
+fn files_up_to(
+    dir: &Path,
+    keep: fn(&Path) -> bool,
+    limit: usize,
+) -> Result<Vec<PathBuf>, WalkError> {
     let mut out = Vec::new();
-    let mut visited = Vec::new();
-    walk(dir, keep, &mut out, &mut visited)?;
+    let mut visited = BTreeSet::new();
+    walk(dir, keep, limit, &mut out, &mut visited)?;
     Ok(out)
 }
 
 fn walk(
     dir: &Path,
     keep: fn(&Path) -> bool,
+    limit: usize,
     out: &mut Vec<PathBuf>,
-    visited: &mut Vec<PathBuf>,
+    visited: &mut BTreeSet<PathBuf>,
 ) -> Result<(), WalkError> {
     let error = |path: &Path| {
         let path = path.to_path_buf();
@@ -49,10 +64,18 @@ fn walk(
     // A symlink back up the tree would list the same folder again and again: each real folder
     // is walked once.
     let real = std::fs::canonicalize(dir).map_err(error(dir))?;
-    if visited.contains(&real) {
+    if !visited.insert(real) {
         return Ok(());
     }
-    visited.push(real);
+    if visited.len() > limit || out.len() > limit {
+        return Err(WalkError {
+            path: dir.to_path_buf(),
+            source: io::Error::other(format!(
+                "more than {limit} folders or manifest files below the folder given; \
+                 name a narrower folder"
+            )),
+        });
+    }
     let mut entries = std::fs::read_dir(dir)
         .map_err(error(dir))?
         .map(|e| e.map(|e| e.path()))
@@ -73,7 +96,7 @@ fn walk(
             Err(e) => return Err(error(&path)(e)),
         };
         if meta.is_dir() {
-            walk(&path, keep, out, visited)?;
+            walk(&path, keep, limit, out, visited)?;
         } else if meta.is_file() && keep(&path) {
             out.push(path);
         }
@@ -106,6 +129,19 @@ mod tests {
             .map(PathBuf::from)
             .collect();
         assert_eq!(files, want);
+    }
+
+    #[test]
+    fn a_walk_past_the_limit_stops_with_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for d in ["a", "b", "c", "d"] {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+            std::fs::write(root.join(d).join("x.yaml"), "").expect("write");
+        }
+        assert_eq!(files_up_to(root, is_manifest, 5).expect("within").len(), 4);
+        let err = files_up_to(root, is_manifest, 2).expect_err("past the limit");
+        assert!(err.to_string().contains("more than 2 folders"), "{err}");
     }
 
     #[test]
