@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// How many folders, and how many manifest files, one walk visits before it stops with an
 /// error: a folder such as `/` or `~` named by mistake is refused rather than read for minutes.
-pub const WALK_LIMIT: usize = 50_000;
+pub(crate) const WALK_LIMIT: usize = 50_000;
 
 /// A folder (or an entry in it) could not be listed, or the walk passed [`WALK_LIMIT`].
 #[derive(Debug, thiserror::Error)]
