@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// error: a folder such as `/` or `~` named by mistake is refused rather than read for minutes.
 pub(crate) const WALK_LIMIT: usize = 50_000;
 
-/// A folder (or an entry in it) could not be listed, or the walk passed [`WALK_LIMIT`].
+/// A folder (or an entry in it) could not be listed, or the walk passed its limit (50 000 folders or files).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot list folder: {source}")]
 pub struct WalkError {
