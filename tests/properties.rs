@@ -477,6 +477,7 @@ mod gen {
                 ("source.ip", "10.244.0.0/29"),
                 ("remote.ip", "203.0.113.7"),
                 ("destination.port", "80"),
+                ("destination.ip", "10.244.0.4/30"),
                 ("source.namespace", "foo"),
                 ("source.principal", "cluster.local/ns/foo/sa/default"),
                 ("connection.sni", "*"),

@@ -387,6 +387,7 @@ impl<'a> Analyzer<'a> {
                 res.mesh_config.path_normalization,
             );
             facts.sni = p.sni.clone();
+            facts.destination_ip = Some(self.pod_ips.get(&ep.namespace, &ep.workload));
             let decision = self.authz.evaluate(res, ep_workload, &facts);
             p.trace.push(TraceStep {
                 step: "authorization",
@@ -513,6 +514,10 @@ impl Analyzer<'_> {
             self.res.mesh_config.path_normalization,
         );
         facts.sni = sni;
+        facts.destination_ip = Some(
+            self.pod_ips
+                .get(&ep_workload.meta.namespace, &ep_workload.meta.name),
+        );
         self.authz
             .evaluate(self.res, ep_workload, &facts)
             .allowed

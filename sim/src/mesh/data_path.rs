@@ -72,6 +72,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
             rt,
             pool,
             now,
+            pod_ips,
             ..
         } = &mut *mesh;
         let mut hops = Vec::with_capacity(sides.len());
@@ -84,6 +85,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
                         ep.namespace, ep.workload
                     ))
                 })?;
+            let destination_ip = pod_ips.get(&ep.namespace, &ep.workload);
             let (resources, authz) = (&*resources, &*authz);
             let authorize = move |input: &AuthzInput| -> AuthzVerdict {
                 let mut facts = RequestFacts::new(
@@ -99,6 +101,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
                     resources.mesh_config.path_normalization,
                 );
                 facts.sni = input.sni.clone();
+                facts.destination_ip = Some(destination_ip);
                 let decision = authz.evaluate(resources, ep_workload, &facts);
                 if decision.allowed {
                     AuthzVerdict::Allow

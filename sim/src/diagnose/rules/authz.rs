@@ -117,7 +117,8 @@ fn evaluate<'r>(
     let ep = dest.endpoints.first()?;
     let w = res.workload(&ep.namespace, &ep.workload)?;
     // The same pod addresses the data path gives this configuration.
-    let source_ip = PodIps::build(res).get(ns, name);
+    let pod_ips = PodIps::build(res);
+    let source_ip = pod_ips.get(ns, name);
     let (protocol, server_http) = crate::analysis::inbound_protocol(req, &dest.port);
     let mut facts = crate::analysis::request_facts(
         req,
@@ -129,6 +130,7 @@ fn evaluate<'r>(
         res.mesh_config.path_normalization,
     );
     facts.sni = sni;
+    facts.destination_ip = Some(pod_ips.get(&ep.namespace, &ep.workload));
     Some((w, AuthzIndex::build(res).evaluate(res, w, &facts)))
 }
 

@@ -41,6 +41,7 @@ impl RequestFacts {
             destination_port,
             http,
             sni: None,
+            destination_ip: None,
         }
     }
 }

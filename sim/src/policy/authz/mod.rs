@@ -51,6 +51,10 @@ pub struct RequestFacts {
     pub http: Option<HttpFacts>,
     /// The TLS SNI the client sent, if any.
     pub sni: Option<String>,
+    /// The address the connection was made to as the destination sidecar sees it
+    /// (`destination.ip`): the endpoint's pod IP, the original destination the inbound
+    /// listener restores after kube-proxy's DNAT and the sidecar's redirect.
+    pub destination_ip: Option<IpAddr>,
 }
 
 /// One matched policy rule.

@@ -318,7 +318,20 @@ impl MatchContext<'_> {
                     &|_| false,
                 )
             }
-            // destination.ip and keys Istio's validation rejects: no fact to match.
+            // `destIPGenerator` → RBAC `destination_ip`, a CIDR match on the connection's local
+            // (original destination) address; TCP and HTTP alike.
+            "destination.ip" => {
+                let actual = self.facts.destination_ip.map_or_else(
+                    || "an unknown destination ip".into(),
+                    |ip| format!("destination ip {ip}"),
+                );
+                check(false, actual, &|v| {
+                    self.facts
+                        .destination_ip
+                        .is_some_and(|ip| ip_block_match(v, ip))
+                })
+            }
+            // Keys Istio's validation rejects: no fact to match.
             _ => check(false, format!("no value for {key}"), &|_| false),
         }
     }
