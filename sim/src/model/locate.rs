@@ -281,6 +281,18 @@ fn scan(text: &str) -> Vec<Line> {
 }
 
 fn key_of(content: &str) -> Option<&str> {
+    // Node properties before an implicit key (`&anchor steps:`, `!!str name:`) belong to the
+    // key node; the key itself is what follows them.
+    let mut content = content;
+    while let Some(rest) = content
+        .strip_prefix('&')
+        .or_else(|| content.strip_prefix('!'))
+    {
+        let Some((_, after)) = rest.split_once(char::is_whitespace) else {
+            return None;
+        };
+        content = after.trim_start();
+    }
     let (key, rest) = if let Some(stripped) = content.strip_prefix('"') {
         let end = stripped.find('"')?;
         (&stripped[..end], &stripped[end + 1..])

@@ -67,3 +67,16 @@ fn json_list_items_are_indexed_by_their_opening_brace() {
     let doc = Document::new(text.to_string(), 2);
     assert_eq!(doc.item_lines(&FieldPath::parse("items")), vec![6, 9]);
 }
+
+#[test]
+fn keys_behind_an_anchor_or_a_tag_are_found() {
+    let text = "\
+name: x
+&a steps:
+  - !!map request: {from: a/b}
+    expect: {status: 200}
+";
+    let doc = Document::new(text.to_string(), 0);
+    assert_eq!(doc.exact_line(&FieldPath::parse("steps")), Some(2));
+    assert_eq!(doc.exact_line(&FieldPath::parse("steps[0]")), Some(3));
+}
