@@ -36,7 +36,12 @@ fn examples(text: &str) -> Vec<Example> {
         if let Some(cmd) = line.strip_prefix("$ meshsim ") {
             out.push(Example {
                 line: i + 1,
-                args: cmd.split_whitespace().map(str::to_string).collect(),
+                // Single quotes around a word keep a shell from expanding a `*` pattern; the
+                // shell removes them, and so does this runner.
+                args: cmd
+                    .split_whitespace()
+                    .map(|w| w.trim_matches('\'').to_string())
+                    .collect(),
                 expected: Vec::new(),
                 code: 0,
             });

@@ -11,6 +11,7 @@ use sim::vocab::Status;
 use sim::{Fault, Resources};
 
 use super::config::build_mesh;
+use super::matrix_filter::{summary, summary_table, FlowFilter, OutcomeCount};
 use super::output::emit_then;
 use super::{MatrixArgs, MatrixFormat, EXIT_BAD_INPUT, EXIT_OK};
 
@@ -18,6 +19,18 @@ use super::{MatrixArgs, MatrixFormat, EXIT_BAD_INPUT, EXIT_OK};
 #[derive(Debug, Serialize)]
 struct MatrixJson<'a> {
     flows: &'a [Flow],
+    /// Workloads and Services the matrix leaves out, and why (absent when none).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    notes: &'a [MatrixNote],
+}
+
+/// `matrix --summary --format json`.
+#[derive(Debug, Serialize)]
+struct SummaryJson<'a> {
+    /// Flows counted (after the filters).
+    flows: usize,
+    /// One entry per outcome and codes, failures first.
+    outcomes: &'a [OutcomeCount],
     /// Workloads and Services the matrix leaves out, and why (absent when none).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     notes: &'a [MatrixNote],
@@ -47,14 +60,41 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
         )?;
         Ok((resources, flows))
     });
-    let (resources, flows) = match computed {
+    let (resources, mut flows) = match computed {
         Ok(x) => x,
         Err(e) => {
             eprintln!("{e}");
             return EXIT_BAD_INPUT;
         }
     };
+    let filter = FlowFilter {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        only: args.only,
+    };
+    flows.retain(|f| filter.keeps(f));
     let notes = analysis::matrix_notes(&resources);
+    if args.summary {
+        let rows = summary(&flows);
+        let text = match args.format {
+            MatrixFormat::Table => summary_table(&rows, flows.len()),
+            MatrixFormat::Json => {
+                let mut s = serde_json::to_string_pretty(&SummaryJson {
+                    flows: flows.len(),
+                    outcomes: &rows,
+                    notes: &notes,
+                })
+                .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
+                s.push('\n');
+                s
+            }
+            MatrixFormat::Csv | MatrixFormat::Dot | MatrixFormat::Svg => {
+                eprintln!("meshsim matrix: --summary prints a table or json (--format table|json)");
+                return EXIT_BAD_INPUT;
+            }
+        };
+        return emit_then("matrix", &text, None, EXIT_OK);
+    }
     let text = match args.format {
         MatrixFormat::Table => table(&flows, &notes),
         MatrixFormat::Json => json(&flows, &notes),

@@ -8,6 +8,7 @@ mod diff;
 mod explain;
 mod ls;
 mod matrix;
+mod matrix_filter;
 mod matrix_svg;
 mod output;
 mod probe;
@@ -281,14 +282,17 @@ Examples:
   meshsim matrix -f scenarios/fixtures/
   meshsim matrix -f scenarios/fixtures/ --handshake --format json
   meshsim matrix -f scenarios/fixtures/ --format csv > flows.csv
-  meshsim matrix -f scenarios/fixtures/ --format dot | dot -Tsvg > mesh.svg
+  meshsim matrix -f scenarios/fixtures/ --format svg > matrix.svg
   meshsim matrix -f scenarios/fixtures/ --handshake --fault istiod-down --at 25h
+  meshsim matrix -f scenarios/fixtures/ --from 'legacy/*' --only denied
+  meshsim matrix -f scenarios/fixtures/ --summary
 
 One flow per (workload with replicas, Service port). By default the analysis path predicts each
 flow from the configuration alone; --handshake sends each through the data path (real
-handshakes), where --fault and --at apply (they are rejected without --handshake). In dot output
-edges are green for 2xx over mTLS, blue for 2xx in plaintext, orange for 403, red for other
-failures. Exit code 0 when the matrix was computed, 2 on bad input.";
+handshakes), where --fault and --at apply (they are rejected without --handshake). In dot and
+svg output green is 2xx over mTLS, blue 2xx in plaintext, orange 403, red other failures.
+--from/--to take `*` patterns; --summary counts flows by outcome and codes. Exit code 0 when the
+matrix was computed, 2 on bad input.";
 
 /// `meshsim matrix`.
 #[derive(Debug, Args)]
@@ -311,6 +315,18 @@ pub(crate) struct MatrixArgs {
     /// Seed for every random choice of the mesh (with --handshake).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Only flows from these sources: a NS/WORKLOAD pattern, `*` matching any run (foo/*).
+    #[arg(long, value_name = "PATTERN")]
+    pub from: Option<String>,
+    /// Only flows to these Service ports: a SVC.NS:PORT pattern (httpbin.*:8000).
+    #[arg(long, value_name = "PATTERN")]
+    pub to: Option<String>,
+    /// Only flows that succeed (allowed) or that do not (denied, for any reason).
+    #[arg(long, value_enum)]
+    pub only: Option<matrix_filter::Only>,
+    /// Count the flows by outcome and codes instead of listing them (table or json).
+    #[arg(long)]
+    pub summary: bool,
 }
 
 const DIFF_EXAMPLES: &str = "\

@@ -288,9 +288,7 @@ fn key_of(content: &str) -> Option<&str> {
         .strip_prefix('&')
         .or_else(|| content.strip_prefix('!'))
     {
-        let Some((_, after)) = rest.split_once(char::is_whitespace) else {
-            return None;
-        };
+        let (_, after) = rest.split_once(char::is_whitespace)?;
         content = after.trim_start();
     }
     let (key, rest) = if let Some(stripped) = content.strip_prefix('"') {
