@@ -60,6 +60,8 @@ fn restarted(w: &Workload, ev: &Evidence) -> Workload {
     let mut w = w.clone();
     w.pod_annotations
         .insert(RESTARTED_AT.into(), ev.mesh_time.to_string());
+    // New pods replace the dumped ones, and admission (injection) runs on them again.
+    w.pods.clear();
     w
 }
 

@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::vocab::WorkloadRef;
 
 use super::{
-    MeshConfig, Meta, Namespace, Object, ObjectRef, Resources, Service, ServiceAccount, Warning,
-    Workload,
+    MeshConfig, Meta, Namespace, Object, ObjectRef, PodFacts, Resources, Service, ServiceAccount,
+    Warning, Workload, WorkloadKind,
 };
 
 /// The origin file of namespaces that no YAML declares but objects mention.
@@ -413,7 +413,61 @@ impl Resources {
                     })
             })
         };
+        // Each folded Pod's facts go to the top owner that stays (a Deployment through its
+        // ReplicaSet), so the dump's running pods still decide the sidecar and name the pods.
+        let mut moved: Vec<(usize, PodFacts)> = Vec::new();
+        for w in self.workloads.iter().filter(|w| owned(w)) {
+            if w.pods.is_empty() {
+                continue;
+            }
+            if let Some(top) = self.top_owner(w, &owned) {
+                moved.extend(w.pods.iter().cloned().map(|p| (top, p)));
+            }
+        }
+        for (i, p) in moved {
+            if let Some(w) = self.workloads.get_mut(i) {
+                w.pods.push(p);
+            }
+        }
         self.workloads.retain(|w| !owned(w));
+        for w in &mut self.workloads {
+            w.pods.sort_by(|a, b| a.name.cmp(&b.name));
+            w.pods.dedup();
+        }
+    }
+
+    /// The index of the loaded workload that `w` folds into: its owner, followed up while that
+    /// owner is itself folded (a ReplicaSet into its Deployment); a ReplicaSet that is not
+    /// loaded stands for the Deployment its name and the pod's `pod-template-hash` give.
+    fn top_owner(&self, w: &Workload, owned: &dyn Fn(&Workload) -> bool) -> Option<usize> {
+        let mut current = w;
+        for _ in 0..4 {
+            let next = current.owner_references.iter().find_map(|o| {
+                let direct = self.workloads.iter().position(|c| {
+                    Kind::from(c.kind) == o.kind
+                        && c.meta.namespace == o.namespace
+                        && c.meta.name == o.name
+                });
+                direct.or_else(|| {
+                    let hash = current
+                        .pod_labels
+                        .get("pod-template-hash")
+                        .or_else(|| current.meta.labels.get("pod-template-hash"))?;
+                    let d = o.name.strip_suffix(hash.as_str())?.strip_suffix('-')?;
+                    self.workloads.iter().position(|c| {
+                        c.kind == WorkloadKind::Deployment
+                            && c.meta.namespace == o.namespace
+                            && c.meta.name == d
+                    })
+                })
+            })?;
+            let candidate = &self.workloads[next];
+            if !owned(candidate) {
+                return Some(next);
+            }
+            current = candidate;
+        }
+        None
     }
 
     /// The metadata of the object `r` names (a Namespace by name alone), when it is loaded.
