@@ -53,6 +53,38 @@ pub struct ProxyLog {
     pub newest: Option<SimTime>,
     /// How many lines were neither (Envoy's own log, blank lines, other output).
     pub skipped: usize,
+    /// What istio-agent's start-up line `Proxy role ips=[...] type=sidecar id=POD.NAMESPACE`
+    /// (`pkg/istio-agent`, `pilot-agent` `proxy` command) names: the pod and its IPs.
+    pub proxy_role: Option<ProxyRole>,
+}
+
+/// The pod an istio-proxy log belongs to, as its agent announced it at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyRole {
+    /// `id=`: `POD.NAMESPACE`.
+    pub id: String,
+    /// `ips=[...]`: the pod's IPs.
+    pub ips: Vec<String>,
+}
+
+/// Reads `Proxy role\tips=[10.244.1.7] type=sidecar id=httpbin-7d9c-x2x9k.foo domain=...`.
+fn proxy_role(line: &str) -> Option<ProxyRole> {
+    let rest = line.split("Proxy role").nth(1)?;
+    let mut id = None;
+    let mut ips = Vec::new();
+    for field in rest.split_whitespace() {
+        if let Some(v) = field.strip_prefix("id=") {
+            id = Some(v.to_string());
+        } else if let Some(v) = field.strip_prefix("ips=") {
+            ips = v
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+    }
+    Some(ProxyRole { id: id?, ips })
 }
 
 /// Reads one istio-proxy container log; `file` names it in errors.
@@ -90,6 +122,9 @@ pub fn parse_proxy_log(file: &str, text: &str) -> Result<ProxyLog, ArtifactError
             });
         } else if let Some(at) = agent_stamp(trimmed) {
             out.newest = out.newest.max(Some(at));
+            if out.proxy_role.is_none() {
+                out.proxy_role = proxy_role(trimmed);
+            }
             out.agent.push(trimmed.to_string());
         } else {
             if trimmed.starts_with('[') {

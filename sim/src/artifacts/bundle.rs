@@ -117,17 +117,31 @@ impl ClusterArtifacts {
         let ips = IpIndex::new(&resources);
         let mut proxy_logs = Vec::new();
         for (file, log) in logs {
-            let owner = log.access.iter().find_map(|l| {
-                let addr = match direction(&l.fields) {
-                    Direction::Outbound => &l.fields.downstream_remote,
-                    Direction::Inbound => &l.fields.downstream_local,
-                };
-                ips.owner(addr)
-                    .map(|w| WorkloadRef::new(&w.meta.namespace, &w.meta.name))
+            // The agent's start-up line names the pod; else its IPs; else the access lines.
+            let announced = log.proxy_role.as_ref().and_then(|role| {
+                role.id
+                    .rsplit_once('.')
+                    .and_then(|(pod, ns)| pod_workload(&resources, ns, pod))
+                    .or_else(|| {
+                        role.ips.iter().find_map(|ip| {
+                            ips.owner(ip)
+                                .map(|w| WorkloadRef::new(&w.meta.namespace, &w.meta.name))
+                        })
+                    })
+            });
+            let owner = announced.or_else(|| {
+                log.access.iter().find_map(|l| {
+                    let addr = match direction(&l.fields) {
+                        Direction::Outbound => &l.fields.downstream_remote,
+                        Direction::Inbound => &l.fields.downstream_local,
+                    };
+                    ips.owner(addr)
+                        .map(|w| WorkloadRef::new(&w.meta.namespace, &w.meta.name))
+                })
             });
             if owner.is_none() && !log.agent.is_empty() {
                 notes.push(format!(
-                    "{file}: no access-log line names a pod of the resources, so its istio-agent lines are attributed to no proxy"
+                    "{file}: neither istio-agent's `Proxy role` line nor an access-log line names a pod of the resources, so its istio-agent lines are attributed to no proxy"
                 ));
             }
             proxy_logs.push(PlacedLog { file, owner, log });
@@ -184,6 +198,37 @@ impl ClusterArtifacts {
                             .is_ok_and(|fd| fd.fqdn == d.fqdn && fd.port.port == d.port.port)
                     }))
         })
+    }
+
+    /// What the client saw, as `flow`'s lines show it, with the caller's identity when the hop
+    /// was mTLS (the inbound line has a `%REQUESTED_SERVER_NAME%`): Istio's default log format
+    /// does not print the peer principal, so it is read from the caller's certificate SAN (its
+    /// secret dump), else from its service account, which is what istiod signs.
+    pub fn observed(&self, flow: &LoggedFlow) -> Outcome {
+        let mut o = flow.outcome();
+        if o.mtls && o.peer_principal.is_none() {
+            let shown = self
+                .secrets_of(&flow.from)
+                .and_then(|s| s.dump.chain.first())
+                .and_then(|leaf| crate::pki::inspect(leaf).ok())
+                .and_then(|c| c.spiffe);
+            let assumed = || {
+                self.resources.find_workload(&flow.from).ok().map(|w| {
+                    crate::vocab::SpiffeId::new(
+                        &self.resources.mesh_config.trust_domain,
+                        &w.meta.namespace,
+                        &w.service_account,
+                    )
+                })
+            };
+            o.peer_principal = shown.or_else(assumed).map(|id| {
+                format!(
+                    "{}/ns/{}/sa/{}",
+                    id.trust_domain, id.namespace, id.service_account
+                )
+            });
+        }
+        o
     }
 
     /// The Evidence of `req` with the client's `outcome`: resources, both sides' secrets,

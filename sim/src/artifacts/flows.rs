@@ -109,14 +109,20 @@ fn service_for(res: &Resources, w: &Workload, target_port: u16) -> Option<HostPo
 /// The destination of an outbound line: `outbound|PORT|SUBSET|FQDN`, else its `:authority`.
 fn outbound_destination(l: &AccessLog) -> Option<HostPort> {
     let mut parts = l.upstream_cluster.split('|');
-    if parts.next() == Some("outbound") {
+    let parsed: Option<HostPort> = if parts.next() == Some("outbound") {
         let port = parts.next()?;
         let host = parts.nth(1)?;
-        return format!("{host}:{port}").parse().ok();
-    }
-    (l.authority != "-")
-        .then(|| l.authority.parse().ok())
-        .flatten()
+        format!("{host}:{port}").parse().ok()
+    } else {
+        (l.authority != "-")
+            .then(|| l.authority.parse().ok())
+            .flatten()
+    };
+    // One spelling per Service port, so both sides' lines land on the same flow.
+    parsed.map(|h| match &h.namespace {
+        Some(ns) => HostPort::service_port(&h.service, ns, h.port),
+        None => h,
+    })
 }
 
 /// One request as the logs show it: who called what, and both sides' lines when logged.

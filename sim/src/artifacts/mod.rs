@@ -13,7 +13,7 @@ mod replay;
 mod secrets;
 mod timestamp;
 
-pub use access_log::{parse_proxy_log, AccessLogFormat, ParsedAccessLog, ProxyLog};
+pub use access_log::{parse_proxy_log, AccessLogFormat, ParsedAccessLog, ProxyLog, ProxyRole};
 pub use bundle::{pod_workload, BundleError, ClusterArtifacts, PlacedLog, PodSecrets};
 pub use istiod_log::{parse_istiod_log, IstiodLog};
 pub use replay::{replay, same_symptom, RemedyCheck, Replay};

@@ -6,11 +6,13 @@
 use crate::diagnose::{fix_for, Finding};
 use crate::evidence::Evidence;
 use crate::mesh::{MeshError, MeshOptions};
+use crate::model::Object;
 use crate::outcome::Outcome;
-use crate::pki::TwinPki;
+use crate::pki::{inspect, TwinPki};
 use crate::request::RequestSpec;
 use crate::vocab::{FindingCode, ResponseFlag, SpiffeId, WorkloadRef};
 use crate::Mesh;
+use rustls_pki_types::CertificateDer;
 
 use super::ClusterArtifacts;
 
@@ -67,7 +69,7 @@ pub fn replay(
         ..MeshOptions::default()
     };
     let mut mesh = Mesh::build(art.resources.clone(), &[], opts)?;
-    let notes = install_twins(&mut mesh, art, ev)?;
+    let (mut twins, notes) = install_twins(&mut mesh, art, ev)?;
     let first = |m: &mut Mesh| -> Result<Outcome, MeshError> {
         m.request(req)?
             .into_iter()
@@ -82,6 +84,15 @@ pub fn replay(
     {
         Some((f, fix)) => {
             mesh.apply(fix.apply.clone())?;
+            if let Some(t) = twins.as_mut() {
+                let shown: Vec<WorkloadRef> = art
+                    .secrets
+                    .iter()
+                    .map(|s| s.workload.clone())
+                    .filter(|w| !fix.apply.iter().any(|o| matches!(o, Object::Workload(x) if x.meta.namespace == w.namespace && x.meta.name == w.name)))
+                    .collect();
+                refresh_restarted(&mut mesh, art, t, &fix.apply, &shown)?;
+            }
             Some(RemedyCheck {
                 code: f.code,
                 summary: fix.summary,
@@ -98,47 +109,114 @@ pub fn replay(
     })
 }
 
+/// The twin world of a replay: twins of every shown certificate, and the CA a restarted pod
+/// would get its certificate from.
+struct Twins {
+    pki: TwinPki,
+    /// The root that signed the newest shown workload certificate (what istiod signs with
+    /// now), and the `ROOTCA` of that proxy (what `istio-ca-root-cert` distributes now).
+    current: Option<(CertificateDer<'static>, Vec<CertificateDer<'static>>)>,
+}
+
+fn pki_err(e: crate::pki::PkiError) -> MeshError {
+    MeshError(format!("twin PKI: {e}"))
+}
+
+/// The root of `roots` that issued `chain`'s top certificate (by name), else the first.
+fn issuing_root(
+    chain: &[CertificateDer<'static>],
+    roots: &[CertificateDer<'static>],
+) -> Option<CertificateDer<'static>> {
+    let top_issuer = chain.last().and_then(|c| inspect(c).ok()).map(|c| c.issuer);
+    roots
+        .iter()
+        .find(|r| inspect(r).ok().map(|i| i.subject) == top_issuer)
+        .or(roots.first())
+        .cloned()
+}
+
+impl Twins {
+    fn build(art: &ClusterArtifacts, seed: u64) -> Result<Twins, MeshError> {
+        let pki = TwinPki::build(
+            seed,
+            art.secrets
+                .iter()
+                .map(|s| (s.dump.chain.as_slice(), s.dump.roots.as_slice())),
+        )
+        .map_err(pki_err)?;
+        let newest = art
+            .secrets
+            .iter()
+            .filter(|s| !s.dump.roots.is_empty())
+            .max_by_key(|s| {
+                s.dump
+                    .chain
+                    .first()
+                    .and_then(|c| inspect(c).ok())
+                    .map(|c| c.not_before)
+            });
+        let current = newest.and_then(|s| {
+            issuing_root(&s.dump.chain, &s.dump.roots).map(|r| (r, s.dump.roots.clone()))
+        });
+        Ok(Twins { pki, current })
+    }
+
+    /// What a freshly started proxy of `w` holds: a certificate from the current CA and the
+    /// current bundle.
+    fn fresh(
+        &mut self,
+        mesh: &mut Mesh,
+        art: &ClusterArtifacts,
+        w: &WorkloadRef,
+    ) -> Result<bool, MeshError> {
+        let Some((root, bundle)) = self.current.clone() else {
+            return Ok(false);
+        };
+        let Some(workload) = art.resources.workload(&w.namespace, &w.name) else {
+            return Ok(false);
+        };
+        let td = &art.resources.mesh_config.trust_domain;
+        let spiffe = SpiffeId::new(td, &workload.meta.namespace, &workload.service_account);
+        let cert = self
+            .pki
+            .assumed_healthy(&spiffe, &root, mesh.now())
+            .map_err(pki_err)?;
+        let bundle = self.pki.bundle(&bundle);
+        mesh.install_credentials(w, cert, bundle)?;
+        Ok(true)
+    }
+}
+
 /// Gives each sidecar that a secret dump was shown for the twins of its chain and roots, and
-/// each other involved sidecar a healthy certificate under the twin of the first shown root.
+/// each other involved sidecar what a healthy proxy of the current CA holds.
 fn install_twins(
     mesh: &mut Mesh,
     art: &ClusterArtifacts,
     ev: &Evidence,
-) -> Result<Vec<String>, MeshError> {
+) -> Result<(Option<Twins>, Vec<String>), MeshError> {
     let mut notes = Vec::new();
     if art.secrets.is_empty() {
         notes.push(
             "no secret dump given: the replay's certificates are the simulator's own, healthy ones"
                 .into(),
         );
-        return Ok(notes);
+        return Ok((None, notes));
     }
-    let pki_err = |e: crate::pki::PkiError| MeshError(format!("twin PKI: {e}"));
-    let mut pki = TwinPki::build(
-        mesh.options().seed,
-        art.secrets
-            .iter()
-            .map(|s| (s.dump.chain.as_slice(), s.dump.roots.as_slice())),
-    )
-    .map_err(pki_err)?;
+    let mut twins = Twins::build(art, mesh.options().seed)?;
     let mut done: Vec<WorkloadRef> = Vec::new();
     for s in &art.secrets {
         if done.contains(&s.workload) || mesh.control().proxies_of_workload(&s.workload).is_empty()
         {
             continue;
         }
-        let cert = pki
+        let cert = twins
+            .pki
             .chain(&s.dump.chain, &s.workload.to_string())
             .map_err(pki_err)?;
-        let bundle = pki.bundle(&s.dump.roots);
+        let bundle = twins.pki.bundle(&s.dump.roots);
         mesh.install_credentials(&s.workload, cert, bundle)?;
         done.push(s.workload.clone());
     }
-    let reference_root = art
-        .secrets
-        .iter()
-        .find_map(|s| s.dump.roots.first().cloned());
-    let td = art.resources.mesh_config.trust_domain.clone();
     for p in ev
         .proxies
         .iter()
@@ -147,22 +225,43 @@ fn install_twins(
         let Ok(r) = p.proxy.parse::<WorkloadRef>() else {
             continue;
         };
-        let Some(w) = art.resources.workload(&r.namespace, &r.name) else {
-            continue;
-        };
-        let Some(root) = &reference_root else {
-            continue;
-        };
-        let spiffe = SpiffeId::new(&td, &w.meta.namespace, &w.service_account);
-        let cert = pki
-            .assumed_healthy(&spiffe, root, art.at)
-            .map_err(pki_err)?;
-        let bundle = pki.bundle(std::slice::from_ref(root));
-        mesh.install_credentials(&r, cert, bundle)?;
-        notes.push(format!(
-            "no secret dump for {}: the replay gives it a healthy certificate under the first shown root",
-            p.proxy
-        ));
+        if twins.fresh(mesh, art, &r)? {
+            notes.push(format!(
+                "no secret dump for {}: the replay gives it a healthy certificate from the current root",
+                p.proxy
+            ));
+        }
     }
-    Ok(notes)
+    Ok((Some(twins), notes))
+}
+
+/// After a remedy: every sidecar it (re)started holds a fresh certificate of the current CA and
+/// the current bundle, as a restarted pod would.
+fn refresh_restarted(
+    mesh: &mut Mesh,
+    art: &ClusterArtifacts,
+    twins: &mut Twins,
+    applied: &[Object],
+    shown: &[WorkloadRef],
+) -> Result<(), MeshError> {
+    let mut targets: Vec<WorkloadRef> = applied
+        .iter()
+        .filter_map(|o| match o {
+            Object::Workload(w) => Some(WorkloadRef::new(&w.meta.namespace, &w.meta.name)),
+            _ => None,
+        })
+        .collect();
+    // Sidecars the remedy added (injection enabled) were never shown either.
+    for w in &mesh.resources().workloads {
+        let r = WorkloadRef::new(&w.meta.namespace, &w.meta.name);
+        if mesh.resources().has_sidecar(w) && !shown.contains(&r) && !targets.contains(&r) {
+            targets.push(r);
+        }
+    }
+    for r in targets {
+        if !mesh.control().proxies_of_workload(&r).is_empty() {
+            twins.fresh(mesh, art, &r)?;
+        }
+    }
+    Ok(())
 }

@@ -145,3 +145,15 @@ fn files_that_are_no_proxy_log_are_wrong_shape() {
         );
     }
 }
+
+#[test]
+fn the_agents_proxy_role_line_names_the_pod() {
+    let text = "2026-01-01T00:00:00.000000Z\tinfo\tProxy role\tips=[10.244.1.7,fd00::7] type=sidecar id=httpbin-7d9c8f7b55-x2x9k.foo domain=foo.svc.cluster.local\n";
+    let log = parse_proxy_log("p.log", text).unwrap();
+    let role = log.proxy_role.expect("proxy role");
+    assert_eq!(role.id, "httpbin-7d9c8f7b55-x2x9k.foo");
+    assert_eq!(
+        role.ips,
+        vec!["10.244.1.7".to_string(), "fd00::7".to_string()]
+    );
+}
