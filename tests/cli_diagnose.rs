@@ -362,3 +362,86 @@ fn bad_inputs_are_exit_2_naming_the_file_and_what_was_expected() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// A `kubectl get -A -o yaml` dump of `apps` copies of the deny-policy sample's httpbin
+/// (Deployment, ReplicaSet, two injected Pods, Service, Endpoints) in ten namespaces.
+fn big_dump(apps: usize) -> String {
+    let text = std::fs::read_to_string(format!("{REAL}/deny-policy/cluster.yaml")).expect("sample");
+    let (head, rest) = text.split_once("\nitems:\n").expect("a List");
+    let (body, tail) = rest.rsplit_once("\nkind: List").expect("a List");
+    let items: Vec<&str> = body.split("\n- ").collect();
+    let httpbin: Vec<&str> = items
+        .iter()
+        .copied()
+        .filter(|i| i.contains("name: httpbin") && !i.contains("kind: EndpointSlice"))
+        .collect();
+    let mut out = format!("{head}\nitems:\n");
+    for i in &items {
+        out.push_str("- ");
+        out.push_str(i.trim_start_matches("- "));
+        out.push('\n');
+    }
+    for n in 0..apps {
+        let ns = format!("team-{}", n % 10);
+        out.push_str(&format!(
+            "- apiVersion: v1\n  kind: Namespace\n  metadata:\n    labels:\n      istio-injection: enabled\n    name: {ns}\n"
+        ));
+        for item in &httpbin {
+            let copies = if item.contains("kind: Pod\n") { 2 } else { 1 };
+            for c in 0..copies {
+                let renamed = item
+                    .trim_start_matches("- ")
+                    .replace("namespace: foo", &format!("namespace: {ns}"))
+                    .replace(
+                        "httpbin-7d9c8f7b55-x2x9k",
+                        &format!("app{n}-7d9c8f7b55-p{c}"),
+                    )
+                    .replace("10.244.1.7", &format!("10.245.{}.{}", n, c + 2))
+                    .replace("httpbin", &format!("app{n}"))
+                    .replace("    replicas: 1\n", "    replicas: 2\n");
+                out.push_str("- ");
+                out.push_str(&renamed);
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str(&format!("kind: List{tail}"));
+    out
+}
+
+#[test]
+fn a_cluster_dump_of_200_pods_loads_in_under_a_second() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dump = temp(&dir, "big.yaml", big_dump(100).as_bytes());
+    let started = std::time::Instant::now();
+    let out = meshsim()
+        .args(["ls", "-f", &dump, "--format", "json"])
+        .output()
+        .expect("meshsim runs");
+    let took = started.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        std::fs::read_to_string(&dump)
+            .expect("dump")
+            .matches("\n  kind: Pod\n")
+            .count(),
+        203
+    );
+    let pods: u64 = v["workloads"]
+        .as_array()
+        .expect("workloads")
+        .iter()
+        .filter_map(|w| w["replicas"].as_u64())
+        .sum();
+    assert!(pods >= 200, "{pods} pods");
+    // Release builds take a fraction of this; unoptimised test builds on a loaded CI machine
+    // get headroom.
+    let limit = if cfg!(debug_assertions) { 4.0 } else { 1.0 };
+    assert!(took.as_secs_f64() < limit, "loading took {took:?}");
+}
