@@ -201,11 +201,19 @@ impl ClusterArtifacts {
     }
 
     /// What the client saw, as `flow`'s lines show it, with the caller's identity when the hop
-    /// was mTLS (the inbound line has a `%REQUESTED_SERVER_NAME%`): Istio's default log format
+    /// was mTLS (the inbound line has a `%REQUESTED_SERVER_NAME%`; without an inbound line, as
+    /// the configuration decides): Istio's default log format
     /// does not print the peer principal, so it is read from the caller's certificate SAN (its
     /// secret dump), else from its service account, which is what istiod signs.
     pub fn observed(&self, flow: &LoggedFlow) -> Outcome {
         let mut o = flow.outcome();
+        // Without the destination's line the logs do not say whether the hop was mTLS: the
+        // configuration does (auto mTLS, DestinationRule), as the analysis path reads it.
+        if flow.server.is_none() && flow.client.is_some() {
+            o.mtls = crate::analysis::Analyzer::new(&self.resources)
+                .predict(&flow.request())
+                .is_ok_and(|p| p.mtls);
+        }
         if o.mtls && o.peer_principal.is_none() {
             let shown = self
                 .secrets_of(&flow.from)

@@ -33,9 +33,23 @@ pub fn direction(l: &AccessLog) -> Direction {
     }
 }
 
-/// Whether the line records a failure: a 4xx/5xx, or no response code with a response flag.
+/// Whether the line records a failure: a 4xx/5xx, or no response code with a response flag or
+/// a connection termination reason.
 pub fn failed(l: &AccessLog) -> bool {
-    l.code >= 400 || (l.code == 0 && !l.flags.is_empty())
+    // A TCP connection the RBAC network filter closed carries no flag, only its
+    // `%CONNECTION_TERMINATION_DETAILS%` (`rbac_access_denied_matched_policy[...]`).
+    l.code >= 400 || (l.code == 0 && no_answer(l))
+}
+
+/// A line without a response code that records no answer: a response flag, a termination
+/// reason, details other than `via_upstream` (a TCP proxy line whose connection the
+/// destination's RBAC closed), or a TCP stream that sent bytes and got none back (the upstream
+/// closed it: a request-response protocol's server never stays silent).
+fn no_answer(l: &AccessLog) -> bool {
+    !l.flags.is_empty()
+        || l.termination != "-"
+        || (l.details != "-" && l.details != "via_upstream")
+        || (l.request.is_none() && l.bytes_received > 0 && l.bytes_sent == 0)
 }
 
 /// Pod IP to workload: the dump's `status.podIP`s; for a dump without any (a manifest, or a
@@ -165,13 +179,25 @@ impl LoggedFlow {
     /// details and TLS failure; for a caller without a sidecar, the destination's line (a
     /// listener-level rejection reaches the client as a reset).
     pub fn outcome(&self) -> Outcome {
-        let deciding = self.client.as_ref().or(self.server.as_ref());
+        // The client's line decides, unless it shows a TCP stream that looks fine while the
+        // destination's listener refused it (`tcp_proxy` logs the client side's bytes).
+        let server_refused = self.server.as_ref().is_some_and(|s| failed(&s.fields))
+            && self
+                .client
+                .as_ref()
+                .is_some_and(|c| c.fields.code == 0 && !failed(&c.fields));
+        let deciding = if server_refused {
+            self.server.as_ref()
+        } else {
+            self.client.as_ref().or(self.server.as_ref())
+        };
         let Some(line) = deciding else {
             return Outcome::with_status(Status::Reset);
         };
+        let by_client = self.client.is_some() && !server_refused;
         let l = &line.fields;
         let mut o = Outcome::with_status(if l.code == 0 {
-            if l.flags.is_empty() && self.client.is_some() {
+            if !no_answer(l) && by_client {
                 Status::Http(200)
             } else {
                 Status::Reset
@@ -179,12 +205,14 @@ impl LoggedFlow {
         } else {
             Status::Http(l.code)
         });
-        o.response_flags = if self.client.is_some() {
+        o.response_flags = if by_client {
             l.flags.clone()
         } else {
             Vec::new()
         };
-        o.details = if l.details == "-" || self.client.is_none() && l.code == 0 {
+        o.details = if l.code == 0 && l.termination != "-" {
+            l.termination.clone()
+        } else if l.details == "-" || !by_client && l.code == 0 {
             String::new()
         } else {
             l.details.clone()
@@ -193,7 +221,11 @@ impl LoggedFlow {
         // itself (an RBAC denial); the client saw that sidecar's details.
         if let (Some(c), Some(s)) = (&self.client, &self.server) {
             let sd = s.fields.details.as_str();
-            if s.fields.code == c.fields.code && sd != "-" && sd != "via_upstream" {
+            if c.fields.code > 0
+                && s.fields.code == c.fields.code
+                && sd != "-"
+                && sd != "via_upstream"
+            {
                 o.details = sd.to_string();
             }
         }
