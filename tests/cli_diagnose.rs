@@ -65,9 +65,12 @@ fn run_json(args: &[String]) -> Value {
     serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
-/// (sample, --from/--to when the logs show no failure, first code, logged status, whether the
-/// first finding's remedy is machine-applicable).
-const SAMPLES: &[(&str, Option<(&str, &str)>, &str, u64, bool)] = &[
+/// `--from`/`--to` of a sample whose logs show no failure.
+type Flow = Option<(&'static str, &'static str)>;
+
+/// (sample, flow, first code, logged status (0: reset), whether the first finding's remedy is
+/// machine-applicable).
+const SAMPLES: &[(&str, Flow, &str, u64, bool)] = &[
     ("plaintext-into-strict", None, "PlaintextToStrict", 0, true),
     ("deny-policy", None, "DenyPolicyMatched", 403, false),
     (

@@ -292,7 +292,7 @@ fn parse_json(line: &str) -> JsonLine {
             .ok_or_else(|| format!("start_time {:?}", text("start_time")))?;
         let mut l = AccessLog::new(start);
         let (m, p, proto) = (text("method"), text("path"), text("protocol"));
-        l.request = (m != "-").then(|| (m, p, proto));
+        l.request = (m != "-").then_some((m, p, proto));
         let num = |k: &str| -> Result<u64, String> {
             match text(k).as_str() {
                 "-" => Ok(0),
