@@ -39,7 +39,7 @@ Examples:
   meshsim check -f tests/fixtures/istio-samples/ --format sarif > meshsim.sarif
   meshsim certs -f scenarios/fixtures/ --out certs/
   meshsim ls -f scenarios/fixtures/
-  meshsim diagnose --resources cluster.yaml --access-log sleep.log --secret sleep-5b7f.foo=sleep.json
+  meshsim diagnose --resources cluster.yaml --access-log sleep.log --access-log httpbin.log
 
 Exit codes: 0 all expectations hold, 1 an expectation failed, 2 bad input or usage.";
 
@@ -445,19 +445,22 @@ pub(crate) struct LsArgs {
 
 const DIAGNOSE_EXAMPLES: &str = "\
 Examples:
-  kubectl get ns,sa,svc,deploy,rs,pod,endpoints,cm,peerauthentication,destinationrule,authorizationpolicy -A -o yaml > cluster.yaml
-  istioctl proxy-config secret sleep-5b7f9c-abcde.foo -o json > sleep.secret.json
-  kubectl logs -n foo sleep-5b7f9c-abcde -c istio-proxy > sleep.log
-  meshsim diagnose --resources cluster.yaml --access-log sleep.log --secret sleep-5b7f9c-abcde.foo=sleep.secret.json
-  meshsim diagnose --resources dump/ --access-log sleep.log --access-log httpbin.log --from foo/sleep --to httpbin.foo:8000 --format json
+  meshsim diagnose --resources cluster.yaml --access-log sleep.log --access-log httpbin.log
+  meshsim diagnose --resources dump/ --access-log s.log --secret sleep-5b7f9-qz7tm.foo=s.json
+  meshsim diagnose --resources dump/ --access-log s.log --from foo/sleep --to httpbin.foo:8000
+  meshsim diagnose --resources cluster.yaml --istiod-log istiod.log --at 2026-03-10T08:00:00Z
 
+On the cluster: `kubectl get ns,sa,svc,deploy,rs,pod,endpoints,cm,peerauthentication,
+destinationrule,authorizationpolicy -A -o yaml > cluster.yaml`, `istioctl proxy-config secret
+POD.NAMESPACE -o json > sleep.json` and `kubectl logs POD -c istio-proxy > sleep.log` for the pods
+involved, `kubectl logs -n istio-system deploy/istiod > istiod.log` (docs/real-clusters.md).
 Without --from/--to every failing request the access logs show is diagnosed (pods are matched
 by IP against the dump's pods). Each flow is then replayed in the simulator: the mesh rebuilt
 from the dump at the incident time, each proxy holding a twin of the certificates its secret
 dump shows (same names, SANs and validity, simulated keys). The replay says whether it shows the
-logged symptom, then applies the first finding's remedy and sends the flow again. See
-docs/real-clusters.md. Exit code 0 when diagnosed (whatever was found), 2 on bad input (stderr
-names the file, the line and what was expected).";
+logged symptom, then applies the first finding's remedy and sends the flow again. Exit code 0
+when diagnosed (whatever was found), 2 on bad input (stderr names the file, the line and what
+was expected).";
 
 /// `meshsim diagnose`.
 #[derive(Debug, Args)]
