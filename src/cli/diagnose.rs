@@ -159,6 +159,25 @@ fn run(args: &DiagnoseArgs) -> Result<(ClusterArtifacts, Vec<Diagnosed>), String
             .map(|f| (f.request(), Some(f)))
             .collect(),
     };
+    let mut art = art;
+    let unresolved = art.flows().1;
+    if unresolved > 0 {
+        art.notes.push(format!(
+            "{unresolved} access-log line(s) name a pod IP or Service port the resources do not hold; they are not diagnosed"
+        ));
+    }
+    for s in &art.secrets {
+        let sidecar = art
+            .resources
+            .workload(&s.workload.namespace, &s.workload.name)
+            .is_some_and(|w| art.resources.has_sidecar(w));
+        if !sidecar {
+            art.notes.push(format!(
+                "--secret {}: {} runs no sidecar according to the resources, so its secrets are not read",
+                s.pod, s.workload
+            ));
+        }
+    }
     let mut out = Vec::new();
     for (req, logged) in targets {
         out.push(diagnose_flow(&art, req, logged, args.seed)?);
