@@ -114,7 +114,8 @@ pub fn replay(
 struct Twins {
     pki: TwinPki,
     /// The root that signed the newest shown workload certificate (what istiod signs with
-    /// now), and the `ROOTCA` of that proxy (what `istio-ca-root-cert` distributes now).
+    /// now), and the `ROOTCA` of that proxy (what `istio-ca-root-cert` distributes now, unless
+    /// the dump holds the namespace's `istio-ca-root-cert`, which then wins).
     current: Option<(CertificateDer<'static>, Vec<CertificateDer<'static>>)>,
 }
 
@@ -137,11 +138,18 @@ fn issuing_root(
 
 impl Twins {
     fn build(art: &ClusterArtifacts, seed: u64) -> Result<Twins, MeshError> {
+        let distributed: Vec<Vec<CertificateDer<'static>>> = art
+            .resources
+            .root_certs
+            .iter()
+            .map(|cm| cm.roots.iter().cloned().map(CertificateDer::from).collect())
+            .collect();
         let pki = TwinPki::build(
             seed,
             art.secrets
                 .iter()
-                .map(|s| (s.dump.chain.as_slice(), s.dump.roots.as_slice())),
+                .map(|s| (s.dump.chain.as_slice(), s.dump.roots.as_slice()))
+                .chain(distributed.iter().map(|roots| (&[][..], roots.as_slice()))),
         )
         .map_err(pki_err)?;
         let newest = art
@@ -169,12 +177,28 @@ impl Twins {
         art: &ClusterArtifacts,
         w: &WorkloadRef,
     ) -> Result<bool, MeshError> {
-        let Some((root, bundle)) = self.current.clone() else {
+        let Some((mut root, mut bundle)) = self.current.clone() else {
             return Ok(false);
         };
         let Some(workload) = art.resources.workload(&w.namespace, &w.name) else {
             return Ok(false);
         };
+        // A starting pod's ROOTCA is its namespace's `istio-ca-root-cert`, when the dump has it.
+        if let Some(cm) = art
+            .resources
+            .root_certs
+            .iter()
+            .find(|cm| cm.meta.namespace == w.namespace)
+        {
+            let distributed: Vec<CertificateDer<'static>> =
+                cm.roots.iter().cloned().map(CertificateDer::from).collect();
+            if !distributed.contains(&root) {
+                if let Some(first) = distributed.first() {
+                    root = first.clone();
+                }
+            }
+            bundle = distributed;
+        }
         let td = &art.resources.mesh_config.trust_domain;
         let spiffe = SpiffeId::new(td, &workload.meta.namespace, &workload.service_account);
         let cert = self
