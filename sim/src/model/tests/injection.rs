@@ -239,9 +239,12 @@ fn a_namespace_that_is_never_declared_has_no_labels_so_no_injection() {
         .is_some_and(|n| n.meta.labels.is_empty()));
 }
 
+/// A dumped pod: name, IP, whether its spec runs `istio-proxy`.
+type DumpedPod = (&'static str, &'static str, bool);
+
 /// A dump: namespace `foo` (injection on), Deployment `app` with ReplicaSet `app-5d9f` and one
-/// Pod per entry of `pods` (name, IP, whether its spec runs `istio-proxy`).
-fn dump(pods: &[(&str, &str, bool)]) -> crate::model::Resources {
+/// Pod per entry of `pods`.
+fn dump(pods: &[DumpedPod]) -> crate::model::Resources {
     let mut text = String::from(
         "apiVersion: v1
 kind: Namespace
@@ -299,7 +302,7 @@ status: {{phase: Running, podIP: {ip}}}
 #[test]
 fn a_dumped_pods_containers_decide_its_sidecar_not_the_namespace_label() {
     // (pods, sidecar): pods that started before the label was set have no istio-proxy.
-    let cases: [(&[(&str, &str, bool)], bool); 4] = [
+    let cases: [(&[DumpedPod], bool); 4] = [
         (&[("app-5d9f-aaaaa", "10.244.0.5", true)], true),
         (&[("app-5d9f-aaaaa", "10.244.0.5", false)], false),
         (
