@@ -71,12 +71,16 @@ fn matches(expected: &[String], actual: &[&str]) -> bool {
     }
 }
 
-/// A scratch directory that sees the repository's `scenarios/` (so `--out` writes stay there).
+/// A scratch directory that sees the repository's `scenarios/` and `tests/` (so `--out` writes
+/// stay there).
 fn workdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     #[cfg(unix)]
     std::os::unix::fs::symlink(root().join("scenarios"), dir.path().join("scenarios"))
         .expect("symlink scenarios");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root().join("tests"), dir.path().join("tests"))
+        .expect("symlink tests");
     dir
 }
 
@@ -114,7 +118,7 @@ fn every_console_example_in_the_cli_docs_runs_as_shown() {
         "only {} checked examples",
         examples.len()
     );
-    for command in ["explain", "matrix", "diff", "check", "certs"] {
+    for command in ["explain", "matrix", "diff", "check", "certs", "diagnose"] {
         assert!(
             examples
                 .iter()

@@ -240,3 +240,69 @@ fn mutations_edit_the_text_they_name() {
         assert_eq!(apply(text, m), *want, "{m:?}");
     }
 }
+
+/// The samples' exported artifacts (issue 13): istio-proxy logs, istiod logs and secret dumps,
+/// each with the loader that reads it.
+fn artifacts() -> &'static [(PathBuf, String)] {
+    static ARTIFACTS: OnceLock<Vec<(PathBuf, String)>> = OnceLock::new();
+    ARTIFACTS.get_or_init(|| {
+        let mut out = Vec::new();
+        let base = root().join("tests/fixtures/real");
+        for case in std::fs::read_dir(&base).expect("samples").flatten() {
+            for f in std::fs::read_dir(case.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let p = f.path();
+                if p.extension().is_some_and(|x| x == "log" || x == "json") {
+                    out.push((
+                        p.clone(),
+                        std::fs::read_to_string(&p).expect("sample reads"),
+                    ));
+                }
+            }
+        }
+        out.sort();
+        assert!(out.len() >= 20, "artifact corpus too small: {}", out.len());
+        out
+    })
+}
+
+/// Every artifact loader on `text`: no panic, within the budget, and an error names `file`.
+fn check_artifact(file: &Path, text: &str) -> Result<(), TestCaseError> {
+    let start = Instant::now();
+    let name = file.display().to_string();
+    let results = [
+        sim::artifacts::parse_proxy_log(&name, text).err(),
+        sim::artifacts::parse_istiod_log(&name, text).err(),
+        sim::artifacts::parse_secret_dump(&name, text).err(),
+    ];
+    for e in results.into_iter().flatten() {
+        prop_assert!(e.to_string().starts_with(&name), "{}", e);
+    }
+    prop_assert!(start.elapsed() < BUDGET, "took {:?}", start.elapsed());
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn arbitrary_bytes_are_read_or_refused_by_every_artifact_loader(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        check_artifact(&root().join("fuzz.log"), &String::from_utf8_lossy(&bytes))?;
+    }
+
+    #[test]
+    fn mutated_real_artifacts_are_read_or_refused_naming_the_file(
+        pick in any::<prop::sample::Index>(),
+        edits in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        let (file, text) = pick.get(artifacts());
+        let mut text = text.clone();
+        for m in &edits {
+            text = apply(&text, m);
+        }
+        check_artifact(file, &text)?;
+    }
+}

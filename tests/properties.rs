@@ -15,7 +15,7 @@ use proptest::sample::select;
 use proptest::test_runner::FileFailurePersistence;
 
 use sim::analysis::{flow_requests, Analyzer};
-use sim::diagnose::{diagnose, Severity};
+use sim::diagnose::{diagnose, fix_for, Severity};
 use sim::fault::Fault;
 use sim::mesh::{Mesh, MeshOptions};
 use sim::model::{load_str, MtlsMode, PeerAuthentication, Resources};
@@ -26,7 +26,7 @@ use sim::policy::{
 use sim::request::RequestSpec;
 use sim::vocab::boringssl;
 use sim::vocab::ResponseFlag;
-use sim::vocab::{Protocol, Status, WorkloadRef};
+use sim::vocab::{FindingCode, Protocol, Status, WorkloadRef};
 use sim::Outcome;
 
 mod gen {
@@ -1813,5 +1813,227 @@ mod regressions {
         // TCP to an HTTP app without a sidecar: the app's own 400.
         let res = mesh(false, "name: http", "");
         assert_eq!(both(&res, Protocol::Tcp, "/"), v("400", false, &[]));
+    }
+}
+
+/// Issue 13 item 5: diagnosis completeness, as properties of random meshes.
+mod diagnosis_completeness {
+    use super::*;
+    use sim::artifacts::{parse_proxy_log, render_secret_dump, ClusterArtifacts, SecretDump};
+    use sim::diagnose::Finding;
+    use sim::vocab::FindingCode;
+
+    /// The failure class an outcome shows: denied by authorization, no upstream, overflow, or
+    /// the connection (TCP/TLS) failed.
+    pub(super) fn failure_class(o: &Outcome) -> &'static str {
+        if o.status == Status::Http(403) || o.details.starts_with("rbac_access_denied") {
+            "authz"
+        } else if o.response_flags.contains(&ResponseFlag::UpstreamOverflow) {
+            "overflow"
+        } else if o.response_flags.contains(&ResponseFlag::NoHealthyUpstream)
+            || o.status == Status::Refused
+        {
+            "no-upstream"
+        } else {
+            "connect"
+        }
+    }
+
+    /// The failure class a finding code explains.
+    pub(super) fn class_of(code: FindingCode) -> &'static str {
+        use FindingCode as C;
+        match code {
+            C::DenyPolicyMatched
+            | C::NoAllowPolicyMatched
+            | C::PrincipalRequiresMtls
+            | C::PrincipalServiceAccountMismatch
+            | C::AllowShadowedByDeny
+            | C::CustomAuthorizationDenied
+            | C::TrustDomainMismatch => "authz",
+            C::NoHealthyUpstream => "no-upstream",
+            C::CircuitBreakerOpen => "overflow",
+            _ => "connect",
+        }
+    }
+
+    /// A random mesh's failing flows with their Evidence-based error findings.
+    pub(super) fn failing(
+        res: &Resources,
+        variants: &[gen::Variant],
+    ) -> Vec<(RequestSpec, Outcome, Vec<Finding>, sim::evidence::Evidence)> {
+        let mut mesh = new_mesh(res);
+        let mut out = Vec::new();
+        for req in requests(res, variants) {
+            let o = one(&mut mesh, &req);
+            if o.status.is_success() {
+                continue;
+            }
+            let ev = mesh.evidence(&req, &o);
+            let findings: Vec<Finding> = diagnose(&ev)
+                .into_iter()
+                .filter(|f| f.severity == Severity::Error)
+                .collect();
+            out.push((req, o, findings, ev));
+        }
+        out
+    }
+
+    /// What `meshsim diagnose` reads, exported from the simulated mesh after `req`: every
+    /// proxy's `istioctl proxy-config secret` dump, the access-log lines of both sides with
+    /// their istio-agent lines, and istiod's log; the resources are the mesh's own.
+    pub(super) fn exported(
+        mesh: &Mesh,
+        res: &Resources,
+        req: &RequestSpec,
+        o: &Outcome,
+    ) -> ClusterArtifacts {
+        let now = mesh.now();
+        let mut secrets: Vec<(String, String, String, SecretDump)> = Vec::new();
+        let mut logs = Vec::new();
+        let ev = mesh.evidence(req, o);
+        for p in ev.proxies.iter().filter(|p| p.has_sidecar) {
+            let (ns, name) = p.proxy.split_once('/').expect("NS/NAME");
+            let text = render_secret_dump(&p.chain, &p.roots, now);
+            let file = format!("{ns}-{name}.secret.json");
+            let dump = sim::artifacts::parse_secret_dump(&file, &text).expect("own dump reads");
+            secrets.push((file, name.to_string(), ns.to_string(), dump));
+            let mut lines = p.agent_log.clone();
+            let own = match p.role {
+                sim::evidence::Role::Source => &o.client_log,
+                sim::evidence::Role::Destination => &o.server_log,
+            };
+            lines.extend(own.iter().flat_map(|l| l.lines().map(str::to_string)));
+            if lines.is_empty() {
+                continue;
+            }
+            let file = format!("{ns}-{name}.log");
+            logs.push((
+                file.clone(),
+                parse_proxy_log(&file, &(lines.join("\n") + "\n")).expect("own log reads"),
+            ));
+        }
+        let istiod = if mesh.control().istiod_log().is_empty() {
+            Vec::new()
+        } else {
+            let text = mesh.control().istiod_log().join("\n") + "\n";
+            vec![(
+                "istiod.log".to_string(),
+                sim::artifacts::parse_istiod_log("istiod.log", &text).expect("own log reads"),
+            )]
+        };
+        ClusterArtifacts::new(res.clone(), secrets, logs, istiod, Some(now)).expect("placed")
+    }
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// Every failing flow of a random mesh gets an error finding whose code belongs to the
+    /// failure class the data path showed (a 403 an authorization code, a connect failure a
+    /// TLS/mTLS/certificate code, ...).
+    #[test]
+    fn every_failing_flow_gets_a_finding_of_its_failure_class(spec in gen::mesh()) {
+        let yaml = render::mesh(&spec);
+        let res = load(&yaml);
+        for (req, o, findings, _) in diagnosis_completeness::failing(&res, &spec.variants) {
+            let class = diagnosis_completeness::failure_class(&o);
+            let codes: Vec<FindingCode> = findings.iter().map(|f| f.code).collect();
+            prop_assert!(
+                codes.iter().any(|c| diagnosis_completeness::class_of(*c) == class),
+                "{} -> {} ({} {:?} {:?}): no {class} finding in {codes:?}\n--- mesh ---\n{yaml}",
+                req.from, req.to, o.status, o.response_flags, o.tls_error
+            );
+        }
+    }
+
+    /// The first finding's machine-applicable remedy (`fix_for`), applied to the mesh, removes
+    /// its cause; applying the first finding's remedy again while there is one (a flow can fail
+    /// for two reasons: plaintext from a bare caller and a DISABLE rule) makes the flow succeed,
+    /// unless a finding without a machine-applicable remedy remains.
+    #[test]
+    fn the_first_findings_remedy_makes_the_flow_succeed(spec in gen::mesh()) {
+        let yaml = render::mesh(&spec);
+        let res = load(&yaml);
+        for (req, o, findings, ev) in diagnosis_completeness::failing(&res, &spec.variants) {
+            let (mut findings, mut ev) = (findings, ev);
+            let mut mesh = new_mesh(&res);
+            let mut applied: Vec<String> = Vec::new();
+            for _round in 0..4 {
+                let Some(first) = findings.first() else { break };
+                let Some(fix) = fix_for(first, &ev) else { break };
+                mesh.apply(fix.apply.clone()).expect("the fix applies");
+                applied.push(format!("{}: {}", first.code, fix.summary));
+                let after = one(&mut mesh, &req);
+                if after.status.is_success() {
+                    findings.clear();
+                    break;
+                }
+                let code = first.code;
+                ev = mesh.evidence(&req, &after);
+                findings = diagnose(&ev).into_iter().filter(|f| f.severity == Severity::Error).collect();
+                prop_assert!(
+                    findings.iter().all(|f| f.code != code),
+                    "{} -> {} ({} {:?}): after {applied:?} the flow still shows {code} ({} {:?})\n--- mesh ---\n{yaml}",
+                    req.from, req.to, o.status, o.response_flags, after.status, after.response_flags
+                );
+            }
+            let unfixable = findings.first().is_none_or(|f| fix_for(f, &ev).is_none());
+            prop_assert!(
+                findings.is_empty() || unfixable,
+                "{} -> {} ({} {:?}): still failing after {applied:?}\n--- mesh ---\n{yaml}",
+                req.from, req.to, o.status, o.response_flags
+            );
+        }
+    }
+
+    /// Diagnosing from what a simulated mesh exports (secret dumps, access and agent logs,
+    /// istiod's log, the resources) gives the same first code as diagnosing the simulation.
+    #[test]
+    fn diagnosing_exported_artifacts_gives_the_simulations_first_code(
+        spec in gen::mesh(),
+        fault in prop::option::weighted(0.5, (0u8..3, select(vec!["foo/web", "bar/web", "foo/db"]))),
+    ) {
+        let yaml = render::mesh(&spec);
+        let res = load(&yaml);
+        let faults: Vec<Fault> = fault
+            .filter(|(_, w)| {
+                w.parse()
+                    .ok()
+                    .and_then(|r: WorkloadRef| res.find_workload(&r).ok())
+                    .is_some_and(|w| res.has_sidecar(w) && w.replicas > 0)
+            })
+            .map(|(kind, w)| {
+                let workload = w.to_string();
+                match kind {
+                    0 => Fault::MissingCert { workload },
+                    1 => Fault::ExpiredCert { workload },
+                    _ => Fault::RotateRoot { restart: vec![workload] },
+                }
+            })
+            .into_iter()
+            .collect();
+        let mut mesh = Mesh::build(res.clone(), &faults, MeshOptions::default()).expect("mesh builds");
+        for req in requests(&res, &spec.variants) {
+            let o = one(&mut mesh, &req);
+            if o.status.is_success() {
+                continue;
+            }
+            let sim_first = diagnose(&mesh.evidence(&req, &o)).first().map(|f| f.code);
+            let art = diagnosis_completeness::exported(&mesh, &res, &req, &o);
+            let flow = art.flow(&req);
+            let observed = match &flow {
+                Some(f) => art.observed(f),
+                // No sidecar logged the request (a bare caller refused before any proxy).
+                None => o.clone(),
+            };
+            let ev = art.evidence(&req, &observed);
+            let art_first = diagnose(&ev).first().map(|f| f.code);
+            prop_assert_eq!(
+                sim_first, art_first,
+                "{} -> {} ({} {:?} {:?}) faults {:?}: logged {:?}\n--- mesh ---\n{}",
+                req.from, req.to, o.status, o.response_flags, o.tls_error, faults,
+                flow.map(|f| art.observed(&f)), yaml
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod artifacts;
 pub mod clock;
 pub mod control;
 pub mod diagnose;

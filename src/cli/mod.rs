@@ -4,6 +4,7 @@
 mod certs;
 mod check;
 mod config;
+mod diagnose;
 mod diff;
 mod explain;
 mod ls;
@@ -40,6 +41,7 @@ Examples:
   meshsim check -f tests/fixtures/istio-samples/ --format sarif > meshsim.sarif
   meshsim certs -f scenarios/fixtures/ --out certs/
   meshsim ls -f scenarios/fixtures/
+  meshsim diagnose --resources cluster.yaml --access-log sleep.log --access-log httpbin.log
 
 Exit codes: 0 all expectations hold, 1 an expectation failed, 2 bad input or usage.";
 
@@ -72,6 +74,8 @@ pub(crate) enum Command {
     Certs(CertsArgs),
     /// List what a configuration holds: workloads (sidecar and why), Services, policies.
     Ls(LsArgs),
+    /// Diagnose a real cluster's failing requests from what it exports, and replay them.
+    Diagnose(DiagnoseArgs),
 }
 
 /// Report formats of `run`.
@@ -458,6 +462,60 @@ pub(crate) struct LsArgs {
     pub format: Format,
 }
 
+const DIAGNOSE_EXAMPLES: &str = "\
+Examples:
+  meshsim diagnose --resources cluster.yaml --access-log sleep.log --access-log httpbin.log
+  meshsim diagnose --resources dump/ --access-log s.log --secret sleep-5b7f9-qz7tm.foo=s.json
+  meshsim diagnose --resources dump/ --access-log s.log --from foo/sleep --to httpbin.foo:8000
+  meshsim diagnose --resources cluster.yaml --istiod-log istiod.log --at 2026-03-10T08:00:00Z
+
+On the cluster: `kubectl get ns,sa,svc,deploy,rs,pod,endpoints,cm,peerauthentication,
+destinationrule,authorizationpolicy -A -o yaml > cluster.yaml`, `istioctl proxy-config secret
+POD.NAMESPACE -o json > sleep.json` and `kubectl logs POD -c istio-proxy > sleep.log` for the pods
+involved, `kubectl logs -n istio-system deploy/istiod > istiod.log` (docs/real-clusters.md).
+Without --from/--to every failing request the access logs show is diagnosed (pods are matched
+by IP against the dump's pods). Each flow is then replayed in the simulator: the mesh rebuilt
+from the dump at the incident time, each proxy holding a twin of the certificates its secret
+dump shows (same names, SANs and validity, simulated keys). The replay says whether it shows the
+logged symptom, then applies the first finding's remedy and sends the flow again. Exit code 0
+when diagnosed (whatever was found), 2 on bad input (stderr names the file, the line and what
+was expected).";
+
+/// `meshsim diagnose`.
+#[derive(Debug, Args)]
+#[command(after_help = DIAGNOSE_EXAMPLES)]
+pub(crate) struct DiagnoseArgs {
+    /// `kubectl get ... -A -o yaml` output (kind: List): files or folders.
+    #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
+    pub resources: Vec<PathBuf>,
+    /// `istioctl proxy-config secret POD.NAMESPACE -o json` output, as POD.NAMESPACE=FILE
+    /// (repeatable).
+    #[arg(long = "secret", value_name = "POD.NAMESPACE=FILE")]
+    pub secrets: Vec<String>,
+    /// `kubectl logs POD -c istio-proxy` output: Istio's default text or JSON access log, mixed
+    /// with Envoy's and istio-agent's own lines (repeatable).
+    #[arg(long = "access-log", value_name = "FILE")]
+    pub access_logs: Vec<PathBuf>,
+    /// `kubectl logs -n istio-system deploy/istiod` output (repeatable).
+    #[arg(long = "istiod-log", value_name = "FILE")]
+    pub istiod_logs: Vec<PathBuf>,
+    /// The incident time, RFC 3339 [default: the newest timestamp in the logs].
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+    /// Diagnose only this caller (with --to): NAMESPACE/WORKLOAD.
+    #[arg(long, value_name = "NS/WORKLOAD", requires = "to")]
+    pub from: Option<String>,
+    /// Diagnose only this destination (with --from): HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", requires = "from")]
+    pub to: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Seed for the replay's simulated keys.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
 /// `-n/--namespace`, shared by every command that reads `-f`.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct NamespaceArg {
@@ -501,5 +559,6 @@ pub(crate) fn dispatch(cli: Cli) -> i32 {
         Command::Check(a) => check::check(a),
         Command::Certs(a) => certs::certs(a),
         Command::Ls(a) => ls::ls(a),
+        Command::Diagnose(a) => diagnose::diagnose_cmd(a),
     }
 }

@@ -253,6 +253,26 @@ impl ControlPlane {
         }
     }
 
+    /// Serves every proxy of `workload` (`NS/WORKLOAD`) `cert` and `bundle` from outside the
+    /// CA (a replay's twins of a real cluster's SDS secrets) and stops its agent's CSRs, so
+    /// they stay as shown until the proxy restarts (a restart starts a fresh agent).
+    pub fn install_exported_credentials(
+        &mut self,
+        workload: &str,
+        cert: Option<WorkloadCert>,
+        bundle: TrustBundle,
+    ) -> Result<(), ControlError> {
+        for id in self.proxies_of(workload)? {
+            if let Some(a) = self.agents.get_mut(&id) {
+                a.set_credentials(cert.clone(), bundle.clone());
+                a.stalled = true;
+                a.next_csr = None;
+                a.pending = None;
+            }
+        }
+        Ok(())
+    }
+
     /// Changes whenever the proxy's certificate or bundle changes (0 for an unknown proxy);
     /// the proxy re-handshakes pooled connections when it moves.
     pub fn generation(&self, proxy: &str) -> u64 {
@@ -368,6 +388,11 @@ impl ControlPlane {
             a.failures = 0;
             a.next_csr = Some(now);
         }
+    }
+
+    /// The registered proxy ids of `workload` (empty when it runs no sidecar).
+    pub fn proxies_of_workload(&self, workload: &crate::vocab::WorkloadRef) -> Vec<String> {
+        self.proxies_of(&workload.to_string()).unwrap_or_default()
     }
 
     /// The proxies of a workload: `NS/WORKLOAD` itself, or its replicas `NS/WORKLOAD/<n>`.

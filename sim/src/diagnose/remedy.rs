@@ -32,10 +32,16 @@ pub fn fix_for(finding: &Finding, ev: &Evidence) -> Option<Fix> {
         }
         FindingCode::DestinationRuleTlsDisable
         | FindingCode::DestinationRuleTlsSimple
-        | FindingCode::DestinationRuleTlsMutualExternal
-        | FindingCode::MtlsToNonMeshWorkload
-        | FindingCode::MtlsToDisabledServer => {
+        | FindingCode::DestinationRuleTlsMutualExternal => {
             edit_destination_rules(ev, "drop the tls block", |_| None)
+        }
+        FindingCode::MtlsToNonMeshWorkload | FindingCode::MtlsToDisabledServer => {
+            // A server whose PeerAuthentication says DISABLE takes plaintext even where its
+            // sidecar captures the port.
+            let everywhere = finding.code == FindingCode::MtlsToDisabledServer;
+            edit_destination_rules(ev, "drop the tls block", |_| None)
+                .filter(|fix| plaintext_after(ev, &fix.apply, everywhere))
+                .or_else(|| plaintext_rule(ev, everywhere))
         }
         FindingCode::ServerIdentityMismatch => {
             edit_destination_rules(ev, "drop subjectAltNames", |tls| {
@@ -60,6 +66,8 @@ fn restarted(w: &Workload, ev: &Evidence) -> Workload {
     let mut w = w.clone();
     w.pod_annotations
         .insert(RESTARTED_AT.into(), ev.mesh_time.to_string());
+    // New pods replace the dumped ones, and admission (injection) runs on them again.
+    w.pods.clear();
     w
 }
 
@@ -82,6 +90,18 @@ fn inject_source(ev: &Evidence) -> Option<Fix> {
             map.remove("sidecar.istio.io/inject");
         }
     }
+    // Outbound capture annotations would keep the new sidecar out of this very connection.
+    let excluded = OUTBOUND_ANNOTATIONS
+        .iter()
+        .any(|a| nw.pod_annotations.contains_key(*a));
+    if excluded {
+        nw.edit_pod_annotations(|annotations| {
+            for a in OUTBOUND_ANNOTATIONS {
+                annotations.remove(a);
+            }
+        })
+        .ok()?;
+    }
     res.insert(Object::Workload(nw.clone()));
     if !res.has_sidecar(&nw) {
         return None;
@@ -89,8 +109,13 @@ fn inject_source(ev: &Evidence) -> Option<Fix> {
     apply.push(Object::Workload(nw));
     Some(Fix {
         summary: format!(
-            "enable sidecar injection for {} (namespace label istio-injection=enabled) and restart it",
-            ev.request.from
+            "enable sidecar injection for {} (namespace label istio-injection=enabled{}) and restart it",
+            ev.request.from,
+            if excluded {
+                ", without its traffic.sidecar.istio.io outbound capture annotations"
+            } else {
+                ""
+            }
         ),
         apply,
     })
@@ -212,6 +237,69 @@ fn restart_involved(ev: &Evidence) -> Option<Fix> {
     }
     (!apply.is_empty()).then(|| Fix {
         summary: format!("kubectl rollout restart {}", names.join(" ")),
+        apply,
+    })
+}
+
+/// Whether, with `apply` applied, the source reaches every endpoint of the destination in
+/// plaintext or (unless `everywhere`) through a sidecar that captures the port (dropping a rule's tls block hands the
+/// choice back to auto mTLS, which still sends mTLS to a pod that has a sidecar, even one that
+/// does not capture the target port: `cluster_builder.go` `buildAutoMtlsSettings`).
+fn plaintext_after(ev: &Evidence, apply: &[Object], everywhere: bool) -> bool {
+    let mut res = ev.resources.clone();
+    for o in apply {
+        res.insert(o.clone());
+    }
+    let Some(from) = res.workload(&ev.request.from.namespace, &ev.request.from.name) else {
+        return false;
+    };
+    let Ok(dest) = resolve_destination(&res, &from.meta.namespace, &ev.request.to) else {
+        return false;
+    };
+    dest.endpoints.iter().all(|ep| {
+        (ep.intercepted && !everywhere)
+            || client_tls_for_endpoint(&res, from, &dest, ep).mode
+                == crate::model::ClientTlsMode::Disable
+    })
+}
+
+/// A DestinationRule in the caller's namespace (which takes precedence over the service's and
+/// the root namespace's, `pilot/pkg/model/destination_rule.go`) for exactly this host and port,
+/// with `tls.mode: DISABLE`: the caller sends plaintext to a server that takes no mTLS there.
+fn plaintext_rule(ev: &Evidence, everywhere: bool) -> Option<Fix> {
+    let from = workload_of(ev, &ev.request.from)?;
+    let dest = resolve_destination(&ev.resources, &from.meta.namespace, &ev.request.to).ok()?;
+    let name = format!("{}-{}-plaintext", dest.service.name, dest.port.port);
+    let rule = DestinationRule {
+        meta: crate::model::Meta {
+            name: name.clone(),
+            namespace: from.meta.namespace.clone(),
+            ..Default::default()
+        },
+        spec: crate::model::DestinationRuleSpec {
+            host: dest.fqdn.clone(),
+            traffic_policy: Some(TrafficPolicy {
+                port_level_settings: vec![crate::model::PortTrafficPolicy {
+                    port: Some(crate::model::PortSelector {
+                        number: u32::from(dest.port.port),
+                    }),
+                    tls: Some(ClientTls {
+                        mode: crate::model::ClientTlsMode::Disable,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    };
+    let apply = vec![Object::DestinationRule(rule)];
+    plaintext_after(ev, &apply, everywhere).then(|| Fix {
+        summary: format!(
+            "add DestinationRule/{}/{name}: tls.mode DISABLE for {} port {} from namespace {}",
+            from.meta.namespace, dest.fqdn, dest.port.port, from.meta.namespace
+        ),
         apply,
     })
 }

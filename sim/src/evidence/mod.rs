@@ -32,6 +32,9 @@ pub struct ProxyEvidence {
     pub role: Role,
     /// Whether the pod runs an Istio sidecar; without one the other fields are empty.
     pub has_sidecar: bool,
+    /// Whether its SDS secrets were shown (`istioctl proxy-config secret`); when not, `chain`
+    /// and `roots` are unknown rather than empty, and no rule reads them.
+    pub secrets_shown: bool,
     /// SDS `default`: the certificate chain, leaf first, as DER; empty when none was delivered.
     pub chain: Vec<CertificateDer<'static>>,
     /// SDS `ROOTCA`: the trusted roots, as DER.

@@ -52,6 +52,7 @@ impl Mesh {
             proxy: id.clone(),
             role,
             has_sidecar,
+            secrets_shown: true,
             chain: match (&tls.cert, has_sidecar) {
                 (Some(c), true) => c.chain.clone(),
                 _ => Vec::new(),

@@ -177,6 +177,21 @@ impl Mesh {
             .map_err(|e| MeshError(format!("fault {fault}: {e}")))
     }
 
+    /// Serves `workload`'s sidecars `cert` and `bundle` instead of the mesh CA's (see
+    /// [`ControlPlane::install_exported_credentials`]); pooled connections are re-established.
+    pub fn install_credentials(
+        &mut self,
+        workload: &crate::vocab::WorkloadRef,
+        cert: Option<crate::pki::WorkloadCert>,
+        bundle: crate::pki::TrustBundle,
+    ) -> Result<(), MeshError> {
+        self.control
+            .install_exported_credentials(&workload.to_string(), cert, bundle)
+            .map_err(|e| MeshError(format!("installing credentials of {workload}: {e}")))?;
+        self.pool.clear();
+        Ok(())
+    }
+
     /// The current virtual time.
     pub fn now(&self) -> SimTime {
         self.now

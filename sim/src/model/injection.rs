@@ -71,6 +71,10 @@ impl Resources {
             WorkloadRole::ControlPlane => return false,
             WorkloadRole::App => {}
         }
+        // A dump's running pods were already admitted: their containers decide, not labels.
+        if !workload.pods.is_empty() {
+            return workload.pods.iter().all(|p| p.sidecar);
+        }
         if workload.pod_annotations.contains_key(SIDECAR_STATUS) {
             return true;
         }
@@ -113,6 +117,18 @@ impl Resources {
             "Istio gateway: runs its own proxy, with its own identity".to_string()
         } else if workload.role == WorkloadRole::ControlPlane {
             "istiod (control plane): no proxy".to_string()
+        } else if let Some(p) = workload.pods.iter().find(|p| p.sidecar != has) {
+            format!(
+                "running pod {} {} an istio-proxy container (the dump's pods decide)",
+                p.name,
+                if p.sidecar { "has" } else { "has no" }
+            )
+        } else if let Some(p) = workload.pods.first() {
+            format!(
+                "running pod {} {} an istio-proxy container (the dump's pods decide)",
+                p.name,
+                if p.sidecar { "has" } else { "has no" }
+            )
         } else if workload.pod_annotations.contains_key(SIDECAR_STATUS) {
             format!("pod carries {SIDECAR_STATUS} (already injected)")
         } else if workload.host_network {

@@ -155,6 +155,22 @@ pub struct Workload {
     pub interception: super::Interception,
     /// Application, gateway or istiod ([`WorkloadRole::classify`]).
     pub role: WorkloadRole,
+    /// The running pods a cluster dump shows for it (its own Pod, or the Pods folded into this
+    /// controller); empty for a manifest. Admission already ran on them, so they, not the
+    /// injection labels, say whether it has a sidecar.
+    pub pods: Vec<PodFacts>,
+}
+
+/// What a dumped (admitted) Pod shows: its name, IP and whether it runs a sidecar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodFacts {
+    /// `metadata.name`, e.g. `httpbin-7d9c8f7b5-x2x9k`.
+    pub name: String,
+    /// `status.podIP`.
+    pub ip: Option<std::net::IpAddr>,
+    /// An `istio-proxy` container (or native-sidecar init container) or the
+    /// `sidecar.istio.io/status` annotation the injector writes.
+    pub sidecar: bool,
 }
 
 impl Workload {

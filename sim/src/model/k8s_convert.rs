@@ -45,6 +45,40 @@ pub(crate) struct PodPart<'a> {
     pub meta: Option<&'a ObjectMeta>,
     /// Template (or Pod) spec.
     pub spec: Option<&'a core::PodSpec>,
+    /// A Pod's status; `None` for a template.
+    pub status: Option<&'a core::PodStatus>,
+}
+
+/// The facts of a Pod that went through the API server (it has a uid, a creation time or a
+/// status): the injector has already decided, so its containers say whether it has a sidecar
+/// (`istio-proxy` in `containers`, or in `initContainers` as a native sidecar, Istio 1.28's
+/// `ENABLE_NATIVE_SIDECARS`), as does the `sidecar.istio.io/status` annotation. A manifest Pod
+/// (none of those) gets none: injection would still run on it.
+pub(crate) fn admitted_pod(
+    own: &ObjectMeta,
+    spec: Option<&core::PodSpec>,
+    status: Option<&core::PodStatus>,
+) -> Option<super::PodFacts> {
+    if own.uid.is_none() && own.creation_timestamp.is_none() && status.is_none() {
+        return None;
+    }
+    let proxy_container = spec.is_some_and(|s| {
+        s.containers
+            .iter()
+            .chain(s.init_containers.iter().flatten())
+            .any(|c| c.name == "istio-proxy")
+    });
+    let annotated = own
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(super::injection::SIDECAR_STATUS));
+    Some(super::PodFacts {
+        name: own.name.clone().unwrap_or_default(),
+        ip: status
+            .and_then(|s| s.pod_ip.as_deref())
+            .and_then(|ip| ip.parse().ok()),
+        sidecar: proxy_container || annotated,
+    })
 }
 
 /// Builds a workload from the object's metadata and its pod (template).
@@ -131,6 +165,10 @@ pub(crate) fn workload(
         owner_references,
         interception: super::Interception::default(),
         role,
+        pods: match kind {
+            WorkloadKind::Pod => admitted_pod(own, spec, pod.status).into_iter().collect(),
+            _ => Vec::new(),
+        },
         meta,
     }
 }

@@ -47,7 +47,8 @@ pub(crate) fn parse_mesh_text(
         .apply(&MeshConfig::default(), origin))
 }
 
-/// The `istio` ConfigMap carries MeshConfig in `data.mesh`; every other ConfigMap is skipped.
+/// The `istio` ConfigMap carries MeshConfig in `data.mesh`, `istio-ca-root-cert` the roots
+/// istiod distributes; every other ConfigMap is skipped.
 pub(crate) fn config_map(
     value: &Value,
     src: &Source<'_>,
@@ -71,6 +72,9 @@ pub(crate) fn config_map(
                  drop -n or the object's namespace"
             ),
         )));
+    }
+    if name == "istio-ca-root-cert" {
+        return root_cert(&cm, name, namespace, src).map(Some);
     }
     if name != "istio" {
         warnings.push(Warning {
@@ -128,4 +132,49 @@ pub(crate) fn config_map(
         ));
     }
     Ok(Some(Object::MeshConfig(mesh)))
+}
+
+/// `istio-ca-root-cert`: `data["root-cert.pem"]`, one or more PEM certificates.
+fn root_cert(
+    cm: &core::ConfigMap,
+    name: String,
+    namespace: String,
+    src: &Source<'_>,
+) -> Result<Object, Rejection> {
+    let path = FieldPath::root().key("data").key("root-cert.pem");
+    let bad = |m: String| Rejection::Object(src.error(&path, m));
+    let pem = cm
+        .data
+        .as_ref()
+        .and_then(|d| d.get("root-cert.pem"))
+        .ok_or_else(|| {
+            bad(format!(
+                "ConfigMap {namespace}/{name}: no data.root-cert.pem (expected the PEM roots istiod distributes)"
+            ))
+        })?;
+    let mut roots = Vec::new();
+    for block in x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes()) {
+        let block = block.map_err(|e| {
+            bad(format!(
+                "ConfigMap {namespace}/{name}: data.root-cert.pem is not PEM: {e}"
+            ))
+        })?;
+        if block.label == "CERTIFICATE" {
+            crate::pki::inspect(&block.contents).map_err(|e| {
+                bad(format!(
+                    "ConfigMap {namespace}/{name}: a root in data.root-cert.pem does not parse: {e}"
+                ))
+            })?;
+            roots.push(block.contents);
+        }
+    }
+    if roots.is_empty() {
+        return Err(bad(format!(
+            "ConfigMap {namespace}/{name}: data.root-cert.pem holds no CERTIFICATE"
+        )));
+    }
+    let mut meta =
+        super::k8s_convert::meta(&cm.metadata, true, src.origin(), src.default_namespace());
+    meta.namespace = namespace;
+    Ok(Object::RootCert(super::RootCertConfigMap { meta, roots }))
 }

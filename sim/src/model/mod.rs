@@ -124,6 +124,19 @@ pub enum Object {
     DestinationRule(DestinationRule),
     /// An AuthorizationPolicy.
     AuthorizationPolicy(AuthorizationPolicy),
+    /// A namespace's `istio-ca-root-cert` ConfigMap.
+    RootCert(RootCertConfigMap),
+}
+
+/// The `istio-ca-root-cert` ConfigMap istiod writes into every namespace
+/// (`pilot/pkg/keycertbundle`, `security/pkg/k8s/configmap.go`): `data["root-cert.pem"]`, the
+/// roots a pod starting there gets as its `ROOTCA`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootCertConfigMap {
+    /// Metadata.
+    pub meta: Meta,
+    /// The roots, as DER, in file order.
+    pub roots: Vec<Vec<u8>>,
 }
 
 /// What a loader warning is about; `check` reports each kind under its own code.
@@ -182,6 +195,8 @@ pub struct Resources {
     pub destination_rules: Vec<DestinationRule>,
     /// AuthorizationPolicies.
     pub authorization_policies: Vec<AuthorizationPolicy>,
+    /// `istio-ca-root-cert` ConfigMaps, one per namespace that has one.
+    pub root_certs: Vec<RootCertConfigMap>,
     /// Notes from loading.
     pub warnings: Vec<Warning>,
 }

@@ -276,6 +276,7 @@ fn parse_kind(
             let part = PodPart {
                 meta: Some(&pod.metadata),
                 spec: pod.spec.as_ref(),
+                status: pod.status.as_ref(),
             };
             // A finished pod in a dump (a completed Job's pod) serves nothing.
             let phase = pod.status.as_ref().and_then(|st| st.phase.as_deref());
@@ -496,6 +497,7 @@ fn controller<T: PodController>(
     let part = PodPart {
         meta: template.and_then(|t| t.metadata.as_ref()),
         spec: template.and_then(|t| t.spec.as_ref()),
+        status: None,
     };
     Ok(Object::Workload(k8s_convert::workload(
         d.metadata(),

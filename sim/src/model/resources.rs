@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::vocab::WorkloadRef;
 
 use super::{
-    MeshConfig, Meta, Namespace, Object, ObjectRef, Resources, Service, ServiceAccount, Warning,
-    Workload,
+    MeshConfig, Meta, Namespace, Object, ObjectRef, PodFacts, Resources, Service, ServiceAccount,
+    Warning, Workload, WorkloadKind,
 };
 
 /// The origin file of namespaces that no YAML declares but objects mention.
@@ -66,6 +66,7 @@ impl Positions {
             Kind::AuthorizationPolicy,
             &mut res.authorization_policies.iter().map(|x| &x.meta),
         );
+        note(Kind::ConfigMap, &mut res.root_certs.iter().map(|x| &x.meta));
         for (i, w) in res.workloads.iter().enumerate() {
             at.insert(identity(w.kind.into(), &w.meta), i);
         }
@@ -134,6 +135,7 @@ impl Object {
             Object::PeerAuthentication(x) => (Kind::PeerAuthentication, Some(&x.meta)),
             Object::DestinationRule(x) => (Kind::DestinationRule, Some(&x.meta)),
             Object::AuthorizationPolicy(x) => (Kind::AuthorizationPolicy, Some(&x.meta)),
+            Object::RootCert(x) => (Kind::ConfigMap, Some(&x.meta)),
         };
         match (self, meta) {
             (Object::MeshConfig(m), _) => ObjectRef {
@@ -208,6 +210,7 @@ impl Resources {
             Object::PeerAuthentication(x) => (Kind::PeerAuthentication, &x.meta),
             Object::DestinationRule(x) => (Kind::DestinationRule, &x.meta),
             Object::AuthorizationPolicy(x) => (Kind::AuthorizationPolicy, &x.meta),
+            Object::RootCert(x) => (Kind::ConfigMap, &x.meta),
         };
         let key = identity(kind, meta);
         let namespace = meta.namespace.clone();
@@ -235,6 +238,9 @@ impl Resources {
                 .map(|o| o.meta),
             Object::AuthorizationPolicy(x) => positions
                 .upsert(&mut self.authorization_policies, key, x)
+                .map(|o| o.meta),
+            Object::RootCert(x) => positions
+                .upsert(&mut self.root_certs, key, x)
                 .map(|o| o.meta),
         };
         // An implicit namespace being declared is not a duplicate.
@@ -282,12 +288,16 @@ impl Resources {
                 self.destination_rules.retain(|x| x.meta.namespace != ns);
                 self.authorization_policies
                     .retain(|x| x.meta.namespace != ns);
+                self.root_certs.retain(|x| x.meta.namespace != ns);
             }
             Kind::ServiceAccount => self.service_accounts.retain(|x| !hit(&x.meta)),
             Kind::Service => self.services.retain(|x| !hit(&x.meta)),
             Kind::PeerAuthentication => self.peer_authentications.retain(|x| !hit(&x.meta)),
             Kind::DestinationRule => self.destination_rules.retain(|x| !hit(&x.meta)),
             Kind::AuthorizationPolicy => self.authorization_policies.retain(|x| !hit(&x.meta)),
+            Kind::ConfigMap if r.name == "istio-ca-root-cert" => {
+                self.root_certs.retain(|x| !hit(&x.meta))
+            }
             Kind::ConfigMap => {
                 let is_mesh = r.name == "istio"
                     && (r.namespace == self.mesh_config.root_namespace
@@ -316,6 +326,7 @@ impl Resources {
             + self.peer_authentications.len()
             + self.destination_rules.len()
             + self.authorization_policies.len()
+            + self.root_certs.len()
     }
 
     /// Applies every object of `other` on top of this set (later wins), keeping both warning
@@ -330,6 +341,7 @@ impl Resources {
             peer_authentications,
             destination_rules,
             authorization_policies,
+            root_certs,
             warnings,
         } = other;
         self.warnings.extend(warnings);
@@ -364,7 +376,8 @@ impl Resources {
                 authorization_policies
                     .into_iter()
                     .map(Object::AuthorizationPolicy),
-            );
+            )
+            .chain(root_certs.into_iter().map(Object::RootCert));
         self.insert_many(objects, false);
         self.normalise();
     }
@@ -413,7 +426,61 @@ impl Resources {
                     })
             })
         };
+        // Each folded Pod's facts go to the top owner that stays (a Deployment through its
+        // ReplicaSet), so the dump's running pods still decide the sidecar and name the pods.
+        let mut moved: Vec<(usize, PodFacts)> = Vec::new();
+        for w in self.workloads.iter().filter(|w| owned(w)) {
+            if w.pods.is_empty() {
+                continue;
+            }
+            if let Some(top) = self.top_owner(w, &owned) {
+                moved.extend(w.pods.iter().cloned().map(|p| (top, p)));
+            }
+        }
+        for (i, p) in moved {
+            if let Some(w) = self.workloads.get_mut(i) {
+                w.pods.push(p);
+            }
+        }
         self.workloads.retain(|w| !owned(w));
+        for w in &mut self.workloads {
+            w.pods.sort_by(|a, b| a.name.cmp(&b.name));
+            w.pods.dedup();
+        }
+    }
+
+    /// The index of the loaded workload that `w` folds into: its owner, followed up while that
+    /// owner is itself folded (a ReplicaSet into its Deployment); a ReplicaSet that is not
+    /// loaded stands for the Deployment its name and the pod's `pod-template-hash` give.
+    fn top_owner(&self, w: &Workload, owned: &dyn Fn(&Workload) -> bool) -> Option<usize> {
+        let mut current = w;
+        for _ in 0..4 {
+            let next = current.owner_references.iter().find_map(|o| {
+                let direct = self.workloads.iter().position(|c| {
+                    Kind::from(c.kind) == o.kind
+                        && c.meta.namespace == o.namespace
+                        && c.meta.name == o.name
+                });
+                direct.or_else(|| {
+                    let hash = current
+                        .pod_labels
+                        .get("pod-template-hash")
+                        .or_else(|| current.meta.labels.get("pod-template-hash"))?;
+                    let d = o.name.strip_suffix(hash.as_str())?.strip_suffix('-')?;
+                    self.workloads.iter().position(|c| {
+                        c.kind == WorkloadKind::Deployment
+                            && c.meta.namespace == o.namespace
+                            && c.meta.name == d
+                    })
+                })
+            })?;
+            let candidate = &self.workloads[next];
+            if !owned(candidate) {
+                return Some(next);
+            }
+            current = candidate;
+        }
+        None
     }
 
     /// The metadata of the object `r` names (a Namespace by name alone), when it is loaded.

@@ -15,6 +15,7 @@ pub(crate) mod keys;
 pub(crate) mod pem;
 #[cfg(test)]
 mod tests;
+pub(crate) mod twin;
 pub(crate) mod verify;
 
 pub use ca::{CaMode, CertificateAuthority};
@@ -26,6 +27,7 @@ pub use issue::{
 };
 pub use keys::KeyType;
 pub use pem::write_workload_files;
+pub use twin::TwinPki;
 pub use verify::{verify_chain, Usage};
 
 /// A CA or key operation that failed; the messages follow Istio's where Istio has one.

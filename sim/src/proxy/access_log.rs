@@ -12,8 +12,8 @@ use crate::vocab::{join, ResponseFlag};
 use crate::SimTime;
 
 /// The fields of one line; every field defaults to Envoy's `-`.
-#[derive(Debug, Clone)]
-pub(crate) struct AccessLog {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLog {
     /// `%START_TIME%`.
     pub start: SimTime,
     /// Method, path and protocol; `None` for TCP / listener-level lines (`"- - -"`).
@@ -58,7 +58,7 @@ pub(crate) struct AccessLog {
 
 impl AccessLog {
     /// A line at `start` with every field `-`.
-    pub(crate) fn new(start: SimTime) -> AccessLog {
+    pub fn new(start: SimTime) -> AccessLog {
         let dash = || "-".to_string();
         AccessLog {
             start,
@@ -85,7 +85,7 @@ impl AccessLog {
     }
 
     /// The formatted line.
-    pub(crate) fn render(&self) -> String {
+    pub fn render(&self) -> String {
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.start.unix_secs());
         let request = match &self.request {
             Some((m, p, proto)) => format!("{m} {p} {proto}"),

@@ -88,9 +88,37 @@ pub fn transport_failure_of(reason: &str) -> String {
     transport_failure(error_code(reason).unwrap_or(SSL_LIB), reason)
 }
 
+/// The BoringSSL reason a transport failure string ends with (the inverse of
+/// [`transport_failure`]): `TLS_error:|...:OPENSSL_internal:<REASON>:TLS_error_end` gives
+/// `<REASON>`, the last one when Envoy lists several. `None` for a non-TLS failure.
+pub fn reason_of_transport_failure(text: &str) -> Option<&str> {
+    let body = text.split("TLS_error:|").nth(1)?;
+    let body = body.rsplit_once(":TLS_error_end").map_or(body, |(b, _)| b);
+    body.rsplit(':').next().filter(|r| !r.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_failures_read_back_their_reason() {
+        for reason in [
+            "CERTIFICATE_VERIFY_FAILED",
+            "TLSV1_ALERT_UNKNOWN_CA",
+            "WRONG_VERSION_NUMBER",
+        ] {
+            assert_eq!(
+                reason_of_transport_failure(&transport_failure_of(reason)),
+                Some(reason)
+            );
+        }
+        assert_eq!(reason_of_transport_failure("-"), None);
+        assert_eq!(
+            reason_of_transport_failure("Secret is not supplied by SDS"),
+            None
+        );
+    }
 
     #[test]
     fn reasons_and_alerts_pack_to_boringssl_codes() {

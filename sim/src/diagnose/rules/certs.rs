@@ -44,11 +44,16 @@ fn short_lifetime(p: &ProxyEvidence) -> Option<Finding> {
 
 fn connection_findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     let ev = ctx.ev;
-    let Some(src) = ev.source().filter(|s| s.has_sidecar) else {
+    // Certificates are judged only where the secrets were shown (a cluster's artifacts may
+    // lack some proxies' `istioctl proxy-config secret`).
+    let Some(src) = ev.source().filter(|s| s.has_sidecar && s.secrets_shown) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for dst in ev.destinations().filter(|d| d.has_sidecar) {
+    for dst in ev
+        .destinations()
+        .filter(|d| d.has_sidecar && d.secrets_shown)
+    {
         let base = observed(ctx);
         for p in [src, dst] {
             if p.chain.is_empty() {
@@ -213,7 +218,7 @@ fn check_chain(
     let differing = ev
         .proxies
         .iter()
-        .filter(|p| p.has_sidecar)
+        .filter(|p| p.has_sidecar && p.secrets_shown)
         .any(|p| sorted_fingerprints(p) != src_roots);
     if differing {
         out.push(Finding::error(

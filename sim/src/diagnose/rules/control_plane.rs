@@ -39,6 +39,9 @@ fn failures_since_success(log: &[String]) -> &[String] {
 
 /// Whether the proxy's own certificate is missing or past notAfter on its clock.
 fn cert_unusable(p: &ProxyEvidence) -> bool {
+    if !p.secrets_shown {
+        return false;
+    }
     match p.chain.first().map(|d| inspect(d)) {
         None => true,
         Some(Ok(leaf)) => leaf.not_after < p.clock,
@@ -66,6 +69,7 @@ fn explain(ev: &Evidence, p: &ProxyEvidence) -> Option<Finding> {
             "{} workload certificate notAfter {} (clock {})",
             p.proxy, leaf.not_after, p.clock
         ),
+        _ if !p.secrets_shown => format!("{}'s secrets were not shown", p.proxy),
         _ => format!("{} holds no workload certificate", p.proxy),
     });
     let istiod = |needle: &str| -> Option<String> {

@@ -53,6 +53,7 @@ fn proxy(
         proxy: format!("foo/{name}"),
         role,
         has_sidecar: true,
+        secrets_shown: true,
         chain,
         roots: ca.root_bundle().roots,
         clock: T0,

@@ -238,3 +238,114 @@ fn a_namespace_that_is_never_declared_has_no_labels_so_no_injection() {
         .namespace("ghost")
         .is_some_and(|n| n.meta.labels.is_empty()));
 }
+
+/// A dumped pod: name, IP, whether its spec runs `istio-proxy`.
+type DumpedPod = (&'static str, &'static str, bool);
+
+/// A dump: namespace `foo` (injection on), Deployment `app` with ReplicaSet `app-5d9f` and one
+/// Pod per entry of `pods`.
+fn dump(pods: &[DumpedPod]) -> crate::model::Resources {
+    let mut text = String::from(
+        "apiVersion: v1
+kind: Namespace
+metadata: {name: foo, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: foo, uid: d1}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec: {containers: [{name: app, image: app}]}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: app-5d9f
+  namespace: foo
+  uid: r1
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: app, uid: d1}]
+spec:
+  selector: {matchLabels: {app: app, pod-template-hash: 5d9f}}
+  template:
+    metadata: {labels: {app: app, pod-template-hash: 5d9f}}
+    spec: {containers: [{name: app, image: app}]}
+",
+    );
+    for (name, ip, proxy) in pods {
+        let proxy = if *proxy {
+            ", {name: istio-proxy, image: proxyv2, args: [proxy, sidecar]}"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: foo
+  uid: {name}-uid
+  creationTimestamp: \"2026-01-01T00:00:00Z\"
+  labels: {{app: app, pod-template-hash: 5d9f}}
+  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: app-5d9f, uid: r1}}]
+spec:
+  containers: [{{name: app, image: app}}{proxy}]
+status: {{phase: Running, podIP: {ip}}}
+"
+        ));
+    }
+    load_ok(&text)
+}
+
+#[test]
+fn a_dumped_pods_containers_decide_its_sidecar_not_the_namespace_label() {
+    // (pods, sidecar): pods that started before the label was set have no istio-proxy.
+    let cases: [(&[DumpedPod], bool); 4] = [
+        (&[("app-5d9f-aaaaa", "10.244.0.5", true)], true),
+        (&[("app-5d9f-aaaaa", "10.244.0.5", false)], false),
+        (
+            &[
+                ("app-5d9f-aaaaa", "10.244.0.5", true),
+                ("app-5d9f-bbbbb", "10.244.0.6", false),
+            ],
+            false,
+        ),
+        (&[], true),
+    ];
+    for (pods, want) in cases {
+        let res = dump(pods);
+        assert_eq!(
+            res.workloads.len(),
+            1,
+            "{pods:?}: folded into the Deployment"
+        );
+        let w = &res.workloads[0];
+        assert_eq!(w.meta.name, "app");
+        assert_eq!(res.has_sidecar(w), want, "{pods:?}");
+        assert_eq!(w.pods.len(), pods.len(), "{pods:?}");
+        for (p, (name, ip, _)) in w.pods.iter().zip(pods.iter()) {
+            assert_eq!(p.name, *name);
+            assert_eq!(p.ip.map(|i| i.to_string()).as_deref(), Some(*ip));
+        }
+    }
+}
+
+#[test]
+fn a_manifest_pod_without_api_server_fields_is_still_injected_by_labels() {
+    let res = load_ok(
+        "apiVersion: v1
+kind: Namespace
+metadata: {name: foo, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: foo}
+spec: {containers: [{name: app, image: app}]}
+",
+    );
+    let w = res.workload("foo", "app").expect("pod");
+    assert!(w.pods.is_empty());
+    assert!(res.has_sidecar(w));
+}

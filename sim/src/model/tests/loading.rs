@@ -1051,3 +1051,43 @@ fn when_on_a_header_the_sidecars_add_is_warned_as_unmodelled() {
         }
     }
 }
+
+#[test]
+fn istio_ca_root_cert_config_maps_are_read_as_each_namespaces_roots() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/real/deny-policy/cluster.yaml"
+    ))
+    .expect("sample");
+    let res = load_ok(&text);
+    let mut namespaces: Vec<&str> = res
+        .root_certs
+        .iter()
+        .map(|c| c.meta.namespace.as_str())
+        .collect();
+    namespaces.sort_unstable();
+    assert_eq!(namespaces, ["foo", "istio-system", "legacy"]);
+    for cm in &res.root_certs {
+        assert_eq!(cm.roots.len(), 1);
+        let root = crate::pki::inspect(&cm.roots[0]).expect("a certificate");
+        assert_eq!(root.subject, "O=cluster.local");
+    }
+}
+
+#[test]
+fn a_malformed_root_cert_pem_is_an_error_at_its_line() {
+    for (pem, needle) in [
+        ("not a certificate", "holds no CERTIFICATE"),
+        (
+            "-----BEGIN CERTIFICATE-----\\n AAAA\\n-----END CERTIFICATE-----",
+            "is not PEM",
+        ),
+    ] {
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: istio-ca-root-cert, namespace: foo}}\ndata:\n  root-cert.pem: \"{pem}\"\n"
+        );
+        let e = load_err(&text);
+        assert_eq!(e.origin.line, 5, "{e}");
+        assert!(e.message.contains(needle), "{e}");
+    }
+}
