@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 
 use super::{Mesh, MeshError};
+use crate::metrics::RequestMeta;
 use crate::model::{ClientTlsMode, ConnectionPool as PoolSettings, Workload};
 use crate::policy::{
     client_tls_for_endpoint, outbound_bypass, resolve_destination, ClientTlsChoice, Destination,
@@ -40,6 +41,9 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
             } else {
                 Outcome::with_status(Status::Refused)
             };
+        for _ in 0..count {
+            observe(mesh, &from, &dest, None, &outcome);
+        }
         return Ok(vec![outcome; count]);
     }
     let concurrency = req.concurrency.max(1) as usize;
@@ -61,7 +65,9 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
             let chain = c.outbound_chain(&app_req);
             if concurrency > 1 && i % concurrency >= in_flight_limit(pool_settings.as_ref(), chain)
             {
-                outcomes.push(overflow_outcome());
+                let outcome = overflow_outcome();
+                observe(mesh, &from, &dest, Some(&ep), &outcome);
+                outcomes.push(outcome);
                 continue;
             }
         }
@@ -105,11 +111,28 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Vec<Outcome>, M
                 }
             }
         };
-        outcomes.push(exchange(
-            rt, &client, &server, &app_req, &authorize, pool, *now,
-        ));
+        let outcome = exchange(rt, &client, &server, &app_req, &authorize, pool, *now);
+        observe(mesh, &from, &dest, Some(&ep), &outcome);
+        outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// Counts a finished request in the mesh's metrics (Envoy TLS stats, Istio standard metrics).
+fn observe(
+    mesh: &mut Mesh,
+    from: &Workload,
+    dest: &Destination,
+    endpoint: Option<&Endpoint>,
+    outcome: &Outcome,
+) {
+    let meta = RequestMeta {
+        source: from,
+        service: dest,
+        endpoint,
+        trust_domain: &mesh.resources.mesh_config.trust_domain,
+    };
+    mesh.traffic.observe_request(&meta, outcome);
 }
 
 /// What `req` sends: its protocol, else its destination port's default.
