@@ -146,6 +146,7 @@ Examples:
   meshsim run scenarios/baseline/strict-sidecar-to-sidecar-uses-mtls.yaml --format json
   meshsim run scenarios/ --filter strict --format junit --output junit.xml
   meshsim run scenarios/ --partition 2/4           the second of four CI shards
+  meshsim run scenarios/control-plane/ --metrics-out metrics/ --promtool-tests examples/alerts/mesh-alerts.test.yaml
 
 A scenario file is a YAML file whose top level has `name:` or `steps:`; other YAML files in a
 folder (fixtures) are skipped. Exit codes: 0 all pass, 1 an expectation failed, 2 bad input.";
@@ -178,6 +179,17 @@ pub(crate) struct RunArgs {
     /// on purpose, so they are hidden by default; warnings of your own files always print).
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Record each scenario's metrics into DIR: DIR/STEM/steps/NN.prom after every step and
+    /// DIR/STEM/input_series.yaml (promtool `input_series`) sampled every --metrics-interval.
+    #[arg(long, value_name = "DIR")]
+    pub metrics_out: Option<PathBuf>,
+    /// With --metrics-out: the sampling interval across clock moves.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = sim::clock::parse_duration, requires = "metrics_out")]
+    pub metrics_interval: std::time::Duration,
+    /// With --metrics-out: a promtool test file whose test groups are named after scenario file
+    /// stems; written to DIR with each group's interval and input_series filled in (repeatable).
+    #[arg(long, value_name = "FILE", requires = "metrics_out")]
+    pub promtool_tests: Vec<PathBuf>,
 }
 
 const PROBE_EXAMPLES: &str = "\

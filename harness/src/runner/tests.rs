@@ -78,7 +78,7 @@ fn steps_run_in_order_and_a_failed_expectation_does_not_stop_the_scenario() {
         ]),
         ..Scripted::default()
     };
-    let reports = drive(&mut mesh, &scenario(THREE_STEPS));
+    let reports = drive(&mut mesh, &scenario(THREE_STEPS), &mut None);
     assert_eq!(
         mesh.log,
         [
@@ -113,7 +113,7 @@ fn a_mesh_error_stops_the_scenario_as_an_error() {
         answers: VecDeque::from([Err(MeshError("unknown workload legacy/sleep".into()))]),
         ..Scripted::default()
     };
-    let reports = drive(&mut mesh, &scenario(THREE_STEPS));
+    let reports = drive(&mut mesh, &scenario(THREE_STEPS), &mut None);
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].verdict, Verdict::Error);
     assert_eq!(
@@ -129,7 +129,7 @@ fn advance_summary_shows_the_new_virtual_time() {
         now: SimTime::EPOCH,
         ..Scripted::default()
     };
-    let reports = drive(&mut mesh, &scenario("name: n\nsteps:\n  - advance: 25h\n"));
+    let reports = drive(&mut mesh, &scenario("name: n\nsteps:\n  - advance: 25h\n"), &mut None);
     assert_eq!(reports[0].summary, "advance 25h (now 2026-01-02T01:00:00Z)");
 }
 
