@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use sim::diagnose::{diagnose, fix_for, Finding, Fix};
 use sim::mesh::{MeshError, MeshOptions};
+use sim::metrics::{Recorder, Snapshot};
 use sim::model::{Object, ObjectRef};
 use sim::request::RequestSpec;
 use sim::vocab::join;
 use sim::vocab::Protocol;
 use sim::Outcome;
-use sim::metrics::{Recorder, Snapshot};
 use sim::{Fault, Mesh, SimTime};
 
 use crate::expect::{check_with, diagnosed_outcome, Diagnosis, Mismatch};

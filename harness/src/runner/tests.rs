@@ -129,7 +129,11 @@ fn advance_summary_shows_the_new_virtual_time() {
         now: SimTime::EPOCH,
         ..Scripted::default()
     };
-    let reports = drive(&mut mesh, &scenario("name: n\nsteps:\n  - advance: 25h\n"), &mut None);
+    let reports = drive(
+        &mut mesh,
+        &scenario("name: n\nsteps:\n  - advance: 25h\n"),
+        &mut None,
+    );
     assert_eq!(reports[0].summary, "advance 25h (now 2026-01-02T01:00:00Z)");
 }
 
