@@ -17,6 +17,7 @@ pub use runner::{
     run_scenario, run_scenario_with, run_scenarios, RunOptions, ScenarioReport, Verdict,
 };
 pub use scenario::{
-    load_configuration, load_configuration_each, load_configuration_with, parse_scenario, Scenario,
+    load_configuration, load_configuration_each, load_configuration_with, parse_scenario,
+    MetricBound, MetricExpect, Scenario,
 };
 pub use tree::Tree;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sim::diagnose::{diagnose, fix_for, Finding, Fix};
 use sim::mesh::{MeshError, MeshOptions};
-use sim::metrics::{Recorder, Snapshot};
+use sim::metrics::{Recorder, SeriesName, Snapshot};
 use sim::model::{Object, ObjectRef};
 use sim::request::RequestSpec;
 use sim::vocab::join;
@@ -20,7 +20,7 @@ use sim::Outcome;
 use sim::{Fault, Mesh, SimTime};
 
 use crate::expect::{check_with, diagnosed_outcome, Diagnosis, Mismatch};
-use crate::scenario::{Action, Scenario};
+use crate::scenario::{Action, MetricExpect, Scenario};
 
 /// The result of a scenario or a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -375,6 +375,14 @@ fn drive(
                 }
             },
         };
+        let mut report = report;
+        if report.verdict != Verdict::Error && !step.metrics.is_empty() {
+            let missed = check_metrics(&step.metrics, mesh.metrics().as_ref());
+            if !missed.is_empty() {
+                report.verdict = Verdict::Failed;
+                report.mismatches.extend(missed);
+            }
+        }
         let stop = report.verdict == Verdict::Error;
         reports.push(report);
         if stop {
@@ -382,6 +390,33 @@ fn drive(
         }
     }
     reports
+}
+
+/// The `expect.metrics` entries that do not hold in `snapshot` (all of them when the driver
+/// has no metrics).
+fn check_metrics(expected: &[MetricExpect], snapshot: Option<&Snapshot>) -> Vec<Mismatch> {
+    expected
+        .iter()
+        .filter_map(|m| {
+            let series = SeriesName(m.name, &m.labels).to_string();
+            let expected = format!("{series} {}", m.bound);
+            let Some(snap) = snapshot else {
+                return Some(Mismatch {
+                    field: "metrics".into(),
+                    expected,
+                    actual: "metrics not available".into(),
+                });
+            };
+            let matched: Vec<f64> = snap.matching(m.name, &m.labels).map(|s| s.value).collect();
+            // `+ 0.0`: an empty f64 sum is -0.0, which would print as `-0`.
+            let sum: f64 = matched.iter().sum::<f64>() + 0.0;
+            (!m.bound.holds(sum)).then(|| Mismatch {
+                field: "metrics".into(),
+                expected,
+                actual: format!("{sum} (sum of {} matching series)", matched.len()),
+            })
+        })
+        .collect()
 }
 
 /// `GET foo/sleep -> httpbin.foo:8000/headers (x20, 10 at once)`, or `TCP foo/sleep -> ...`

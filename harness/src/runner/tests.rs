@@ -144,3 +144,19 @@ fn scenario_verdict_is_the_worst_step() {
     assert_eq!(report.verdict, Verdict::Passed);
     assert_eq!(report.file, "s.yaml");
 }
+
+#[test]
+fn a_metric_expectation_that_does_not_hold_fails_its_step() {
+    let s = crate::parse_scenario(
+        &crate::Tree::Fs,
+        std::path::Path::new("s.yaml"),
+        "name: n\nsteps:\n  - advance: 1h\n    expect:\n      metrics:\n        - {name: citadel_server_csr_count, value: 99}\n",
+    )
+    .unwrap();
+    let report = run_scenario(&s);
+    assert_eq!(report.verdict, Verdict::Failed);
+    let m = &report.steps[0].mismatches[0];
+    assert_eq!(m.field, "metrics");
+    assert_eq!(m.expected, "citadel_server_csr_count 99");
+    assert_eq!(m.actual, "0 (sum of 0 matching series)");
+}
