@@ -1,6 +1,6 @@
 //! The shipped alert rules (`examples/alerts/`) tested with Prometheus' own rule engine against
 //! simulated incidents: `meshsim run --metrics-out` records the istiod-down, CSR-rate-limit,
-//! root-rotation, expired-root and 30-day baseline scenarios and fills the promtool test file;
+//! istiod-RBAC-denied, root-rotation, expired-root and 30-day baseline scenarios and fills the promtool test file;
 //! `promtool test rules` must pass, and must fail once a rule's threshold is moved to one that
 //! should not fire (so the test can fail).
 //!
@@ -17,6 +17,7 @@ use tempfile::TempDir;
 const SCENARIOS: &[&str] = &[
     "scenarios/control-plane/istiod-down-25h-certificates-expired.yaml",
     "scenarios/control-plane/csr-rate-limit-recovers-after-retries.yaml",
+    "scenarios/control-plane/istiod-rbac-denied-certificates-not-renewed.yaml",
     "scenarios/certificates/partial-root-rotation-breaks-clients-on-the-old-root.yaml",
     "scenarios/certificates/rotation-keeps-the-mesh-healthy-for-30-days.yaml",
     "scenarios/certificates/expired-root-breaks-every-mtls-hop.yaml",
@@ -124,4 +125,34 @@ fn the_example_alerts_fire_on_the_incidents_and_fail_with_a_threshold_that_shoul
             "the failure names {alert}:\n{output}"
         );
     }
+}
+
+#[test]
+fn a_promtool_test_group_naming_no_recorded_scenario_is_bad_input() {
+    let out = TempDir::new().expect("temp dir");
+    let template = out.path().join("t.test.yaml");
+    std::fs::write(
+        &template,
+        "rule_files: [r.yaml]\ntests:\n  - name: no-such-scenario\n    alert_rule_test: []\n",
+    )
+    .expect("write template");
+    let mut cmd = Command::cargo_bin("meshsim").expect("the meshsim binary is built");
+    let assert = cmd
+        .current_dir(root())
+        .args([
+            "run",
+            "scenarios/certificates/expired-root-breaks-every-mtls-hop.yaml",
+            "--metrics-out",
+        ])
+        .arg(out.path().join("rec"))
+        .arg("--promtool-tests")
+        .arg(&template)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("`no-such-scenario`: no recorded scenario file has this stem")
+            && stderr.contains("expired-root-breaks-every-mtls-hop"),
+        "{stderr}"
+    );
 }

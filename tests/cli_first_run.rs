@@ -29,6 +29,7 @@ const HELP: &[&[&str]] = &[
     &["check", "--help"],
     &["certs", "--help"],
     &["ls", "--help"],
+    &["metrics", "--help"],
 ];
 
 /// The lines of the `Examples:` block of a help text (up to its first blank line).

@@ -146,7 +146,7 @@ Examples:
   meshsim run scenarios/baseline/strict-sidecar-to-sidecar-uses-mtls.yaml --format json
   meshsim run scenarios/ --filter strict --format junit --output junit.xml
   meshsim run scenarios/ --partition 2/4           the second of four CI shards
-  meshsim run scenarios/control-plane/ --metrics-out metrics/ --promtool-tests examples/alerts/mesh-alerts.test.yaml
+  meshsim run scenarios/control-plane/ --metrics-out metrics/ --metrics-interval 5m
 
 A scenario file is a YAML file whose top level has `name:` or `steps:`; other YAML files in a
 folder (fixtures) are skipped. Exit codes: 0 all pass, 1 an expectation failed, 2 bad input.";

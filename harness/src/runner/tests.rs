@@ -147,9 +147,9 @@ fn scenario_verdict_is_the_worst_step() {
 
 #[test]
 fn a_metric_expectation_that_does_not_hold_fails_its_step() {
-    let s = crate::parse_scenario(
-        &crate::Tree::Fs,
-        std::path::Path::new("s.yaml"),
+    let s = parse_scenario(
+        &Tree::Fs,
+        Path::new("s.yaml"),
         "name: n\nsteps:\n  - advance: 1h\n    expect:\n      metrics:\n        - {name: citadel_server_csr_count, value: 99}\n",
     )
     .unwrap();
