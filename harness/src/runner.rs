@@ -299,8 +299,18 @@ fn perform_recorded(
     recorder: &mut Option<Recorder>,
 ) -> Result<Vec<Outcome>, MeshError> {
     match (action, recorder.as_mut()) {
-        (Action::Advance(_, by), Some(rec)) => {
-            let stops = rec.grid_between(mesh.now(), mesh.now().plus(*by));
+        (Action::Advance(text, by), Some(rec)) => {
+            let to = mesh.now().plus(*by);
+            let points = rec.points_until(to);
+            if points > sim::metrics::MAX_POINTS {
+                return Err(MeshError(format!(
+                    "metrics recording: advancing {text} would hold {points} samples per series \
+                     at --metrics-interval {}s (at most {}); choose a longer interval",
+                    rec.interval().as_secs(),
+                    sim::metrics::MAX_POINTS
+                )));
+            }
+            let stops = rec.grid_between(mesh.now(), to);
             mesh.advance_sampled(*by, &stops, &mut |snap| rec.on_grid(snap));
             Ok(Vec::new())
         }

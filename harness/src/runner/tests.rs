@@ -160,3 +160,21 @@ fn a_metric_expectation_that_does_not_hold_fails_its_step() {
     assert_eq!(m.expected, "citadel_server_csr_count 99");
     assert_eq!(m.actual, "0 (sum of 0 matching series)");
 }
+
+#[test]
+fn a_recording_that_would_exceed_its_sample_limit_is_an_error_not_unbounded_memory() {
+    let s = parse_scenario(
+        &Tree::Fs,
+        Path::new("s.yaml"),
+        "name: n\nsteps:\n  - advance: 1000d\n",
+    )
+    .unwrap();
+    let opts = RunOptions {
+        metrics_interval: Some(Duration::from_secs(1)),
+        ..RunOptions::default()
+    };
+    let report = run_scenario_with(&s, opts);
+    assert_eq!(report.verdict, Verdict::Error);
+    let error = report.steps[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains("choose a longer interval"), "{error}");
+}

@@ -5,8 +5,9 @@
 /// The fields of one access-log line that the metrics read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct LogLine {
-    /// An HTTP request line was logged (`"GET /path HTTP/1.1"`); `"- - -"` is a TCP connection
-    /// or a listener-level event.
+    /// An HTTP stream: a request line was logged (`"GET /path HTTP/1.1"`), or the HTTP codec
+    /// rejected the request (`DPE`, answered with a local reply); otherwise (`"- - -"`) a TCP
+    /// connection or a listener-level event.
     pub http: bool,
     /// `%RESPONSE_CODE%`.
     pub code: u16,
@@ -22,10 +23,11 @@ pub(super) fn parse(line: &str) -> Option<LogLine> {
     // [start] "request" code flags details termination "failure" rx tx duration upstream_time
     // "xff" "ua" "request-id" "authority" "upstream-host" upstream_cluster ...
     let request = fields.get(1)?;
+    let flags = fields.get(3)?;
     Some(LogLine {
-        http: *request != "- - -",
+        http: *request != "- - -" || flags.split(',').any(|f| f == "DPE"),
         code: fields.get(2)?.parse().ok()?,
-        flags: fields.get(3)?.to_string(),
+        flags: flags.to_string(),
         upstream_cluster: fields.get(16)?.to_string(),
     })
 }

@@ -28,7 +28,7 @@ mod tests;
 pub use catalog::{family, Family, MetricKind, FAMILIES};
 pub use exposition::render;
 pub use promtool::{fill_tests, input_series, InputSeries};
-pub use series::Recorder;
+pub use series::{Recorder, MAX_POINTS};
 pub use standard::RequestMeta;
 
 /// A label set, sorted by label name (the order the exposition prints).

@@ -8,6 +8,10 @@ use std::time::Duration;
 use super::Snapshot;
 use crate::SimTime;
 
+/// The most sampling instants one recording holds (139 days at one a minute): memory stays
+/// bounded whatever a scenario's clock moves are.
+pub const MAX_POINTS: u64 = 200_000;
+
 /// A run's recorded metrics.
 #[derive(Debug, Clone)]
 pub struct Recorder {
@@ -63,6 +67,11 @@ impl Recorder {
         (first..=last)
             .map(|k| SimTime(self.start.unix_secs() + k * step))
             .collect()
+    }
+
+    /// How many sampling instants a recording reaching `to` holds.
+    pub fn points_until(&self, to: SimTime) -> u64 {
+        to.unix_secs().saturating_sub(self.start.unix_secs()) / self.interval.as_secs() + 1
     }
 
     /// The step snapshots, in order.

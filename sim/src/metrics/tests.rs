@@ -237,3 +237,26 @@ fn a_recording_samples_every_interval_across_a_clock_jump() {
         .expect("the agent's gauge is recorded");
     assert_eq!(values, "86400-3600x3");
 }
+
+#[test]
+fn the_derived_expiry_seconds_gauges_exist_from_istio_1_23_on() {
+    for (release, present) in [
+        (crate::vocab::IstioRelease::V1_22, false),
+        (crate::vocab::IstioRelease::V1_23, true),
+    ] {
+        let text = format!("{FIXTURE}\n---\n{STRICT_FOO}");
+        let mut res = load_str(&text, Path::new("<test>")).expect("test YAML loads");
+        res.mesh_config.istio_release = Some(release);
+        let m = Mesh::build(res, &[], MeshOptions::default()).expect("mesh builds");
+        let s = snapshot(&m);
+        let seconds = s
+            .matching("citadel_server_root_cert_expiry_seconds", &Labels::new())
+            .count();
+        assert_eq!(seconds > 0, present, "{release:?}");
+        assert_eq!(
+            s.matching("citadel_server_root_cert_expiry_timestamp", &Labels::new())
+                .count(),
+            1
+        );
+    }
+}
