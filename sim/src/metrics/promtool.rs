@@ -182,6 +182,10 @@ fn notation(values: &[Option<f64>]) -> String {
                         j += 1;
                     }
                 }
+                // Runs of three or more fold; two values read better as they are.
+                if j - i < 3 {
+                    j = i + 1;
+                }
                 let n = j - i - 1;
                 let mut t = format_value(a);
                 match (n, step) {
@@ -227,13 +231,50 @@ mod tests {
         let cases: &[(&[Option<f64>], &str)] = &[
             (&[Some(1.0), Some(1.0), Some(1.0)], "1+0x2"),
             (&[Some(10.0), Some(7.0), Some(4.0)], "10-3x2"),
-            (&[None, None, Some(2.0), Some(3.0)], "_x2 2+1x1"),
+            (&[None, None, Some(2.0), Some(3.0)], "_x2 2 3"),
             (&[Some(5.0), None, None], "5 stale _"),
-            (&[Some(1.0), Some(2.0), Some(4.0)], "1+1x1 4"),
+            (&[Some(1.0), Some(2.0), Some(4.0)], "1 2 4"),
+            (&[Some(1.0), Some(2.0), Some(3.0), Some(3.0)], "1+1x2 3"),
             (&[None], "_"),
         ];
         for (values, want) in cases {
             assert_eq!(notation(values), *want, "{values:?}");
+        }
+    }
+
+    #[test]
+    fn a_test_file_gets_each_named_groups_series_and_absolute_rule_files() {
+        let recorded = InputSeries {
+            interval: Duration::from_secs(300),
+            series: vec![("m{a=\"b\"}".into(), "1+1x2".into())],
+        };
+        let series = BTreeMap::from([("incident".to_string(), recorded)]);
+        let template = "rule_files: [r.yaml, /abs/s.yaml]\ntests:\n  - name: incident\n    alert_rule_test: []\n";
+        let filled = fill_tests(template, Path::new("/rules"), &series).unwrap();
+        let doc: Value = serde_yaml::from_str(&filled).unwrap();
+        assert_eq!(doc["rule_files"][0], Value::from("/rules/r.yaml"));
+        assert_eq!(doc["rule_files"][1], Value::from("/abs/s.yaml"));
+        let group = &doc["tests"][0];
+        assert_eq!(group["interval"], Value::from("5m"));
+        assert_eq!(
+            group["input_series"][0]["series"],
+            Value::from("m{a=\"b\"}")
+        );
+        assert_eq!(group["input_series"][0]["values"], Value::from("1+1x2"));
+    }
+
+    #[test]
+    fn a_test_file_that_names_no_recording_or_is_not_promtools_is_refused() {
+        let series = BTreeMap::new();
+        let cases = [
+            ("tests:\n  - name: other\n", "`other`: no recorded scenario"),
+            ("tests:\n  - alert_rule_test: []\n", "needs a `name:`"),
+            ("- a\n- b\n", "expected a promtool test file"),
+            ("rule_files: []\n", "expected a `tests:` list"),
+        ];
+        for (text, wanted) in cases {
+            let e = fill_tests(text, Path::new("/"), &series).unwrap_err();
+            assert!(e.contains(wanted), "{text:?}: {e}");
         }
     }
 

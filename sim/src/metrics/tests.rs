@@ -260,3 +260,44 @@ fn the_derived_expiry_seconds_gauges_exist_from_istio_1_23_on() {
         );
     }
 }
+
+#[test]
+fn an_export_rebases_timestamps_to_promtools_zero_and_back_fills_envoy_counters() {
+    let mut m = mesh(STRICT_FOO, &[]);
+    let start = m.now();
+    let mut rec = Recorder::new(start, Duration::from_secs(600));
+    rec.after_step("build".into(), snapshot(&m));
+    let stops = rec.grid_between(m.now(), m.now().plus(Duration::from_secs(600)));
+    m.advance_sampled(Duration::from_secs(600), &stops, |mesh| {
+        rec.on_grid(snapshot(mesh))
+    });
+    m.request(&get("foo/sleep", "httpbin.foo:8000")).unwrap();
+    rec.after_step("request".into(), snapshot(&m));
+    let series = input_series(&rec);
+    let values = |prefix: &str| {
+        series
+            .series
+            .iter()
+            .find(|(name, _)| name.starts_with(prefix))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {prefix}"))
+    };
+    let root = sum(
+        &snapshot(&m),
+        "citadel_server_root_cert_expiry_timestamp",
+        &[],
+    );
+    let rebased = root as u64 - start.unix_secs();
+    let rebased = format!("{rebased} {rebased}");
+    assert_eq!(
+        values("citadel_server_root_cert_expiry_timestamp{"),
+        rebased
+    );
+    // The cluster's counters appear with the request at 10m and read 0 before it.
+    assert_eq!(
+        values("envoy_cluster_ssl_handshake{cluster_name=\"outbound|8000||httpbin.foo"),
+        "0 1"
+    );
+    // Standard metrics are created by the request: missing before it.
+    assert_eq!(values("istio_requests_total{"), "_ 1");
+}
