@@ -11,7 +11,7 @@ mod common;
 fn suite(c: &mut Criterion) {
     let files = scenario_files(&Tree::Fs, &[common::root().join("scenarios")]).expect("library");
     let scenarios = load_scenarios(&Tree::Fs, &files).expect("library parses");
-    let reports = run_scenarios(&scenarios, RunOptions { progress: false });
+    let reports = run_scenarios(&scenarios, RunOptions::default());
     assert!(
         reports.iter().all(|r| r.verdict == Verdict::Passed),
         "library passes"
@@ -21,7 +21,7 @@ fn suite(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
     group.bench_function("run", |b| {
-        b.iter(|| run_scenarios(&scenarios, RunOptions { progress: false }))
+        b.iter(|| run_scenarios(&scenarios, RunOptions::default()))
     });
     group.finish();
 }

@@ -715,7 +715,7 @@ fn missing_paths_and_unknown_formats_exit_2() {
         vec!["matrix", "-f", "nope/"],
         vec!["diff", "-f", FIXTURES, "--against", "nope.yaml"],
         vec!["check", "-f", "nope.yaml"],
-        vec!["matrix", "-f", FIXTURES, "--format", "svg"],
+        vec!["matrix", "-f", FIXTURES, "--format", "png"],
         vec!["check", "-f", FIXTURES, "--format", "junit"],
         vec!["diff", "-f", FIXTURES],
         vec!["certs", "-f", FIXTURES],

@@ -30,6 +30,7 @@ const HELP: &[&[&str]] = &[
     &["certs", "--help"],
     &["ls", "--help"],
     &["diagnose", "--help"],
+    &["metrics", "--help"],
 ];
 
 /// The lines of the `Examples:` block of a help text (up to its first blank line).

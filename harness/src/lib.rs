@@ -13,8 +13,11 @@ pub mod tree;
 pub use discover::{load_scenarios, scenario_files, select, Partition, ScenarioSource};
 pub use error::InputError;
 pub use report::{exit_code, render_human, render_json, render_junit, Totals};
-pub use runner::{run_scenario, run_scenarios, RunOptions, ScenarioReport, Verdict};
+pub use runner::{
+    run_scenario, run_scenario_with, run_scenarios, RunOptions, ScenarioReport, Verdict,
+};
 pub use scenario::{
-    load_configuration, load_configuration_each, load_configuration_with, parse_scenario, Scenario,
+    load_configuration, load_configuration_each, load_configuration_with, parse_scenario,
+    MetricBound, MetricExpect, Scenario,
 };
 pub use tree::Tree;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use sim::diagnose::{diagnose, fix_for, Finding, Fix};
 use sim::mesh::{MeshError, MeshOptions};
+use sim::metrics::{Recorder, SeriesName, Snapshot};
 use sim::model::{Object, ObjectRef};
 use sim::request::RequestSpec;
 use sim::vocab::join;
@@ -19,7 +20,7 @@ use sim::{Fault, Mesh, SimTime};
 use sim::{Outcome, Outcomes};
 
 use crate::expect::{check_with, diagnosed_outcome, Diagnosis, Mismatch};
-use crate::scenario::{Action, Scenario};
+use crate::scenario::{Action, MetricExpect, Scenario};
 
 /// The result of a scenario or a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -69,6 +70,9 @@ pub struct ScenarioReport {
     pub steps: Vec<StepReport>,
     /// Loading notes: `FILE:LINE: warning: ...`.
     pub warnings: Vec<String>,
+    /// The recorded metrics, when the run asked for them ([`RunOptions::metrics_interval`]).
+    #[serde(skip)]
+    pub metrics: Option<Recorder>,
 }
 
 /// How to run.
@@ -76,6 +80,9 @@ pub struct ScenarioReport {
 pub struct RunOptions {
     /// Draw a progress bar on stderr (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Record each scenario's metrics after every step and at this interval across clock
+    /// moves (`run --metrics-out`).
+    pub metrics_interval: Option<Duration>,
 }
 
 /// Runs every scenario in parallel; reports come back in the same order.
@@ -95,7 +102,7 @@ pub fn run_scenarios(scenarios: &[Scenario], opts: RunOptions) -> Vec<ScenarioRe
     let reports = scenarios
         .par_iter()
         .map(|s| {
-            let report = run_scenario(s);
+            let report = run_scenario_with(s, opts);
             bar.inc(1);
             bar.set_message(s.name.clone());
             report
@@ -108,7 +115,15 @@ pub fn run_scenarios(scenarios: &[Scenario], opts: RunOptions) -> Vec<ScenarioRe
 /// Runs one scenario on a fresh mesh. A panic inside the mesh is reported as an error of this
 /// scenario rather than taking the whole run down.
 pub fn run_scenario(scenario: &Scenario) -> ScenarioReport {
-    let steps = match catch_unwind(AssertUnwindSafe(|| run_steps(scenario))) {
+    run_scenario_with(scenario, RunOptions::default())
+}
+
+/// [`run_scenario`] with options (metrics recording).
+pub fn run_scenario_with(scenario: &Scenario, opts: RunOptions) -> ScenarioReport {
+    let mut metrics = None;
+    let steps = match catch_unwind(AssertUnwindSafe(|| {
+        run_steps(scenario, opts.metrics_interval, &mut metrics)
+    })) {
         Ok(steps) => steps,
         Err(panic) => {
             let msg = panic
@@ -136,16 +151,28 @@ pub fn run_scenario(scenario: &Scenario) -> ScenarioReport {
         verdict,
         steps,
         warnings: scenario.warnings.iter().map(ToString::to_string).collect(),
+        metrics,
     }
 }
 
-fn run_steps(scenario: &Scenario) -> Vec<StepReport> {
+fn run_steps(
+    scenario: &Scenario,
+    metrics_interval: Option<Duration>,
+    metrics: &mut Option<Recorder>,
+) -> Vec<StepReport> {
     let opts = MeshOptions {
         seed: scenario.seed,
         ..MeshOptions::default()
     };
     match Mesh::build(scenario.resources.clone(), &scenario.faults, opts) {
-        Ok(mut mesh) => drive(&mut mesh, scenario),
+        Ok(mut mesh) => {
+            *metrics = metrics_interval.map(|every| {
+                let mut r = Recorder::new(mesh.now(), every);
+                r.after_step("build".into(), sim::metrics::snapshot(&mesh));
+                r
+            });
+            drive(&mut mesh, scenario, metrics)
+        }
         Err(e) => vec![error_step(0, 0, "build", "build the mesh", e.0)],
     }
 }
@@ -158,6 +185,19 @@ trait Driver {
     fn apply(&mut self, objects: Vec<Object>) -> Result<(), MeshError>;
     fn delete(&mut self, refs: &[ObjectRef]) -> Result<(), MeshError>;
     fn inject(&mut self, fault: &Fault) -> Result<(), MeshError>;
+    /// Every metric now; `None` when the driver has none.
+    fn metrics(&self) -> Option<Snapshot> {
+        None
+    }
+    /// Moves the clock, calling `sample` with the metrics at each of `stops` on the way.
+    fn advance_sampled(
+        &mut self,
+        by: Duration,
+        _stops: &[SimTime],
+        _sample: &mut dyn FnMut(Snapshot),
+    ) {
+        self.advance(by)
+    }
     /// What a request sends (its protocol, else its destination port's); `None` when the
     /// driver cannot tell.
     fn protocol_of(&self, _req: &RequestSpec) -> Option<Protocol> {
@@ -192,6 +232,17 @@ impl Driver for Mesh {
     }
     fn inject(&mut self, fault: &Fault) -> Result<(), MeshError> {
         Mesh::inject(self, fault)
+    }
+    fn metrics(&self) -> Option<Snapshot> {
+        Some(sim::metrics::snapshot(self))
+    }
+    fn advance_sampled(
+        &mut self,
+        by: Duration,
+        stops: &[SimTime],
+        sample: &mut dyn FnMut(Snapshot),
+    ) {
+        Mesh::advance_sampled(self, by, stops, |m| sample(sim::metrics::snapshot(m)))
     }
     fn protocol_of(&self, req: &RequestSpec) -> Option<Protocol> {
         Mesh::request_protocol(self, req).ok()
@@ -241,14 +292,49 @@ fn summary_of(mesh: &impl Driver, action: &Action) -> String {
     }
 }
 
+/// Does a step's action, recording metrics across a clock move when a recording is on.
+fn perform_recorded(
+    mesh: &mut impl Driver,
+    action: &Action,
+    recorder: &mut Option<Recorder>,
+) -> Result<Outcomes, MeshError> {
+    match (action, recorder.as_mut()) {
+        (Action::Advance(text, by), Some(rec)) => {
+            let to = mesh.now().plus(*by);
+            let points = rec.points_until(to);
+            if points > sim::metrics::MAX_POINTS {
+                return Err(MeshError(format!(
+                    "metrics recording: advancing {text} would hold {points} samples per series \
+                     at --metrics-interval {}s (at most {}); choose a longer interval",
+                    rec.interval().as_secs(),
+                    sim::metrics::MAX_POINTS
+                )));
+            }
+            let stops = rec.grid_between(mesh.now(), to);
+            mesh.advance_sampled(*by, &stops, &mut |snap| rec.on_grid(snap));
+            Ok(Outcomes::new())
+        }
+        _ => perform(mesh, action),
+    }
+}
+
 /// Runs the steps in order; a failed expectation does not stop the scenario, an error does.
-fn drive(mesh: &mut impl Driver, scenario: &Scenario) -> Vec<StepReport> {
+/// With a recorder, the metrics are recorded after every step.
+fn drive(
+    mesh: &mut impl Driver,
+    scenario: &Scenario,
+    recorder: &mut Option<Recorder>,
+) -> Vec<StepReport> {
     let mut reports = Vec::new();
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
         let kind = step.action.keyword();
         let summary = summary_of(mesh, &step.action);
-        let report = match perform(mesh, &step.action) {
+        let performed = perform_recorded(mesh, &step.action, recorder);
+        if let (Some(rec), Some(snap)) = (recorder.as_mut(), mesh.metrics()) {
+            rec.after_step(format!("step {index} ({summary})"), snap);
+        }
+        let report = match performed {
             Err(e) => error_step(index, step.line, kind, &summary, e.0),
             Ok(outcomes) => match &step.action {
                 Action::Request { request, expect } => {
@@ -299,6 +385,14 @@ fn drive(mesh: &mut impl Driver, scenario: &Scenario) -> Vec<StepReport> {
                 }
             },
         };
+        let mut report = report;
+        if report.verdict != Verdict::Error && !step.metrics.is_empty() {
+            let missed = check_metrics(&step.metrics, mesh.metrics().as_ref());
+            if !missed.is_empty() {
+                report.verdict = Verdict::Failed;
+                report.mismatches.extend(missed);
+            }
+        }
         let stop = report.verdict == Verdict::Error;
         reports.push(report);
         if stop {
@@ -306,6 +400,33 @@ fn drive(mesh: &mut impl Driver, scenario: &Scenario) -> Vec<StepReport> {
         }
     }
     reports
+}
+
+/// The `expect.metrics` entries that do not hold in `snapshot` (all of them when the driver
+/// has no metrics).
+fn check_metrics(expected: &[MetricExpect], snapshot: Option<&Snapshot>) -> Vec<Mismatch> {
+    expected
+        .iter()
+        .filter_map(|m| {
+            let series = SeriesName(m.name, &m.labels).to_string();
+            let expected = format!("{series} {}", m.bound);
+            let Some(snap) = snapshot else {
+                return Some(Mismatch {
+                    field: "metrics".into(),
+                    expected,
+                    actual: "metrics not available".into(),
+                });
+            };
+            let matched: Vec<f64> = snap.matching(m.name, &m.labels).map(|s| s.value).collect();
+            // `+ 0.0`: an empty f64 sum is -0.0, which would print as `-0`.
+            let sum: f64 = matched.iter().sum::<f64>() + 0.0;
+            (!m.bound.holds(sum)).then(|| Mismatch {
+                field: "metrics".into(),
+                expected,
+                actual: format!("{sum} (sum of {} matching series)", matched.len()),
+            })
+        })
+        .collect()
 }
 
 /// `GET foo/sleep -> httpbin.foo:8000/headers (x20, 10 at once)`, or `TCP foo/sleep -> ...`

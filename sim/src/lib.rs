@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod evidence;
 pub mod fault;
 pub mod mesh;
+pub mod metrics;
 pub mod model;
 pub mod outcome;
 pub mod pki;

@@ -11,6 +11,7 @@ mod ls;
 mod matrix;
 mod matrix_filter;
 mod matrix_svg;
+mod metrics;
 mod output;
 mod probe;
 mod run;
@@ -42,6 +43,7 @@ Examples:
   meshsim certs -f scenarios/fixtures/ --out certs/
   meshsim ls -f scenarios/fixtures/
   meshsim diagnose --resources cluster.yaml --access-log sleep.log --access-log httpbin.log
+  meshsim metrics -f scenarios/fixtures/ --fault istiod-down --at 23h
 
 Exit codes: 0 all expectations hold, 1 an expectation failed, 2 bad input or usage.";
 
@@ -76,6 +78,8 @@ pub(crate) enum Command {
     Ls(LsArgs),
     /// Diagnose a real cluster's failing requests from what it exports, and replay them.
     Diagnose(DiagnoseArgs),
+    /// Print every proxy's and istiod's Prometheus metrics at one virtual instant.
+    Metrics(MetricsArgs),
 }
 
 /// Report formats of `run`.
@@ -150,6 +154,7 @@ Examples:
   meshsim run scenarios/baseline/strict-sidecar-to-sidecar-uses-mtls.yaml --format json
   meshsim run scenarios/ --filter strict --format junit --output junit.xml
   meshsim run scenarios/ --partition 2/4           the second of four CI shards
+  meshsim run scenarios/control-plane/ --metrics-out metrics/ --metrics-interval 5m
 
 A scenario file is a YAML file whose top level has `name:` or `steps:`; other YAML files in a
 folder (fixtures) are skipped. Exit codes: 0 all pass, 1 an expectation failed, 2 bad input.";
@@ -182,6 +187,17 @@ pub(crate) struct RunArgs {
     /// on purpose, so they are hidden by default; warnings of your own files always print).
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Record each scenario's metrics into DIR: DIR/STEM/steps/NN.prom after every step and
+    /// DIR/STEM/input_series.yaml (promtool `input_series`) sampled every --metrics-interval.
+    #[arg(long, value_name = "DIR")]
+    pub metrics_out: Option<PathBuf>,
+    /// With --metrics-out: the sampling interval across clock moves.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = sim::clock::parse_duration, requires = "metrics_out")]
+    pub metrics_interval: std::time::Duration,
+    /// With --metrics-out: a promtool test file whose test groups are named after scenario file
+    /// stems; written to DIR with each group's interval and input_series filled in (repeatable).
+    #[arg(long, value_name = "FILE", requires = "metrics_out")]
+    pub promtool_tests: Vec<PathBuf>,
 }
 
 const PROBE_EXAMPLES: &str = "\
@@ -516,6 +532,35 @@ pub(crate) struct DiagnoseArgs {
     pub seed: u64,
 }
 
+const METRICS_EXAMPLES: &str = "\
+Examples:
+  meshsim metrics -f scenarios/fixtures/
+  meshsim metrics -f scenarios/fixtures/ --fault istiod-down --at 23h
+  meshsim metrics -f scenarios/fixtures/ --fault csr-rate-limit:per_second=1
+
+Prints the Prometheus text format (0.0.4) of istiod's CA metrics, each istio-agent's CSR counters
+and certificate expiry, each sidecar's Envoy TLS stats and Istio's standard metrics, as Istio and
+Envoy name them (docs/metrics.md), after the faults at time zero and the clock moved by --at.
+Every series carries the target labels namespace and pod. No request is sent, so the traffic
+counters appear in `run --metrics-out` recordings. Exit code 0 when printed, 2 on bad input.";
+
+/// `meshsim metrics`.
+#[derive(Debug, Args)]
+#[command(after_help = METRICS_EXAMPLES)]
+pub(crate) struct MetricsArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Inject a fault first (repeatable), as for `probe`.
+    #[arg(long = "fault", value_name = "SPEC", value_parser = harness::suggest::parse_fault_spec)]
+    pub faults: Vec<Fault>,
+    /// Advance the virtual clock first (e.g. 23h).
+    #[arg(long, value_name = "DURATION", value_parser = sim::clock::parse_duration)]
+    pub at: Option<std::time::Duration>,
+    /// Seed for every random choice of the mesh.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
 /// `-n/--namespace`, shared by every command that reads `-f`.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct NamespaceArg {
@@ -560,5 +605,6 @@ pub(crate) fn dispatch(cli: Cli) -> i32 {
         Command::Certs(a) => certs::certs(a),
         Command::Ls(a) => ls::ls(a),
         Command::Diagnose(a) => diagnose::diagnose_cmd(a),
+        Command::Metrics(a) => metrics::metrics(a),
     }
 }

@@ -98,7 +98,23 @@ pub(super) fn run(args: RunArgs) -> i32 {
         eprintln!("meshsim run: no scenario matched the filter/partition");
     }
 
-    let reports = run_scenarios(&selected, RunOptions { progress: true });
+    let opts = RunOptions {
+        progress: true,
+        metrics_interval: args.metrics_out.as_ref().map(|_| args.metrics_interval),
+    };
+    let reports = run_scenarios(&selected, opts);
+    if let Some(dir) = &args.metrics_out {
+        match super::metrics::write_recordings(dir, &reports, &args.promtool_tests) {
+            Ok(n) => eprintln!(
+                "meshsim run: metrics of {n} scenario(s) written under {}",
+                dir.display()
+            ),
+            Err(e) => {
+                eprintln!("meshsim run: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
     let text = match args.format {
         RunFormat::Human => render_human(&reports, args.output.is_none() && stdout_color()),
         RunFormat::Json => render_json(&reports),

@@ -31,6 +31,7 @@ fn report(file: &str, name: &str, verdict: Verdict) -> ScenarioReport {
         verdict,
         steps,
         warnings: Vec::new(),
+        metrics: None,
     }
 }
 

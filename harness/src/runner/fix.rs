@@ -79,7 +79,7 @@ mod tests {
             "name: replay\nsteps:\n  - advance: 2h\n  - fault: {type: istiod-down}\n  - delete: [{kind: PeerAuthentication, namespace: foo, name: default}]\n  - apply: []\n",
         );
         let mut run = Scripted::default();
-        super::super::drive(&mut run, &s);
+        super::super::drive(&mut run, &s, &mut None);
         for step in 0..=s.steps.len() {
             let mut copy = Scripted::default();
             replay(&mut copy, &s, step).expect("replay");

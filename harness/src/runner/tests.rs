@@ -78,7 +78,7 @@ fn steps_run_in_order_and_a_failed_expectation_does_not_stop_the_scenario() {
         ]),
         ..Scripted::default()
     };
-    let reports = drive(&mut mesh, &scenario(THREE_STEPS));
+    let reports = drive(&mut mesh, &scenario(THREE_STEPS), &mut None);
     assert_eq!(
         mesh.log,
         [
@@ -113,7 +113,7 @@ fn a_mesh_error_stops_the_scenario_as_an_error() {
         answers: VecDeque::from([Err(MeshError("unknown workload legacy/sleep".into()))]),
         ..Scripted::default()
     };
-    let reports = drive(&mut mesh, &scenario(THREE_STEPS));
+    let reports = drive(&mut mesh, &scenario(THREE_STEPS), &mut None);
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].verdict, Verdict::Error);
     assert_eq!(
@@ -129,7 +129,11 @@ fn advance_summary_shows_the_new_virtual_time() {
         now: SimTime::EPOCH,
         ..Scripted::default()
     };
-    let reports = drive(&mut mesh, &scenario("name: n\nsteps:\n  - advance: 25h\n"));
+    let reports = drive(
+        &mut mesh,
+        &scenario("name: n\nsteps:\n  - advance: 25h\n"),
+        &mut None,
+    );
     assert_eq!(reports[0].summary, "advance 25h (now 2026-01-02T01:00:00Z)");
 }
 
@@ -139,4 +143,38 @@ fn scenario_verdict_is_the_worst_step() {
     let report = run_scenario(&s);
     assert_eq!(report.verdict, Verdict::Passed);
     assert_eq!(report.file, "s.yaml");
+}
+
+#[test]
+fn a_metric_expectation_that_does_not_hold_fails_its_step() {
+    let s = parse_scenario(
+        &Tree::Fs,
+        Path::new("s.yaml"),
+        "name: n\nsteps:\n  - advance: 1h\n    expect:\n      metrics:\n        - {name: citadel_server_csr_count, value: 99}\n",
+    )
+    .unwrap();
+    let report = run_scenario(&s);
+    assert_eq!(report.verdict, Verdict::Failed);
+    let m = &report.steps[0].mismatches[0];
+    assert_eq!(m.field, "metrics");
+    assert_eq!(m.expected, "citadel_server_csr_count 99");
+    assert_eq!(m.actual, "0 (sum of 0 matching series)");
+}
+
+#[test]
+fn a_recording_that_would_exceed_its_sample_limit_is_an_error_not_unbounded_memory() {
+    let s = parse_scenario(
+        &Tree::Fs,
+        Path::new("s.yaml"),
+        "name: n\nsteps:\n  - advance: 1000d\n",
+    )
+    .unwrap();
+    let opts = RunOptions {
+        metrics_interval: Some(Duration::from_secs(1)),
+        ..RunOptions::default()
+    };
+    let report = run_scenario_with(&s, opts);
+    assert_eq!(report.verdict, Verdict::Error);
+    let error = report.steps[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains("choose a longer interval"), "{error}");
 }

@@ -10,6 +10,7 @@ mod lines;
 mod parse;
 mod raw;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -51,6 +52,60 @@ pub struct Step {
     pub line: usize,
     /// What the step does.
     pub action: Action,
+    /// `expect.metrics`: figures that must hold after the step (any step may have them).
+    pub metrics: Vec<MetricExpect>,
+}
+
+/// One `expect.metrics` entry: the sum of the series of `name` whose labels include `labels`
+/// (0 when none matches, as `sum(...) or vector(0)`) must meet `bound`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricExpect {
+    /// A metric meshsim exposes (docs/metrics.md).
+    pub name: &'static str,
+    /// Labels every counted series has (a subset of its labels).
+    pub labels: BTreeMap<String, String>,
+    /// What the sum must be.
+    pub bound: MetricBound,
+}
+
+/// What a metric expectation requires.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MetricBound {
+    /// `value: X`.
+    Exactly(f64),
+    /// `at_least: X` and/or `at_most: Y`.
+    Range {
+        /// The least acceptable value.
+        at_least: Option<f64>,
+        /// The greatest acceptable value.
+        at_most: Option<f64>,
+    },
+}
+
+impl MetricBound {
+    /// Whether `v` meets the bound.
+    pub fn holds(self, v: f64) -> bool {
+        match self {
+            MetricBound::Exactly(x) => v == x,
+            MetricBound::Range { at_least, at_most } => {
+                at_least.is_none_or(|lo| v >= lo) && at_most.is_none_or(|hi| v <= hi)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for MetricBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetricBound::Exactly(x) => write!(f, "{x}"),
+            MetricBound::Range { at_least, at_most } => match (at_least, at_most) {
+                (Some(lo), Some(hi)) => write!(f, "between {lo} and {hi}"),
+                (Some(lo), None) => write!(f, "at least {lo}"),
+                (None, Some(hi)) => write!(f, "at most {hi}"),
+                (None, None) => write!(f, "anything"),
+            },
+        }
+    }
 }
 
 /// What a step does.

@@ -10,9 +10,9 @@ use sim::request::RequestSpec;
 use sim::Fault;
 
 use super::lines::LineIndex;
-use super::raw::{RawExpect, RawMatch, RawRequest, RawScenario, RawStep};
+use super::raw::{RawExpect, RawMatch, RawMetric, RawRequest, RawScenario, RawStep};
 use super::scenario_resources;
-use super::{Action, Expect, Match, Scenario, Step};
+use super::{Action, Expect, Match, MetricBound, MetricExpect, Scenario, Step};
 use crate::error::InputError;
 use crate::suggest::{did_you_mean, explain_fault_error, fault_keys_of};
 use crate::tree::Tree;
@@ -246,17 +246,31 @@ fn convert_step(
             }
         )));
     }
-    if raw.expect.is_some() && raw.request.is_none() {
-        return Err(err("`expect` belongs beside a `request` step".into()));
+    let mut raw = raw;
+    let metrics = match raw.expect.as_mut().and_then(|e| e.metrics.take()) {
+        Some(list) => convert_metrics(list).map_err(err)?,
+        None => Vec::new(),
+    };
+    if raw.request.is_none() {
+        if let Some(e) = &raw.expect {
+            if !(e.is_empty() && e.matching.is_none() && !metrics.is_empty()) {
+                return Err(err(
+                    "`expect` belongs beside a `request` step (beside other steps it may hold \
+                     only `metrics`)"
+                        .into(),
+                ));
+            }
+        }
     }
     let action = if let Some(req) = raw.request {
         let expect = raw.expect.ok_or_else(|| {
             err("a `request` step needs an `expect:` block (what must hold)".into())
         })?;
-        if expect.is_empty() {
+        if expect.is_empty() && metrics.is_empty() {
             return Err(err(
                 "`expect` needs at least one field (status, flags, tls_error, details_contains, \
-                 mtls, peer_principal, diagnosis, fix_verifies): an empty expectation cannot fail"
+                 mtls, peer_principal, diagnosis, fix_verifies, metrics): an empty expectation \
+                 cannot fail"
                     .into(),
             ));
         }
@@ -306,7 +320,78 @@ fn convert_step(
     } else {
         unreachable!("exactly one action was checked above")
     };
-    Ok(Step { line, action })
+    Ok(Step {
+        line,
+        action,
+        metrics,
+    })
+}
+
+/// `expect.metrics`: each entry names a metric meshsim exposes and gives `value`, or
+/// `at_least` and/or `at_most`.
+fn convert_metrics(list: Vec<RawMetric>) -> Result<Vec<MetricExpect>, String> {
+    if list.is_empty() {
+        return Err("`metrics: []` checks nothing: list at least one metric".into());
+    }
+    list.into_iter()
+        .map(|m| {
+            let Some(family) = sim::metrics::family(&m.name) else {
+                let names: Vec<&str> = sim::metrics::FAMILIES.iter().map(|f| f.name).collect();
+                let hint = crate::suggest::closest(&m.name, &names)
+                    .map(|b| format!("; did you mean `{b}`?"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "metrics: `{}` is not a metric meshsim exposes (docs/metrics.md lists them){hint}",
+                    m.name
+                ));
+            };
+            let bound = match (m.value, m.at_least, m.at_most) {
+                (Some(v), None, None) => MetricBound::Exactly(v),
+                (None, lo, hi) if lo.is_some() || hi.is_some() => {
+                    if let (Some(lo), Some(hi)) = (lo, hi) {
+                        if lo > hi {
+                            return Err(format!(
+                                "metrics: `{}`: at_least {lo} is above at_most {hi}, so it \
+                                 cannot hold",
+                                m.name
+                            ));
+                        }
+                    }
+                    MetricBound::Range {
+                        at_least: lo,
+                        at_most: hi,
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "metrics: `{}` needs `value`, or `at_least` and/or `at_most` (not \
+                         `value` with them)",
+                        m.name
+                    ))
+                }
+            };
+            let mut labels = std::collections::BTreeMap::new();
+            for (k, v) in m.labels {
+                let text = match v {
+                    serde_yaml::Value::String(s) => s,
+                    serde_yaml::Value::Number(n) => n.to_string(),
+                    serde_yaml::Value::Bool(b) => b.to_string(),
+                    _ => {
+                        return Err(format!(
+                            "metrics: `{}`: label `{k}` needs a text value (labels are strings)",
+                            m.name
+                        ))
+                    }
+                };
+                labels.insert(k, text);
+            }
+            Ok(MetricExpect {
+                name: family.name,
+                labels,
+                bound,
+            })
+        })
+        .collect()
 }
 
 fn request_spec(raw: RawRequest) -> RequestSpec {

@@ -87,7 +87,7 @@ pub(super) struct RawRequest {
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "an expectation: a map of status, flags, tls_error, details_contains, mtls, peer_principal, diagnosis, fix_verifies, match"
+    expecting = "an expectation: a map of status, flags, tls_error, details_contains, mtls, peer_principal, diagnosis, fix_verifies, match, metrics"
 )]
 pub(super) struct RawExpect {
     #[serde(default, deserialize_with = "statuses")]
@@ -108,11 +108,36 @@ pub(super) struct RawExpect {
     pub fix_verifies: Option<bool>,
     #[serde(default, rename = "match")]
     pub matching: Option<RawMatch>,
+    #[serde(default)]
+    pub metrics: Option<Vec<RawMetric>>,
+}
+
+/// One `expect.metrics` entry.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a metric expectation: a map with name, optionally labels, and value or at_least/at_most"
+)]
+pub(super) struct RawMetric {
+    pub name: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    pub value: Option<f64>,
+    #[serde(default)]
+    pub at_least: Option<f64>,
+    #[serde(default)]
+    pub at_most: Option<f64>,
 }
 
 impl RawExpect {
     /// True when no field that checks anything is given.
     pub(super) fn is_empty(&self) -> bool {
+        self.request_fields_empty() && self.metrics.as_ref().is_none_or(Vec::is_empty)
+    }
+
+    /// True when none of the fields about the request's outcome is given.
+    fn request_fields_empty(&self) -> bool {
         self.status.is_none()
             && self.flags.is_none()
             && self.tls_error.is_none()

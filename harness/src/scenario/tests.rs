@@ -279,3 +279,60 @@ fn unknown_codes_and_flags_in_an_expectation_get_suggestions() {
         assert!(e.contains(&format!("did you mean `{right}`?")), "{e}");
     }
 }
+
+#[test]
+fn metric_expectations_parse_beside_any_step_with_labels_as_text() {
+    let s = parse(
+        "name: n\nsteps:\n  - advance: 1h\n    expect:\n      metrics:\n        - {name: citadel_server_csr_count, at_least: 4, at_most: 8}\n  - request: {from: a/b, to: c:80}\n    expect:\n      metrics:\n        - {name: istio_requests_total, labels: {response_code: 503}, value: 1}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        s.steps[0].metrics,
+        vec![MetricExpect {
+            name: "citadel_server_csr_count",
+            labels: Default::default(),
+            bound: MetricBound::Range {
+                at_least: Some(4.0),
+                at_most: Some(8.0)
+            },
+        }]
+    );
+    assert_eq!(s.steps[1].metrics[0].labels["response_code"], "503");
+    assert_eq!(s.steps[1].metrics[0].bound, MetricBound::Exactly(1.0));
+}
+
+#[test]
+fn bad_metric_expectations_are_errors_on_the_step_line() {
+    let cases = [
+        (
+            "{name: citadel_server_csr_counts, value: 1}",
+            "did you mean `citadel_server_csr_count`?",
+        ),
+        (
+            "{name: citadel_server_csr_count, value: 1, at_least: 1}",
+            "needs `value`, or `at_least` and/or `at_most`",
+        ),
+        (
+            "{name: citadel_server_csr_count}",
+            "needs `value`, or `at_least` and/or `at_most`",
+        ),
+        (
+            "{name: citadel_server_csr_count, at_least: 5, at_most: 1}",
+            "cannot hold",
+        ),
+        (
+            "{name: istio_requests_total, labels: {pod: [a]}, value: 1}",
+            "label `pod` needs a text value",
+        ),
+    ];
+    for (metric, wanted) in cases {
+        let text = format!(
+            "name: n\nsteps:\n  - advance: 1h\n    expect:\n      metrics:\n        - {metric}\n"
+        );
+        let e = err(&text);
+        assert!(e.contains("s.yaml:3"), "{metric}: {e}");
+        assert!(e.contains(wanted), "{metric}: {e}");
+    }
+    let e = err("name: n\nsteps:\n  - advance: 1h\n    expect: {status: 200}\n");
+    assert!(e.contains("may hold only `metrics`"), "{e}");
+}

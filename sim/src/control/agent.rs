@@ -61,6 +61,10 @@ pub(crate) struct Agent {
     pub(crate) pending: Option<(Reservation, String)>,
     /// Why the last CSR failed, until one succeeds.
     pub(crate) last_failure: Option<CsrFailure>,
+    /// `num_outgoing_requests{request_type="csr"}` (`security/pkg/nodeagent/cache/monitoring.go`).
+    pub(crate) csr_sent: u64,
+    /// `num_failed_outgoing_requests{request_type="csr"}`.
+    pub(crate) csr_failed: u64,
 }
 
 impl Agent {
@@ -80,6 +84,8 @@ impl Agent {
             log: Vec::new(),
             pending: None,
             last_failure: None,
+            csr_sent: 0,
+            csr_failed: 0,
         }
     }
 
@@ -111,6 +117,7 @@ impl Agent {
         );
         self.next_csr = Some(rotate_at(now, not_after, jitter));
         self.pending = Some((accepted, key_purpose));
+        self.csr_sent += 1;
         self.issued += 1;
         self.failures = 0;
         self.last_failure = None;
@@ -125,6 +132,8 @@ impl Agent {
             format!("resource:default failed to sign: create certificate: {failure}"),
         );
         self.failures += 1;
+        self.csr_sent += 1;
+        self.csr_failed += 1;
         self.last_failure = Some(failure.clone());
         self.next_csr = Some(now.plus(retry_delay(self.failures)));
     }

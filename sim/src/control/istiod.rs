@@ -4,7 +4,7 @@
 //! way istiod logs it and answered with the gRPC status the agent then logs.
 
 use crate::vocab::SpiffeId;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::pki::PkiError;
@@ -79,6 +79,23 @@ pub struct Istiod {
     pub missing_service_accounts: BTreeSet<(String, String)>,
     window: (SimTime, u32),
     log: Vec<String>,
+    /// The CA server's counters (`security/pkg/server/ca/monitoring.go`).
+    counts: CaCounts,
+}
+
+/// The counters istiod's CA server keeps (`security/pkg/server/ca/monitoring.go`), counted where
+/// `CreateCertificate` (`security/pkg/server/ca/server.go`) increments them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaCounts {
+    /// `citadel_server_csr_count`: CSRs that reached `CreateCertificate`.
+    pub csr: u64,
+    /// `citadel_server_authentication_failure_count`.
+    pub authentication_failure: u64,
+    /// `citadel_server_csr_sign_err_count{error=...}`, by `caerror` type
+    /// (`security/pkg/pki/error/error.go` `ErrorType`).
+    pub sign_errors: BTreeMap<&'static str, u64>,
+    /// `citadel_server_success_cert_issuance_count`.
+    pub success: u64,
 }
 
 impl Default for Istiod {
@@ -90,6 +107,7 @@ impl Default for Istiod {
             missing_service_accounts: BTreeSet::new(),
             window: (SimTime(0), 0),
             log: Vec::new(),
+            counts: CaCounts::default(),
         }
     }
 }
@@ -107,6 +125,37 @@ impl Istiod {
     /// Every line istiod logged, oldest first.
     pub fn log(&self) -> &[String] {
         &self.log
+    }
+
+    /// The CA server's counters so far.
+    pub fn counts(&self) -> &CaCounts {
+        &self.counts
+    }
+
+    /// Counts `n` more CSRs that ended like `failure` without being run one by one (the
+    /// control plane skipping identical retries), as `admit` and `signing_failed` would have.
+    pub(crate) fn count_repeated(&mut self, failure: &CsrFailure, n: u64) {
+        let c = &mut self.counts;
+        match failure {
+            CsrFailure::Unavailable | CsrFailure::RateLimited => {}
+            CsrFailure::Unauthenticated => {
+                c.csr += n;
+                c.authentication_failure += n;
+            }
+            CsrFailure::InvalidArgument(_) | CsrFailure::Internal(_) => {
+                let kind = match failure {
+                    CsrFailure::InvalidArgument(_) => "TTL_ERROR",
+                    _ => "CERT_GEN_ERROR",
+                };
+                c.csr += n;
+                *c.sign_errors.entry(kind).or_default() += n;
+            }
+        }
+    }
+
+    /// Counts a certificate the CA issued (`citadel_server_success_cert_issuance_count`).
+    pub(crate) fn count_success(&mut self) {
+        self.counts.success += 1;
     }
 
     fn push(&mut self, now: SimTime, level: &str, msg: String) {
@@ -141,6 +190,8 @@ impl Istiod {
             }
             self.window.1 += 1;
         }
+        // `CreateCertificate` counts every CSR it is handed before authenticating it.
+        self.counts.csr += 1;
         let jwt_error = if self.rbac_denied {
             Some(format!(
                 "the service account authentication returns an error: \
@@ -167,6 +218,7 @@ impl Istiod {
                      \"Kubernetes\": {jwt_error}"
                 ),
             );
+            self.counts.authentication_failure += 1;
             return Err(CsrFailure::Unauthenticated);
         }
         Ok(())
@@ -175,9 +227,30 @@ impl Istiod {
     /// Logs a CA refusal (`CSR signing error`) and maps it to the gRPC status istiod returns.
     pub fn signing_failed(&mut self, now: SimTime, err: &PkiError) -> CsrFailure {
         self.push(now, "error", format!("CSR signing error: {err}"));
+        *self
+            .counts
+            .sign_errors
+            .entry(ca_error_type(err))
+            .or_default() += 1;
         match err {
             PkiError::TtlTooLong { .. } => CsrFailure::InvalidArgument(err.to_string()),
             _ => CsrFailure::Internal(err.to_string()),
         }
+    }
+}
+
+/// The `caerror` type Istio's CA reports for a signing failure (`security/pkg/pki/error/error.go`
+/// `ErrorType`, the `error` label of `citadel_server_csr_sign_err_count`): a TTL over the maximum
+/// is `TTL_ERROR`, a CSR that does not parse `CSR_ERROR`, anything failing while the certificate
+/// is built `CERT_GEN_ERROR` (meshsim's expired signing certificate is one of these: Istio's
+/// `IstioCA.Sign` has no expiry check of its own, see docs/pki.md).
+fn ca_error_type(err: &PkiError) -> &'static str {
+    match err {
+        PkiError::TtlTooLong { .. } => "TTL_ERROR",
+        PkiError::Csr(_) => "CSR_ERROR",
+        PkiError::Key(_)
+        | PkiError::Certificate(_)
+        | PkiError::SigningCertExpired { .. }
+        | PkiError::Parse(_) => "CERT_GEN_ERROR",
     }
 }

@@ -28,7 +28,7 @@ pub use agent::{
     retry_delay, rotate_at, GRACE_PERIOD_RATIO, GRACE_PERIOD_RATIO_JITTER, RETRY_INITIAL, RETRY_MAX,
 };
 pub use export::Exported;
-pub use istiod::{CsrFailure, Istiod, ISTIOD_ADDRESS};
+pub use istiod::{CaCounts, CsrFailure, Istiod, ISTIOD_ADDRESS};
 
 use agent::Agent;
 
@@ -160,7 +160,10 @@ impl ControlPlane {
             return;
         };
         match result {
-            Ok(accepted) => agent.received(accepted, key_purpose, t, jitter),
+            Ok(accepted) => {
+                agent.received(accepted, key_purpose, t, jitter);
+                self.istiod.count_success();
+            }
             Err(failure) => agent.failed(&failure, t),
         }
     }
@@ -198,6 +201,12 @@ impl ControlPlane {
             return;
         }
         let skip = (due - 2 * block) / block * block;
+        // The skipped retries were sent and failed all the same: the counters say so.
+        agent.csr_sent += skip;
+        agent.csr_failed += skip;
+        if let Some(failure) = &agent.last_failure {
+            self.istiod.count_repeated(failure, skip);
+        }
         agent.failures = agent
             .failures
             .saturating_add(u32::try_from(skip).unwrap_or(u32::MAX));
@@ -297,6 +306,14 @@ impl ControlPlane {
     /// The proxy's TLS parameters, if a `tls-params` fault set them.
     pub fn tls_params(&self, proxy: &str) -> Option<&TlsParamsOverride> {
         self.agents.get(proxy).and_then(|a| a.tls.as_ref())
+    }
+
+    /// The proxy's CSRs sent and failed so far (istio-agent's `num_outgoing_requests` and
+    /// `num_failed_outgoing_requests` with `request_type="csr"`); zero for an unknown proxy.
+    pub fn csr_counts(&self, proxy: &str) -> (u64, u64) {
+        self.agents
+            .get(proxy)
+            .map_or((0, 0), |a| (a.csr_sent, a.csr_failed))
     }
 
     /// When the proxy's agent sends its next CSR (rotation or retry), if ever.

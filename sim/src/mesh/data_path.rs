@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 
 use super::{Mesh, MeshError};
+use crate::metrics::RequestMeta;
 use crate::model::{ClientTlsMode, Workload};
 use crate::outcome::Outcomes;
 use crate::policy::{
@@ -44,6 +45,9 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
             } else {
                 Outcome::with_status(Status::Refused)
             };
+        for _ in 0..count {
+            observe(mesh, &from, &dest, None, &outcome);
+        }
         return Ok(Outcomes::repeated(outcome, count));
     }
     let concurrency = u64::from(req.concurrency.max(1));
@@ -76,6 +80,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
             ..
         } = &mut *mesh;
         let mut hops = Vec::with_capacity(sides.len());
+        let mut endpoints = Vec::with_capacity(sides.len());
         for (client, server, ep) in sides {
             let ep_workload = resources
                 .workload(&ep.namespace, &ep.workload)
@@ -116,13 +121,34 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
                 server,
                 authz: Box::new(authorize),
             });
+            endpoints.push(ep);
         }
-        for outcome in exchange_wave(rt, &hops, &app_req, pool, *now) {
+        let finished = exchange_wave(rt, &hops, &app_req, pool, *now);
+        drop(hops);
+        for (outcome, ep) in finished.into_iter().zip(&endpoints) {
+            observe(mesh, &from, &dest, Some(ep), &outcome);
             outcomes.push(outcome);
         }
         sent += wave;
     }
     Ok(outcomes)
+}
+
+/// Counts a finished request in the mesh's metrics (Envoy TLS stats, Istio standard metrics).
+fn observe(
+    mesh: &mut Mesh,
+    from: &Workload,
+    dest: &Destination,
+    endpoint: Option<&Endpoint>,
+    outcome: &Outcome,
+) {
+    let meta = RequestMeta {
+        source: from,
+        service: dest,
+        endpoint,
+        trust_domain: &mesh.resources.mesh_config.trust_domain,
+    };
+    mesh.traffic.observe_request(&meta, outcome);
 }
 
 /// What `req` sends: its protocol, else its destination port's default.

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 
 use crate::control::ControlPlane;
+use crate::metrics::Traffic;
 use crate::model::{Object, ObjectRef, Resources, Workload};
 use crate::outcome::Outcomes;
 use crate::pki::KeyType;
@@ -49,6 +50,8 @@ pub struct Mesh {
     round_robin: BTreeMap<(String, String), usize>,
     /// Pod IP per (namespace, workload), derived from the resources on every change.
     pod_ips: PodIps,
+    /// Envoy's TLS stats and Istio's standard metrics, counted per finished request.
+    traffic: Traffic,
 }
 
 impl fmt::Debug for Mesh {
@@ -96,6 +99,7 @@ impl Mesh {
             external: external::ExternalPki::default(),
             round_robin: BTreeMap::new(),
             pod_ips: PodIps::default(),
+            traffic: Traffic::default(),
         };
         mesh.pod_ips = PodIps::build(&mesh.resources);
         mesh.sync_proxies()?;
@@ -126,6 +130,34 @@ impl Mesh {
         if by >= IDLE_TIMEOUT {
             self.pool.clear();
         }
+    }
+
+    /// [`Mesh::advance`], stopping the control plane at each of `stops` on the way (sorted,
+    /// within the move) and calling `sample` there: how a metrics recording scrapes during a
+    /// clock jump. Certificates and CSRs follow the same schedule as one jump; the data path is
+    /// not involved, so the pool is closed as `advance` closes it.
+    pub fn advance_sampled(
+        &mut self,
+        by: Duration,
+        stops: &[SimTime],
+        mut sample: impl FnMut(&Mesh),
+    ) {
+        let (from, to) = (self.now, self.now.plus(by));
+        for &t in stops.iter().filter(|t| **t > from && **t <= to) {
+            self.control.advance_to(t);
+            self.now = t;
+            sample(self);
+        }
+        self.control.advance_to(to);
+        self.now = to;
+        if by >= IDLE_TIMEOUT {
+            self.pool.clear();
+        }
+    }
+
+    /// Envoy's TLS stats and Istio's standard metrics counted so far ([`crate::metrics`]).
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
     }
 
     /// Adds or replaces objects, as `kubectl apply`. New sidecars start and request certificates.
