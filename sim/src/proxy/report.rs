@@ -158,12 +158,22 @@ pub(super) fn client_log(
             .unwrap_or_else(|| "-".into());
         l.route = "default".into();
     }
-    l.code = match out.status {
-        Status::Http(c) => c,
+    // `tcp_proxy` has no response code: Envoy logs 0 whatever bytes came back.
+    l.code = match (chain, out.status) {
+        (OutboundChain::Http, Status::Http(c)) => c,
         _ => 0,
     };
     l.flags = out.response_flags.clone();
-    l.details = if out.details.is_empty() {
+    // A response the upstream sent (even the destination's own 403 or 400) is proxied as it
+    // came: the client's HCM logs `via_upstream`, and the deciding proxy's reason is in the
+    // destination's line only. Local replies (UF, UO, UH, NR, DPE...) carry a flag.
+    let proxied = chain == OutboundChain::Http
+        && parsed
+        && out.response_flags.is_empty()
+        && matches!(out.status, Status::Http(_));
+    l.details = if proxied {
+        VIA_UPSTREAM.into()
+    } else if out.details.is_empty() {
         "-".into()
     } else {
         out.details.clone()

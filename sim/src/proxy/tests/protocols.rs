@@ -31,6 +31,9 @@ fn authz_deny_over_http_is_403_with_policy_details() {
         .clone()
         .unwrap()
         .contains(&format!(" 403 - {details} ")));
+    // The client's HCM proxied the destination's 403 as it came: `via_upstream` in its line.
+    let client_log = o.client_log.clone().unwrap();
+    assert!(client_log.contains(" 403 - via_upstream "), "{client_log}");
     let input = seen.into_inner().unwrap();
     assert_eq!(
         input.principal.as_deref(),
@@ -112,6 +115,9 @@ fn an_http_request_to_a_tcp_port_is_proxied_raw_and_a_denial_resets_it() {
     let ok = m.run(&client, &server, &get());
     assert_eq!(ok.status, Status::Http(200));
     assert_eq!(stats(&ok, "client").handshake, 1);
+    // tcp_proxy logs no response code, whatever bytes came back.
+    let line = ok.client_log.unwrap();
+    assert!(line.contains(r#""- - -" 0 "#), "{line}");
 }
 
 #[test]
