@@ -5,7 +5,10 @@
 mod authz_cause;
 mod matrix;
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 pub(crate) use authz_cause::missed_allow_principals;
 pub use authz_cause::{denial_code, principal_mistake, PrincipalMistake};
@@ -27,7 +30,7 @@ use crate::vocab::details::{
     NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
 };
 use crate::vocab::{
-    FindingCode, IstioProtocol, OutboundChain, PathNormalization, PortProtocol, Protocol,
+    FindingCode, HostPort, IstioProtocol, OutboundChain, PathNormalization, PortProtocol, Protocol,
     ResponseFlag, SpiffeId, Status, PASSTHROUGH_CLUSTER,
 };
 
@@ -74,6 +77,10 @@ pub struct Prediction {
     pub trace: Vec<TraceStep>,
 }
 
+/// A destination as [`resolve_destination`] gave it (the error as text), shared by every flow
+/// to it.
+type Resolved = Rc<Result<Destination, String>>;
+
 /// Compiled indices over one configuration, reused across many predictions (a matrix).
 #[derive(Debug)]
 pub struct Analyzer<'a> {
@@ -81,6 +88,12 @@ pub struct Analyzer<'a> {
     authz: AuthzIndex,
     peer_authn: PeerAuthenticationIndex,
     pod_ips: PodIps,
+    /// Destinations already resolved, by (caller namespace, `HOST:PORT`): a matrix asks for
+    /// each Service port once per source, and resolving scans every Service and workload, which
+    /// made the matrix cubic in the mesh's size.
+    destinations: RefCell<BTreeMap<(String, String), Resolved>>,
+    /// Index of each source workload in `res.workloads`, by `NS/NAME`.
+    sources: RefCell<BTreeMap<String, usize>>,
 }
 
 impl<'a> Analyzer<'a> {
@@ -91,15 +104,52 @@ impl<'a> Analyzer<'a> {
             authz: AuthzIndex::build(res),
             peer_authn: PeerAuthenticationIndex::build(res),
             pod_ips: PodIps::build(res),
+            destinations: RefCell::default(),
+            sources: RefCell::default(),
         }
+    }
+
+    /// The calling workload, found once per source.
+    fn source(&self, req: &RequestSpec) -> Result<&'a Workload, String> {
+        let key = req.from.to_string();
+        if let Some(&i) = self.sources.borrow().get(&key) {
+            return Ok(&self.res.workloads[i]);
+        }
+        let from = self
+            .res
+            .find_workload(&req.from)
+            .map_err(|e| e.to_string())?;
+        if let Some(i) = self
+            .res
+            .workloads
+            .iter()
+            .position(|w| std::ptr::eq(w, from))
+        {
+            self.sources.borrow_mut().insert(key, i);
+        }
+        Ok(from)
+    }
+
+    /// [`resolve_destination`] for `to` from `namespace`, resolved once per pair.
+    fn destination(&self, namespace: &str, to: &HostPort) -> Resolved {
+        let key = (namespace.to_string(), to.as_str().to_string());
+        if let Some(d) = self.destinations.borrow().get(&key) {
+            return Rc::clone(d);
+        }
+        let resolved =
+            Rc::new(resolve_destination(self.res, namespace, to).map_err(|e| e.to_string()));
+        self.destinations
+            .borrow_mut()
+            .insert(key, Rc::clone(&resolved));
+        resolved
     }
 
     /// Predicts the outcome of `req`. `Err` only for bad input (unknown workload or host).
     pub fn predict(&self, req: &RequestSpec) -> Result<Prediction, String> {
         let res = self.res;
-        let from = res.find_workload(&req.from).map_err(|e| e.to_string())?;
-        let dest =
-            resolve_destination(res, &from.meta.namespace, &req.to).map_err(|e| e.to_string())?;
+        let from = self.source(req)?;
+        let resolved = self.destination(&from.meta.namespace, &req.to);
+        let dest = resolved.as_ref().as_ref().map_err(Clone::clone)?;
         let mut p = Prediction {
             status: Status::Http(200),
             response_flags: Vec::new(),
@@ -148,7 +198,7 @@ impl<'a> Analyzer<'a> {
             decisions: Vec::new(),
         });
         let Some(ep) = dest.endpoints.first() else {
-            if src_sidecar && outbound_bypass(res, from, &dest, None).is_none() {
+            if src_sidecar && outbound_bypass(res, from, dest, None).is_none() {
                 p.status = Status::Http(503);
                 p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
                 p.details = NO_HEALTHY_UPSTREAM.into();
@@ -166,11 +216,11 @@ impl<'a> Analyzer<'a> {
         // Outbound: when the client's sidecar captures the connection at all, the listener chain
         // the bytes land on, then (for the service's cluster) the client TLS choice (explicit
         // DestinationRule, else auto mTLS).
-        let captured = src_sidecar && outbound_bypass(res, from, &dest, Some(ep)).is_none();
+        let captured = src_sidecar && outbound_bypass(res, from, dest, Some(ep)).is_none();
         let chain = captured.then(|| OutboundChain::select(istio_protocol, sniffed_http));
         if let Some(chain) = chain {
             p.trace.push(outbound_listener_step(
-                &dest,
+                dest,
                 istio_protocol,
                 protocol,
                 sniffed_http,
@@ -201,7 +251,7 @@ impl<'a> Analyzer<'a> {
             });
             None
         } else if src_sidecar {
-            let choice = client_tls_for_endpoint(res, from, &dest, ep);
+            let choice = client_tls_for_endpoint(res, from, dest, ep);
             p.trace.push(TraceStep {
                 step: "outbound-tls",
                 summary: if choice.through_sidecar() {
@@ -268,7 +318,7 @@ impl<'a> Analyzer<'a> {
         p.client_tls = client_mode.as_ref().map(|c| (c.mode, c.source));
         if wire != ClientTlsMode::Disable {
             p.sni = client_mode.as_ref().and_then(|c| {
-                c.request_names(RouterHost::of_request(&dest, req).as_ref())
+                c.request_names(RouterHost::of_request(dest, req).as_ref())
                     .sni
                     .filter(|s| !s.is_empty())
             });
@@ -312,7 +362,7 @@ impl<'a> Analyzer<'a> {
             (ClientTlsMode::Disable, _) => {}
             (ClientTlsMode::Simple | ClientTlsMode::Mutual, Some(MtlsMode::Strict)) => {
                 let choice = client_mode.as_ref().expect("sidecar client");
-                let (reason, code) = user_tls_against_strict(res, choice, &dest, ep, req);
+                let (reason, code) = user_tls_against_strict(res, choice, dest, ep, req);
                 fail(&mut p, http, &[UF, URX], Some(reason), code);
                 return Ok(p);
             }
