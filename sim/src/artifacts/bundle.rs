@@ -2,7 +2,7 @@
 //! logged (or named) request built from them: the same bundle the simulator fills, so the same
 //! rules run on it.
 
-use crate::evidence::{Evidence, ProxyEvidence, Role};
+use crate::evidence::{involved, Evidence, ProxyEvidence, Role};
 use crate::model::{Resources, Workload};
 use crate::outcome::Outcome;
 use crate::policy::resolve_destination;
@@ -243,23 +243,10 @@ impl ClusterArtifacts {
     /// istio-agent and istiod lines, every proxy's clock at the incident time.
     pub fn evidence(&self, req: &RequestSpec, outcome: &Outcome) -> Evidence {
         let res = &self.resources;
-        let mut proxies = Vec::new();
-        if let Ok(w) = res.find_workload(&req.from) {
-            proxies.push(self.proxy_evidence(w, Role::Source));
-            if let Ok(dest) = resolve_destination(res, &w.meta.namespace, &req.to) {
-                let mut seen = Vec::new();
-                for ep in &dest.endpoints {
-                    let key = (ep.namespace.clone(), ep.workload.clone());
-                    if seen.contains(&key) {
-                        continue;
-                    }
-                    seen.push(key);
-                    if let Some(ew) = res.workload(&ep.namespace, &ep.workload) {
-                        proxies.push(self.proxy_evidence(ew, Role::Destination));
-                    }
-                }
-            }
-        }
+        let proxies = involved(res, req)
+            .into_iter()
+            .map(|(w, role)| self.proxy_evidence(w, role))
+            .collect();
         Evidence {
             resources: res.clone(),
             request: req.clone(),

@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use super::{AccessLog, ParsedAccessLog};
 use crate::model::{Resources, TargetPort, Workload};
 use crate::outcome::Outcome;
-use crate::policy::PodIps;
+use crate::policy::{parse_istio_sni, PodIps};
 use crate::request::RequestSpec;
 use crate::vocab::boringssl::reason_of_transport_failure;
 use crate::vocab::{HostPort, Protocol, Status, WorkloadRef};
@@ -118,6 +118,25 @@ fn service_for(res: &Resources, w: &Workload, target_port: u16) -> Option<HostPo
             targets.then(|| HostPort::service_port(&s.meta.name, &s.meta.namespace, p.port))
         })
     })
+}
+
+/// The Service port an inbound line's Istio SNI (`outbound_.PORT_.SUBSET_.FQDN`) names.
+fn sni_destination(l: &AccessLog) -> Option<HostPort> {
+    let (port, fqdn) = parse_istio_sni(&l.sni)?;
+    let mut labels = fqdn.split('.');
+    let (service, namespace) = (labels.next()?, labels.next()?);
+    Some(HostPort::service_port(service, namespace, port))
+}
+
+/// The Service port an inbound HTTP line's `:authority` names (with its port), a short host
+/// read in the caller's namespace.
+fn authority_destination(l: &AccessLog, caller: Option<&Workload>) -> Option<HostPort> {
+    let h: HostPort = l.authority.parse().ok()?;
+    let namespace = match &h.namespace {
+        Some(ns) => ns.clone(),
+        None => caller?.meta.namespace.clone(),
+    };
+    Some(HostPort::service_port(&h.service, &namespace, h.port))
 }
 
 /// The destination of an outbound line: `outbound|PORT|SUBSET|FQDN`, else its `:authority`.
@@ -250,10 +269,17 @@ pub fn logged_flows(res: &Resources, lines: &[ParsedAccessLog]) -> (Vec<LoggedFl
         let from = ips.owner(&l.downstream_remote);
         let to = match dir {
             Direction::Outbound => outbound_destination(l),
-            Direction::Inbound => ips
-                .owner(&l.downstream_local)
-                .zip(port_of(&l.downstream_local))
-                .and_then(|(w, port)| service_for(res, w, port)),
+            // Two ports of one Service can target the same container port, so the Service
+            // port comes from what the client named: the SNI of an mTLS line, else the HTTP
+            // `:authority` (a short host in the caller's namespace), else the first Service
+            // port that targets the port the line arrived on.
+            Direction::Inbound => sni_destination(l)
+                .or_else(|| authority_destination(l, from))
+                .or_else(|| {
+                    ips.owner(&l.downstream_local)
+                        .zip(port_of(&l.downstream_local))
+                        .and_then(|(w, port)| service_for(res, w, port))
+                }),
         };
         let (Some(from), Some(to)) = (from, to) else {
             unresolved += 1;
@@ -294,4 +320,105 @@ pub fn flow_failed(f: &LoggedFlow) -> bool {
         .as_ref()
         .or(f.server.as_ref())
         .is_some_and(|l| failed(&l.fields))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::artifacts::parse_proxy_log;
+    use crate::mesh::{Mesh, MeshOptions};
+    use crate::model::load_str;
+
+    /// Two ports of one Service (8000 and 7000) target the same container port 80, and an
+    /// allow-nothing policy denies in foo.
+    const TWO_PORTS: &str = "
+apiVersion: v1
+kind: Namespace
+metadata: {name: foo, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: baz, labels: {istio-injection: enabled}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: foo}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: app, image: app, ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: foo}
+spec:
+  selector: {app: db}
+  ports: [{name: http, port: 8000, targetPort: 80}, {port: 7000, targetPort: 80}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: baz}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: app, image: app, ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: legacy}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: sleep, namespace: legacy}
+spec:
+  selector: {matchLabels: {app: sleep}}
+  template:
+    metadata: {labels: {app: sleep}}
+    spec: {containers: [{name: app, image: app}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-nothing, namespace: foo}
+spec: {}
+";
+
+    #[test]
+    fn an_inbound_line_pairs_with_the_service_port_the_client_named() {
+        let res = load_str(TWO_PORTS, Path::new("<test>")).expect("test YAML loads");
+        // (caller, destination, lines logged): mTLS names the port in its SNI; a plaintext
+        // caller without a sidecar only in its `:authority`.
+        let cases = [
+            ("baz/web", "db.foo:7000", 2),
+            ("legacy/sleep", "db.foo:7000", 1),
+            ("legacy/sleep", "db.foo.svc.cluster.local:7000", 1),
+        ];
+        for (from, to, logged) in cases {
+            let mut mesh =
+                Mesh::build(res.clone(), &[], MeshOptions::default()).expect("mesh builds");
+            let req = RequestSpec {
+                from: from.parse().expect("NS/WORKLOAD"),
+                to: to.parse().expect("HOST:PORT"),
+                ..RequestSpec::default()
+            };
+            let o = mesh
+                .request(&req)
+                .expect("request")
+                .into_first()
+                .expect("one");
+            assert_eq!(o.status, Status::Http(403), "{from} -> {to}");
+            let lines: Vec<String> = [o.client_log, o.server_log].into_iter().flatten().collect();
+            assert_eq!(lines.len(), logged, "{from} -> {to}");
+            let log = parse_proxy_log("both.log", &(lines.join("\n") + "\n"))
+                .expect("the simulator's lines read");
+            let (flows, unresolved) = logged_flows(&res, &log.access);
+            assert_eq!(unresolved, 0, "{from} -> {to}");
+            assert_eq!(flows.len(), 1, "{from} -> {to}: {flows:#?}");
+            assert_eq!(flows[0].to.as_str(), "db.foo:7000", "{from} -> {to}");
+            assert!(flows[0].server.is_some(), "{from} -> {to}");
+        }
+    }
 }

@@ -8,8 +8,9 @@
 
 use rustls_pki_types::CertificateDer;
 
-use crate::model::Resources;
+use crate::model::{Resources, Workload};
 use crate::outcome::Outcome;
+use crate::policy::resolve_destination;
 use crate::request::RequestSpec;
 use crate::tls_params::TlsParams;
 use crate::SimTime;
@@ -74,4 +75,29 @@ impl Evidence {
     pub fn destinations(&self) -> impl Iterator<Item = &ProxyEvidence> {
         self.proxies.iter().filter(|p| p.role == Role::Destination)
     }
+}
+
+/// The pods an Evidence bundle describes for `req`: the source, then each distinct endpoint
+/// workload of its destination, in the order the destination lists them. One rule for the
+/// simulator's bundle and the one built from a cluster's artifacts.
+pub fn involved<'r>(res: &'r Resources, req: &RequestSpec) -> Vec<(&'r Workload, Role)> {
+    let mut out = Vec::new();
+    let Ok(source) = res.find_workload(&req.from) else {
+        return out;
+    };
+    out.push((source, Role::Source));
+    if let Ok(dest) = resolve_destination(res, &source.meta.namespace, &req.to) {
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for ep in &dest.endpoints {
+            let Some(w) = res.workload(&ep.namespace, &ep.workload) else {
+                continue;
+            };
+            let key = (w.meta.namespace.as_str(), w.meta.name.as_str());
+            if !seen.contains(&key) {
+                seen.push(key);
+                out.push((w, Role::Destination));
+            }
+        }
+    }
+    out
 }

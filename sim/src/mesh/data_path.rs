@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use super::{Mesh, MeshError};
 use crate::metrics::RequestMeta;
-use crate::model::{ClientTlsMode, Workload};
+use crate::model::{ClientTlsMode, Resources, Workload};
 use crate::outcome::Outcomes;
 use crate::policy::{
     client_tls_for_endpoint, outbound_bypass, resolve_destination, ClientTlsChoice, Destination,
@@ -82,14 +82,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
         let mut hops = Vec::with_capacity(sides.len());
         let mut endpoints = Vec::with_capacity(sides.len());
         for (client, server, ep) in sides {
-            let ep_workload = resources
-                .workload(&ep.namespace, &ep.workload)
-                .ok_or_else(|| {
-                    MeshError(format!(
-                        "endpoint {}/{} vanished",
-                        ep.namespace, ep.workload
-                    ))
-                })?;
+            let ep_workload = endpoint_workload(resources, &ep)?;
             let destination_ip = pod_ips.get(&ep.namespace, &ep.workload);
             let (resources, authz) = (&*resources, &*authz);
             let authorize = move |input: &AuthzInput| -> AuthzVerdict {
@@ -160,6 +153,16 @@ pub(super) fn protocol_of(mesh: &Mesh, req: &RequestSpec) -> Result<Protocol, Me
     let dest = resolve_destination(&mesh.resources, &from.meta.namespace, &req.to)
         .map_err(|e| MeshError(e.to_string()))?;
     Ok(req.protocol_to(dest.port.istio_protocol()))
+}
+
+/// The workload behind an endpoint (resolved from the same resources a moment before).
+fn endpoint_workload<'r>(res: &'r Resources, ep: &Endpoint) -> Result<&'r Workload, MeshError> {
+    res.workload(&ep.namespace, &ep.workload).ok_or_else(|| {
+        MeshError(format!(
+            "endpoint {}/{} vanished",
+            ep.namespace, ep.workload
+        ))
+    })
 }
 
 /// The pod IP of a workload, as text for connections and access logs.
@@ -287,15 +290,7 @@ fn server_side(
             app,
         });
     }
-    let workload = mesh
-        .resources
-        .workload(&ep.namespace, &ep.workload)
-        .ok_or_else(|| {
-            MeshError(format!(
-                "endpoint {}/{} vanished",
-                ep.namespace, ep.workload
-            ))
-        })?;
+    let workload = endpoint_workload(&mesh.resources, ep)?;
     let mode = mesh
         .peer_authn
         .effective(&mesh.resources, workload)

@@ -3,10 +3,9 @@
 //! here reads faults; a real cluster could supply the same bundle.
 
 use super::Mesh;
-use crate::evidence::{Evidence, ProxyEvidence, Role};
+use crate::evidence::{involved, Evidence, ProxyEvidence, Role};
 use crate::model::Workload;
 use crate::outcome::Outcome;
-use crate::policy::resolve_destination;
 use crate::request::RequestSpec;
 
 impl Mesh {
@@ -14,24 +13,10 @@ impl Mesh {
     /// destination (an unknown source or host just leaves them out).
     pub fn evidence(&self, req: &RequestSpec, outcome: &Outcome) -> Evidence {
         let res = &self.resources;
-        let mut proxies = Vec::new();
-        let source = res.find_workload(&req.from).ok();
-        if let Some(w) = source {
-            proxies.push(self.proxy_evidence(w, Role::Source));
-            if let Ok(dest) = resolve_destination(res, &w.meta.namespace, &req.to) {
-                let mut seen = Vec::new();
-                for ep in &dest.endpoints {
-                    let key = (ep.namespace.clone(), ep.workload.clone());
-                    if seen.contains(&key) {
-                        continue;
-                    }
-                    seen.push(key);
-                    if let Some(ew) = res.workload(&ep.namespace, &ep.workload) {
-                        proxies.push(self.proxy_evidence(ew, Role::Destination));
-                    }
-                }
-            }
-        }
+        let proxies = involved(res, req)
+            .into_iter()
+            .map(|(w, role)| self.proxy_evidence(w, role))
+            .collect();
         Evidence {
             resources: res.clone(),
             request: req.clone(),

@@ -21,8 +21,8 @@ pub use authz::{
     RequestFacts, RuleMiss, DRY_RUN_ANNOTATION, EXT_AUTHZ_DENIED,
 };
 pub use client_tls::{
-    client_tls_for_endpoint, client_tls_for_release, client_tls_for_subset, ClientTlsChoice,
-    ClientTlsRelease, ClientTlsSource, RequestTlsNames, RouterHost, ServerRoots,
+    client_tls_for_endpoint, client_tls_for_release, client_tls_for_subset, parse_istio_sni,
+    ClientTlsChoice, ClientTlsRelease, ClientTlsSource, RequestTlsNames, RouterHost, ServerRoots,
 };
 pub use decision::Decision;
 pub use destination_rule::SelectedDestinationRule;

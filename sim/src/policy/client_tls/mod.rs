@@ -296,6 +296,15 @@ pub fn istio_sni(service_port: u16, subset: Option<&str>, fqdn: &str) -> String 
     format!("outbound_.{service_port}_.{}_.{fqdn}", subset.unwrap_or(""))
 }
 
+/// The service port and FQDN an [`istio_sni`] names, as the destination's access log shows it
+/// in `%REQUESTED_SERVER_NAME%`; `None` for any other server name.
+pub fn parse_istio_sni(sni: &str) -> Option<(u16, &str)> {
+    let rest = sni.strip_prefix("outbound_.")?;
+    let (port, rest) = rest.split_once("_.")?;
+    let (_subset, fqdn) = rest.split_once("_.")?;
+    Some((port.parse().ok()?, fqdn))
+}
+
 fn default_sni(dest: &Destination, subset: Option<&str>) -> String {
     istio_sni(dest.port.port, subset, &dest.fqdn)
 }

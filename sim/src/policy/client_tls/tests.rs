@@ -719,3 +719,25 @@ fn router_host_drops_the_port_and_knows_ip_addresses() {
         );
     }
 }
+
+#[test]
+fn an_istio_sni_reads_back_as_its_port_and_host() {
+    let sni = istio_sni(7000, None, "db.foo.svc.cluster.local");
+    assert_eq!(
+        parse_istio_sni(&sni),
+        Some((7000, "db.foo.svc.cluster.local"))
+    );
+    let subset = istio_sni(80, Some("v1"), "web.bar.svc.cluster.local");
+    assert_eq!(
+        parse_istio_sni(&subset),
+        Some((80, "web.bar.svc.cluster.local"))
+    );
+    for other in [
+        "-",
+        "web.bar.svc.cluster.local",
+        "outbound_.x_._.h",
+        "outbound_.80_.",
+    ] {
+        assert_eq!(parse_istio_sni(other), None, "{other}");
+    }
+}
