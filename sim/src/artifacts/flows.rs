@@ -128,34 +128,36 @@ fn sni_destination(l: &AccessLog) -> Option<HostPort> {
     Some(HostPort::service_port(service, namespace, port))
 }
 
-/// The Service port an inbound HTTP line's `:authority` names (with its port), a short host
-/// read in the caller's namespace.
+/// The Service port an inbound HTTP line's `:authority` names (with its port).
 fn authority_destination(l: &AccessLog, caller: Option<&Workload>) -> Option<HostPort> {
     let h: HostPort = l.authority.parse().ok()?;
-    let namespace = match &h.namespace {
-        Some(ns) => ns.clone(),
-        None => caller?.meta.namespace.clone(),
-    };
-    Some(HostPort::service_port(&h.service, &namespace, h.port))
+    Some(one_spelling(h, caller))
 }
 
 /// The destination of an outbound line: `outbound|PORT|SUBSET|FQDN`, else its `:authority`.
-fn outbound_destination(l: &AccessLog) -> Option<HostPort> {
+fn outbound_destination(l: &AccessLog, caller: Option<&Workload>) -> Option<HostPort> {
     let mut parts = l.upstream_cluster.split('|');
-    let parsed: Option<HostPort> = if parts.next() == Some("outbound") {
+    if parts.next() == Some("outbound") {
         let port = parts.next()?;
         let host = parts.nth(1)?;
-        format!("{host}:{port}").parse().ok()
+        let h: HostPort = format!("{host}:{port}").parse().ok()?;
+        Some(one_spelling(h, caller))
     } else {
-        (l.authority != "-")
-            .then(|| l.authority.parse().ok())
-            .flatten()
-    };
-    // One spelling per Service port, so both sides' lines land on the same flow.
-    parsed.map(|h| match &h.namespace {
+        authority_destination(l, caller)
+    }
+}
+
+/// One spelling per Service port (`SVC.NS:PORT`, a short host read in the caller's namespace),
+/// so both sides' lines land on the same flow.
+fn one_spelling(h: HostPort, caller: Option<&Workload>) -> HostPort {
+    match h
+        .namespace
+        .as_deref()
+        .or(caller.map(|w| w.meta.namespace.as_str()))
+    {
         Some(ns) => HostPort::service_port(&h.service, ns, h.port),
         None => h,
-    })
+    }
 }
 
 /// One request as the logs show it: who called what, and both sides' lines when logged.
@@ -268,7 +270,7 @@ pub fn logged_flows(res: &Resources, lines: &[ParsedAccessLog]) -> (Vec<LoggedFl
         let dir = direction(l);
         let from = ips.owner(&l.downstream_remote);
         let to = match dir {
-            Direction::Outbound => outbound_destination(l),
+            Direction::Outbound => outbound_destination(l, from),
             // Two ports of one Service can target the same container port, so the Service
             // port comes from what the client named: the SNI of an mTLS line, else the HTTP
             // `:authority` (a short host in the caller's namespace), else the first Service

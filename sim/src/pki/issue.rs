@@ -78,6 +78,14 @@ pub(crate) fn workload_leaf_params(san: SanType) -> CertificateParams {
     // Istio leaves the subject empty; rcgen then marks the SAN critical (RFC 5280 §4.2.1.6).
     params.distinguished_name = DistinguishedName::new();
     params.subject_alt_names = vec![san];
+    set_workload_leaf_usages(&mut params);
+    params
+}
+
+/// The usages of an Istio workload leaf (same source as [`workload_leaf_params`]): not a CA,
+/// digital signature + key encipherment, server and client auth, an authority key id. Also for
+/// leaves that keep another subject (the replay's twins of real certificates).
+pub(crate) fn set_workload_leaf_usages(params: &mut CertificateParams) {
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
@@ -88,7 +96,6 @@ pub(crate) fn workload_leaf_params(san: SanType) -> CertificateParams {
     ];
     params.is_ca = IsCa::ExplicitNoCa;
     params.use_authority_key_identifier_extension = true;
-    params
 }
 
 fn uri_san(spiffe: &SpiffeId) -> Result<SanType, PkiError> {

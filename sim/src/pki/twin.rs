@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType, SerialNumber,
 };
 use rustls_pki_types::CertificateDer;
 use x509_parser::certificate::X509Certificate;
@@ -18,6 +18,7 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
 
 use super::ca::to_datetime;
+use super::issue::{set_workload_leaf_usages, workload_leaf_params};
 use super::keys::{generate_pkcs8, load_key_pair, KeyType};
 use super::{fingerprint, key_type, PkiError, TrustBundle, WorkloadCert};
 use crate::SimTime;
@@ -248,16 +249,7 @@ impl TwinPki {
             }
         }
         params.subject_alt_names = sans;
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.use_authority_key_identifier_extension = true;
+        set_workload_leaf_usages(&mut params);
         let kt = key_type(leaf_der).unwrap_or(KeyType::EcdsaP256);
         // One RSA key per process and seed: generating one costs about half a second.
         let key_purpose = match kt {
@@ -310,25 +302,16 @@ impl TwinPki {
             return Ok(None);
         }
         self.twin_ca(&fp, 0)?;
-        let mut params = CertificateParams::default();
         let uri = spiffe.to_string();
-        params.subject_alt_names =
-            vec![SanType::URI(uri.clone().try_into().map_err(|e| {
-                PkiError::Certificate(format!("URI SAN {uri:?}: {e}"))
-            })?)];
+        let mut params = workload_leaf_params(SanType::URI(
+            uri.clone()
+                .try_into()
+                .map_err(|e| PkiError::Certificate(format!("URI SAN {uri:?}: {e}")))?,
+        ));
         let not_before = at.offset(-60);
         let not_after = at.plus(std::time::Duration::from_secs(86400));
         params.not_before = to_datetime(not_before)?;
         params.not_after = to_datetime(not_after)?;
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        params.is_ca = IsCa::ExplicitNoCa;
         let key_pkcs8 = generate_pkcs8(
             KeyType::EcdsaP256,
             self.seed,
