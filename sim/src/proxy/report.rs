@@ -158,15 +158,17 @@ pub(super) fn client_log(
             .unwrap_or_else(|| "-".into());
         l.route = "default".into();
     }
-    // `tcp_proxy` has no response code: Envoy logs 0 whatever bytes came back.
+    // `tcp_proxy` sets no response code, so `%RESPONSE_CODE%` prints 0 whatever bytes came back
+    // (Envoy `source/common/formatter/stream_info_formatter.cc`, `RESPONSE_CODE`).
     l.code = match (chain, out.status) {
         (OutboundChain::Http, Status::Http(c)) => c,
         _ => 0,
     };
     l.flags = out.response_flags.clone();
     // A response the upstream sent (even the destination's own 403 or 400) is proxied as it
-    // came: the client's HCM logs `via_upstream`, and the deciding proxy's reason is in the
-    // destination's line only. Local replies (UF, UO, UH, NR, DPE...) carry a flag.
+    // came: the router records `via_upstream` (Envoy `source/common/router/upstream_request.cc`,
+    // `UpstreamRequest::decodeHeaders`), and the deciding proxy's reason is in the destination's
+    // line only. Local replies (UF, UO, UH, NR, DPE...) carry a flag.
     let proxied = chain == OutboundChain::Http
         && parsed
         && out.response_flags.is_empty()
