@@ -2,23 +2,25 @@
 //! digraph or an SVG grid; from the analysis path, or through the data path with `--handshake`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use sim::analysis::{self, Flow, MatrixNote};
+use sim::analysis::{self, Flow, Matrix, MatrixNote};
 use sim::vocab::join;
 use sim::vocab::Status;
 use sim::{Fault, Resources};
 
 use super::config::build_mesh;
-use super::matrix_filter::{summary, summary_table, FlowFilter, OutcomeCount};
-use super::output::emit_then;
+use super::matrix_filter::{glob, summary_table, FlowFilter, OutcomeCount, SummaryCounter};
+use super::progress::Progress;
 use super::{MatrixArgs, MatrixFormat, EXIT_BAD_INPUT, EXIT_OK};
 
 /// `matrix --format json`.
-#[derive(Debug, Serialize)]
-struct MatrixJson<'a> {
-    flows: &'a [Flow],
+#[derive(Serialize)]
+#[serde(bound = "")]
+struct MatrixJson<'a, I: Iterator<Item = Result<Flow, String>>> {
+    flows: FlowSeq<I>,
     /// Workloads and Services the matrix leaves out, and why (absent when none).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     notes: &'a [MatrixNote],
@@ -45,22 +47,11 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
         );
         return EXIT_BAD_INPUT;
     }
-    let computed = args.config.load().and_then(|(resources, faults)| {
-        let flows = flows_of(
-            "matrix",
-            &args.config.files,
-            resources.clone(),
-            faults,
-            &Handshake {
-                enabled: args.handshake,
-                faults: &args.faults,
-                at: args.at,
-                seed: args.seed,
-            },
-        )?;
-        Ok((resources, flows))
-    });
-    let (resources, mut flows) = match computed {
+    if args.summary && !matches!(args.format, MatrixFormat::Table | MatrixFormat::Json) {
+        eprintln!("meshsim matrix: --summary prints a table or json (--format table|json)");
+        return EXIT_BAD_INPUT;
+    }
+    let (resources, faults) = match args.config.load() {
         Ok(x) => x,
         Err(e) => {
             eprintln!("{e}");
@@ -72,45 +63,123 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
         to: args.to.clone(),
         only: args.only,
     };
-    flows.retain(|f| filter.keeps(f));
     let notes = analysis::matrix_notes(&resources);
-    if args.summary {
-        let rows = summary(&flows);
-        let text = match args.format {
-            MatrixFormat::Table => summary_table(&rows, flows.len()),
-            MatrixFormat::Json => {
-                let mut s = serde_json::to_string_pretty(&SummaryJson {
-                    flows: flows.len(),
-                    outcomes: &rows,
-                    notes: &notes,
-                })
-                .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
-                s.push('\n');
-                s
-            }
-            MatrixFormat::Csv | MatrixFormat::Dot | MatrixFormat::Svg => {
-                eprintln!("meshsim matrix: --summary prints a table or json (--format table|json)");
+    let written = if args.handshake {
+        let hs = Handshake {
+            enabled: true,
+            faults: &args.faults,
+            at: args.at,
+            seed: args.seed,
+        };
+        match flows_of("matrix", &args.config.files, resources.clone(), faults, &hs) {
+            Ok(flows) => write_matrix(
+                &args,
+                &resources,
+                &notes,
+                flows.into_iter().map(Ok),
+                &filter,
+            ),
+            Err(e) => {
+                eprintln!("{e}");
                 return EXIT_BAD_INPUT;
             }
-        };
-        return emit_then("matrix", &text, None, EXIT_OK);
+        }
+    } else {
+        note_ignored_faults("matrix", &args.config.files, &faults);
+        let mut m = Matrix::new(&resources);
+        if let Some(p) = &filter.from {
+            m.retain_sources(|from| glob(p, from));
+        }
+        if let Some(p) = &filter.to {
+            m.retain_targets(|to| glob(p, to));
+        }
+        let mut progress = Progress::new("matrix", m.len());
+        let flows = m.flows(move |done| progress.update(done));
+        write_matrix(&args, &resources, &notes, flows, &filter)
+    };
+    match written {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("meshsim matrix: {e}");
+            EXIT_BAD_INPUT
+        }
     }
-    let text = match args.format {
-        MatrixFormat::Table => table(&flows, &notes),
-        MatrixFormat::Json => json(&flows, &notes),
+}
+
+/// Writes the flows `filter` keeps, in `args.format` (or its summary), to stdout as they come.
+fn write_matrix(
+    args: &MatrixArgs,
+    resources: &Resources,
+    notes: &[MatrixNote],
+    flows: impl Iterator<Item = Result<Flow, String>>,
+    filter: &FlowFilter,
+) -> Result<(), String> {
+    let kept = flows.filter(|f| f.as_ref().map_or(true, |f| filter.keeps(f)));
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let io = |e: std::io::Error| format!("cannot write to stdout: {e}");
+    if args.summary {
+        let mut counter = SummaryCounter::default();
+        for f in kept {
+            counter.add(&f?);
+        }
+        let (rows, total) = counter.finish();
+        let text = match args.format {
+            MatrixFormat::Json => pretty_json(&SummaryJson {
+                flows: total,
+                outcomes: &rows,
+                notes,
+            }),
+            _ => summary_table(&rows, total),
+        };
+        out.write_all(text.as_bytes()).map_err(io)?;
+        return out.flush().map_err(io);
+    }
+    match args.format {
+        MatrixFormat::Table => table(&mut out, kept, notes)?,
+        MatrixFormat::Json => json(&mut out, kept, notes)?,
         MatrixFormat::Csv | MatrixFormat::Dot | MatrixFormat::Svg => {
             // Neither format has room for prose; the notes go to stderr so they are not silent.
-            for n in &notes {
+            for n in notes {
                 eprintln!("meshsim matrix: note: {}: {}", n.subject, n.note);
             }
             match args.format {
-                MatrixFormat::Csv => csv(&flows),
-                MatrixFormat::Svg => super::matrix_svg::svg(&flows),
-                _ => dot(&resources, &flows),
+                MatrixFormat::Csv => csv(&mut out, kept)?,
+                format => {
+                    // A drawing needs every flow at once.
+                    let flows: Vec<Flow> = kept.collect::<Result<_, _>>()?;
+                    let text = if format == MatrixFormat::Svg {
+                        super::matrix_svg::svg(&flows)
+                    } else {
+                        dot(resources, &flows)
+                    };
+                    out.write_all(text.as_bytes()).map_err(io)?;
+                }
             }
         }
-    };
-    emit_then("matrix", &text, None, EXIT_OK)
+    }
+    out.flush().map_err(io)
+}
+
+/// `serde_json::to_string_pretty` of `value`, with a final line break.
+fn pretty_json(value: &impl Serialize) -> String {
+    let mut s = serde_json::to_string_pretty(value)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
+    s.push('\n');
+    s
+}
+
+/// On the analysis path a scenario file's faults are named on stderr: only the data path
+/// injects them.
+fn note_ignored_faults(command: &str, files: &[PathBuf], faults: &[Fault]) {
+    if !faults.is_empty() {
+        let shown: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "meshsim {command}: note: the configuration ({}) declares {} fault(s); the \
+             analysis path ignores faults (add --handshake)",
+            shown.join(", "),
+            faults.len()
+        );
+    }
 }
 
 /// How to compute flows through the data path.
@@ -125,8 +194,8 @@ pub(super) struct Handshake<'a> {
     pub seed: u64,
 }
 
-/// The flows of one configuration: analysis path, or the data path when `hs.enabled`. A scenario
-/// file's faults only matter on the data path; without it they are named on stderr.
+/// The flows of one configuration in memory: analysis path, or the data path when `hs.enabled`.
+/// A scenario file's faults only matter on the data path; without it they are named on stderr.
 pub(super) fn flows_of(
     command: &str,
     files: &[PathBuf],
@@ -135,15 +204,7 @@ pub(super) fn flows_of(
     hs: &Handshake<'_>,
 ) -> Result<Vec<Flow>, String> {
     if !hs.enabled {
-        if !faults.is_empty() {
-            let shown: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
-            eprintln!(
-                "meshsim {command}: note: the configuration ({}) declares {} fault(s); the \
-                 analysis path ignores faults (add --handshake)",
-                shown.join(", "),
-                faults.len()
-            );
-        }
+        note_ignored_faults(command, files, &faults);
         return analysis::matrix(&resources).map_err(|e| format!("meshsim {command}: {e}"));
     }
     faults.extend(hs.faults.iter().cloned());
@@ -169,8 +230,41 @@ pub(super) fn codes_text(flow: &Flow) -> String {
     }
 }
 
-fn table(flows: &[Flow], notes: &[MatrixNote]) -> String {
-    let header = [
+/// How many rows the table holds before printing: their widths set the columns'. A longer
+/// matrix streams its later rows in those columns (a wider cell pushes its row's later cells).
+const TABLE_ROWS_MEASURED: usize = 100_000;
+
+/// One table row's cells.
+fn table_cells(f: &Flow) -> [String; 7] {
+    [
+        f.from.clone(),
+        f.to.clone(),
+        f.status.to_string(),
+        if f.mtls { "yes".into() } else { "no".into() },
+        flags_text(f),
+        f.tls_error.clone().unwrap_or_else(|| "-".into()),
+        codes_text(f),
+    ]
+}
+
+/// One aligned line: every cell but the last padded to its column's width.
+fn table_line(out: &mut impl Write, cells: &[&str], widths: &[usize; 7]) -> std::io::Result<()> {
+    for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        if i + 1 == cells.len() {
+            out.write_all(cell.as_bytes())?;
+        } else {
+            write!(out, "{cell:<w$}  ")?;
+        }
+    }
+    out.write_all(b"\n")
+}
+
+fn table(
+    out: &mut impl Write,
+    mut flows: impl Iterator<Item = Result<Flow, String>>,
+    notes: &[MatrixNote],
+) -> Result<(), String> {
+    const HEADER: [&str; 7] = [
         "FROM",
         "TO",
         "STATUS",
@@ -179,60 +273,72 @@ fn table(flows: &[Flow], notes: &[MatrixNote]) -> String {
         "TLS_ERROR",
         "CODES",
     ];
-    let rows: Vec<[String; 7]> = flows
-        .iter()
-        .map(|f| {
-            [
-                f.from.clone(),
-                f.to.clone(),
-                f.status.to_string(),
-                if f.mtls { "yes".into() } else { "no".into() },
-                flags_text(f),
-                f.tls_error.clone().unwrap_or_else(|| "-".into()),
-                codes_text(f),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
+    let io = |e: std::io::Error| format!("cannot write to stdout: {e}");
+    let (mut total, mut ok) = (0usize, 0usize);
+    let mut count = |f: &Flow| {
+        total += 1;
+        ok += usize::from(f.status.is_success());
+    };
+    let mut measured: Vec<[String; 7]> = Vec::new();
+    for f in flows.by_ref() {
+        let f = f?;
+        count(&f);
+        measured.push(table_cells(&f));
+        if measured.len() == TABLE_ROWS_MEASURED {
+            break;
+        }
+    }
+    let mut widths = HEADER.map(str::len);
+    for row in &measured {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.len());
         }
     }
-    let line = |cells: &[&str]| {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(cell);
-            } else {
-                s.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        s.push('\n');
-        s
-    };
-    let mut out = line(&header);
-    for row in &rows {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        out.push_str(&line(&cells));
+    table_line(out, &HEADER, &widths).map_err(io)?;
+    for row in measured {
+        table_line(out, &row.each_ref().map(String::as_str), &widths).map_err(io)?;
     }
-    let ok = flows.iter().filter(|f| f.status.is_success()).count();
-    out.push_str(&format!(
-        "{} flow(s): {ok} succeed, {} fail\n",
-        flows.len(),
-        flows.len() - ok
-    ));
+    for f in flows {
+        let f = f?;
+        count(&f);
+        let row = table_cells(&f);
+        table_line(out, &row.each_ref().map(String::as_str), &widths).map_err(io)?;
+    }
+    writeln!(out, "{total} flow(s): {ok} succeed, {} fail", total - ok).map_err(io)?;
     for n in notes {
-        out.push_str(&format!("note: {}: {}\n", n.subject, n.note));
+        writeln!(out, "note: {}: {}", n.subject, n.note).map_err(io)?;
     }
-    out
+    Ok(())
 }
 
-fn json(flows: &[Flow], notes: &[MatrixNote]) -> String {
-    let mut s = serde_json::to_string_pretty(&MatrixJson { flows, notes })
-        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
-    s.push('\n');
-    s
+/// The flows as a JSON sequence serialised as they come, so `matrix --format json` never holds
+/// the matrix; its bytes are those of serialising the whole `Vec<Flow>`.
+struct FlowSeq<I>(std::cell::RefCell<Option<I>>);
+
+impl<I: Iterator<Item = Result<Flow, String>>> Serialize for FlowSeq<I> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let flows = self.0.borrow_mut().take();
+        let mut seq = serializer.serialize_seq(None)?;
+        for f in flows.into_iter().flatten() {
+            seq.serialize_element(&f.map_err(S::Error::custom)?)?;
+        }
+        seq.end()
+    }
+}
+
+fn json(
+    out: &mut impl Write,
+    flows: impl Iterator<Item = Result<Flow, String>>,
+    notes: &[MatrixNote],
+) -> Result<(), String> {
+    let doc = MatrixJson {
+        flows: FlowSeq(std::cell::RefCell::new(Some(flows))),
+        notes,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| format!("{e}"))?;
+    out.write_all(b"\n")
+        .map_err(|e| format!("cannot write to stdout: {e}"))
 }
 
 /// One CSV field, quoted when it holds a separator, a quote or a line break (RFC 4180).
@@ -244,24 +350,29 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn csv(flows: &[Flow]) -> String {
-    // Lists inside a field are `|`-separated so a row never needs quoting in practice.
-    let mut out = String::from("from,to,status,mtls,response_flags,tls_error,codes\n");
+fn csv(
+    out: &mut impl Write,
+    flows: impl Iterator<Item = Result<Flow, String>>,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("cannot write to stdout: {e}");
+    out.write_all(b"from,to,status,mtls,response_flags,tls_error,codes\n")
+        .map_err(io)?;
     for f in flows {
+        let f = f?;
+        // Lists inside a field are `|`-separated so a row never needs quoting in practice.
         let cells = [
-            f.from.clone(),
-            f.to.clone(),
+            f.from,
+            f.to,
             f.status.to_string(),
             f.mtls.to_string(),
             join(&f.response_flags, "|"),
-            f.tls_error.clone().unwrap_or_default(),
+            f.tls_error.unwrap_or_default(),
             join(&f.codes, "|"),
         ];
         let row: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
-        out.push_str(&row.join(","));
-        out.push('\n');
+        writeln!(out, "{}", row.join(",")).map_err(io)?;
     }
-    out
+    Ok(())
 }
 
 /// The edge colour of an outcome: green 2xx over mTLS, blue 2xx in plaintext, orange 403 (an
@@ -389,12 +500,56 @@ mod tests {
             flow(Status::Http(200), true, &[]),
             flow(Status::Http(503), false, &["UF", "URX"]),
         ];
-        let t = table(&flows, &[]);
+        let mut out = Vec::new();
+        table(&mut out, flows.into_iter().map(Ok), &[]).unwrap();
+        let t = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = t.lines().collect();
         let col = lines[0].find("STATUS").unwrap();
         assert_eq!(&lines[1][col..col + 3], "200");
         assert_eq!(&lines[2][col..col + 3], "503");
         assert!(t.ends_with("2 flow(s): 1 succeed, 1 fail\n"), "{t}");
+    }
+
+    #[test]
+    fn streamed_json_has_the_bytes_of_the_whole_document() {
+        #[derive(Serialize)]
+        struct Whole<'a> {
+            flows: &'a [Flow],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            notes: &'a [MatrixNote],
+        }
+        let note = MatrixNote {
+            subject: "Service/default/kubernetes".into(),
+            note: "has no selector".into(),
+        };
+        let mut flows = [
+            flow(Status::Http(200), true, &[]),
+            flow(Status::Http(503), false, &["UF", "URX"]),
+        ];
+        flows[1].tls_error = Some("TLSV1_ALERT_UNKNOWN_CA".into());
+        for (flows, notes) in [
+            (&flows[..], &[][..]),
+            (&flows[..], std::slice::from_ref(&note)),
+            (&[][..], &[][..]),
+        ] {
+            let mut out = Vec::new();
+            json(&mut out, flows.iter().cloned().map(Ok), notes).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                pretty_json(&Whole { flows, notes })
+            );
+        }
+    }
+
+    #[test]
+    fn a_failing_flow_stops_the_json_with_its_error() {
+        let flows = vec![
+            Ok(flow(Status::Http(200), true, &[])),
+            Err("boom".to_string()),
+        ];
+        let mut out = Vec::new();
+        let e = json(&mut out, flows.into_iter(), &[]).unwrap_err();
+        assert!(e.contains("boom"), "{e}");
     }
 
     #[test]

@@ -84,16 +84,33 @@ pub(super) struct OutcomeCount {
 pub(super) const EXAMPLES: usize = 3;
 
 /// The flows grouped by outcome and codes, failures first, then by size.
+#[cfg(test)]
 pub(super) fn summary(flows: &[Flow]) -> Vec<OutcomeCount> {
-    let mut groups: BTreeMap<(String, bool, String, String), OutcomeCount> = BTreeMap::new();
+    let mut counter = SummaryCounter::default();
     for f in flows {
+        counter.add(f);
+    }
+    counter.finish().0
+}
+
+/// Counts flows by outcome and codes as they stream past, keeping [`EXAMPLES`] of each.
+#[derive(Debug, Default)]
+pub(super) struct SummaryCounter {
+    groups: BTreeMap<(String, bool, String, String), OutcomeCount>,
+    total: usize,
+}
+
+impl SummaryCounter {
+    /// Counts one flow.
+    pub(super) fn add(&mut self, f: &Flow) {
+        self.total += 1;
         let key = (
             f.status.to_string(),
             f.mtls,
             super::matrix::flags_text(f),
             super::matrix::codes_text(f),
         );
-        let g = groups.entry(key).or_insert_with(|| OutcomeCount {
+        let g = self.groups.entry(key).or_insert_with(|| OutcomeCount {
             status: f.status,
             mtls: f.mtls,
             response_flags: f.response_flags.clone(),
@@ -106,10 +123,14 @@ pub(super) fn summary(flows: &[Flow]) -> Vec<OutcomeCount> {
             g.examples.push(format!("{} -> {}", f.from, f.to));
         }
     }
-    let mut out: Vec<OutcomeCount> = groups.into_values().collect();
-    // Stable: BTreeMap order breaks ties.
-    out.sort_by_key(|g| (g.status.is_success(), std::cmp::Reverse(g.flows)));
-    out
+
+    /// The groups, failures first, then by size, and how many flows were counted.
+    pub(super) fn finish(self) -> (Vec<OutcomeCount>, usize) {
+        let mut out: Vec<OutcomeCount> = self.groups.into_values().collect();
+        // Stable: BTreeMap order breaks ties.
+        out.sort_by_key(|g| (g.status.is_success(), std::cmp::Reverse(g.flows)));
+        (out, self.total)
+    }
 }
 
 /// The summary as an aligned table.

@@ -14,6 +14,7 @@ mod matrix_svg;
 mod metrics;
 mod output;
 mod probe;
+mod progress;
 mod run;
 
 use std::path::PathBuf;

@@ -4,8 +4,11 @@
 
 use serde::Serialize;
 
+use rayon::prelude::*;
+
 use super::Analyzer;
 use crate::model::{Resources, Service, Workload, WorkloadRole};
+use crate::policy::Destination;
 use crate::request::RequestSpec;
 use crate::vocab::{FindingCode, HostPort, Protocol, ResponseFlag, Status, WorkloadRef};
 
@@ -101,25 +104,27 @@ pub fn matrix_notes(res: &Resources) -> Vec<MatrixNote> {
     out
 }
 
-/// The request of every flow: each workload with at least one replica to each TCP port of each
-/// Service, with the port's default protocol ([`crate::vocab::IstioProtocol::default_request`]:
-/// a TCP payload to TCP ports, HTTP otherwise), sorted by source then destination. Sources and
-/// Services that [`matrix_notes`] names are left out.
-pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
-    // Sorted by the `NS/NAME` text, as the matrix prints it (not by namespace then name).
-    let mut sources: Vec<(String, WorkloadRef)> = res
+/// The sources of a matrix: each workload with at least one replica that [`matrix_notes`] does
+/// not leave out, as (`NS/NAME`, index in `res.workloads`), sorted by the printed text (not by
+/// namespace then name).
+fn matrix_sources(res: &Resources) -> Vec<(String, usize)> {
+    let mut sources: Vec<(String, usize)> = res
         .workloads
         .iter()
-        .filter(|w| w.replicas > 0 && source_left_out(w).is_none())
-        .map(|w| {
-            (
-                w.proxy_id(),
-                WorkloadRef::new(&w.meta.namespace, &w.meta.name),
-            )
-        })
+        .enumerate()
+        .filter(|(_, w)| w.replicas > 0 && source_left_out(w).is_none())
+        .map(|(i, w)| (w.proxy_id(), i))
         .collect();
+    // The first of two same-named workloads, as `Resources::workload` finds it.
     sources.sort();
-    sources.dedup();
+    sources.dedup_by(|a, b| a.0 == b.0);
+    sources
+}
+
+/// The destinations of a matrix: each TCP port of each Service that [`matrix_notes`] does not
+/// leave out, with the port's default protocol ([`crate::vocab::IstioProtocol::default_request`]:
+/// a TCP payload to TCP ports, HTTP otherwise), sorted by the printed `SVC.NS:PORT` text.
+fn matrix_targets(res: &Resources) -> Vec<(HostPort, Protocol)> {
     let mut targets: Vec<(HostPort, Protocol)> = Vec::new();
     for svc in res
         .services
@@ -134,41 +139,159 @@ pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
             ));
         }
     }
-    // Sorted by the `SVC.NS:PORT` text, as the matrix prints it.
     targets.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
     targets.dedup_by(|a, b| a.0.as_str() == b.0.as_str());
+    targets
+}
+
+/// The request of every flow: each [`matrix_sources`] workload to each [`matrix_targets`] port,
+/// sorted by source then destination, as the matrix prints them.
+pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
+    let sources = matrix_sources(res);
+    let targets = matrix_targets(res);
     let mut out = Vec::with_capacity(sources.len() * targets.len());
-    for (_, from) in &sources {
+    for &(_, i) in &sources {
+        let w = &res.workloads[i];
+        let from = WorkloadRef::new(&w.meta.namespace, &w.meta.name);
         for (to, protocol) in &targets {
-            out.push(RequestSpec {
-                from: from.clone(),
-                to: to.clone(),
-                protocol: Some(*protocol),
-                ..RequestSpec::default()
-            });
+            out.push(flow_request(from.clone(), to, *protocol));
         }
     }
     out
 }
 
-/// The matrix from the analysis path.
+/// The request a matrix sends from `from` to `to`.
+fn flow_request(from: WorkloadRef, to: &HostPort, protocol: Protocol) -> RequestSpec {
+    RequestSpec {
+        from,
+        to: to.clone(),
+        protocol: Some(protocol),
+        ..RequestSpec::default()
+    }
+}
+
+/// The matrix from the analysis path, in memory. [`Matrix`] streams it.
 pub fn matrix(res: &Resources) -> Result<Vec<Flow>, String> {
-    let analyzer = Analyzer::new(res);
-    flow_requests(res)
-        .iter()
-        .map(|req| {
-            let p = analyzer.predict(req)?;
-            Ok(Flow {
-                from: req.from.to_string(),
-                to: req.to.to_string(),
-                status: p.status,
-                mtls: p.mtls,
-                response_flags: p.response_flags,
-                tls_error: p.tls_error,
-                codes: p.codes,
+    Matrix::new(res).flows(|_| {}).collect()
+}
+
+/// One destination of a [`Matrix`]: its printed name, its request and its resolution.
+struct Target {
+    label: String,
+    request: RequestSpec,
+    resolved: Result<Destination, String>,
+}
+
+/// The analysis-path matrix of one configuration, computed a batch of rows at a time on every
+/// core and handed out in order, so a matrix of any size runs in bounded memory.
+///
+/// Every destination is resolved once (its host is fully qualified, so the caller's namespace
+/// does not change it) and the predictions run without their decision trace.
+pub struct Matrix<'a> {
+    analyzer: Analyzer<'a>,
+    /// (`NS/NAME`, index in `res.workloads`), sorted.
+    sources: Vec<(String, usize)>,
+    targets: Vec<Target>,
+}
+
+/// About how many flows a [`Matrix`] computes before handing them out: enough to keep every
+/// core busy, few enough that memory stays small (a flow is a few hundred bytes).
+const FLOWS_PER_BATCH: usize = 32_768;
+
+impl<'a> Matrix<'a> {
+    /// Every source to every destination of `res`.
+    pub fn new(res: &'a Resources) -> Matrix<'a> {
+        let analyzer = Analyzer::new(res).with_trace(false);
+        let targets = matrix_targets(res)
+            .into_iter()
+            .map(|(to, protocol)| {
+                let namespace = to.namespace_or("").to_string();
+                let resolved = analyzer.destination(&namespace, &to);
+                Target {
+                    label: to.to_string(),
+                    resolved: resolved.as_ref().clone(),
+                    request: flow_request(WorkloadRef::new("", ""), &to, protocol),
+                }
             })
-        })
-        .collect()
+            .collect();
+        Matrix {
+            sources: matrix_sources(res),
+            targets,
+            analyzer,
+        }
+    }
+
+    /// Keeps the sources whose `NS/NAME` passes `keep`.
+    pub fn retain_sources(&mut self, keep: impl Fn(&str) -> bool) {
+        self.sources.retain(|(label, _)| keep(label));
+    }
+
+    /// Keeps the destinations whose `SVC.NS:PORT` passes `keep`.
+    pub fn retain_targets(&mut self, keep: impl Fn(&str) -> bool) {
+        self.targets.retain(|t| keep(&t.label));
+    }
+
+    /// How many flows the matrix has.
+    pub fn len(&self) -> u64 {
+        self.sources.len() as u64 * self.targets.len() as u64
+    }
+
+    /// Whether the matrix has no flow.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The flows of one source, in destination order.
+    fn row(&self, source: &(String, usize)) -> Result<Vec<Flow>, String> {
+        let from = &self.analyzer.res.workloads[source.1];
+        self.targets
+            .iter()
+            .map(|t| {
+                let dest = t.resolved.as_ref().map_err(Clone::clone)?;
+                let p = self.analyzer.predict_to(from, dest, &t.request)?;
+                Ok(Flow {
+                    from: source.0.clone(),
+                    to: t.label.clone(),
+                    status: p.status,
+                    mtls: p.mtls,
+                    response_flags: p.response_flags,
+                    tls_error: p.tls_error,
+                    codes: p.codes,
+                })
+            })
+            .collect()
+    }
+
+    /// Every flow in matrix order (by source, then destination). `progress` hears how many
+    /// flows are done after each batch. The first error ends the iteration.
+    pub fn flows<'m>(
+        &'m self,
+        progress: impl FnMut(u64) + 'm,
+    ) -> impl Iterator<Item = Result<Flow, String>> + 'm {
+        let rows_per_batch = (FLOWS_PER_BATCH / self.targets.len().max(1)).max(1);
+        let mut progress = progress;
+        let mut done = 0u64;
+        self.sources
+            .chunks(rows_per_batch)
+            .flat_map(move |batch| {
+                let rows: Vec<Result<Vec<Flow>, String>> =
+                    batch.par_iter().map(|s| self.row(s)).collect();
+                done += batch.len() as u64 * self.targets.len() as u64;
+                progress(done);
+                rows
+            })
+            .flat_map(|row| match row {
+                Ok(flows) => flows.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            })
+            .scan(false, |failed, flow| {
+                // Stop after the first error.
+                (!*failed).then(|| {
+                    *failed = flow.is_err();
+                    flow
+                })
+            })
+    }
 }
 
 /// A flow whose outcome differs between two configurations.

@@ -5,23 +5,22 @@
 mod authz_cause;
 mod matrix;
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) use authz_cause::missed_allow_principals;
 pub use authz_cause::{denial_code, principal_mistake, PrincipalMistake};
 pub use matrix::{
     diff, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind, Flow,
-    FlowChange, MatrixNote,
+    FlowChange, Matrix, MatrixNote,
 };
 
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
     client_tls_for_endpoint, outbound_bypass, resolve_destination, AuthzIndex, ClientTlsChoice,
-    ClientTlsSource, Decision, Destination, HttpFacts, PeerAuthenticationIndex, PodIps,
-    RequestFacts, RouterHost, ServerRoots,
+    ClientTlsSource, Decision, Destination, HttpFacts, MergedPeerAuthentication,
+    PeerAuthenticationIndex, PodIps, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::boringssl;
@@ -79,77 +78,128 @@ pub struct Prediction {
 
 /// A destination as [`resolve_destination`] gave it (the error as text), shared by every flow
 /// to it.
-type Resolved = Rc<Result<Destination, String>>;
+type Resolved = Arc<Result<Destination, String>>;
 
-/// Compiled indices over one configuration, reused across many predictions (a matrix).
+/// Compiled indices over one configuration, reused across many predictions (a matrix). It is
+/// `Sync`: the matrix predicts flows on every core.
 #[derive(Debug)]
 pub struct Analyzer<'a> {
     res: &'a Resources,
     authz: AuthzIndex,
     peer_authn: PeerAuthenticationIndex,
     pod_ips: PodIps,
+    /// Whether predictions carry their decision trace ([`Prediction::trace`]). Building it
+    /// (formatted summaries, cloned decisions) costs more than the decision itself, so a matrix
+    /// that prints only outcomes runs without it.
+    trace: bool,
+    /// Index of each workload in `res.workloads`, by (namespace, name): every flow looks up its
+    /// source and its endpoint's workload, and a scan made that linear in the mesh's size.
+    workload_index: HashMap<(&'a str, &'a str), usize>,
+    /// Per workload (same index): whether it runs a sidecar ([`Resources::has_sidecar`]).
+    sidecars: Vec<bool>,
+    /// Per workload (same index): its pod IP ([`PodIps`]).
+    ips: Vec<IpAddr>,
+    /// Per workload (same index): its effective PeerAuthentication, merged on first use.
+    inbound: Vec<OnceLock<MergedPeerAuthentication>>,
     /// Destinations already resolved, by (caller namespace, `HOST:PORT`): a matrix asks for
     /// each Service port once per source, and resolving scans every Service and workload, which
     /// made the matrix cubic in the mesh's size.
-    destinations: RefCell<BTreeMap<(String, String), Resolved>>,
-    /// Index of each source workload in `res.workloads`, by `NS/NAME`.
-    sources: RefCell<BTreeMap<String, usize>>,
+    destinations: Mutex<BTreeMap<(String, String), Resolved>>,
 }
 
 impl<'a> Analyzer<'a> {
-    /// Compiles the indices for `res`.
+    /// Compiles the indices for `res`; predictions carry their decision trace.
     pub fn new(res: &'a Resources) -> Analyzer<'a> {
+        let pod_ips = PodIps::build(res);
+        let workload_index = res
+            .workloads
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, w)| ((w.meta.namespace.as_str(), w.meta.name.as_str()), i))
+            .collect();
         Analyzer {
             res,
             authz: AuthzIndex::build(res),
             peer_authn: PeerAuthenticationIndex::build(res),
-            pod_ips: PodIps::build(res),
-            destinations: RefCell::default(),
-            sources: RefCell::default(),
+            trace: true,
+            workload_index,
+            sidecars: res.workloads.iter().map(|w| res.has_sidecar(w)).collect(),
+            ips: res
+                .workloads
+                .iter()
+                .map(|w| pod_ips.get(&w.meta.namespace, &w.meta.name))
+                .collect(),
+            inbound: res.workloads.iter().map(|_| OnceLock::new()).collect(),
+            pod_ips,
+            destinations: Mutex::default(),
         }
     }
 
-    /// The calling workload, found once per source.
+    /// The same analyzer, with or without the decision trace in its predictions. Without it,
+    /// [`Prediction::trace`] is empty and everything else is the same.
+    pub fn with_trace(mut self, trace: bool) -> Analyzer<'a> {
+        self.trace = trace;
+        self
+    }
+
+    /// The index of `namespace/name` in `res.workloads` (the first, as [`Resources::workload`]
+    /// finds it).
+    fn index_of(&self, namespace: &str, name: &str) -> Option<usize> {
+        self.workload_index.get(&(namespace, name)).copied()
+    }
+
+    /// The pod IP of `namespace/name` ([`PodIps::get`], without its lookup).
+    fn ip_of(&self, namespace: &str, name: &str) -> IpAddr {
+        self.index_of(namespace, name)
+            .map_or_else(|| self.pod_ips.get(namespace, name), |i| self.ips[i])
+    }
+
+    /// The calling workload.
     fn source(&self, req: &RequestSpec) -> Result<&'a Workload, String> {
-        let key = req.from.to_string();
-        if let Some(&i) = self.sources.borrow().get(&key) {
-            return Ok(&self.res.workloads[i]);
+        match self.index_of(&req.from.namespace, &req.from.name) {
+            Some(i) => Ok(&self.res.workloads[i]),
+            None => self.res.find_workload(&req.from).map_err(|e| e.to_string()),
         }
-        let from = self
-            .res
-            .find_workload(&req.from)
-            .map_err(|e| e.to_string())?;
-        if let Some(i) = self
-            .res
-            .workloads
-            .iter()
-            .position(|w| std::ptr::eq(w, from))
-        {
-            self.sources.borrow_mut().insert(key, i);
-        }
-        Ok(from)
     }
 
     /// [`resolve_destination`] for `to` from `namespace`, resolved once per pair.
-    fn destination(&self, namespace: &str, to: &HostPort) -> Resolved {
+    pub(crate) fn destination(&self, namespace: &str, to: &HostPort) -> Resolved {
         let key = (namespace.to_string(), to.as_str().to_string());
-        if let Some(d) = self.destinations.borrow().get(&key) {
-            return Rc::clone(d);
-        }
-        let resolved =
-            Rc::new(resolve_destination(self.res, namespace, to).map_err(|e| e.to_string()));
-        self.destinations
-            .borrow_mut()
-            .insert(key, Rc::clone(&resolved));
-        resolved
+        let mut cache = self
+            .destinations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(cache.entry(key).or_insert_with(|| {
+            Arc::new(resolve_destination(self.res, namespace, to).map_err(|e| e.to_string()))
+        }))
     }
 
     /// Predicts the outcome of `req`. `Err` only for bad input (unknown workload or host).
     pub fn predict(&self, req: &RequestSpec) -> Result<Prediction, String> {
-        let res = self.res;
         let from = self.source(req)?;
         let resolved = self.destination(&from.meta.namespace, &req.to);
         let dest = resolved.as_ref().as_ref().map_err(Clone::clone)?;
+        self.predict_to(from, dest, req)
+    }
+
+    /// Adds the trace step `step()` builds, when this analyzer keeps a trace.
+    fn step(&self, p: &mut Prediction, step: impl FnOnce() -> TraceStep) {
+        if self.trace {
+            p.trace.push(step());
+        }
+    }
+
+    /// [`Analyzer::predict`] from `from` (a workload of this configuration) to `dest`, already
+    /// resolved from `from`'s namespace. `req.from` is not read: `from` is the caller.
+    pub(crate) fn predict_to(
+        &self,
+        from: &Workload,
+        dest: &Destination,
+        req: &RequestSpec,
+    ) -> Result<Prediction, String> {
+        let res = self.res;
+        let from_index = self.index_of(&from.meta.namespace, &from.meta.name);
         let mut p = Prediction {
             status: Status::Http(200),
             response_flags: Vec::new(),
@@ -162,37 +212,38 @@ impl<'a> Analyzer<'a> {
             server_roots: None,
             server_mode: None,
             sni: None,
-            trace: vec![TraceStep {
-                step: "destination",
-                summary: format!(
-                    "{} port {} has {} ready endpoint(s)",
-                    dest.fqdn,
-                    dest.port.port,
-                    dest.endpoints.len()
-                ),
-                decisions: dest.decided_by.clone(),
-            }],
+            trace: Vec::new(),
         };
-        let src_sidecar = res.has_sidecar(from);
+        self.step(&mut p, || TraceStep {
+            step: "destination",
+            summary: format!(
+                "{} port {} has {} ready endpoint(s)",
+                dest.fqdn,
+                dest.port.port,
+                dest.endpoints.len()
+            ),
+            decisions: dest.decided_by.clone(),
+        });
+        let src_sidecar = from_index.map_or_else(|| res.has_sidecar(from), |i| self.sidecars[i]);
         // What the client sends, and what both sidecars' HTTP sniffing makes of it.
         let istio_protocol = dest.port.istio_protocol();
         let port_protocol = PortProtocol::from(istio_protocol);
         // `server_http`: the destination's inbound chain once it accepts the bytes.
         let (protocol, server_http) = inbound_protocol(req, &dest.port);
         let sniffed_http = req.sniffs_as_http(protocol);
-        p.trace.push(TraceStep {
+        self.step(&mut p, || TraceStep {
             step: "source-sidecar",
             summary: if from.role == crate::model::WorkloadRole::Gateway {
                 format!(
                     "{} is an Istio gateway: its own proxy originates mTLS as a sidecar does",
-                    req.from
+                    from.proxy_id()
                 )
             } else if src_sidecar {
-                format!("{} runs a sidecar", req.from)
+                format!("{} runs a sidecar", from.proxy_id())
             } else {
                 format!(
                     "{} has no sidecar: its bytes go straight to the destination",
-                    req.from
+                    from.proxy_id()
                 )
             },
             decisions: Vec::new(),
@@ -209,9 +260,10 @@ impl<'a> Analyzer<'a> {
             p.codes.push(FindingCode::NoHealthyUpstream);
             return Ok(p);
         };
-        let ep_workload = res
-            .workload(&ep.namespace, &ep.workload)
+        let ep_index = self
+            .index_of(&ep.namespace, &ep.workload)
             .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?;
+        let ep_workload = &res.workloads[ep_index];
 
         // Outbound: when the client's sidecar captures the connection at all, the listener chain
         // the bytes land on, then (for the service's cluster) the client TLS choice (explicit
@@ -219,13 +271,9 @@ impl<'a> Analyzer<'a> {
         let captured = src_sidecar && outbound_bypass(res, from, dest, Some(ep)).is_none();
         let chain = captured.then(|| OutboundChain::select(istio_protocol, sniffed_http));
         if let Some(chain) = chain {
-            p.trace.push(outbound_listener_step(
-                dest,
-                istio_protocol,
-                protocol,
-                sniffed_http,
-                chain,
-            ));
+            self.step(&mut p, || {
+                outbound_listener_step(dest, istio_protocol, protocol, sniffed_http, chain)
+            });
         }
         // The client HCM: retries, 503 with flags; otherwise a TCP proxy closes the connection.
         let http = chain == Some(OutboundChain::Http);
@@ -238,7 +286,7 @@ impl<'a> Analyzer<'a> {
             return Ok(p);
         }
         let client_mode = if chain == Some(OutboundChain::Passthrough) {
-            p.trace.push(TraceStep {
+            self.step(&mut p, || TraceStep {
                 step: "outbound-tls",
                 summary: format!("client sends DISABLE ({PASSTHROUGH_CLUSTER} has no TLS)"),
                 decisions: vec![Decision::default(
@@ -252,7 +300,7 @@ impl<'a> Analyzer<'a> {
             None
         } else if src_sidecar {
             let choice = client_tls_for_endpoint(res, from, dest, ep);
-            p.trace.push(TraceStep {
+            self.step(&mut p, || TraceStep {
                 step: "outbound-tls",
                 summary: if choice.through_sidecar() {
                     format!(
@@ -278,9 +326,10 @@ impl<'a> Analyzer<'a> {
 
         // Inbound: the destination's effective mode on the target port.
         let server_mode = if ep.intercepted {
-            let merged = self.peer_authn.effective(res, ep_workload);
+            let merged =
+                self.inbound[ep_index].get_or_init(|| self.peer_authn.effective(res, ep_workload));
             let mode = merged.mode_for_port(u32::from(ep.target_port));
-            p.trace.push(TraceStep {
+            self.step(&mut p, || TraceStep {
                 step: "inbound-mtls",
                 summary: format!(
                     "{}/{} accepts {} on target port {}",
@@ -293,7 +342,7 @@ impl<'a> Analyzer<'a> {
             });
             Some(mode)
         } else {
-            p.trace.push(TraceStep {
+            self.step(&mut p, || TraceStep {
                 step: "inbound-mtls",
                 summary: if ep.has_sidecar {
                     format!(
@@ -426,7 +475,7 @@ impl<'a> Analyzer<'a> {
 
         // Authorization at the destination (its sidecar, when it captures the port).
         if ep.intercepted {
-            let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
+            let source_ip = self.ip_of(&from.meta.namespace, &from.meta.name);
             let mut facts = request_facts(
                 req,
                 protocol,
@@ -437,9 +486,9 @@ impl<'a> Analyzer<'a> {
                 res.mesh_config.path_normalization,
             );
             facts.sni = p.sni.clone();
-            facts.destination_ip = Some(self.pod_ips.get(&ep.namespace, &ep.workload));
+            facts.destination_ip = Some(self.ips[ep_index]);
             let decision = self.authz.evaluate(res, ep_workload, &facts);
-            p.trace.push(TraceStep {
+            self.step(&mut p, || TraceStep {
                 step: "authorization",
                 summary: if decision.allowed {
                     "allowed".into()
@@ -555,7 +604,7 @@ impl Analyzer<'_> {
             _ => {}
         }
         // The ClientHello lands on the TCP chain: no identity, no HTTP, the caller's address.
-        let source_ip = self.pod_ips.get(&from.meta.namespace, &from.meta.name);
+        let source_ip = self.ip_of(&from.meta.namespace, &from.meta.name);
         let mut facts = RequestFacts::new(
             Some(source_ip),
             None,
@@ -564,10 +613,8 @@ impl Analyzer<'_> {
             self.res.mesh_config.path_normalization,
         );
         facts.sni = sni;
-        facts.destination_ip = Some(
-            self.pod_ips
-                .get(&ep_workload.meta.namespace, &ep_workload.meta.name),
-        );
+        facts.destination_ip =
+            Some(self.ip_of(&ep_workload.meta.namespace, &ep_workload.meta.name));
         self.authz
             .evaluate(self.res, ep_workload, &facts)
             .allowed
