@@ -1,9 +1,53 @@
 //! Which failure mode an authorization denial is, decided once for `matrix` (analysis path) and
 //! `probe` (diagnosis), so both name the same code for the same flow.
 
+use std::collections::HashMap;
+
 use crate::model::{AuthzAction, Resources, Workload};
 use crate::policy::AuthzDecision;
 use crate::vocab::{FindingCode, SpiffeId, TrustDomains};
+
+/// What naming a denial's cause looks up, indexed once per configuration: a matrix names the
+/// cause of every denied flow, and scanning every policy and workload for each made it
+/// quadratic in the mesh's size.
+#[derive(Debug)]
+pub struct DenialIndex<'a> {
+    res: &'a Resources,
+    /// AuthorizationPolicies (indices in `res.authorization_policies`) by (namespace, name).
+    policies: HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// The `app` of every workload running as a service account, by (namespace, account).
+    account_apps: HashMap<(&'a str, &'a str), Vec<&'a str>>,
+}
+
+/// A workload's app: its `app` label, else its name.
+fn app(w: &Workload) -> &str {
+    w.pod_labels.get("app").unwrap_or(&w.meta.name)
+}
+
+impl<'a> DenialIndex<'a> {
+    /// Indexes `res`.
+    pub fn new(res: &'a Resources) -> DenialIndex<'a> {
+        let mut policies: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        for (i, ap) in res.authorization_policies.iter().enumerate() {
+            policies
+                .entry((ap.meta.namespace.as_str(), ap.meta.name.as_str()))
+                .or_default()
+                .push(i);
+        }
+        let mut account_apps: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+        for w in &res.workloads {
+            account_apps
+                .entry((w.meta.namespace.as_str(), w.service_account.as_str()))
+                .or_default()
+                .push(app(w));
+        }
+        DenialIndex {
+            res,
+            policies,
+            account_apps,
+        }
+    }
+}
 
 /// Why an ALLOW policy's principal did not match the caller, when it looks like a mistake
 /// rather than an intended exclusion.
@@ -29,7 +73,7 @@ pub enum PrincipalMistake {
 /// an mTLS caller is a trust-domain or service-account mistake per [`principal_mistake`], else
 /// `NoAllowPolicyMatched` — an exclusion the policy intends.
 pub fn denial_code(
-    res: &Resources,
+    index: &DenialIndex<'_>,
     caller: &Workload,
     principal: Option<&str>,
     decision: &AuthzDecision,
@@ -57,7 +101,7 @@ pub fn denial_code(
             FindingCode::NoAllowPolicyMatched
         };
     };
-    match principal_mistake(res, caller, principal, decision) {
+    match principal_mistake(index, caller, principal, decision) {
         Some(PrincipalMistake::TrustDomain { .. }) => FindingCode::TrustDomainMismatch,
         Some(PrincipalMistake::ServiceAccount { .. }) => {
             FindingCode::PrincipalServiceAccountMismatch
@@ -79,23 +123,18 @@ pub fn denial_code(
 ///
 /// Only the ALLOW policies that apply to the destination (those whose rules missed) count.
 pub fn principal_mistake(
-    res: &Resources,
+    index: &DenialIndex<'_>,
     caller: &Workload,
     principal: &str,
     decision: &AuthzDecision,
 ) -> Option<PrincipalMistake> {
+    let res = index.res;
     let caller_id = SpiffeId::from_principal(principal).ok()?;
     let td = &res.mesh_config.trust_domain;
     let known_td =
         |t: &str| TrustDomains::new(td, &res.mesh_config.trust_domain_aliases).contains(t);
-    let app = |w: &Workload| {
-        w.pod_labels
-            .get("app")
-            .cloned()
-            .unwrap_or_else(|| w.meta.name.clone())
-    };
     let caller_app = app(caller);
-    for named in missed_allow_principals(res, decision) {
+    for named in missed_allow_principals(index, decision) {
         let Ok(p) = SpiffeId::from_principal(&named) else {
             continue;
         };
@@ -111,11 +150,10 @@ pub fn principal_mistake(
         {
             continue;
         }
-        let others_use_it = res.workloads.iter().any(|w| {
-            w.meta.namespace == p.namespace
-                && w.service_account == p.service_account
-                && app(w) != caller_app
-        });
+        let others_use_it = index
+            .account_apps
+            .get(&(p.namespace.as_str(), p.service_account.as_str()))
+            .is_some_and(|apps| apps.iter().any(|a| *a != caller_app));
         if !others_use_it {
             return Some(PrincipalMistake::ServiceAccount { named });
         }
@@ -125,7 +163,10 @@ pub fn principal_mistake(
 
 /// The principals named by the ALLOW policies whose rules missed in `decision`, sorted and
 /// deduplicated: what the matrix and the diagnosis compare a caller's identity with.
-pub(crate) fn missed_allow_principals(res: &Resources, decision: &AuthzDecision) -> Vec<String> {
+pub(crate) fn missed_allow_principals(
+    index: &DenialIndex<'_>,
+    decision: &AuthzDecision,
+) -> Vec<String> {
     let mut applying: Vec<_> = decision
         .misses
         .iter()
@@ -134,14 +175,12 @@ pub(crate) fn missed_allow_principals(res: &Resources, decision: &AuthzDecision)
         .collect();
     applying.sort();
     applying.dedup();
-    let mut named: Vec<String> = res
-        .authorization_policies
+    let policies = &index.res.authorization_policies;
+    let mut named: Vec<String> = applying
         .iter()
-        .filter(|ap| {
-            applying
-                .iter()
-                .any(|r| r.namespace == ap.meta.namespace && r.name == ap.meta.name)
-        })
+        .filter_map(|r| index.policies.get(&(r.namespace.as_str(), r.name.as_str())))
+        .flatten()
+        .map(|&i| &policies[i])
         .flat_map(|ap| ap.spec.rules.iter().flatten())
         .flat_map(|r| r.from.iter().flatten())
         .filter_map(|f| f.source.as_ref())

@@ -4,11 +4,14 @@
 
 use serde::Serialize;
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
 use rayon::prelude::*;
 
-use super::Analyzer;
+use super::{Analyzer, ClientTlsClass};
 use crate::model::{Resources, Service, Workload, WorkloadRole};
-use crate::policy::Destination;
+use crate::policy::{ClientTlsChoice, Destination};
 use crate::request::RequestSpec;
 use crate::vocab::{FindingCode, HostPort, Protocol, ResponseFlag, Status, WorkloadRef};
 
@@ -182,15 +185,29 @@ struct Target {
     resolved: Result<Destination, String>,
 }
 
+/// One source of a [`Matrix`].
+struct Source {
+    /// `NS/NAME`.
+    label: String,
+    /// Index in `res.workloads`.
+    workload: usize,
+    /// Its [`ClientTlsClass`], numbered.
+    class: usize,
+}
+
+/// The client TLS choice of one [`ClientTlsClass`] towards each target, filled as flows need it.
+type ClientTlsRow = Arc<Vec<OnceLock<ClientTlsChoice>>>;
+
 /// The analysis-path matrix of one configuration, computed a batch of rows at a time on every
 /// core and handed out in order, so a matrix of any size runs in bounded memory.
 ///
 /// Every destination is resolved once (its host is fully qualified, so the caller's namespace
-/// does not change it) and the predictions run without their decision trace.
+/// does not change it), the client TLS choice once per [`ClientTlsClass`] and destination, and
+/// the predictions run without their decision trace.
 pub struct Matrix<'a> {
     analyzer: Analyzer<'a>,
-    /// (`NS/NAME`, index in `res.workloads`), sorted.
-    sources: Vec<(String, usize)>,
+    /// Sorted by label.
+    sources: Vec<Source>,
     targets: Vec<Target>,
 }
 
@@ -214,8 +231,21 @@ impl<'a> Matrix<'a> {
                 }
             })
             .collect();
+        let mut classes: HashMap<ClientTlsClass, usize> = HashMap::new();
+        let sources = matrix_sources(res)
+            .into_iter()
+            .map(|(label, workload)| {
+                let class = analyzer.client_tls_class(&res.workloads[workload]);
+                let next = classes.len();
+                Source {
+                    label,
+                    workload,
+                    class: *classes.entry(class).or_insert(next),
+                }
+            })
+            .collect();
         Matrix {
-            sources: matrix_sources(res),
+            sources,
             targets,
             analyzer,
         }
@@ -223,7 +253,7 @@ impl<'a> Matrix<'a> {
 
     /// Keeps the sources whose `NS/NAME` passes `keep`.
     pub fn retain_sources(&mut self, keep: impl Fn(&str) -> bool) {
-        self.sources.retain(|(label, _)| keep(label));
+        self.sources.retain(|s| keep(&s.label));
     }
 
     /// Keeps the destinations whose `SVC.NS:PORT` passes `keep`.
@@ -241,16 +271,23 @@ impl<'a> Matrix<'a> {
         self.len() == 0
     }
 
-    /// The flows of one source, in destination order.
-    fn row(&self, source: &(String, usize)) -> Result<Vec<Flow>, String> {
-        let from = &self.analyzer.res.workloads[source.1];
+    /// The flows of one source, in destination order; `client_tls` holds its class's choices.
+    fn row(
+        &self,
+        source: &Source,
+        client_tls: &[OnceLock<ClientTlsChoice>],
+    ) -> Result<Vec<Flow>, String> {
+        let from = &self.analyzer.res.workloads[source.workload];
         self.targets
             .iter()
-            .map(|t| {
+            .zip(client_tls)
+            .map(|(t, tls)| {
                 let dest = t.resolved.as_ref().map_err(Clone::clone)?;
-                let p = self.analyzer.predict_to(from, dest, &t.request)?;
+                let p = self
+                    .analyzer
+                    .predict_to(from, dest, &t.request, Some(tls))?;
                 Ok(Flow {
-                    from: source.0.clone(),
+                    from: source.label.clone(),
                     to: t.label.clone(),
                     status: p.status,
                     mtls: p.mtls,
@@ -264,6 +301,9 @@ impl<'a> Matrix<'a> {
 
     /// Every flow in matrix order (by source, then destination). `progress` hears how many
     /// flows are done after each batch. The first error ends the iteration.
+    ///
+    /// Client TLS choices are kept for the classes of the current batch only: sources sort by
+    /// `NS/NAME`, so a namespace's sources (who usually share one class) are consecutive.
     pub fn flows<'m>(
         &'m self,
         progress: impl FnMut(u64) + 'm,
@@ -271,11 +311,20 @@ impl<'a> Matrix<'a> {
         let rows_per_batch = (FLOWS_PER_BATCH / self.targets.len().max(1)).max(1);
         let mut progress = progress;
         let mut done = 0u64;
+        let mut client_tls: HashMap<usize, ClientTlsRow> = HashMap::new();
         self.sources
             .chunks(rows_per_batch)
             .flat_map(move |batch| {
-                let rows: Vec<Result<Vec<Flow>, String>> =
-                    batch.par_iter().map(|s| self.row(s)).collect();
+                client_tls.retain(|class, _| batch.iter().any(|s| s.class == *class));
+                for s in batch {
+                    client_tls.entry(s.class).or_insert_with(|| {
+                        Arc::new(self.targets.iter().map(|_| OnceLock::new()).collect())
+                    });
+                }
+                let rows: Vec<Result<Vec<Flow>, String>> = batch
+                    .par_iter()
+                    .map(|s| self.row(s, &client_tls[&s.class]))
+                    .collect();
                 done += batch.len() as u64 * self.targets.len() as u64;
                 progress(done);
                 rows

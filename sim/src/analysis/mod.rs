@@ -5,12 +5,13 @@
 mod authz_cause;
 mod matrix;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) use authz_cause::missed_allow_principals;
-pub use authz_cause::{denial_code, principal_mistake, PrincipalMistake};
+pub use authz_cause::{denial_code, principal_mistake, DenialIndex, PrincipalMistake};
 pub use matrix::{
     diff, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind, Flow,
     FlowChange, Matrix, MatrixNote,
@@ -42,6 +43,20 @@ pub struct TraceStep {
     pub summary: String,
     /// The resources and defaults that decided it.
     pub decisions: Vec<Decision>,
+}
+
+/// What [`client_tls_for_endpoint`] reads of the client: callers that share it get the same
+/// choice towards the same endpoint, so a matrix decides it once per class and destination.
+/// Its namespace (DestinationRule lookup and `exportTo`), whether it runs a sidecar, its pod
+/// labels when any DestinationRule has a `workloadSelector`, and its traffic capture
+/// (`outbound_bypass`); the client's name appears only in the decision trace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ClientTlsClass {
+    namespace: String,
+    sidecar: bool,
+    labels: Option<BTreeMap<String, String>>,
+    /// The `Interception` as text: it is compared, never parsed.
+    capture: String,
 }
 
 /// What the analysis path predicts for one request.
@@ -101,6 +116,8 @@ pub struct Analyzer<'a> {
     ips: Vec<IpAddr>,
     /// Per workload (same index): its effective PeerAuthentication, merged on first use.
     inbound: Vec<OnceLock<MergedPeerAuthentication>>,
+    /// What naming a denial's cause looks up.
+    denials: DenialIndex<'a>,
     /// Destinations already resolved, by (caller namespace, `HOST:PORT`): a matrix asks for
     /// each Service port once per source, and resolving scans every Service and workload, which
     /// made the matrix cubic in the mesh's size.
@@ -132,6 +149,7 @@ impl<'a> Analyzer<'a> {
                 .collect(),
             inbound: res.workloads.iter().map(|_| OnceLock::new()).collect(),
             pod_ips,
+            denials: DenialIndex::new(res),
             destinations: Mutex::default(),
         }
     }
@@ -141,6 +159,24 @@ impl<'a> Analyzer<'a> {
     pub fn with_trace(mut self, trace: bool) -> Analyzer<'a> {
         self.trace = trace;
         self
+    }
+
+    /// The [`ClientTlsClass`] of `from`, a workload of this configuration.
+    pub(crate) fn client_tls_class(&self, from: &Workload) -> ClientTlsClass {
+        let sidecar = self
+            .index_of(&from.meta.namespace, &from.meta.name)
+            .map_or_else(|| self.res.has_sidecar(from), |i| self.sidecars[i]);
+        let selectors = self
+            .res
+            .destination_rules
+            .iter()
+            .any(|dr| dr.spec.workload_selector.is_some());
+        ClientTlsClass {
+            namespace: from.meta.namespace.clone(),
+            sidecar,
+            labels: selectors.then(|| from.pod_labels.clone()),
+            capture: format!("{:?}", from.interception),
+        }
     }
 
     /// The index of `namespace/name` in `res.workloads` (the first, as [`Resources::workload`]
@@ -180,7 +216,7 @@ impl<'a> Analyzer<'a> {
         let from = self.source(req)?;
         let resolved = self.destination(&from.meta.namespace, &req.to);
         let dest = resolved.as_ref().as_ref().map_err(Clone::clone)?;
-        self.predict_to(from, dest, req)
+        self.predict_to(from, dest, req, None)
     }
 
     /// Adds the trace step `step()` builds, when this analyzer keeps a trace.
@@ -192,11 +228,15 @@ impl<'a> Analyzer<'a> {
 
     /// [`Analyzer::predict`] from `from` (a workload of this configuration) to `dest`, already
     /// resolved from `from`'s namespace. `req.from` is not read: `from` is the caller.
+    ///
+    /// `cached_client_tls` holds the client TLS choice towards `dest`'s first endpoint for every
+    /// caller of `from`'s [`ClientTlsClass`], computed by the first of them.
     pub(crate) fn predict_to(
         &self,
         from: &Workload,
         dest: &Destination,
         req: &RequestSpec,
+        cached_client_tls: Option<&OnceLock<ClientTlsChoice>>,
     ) -> Result<Prediction, String> {
         let res = self.res;
         let from_index = self.index_of(&from.meta.namespace, &from.meta.name);
@@ -299,7 +339,12 @@ impl<'a> Analyzer<'a> {
             });
             None
         } else if src_sidecar {
-            let choice = client_tls_for_endpoint(res, from, dest, ep);
+            let choice = match cached_client_tls {
+                Some(slot) => {
+                    Cow::Borrowed(slot.get_or_init(|| client_tls_for_endpoint(res, from, dest, ep)))
+                }
+                None => Cow::Owned(client_tls_for_endpoint(res, from, dest, ep)),
+            };
             self.step(&mut p, || TraceStep {
                 step: "outbound-tls",
                 summary: if choice.through_sidecar() {
@@ -372,7 +417,7 @@ impl<'a> Analyzer<'a> {
                     .filter(|s| !s.is_empty())
             });
         }
-        p.server_roots = client_mode.as_ref().and_then(ClientTlsChoice::server_roots);
+        p.server_roots = client_mode.as_ref().and_then(|c| c.server_roots());
         p.server_mode = server_mode;
         match (wire, server_mode) {
             (ClientTlsMode::Disable, Some(MtlsMode::Strict))
@@ -506,7 +551,7 @@ impl<'a> Analyzer<'a> {
                 };
                 p.details = decision.details.clone().unwrap_or_default();
                 p.codes.push(denial_code(
-                    res,
+                    &self.denials,
                     from,
                     p.peer_principal.as_deref(),
                     &decision,

@@ -3,7 +3,9 @@
 //! `NoAllowPolicyMatched` is refined by comparing the ALLOW principals with the caller's
 //! identity: another service account of the same namespace, or a foreign trust domain.
 
-use crate::analysis::{denial_code, missed_allow_principals, principal_mistake, PrincipalMistake};
+use crate::analysis::{
+    denial_code, missed_allow_principals, principal_mistake, DenialIndex, PrincipalMistake,
+};
 use crate::diagnose::Finding;
 use crate::model::{AuthzAction, Resources, Workload};
 use crate::policy::{resolve_destination, AuthzDecision, AuthzIndex, PodIps};
@@ -62,7 +64,12 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     };
     let code = match *code {
         FindingCode::CustomAuthorizationDenied => FindingCode::CustomAuthorizationDenied,
-        _ => denial_code(res, caller, principal.as_deref(), &decision),
+        _ => denial_code(
+            &DenialIndex::new(res),
+            caller,
+            principal.as_deref(),
+            &decision,
+        ),
     };
     let finding = match code {
         FindingCode::DenyPolicyMatched => deny_matched(res, server, &decision, evidence),
@@ -180,7 +187,8 @@ fn no_allow_matched(
     let req = &ctx.ev.request;
     let td = &res.mesh_config.trust_domain;
     let aliases = &res.mesh_config.trust_domain_aliases;
-    let mistake = principal.and_then(|p| principal_mistake(res, caller, p, decision));
+    let index = DenialIndex::new(res);
+    let mistake = principal.and_then(|p| principal_mistake(&index, caller, p, decision));
     let caller_principal = principal.unwrap_or_default();
     match mistake {
         Some(PrincipalMistake::TrustDomain { named }) => {
@@ -225,7 +233,7 @@ fn no_allow_matched(
         }
         None => {
             // An exclusion the policy intends: explain it; nothing here opens it.
-            let admitted = missed_allow_principals(res, decision);
+            let admitted = missed_allow_principals(&index, decision);
             if !admitted.is_empty() {
                 evidence.push(format!("the ALLOW rules admit: {}", admitted.join(", ")));
             }
