@@ -11,7 +11,8 @@
 //!   ECDSA P-256 CertificateVerify signatures, their two verifications and the two RSA-2048
 //!   verifications of the leaves' CA signatures) with ring.
 //! - `authz_eval_p50_ns`, `authz_eval_growth_10_to_10k`: one AuthorizationPolicy decision at
-//!   one sidecar of a 10 000-workload mesh.
+//!   one sidecar of a 10 000-workload mesh, with the trace off (`AuthzIndex::decide`, the
+//!   verdict the data path uses; `tests/properties.rs` proves it equals the traced one).
 //! - `issuance_vs_crypto_ceiling`: workload certificates issued per second (key, CSR, CA
 //!   signature) ÷ (a P-256 key generation + one RSA-2048 signature) per second.
 //! - without goals: pooled vs fresh speed-up, analysis-matrix flows per second, peak memory.
@@ -41,14 +42,19 @@ fn rounds() -> usize {
         .unwrap_or(5)
 }
 
-/// Runs `op` repeatedly for about `budget` and returns operations per second.
+/// Runs `op` repeatedly for about `budget` and returns operations per second at the median
+/// operation: on a machine shared with other builds an operation that lost the CPU to another
+/// process is an outlier, which the median ignores and a mean would not.
 fn rate(budget: Duration, mut op: impl FnMut() -> Duration) -> f64 {
-    let (mut spent, mut n) = (Duration::ZERO, 0u64);
+    let mut spent = Duration::ZERO;
+    let mut each = Vec::new();
     while spent < budget {
-        spent += op();
-        n += 1;
+        let d = op();
+        spent += d;
+        each.push(d.as_secs_f64());
     }
-    n as f64 / spent.as_secs_f64()
+    each.sort_by(f64::total_cmp);
+    1.0 / each[each.len() / 2]
 }
 
 /// Times `f` alone.
@@ -280,12 +286,48 @@ fn rsa_key() -> RsaKeyPair {
     RsaKeyPair::from_pkcs8(der.as_bytes()).expect("ring loads it")
 }
 
+/// The mesh CA issuing workload certificates (key, CSR, signature), one per call.
+struct Issuer {
+    ca: CertificateAuthority,
+    spiffe: SpiffeId,
+    n: u64,
+}
+
+impl Issuer {
+    fn new() -> Issuer {
+        Issuer {
+            ca: CertificateAuthority::self_signed(1, "cluster.local", SimTime::EPOCH).expect("CA"),
+            spiffe: "spiffe://cluster.local/ns/foo/sa/bench"
+                .parse()
+                .expect("id"),
+            n: 0,
+        }
+    }
+
+    fn issue(&mut self) -> Duration {
+        self.n += 1;
+        let requester = format!("bench/{}", self.n);
+        timed(|| {
+            self.ca
+                .issue_workload(
+                    &self.spiffe,
+                    KeyType::EcdsaP256,
+                    Duration::from_secs(86_400),
+                    SimTime::EPOCH,
+                    &requester,
+                )
+                .expect("issued");
+        })
+    }
+}
+
 fn median_ns(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
 }
 
-/// Median ns of one decision at `target` over batches of 1 000 decisions.
+/// Median ns of one trace-off decision ([`AuthzIndex::decide`], what the data path runs) at
+/// `target` over batches of 1 000 decisions.
 fn authz_p50(workloads: usize, policies: usize) -> f64 {
     let res = common::authz_mesh(workloads, policies);
     let index = AuthzIndex::build(&res);
@@ -295,7 +337,7 @@ fn authz_p50(workloads: usize, policies: usize) -> f64 {
     for _ in 0..(rounds() * 20) {
         let spent = timed(|| {
             for _ in 0..1_000 {
-                std::hint::black_box(index.evaluate(&res, target, &facts));
+                std::hint::black_box(index.decide(&res, target, &facts));
             }
         });
         samples.push(spent.as_nanos() as f64 / 1_000.0);
@@ -311,6 +353,20 @@ fn peak_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// `MESHSIM_RATIOS_PROFILE=<variant>`: run only that variant for `MESHSIM_RATIOS_BUDGET_MS`
+/// (default 5 000) and print its rate, for `perf record` or `valgrind --tool=callgrind`.
+fn profile_only() -> Option<String> {
+    std::env::var("MESHSIM_RATIOS_PROFILE").ok()
+}
+
+/// `MESHSIM_RATIOS_ONLY=handshake,pooled,authz,issuance,matrix,library,memory` (any subset,
+/// comma-separated): run only those sections; unset runs them all.
+fn wanted(section: &str) -> bool {
+    std::env::var("MESHSIM_RATIOS_ONLY")
+        .map(|only| only.split(',').any(|s| s.trim() == section))
+        .unwrap_or(true)
+}
+
 fn main() {
     let budget = Duration::from_millis(400);
     let req = common::sleep_to_httpbin();
@@ -319,26 +375,57 @@ fn main() {
     let (client, server, bundle) = mesh_credentials(&m);
     let bare = Bare::new(&client, &server, &bundle, m.now());
     let ceiling = Ceiling::new(&server, bundle.roots[0].as_ref());
-    let ca_key = rsa_key();
+    if let Some(variant) = profile_only() {
+        let budget = Duration::from_millis(
+            std::env::var("MESHSIM_RATIOS_BUDGET_MS")
+                .ok()
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(5_000),
+        );
+        let per_s = match variant.as_str() {
+            "fresh" => rate(budget, || {
+                m.advance(IDLE_TIMEOUT);
+                timed(|| common::send_mtls(&mut m, &req))
+            }),
+            "bare" => rate(budget, || bare.handshake()),
+            "crypto" => rate(budget, || ceiling.one_handshake()),
+            "issue" => {
+                let mut issuer = Issuer::new();
+                rate(budget, || issuer.issue())
+            }
+            "authz" => {
+                let samples = authz_p50(10_000, 2_000);
+                println!("{variant}: p50 {samples:.0} ns");
+                return;
+            }
+            other => panic!(
+                "MESHSIM_RATIOS_PROFILE={other}: expected fresh, bare, crypto, issue or authz"
+            ),
+        };
+        println!("{variant}: {per_s:.0}/s");
+        return;
+    }
 
-    let mut fresh = || {
-        rate(budget, || {
-            m.advance(IDLE_TIMEOUT);
-            timed(|| common::send_mtls(&mut m, &req))
-        })
-    };
-    let mut bare_rate = || rate(budget, || bare.handshake());
-    let mut crypto = || rate(budget, || ceiling.one_handshake());
-    let [fresh_rate, bare_rate, crypto_rate] =
-        side_by_side(&mut [&mut fresh, &mut bare_rate, &mut crypto]);
-    println!(
-        "handshake_vs_bare_rustls: {:.2} (meshsim fresh request {fresh_rate:.0}/s, bare rustls mutual handshake {bare_rate:.0}/s; goal >= 0.90)",
-        fresh_rate / bare_rate
-    );
-    println!(
-        "handshake_vs_crypto_ceiling: {:.2} (meshsim fresh request {fresh_rate:.0}/s, public-key operations only {crypto_rate:.0}/s; goal >= 0.65)",
-        fresh_rate / crypto_rate
-    );
+    if wanted("handshake") {
+        let mut fresh = || {
+            rate(budget, || {
+                m.advance(IDLE_TIMEOUT);
+                timed(|| common::send_mtls(&mut m, &req))
+            })
+        };
+        let mut bare_rate = || rate(budget, || bare.handshake());
+        let mut crypto = || rate(budget, || ceiling.one_handshake());
+        let [fresh_rate, bare_rate, crypto_rate] =
+            side_by_side(&mut [&mut fresh, &mut bare_rate, &mut crypto]);
+        println!(
+            "handshake_vs_bare_rustls: {:.2} (meshsim fresh request {fresh_rate:.0}/s, bare rustls mutual handshake {bare_rate:.0}/s; goal >= 0.90)",
+            fresh_rate / bare_rate
+        );
+        println!(
+            "handshake_vs_crypto_ceiling: {:.2} (meshsim fresh request {fresh_rate:.0}/s, public-key operations only {crypto_rate:.0}/s; goal >= 0.65)",
+            fresh_rate / crypto_rate
+        );
+    }
 
     let m = std::cell::RefCell::new(m);
     let speed = |pooled: bool| {
@@ -350,52 +437,44 @@ fn main() {
             timed(|| common::send_mtls(&mut m, &req))
         })
     };
-    let (mut pooled, mut fresh_again) = (|| speed(true), || speed(false));
-    let [pooled_rate, fresh_rate2] = side_by_side(&mut [&mut pooled, &mut fresh_again]);
-    println!(
-        "pooled_vs_fresh_speedup: {:.2} (pooled {pooled_rate:.0}/s, fresh {fresh_rate2:.0}/s)",
-        pooled_rate / fresh_rate2
-    );
+    if wanted("pooled") {
+        let (mut pooled, mut fresh_again) = (|| speed(true), || speed(false));
+        let [pooled_rate, fresh_rate2] = side_by_side(&mut [&mut pooled, &mut fresh_again]);
+        println!(
+            "pooled_vs_fresh_speedup: {:.2} (pooled {pooled_rate:.0}/s, fresh {fresh_rate2:.0}/s)",
+            pooled_rate / fresh_rate2
+        );
+    }
 
-    let p50_2000 = authz_p50(10_000, 2_000);
-    println!("authz_eval_p50_ns: {p50_2000:.0} (10 000 workloads, 2 000 policies, median of 1 000-decision batches; goal <= 250)");
-    let (p50_10, p50_10k) = (authz_p50(10_000, 10), authz_p50(10_000, 10_000));
-    println!(
-        "authz_eval_growth_10_to_10k: {:.2} (p50 {p50_10:.0} ns at 10 policies, {p50_10k:.0} ns at 10 000; goal <= 2.0)",
-        p50_10k / p50_10
-    );
+    if wanted("authz") {
+        let p50_2000 = authz_p50(10_000, 2_000);
+        println!("authz_eval_p50_ns: {p50_2000:.0} (trace-off decision AuthzIndex::decide, 10 000 workloads, 2 000 policies, median of 1 000-decision batches; goal <= 250)");
+        let (p50_10, p50_10k) = (authz_p50(10_000, 10), authz_p50(10_000, 10_000));
+        println!(
+            "authz_eval_growth_10_to_10k: {:.2} (p50 {p50_10:.0} ns at 10 policies, {p50_10k:.0} ns at 10 000; goal <= 2.0)",
+            p50_10k / p50_10
+        );
+    }
 
-    let mut ca = CertificateAuthority::self_signed(1, "cluster.local", SimTime::EPOCH).expect("CA");
-    let spiffe: SpiffeId = "spiffe://cluster.local/ns/foo/sa/bench"
-        .parse()
-        .expect("id");
-    let mut n = 0u64;
-    let mut issue = || {
-        rate(budget, || {
-            n += 1;
-            timed(|| {
-                ca.issue_workload(
-                    &spiffe,
-                    KeyType::EcdsaP256,
-                    Duration::from_secs(86_400),
-                    SimTime::EPOCH,
-                    &format!("bench/{n}"),
-                )
-                .expect("issued");
-            })
-        })
-    };
-    let mut floor = || rate(budget, || ceiling.issuance(&ca_key));
-    let [issued, floor_rate] = side_by_side(&mut [&mut issue, &mut floor]);
-    println!(
-        "issuance_vs_crypto_ceiling: {:.2} ({issued:.0} certificates/s; P-256 key + RSA-2048 signature {floor_rate:.0}/s; goal >= 0.80)",
-        issued / floor_rate
-    );
+    if wanted("issuance") {
+        let ca_key = rsa_key();
+        let mut issuer = Issuer::new();
+        let mut issue = || rate(budget, || issuer.issue());
+        let mut floor = || rate(budget, || ceiling.issuance(&ca_key));
+        let [issued, floor_rate] = side_by_side(&mut [&mut issue, &mut floor]);
+        println!(
+            "issuance_vs_crypto_ceiling: {:.2} ({issued:.0} certificates/s; P-256 key + RSA-2048 signature {floor_rate:.0}/s; goal >= 0.80)",
+            issued / floor_rate
+        );
+    }
 
-    let res = common::authz_mesh(10_000, 2_000);
-    println!(
-        "peak_memory_10k_workloads_mb: {} (this process after building a 10 000-workload, 2 000-policy configuration and its authorization index)",
-        peak_mb().map_or("n/a".to_string(), |mb| format!("{mb:.0}"))
-    );
-    drop(res);
+    if wanted("memory") {
+        let res = common::authz_mesh(10_000, 2_000);
+        let index = AuthzIndex::build(&res);
+        println!(
+            "peak_memory_10k_workloads_mb: {} (this process after building a 10 000-workload, 2 000-policy configuration and its authorization index)",
+            peak_mb().map_or("n/a".to_string(), |mb| format!("{mb:.0}"))
+        );
+        drop((index, res));
+    }
 }

@@ -1301,6 +1301,36 @@ proptest! {
             prop_assert_eq!(index.evaluate(&res, w, &facts), AuthzIndex::evaluate_unindexed(&res, w, &facts), "{}/{}", w.meta.namespace, w.meta.name);
         }
     }
+
+    /// The trace-off decision (`AuthzIndex::decide`) gives the traced decision's verdict
+    /// (allowed, deciding rule, details, CUSTOM provider error) for every workload and random
+    /// request facts: peer identity or plaintext, HTTP or TCP, source IP, Host and SNI.
+    #[test]
+    fn trace_off_authorization_gives_the_traced_verdict(
+        spec in gen::mesh(),
+        caller in prop::option::of((select(gen::NAMESPACES.to_vec()), select(gen::ACCOUNTS.to_vec()))),
+        port in select(vec![80u16, 9000]),
+        http in prop::option::of((select(vec!["GET", "POST"]), select(vec!["/", "/admin/x", "/public"]), select(vec!["web.foo", "WEB.FOO:80", "other"]))),
+        source_ip in prop::option::of(select(vec!["10.0.0.1", "192.168.1.9"])),
+        sni in prop::option::of(select(vec!["outbound_.80_._.web.foo.svc.cluster.local", "x"])),
+    ) {
+        let res = load(&render::mesh(&spec));
+        let index = AuthzIndex::build(&res);
+        let ip = source_ip.map(|ip| ip.parse().expect("an IP"));
+        let facts = RequestFacts {
+            principal: caller.map(|(ns, sa)| format!("cluster.local/ns/{ns}/sa/{sa}")),
+            source_ip: ip,
+            remote_ip: ip,
+            destination_port: port,
+            http: http.map(|(method, path, host)| HttpFacts { method: method.into(), path: path.into(), host: host.into(), ..HttpFacts::default() }),
+            sni: sni.map(String::from),
+            ..RequestFacts::default()
+        };
+        for w in &res.workloads {
+            let traced = index.evaluate(&res, w, &facts);
+            prop_assert_eq!(index.decide(&res, w, &facts), traced.verdict(), "{}/{}", w.meta.namespace, w.meta.name);
+        }
+    }
 }
 
 /// A PeerAuthentication list in a random order: the composition must not care.

@@ -100,12 +100,13 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
                 );
                 facts.sni = input.sni.clone();
                 facts.destination_ip = Some(destination_ip);
-                let decision = authz.evaluate(resources, ep_workload, &facts);
-                if decision.allowed {
+                // The data path needs only the verdict, not the decision's trace.
+                let verdict = authz.decide(resources, ep_workload, &facts);
+                if verdict.allowed {
                     AuthzVerdict::Allow
                 } else {
                     AuthzVerdict::Deny {
-                        details: decision.details.unwrap_or_default(),
+                        details: verdict.details.unwrap_or_default().into_owned(),
                     }
                 }
             };

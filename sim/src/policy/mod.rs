@@ -18,7 +18,7 @@ pub(crate) mod testing;
 
 pub use authz::{
     rbac_denied_details, workload_principal, AuthzDecision, AuthzIndex, HttpFacts, PolicyMatch,
-    RequestFacts, RuleMiss, DRY_RUN_ANNOTATION, EXT_AUTHZ_DENIED,
+    RequestFacts, RuleMiss, Verdict, VerdictMatch, DRY_RUN_ANNOTATION, EXT_AUTHZ_DENIED,
 };
 pub use client_tls::{
     client_tls_for_endpoint, client_tls_for_release, client_tls_for_subset, parse_istio_sni,

@@ -50,6 +50,7 @@ pub(crate) mod exchange;
 pub(crate) mod http;
 mod inbound;
 pub(crate) mod inspector;
+mod key_cache;
 mod outbound;
 pub(crate) mod pool;
 pub(crate) mod report;

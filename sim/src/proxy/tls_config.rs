@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use rustls::client::Resumption;
 use rustls::crypto::CryptoProvider;
+use rustls::sign::SingleCertAndKey;
 use rustls::version::{TLS12, TLS13};
 use rustls::SupportedProtocolVersion;
 use rustls::{ClientConfig, ServerConfig, SupportedCipherSuite};
-use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls_pki_types::ServerName;
 use sha2::{Digest, Sha256};
 
 use super::verifier::{SpiffeClientVerifier, SpiffeServerVerifier, UnverifiedServer};
@@ -284,8 +285,14 @@ fn invalid(e: impl fmt::Display) -> TlsConfigError {
     TlsConfigError::Invalid(e.to_string())
 }
 
-fn key_of(cert: &WorkloadCert) -> PrivateKeyDer<'static> {
-    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_pkcs8.clone()))
+/// `cert` as a rustls certificate resolver: what `with_single_cert` / `with_client_auth_cert`
+/// build, with the key loaded once per credential ([`super::key_cache`]).
+fn resolver_of(
+    cert: &WorkloadCert,
+    provider: &CryptoProvider,
+) -> Result<Arc<SingleCertAndKey>, TlsConfigError> {
+    let key = super::key_cache::certified_key(cert, provider).map_err(invalid)?;
+    Ok(Arc::new(SingleCertAndKey::from(key)))
 }
 
 /// The inbound mTLS chain's context: present SDS `default`, require and verify a client
@@ -304,12 +311,11 @@ pub(crate) fn server_config(
         provider.clone(),
     )
     .map_err(TlsConfigError::Invalid)?;
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&protocol_versions(tls)?)
         .map_err(invalid)?
-        .with_client_cert_verifier(Arc::new(verifier))
-        .with_single_cert(cert.chain.clone(), key_of(cert))
-        .map_err(invalid)?;
+        .with_client_cert_verifier(Arc::new(verifier));
+    let mut config = builder.with_cert_resolver(resolver_of(cert, &provider)?);
     config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.send_tls13_tickets = 0;
     Ok(config)
@@ -346,8 +352,7 @@ pub(crate) fn client_config(
             let mut config = builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_client_auth_cert(cert.chain.clone(), key_of(cert))
-                .map_err(invalid)?;
+                .with_client_cert_resolver(resolver_of(cert, &provider)?);
             config.alpn_protocols = ISTIO_CLIENT_ALPN
                 .iter()
                 .map(|p| p.as_bytes().to_vec())
@@ -380,8 +385,7 @@ pub(crate) fn client_config(
             let config = builder
                 .dangerous()
                 .with_custom_certificate_verifier(verifier)
-                .with_client_auth_cert(client.cert.chain.clone(), key_of(&client.cert))
-                .map_err(invalid)?;
+                .with_client_cert_resolver(resolver_of(&client.cert, &provider)?);
             (config, sni.clone())
         }
     };

@@ -1,12 +1,71 @@
 //! The compiled AuthorizationPolicy index: policies grouped by namespace, namespace-wide apart
 //! from selector policies, so a decision reads only the workload's namespace and the root
-//! namespace instead of every policy in the mesh.
+//! namespace instead of every policy in the mesh. What a decision needs that does not depend on
+//! the request (policy ids, deny details, principals expanded over the trust-domain bundle) is
+//! computed here once, so [`AuthzIndex::decide`] allocates nothing.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::model::{AuthorizationPolicy, Resources, Workload};
+use crate::model::{AuthorizationPolicy, AuthzAction, Resources, Workload};
 
-use super::{evaluate_policies, scope_of, AuthzDecision, RequestFacts};
+use super::matcher::expand_trust_domains;
+use super::rule::{rule_matches, MatchContext};
+use super::{
+    evaluate_policies, is_dry_run, policy_id, rbac_denied_details, scope_of, AuthzDecision,
+    RequestFacts,
+};
+
+/// One policy, compiled for the trace-off decision.
+#[derive(Debug, Clone, Default)]
+struct Compiled {
+    /// A dry-run policy is shadow rules: it never changes the verdict.
+    dry_run: bool,
+    /// Istio's policy id of each rule (`ns[NS]-policy[NAME]-rule[I]`).
+    ids: Vec<String>,
+    /// Envoy's deny details naming each rule (`rbac_access_denied_matched_policy[ID]`).
+    details: Vec<String>,
+}
+
+/// The rule that decided a [`Verdict`]: its policy's action and Istio's policy id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictMatch<'a> {
+    /// The policy's action.
+    pub action: AuthzAction,
+    /// `ns[NS]-policy[NAME]-rule[I]` (with the bad-CUSTOM prefix and suffix when istiod
+    /// replaced a CUSTOM rule by a deny).
+    pub policy_id: Cow<'a, str>,
+}
+
+/// An authorization decision without its trace: the fields of [`AuthzDecision`] a data path
+/// or a matrix cell needs, borrowed from the index when possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict<'a> {
+    /// Whether the request may proceed.
+    pub allowed: bool,
+    /// The CUSTOM or DENY rule that denied, or the ALLOW rule that allowed.
+    pub matched: Option<VerdictMatch<'a>>,
+    /// Envoy's response-code details on deny.
+    pub details: Option<Cow<'a, str>>,
+    /// Whether istiod could not use the CUSTOM provider
+    /// ([`AuthzDecision::custom_provider_error`] is set).
+    pub custom_provider_error: bool,
+}
+
+impl Verdict<'_> {
+    /// The verdict of a traced decision, owning its strings.
+    fn owned(d: AuthzDecision) -> Verdict<'static> {
+        Verdict {
+            allowed: d.allowed,
+            matched: d.matched.map(|m| VerdictMatch {
+                action: m.action,
+                policy_id: Cow::Owned(m.policy_id),
+            }),
+            details: d.details.map(Cow::Owned),
+            custom_provider_error: d.custom_provider_error.is_some(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 struct NamespacePolicies {
@@ -23,6 +82,14 @@ struct NamespacePolicies {
 pub struct AuthzIndex {
     root_namespace: String,
     by_namespace: BTreeMap<String, NamespacePolicies>,
+    /// Per policy (same index as `res.authorization_policies`).
+    compiled: Vec<Compiled>,
+    /// The mesh trust domain followed by its aliases.
+    bundle: Vec<String>,
+    /// Every principal pattern of every policy, expanded over `bundle`.
+    expansions: HashMap<String, Vec<String>>,
+    /// `rbac_access_denied_matched_policy[none]`.
+    denied_none: String,
 }
 
 impl AuthzIndex {
@@ -56,9 +123,147 @@ impl AuthzIndex {
                 None => entry.wide.push(i),
             }
         }
+        let mut bundle = vec![res.mesh_config.trust_domain.clone()];
+        bundle.extend(res.mesh_config.trust_domain_aliases.iter().cloned());
+        let mut expansions = HashMap::new();
+        let compiled = res
+            .authorization_policies
+            .iter()
+            .map(|p| {
+                for pattern in principal_patterns(p) {
+                    if !expansions.contains_key(pattern) {
+                        let expanded = expand_trust_domains(pattern, &bundle);
+                        expansions.insert(pattern.to_string(), expanded);
+                    }
+                }
+                let rules = p.spec.rules.as_deref().unwrap_or(&[]);
+                let ids: Vec<String> = (0..rules.len())
+                    .map(|i| policy_id(&p.meta.namespace, &p.meta.name, i))
+                    .collect();
+                Compiled {
+                    dry_run: is_dry_run(p),
+                    details: ids.iter().map(|id| rbac_denied_details(Some(id))).collect(),
+                    ids,
+                }
+            })
+            .collect();
         AuthzIndex {
             root_namespace: res.mesh_config.root_namespace.clone(),
             by_namespace,
+            compiled,
+            bundle,
+            expansions,
+            denied_none: rbac_denied_details(None),
+        }
+    }
+
+    /// [`AuthzIndex::candidates`] without collecting them.
+    fn candidate_iter<'s>(&'s self, workload: &'s Workload) -> impl Iterator<Item = usize> + 's {
+        let root = (self.root_namespace != workload.meta.namespace)
+            .then_some(self.root_namespace.as_str());
+        std::iter::once(workload.meta.namespace.as_str())
+            .chain(root)
+            .filter_map(|ns| self.by_namespace.get(ns))
+            .flat_map(move |p| {
+                let selected = workload
+                    .pod_labels
+                    .iter()
+                    .filter_map(move |(k, v)| p.selected.get(k).and_then(|by| by.get(v)))
+                    .flat_map(|bucket| bucket.iter().map(|&(_, i)| i));
+                p.wide.iter().copied().chain(selected)
+            })
+    }
+
+    /// Authorizes one request arriving at `workload`'s sidecar **without the trace**: the same
+    /// verdict as [`AuthzIndex::evaluate`] (`evaluate(..).verdict() == decide(..)`, a property
+    /// `tests/properties.rs` checks), with no `decided_by`, `misses`, `audited` or `dry_run`,
+    /// and no allocation when no CUSTOM policy applies (policy ids, details and principal
+    /// expansions come from the index). A CUSTOM policy needs istiod's provider resolution,
+    /// so that rare case runs the traced evaluation and keeps its verdict.
+    ///
+    /// `res` must be the resource set the index was built from. A caller that needs why a
+    /// request was denied without a matched rule (`!allowed`, `matched` is `None`, no
+    /// `custom_provider_error`: the rules' misses, as `analysis::authz_cause::denial_code`
+    /// reads them) calls [`AuthzIndex::evaluate`] for that request.
+    pub fn decide<'s>(
+        &'s self,
+        res: &Resources,
+        workload: &Workload,
+        facts: &RequestFacts,
+    ) -> Verdict<'s> {
+        let mut has_allow = false;
+        // The smallest matching policy id per action: Envoy reports the first in name order.
+        let mut deny: Option<(usize, usize)> = None;
+        let mut allow: Option<(usize, usize)> = None;
+        for i in self.candidate_iter(workload) {
+            let (Some(policy), Some(compiled)) =
+                (res.authorization_policies.get(i), self.compiled.get(i))
+            else {
+                return Verdict::owned(self.evaluate(res, workload, facts));
+            };
+            if scope_of(policy, workload, &self.root_namespace).is_none() {
+                continue;
+            }
+            let action = policy.spec.action;
+            if action == AuthzAction::Custom {
+                return Verdict::owned(self.evaluate(res, workload, facts));
+            }
+            // Dry-run rules and AUDIT rules are logged, never deciding.
+            if compiled.dry_run || action == AuthzAction::Audit {
+                continue;
+            }
+            has_allow |= action == AuthzAction::Allow;
+            let best = if action == AuthzAction::Deny {
+                &mut deny
+            } else {
+                &mut allow
+            };
+            let ctx = MatchContext {
+                facts,
+                policy_namespace: &policy.meta.namespace,
+                action,
+                bundle: &self.bundle,
+                expansions: Some(&self.expansions),
+                trace: false,
+            };
+            for (r, rule) in policy.spec.rules.iter().flatten().enumerate() {
+                let first = best.is_none_or(|(bi, br)| compiled.ids[r] < self.compiled[bi].ids[br]);
+                if first && rule_matches(rule, &ctx).is_ok() {
+                    *best = Some((i, r));
+                }
+            }
+        }
+        let matched = |(i, r): (usize, usize), action| {
+            Some(VerdictMatch {
+                action,
+                policy_id: Cow::Borrowed(self.compiled[i].ids[r].as_str()),
+            })
+        };
+        match (deny, allow) {
+            (Some(d), _) => Verdict {
+                allowed: false,
+                matched: matched(d, AuthzAction::Deny),
+                details: Some(Cow::Borrowed(&self.compiled[d.0].details[d.1])),
+                custom_provider_error: false,
+            },
+            _ if !has_allow => Verdict {
+                allowed: true,
+                matched: None,
+                details: None,
+                custom_provider_error: false,
+            },
+            (None, Some(a)) => Verdict {
+                allowed: true,
+                matched: matched(a, AuthzAction::Allow),
+                details: None,
+                custom_provider_error: false,
+            },
+            (None, None) => Verdict {
+                allowed: false,
+                matched: None,
+                details: Some(Cow::Borrowed(&self.denied_none)),
+                custom_provider_error: false,
+            },
         }
     }
 
@@ -127,4 +332,24 @@ impl AuthzIndex {
             .collect();
         evaluate_policies(res, &applicable, facts)
     }
+}
+
+/// The principal patterns of a policy (`principals`, `notPrincipals`, `when source.principal`):
+/// the values [`expand_trust_domains`] expands.
+fn principal_patterns(p: &AuthorizationPolicy) -> impl Iterator<Item = &str> {
+    p.spec.rules.iter().flatten().flat_map(|rule| {
+        let from = rule
+            .from
+            .iter()
+            .flatten()
+            .filter_map(|f| f.source.as_ref())
+            .flat_map(|s| s.principals.iter().chain(&s.not_principals).flatten());
+        let when = rule
+            .when
+            .iter()
+            .flatten()
+            .filter(|c| c.key == "source.principal")
+            .flat_map(|c| c.values.iter().chain(&c.not_values).flatten());
+        from.chain(when).map(String::as_str)
+    })
 }

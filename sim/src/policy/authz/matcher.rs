@@ -21,9 +21,20 @@ pub(crate) fn string_match(pattern: &str, value: &str) -> bool {
     pattern == value
 }
 
-/// `string_match` ignoring ASCII case.
+/// `string_match` ignoring ASCII case (`*` has no case, so the operators read the same), on
+/// bytes so nothing is allocated.
 pub(crate) fn string_match_ignore_case(pattern: &str, value: &str) -> bool {
-    string_match(&pattern.to_ascii_lowercase(), &value.to_ascii_lowercase())
+    let (p, v) = (pattern.as_bytes(), value.as_bytes());
+    if p == b"*" {
+        return !v.is_empty();
+    }
+    if let Some(prefix) = p.strip_suffix(b"*") {
+        return v.len() >= prefix.len() && v[..prefix.len()].eq_ignore_ascii_case(prefix);
+    }
+    if let Some(suffix) = p.strip_prefix(b"*") {
+        return v.len() >= suffix.len() && v[v.len() - suffix.len()..].eq_ignore_ascii_case(suffix);
+    }
+    p.eq_ignore_ascii_case(v)
 }
 
 /// `hosts` / `notHosts` against `:authority` (`matcher.HostMatcher`, Istio 1.11 and later,
@@ -53,25 +64,45 @@ pub(crate) fn header_match(pattern: &str, value: Option<&str>) -> bool {
 pub(crate) fn namespace_match(pattern: &str, principal: &str) -> bool {
     // `.*/ns/<value>/.*` with each `*` of the value a `.*`: a wildcard pattern in which `*` is
     // the only operator (literal text never holds one, as the value was split on it).
+    // The two texts are read in pieces rather than formatted, so nothing is allocated.
     wildcard_match(
-        &format!("*/ns/{pattern}/*"),
-        &format!("spiffe://{principal}"),
+        &Joined(&[b"*/ns/", pattern.as_bytes(), b"/*"]),
+        &Joined(&[b"spiffe://", principal.as_bytes()]),
     )
+}
+
+/// Byte strings read as one, without concatenating them.
+struct Joined<'a>(&'a [&'a [u8]]);
+
+impl Joined<'_> {
+    fn len(&self) -> usize {
+        self.0.iter().map(|p| p.len()).sum()
+    }
+
+    fn at(&self, mut i: usize) -> u8 {
+        for p in self.0 {
+            if i < p.len() {
+                return p[i];
+            }
+            i -= p.len();
+        }
+        unreachable!("index within len()")
+    }
 }
 
 /// Full match of a pattern whose only operator is `*` (any run of characters, `/` included):
 /// the greedy two-pointer match with backtracking to the last `*`, O(pattern × text) like
 /// Envoy's RE2 is linear, never exponential whatever the policy writes.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
+fn wildcard_match(p: &Joined<'_>, t: &Joined<'_>) -> bool {
     // Bytes, not chars: `*` is ASCII and UTF-8 literals compare the same byte by byte.
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (plen, tlen) = (p.len(), t.len());
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
+    while ti < tlen {
+        if pi < plen && p.at(pi) == b'*' {
             star = Some((pi, ti));
             pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
+        } else if pi < plen && p.at(pi) == t.at(ti) {
             pi += 1;
             ti += 1;
         } else if let Some((sp, st)) = star {
@@ -82,7 +113,7 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == b'*')
+    (pi..plen).all(|i| p.at(i) == b'*')
 }
 
 /// The path as the RBAC filter sees it after `mode` (query string kept as sent).
@@ -253,9 +284,10 @@ pub(crate) fn ip_block_match(block: &str, ip: IpAddr) -> bool {
 
 /// The namespace and service account of a principal `<td>/ns/<ns>/sa/<sa>`.
 pub(crate) fn principal_parts(principal: &str) -> Option<(&str, &str, &str)> {
-    let parts: Vec<&str> = principal.split('/').collect();
-    match parts.as_slice() {
-        [td, "ns", ns, "sa", sa] => Some((td, ns, sa)),
+    let mut parts = principal.split('/');
+    let mut next = || parts.next();
+    match (next(), next(), next(), next(), next(), next()) {
+        (Some(td), Some("ns"), Some(ns), Some("sa"), Some(sa), None) => Some((td, ns, sa)),
         _ => None,
     }
 }

@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use crate::model::{AuthorizationPolicy, AuthzAction, ExtAuthzApi, ObjectRef, Resources, Workload};
 use crate::policy::decision::{object_ref, Decision};
 
-pub use index::AuthzIndex;
+pub use index::{AuthzIndex, Verdict, VerdictMatch};
 
 const KIND: Kind = Kind::AuthorizationPolicy;
 
@@ -111,6 +111,21 @@ pub struct AuthzDecision {
     /// Why istiod could not use the CUSTOM provider, when the denial is the
     /// `...-deny-due-to-bad-CUSTOM-action` rule it generated instead.
     pub custom_provider_error: Option<String>,
+}
+
+impl AuthzDecision {
+    /// The decision without its trace: what [`AuthzIndex::decide`] answers for the same request.
+    pub fn verdict(&self) -> Verdict<'_> {
+        Verdict {
+            allowed: self.allowed,
+            matched: self.matched.as_ref().map(|m| VerdictMatch {
+                action: m.action,
+                policy_id: std::borrow::Cow::Borrowed(m.policy_id.as_str()),
+            }),
+            details: self.details.as_deref().map(std::borrow::Cow::Borrowed),
+            custom_provider_error: self.custom_provider_error.is_some(),
+        }
+    }
 }
 
 /// Istio's RBAC policy name (`policyName` in `builder.go`).
@@ -353,6 +368,8 @@ fn policy_matches(
         policy_namespace: &policy.meta.namespace,
         action,
         bundle: &bundle,
+        expansions: None,
+        trace: true,
     };
     let mut out = Vec::new();
     for (i, rl) in rules.iter().enumerate() {

@@ -4,6 +4,8 @@
 //! drops an ALLOW rule that uses an HTTP-only field and removes HTTP-only fields from DENY, AUDIT
 //! and CUSTOM rules (CUSTOM is generated with the DENY action in `builder.go`), widening them.
 
+use std::collections::HashMap;
+
 use crate::model::{AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource};
 
 use super::matcher::{
@@ -20,10 +22,17 @@ pub(super) struct MatchContext<'a> {
     pub action: AuthzAction,
     /// The mesh trust domain followed by its aliases.
     pub bundle: &'a [String],
+    /// Principal patterns already expanded over `bundle` ([`expand_trust_domains`]) when the
+    /// index was built; a pattern not in it is expanded on the spot.
+    pub expansions: Option<&'a HashMap<String, Vec<String>>>,
+    /// Whether a miss says why (`field`, `reason`); without the trace a miss is an empty
+    /// [`Miss`] and nothing is allocated on the way.
+    pub trace: bool,
 }
 
-/// Why a rule did not match: the first field that failed, and a readable reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a rule did not match: the first field that failed, and a readable reason (both empty
+/// when the decision runs without its trace).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Miss {
     /// The field as the policy names it (`principals`, `notNamespaces`, `when source.ip`, ...),
     /// or `http-only fields` for an ALLOW rule dropped on TCP.
@@ -51,11 +60,22 @@ impl MatchContext<'_> {
     }
 
     fn principal_matches(&self, pattern: &str) -> bool {
-        self.principal().is_some_and(|p| {
-            expand_trust_domains(pattern, self.bundle)
-                .iter()
-                .any(|e| string_match(e, p))
-        })
+        self.principal()
+            .is_some_and(|p| match self.expansions.and_then(|x| x.get(pattern)) {
+                Some(expanded) => expanded.iter().any(|e| string_match(e, p)),
+                None => expand_trust_domains(pattern, self.bundle)
+                    .iter()
+                    .any(|e| string_match(e, p)),
+            })
+    }
+
+    /// A miss: `why()` with the trace, else an empty one (no allocation).
+    fn miss(&self, why: impl FnOnce() -> Miss) -> Miss {
+        if self.trace {
+            why()
+        } else {
+            Miss::default()
+        }
     }
 
     fn namespace_matches(&self, pattern: &str) -> bool {
@@ -124,14 +144,14 @@ impl MatchContext<'_> {
         let hit = values.iter().any(|v| matcher(v));
         match (negate, hit) {
             (false, true) | (true, false) => Ok(()),
-            (false, false) => Err(Miss {
+            (false, false) => Err(self.miss(|| Miss {
                 field: name.to_string(),
                 reason: format!("{name}: {} matches none of {values:?}", actual()),
-            }),
-            (true, true) => Err(Miss {
+            })),
+            (true, true) => Err(self.miss(|| Miss {
                 field: name.to_string(),
                 reason: format!("{name}: {} matches one of {values:?}", actual()),
-            }),
+            })),
         }
     }
 
@@ -276,37 +296,42 @@ impl MatchContext<'_> {
 
     fn condition(&self, c: &AuthzCondition) -> Outcome {
         let key = c.key.as_str();
-        let name = format!("when {key}");
-        let check = |http_only: bool, actual: String, m: &dyn Fn(&str) -> bool| {
-            self.field(&name, &c.values, false, http_only, || actual.clone(), m)?;
-            self.field(&name, &c.not_values, true, http_only, || actual.clone(), m)
+        // Only the trace names the field; `String::new()` allocates nothing.
+        let name = if self.trace {
+            format!("when {key}")
+        } else {
+            String::new()
+        };
+        let check = |http_only: bool, actual: &dyn Fn() -> String, m: &dyn Fn(&str) -> bool| {
+            self.field(&name, &c.values, false, http_only, actual, m)?;
+            self.field(&name, &c.not_values, true, http_only, actual, m)
         };
         if let Some(header) = key
             .strip_prefix("request.headers[")
             .and_then(|r| r.strip_suffix(']'))
         {
             let value = self.header(header);
-            let actual = format!("header {header}={:?}", value.unwrap_or(""));
-            return check(true, actual, &|v| header_match(v, value));
+            let actual = || format!("header {header}={:?}", value.unwrap_or(""));
+            return check(true, &actual, &|v| header_match(v, value));
         }
         match key {
-            "source.ip" => check(false, self.peer_ip(), &|v| self.ip_matches(v)),
-            "remote.ip" => check(false, self.remote_ip(), &|v| self.remote_ip_matches(v)),
-            "source.namespace" => check(false, self.peer(), &|v| self.namespace_matches(v)),
-            "source.principal" => check(false, self.peer(), &|v| self.principal_matches(v)),
+            "source.ip" => check(false, &|| self.peer_ip(), &|v| self.ip_matches(v)),
+            "remote.ip" => check(false, &|| self.remote_ip(), &|v| self.remote_ip_matches(v)),
+            "source.namespace" => check(false, &|| self.peer(), &|v| self.namespace_matches(v)),
+            "source.principal" => check(false, &|| self.peer(), &|v| self.principal_matches(v)),
             // 1.25+ (`srcServiceAccountGenerator`): `ns/sa` or `sa` (the policy's namespace),
             // the same match as `from.source.serviceAccounts`.
             "source.serviceAccount" => {
-                check(false, self.peer(), &|v| self.service_account_matches(v))
+                check(false, &|| self.peer(), &|v| self.service_account_matches(v))
             }
             "destination.port" => check(
                 false,
-                format!("port {}", self.facts.destination_port),
+                &|| format!("port {}", self.facts.destination_port),
                 &|v| self.port_matches(v),
             ),
             "connection.sni" => {
-                let sni = self.facts.sni.clone().unwrap_or_default();
-                check(false, format!("sni {sni:?}"), &|v| string_match(v, &sni))
+                let sni = self.facts.sni.as_deref().unwrap_or("");
+                check(false, &|| format!("sni {sni:?}"), &|v| string_match(v, sni))
             }
             k if k.starts_with("request.auth.")
                 || k.starts_with("experimental.envoy.filters.")
@@ -314,25 +339,27 @@ impl MatchContext<'_> {
             {
                 check(
                     true,
-                    "a request without JWT or filter metadata".into(),
+                    &|| "a request without JWT or filter metadata".into(),
                     &|_| false,
                 )
             }
             // `destIPGenerator` → RBAC `destination_ip`, a CIDR match on the connection's local
             // (original destination) address; TCP and HTTP alike.
             "destination.ip" => {
-                let actual = self.facts.destination_ip.map_or_else(
-                    || "an unknown destination ip".into(),
-                    |ip| format!("destination ip {ip}"),
-                );
-                check(false, actual, &|v| {
+                let actual = || {
+                    self.facts.destination_ip.map_or_else(
+                        || "an unknown destination ip".into(),
+                        |ip| format!("destination ip {ip}"),
+                    )
+                };
+                check(false, &actual, &|v| {
                     self.facts
                         .destination_ip
                         .is_some_and(|ip| ip_block_match(v, ip))
                 })
             }
             // Keys Istio's validation rejects: no fact to match.
-            _ => check(false, format!("no value for {key}"), &|_| false),
+            _ => check(false, &|| format!("no value for {key}"), &|_| false),
         }
     }
 
@@ -356,17 +383,17 @@ impl MatchContext<'_> {
     }
 }
 
-/// The HTTP-only fields a rule uses (empty lists do not count).
-pub(super) fn http_only_fields(rule: &AuthzRule) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut note = |name: &str, v: &Option<Vec<String>>| {
+/// Calls `note(prefix, name)` for each HTTP-only field a rule uses (empty lists do not count):
+/// the field is `prefix` followed by `name` (`when ` for a condition key).
+fn visit_http_only_fields(rule: &AuthzRule, mut note: impl FnMut(&'static str, &str)) {
+    let mut field = |name: &'static str, v: &Option<Vec<String>>| {
         if v.as_ref().is_some_and(|v| !v.is_empty()) {
-            out.push(name.to_string());
+            note("", name);
         }
     };
     for s in rule.from.iter().flatten().filter_map(|f| f.source.as_ref()) {
-        note("requestPrincipals", &s.request_principals);
-        note("notRequestPrincipals", &s.not_request_principals);
+        field("requestPrincipals", &s.request_principals);
+        field("notRequestPrincipals", &s.not_request_principals);
     }
     for o in rule
         .to
@@ -374,56 +401,77 @@ pub(super) fn http_only_fields(rule: &AuthzRule) -> Vec<String> {
         .flatten()
         .filter_map(|t| t.operation.as_ref())
     {
-        note("hosts", &o.hosts);
-        note("notHosts", &o.not_hosts);
-        note("methods", &o.methods);
-        note("notMethods", &o.not_methods);
-        note("paths", &o.paths);
-        note("notPaths", &o.not_paths);
+        field("hosts", &o.hosts);
+        field("notHosts", &o.not_hosts);
+        field("methods", &o.methods);
+        field("notMethods", &o.not_methods);
+        field("paths", &o.paths);
+        field("notPaths", &o.not_paths);
     }
     for c in rule.when.iter().flatten() {
         let k = c.key.as_str();
         if k.starts_with("request.") || k.starts_with("experimental.envoy.filters.") {
-            out.push(format!("when {k}"));
+            note("when ", k);
         }
     }
+}
+
+/// The HTTP-only fields a rule uses (empty lists do not count), sorted.
+pub(super) fn http_only_fields(rule: &AuthzRule) -> Vec<String> {
+    let mut out = Vec::new();
+    visit_http_only_fields(rule, |prefix, name| out.push(format!("{prefix}{name}")));
     out.sort();
     out.dedup();
     out
 }
 
+/// Whether a rule uses any HTTP-only field ([`http_only_fields`] is not empty), without
+/// allocating.
+fn uses_http_only_fields(rule: &AuthzRule) -> bool {
+    let mut any = false;
+    visit_http_only_fields(rule, |_, _| any = true);
+    any
+}
+
 /// Whether one rule matches; `Err` says the first reason it does not.
 pub(super) fn rule_matches(rule: &AuthzRule, ctx: &MatchContext<'_>) -> Outcome {
-    if ctx.tcp() && ctx.action == AuthzAction::Allow {
-        let http = http_only_fields(rule);
-        if !http.is_empty() {
-            return Err(Miss {
-                field: "http-only fields".into(),
-                reason: format!(
-                    "uses HTTP-only fields ({}); on a TCP connection an ALLOW rule with them is dropped",
-                    http.join(", ")
-                ),
-            });
-        }
+    if ctx.tcp() && ctx.action == AuthzAction::Allow && uses_http_only_fields(rule) {
+        return Err(ctx.miss(|| Miss {
+            field: "http-only fields".into(),
+            reason: format!(
+                "uses HTTP-only fields ({}); on a TCP connection an ALLOW rule with them is dropped",
+                http_only_fields(rule).join(", ")
+            ),
+        }));
     }
+    // Without the trace the misses of the alternatives are not kept (`Vec::new()` allocates
+    // nothing until a push).
+    let keep = |misses: &mut Vec<(usize, Miss)>, i: usize, m: Miss| {
+        if ctx.trace {
+            misses.push((i, m));
+        }
+    };
     if let Some(from) = rule.from.as_ref().filter(|f| !f.is_empty()) {
         let mut misses = Vec::new();
         let any = from.iter().enumerate().any(|(i, f)| match &f.source {
             None => true,
-            Some(s) => ctx.source(s).map_err(|m| misses.push((i, m))).is_ok(),
+            Some(s) => ctx.source(s).map_err(|m| keep(&mut misses, i, m)).is_ok(),
         });
         if !any {
-            return Err(alternatives("from", misses));
+            return Err(ctx.miss(|| alternatives("from", misses)));
         }
     }
     if let Some(to) = rule.to.as_ref().filter(|t| !t.is_empty()) {
         let mut misses = Vec::new();
         let any = to.iter().enumerate().any(|(i, t)| match &t.operation {
             None => true,
-            Some(o) => ctx.operation(o).map_err(|m| misses.push((i, m))).is_ok(),
+            Some(o) => ctx
+                .operation(o)
+                .map_err(|m| keep(&mut misses, i, m))
+                .is_ok(),
         });
         if !any {
-            return Err(alternatives("to", misses));
+            return Err(ctx.miss(|| alternatives("to", misses)));
         }
     }
     for c in rule.when.iter().flatten() {
