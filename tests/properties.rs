@@ -1333,6 +1333,33 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// The analysis without its decision trace (what `matrix` runs) predicts exactly what the
+    /// traced analysis (what `probe`, `explain` and the diagnosis run) predicts, codes
+    /// included, for every flow and request variant of a random mesh; and the streamed matrix
+    /// lists those predictions.
+    #[test]
+    fn the_trace_off_analysis_predicts_what_the_traced_one_does(spec in gen::mesh()) {
+        let res = load(&render::mesh(&spec));
+        let traced = Analyzer::new(&res);
+        let quick = Analyzer::new(&res).with_trace(false);
+        for req in requests(&res, &spec.variants) {
+            let mut want = traced.predict(&req).expect("a prediction");
+            want.trace.clear();
+            prop_assert_eq!(quick.predict(&req).expect("a prediction"), want, "{} -> {}", req.from, req.to);
+        }
+        let streamed = sim::analysis::matrix(&res).expect("a matrix");
+        let requests = flow_requests(&res);
+        prop_assert_eq!(streamed.len(), requests.len());
+        for (flow, req) in streamed.iter().zip(&requests) {
+            let p = traced.predict(req).expect("a prediction");
+            prop_assert_eq!((flow.status, flow.mtls, &flow.response_flags, &flow.tls_error, &flow.codes), (p.status, p.mtls, &p.response_flags, &p.tls_error, &p.codes), "{} -> {}", req.from, req.to);
+        }
+    }
+}
+
 /// A PeerAuthentication list in a random order: the composition must not care.
 fn shuffled(pas: &[PeerAuthentication], keys: &[u32]) -> Vec<PeerAuthentication> {
     let mut order: Vec<usize> = (0..pas.len()).collect();

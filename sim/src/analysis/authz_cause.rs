@@ -1,9 +1,10 @@
 //! Which failure mode an authorization denial is, decided once for `matrix` (analysis path) and
 //! `probe` (diagnosis), so both name the same code for the same flow.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::model::{AuthzAction, Resources, Workload};
+use crate::model::{AuthorizationPolicy, AuthzAction, Resources, Workload};
 use crate::policy::AuthzDecision;
 use crate::vocab::{FindingCode, SpiffeId, TrustDomains};
 
@@ -78,36 +79,73 @@ pub fn denial_code(
     principal: Option<&str>,
     decision: &AuthzDecision,
 ) -> FindingCode {
-    match &decision.matched {
-        Some(m) if m.action == AuthzAction::Custom => {
-            return FindingCode::CustomAuthorizationDenied
-        }
+    denial_code_of(
+        index,
+        caller,
+        principal,
+        Denial {
+            matched: decision.matched.as_ref().map(|m| m.action),
+            custom_provider_error: decision.custom_provider_error.is_some(),
+            identity_miss: || identity_miss(decision),
+            missed_allow_principals: || Cow::Owned(missed_allow_principals(index, decision)),
+        },
+    )
+}
+
+/// What [`denial_code_of`] reads of a denial: from a traced decision, or from a trace-off
+/// verdict whose misses are computed only when the code needs them.
+pub(crate) struct Denial<I, P> {
+    /// The action of the rule that denied, if one matched.
+    pub matched: Option<AuthzAction>,
+    /// Whether istiod could not use the CUSTOM provider.
+    pub custom_provider_error: bool,
+    /// Whether an ALLOW rule missed on an identity field (asked for plaintext callers only).
+    pub identity_miss: I,
+    /// [`missed_allow_principals`] (asked for mTLS callers only; borrowed when cached).
+    pub missed_allow_principals: P,
+}
+
+/// [`denial_code`] from a [`Denial`]: the one rule the traced and the trace-off paths share.
+pub(crate) fn denial_code_of<'p>(
+    index: &DenialIndex<'_>,
+    caller: &Workload,
+    principal: Option<&str>,
+    denial: Denial<impl FnOnce() -> bool, impl FnOnce() -> Cow<'p, [String]>>,
+) -> FindingCode {
+    match denial.matched {
+        Some(AuthzAction::Custom) => return FindingCode::CustomAuthorizationDenied,
         Some(_) => return FindingCode::DenyPolicyMatched,
         None => {}
     }
-    if decision.custom_provider_error.is_some() {
+    if denial.custom_provider_error {
         return FindingCode::CustomAuthorizationDenied;
     }
     let Some(principal) = principal else {
-        let identity_miss = decision.misses.iter().any(|m| {
-            m.action == AuthzAction::Allow
-                && ["principals", "namespaces", "serviceAccounts"]
-                    .iter()
-                    .any(|f| m.field.contains(f))
-        });
-        return if identity_miss {
+        return if (denial.identity_miss)() {
             FindingCode::PrincipalRequiresMtls
         } else {
             FindingCode::NoAllowPolicyMatched
         };
     };
-    match principal_mistake(index, caller, principal, decision) {
+    let missed = (denial.missed_allow_principals)();
+    match principal_mistake_among(index, caller, principal, &missed) {
         Some(PrincipalMistake::TrustDomain { .. }) => FindingCode::TrustDomainMismatch,
         Some(PrincipalMistake::ServiceAccount { .. }) => {
             FindingCode::PrincipalServiceAccountMismatch
         }
         None => FindingCode::NoAllowPolicyMatched,
     }
+}
+
+/// Whether an ALLOW rule of `decision` missed on an identity field (`principals`,
+/// `namespaces`, `serviceAccounts`): what a plaintext caller lacks.
+pub(crate) fn identity_miss(decision: &AuthzDecision) -> bool {
+    decision.misses.iter().any(|m| {
+        m.action == AuthzAction::Allow
+            && ["principals", "namespaces", "serviceAccounts"]
+                .iter()
+                .any(|f| m.field.contains(f))
+    })
 }
 
 /// The principal of an ALLOW policy that did not match `caller` (mTLS identity `principal`)
@@ -128,21 +166,38 @@ pub fn principal_mistake(
     principal: &str,
     decision: &AuthzDecision,
 ) -> Option<PrincipalMistake> {
+    principal_mistake_among(
+        index,
+        caller,
+        principal,
+        &missed_allow_principals(index, decision),
+    )
+}
+
+/// [`principal_mistake`] among the principals of the ALLOW policies that missed.
+fn principal_mistake_among(
+    index: &DenialIndex<'_>,
+    caller: &Workload,
+    principal: &str,
+    missed: &[String],
+) -> Option<PrincipalMistake> {
     let res = index.res;
     let caller_id = SpiffeId::from_principal(principal).ok()?;
     let td = &res.mesh_config.trust_domain;
     let known_td =
         |t: &str| TrustDomains::new(td, &res.mesh_config.trust_domain_aliases).contains(t);
     let caller_app = app(caller);
-    for named in missed_allow_principals(index, decision) {
-        let Ok(p) = SpiffeId::from_principal(&named) else {
+    for named in missed {
+        let Ok(p) = SpiffeId::from_principal(named) else {
             continue;
         };
         if p.namespace != caller_id.namespace {
             continue;
         }
         if p.service_account == caller_id.service_account && !known_td(&p.trust_domain) {
-            return Some(PrincipalMistake::TrustDomain { named });
+            return Some(PrincipalMistake::TrustDomain {
+                named: named.clone(),
+            });
         }
         if p.service_account == caller_id.service_account
             || p.service_account == "*"
@@ -155,7 +210,9 @@ pub fn principal_mistake(
             .get(&(p.namespace.as_str(), p.service_account.as_str()))
             .is_some_and(|apps| apps.iter().any(|a| *a != caller_app));
         if !others_use_it {
-            return Some(PrincipalMistake::ServiceAccount { named });
+            return Some(PrincipalMistake::ServiceAccount {
+                named: named.clone(),
+            });
         }
     }
     None
@@ -176,11 +233,20 @@ pub(crate) fn missed_allow_principals(
     applying.sort();
     applying.dedup();
     let policies = &index.res.authorization_policies;
-    let mut named: Vec<String> = applying
-        .iter()
-        .filter_map(|r| index.policies.get(&(r.namespace.as_str(), r.name.as_str())))
-        .flatten()
-        .map(|&i| &policies[i])
+    principals_of(
+        applying
+            .iter()
+            .filter_map(|r| index.policies.get(&(r.namespace.as_str(), r.name.as_str())))
+            .flatten()
+            .map(|&i| &policies[i]),
+    )
+}
+
+/// The `from.source.principals` the rules of `policies` name, sorted and deduplicated.
+pub(crate) fn principals_of<'p>(
+    policies: impl Iterator<Item = &'p AuthorizationPolicy>,
+) -> Vec<String> {
+    let mut named: Vec<String> = policies
         .flat_map(|ap| ap.spec.rules.iter().flatten())
         .flat_map(|r| r.from.iter().flatten())
         .filter_map(|f| f.source.as_ref())

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) use authz_cause::missed_allow_principals;
 pub use authz_cause::{denial_code, principal_mistake, DenialIndex, PrincipalMistake};
+use authz_cause::{denial_code_of, identity_miss, principals_of, Denial};
 pub use matrix::{
     diff, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind, Flow,
     FlowChange, Matrix, MatrixNote,
@@ -118,6 +119,9 @@ pub struct Analyzer<'a> {
     inbound: Vec<OnceLock<MergedPeerAuthentication>>,
     /// What naming a denial's cause looks up.
     denials: DenialIndex<'a>,
+    /// Per workload (same index): the principals its enforced ALLOW policies name, which every
+    /// denial without a matched rule missed.
+    allow_principals: Vec<OnceLock<Vec<String>>>,
     /// Destinations already resolved, by (caller namespace, `HOST:PORT`): a matrix asks for
     /// each Service port once per source, and resolving scans every Service and workload, which
     /// made the matrix cubic in the mesh's size.
@@ -150,6 +154,7 @@ impl<'a> Analyzer<'a> {
             inbound: res.workloads.iter().map(|_| OnceLock::new()).collect(),
             pod_ips,
             denials: DenialIndex::new(res),
+            allow_principals: res.workloads.iter().map(|_| OnceLock::new()).collect(),
             destinations: Mutex::default(),
         }
     }
@@ -532,30 +537,65 @@ impl<'a> Analyzer<'a> {
             );
             facts.sni = p.sni.clone();
             facts.destination_ip = Some(self.ips[ep_index]);
-            let decision = self.authz.evaluate(res, ep_workload, &facts);
-            self.step(&mut p, || TraceStep {
-                step: "authorization",
-                summary: if decision.allowed {
-                    "allowed".into()
-                } else {
-                    "denied".into()
-                },
-                decisions: decision.decided_by.clone(),
-            });
-            if !decision.allowed {
+            let principal = p.peer_principal.clone();
+            let denied = if self.trace {
+                let decision = self.authz.evaluate(res, ep_workload, &facts);
+                self.step(&mut p, || TraceStep {
+                    step: "authorization",
+                    summary: if decision.allowed {
+                        "allowed".into()
+                    } else {
+                        "denied".into()
+                    },
+                    decisions: decision.decided_by.clone(),
+                });
+                (!decision.allowed).then(|| {
+                    (
+                        decision.details.clone().unwrap_or_default(),
+                        denial_code(&self.denials, from, principal.as_deref(), &decision),
+                    )
+                })
+            } else {
+                // The same verdict without the trace; the misses only when the code needs them.
+                let verdict = self.authz.decide(res, ep_workload, &facts);
+                (!verdict.allowed).then(|| {
+                    let denial = Denial {
+                        matched: verdict.matched.as_ref().map(|m| m.action),
+                        custom_provider_error: verdict.custom_provider_error,
+                        identity_miss: || {
+                            identity_miss(&self.authz.evaluate(res, ep_workload, &facts))
+                        },
+                        missed_allow_principals: || {
+                            Cow::Borrowed(
+                                self.allow_principals[ep_index]
+                                    .get_or_init(|| {
+                                        let policies = &res.authorization_policies;
+                                        principals_of(
+                                            self.authz
+                                                .enforced_allow_policies(res, ep_workload)
+                                                .into_iter()
+                                                .map(|i| &policies[i]),
+                                        )
+                                    })
+                                    .as_slice(),
+                            )
+                        },
+                    };
+                    (
+                        verdict.details.as_deref().unwrap_or_default().to_string(),
+                        denial_code_of(&self.denials, from, principal.as_deref(), denial),
+                    )
+                })
+            };
+            if let Some((details, code)) = denied {
                 // The HCM answers 403; the network RBAC filter closes the connection.
                 p.status = if server_http {
                     Status::Http(403)
                 } else {
                     Status::Reset
                 };
-                p.details = decision.details.clone().unwrap_or_default();
-                p.codes.push(denial_code(
-                    &self.denials,
-                    from,
-                    p.peer_principal.as_deref(),
-                    &decision,
-                ));
+                p.details = details;
+                p.codes.push(code);
             }
         }
         if !captured && !ep.intercepted {

@@ -267,6 +267,26 @@ impl AuthzIndex {
         }
     }
 
+    /// The enforced ALLOW policies that apply to `workload` (in scope, not dry-run), as indices
+    /// into `res.authorization_policies`, sorted: when a request is denied and no rule matched,
+    /// every rule of each of them missed, so these are the policies a traced decision lists in
+    /// its ALLOW misses, whatever the request.
+    pub fn enforced_allow_policies(&self, res: &Resources, workload: &Workload) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .candidate_iter(workload)
+            .filter(|&i| {
+                res.authorization_policies.get(i).is_some_and(|p| {
+                    p.spec.action == AuthzAction::Allow
+                        && !is_dry_run(p)
+                        && scope_of(p, workload, &self.root_namespace).is_some()
+                })
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The policies one decision for `workload` reads: those of its namespace and of the root
     /// namespace (indices into `res.authorization_policies`) whose selector may match (its
     /// first label is on the workload), before full selector matching.
