@@ -87,9 +87,36 @@ pub fn denial_code(
             matched: decision.matched.as_ref().map(|m| m.action),
             custom_provider_error: decision.custom_provider_error.is_some(),
             identity_miss: || identity_miss(decision),
-            missed_allow_principals: || Cow::Owned(missed_allow_principals(index, decision)),
+            missed_allow_principals: || {
+                Cow::Owned(NamedPrincipal::parse_all(missed_allow_principals(
+                    index, decision,
+                )))
+            },
         },
     )
+}
+
+/// A principal an ALLOW rule names, with its SPIFFE parts when it has them: parsed once, where
+/// a matrix compares it with every denied caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NamedPrincipal {
+    /// As the policy writes it.
+    pub named: String,
+    /// Its trust domain, namespace and service account (`None` for a pattern or a malformed one).
+    pub id: Option<SpiffeId>,
+}
+
+impl NamedPrincipal {
+    /// Each of `named`, parsed.
+    pub(crate) fn parse_all(named: Vec<String>) -> Vec<NamedPrincipal> {
+        named
+            .into_iter()
+            .map(|named| NamedPrincipal {
+                id: SpiffeId::from_principal(&named).ok(),
+                named,
+            })
+            .collect()
+    }
 }
 
 /// What [`denial_code_of`] reads of a denial: from a traced decision, or from a trace-off
@@ -110,7 +137,7 @@ pub(crate) fn denial_code_of<'p>(
     index: &DenialIndex<'_>,
     caller: &Workload,
     principal: Option<&str>,
-    denial: Denial<impl FnOnce() -> bool, impl FnOnce() -> Cow<'p, [String]>>,
+    denial: Denial<impl FnOnce() -> bool, impl FnOnce() -> Cow<'p, [NamedPrincipal]>>,
 ) -> FindingCode {
     match denial.matched {
         Some(AuthzAction::Custom) => return FindingCode::CustomAuthorizationDenied,
@@ -170,7 +197,7 @@ pub fn principal_mistake(
         index,
         caller,
         principal,
-        &missed_allow_principals(index, decision),
+        &NamedPrincipal::parse_all(missed_allow_principals(index, decision)),
     )
 }
 
@@ -179,7 +206,7 @@ fn principal_mistake_among(
     index: &DenialIndex<'_>,
     caller: &Workload,
     principal: &str,
-    missed: &[String],
+    missed: &[NamedPrincipal],
 ) -> Option<PrincipalMistake> {
     let res = index.res;
     let caller_id = SpiffeId::from_principal(principal).ok()?;
@@ -187,8 +214,8 @@ fn principal_mistake_among(
     let known_td =
         |t: &str| TrustDomains::new(td, &res.mesh_config.trust_domain_aliases).contains(t);
     let caller_app = app(caller);
-    for named in missed {
-        let Ok(p) = SpiffeId::from_principal(named) else {
+    for NamedPrincipal { named, id } in missed {
+        let Some(p) = id else {
             continue;
         };
         if p.namespace != caller_id.namespace {

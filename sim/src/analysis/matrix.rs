@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
-use super::{Analyzer, ClientTlsClass};
+use super::{Analyzer, ClientTlsClass, FlowHints, WireShape};
 use crate::model::{Resources, Service, Workload, WorkloadRole};
 use crate::policy::{ClientTlsChoice, Destination};
 use crate::request::RequestSpec;
@@ -183,6 +183,8 @@ struct Target {
     label: String,
     request: RequestSpec,
     resolved: Result<Destination, String>,
+    /// How the request meets the destination port (`None` when it did not resolve).
+    shape: Option<WireShape>,
 }
 
 /// One source of a [`Matrix`].
@@ -224,10 +226,16 @@ impl<'a> Matrix<'a> {
             .map(|(to, protocol)| {
                 let namespace = to.namespace_or("").to_string();
                 let resolved = analyzer.destination(&namespace, &to);
+                let request = flow_request(WorkloadRef::new("", ""), &to, protocol);
                 Target {
                     label: to.to_string(),
+                    shape: resolved
+                        .as_ref()
+                        .as_ref()
+                        .ok()
+                        .map(|d| WireShape::of(&request, &d.port)),
                     resolved: resolved.as_ref().clone(),
-                    request: flow_request(WorkloadRef::new("", ""), &to, protocol),
+                    request,
                 }
             })
             .collect();
@@ -283,9 +291,12 @@ impl<'a> Matrix<'a> {
             .zip(client_tls)
             .map(|(t, tls)| {
                 let dest = t.resolved.as_ref().map_err(Clone::clone)?;
-                let p = self
-                    .analyzer
-                    .predict_to(from, dest, &t.request, Some(tls))?;
+                let hints = FlowHints {
+                    client_tls: Some(tls),
+                    shape: t.shape,
+                    from_index: Some(source.workload),
+                };
+                let p = self.analyzer.predict_to(from, dest, &t.request, hints)?;
                 Ok(Flow {
                     from: source.label.clone(),
                     to: t.label.clone(),

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) use authz_cause::missed_allow_principals;
 pub use authz_cause::{denial_code, principal_mistake, DenialIndex, PrincipalMistake};
-use authz_cause::{denial_code_of, identity_miss, principals_of, Denial};
+use authz_cause::{denial_code_of, identity_miss, principals_of, Denial, NamedPrincipal};
 pub use matrix::{
     diff, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind, Flow,
     FlowChange, Matrix, MatrixNote,
@@ -121,7 +121,7 @@ pub struct Analyzer<'a> {
     denials: DenialIndex<'a>,
     /// Per workload (same index): the principals its enforced ALLOW policies name, which every
     /// denial without a matched rule missed.
-    allow_principals: Vec<OnceLock<Vec<String>>>,
+    allow_principals: Vec<OnceLock<Vec<NamedPrincipal>>>,
     /// Destinations already resolved, by (caller namespace, `HOST:PORT`): a matrix asks for
     /// each Service port once per source, and resolving scans every Service and workload, which
     /// made the matrix cubic in the mesh's size.
@@ -221,7 +221,7 @@ impl<'a> Analyzer<'a> {
         let from = self.source(req)?;
         let resolved = self.destination(&from.meta.namespace, &req.to);
         let dest = resolved.as_ref().as_ref().map_err(Clone::clone)?;
-        self.predict_to(from, dest, req, None)
+        self.predict_to(from, dest, req, FlowHints::default())
     }
 
     /// Adds the trace step `step()` builds, when this analyzer keeps a trace.
@@ -234,17 +234,18 @@ impl<'a> Analyzer<'a> {
     /// [`Analyzer::predict`] from `from` (a workload of this configuration) to `dest`, already
     /// resolved from `from`'s namespace. `req.from` is not read: `from` is the caller.
     ///
-    /// `cached_client_tls` holds the client TLS choice towards `dest`'s first endpoint for every
-    /// caller of `from`'s [`ClientTlsClass`], computed by the first of them.
+    /// `hints` carries what a matrix computed once for many flows.
     pub(crate) fn predict_to(
         &self,
         from: &Workload,
         dest: &Destination,
         req: &RequestSpec,
-        cached_client_tls: Option<&OnceLock<ClientTlsChoice>>,
+        hints: FlowHints<'_>,
     ) -> Result<Prediction, String> {
         let res = self.res;
-        let from_index = self.index_of(&from.meta.namespace, &from.meta.name);
+        let from_index = hints
+            .from_index
+            .or_else(|| self.index_of(&from.meta.namespace, &from.meta.name));
         let mut p = Prediction {
             status: Status::Http(200),
             response_flags: Vec::new(),
@@ -274,8 +275,13 @@ impl<'a> Analyzer<'a> {
         let istio_protocol = dest.port.istio_protocol();
         let port_protocol = PortProtocol::from(istio_protocol);
         // `server_http`: the destination's inbound chain once it accepts the bytes.
-        let (protocol, server_http) = inbound_protocol(req, &dest.port);
-        let sniffed_http = req.sniffs_as_http(protocol);
+        let WireShape {
+            protocol,
+            sniffed_http,
+            server_http,
+        } = hints
+            .shape
+            .unwrap_or_else(|| WireShape::of(req, &dest.port));
         self.step(&mut p, || TraceStep {
             step: "source-sidecar",
             summary: if from.role == crate::model::WorkloadRole::Gateway {
@@ -344,7 +350,7 @@ impl<'a> Analyzer<'a> {
             });
             None
         } else if src_sidecar {
-            let choice = match cached_client_tls {
+            let choice = match hints.client_tls {
                 Some(slot) => {
                     Cow::Borrowed(slot.get_or_init(|| client_tls_for_endpoint(res, from, dest, ep)))
                 }
@@ -570,12 +576,12 @@ impl<'a> Analyzer<'a> {
                                 self.allow_principals[ep_index]
                                     .get_or_init(|| {
                                         let policies = &res.authorization_policies;
-                                        principals_of(
+                                        NamedPrincipal::parse_all(principals_of(
                                             self.authz
                                                 .enforced_allow_policies(res, ep_workload)
                                                 .into_iter()
                                                 .map(|i| &policies[i]),
-                                        )
+                                        ))
                                     })
                                     .as_slice(),
                             )
@@ -769,13 +775,49 @@ pub fn request_facts(
 
 /// Which inbound chain `req` meets at a destination port: whether it is the HCM, and what the
 /// client sends (its own protocol, else the port's default). One rule for the analysis and the
-/// diagnosis.
+/// diagnosis ([`WireShape::of`]).
 pub fn inbound_protocol(req: &RequestSpec, port: &crate::model::ServicePort) -> (Protocol, bool) {
-    let protocol = req.protocol_to(port.istio_protocol());
-    let server_http = port
-        .port_protocol()
-        .serves_http(req.sniffs_as_http(protocol));
-    (protocol, server_http)
+    let shape = WireShape::of(req, port);
+    (shape.protocol, shape.server_http)
+}
+
+/// How a request meets a destination port, whoever sends it: what the client writes, whether
+/// both sidecars' HTTP sniffing reads it as HTTP, and whether the destination's inbound chain
+/// is the HTTP connection manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WireShape {
+    /// The request's own protocol, else the port's default.
+    pub protocol: Protocol,
+    /// Whether its first bytes sniff as HTTP.
+    pub sniffed_http: bool,
+    /// Whether the destination's inbound chain for it is the HCM.
+    pub server_http: bool,
+}
+
+impl WireShape {
+    /// The shape of `req` at `port`.
+    pub(crate) fn of(req: &RequestSpec, port: &crate::model::ServicePort) -> WireShape {
+        let protocol = req.protocol_to(port.istio_protocol());
+        let sniffed_http = req.sniffs_as_http(protocol);
+        WireShape {
+            protocol,
+            sniffed_http,
+            server_http: port.port_protocol().serves_http(sniffed_http),
+        }
+    }
+}
+
+/// What a matrix computes once for many flows and hands to [`Analyzer::predict_to`]; each
+/// `None` is computed there.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FlowHints<'c> {
+    /// The client TLS choice of the caller's [`ClientTlsClass`] towards the destination's
+    /// first endpoint, filled by the first caller of the class.
+    pub client_tls: Option<&'c OnceLock<ClientTlsChoice>>,
+    /// [`WireShape::of`] the request at the destination port.
+    pub shape: Option<WireShape>,
+    /// The caller's index in `res.workloads`.
+    pub from_index: Option<usize>,
 }
 
 /// The `outbound-listener` trace step: the port's protocol and the chain the bytes land on.
