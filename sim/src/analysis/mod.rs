@@ -19,19 +19,20 @@ pub use matrix::{
 
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
-    client_tls_for_endpoint, outbound_bypass, resolve_destination, AuthzIndex, ClientTlsChoice,
-    ClientTlsSource, Decision, Destination, HttpFacts, PeerAuthenticationIndex, PodIps,
-    RequestFacts, RouterHost, ServerRoots,
+    client_egress, client_tls_for_endpoint, outbound_bypass, resolve_destination, AuthzIndex,
+    ClientTlsChoice, ClientTlsSource, Decision, Destination, HttpFacts, PeerAuthenticationIndex,
+    PodIps, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::boringssl;
 use crate::vocab::details::{
-    remote_connection_failure, upstream_reset_before_response_started, HTTP1_CODEC_ERROR,
-    NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
+    remote_connection_failure, upstream_reset_before_response_started, DIRECT_RESPONSE,
+    HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
 };
 use crate::vocab::{
-    FindingCode, HostPort, IstioProtocol, OutboundChain, PathNormalization, PortProtocol, Protocol,
-    ResponseFlag, SpiffeId, Status, PASSTHROUGH_CLUSTER,
+    Egress, FindingCode, HostPort, IstioProtocol, OutboundChain, OutboundListener,
+    PathNormalization, PortProtocol, Protocol, ResponseFlag, SpiffeId, Status, BLACKHOLE_CLUSTER,
+    PASSTHROUGH_CLUSTER,
 };
 
 /// One step of design.md's request flow and the decisions behind it.
@@ -217,18 +218,23 @@ impl<'a> Analyzer<'a> {
         // the bytes land on, then (for the service's cluster) the client TLS choice (explicit
         // DestinationRule, else auto mTLS).
         let captured = src_sidecar && outbound_bypass(res, from, dest, Some(ep)).is_none();
-        let chain = captured.then(|| OutboundChain::select(istio_protocol, sniffed_http));
+        // The client's Sidecar scope: the listener the connection meets, and the policy.
+        let (egress, scope_decisions) = if captured {
+            client_egress(res, from, dest)
+        } else {
+            (Egress::default(), Vec::new())
+        };
+        let out_of_scope = egress.listener != OutboundListener::Service;
+        let chain =
+            captured.then(|| OutboundChain::select_with(istio_protocol, sniffed_http, egress));
         if let Some(chain) = chain {
-            p.trace.push(outbound_listener_step(
-                dest,
-                istio_protocol,
-                protocol,
-                sniffed_http,
-                chain,
-            ));
+            let mut step =
+                outbound_listener_step(dest, istio_protocol, protocol, sniffed_http, chain);
+            step.decisions.extend(scope_decisions);
+            p.trace.push(step);
         }
         // The client HCM: retries, 503 with flags; otherwise a TCP proxy closes the connection.
-        let http = chain == Some(OutboundChain::Http);
+        let http = chain.is_some_and(OutboundChain::is_http);
         if http && protocol == Protocol::Tcp {
             // Only an HTTP_PROXY port puts the HCM in front of bytes that are not HTTP: its
             // codec answers 400 itself and nothing leaves the pod.
@@ -237,7 +243,22 @@ impl<'a> Analyzer<'a> {
             p.details = HTTP1_CODEC_ERROR.into();
             return Ok(p);
         }
-        let client_mode = if chain == Some(OutboundChain::Passthrough) {
+        if let Some(hole) = chain.filter(|c| c.is_black_hole()) {
+            // REGISTRY_ONLY: `block_all` answers 502 itself; `BlackHoleCluster` has no host.
+            if hole == OutboundChain::HttpBlackHole {
+                p.status = Status::Http(502);
+                p.details = DIRECT_RESPONSE.into();
+            } else {
+                p.status = Status::Reset;
+                p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
+                p.details = String::new();
+            }
+            if out_of_scope {
+                p.codes.push(FindingCode::OutsideSidecarEgressScope);
+            }
+            return Ok(p);
+        }
+        let client_mode = if chain.is_some_and(OutboundChain::is_passthrough) {
             p.trace.push(TraceStep {
                 step: "outbound-tls",
                 summary: format!("client sends DISABLE ({PASSTHROUGH_CLUSTER} has no TLS)"),
@@ -326,6 +347,25 @@ impl<'a> Analyzer<'a> {
         p.server_roots = client_mode.as_ref().and_then(ClientTlsChoice::server_roots);
         p.server_mode = server_mode;
         match (wire, server_mode) {
+            (ClientTlsMode::Disable, Some(MtlsMode::Strict)) if out_of_scope => {
+                // PassthroughCluster's plaintext into STRICT: the HCM's upstream is reset, a
+                // tcp_proxy client's connection closed.
+                if http {
+                    fail(
+                        &mut p,
+                        http,
+                        &[UC],
+                        None,
+                        FindingCode::OutsideSidecarEgressScope,
+                    );
+                    p.details = upstream_reset_before_response_started("connection termination");
+                } else {
+                    p.status = Status::Reset;
+                    p.details = String::new();
+                    p.codes.push(FindingCode::OutsideSidecarEgressScope);
+                }
+                return Ok(p);
+            }
             (ClientTlsMode::Disable, Some(MtlsMode::Strict))
                 if chain == Some(OutboundChain::Passthrough) =>
             {
@@ -672,6 +712,20 @@ fn outbound_listener_step(
         OutboundChain::Passthrough => {
             format!("PassthroughFilterChain: tcp_proxy to {PASSTHROUGH_CLUSTER}, plaintext")
         }
+        OutboundChain::HttpPassthrough => format!(
+            "HTTP connection manager on 0.0.0.0:{}, catch-all virtual host allow_any to \
+             {PASSTHROUGH_CLUSTER} (no retry policy), plaintext",
+            port.port
+        ),
+        OutboundChain::HttpBlackHole => format!(
+            "HTTP connection manager on 0.0.0.0:{}, catch-all virtual host block_all \
+             (outboundTrafficPolicy REGISTRY_ONLY): 502 direct response",
+            port.port
+        ),
+        OutboundChain::BlackHole => format!(
+            "tcp_proxy to {BLACKHOLE_CLUSTER} (outboundTrafficPolicy REGISTRY_ONLY): no host, \
+             the connection is closed"
+        ),
     };
     TraceStep {
         step: "outbound-listener",

@@ -11,8 +11,8 @@ use crate::metrics::RequestMeta;
 use crate::model::{ClientTlsMode, Resources, Workload};
 use crate::outcome::Outcomes;
 use crate::policy::{
-    client_tls_for_endpoint, outbound_bypass, resolve_destination, ClientTlsChoice, Destination,
-    Endpoint, HttpFacts, RequestFacts, RouterHost, ServerRoots,
+    client_egress, client_tls_for_endpoint, outbound_bypass, resolve_destination, ClientTlsChoice,
+    Destination, Endpoint, HttpFacts, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::proxy::exchange::{exchange_wave, Hop};
 use crate::proxy::report::no_healthy_upstream_outcome;
@@ -213,6 +213,7 @@ fn client_side(
         cluster: format!("outbound|{}||{}", dest.port.port, dest.fqdn),
         port_protocol: dest.port.istio_protocol(),
         limits: ClusterLimits::from_settings(choice.connection_pool.as_ref()),
+        egress: client_egress(&mesh.resources, from, dest).0,
     }));
     Ok(side)
 }

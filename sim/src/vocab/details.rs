@@ -93,3 +93,7 @@ mod tests {
         assert!(!is_rbac_denial(FILTER_CHAIN_NOT_FOUND));
     }
 }
+
+/// A route's `direct_response` answered (`ResponseCodeDetailValues::DirectResponse`), as
+/// REGISTRY_ONLY's `block_all` virtual host does with `502`.
+pub(crate) const DIRECT_RESPONSE: &str = "direct_response";
