@@ -206,3 +206,277 @@ pub fn client_egress(
     decided_by.push(policy);
     (Egress { listener, mode }, decided_by)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        SidecarEgress, SidecarOutboundTrafficPolicy, SidecarPort, SidecarSpec,
+        SidecarWorkloadSelector, TargetPort,
+    };
+    use crate::policy::resolve_destination;
+    use crate::policy::testing::{labels, meta, Fixture};
+    use crate::vocab::HostPort;
+
+    fn sidecar(
+        ns: &str,
+        name: &str,
+        created: Option<i64>,
+        selector: Option<&[(&str, &str)]>,
+        egress: &[(Option<u32>, &[&str])],
+        mode: Option<OutboundTrafficMode>,
+    ) -> Sidecar {
+        Sidecar {
+            meta: meta(ns, name, created),
+            spec: SidecarSpec {
+                workload_selector: selector.map(|s| SidecarWorkloadSelector { labels: labels(s) }),
+                egress: egress
+                    .iter()
+                    .map(|(port, hosts)| SidecarEgress {
+                        port: port.map(|number| SidecarPort {
+                            number,
+                            ..SidecarPort::default()
+                        }),
+                        hosts: hosts.iter().map(|h| h.to_string()).collect(),
+                        ..SidecarEgress::default()
+                    })
+                    .collect(),
+                outbound_traffic_policy: mode.map(|mode| SidecarOutboundTrafficPolicy {
+                    mode,
+                    egress_proxy: None,
+                }),
+                ..SidecarSpec::default()
+            },
+        }
+    }
+
+    /// sleep in foo and bar; httpbin (HTTP 8000) in foo and bar; tcp-echo (TCP 9000) in foo.
+    fn mesh(sidecars: Vec<Sidecar>) -> Fixture {
+        let mut f = Fixture::new();
+        f.namespace("foo").namespace("bar");
+        for ns in ["foo", "bar"] {
+            f.workload(ns, "sleep", &[("app", "sleep")]);
+            f.workload(ns, "httpbin", &[("app", "httpbin")]);
+            f.service(
+                ns,
+                "httpbin",
+                &[("app", "httpbin")],
+                &[("http", 8000, TargetPort::Number(80))],
+            );
+        }
+        f.workload("foo", "tcp-echo", &[("app", "tcp-echo")]);
+        f.service(
+            "foo",
+            "tcp-echo",
+            &[("app", "tcp-echo")],
+            &[("tcp", 9000, TargetPort::Number(9000))],
+        );
+        f.res.sidecars = sidecars;
+        f
+    }
+
+    fn egress_of(f: &Fixture, from: (&str, &str), to: &str) -> Egress {
+        let client = f.res.workload(from.0, from.1).expect("client");
+        let to: HostPort = to.parse().expect("host:port");
+        let dest = resolve_destination(&f.res, from.0, &to).expect("destination");
+        client_egress(&f.res, client, &dest).0
+    }
+
+    #[test]
+    fn the_applying_sidecar_is_the_selecting_one_then_the_namespace_one_then_the_root_one() {
+        let root = || {
+            sidecar(
+                "istio-system",
+                "root",
+                Some(1),
+                None,
+                &[(None, &["./*"])],
+                None,
+            )
+        };
+        let ns = || sidecar("bar", "ns", Some(1), None, &[(None, &["*/*"])], None);
+        let sel = |labels: &'static [(&'static str, &'static str)], created| {
+            sidecar(
+                "bar",
+                "sel",
+                created,
+                Some(labels),
+                &[(None, &["~/*"])],
+                None,
+            )
+        };
+        let cases: Vec<(&str, Vec<Sidecar>, Option<&str>)> = vec![
+            ("none", vec![], None),
+            ("root only", vec![root()], Some("root")),
+            ("namespace over root", vec![root(), ns()], Some("ns")),
+            (
+                "selector over namespace",
+                vec![root(), ns(), sel(&[("app", "sleep")], Some(9))],
+                Some("sel"),
+            ),
+            (
+                "a selector the pod lacks",
+                vec![root(), ns(), sel(&[("app", "other")], Some(0))],
+                Some("ns"),
+            ),
+            (
+                "another namespace's Sidecar",
+                vec![sidecar("foo", "x", None, None, &[(None, &["./*"])], None)],
+                None,
+            ),
+        ];
+        for (name, sidecars, want) in cases {
+            let f = mesh(sidecars);
+            let client = f.res.workload("bar", "sleep").expect("client");
+            let got = sidecar_for(&f.res, client).map(|s| s.meta.name.as_str());
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_oldest_selector_less_sidecar_of_a_namespace_applies() {
+        let f = mesh(vec![
+            sidecar("bar", "b-new", Some(20), None, &[(None, &["./*"])], None),
+            sidecar("bar", "a-old", Some(10), None, &[(None, &["./*"])], None),
+        ]);
+        let client = f.res.workload("bar", "sleep").expect("client");
+        assert_eq!(
+            sidecar_for(&f.res, client).map(|s| s.meta.name.as_str()),
+            Some("a-old")
+        );
+    }
+
+    #[test]
+    fn egress_hosts_import_by_namespace_and_fqdn() {
+        use OutboundListener::{Service, Virtual, WildcardHttp};
+        // (hosts, destination from bar/sleep, expected listener)
+        let cases: &[(&[&str], &str, OutboundListener)] = &[
+            (&["*/*"], "httpbin.foo:8000", Service),
+            (&["./*"], "httpbin.bar:8000", Service),
+            (&["./*"], "httpbin.foo:8000", WildcardHttp),
+            (&["./*"], "tcp-echo.foo:9000", Virtual),
+            (&["foo/*"], "tcp-echo.foo:9000", Service),
+            (
+                &["foo/httpbin.foo.svc.cluster.local"],
+                "httpbin.foo:8000",
+                Service,
+            ),
+            (
+                &["foo/httpbin.foo.svc.cluster.local"],
+                "tcp-echo.foo:9000",
+                Virtual,
+            ),
+            (&["*/*.foo.svc.cluster.local"], "tcp-echo.foo:9000", Service),
+            (
+                &["bar/*.foo.svc.cluster.local"],
+                "tcp-echo.foo:9000",
+                Virtual,
+            ),
+            (&["~/*"], "httpbin.bar:8000", Virtual),
+            // A namespace's own entries that do not match fall back to the `*/` ones.
+            (
+                &[
+                    "foo/httpbin.foo.svc.cluster.local",
+                    "*/tcp-echo.foo.svc.cluster.local",
+                ],
+                "tcp-echo.foo:9000",
+                Service,
+            ),
+        ];
+        for (hosts, to, want) in cases {
+            let f = mesh(vec![sidecar(
+                "bar",
+                "s",
+                None,
+                None,
+                &[(None, hosts)],
+                None,
+            )]);
+            let got = egress_of(&f, ("bar", "sleep"), to);
+            assert_eq!(got.listener, *want, "{hosts:?} -> {to}");
+        }
+    }
+
+    #[test]
+    fn a_port_egress_listener_decides_its_port_and_the_catch_all_the_others() {
+        let f = mesh(vec![sidecar(
+            "bar",
+            "s",
+            None,
+            None,
+            &[(Some(9000), &["foo/*"]), (None, &["./*"])],
+            None,
+        )]);
+        assert_eq!(
+            egress_of(&f, ("bar", "sleep"), "tcp-echo.foo:9000").listener,
+            OutboundListener::Service
+        );
+        assert_eq!(
+            egress_of(&f, ("bar", "sleep"), "httpbin.foo:8000").listener,
+            OutboundListener::WildcardHttp
+        );
+    }
+
+    #[test]
+    fn the_sidecars_policy_overrides_meshconfig_and_defaults_to_registry_only() {
+        let cases: &[(
+            Option<OutboundTrafficMode>,
+            OutboundTrafficMode,
+            OutboundTrafficMode,
+        )] = &[
+            (
+                None,
+                OutboundTrafficMode::AllowAny,
+                OutboundTrafficMode::AllowAny,
+            ),
+            (
+                None,
+                OutboundTrafficMode::RegistryOnly,
+                OutboundTrafficMode::RegistryOnly,
+            ),
+            (
+                Some(OutboundTrafficMode::AllowAny),
+                OutboundTrafficMode::RegistryOnly,
+                OutboundTrafficMode::AllowAny,
+            ),
+            (
+                Some(OutboundTrafficMode::RegistryOnly),
+                OutboundTrafficMode::AllowAny,
+                OutboundTrafficMode::RegistryOnly,
+            ),
+        ];
+        for (sidecar_mode, mesh_mode, want) in cases {
+            let mut f = mesh(vec![sidecar(
+                "bar",
+                "s",
+                None,
+                None,
+                &[(None, &["./*"])],
+                *sidecar_mode,
+            )]);
+            f.res.mesh_config.outbound_traffic_policy = *mesh_mode;
+            assert_eq!(
+                egress_of(&f, ("bar", "sleep"), "httpbin.foo:8000").mode,
+                *want
+            );
+        }
+        // A written policy without `mode` is the proto's zero value.
+        let spec: SidecarOutboundTrafficPolicy = serde_yaml::from_str("{}").expect("yaml");
+        assert_eq!(spec.mode, OutboundTrafficMode::RegistryOnly);
+    }
+
+    #[test]
+    fn gateways_ignore_sidecars() {
+        let mut f = mesh(vec![sidecar(
+            "bar",
+            "s",
+            None,
+            None,
+            &[(None, &["~/*"])],
+            None,
+        )]);
+        let i = f.workload("bar", "gw", &[("istio", "ingressgateway")]);
+        f.res.workloads[i].role = WorkloadRole::Gateway;
+        assert!(sidecar_for(&f.res, &f.res.workloads[i]).is_none());
+    }
+}

@@ -522,6 +522,34 @@ mod tests {
     }
 
     #[test]
+    fn the_egress_scope_and_policy_turn_passthrough_into_the_black_hole() {
+        use super::{Egress, OutboundListener as L, OutboundTrafficMode as M};
+        use IstioProtocol::{Http, Tcp};
+        use OutboundChain::*;
+        let e = |listener, mode| Egress { listener, mode };
+        // (port, sniffs as HTTP, listener, mode, chain)
+        let cases = [
+            (Http, true, L::Service, M::RegistryOnly, OutboundChain::Http),
+            (Http, false, L::Service, M::AllowAny, Passthrough),
+            (Http, false, L::Service, M::RegistryOnly, BlackHole),
+            (Tcp, true, L::Service, M::RegistryOnly, OutboundChain::Tcp),
+            (Tcp, true, L::WildcardHttp, M::AllowAny, HttpPassthrough),
+            (Tcp, true, L::WildcardHttp, M::RegistryOnly, HttpBlackHole),
+            (Http, false, L::WildcardHttp, M::AllowAny, Passthrough),
+            (Http, false, L::WildcardHttp, M::RegistryOnly, BlackHole),
+            (Http, true, L::Virtual, M::AllowAny, Passthrough),
+            (Http, true, L::Virtual, M::RegistryOnly, BlackHole),
+        ];
+        for (port, sniffed, listener, mode, want) in cases {
+            assert_eq!(
+                OutboundChain::select_with(port, sniffed, e(listener, mode)),
+                want,
+                "{port} {sniffed} {listener:?} {mode:?}"
+            );
+        }
+    }
+
+    #[test]
     fn parse_ignores_case_and_knows_only_istio_names() {
         let cases = [
             ("TCP", IstioProtocol::Tcp),
