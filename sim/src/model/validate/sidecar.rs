@@ -88,7 +88,10 @@ fn namespace_slash_host(host: &str) -> Result<(), String> {
     }
     dns::wildcard_domain(name)?;
     // `ValidatePartialWildCard`: a `*` only as the whole first label.
-    if name.contains('*') && !(name.starts_with("*.") && !name[1..].contains('*')) {
+    let whole_first_label = name
+        .strip_prefix("*.")
+        .is_some_and(|rest| !rest.contains('*'));
+    if name.contains('*') && !whole_first_label {
         return Err(format!("{host:?}: partial wildcard {name:?} not allowed"));
     }
     Ok(())
