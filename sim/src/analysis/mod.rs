@@ -199,7 +199,18 @@ impl<'a> Analyzer<'a> {
             decisions: Vec::new(),
         });
         let Some(ep) = dest.endpoints.first() else {
-            if src_sidecar && outbound_bypass(res, from, dest, None).is_none() {
+            let captured = src_sidecar && outbound_bypass(res, from, dest, None).is_none();
+            let egress = captured.then(|| client_egress(res, from, dest).0);
+            let hole = egress
+                .map(|e| OutboundChain::select_with(istio_protocol, sniffed_http, e))
+                .filter(|c| c.is_black_hole());
+            if let (Some(egress), Some(hole)) = (egress, hole) {
+                // REGISTRY_ONLY never reaches the cluster: the same answer with or without
+                // endpoints.
+                black_hole(&mut p, hole, egress);
+                return Ok(p);
+            }
+            if captured {
                 p.status = Status::Http(503);
                 p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
                 p.details = NO_HEALTHY_UPSTREAM.into();
@@ -244,18 +255,7 @@ impl<'a> Analyzer<'a> {
             return Ok(p);
         }
         if let Some(hole) = chain.filter(|c| c.is_black_hole()) {
-            // REGISTRY_ONLY: `block_all` answers 502 itself; `BlackHoleCluster` has no host.
-            if hole == OutboundChain::HttpBlackHole {
-                p.status = Status::Http(502);
-                p.details = DIRECT_RESPONSE.into();
-            } else {
-                p.status = Status::Reset;
-                p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
-                p.details = String::new();
-            }
-            if out_of_scope {
-                p.codes.push(FindingCode::OutsideSidecarEgressScope);
-            }
+            black_hole(&mut p, hole, egress);
             return Ok(p);
         }
         let client_mode = if chain.is_some_and(OutboundChain::is_passthrough) {
@@ -612,6 +612,23 @@ impl Analyzer<'_> {
             .evaluate(self.res, ep_workload, &facts)
             .allowed
             .then_some(app_reason)
+    }
+}
+
+/// REGISTRY_ONLY's answer on `hole`: `block_all` answers 502 itself; `BlackHoleCluster` has no
+/// host, so `tcp_proxy` closes the connection (`UH`). Outside the Sidecar scope, that is why.
+fn black_hole(p: &mut Prediction, hole: OutboundChain, egress: Egress) {
+    if hole == OutboundChain::HttpBlackHole {
+        p.status = Status::Http(502);
+        p.response_flags = Vec::new();
+        p.details = DIRECT_RESPONSE.into();
+    } else {
+        p.status = Status::Reset;
+        p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
+        p.details = String::new();
+    }
+    if egress.listener != OutboundListener::Service {
+        p.codes.push(FindingCode::OutsideSidecarEgressScope);
     }
 }
 
