@@ -19,9 +19,9 @@ pub use matrix::{
 
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
-    client_egress, client_tls_for_endpoint, outbound_bypass, resolve_destination, AuthzIndex,
-    ClientTlsChoice, ClientTlsSource, Decision, Destination, HttpFacts, PeerAuthenticationIndex,
-    PodIps, RequestFacts, RouterHost, ServerRoots,
+    client_egress_cached, client_tls_for_endpoint, outbound_bypass, resolve_destination,
+    AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision, Destination, EgressCache, HttpFacts,
+    PeerAuthenticationIndex, PodIps, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::boringssl;
@@ -95,6 +95,8 @@ pub struct Analyzer<'a> {
     destinations: RefCell<BTreeMap<(String, String), Resolved>>,
     /// Index of each source workload in `res.workloads`, by `NS/NAME`.
     sources: RefCell<BTreeMap<String, usize>>,
+    /// Each Sidecar's wildcard HTTP listeners, found once.
+    egress: EgressCache,
 }
 
 impl<'a> Analyzer<'a> {
@@ -107,6 +109,7 @@ impl<'a> Analyzer<'a> {
             pod_ips: PodIps::build(res),
             destinations: RefCell::default(),
             sources: RefCell::default(),
+            egress: EgressCache::default(),
         }
     }
 
@@ -200,7 +203,7 @@ impl<'a> Analyzer<'a> {
         });
         let Some(ep) = dest.endpoints.first() else {
             let captured = src_sidecar && outbound_bypass(res, from, dest, None).is_none();
-            let egress = captured.then(|| client_egress(res, from, dest).0);
+            let egress = captured.then(|| client_egress_cached(res, from, dest, &self.egress).0);
             let hole = egress
                 .map(|e| OutboundChain::select_with(istio_protocol, sniffed_http, e))
                 .filter(|c| c.is_black_hole());
@@ -231,7 +234,7 @@ impl<'a> Analyzer<'a> {
         let captured = src_sidecar && outbound_bypass(res, from, dest, Some(ep)).is_none();
         // The client's Sidecar scope: the listener the connection meets, and the policy.
         let (egress, scope_decisions) = if captured {
-            client_egress(res, from, dest)
+            client_egress_cached(res, from, dest, &self.egress)
         } else {
             (Egress::default(), Vec::new())
         };

@@ -34,4 +34,6 @@ pub use peer_authn::{
 };
 pub use pod_ips::PodIps;
 pub use routing::{resolve_destination, service_selects, Destination, DestinationError, Endpoint};
-pub use sidecar_scope::{client_egress, imports, outbound_mode, sidecar_for};
+pub use sidecar_scope::{
+    client_egress, client_egress_cached, imports, outbound_mode, sidecar_for, EgressCache,
+};

@@ -20,7 +20,10 @@
 //!   imported HTTP Service port binds `0.0.0.0:<port>`, a TCP or sniffed one the Service's own
 //!   address; a connection no listener takes meets the virtual outbound listener.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use super::decision::object_ref;
 use super::peer_authn::creation_order;
@@ -117,11 +120,62 @@ pub fn imports(sidecar: Option<&Sidecar>, svc: &Service, port: u16, client_ns: &
     listener.is_some_and(|e| hosts_import(&e.hosts, svc, client_ns))
 }
 
+/// The ports on which a Sidecar, for clients of one namespace, imports an HTTP Service port
+/// (each binds `0.0.0.0:<port>`), remembered per (Sidecar, client namespace): finding them
+/// scans every Service, and a matrix asks once per flow.
+#[derive(Debug, Default)]
+pub struct EgressCache {
+    wildcard_http: RefCell<BTreeMap<CacheKey, Rc<BTreeSet<u16>>>>,
+}
+
+/// (Sidecar namespace, Sidecar name, client namespace).
+type CacheKey = (String, String, String);
+
+impl EgressCache {
+    /// The HTTP ports `sc` imports for a client in `client_ns`.
+    fn wildcard_http(&self, res: &Resources, sc: &Sidecar, client_ns: &str) -> Rc<BTreeSet<u16>> {
+        let key = (
+            sc.meta.namespace.clone(),
+            sc.meta.name.clone(),
+            client_ns.to_string(),
+        );
+        if let Some(ports) = self.wildcard_http.borrow().get(&key) {
+            return Rc::clone(ports);
+        }
+        let ports: BTreeSet<u16> = res
+            .services
+            .iter()
+            .flat_map(|svc| {
+                svc.ports
+                    .iter()
+                    .filter(|p| p.istio_protocol().is_http())
+                    .filter(move |p| imports(Some(sc), svc, p.port, client_ns))
+                    .map(|p| p.port)
+            })
+            .collect();
+        let ports = Rc::new(ports);
+        self.wildcard_http
+            .borrow_mut()
+            .insert(key, Rc::clone(&ports));
+        ports
+    }
+}
+
 /// The client sidecar's egress view of `dest`, with the decisions behind it.
 pub fn client_egress(
     res: &Resources,
     client: &Workload,
     dest: &Destination,
+) -> (Egress, Vec<Decision>) {
+    client_egress_cached(res, client, dest, &EgressCache::default())
+}
+
+/// [`client_egress`] with the wildcard listeners remembered in `cache` (one per configuration).
+pub fn client_egress_cached(
+    res: &Resources,
+    client: &Workload,
+    dest: &Destination,
+    cache: &EgressCache,
 ) -> (Egress, Vec<Decision>) {
     let sidecar = sidecar_for(res, client);
     let mode = outbound_mode(res, sidecar);
@@ -159,13 +213,7 @@ pub fn client_egress(
         );
     }
     // Another imported Service binding `0.0.0.0:<port>` with an HTTP connection manager.
-    let wildcard = res.services.iter().any(|svc| {
-        svc.ports.iter().any(|p| {
-            p.port == port
-                && p.istio_protocol().is_http()
-                && imports(Some(sc), svc, port, client_ns)
-        })
-    });
+    let wildcard = cache.wildcard_http(res, sc, client_ns).contains(&port);
     let listener = if wildcard {
         OutboundListener::WildcardHttp
     } else {
