@@ -1940,10 +1940,14 @@ mod diagnosis_completeness {
         if o.status == Status::Http(403) || o.details.starts_with("rbac_access_denied") {
             "authz"
         } else if o.client_log.as_deref().is_some_and(|l| {
-            // Outside the client's Sidecar scope: the catch-all clusters and route.
+            // Outside the client's Sidecar scope: the catch-all clusters and route, or their
+            // answers (`block_all`'s direct 502, `tcp_proxy`'s UH close).
             l.split_whitespace()
                 .any(|w| ["PassthroughCluster", "BlackHoleCluster", "block_all"].contains(&w))
-        }) {
+        }) || o.details == "direct_response"
+            || (o.status == Status::Reset
+                && o.response_flags.contains(&ResponseFlag::NoHealthyUpstream))
+        {
             "egress"
         } else if o.response_flags.contains(&ResponseFlag::UpstreamOverflow) {
             "overflow"

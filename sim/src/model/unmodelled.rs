@@ -84,7 +84,7 @@ pub(crate) const TABLE: &[Row] = &[
     row(Subject::Gateway, &[], Scope::Never, "gateway listeners are not built: gateway pods send as proxies with their own identity, and flows to them are left out of the matrix; sidecar-to-sidecar traffic is unaffected"),
     row(Subject::ProxyConfig, &[], Scope::Namespace, "proxies run with the default ProxyConfig"),
     row(Subject::RequestAuthentication, &[], Scope::Namespace, "no JWT is validated and requests carry none: `request.auth.*` conditions never match"),
-    row(Subject::ServiceEntry, &[], Scope::Hosts, "the hosts are not in the registry: they cannot be named as a destination, no Sidecar egress host imports them, and their endpoints are not mesh endpoints"),
+    row(Subject::ServiceEntry, &[], Scope::Hosts, "the hosts are not in the registry: they cannot be named as a destination (`--to`), no Sidecar egress host imports them, their ports open no outbound listener (a destination outside a Sidecar scope on such a port is judged without it), and the pods a workloadSelector picks are not their endpoints"),
     row(Subject::Telemetry, &[], Scope::Never, "no effect on traffic; access logs use meshsim's fixed format"),
     row(Subject::VirtualService, &[], Scope::Hosts, "requests go straight to the Service named in the URL: no routing, retries, timeouts, faults, mirroring or rewrites"),
     row(Subject::WasmPlugin, &[], Scope::Namespace, "no Wasm filter runs"),
