@@ -257,6 +257,8 @@ mod gen {
         pub alias: bool,
         /// `enableAutoMtls: false`.
         pub no_auto_mtls: bool,
+        /// `outboundTrafficPolicy: {mode: REGISTRY_ONLY}`.
+        pub registry_only: bool,
     }
 
     fn mesh_config() -> impl Strategy<Value = MeshConfigSpec> {
@@ -264,12 +266,67 @@ mod gen {
             prop::bool::weighted(0.25),
             any::<bool>(),
             prop::bool::weighted(0.2),
+            prop::bool::weighted(0.1),
         )
-            .prop_map(|(td1, alias, no_auto_mtls)| MeshConfigSpec {
+            .prop_map(|(td1, alias, no_auto_mtls, registry_only)| MeshConfigSpec {
                 td1,
                 alias,
                 no_auto_mtls,
+                registry_only,
             })
+    }
+
+    /// A Sidecar: its namespace, an optional `app` selector, the port-less listener's hosts, an
+    /// optional listener on port 9000, and its `outboundTrafficPolicy` (`Some(None)`: written
+    /// without `mode`).
+    #[derive(Debug, Clone)]
+    pub(crate) struct SidecarSpec {
+        pub namespace: &'static str,
+        pub selector: Option<&'static str>,
+        pub hosts: Vec<&'static str>,
+        pub port_9000_hosts: Option<Vec<&'static str>>,
+        pub mode: Option<Option<&'static str>>,
+        pub created: Option<u8>,
+    }
+
+    fn egress_hosts() -> impl Strategy<Value = Vec<&'static str>> {
+        prop::collection::vec(
+            select(vec![
+                "./*",
+                "*/*",
+                "~/*",
+                "foo/*",
+                "bar/*",
+                "*/web.foo.svc.cluster.local",
+                "*/*.bar.svc.cluster.local",
+                "baz/db.baz.svc.cluster.local",
+            ]),
+            1..3,
+        )
+    }
+
+    fn sidecar() -> impl Strategy<Value = SidecarSpec> {
+        (
+            policy_namespace(),
+            prop::option::weighted(0.3, select(WORKLOADS.to_vec())),
+            egress_hosts(),
+            prop::option::weighted(0.2, egress_hosts()),
+            prop::option::weighted(
+                0.5,
+                prop::option::weighted(0.9, select(vec!["ALLOW_ANY", "REGISTRY_ONLY"])),
+            ),
+            prop::option::of(0u8..4),
+        )
+            .prop_map(
+                |(namespace, selector, hosts, port_9000_hosts, mode, created)| SidecarSpec {
+                    namespace,
+                    selector,
+                    hosts,
+                    port_9000_hosts,
+                    mode,
+                    created,
+                },
+            )
     }
 
     /// How one HTTP request differs from curl's default `GET /public`.
@@ -312,6 +369,7 @@ mod gen {
         pub pas: Vec<PaSpec>,
         pub drs: Vec<DrSpec>,
         pub aps: Vec<ApSpec>,
+        pub sidecars: Vec<SidecarSpec>,
         /// Per-flow request variation (method, path, extra headers), cycled over the flows.
         pub variants: Vec<Variant>,
     }
@@ -551,15 +609,19 @@ mod gen {
             prop::collection::vec(ap(), 0..3),
             prop::collection::vec(variant(), 1..5),
             mesh_config(),
+            prop::collection::vec(sidecar(), 0..2),
         )
-            .prop_map(|(a, b, c, pas, drs, aps, variants, mesh_config)| MeshSpec {
-                mesh_config,
-                namespaces: [a, b].into_iter().chain(c).collect(),
-                pas,
-                drs,
-                aps,
-                variants,
-            })
+            .prop_map(
+                |(a, b, c, pas, drs, aps, variants, mesh_config, sidecars)| MeshSpec {
+                    mesh_config,
+                    namespaces: [a, b].into_iter().chain(c).collect(),
+                    pas,
+                    drs,
+                    aps,
+                    sidecars,
+                    variants,
+                },
+            )
     }
 
     /// Policies of every kind placed in one namespace (for the "unrelated policy" property).
@@ -828,7 +890,7 @@ mod render {
             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ROOT}\n"
         );
         let mc = &spec.mesh_config;
-        if mc.td1 || mc.no_auto_mtls {
+        if mc.td1 || mc.no_auto_mtls || mc.registry_only {
             let _ = write!(
                 out,
                 "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio\n  namespace: {ROOT}\ndata:\n  mesh: |\n"
@@ -841,6 +903,9 @@ mod render {
             }
             if mc.no_auto_mtls {
                 out.push_str("    enableAutoMtls: false\n");
+            }
+            if mc.registry_only {
+                out.push_str("    outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n");
             }
         }
         for ns in &spec.namespaces {
@@ -857,7 +922,45 @@ mod render {
             }
         }
         policies(&mut out, &spec.pas, &spec.drs, &spec.aps, "");
+        for (i, s) in spec.sidecars.iter().enumerate() {
+            sidecar(&mut out, i, s);
+        }
         out
+    }
+
+    fn sidecar(out: &mut String, i: usize, s: &SidecarSpec) {
+        let _ = write!(
+            out,
+            "---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: sc{i}\n  namespace: {}\n{}spec:\n",
+            s.namespace,
+            timestamp(s.created)
+        );
+        if let Some(app) = s.selector {
+            let _ = writeln!(out, "  workloadSelector:\n    labels: {{app: {app}}}");
+        }
+        let list = |hosts: &[&str]| {
+            hosts
+                .iter()
+                .map(|h| format!("\"{h}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str("  egress:\n");
+        if let Some(hosts) = &s.port_9000_hosts {
+            let _ = writeln!(
+                out,
+                "  - port: {{number: 9000}}\n    hosts: [{}]",
+                list(hosts)
+            );
+        }
+        let _ = writeln!(out, "  - hosts: [{}]", list(&s.hosts));
+        match s.mode {
+            None => {}
+            Some(None) => out.push_str("  outboundTrafficPolicy: {}\n"),
+            Some(Some(mode)) => {
+                let _ = writeln!(out, "  outboundTrafficPolicy: {{mode: {mode}}}");
+            }
+        }
     }
 
     /// Policies only, with `prefix` on every name (so they never replace the mesh's own).
@@ -1427,7 +1530,13 @@ fn generated_meshes_cover_every_outcome_class() {
             }
             // Interception annotations, ORIGINAL_DST clusters (headless, PASSTHROUGH).
             for d in p.trace.iter().flat_map(|t| &t.decisions) {
-                if ["client-tls/not-intercepted", "client-tls/original-dst"].contains(&d.step) {
+                if [
+                    "client-tls/not-intercepted",
+                    "client-tls/original-dst",
+                    "sidecar/egress-hosts",
+                ]
+                .contains(&d.step)
+                {
                     seen.insert(d.step.to_string());
                 }
             }
@@ -1481,6 +1590,8 @@ fn generated_meshes_cover_every_outcome_class() {
         "client-tls/not-intercepted",
         "client-tls/original-dst",
         "inbound not captured",
+        "OutsideSidecarEgressScope",
+        "sidecar/egress-hosts",
     ] {
         assert!(
             seen.contains(class),
@@ -1885,6 +1996,16 @@ mod diagnosis_completeness {
     pub(super) fn failure_class(o: &Outcome) -> &'static str {
         if o.status == Status::Http(403) || o.details.starts_with("rbac_access_denied") {
             "authz"
+        } else if o.client_log.as_deref().is_some_and(|l| {
+            // Outside the client's Sidecar scope: the catch-all clusters and route, or their
+            // answers (`block_all`'s direct 502, `tcp_proxy`'s UH close).
+            l.split_whitespace()
+                .any(|w| ["PassthroughCluster", "BlackHoleCluster", "block_all"].contains(&w))
+        }) || o.details == "direct_response"
+            || (o.status == Status::Reset
+                && o.response_flags.contains(&ResponseFlag::NoHealthyUpstream))
+        {
+            "egress"
         } else if o.response_flags.contains(&ResponseFlag::UpstreamOverflow) {
             "overflow"
         } else if o.response_flags.contains(&ResponseFlag::NoHealthyUpstream)
@@ -1909,6 +2030,7 @@ mod diagnosis_completeness {
             | C::TrustDomainMismatch => "authz",
             C::NoHealthyUpstream => "no-upstream",
             C::CircuitBreakerOpen => "overflow",
+            C::OutsideSidecarEgressScope => "egress",
             _ => "connect",
         }
     }

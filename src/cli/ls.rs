@@ -226,6 +226,36 @@ fn inventory(res: &Resources) -> Inventory {
             origin: ap.meta.origin.to_string(),
         });
     }
+    for sc in &res.sidecars {
+        // A root-namespace Sidecar reaches other namespaces only without a selector.
+        let scope = match &sc.spec.workload_selector {
+            Some(sel) => format!("{{{}}} in {}", labels(&sel.labels), sc.meta.namespace),
+            None if sc.meta.namespace == root => "mesh-wide (namespaces without their own)".into(),
+            None => format!("namespace {}", sc.meta.namespace),
+        };
+        let hosts: Vec<&str> = sc
+            .spec
+            .egress
+            .iter()
+            .flat_map(|e| e.hosts.iter().map(String::as_str))
+            .collect();
+        let mut summary = if hosts.is_empty() {
+            "egress */*".to_string()
+        } else {
+            format!("egress {}", hosts.join(","))
+        };
+        if let Some(policy) = &sc.spec.outbound_traffic_policy {
+            summary.push_str(&format!(", {}", policy.mode.as_str()));
+        }
+        policies.push(PolicyRow {
+            kind: "Sidecar",
+            namespace: sc.meta.namespace.clone(),
+            name: sc.meta.name.clone(),
+            scope,
+            summary,
+            origin: sc.meta.origin.to_string(),
+        });
+    }
     policies.sort_by(|a, b| (a.kind, &a.namespace, &a.name).cmp(&(b.kind, &b.namespace, &b.name)));
     Inventory {
         workloads,

@@ -20,19 +20,21 @@ pub use matrix::{
 
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
-    client_tls_for_endpoint, outbound_bypass, resolve_destination, AuthzIndex, ClientTlsChoice,
-    ClientTlsSource, Decision, Destination, HttpFacts, MergedPeerAuthentication,
-    PeerAuthenticationIndex, PodIps, RequestFacts, RouterHost, ServerRoots,
+    client_egress_cached, client_tls_for_endpoint, outbound_bypass, resolve_destination,
+    AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision, Destination, EgressCache, HttpFacts,
+    MergedPeerAuthentication, PeerAuthenticationIndex, PodIps, RequestFacts, RouterHost,
+    ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::boringssl;
 use crate::vocab::details::{
-    remote_connection_failure, upstream_reset_before_response_started, HTTP1_CODEC_ERROR,
-    NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
+    remote_connection_failure, upstream_reset_before_response_started, DIRECT_RESPONSE,
+    HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
 };
 use crate::vocab::{
-    FindingCode, HostPort, IstioProtocol, OutboundChain, PathNormalization, PortProtocol, Protocol,
-    ResponseFlag, SpiffeId, Status, PASSTHROUGH_CLUSTER,
+    Egress, FindingCode, HostPort, IstioProtocol, OutboundChain, OutboundListener,
+    PathNormalization, PortProtocol, Protocol, ResponseFlag, SpiffeId, Status, BLACKHOLE_CLUSTER,
+    PASSTHROUGH_CLUSTER,
 };
 
 /// One step of design.md's request flow and the decisions behind it.
@@ -126,6 +128,8 @@ pub struct Analyzer<'a> {
     /// each Service port once per source, and resolving scans every Service and workload, which
     /// made the matrix cubic in the mesh's size.
     destinations: Mutex<BTreeMap<(String, String), Resolved>>,
+    /// Each Sidecar's wildcard HTTP listeners, found once.
+    egress: EgressCache,
 }
 
 impl<'a> Analyzer<'a> {
@@ -156,6 +160,7 @@ impl<'a> Analyzer<'a> {
             denials: DenialIndex::new(res),
             allow_principals: res.workloads.iter().map(|_| OnceLock::new()).collect(),
             destinations: Mutex::default(),
+            egress: EgressCache::default(),
         }
     }
 
@@ -300,7 +305,18 @@ impl<'a> Analyzer<'a> {
             decisions: Vec::new(),
         });
         let Some(ep) = dest.endpoints.first() else {
-            if src_sidecar && outbound_bypass(res, from, dest, None).is_none() {
+            let captured = src_sidecar && outbound_bypass(res, from, dest, None).is_none();
+            let egress = captured.then(|| client_egress_cached(res, from, dest, &self.egress).0);
+            let hole = egress
+                .map(|e| OutboundChain::select_with(istio_protocol, sniffed_http, e))
+                .filter(|c| c.is_black_hole());
+            if let (Some(egress), Some(hole)) = (egress, hole) {
+                // REGISTRY_ONLY never reaches the cluster: the same answer with or without
+                // endpoints.
+                black_hole(&mut p, hole, egress);
+                return Ok(p);
+            }
+            if captured {
                 p.status = Status::Http(503);
                 p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
                 p.details = NO_HEALTHY_UPSTREAM.into();
@@ -320,14 +336,25 @@ impl<'a> Analyzer<'a> {
         // the bytes land on, then (for the service's cluster) the client TLS choice (explicit
         // DestinationRule, else auto mTLS).
         let captured = src_sidecar && outbound_bypass(res, from, dest, Some(ep)).is_none();
-        let chain = captured.then(|| OutboundChain::select(istio_protocol, sniffed_http));
+        // The client's Sidecar scope: the listener the connection meets, and the policy.
+        let (egress, scope_decisions) = if captured {
+            client_egress_cached(res, from, dest, &self.egress)
+        } else {
+            (Egress::default(), Vec::new())
+        };
+        let out_of_scope = egress.listener != OutboundListener::Service;
+        let chain =
+            captured.then(|| OutboundChain::select_with(istio_protocol, sniffed_http, egress));
         if let Some(chain) = chain {
             self.step(&mut p, || {
-                outbound_listener_step(dest, istio_protocol, protocol, sniffed_http, chain)
+                let mut step =
+                    outbound_listener_step(dest, istio_protocol, protocol, sniffed_http, chain);
+                step.decisions.extend(scope_decisions);
+                step
             });
         }
         // The client HCM: retries, 503 with flags; otherwise a TCP proxy closes the connection.
-        let http = chain == Some(OutboundChain::Http);
+        let http = chain.is_some_and(OutboundChain::is_http);
         if http && protocol == Protocol::Tcp {
             // Only an HTTP_PROXY port puts the HCM in front of bytes that are not HTTP: its
             // codec answers 400 itself and nothing leaves the pod.
@@ -336,7 +363,11 @@ impl<'a> Analyzer<'a> {
             p.details = HTTP1_CODEC_ERROR.into();
             return Ok(p);
         }
-        let client_mode = if chain == Some(OutboundChain::Passthrough) {
+        if let Some(hole) = chain.filter(|c| c.is_black_hole()) {
+            black_hole(&mut p, hole, egress);
+            return Ok(p);
+        }
+        let client_mode = if chain.is_some_and(OutboundChain::is_passthrough) {
             self.step(&mut p, || TraceStep {
                 step: "outbound-tls",
                 summary: format!("client sends DISABLE ({PASSTHROUGH_CLUSTER} has no TLS)"),
@@ -431,6 +462,25 @@ impl<'a> Analyzer<'a> {
         p.server_roots = client_mode.as_ref().and_then(|c| c.server_roots());
         p.server_mode = server_mode;
         match (wire, server_mode) {
+            (ClientTlsMode::Disable, Some(MtlsMode::Strict)) if out_of_scope => {
+                // PassthroughCluster's plaintext into STRICT: the HCM's upstream is reset, a
+                // tcp_proxy client's connection closed.
+                if http {
+                    fail(
+                        &mut p,
+                        http,
+                        &[UC],
+                        None,
+                        FindingCode::OutsideSidecarEgressScope,
+                    );
+                    p.details = upstream_reset_before_response_started("connection termination");
+                } else {
+                    p.status = Status::Reset;
+                    p.details = String::new();
+                    p.codes.push(FindingCode::OutsideSidecarEgressScope);
+                }
+                return Ok(p);
+            }
             (ClientTlsMode::Disable, Some(MtlsMode::Strict))
                 if chain == Some(OutboundChain::Passthrough) =>
             {
@@ -713,6 +763,23 @@ impl Analyzer<'_> {
     }
 }
 
+/// REGISTRY_ONLY's answer on `hole`: `block_all` answers 502 itself; `BlackHoleCluster` has no
+/// host, so `tcp_proxy` closes the connection (`UH`). Outside the Sidecar scope, that is why.
+fn black_hole(p: &mut Prediction, hole: OutboundChain, egress: Egress) {
+    if hole == OutboundChain::HttpBlackHole {
+        p.status = Status::Http(502);
+        p.response_flags = Vec::new();
+        p.details = DIRECT_RESPONSE.into();
+    } else {
+        p.status = Status::Reset;
+        p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
+        p.details = String::new();
+    }
+    if egress.listener != OutboundListener::Service {
+        p.codes.push(FindingCode::OutsideSidecarEgressScope);
+    }
+}
+
 const UF: ResponseFlag = ResponseFlag::UpstreamConnectionFailure;
 const URX: ResponseFlag = ResponseFlag::UpstreamRetryLimitExceeded;
 const UC: ResponseFlag = ResponseFlag::UpstreamConnectionTermination;
@@ -846,6 +913,20 @@ fn outbound_listener_step(
         OutboundChain::Passthrough => {
             format!("PassthroughFilterChain: tcp_proxy to {PASSTHROUGH_CLUSTER}, plaintext")
         }
+        OutboundChain::HttpPassthrough => format!(
+            "HTTP connection manager on 0.0.0.0:{}, catch-all virtual host allow_any to \
+             {PASSTHROUGH_CLUSTER} (no retry policy), plaintext",
+            port.port
+        ),
+        OutboundChain::HttpBlackHole => format!(
+            "HTTP connection manager on 0.0.0.0:{}, catch-all virtual host block_all \
+             (outboundTrafficPolicy REGISTRY_ONLY): 502 direct response",
+            port.port
+        ),
+        OutboundChain::BlackHole => format!(
+            "tcp_proxy to {BLACKHOLE_CLUSTER} (outboundTrafficPolicy REGISTRY_ONLY): no host, \
+             the connection is closed"
+        ),
     };
     TraceStep {
         step: "outbound-listener",

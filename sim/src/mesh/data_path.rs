@@ -11,17 +11,17 @@ use crate::metrics::RequestMeta;
 use crate::model::{ClientTlsMode, Resources, Workload};
 use crate::outcome::Outcomes;
 use crate::policy::{
-    client_tls_for_endpoint, outbound_bypass, resolve_destination, ClientTlsChoice, Destination,
-    Endpoint, HttpFacts, RequestFacts, RouterHost, ServerRoots,
+    client_egress, client_tls_for_endpoint, outbound_bypass, resolve_destination, ClientTlsChoice,
+    Destination, Endpoint, HttpFacts, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::proxy::exchange::{exchange_wave, Hop};
-use crate::proxy::report::no_healthy_upstream_outcome;
+use crate::proxy::report::{black_hole_outcome, block_all_outcome, no_healthy_upstream_outcome};
 use crate::proxy::{
     App, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar, ClusterLimits, Outcome,
     ServerSide, ServerSidecar, SidecarTls, UpstreamTls,
 };
 use crate::request::{RequestSpec, TCP_PAYLOAD};
-use crate::vocab::{Protocol, SpiffeId, Status};
+use crate::vocab::{sniffs_as_http, OutboundChain, Protocol, SpiffeId, Status};
 
 /// Sends `req.count` requests in waves of `req.concurrency` that run concurrently (see
 /// `proxy::exchange_wave`) and returns their outcomes grouped, so memory does not grow with
@@ -39,12 +39,23 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
     if dest.endpoints.is_empty() {
         // kube-proxy rejects a connection to a ClusterIP without endpoints; a sidecar answers
         // `no healthy upstream` itself (when it captures the connection at all).
-        let outcome =
-            if src_sidecar && outbound_bypass(&mesh.resources, &from, &dest, None).is_none() {
-                no_healthy_upstream_outcome()
-            } else {
-                Outcome::with_status(Status::Refused)
-            };
+        let captured =
+            src_sidecar && outbound_bypass(&mesh.resources, &from, &dest, None).is_none();
+        // REGISTRY_ONLY's black hole answers before any cluster is looked at.
+        let wire = app_request(req, req.protocol_to(dest.port.istio_protocol())).wire_bytes();
+        let chain = captured.then(|| {
+            OutboundChain::select_with(
+                dest.port.istio_protocol(),
+                sniffs_as_http(&wire),
+                client_egress(&mesh.resources, &from, &dest).0,
+            )
+        });
+        let outcome = match chain {
+            Some(OutboundChain::HttpBlackHole) => block_all_outcome(),
+            Some(OutboundChain::BlackHole) => black_hole_outcome(),
+            Some(_) => no_healthy_upstream_outcome(),
+            None => Outcome::with_status(Status::Refused),
+        };
         for _ in 0..count {
             observe(mesh, &from, &dest, None, &outcome);
         }
@@ -214,6 +225,7 @@ fn client_side(
         cluster: format!("outbound|{}||{}", dest.port.port, dest.fqdn),
         port_protocol: dest.port.istio_protocol(),
         limits: ClusterLimits::from_settings(choice.connection_pool.as_ref()),
+        egress: client_egress(&mesh.resources, from, dest).0,
     }));
     Ok(side)
 }

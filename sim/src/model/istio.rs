@@ -574,3 +574,94 @@ pub struct AuthorizationPolicy {
     /// Spec.
     pub spec: AuthorizationPolicySpec,
 }
+
+// ---------------------------------------------------------------- Sidecar
+
+pub use crate::vocab::OutboundTrafficMode;
+
+/// A Sidecar's `outboundTrafficPolicy` (`egressProxy` is warned as unmodelled).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SidecarOutboundTrafficPolicy {
+    /// The mode; absent is the proto default, `REGISTRY_ONLY`.
+    #[serde(default)]
+    pub mode: OutboundTrafficMode,
+    /// `egressProxy` (warned: not modelled).
+    #[serde(default)]
+    pub egress_proxy: Option<serde_yaml::Value>,
+}
+
+/// A Sidecar's `workloadSelector` (`labels`, unlike the `matchLabels` of other kinds).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SidecarWorkloadSelector {
+    /// Labels that must all be present with these values.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A Sidecar egress listener's `port` (only the number is read).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SidecarPort {
+    /// `number`.
+    #[serde(default)]
+    pub number: u32,
+    /// `protocol` as written.
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// `name`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `targetPort` (ingress listeners only).
+    #[serde(default)]
+    pub target_port: Option<u32>,
+}
+
+/// One `egress` listener of a Sidecar.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SidecarEgress {
+    /// `port`: a listener for this port only (its services are imported on that port alone).
+    #[serde(default)]
+    pub port: Option<SidecarPort>,
+    /// `hosts`: `namespace/dnsName` imports.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// `bind` (warned: not modelled).
+    #[serde(default)]
+    pub bind: Option<serde_yaml::Value>,
+    /// `captureMode` (warned: not modelled).
+    #[serde(default)]
+    pub capture_mode: Option<serde_yaml::Value>,
+}
+
+/// Sidecar spec (the fields meshsim models; the others are warned).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SidecarSpec {
+    /// Applies only to workloads with these labels in the Sidecar's namespace.
+    #[serde(default)]
+    pub workload_selector: Option<SidecarWorkloadSelector>,
+    /// Egress listeners; none means one listener importing `*/*`.
+    #[serde(default)]
+    pub egress: Vec<SidecarEgress>,
+    /// Overrides MeshConfig's `outboundTrafficPolicy` when present.
+    #[serde(default)]
+    pub outbound_traffic_policy: Option<SidecarOutboundTrafficPolicy>,
+    /// `ingress` (warned: not modelled).
+    #[serde(default)]
+    pub ingress: Option<serde_yaml::Value>,
+    /// `inboundConnectionPool` (warned: not modelled).
+    #[serde(default)]
+    pub inbound_connection_pool: Option<serde_yaml::Value>,
+}
+
+/// A Sidecar object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sidecar {
+    /// Metadata.
+    pub meta: Meta,
+    /// Spec.
+    pub spec: SidecarSpec,
+}

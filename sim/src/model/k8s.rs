@@ -333,6 +333,9 @@ pub struct MeshConfig {
     /// `pathNormalization.normalization`: how the inbound HCM rewrites `:path` before RBAC
     /// matches it; BASE by default.
     pub path_normalization: crate::vocab::PathNormalization,
+    /// `outboundTrafficPolicy.mode`: ALLOW_ANY by default (`mesh.DefaultMeshConfig`); a
+    /// Sidecar's own policy overrides it.
+    pub outbound_traffic_policy: super::OutboundTrafficMode,
     /// Where it was read from (default origin when defaulted).
     pub origin: super::Origin,
 }
@@ -379,6 +382,7 @@ impl Default for MeshConfig {
             ext_authz_providers: Vec::new(),
             istio_release: None,
             path_normalization: crate::vocab::PathNormalization::default(),
+            outbound_traffic_policy: super::OutboundTrafficMode::AllowAny,
             origin: super::Origin::default(),
         }
     }

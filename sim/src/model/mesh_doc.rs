@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::{ExtAuthzApi, ExtAuthzProvider, MeshConfig, Origin, TlsVersion};
+use super::{ExtAuthzApi, ExtAuthzProvider, MeshConfig, Origin, OutboundTrafficMode, TlsVersion};
 use crate::vocab::{IstioRelease, PathNormalization};
 
 /// The modelled MeshConfig keys, in Istio's spelling, followed by any extra keys: one list for
@@ -23,6 +23,7 @@ macro_rules! mesh_fields {
             "meshMTLS",
             "extensionProviders",
             "pathNormalization",
+            "outboundTrafficPolicy",
             $($extra),*
         ]
     };
@@ -81,6 +82,18 @@ pub struct MeshConfigDoc {
     pub path_normalization: Option<PathNormalization>,
     /// `istioVersion` (scenario `mesh:` block only).
     pub istio_version: Option<IstioRelease>,
+    /// `outboundTrafficPolicy.mode`.
+    pub outbound_traffic_policy: Option<OutboundTrafficMode>,
+}
+
+/// `outboundTrafficPolicy:` as written: one key, `mode`. The YAML replaces the default message
+/// whole (`protomarshal.ApplyYAML`), so a policy without `mode` is the proto's zero value,
+/// `REGISTRY_ONLY`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutboundTrafficPolicyDoc {
+    #[serde(default)]
+    mode: OutboundTrafficMode,
 }
 
 /// `pathNormalization:` as written: one key, `normalization`, a proto enum name.
@@ -256,6 +269,9 @@ impl MeshConfigDoc {
         if let Some(normalization) = self.path_normalization {
             mesh.path_normalization = normalization;
         }
+        if let Some(mode) = self.outbound_traffic_policy {
+            mesh.outbound_traffic_policy = mode;
+        }
         if let Some(release) = self.istio_version {
             mesh.istio_release = Some(release);
         }
@@ -296,7 +312,8 @@ impl<'de> Visitor<'de> for DocVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
             "a map of MeshConfig fields (trustDomain, trustDomainAliases, rootNamespace, \
-             enableAutoMtls, meshMTLS, extensionProviders, pathNormalization; istioVersion in a \
+             enableAutoMtls, meshMTLS, extensionProviders, pathNormalization, outboundTrafficPolicy; \
+             istioVersion in a \
              scenario)",
         )
     }
@@ -325,6 +342,11 @@ impl<'de> Visitor<'de> for DocVisitor {
                 "trustDomain" => doc.trust_domain = map.next_value()?,
                 "trustDomainAliases" => doc.trust_domain_aliases = map.next_value()?,
                 "rootNamespace" => doc.root_namespace = map.next_value()?,
+                "outboundTrafficPolicy" => {
+                    let written: Option<OutboundTrafficPolicyDoc> = map.next_value()?;
+                    doc.outbound_traffic_policy =
+                        Some(written.map_or(OutboundTrafficMode::RegistryOnly, |w| w.mode));
+                }
                 "enableAutoMtls" => doc.enable_auto_mtls = map.next_value()?,
                 "pathNormalization" => {
                     let written: Option<PathNormalizationDoc> = map.next_value()?;

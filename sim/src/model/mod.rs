@@ -124,6 +124,8 @@ pub enum Object {
     DestinationRule(DestinationRule),
     /// An AuthorizationPolicy.
     AuthorizationPolicy(AuthorizationPolicy),
+    /// A Sidecar.
+    Sidecar(Sidecar),
     /// A namespace's `istio-ca-root-cert` ConfigMap.
     RootCert(RootCertConfigMap),
 }
@@ -195,6 +197,8 @@ pub struct Resources {
     pub destination_rules: Vec<DestinationRule>,
     /// AuthorizationPolicies.
     pub authorization_policies: Vec<AuthorizationPolicy>,
+    /// Sidecars.
+    pub sidecars: Vec<Sidecar>,
     /// `istio-ca-root-cert` ConfigMaps, one per namespace that has one.
     pub root_certs: Vec<RootCertConfigMap>,
     /// Notes from loading.

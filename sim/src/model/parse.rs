@@ -22,7 +22,7 @@ use super::validate;
 use super::validate::names::NameRule;
 use super::{
     AuthorizationPolicy, DestinationRule, Interception, Namespace, Object, Origin,
-    PeerAuthentication, ServiceAccount, Warning, WarningKind, WorkloadKind,
+    PeerAuthentication, ServiceAccount, Sidecar, Warning, WarningKind, WorkloadKind,
 };
 use crate::vocab::KubeProtocol;
 
@@ -113,7 +113,7 @@ fn supported_versions(kind: &str) -> Option<(&'static str, &'static [&'static st
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => ("apps", &["v1"]),
         "Job" => ("batch", &["v1"]),
         "PeerAuthentication" | "AuthorizationPolicy" => ("security.istio.io", &["v1", "v1beta1"]),
-        "DestinationRule" => ("networking.istio.io", &["v1", "v1beta1", "v1alpha3"]),
+        "DestinationRule" | "Sidecar" => ("networking.istio.io", &["v1", "v1beta1", "v1alpha3"]),
         _ => return None,
     })
 }
@@ -339,6 +339,20 @@ fn parse_kind(
                 src,
             ));
             Object::AuthorizationPolicy(ap)
+        }
+        "Sidecar" => {
+            let (meta, spec) = istio_object(value, src, warnings)?;
+            let sc = Sidecar { meta, spec };
+            let notes =
+                validate::sidecar(&sc).map_err(|e| Rejection::Object(e.into_load_error(src)))?;
+            let object = format!("Sidecar {}/{}", sc.meta.namespace, sc.meta.name);
+            warnings.extend(validate::to_warnings(notes, &object, src));
+            warnings.extend(unmodelled::istio_fields(
+                unmodelled::Subject::Sidecar,
+                value,
+                src,
+            ));
+            Object::Sidecar(sc)
         }
         _ => return Ok(None),
     };

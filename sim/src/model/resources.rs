@@ -66,6 +66,7 @@ impl Positions {
             Kind::AuthorizationPolicy,
             &mut res.authorization_policies.iter().map(|x| &x.meta),
         );
+        note(Kind::Sidecar, &mut res.sidecars.iter().map(|x| &x.meta));
         note(Kind::ConfigMap, &mut res.root_certs.iter().map(|x| &x.meta));
         for (i, w) in res.workloads.iter().enumerate() {
             at.insert(identity(w.kind.into(), &w.meta), i);
@@ -135,6 +136,7 @@ impl Object {
             Object::PeerAuthentication(x) => (Kind::PeerAuthentication, Some(&x.meta)),
             Object::DestinationRule(x) => (Kind::DestinationRule, Some(&x.meta)),
             Object::AuthorizationPolicy(x) => (Kind::AuthorizationPolicy, Some(&x.meta)),
+            Object::Sidecar(x) => (Kind::Sidecar, Some(&x.meta)),
             Object::RootCert(x) => (Kind::ConfigMap, Some(&x.meta)),
         };
         match (self, meta) {
@@ -210,6 +212,7 @@ impl Resources {
             Object::PeerAuthentication(x) => (Kind::PeerAuthentication, &x.meta),
             Object::DestinationRule(x) => (Kind::DestinationRule, &x.meta),
             Object::AuthorizationPolicy(x) => (Kind::AuthorizationPolicy, &x.meta),
+            Object::Sidecar(x) => (Kind::Sidecar, &x.meta),
             Object::RootCert(x) => (Kind::ConfigMap, &x.meta),
         };
         let key = identity(kind, meta);
@@ -239,6 +242,7 @@ impl Resources {
             Object::AuthorizationPolicy(x) => positions
                 .upsert(&mut self.authorization_policies, key, x)
                 .map(|o| o.meta),
+            Object::Sidecar(x) => positions.upsert(&mut self.sidecars, key, x).map(|o| o.meta),
             Object::RootCert(x) => positions
                 .upsert(&mut self.root_certs, key, x)
                 .map(|o| o.meta),
@@ -288,6 +292,7 @@ impl Resources {
                 self.destination_rules.retain(|x| x.meta.namespace != ns);
                 self.authorization_policies
                     .retain(|x| x.meta.namespace != ns);
+                self.sidecars.retain(|x| x.meta.namespace != ns);
                 self.root_certs.retain(|x| x.meta.namespace != ns);
             }
             Kind::ServiceAccount => self.service_accounts.retain(|x| !hit(&x.meta)),
@@ -295,6 +300,7 @@ impl Resources {
             Kind::PeerAuthentication => self.peer_authentications.retain(|x| !hit(&x.meta)),
             Kind::DestinationRule => self.destination_rules.retain(|x| !hit(&x.meta)),
             Kind::AuthorizationPolicy => self.authorization_policies.retain(|x| !hit(&x.meta)),
+            Kind::Sidecar => self.sidecars.retain(|x| !hit(&x.meta)),
             Kind::ConfigMap if r.name == "istio-ca-root-cert" => {
                 self.root_certs.retain(|x| !hit(&x.meta))
             }
@@ -326,6 +332,7 @@ impl Resources {
             + self.peer_authentications.len()
             + self.destination_rules.len()
             + self.authorization_policies.len()
+            + self.sidecars.len()
             + self.root_certs.len()
     }
 
@@ -341,6 +348,7 @@ impl Resources {
             peer_authentications,
             destination_rules,
             authorization_policies,
+            sidecars,
             root_certs,
             warnings,
         } = other;
@@ -377,6 +385,7 @@ impl Resources {
                     .into_iter()
                     .map(Object::AuthorizationPolicy),
             )
+            .chain(sidecars.into_iter().map(Object::Sidecar))
             .chain(root_certs.into_iter().map(Object::RootCert));
         self.insert_many(objects, false);
         self.normalise();
@@ -501,6 +510,7 @@ impl Resources {
                 .iter()
                 .map(|x| &x.meta)
                 .find(hit),
+            Kind::Sidecar => self.sidecars.iter().map(|x| &x.meta).find(hit),
             kind => self
                 .workloads
                 .iter()
@@ -573,7 +583,8 @@ impl Resources {
             .chain(self.services.iter().map(|x| &x.meta))
             .chain(self.peer_authentications.iter().map(|x| &x.meta))
             .chain(self.destination_rules.iter().map(|x| &x.meta))
-            .chain(self.authorization_policies.iter().map(|x| &x.meta));
+            .chain(self.authorization_policies.iter().map(|x| &x.meta))
+            .chain(self.sidecars.iter().map(|x| &x.meta));
         names.extend(metas.map(|m| m.namespace.clone()).filter(|n| !n.is_empty()));
         names.into_iter().collect()
     }

@@ -84,8 +84,7 @@ pub(crate) const TABLE: &[Row] = &[
     row(Subject::Gateway, &[], Scope::Never, "gateway listeners are not built: gateway pods send as proxies with their own identity, and flows to them are left out of the matrix; sidecar-to-sidecar traffic is unaffected"),
     row(Subject::ProxyConfig, &[], Scope::Namespace, "proxies run with the default ProxyConfig"),
     row(Subject::RequestAuthentication, &[], Scope::Namespace, "no JWT is validated and requests carry none: `request.auth.*` conditions never match"),
-    row(Subject::ServiceEntry, &[], Scope::Hosts, "the hosts are not in the registry: only Kubernetes Services resolve, other hosts go out through the passthrough cluster"),
-    row(Subject::Sidecar, &[], Scope::Namespace, "proxies see every Service (no egress `hosts` restriction, default ingress listeners)"),
+    row(Subject::ServiceEntry, &[], Scope::Hosts, "the hosts are not in the registry: they cannot be named as a destination (`--to`), no Sidecar egress host imports them, their ports open no outbound listener (a destination outside a Sidecar scope on such a port is judged without it), and the pods a workloadSelector picks are not their endpoints"),
     row(Subject::Telemetry, &[], Scope::Never, "no effect on traffic; access logs use meshsim's fixed format"),
     row(Subject::VirtualService, &[], Scope::Hosts, "requests go straight to the Service named in the URL: no routing, retries, timeouts, faults, mirroring or rewrites"),
     row(Subject::WasmPlugin, &[], Scope::Namespace, "no Wasm filter runs"),
@@ -111,6 +110,14 @@ pub(crate) const TABLE: &[Row] = &[
     row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("http"), Key("maxConcurrentStreams")], Scope::Hosts, "streams are not limited"),
     row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("http"), Key("useClientProtocol")], Scope::Hosts, "the upstream protocol follows the port, not the client"),
     row(Subject::DestinationRule, &[Tp, Key("connectionPool"), Key("http"), Key("http2KeepAlive")], Scope::Hosts, "no HTTP/2 keepalive pings"),
+    // Sidecar (pilot/pkg/model/sidecar.go, pilot/pkg/networking/core/listener.go): the
+    // selection, `egress[].hosts` and `outboundTrafficPolicy.mode` are modelled.
+    row(Subject::Sidecar, &[Key("ingress")], Scope::Namespace, "default inbound listeners: every container port is captured as the PeerAuthentication and the Service port say"),
+    row(Subject::Sidecar, &[Key("inboundConnectionPool")], Scope::Namespace, "inbound connections are not limited"),
+    row(Subject::Sidecar, &[Key("egress"), Each, Key("port"), Key("protocol")], Scope::Namespace, "the listener imports the matching Services on that port number only, each with its own Service port's protocol"),
+    row(Subject::Sidecar, &[Key("egress"), Each, Key("bind")], Scope::Namespace, "the listener is bound as if `bind` were unset (the Service's address, or 0.0.0.0 for HTTP)"),
+    row(Subject::Sidecar, &[Key("egress"), Each, Key("captureMode")], Scope::Namespace, "iptables capture (DEFAULT)"),
+    row(Subject::Sidecar, &[Key("outboundTrafficPolicy"), Key("egressProxy")], Scope::Namespace, "unknown destinations go to PassthroughCluster, not to the egress proxy"),
     // AuthorizationPolicy (pilot/pkg/security/authz/model/generator.go).
     row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.auth.")], Scope::Namespace, "requests carry no JWT: the condition never matches"),
     row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("experimental.envoy.filters.")], Scope::Namespace, "requests carry no filter metadata: the condition never matches"),
@@ -126,7 +133,6 @@ pub(crate) const TABLE: &[Row] = &[
     row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.headers[x-b3-")], Scope::Namespace, SIDECAR_HEADER),
     row(Subject::AuthorizationPolicy, &[Key("rules"), Each, Key("when"), Each, WhenKeyPrefix("request.headers[traceparent]")], Scope::Namespace, SIDECAR_HEADER),
     // MeshConfig (pkg/config/mesh, pilot/pkg/networking/core).
-    row(Subject::MeshConfig, &[Key("outboundTrafficPolicy")], Scope::Mesh, "ALLOW_ANY: unknown hosts go out through the passthrough cluster"),
     row(Subject::MeshConfig, &[Key("defaultConfig")], Scope::Never, "proxies run with the default ProxyConfig"),
     row(Subject::MeshConfig, &[Key("defaultDestinationRuleExportTo")], Scope::Mesh, "DestinationRules are exported to every namespace unless they say otherwise"),
     row(Subject::MeshConfig, &[Key("defaultServiceExportTo")], Scope::Mesh, "Services are visible in every namespace"),

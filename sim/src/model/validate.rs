@@ -19,9 +19,11 @@ mod dns;
 pub(crate) mod names;
 mod release;
 mod security;
+mod sidecar;
 
 pub(crate) use destination_rule::destination_rule;
 pub use release::release_problems;
+pub(crate) use sidecar::sidecar;
 
 /// One problem: the field it concerns and Istio's message.
 #[derive(Debug, Clone, PartialEq, Eq)]

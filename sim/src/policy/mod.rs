@@ -12,6 +12,7 @@ pub(crate) mod interception;
 pub(crate) mod peer_authn;
 pub(crate) mod pod_ips;
 pub(crate) mod routing;
+pub(crate) mod sidecar_scope;
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -33,3 +34,6 @@ pub use peer_authn::{
 };
 pub use pod_ips::PodIps;
 pub use routing::{resolve_destination, service_selects, Destination, DestinationError, Endpoint};
+pub use sidecar_scope::{
+    client_egress, client_egress_cached, imports, outbound_mode, sidecar_for, EgressCache,
+};

@@ -69,7 +69,7 @@ impl CircuitBreaker {
     /// has no limits; a TCP chain has no pending queue.
     pub(crate) fn new(limits: &ClusterLimits, chain: OutboundChain) -> CircuitBreaker {
         let as_usize = |v: Option<u32>| v.map_or(usize::MAX, |v| v as usize);
-        if chain == OutboundChain::Passthrough {
+        if chain.is_passthrough() || chain.is_black_hole() {
             return CircuitBreaker {
                 connections: None,
                 admitted: 0,
@@ -79,7 +79,7 @@ impl CircuitBreaker {
         let connections = as_usize(limits.max_connections);
         let pending = match chain {
             OutboundChain::Http => as_usize(limits.max_pending_requests),
-            OutboundChain::Tcp | OutboundChain::Passthrough => 0,
+            _ => 0,
         };
         let mut budget = connections.saturating_add(pending);
         if chain == OutboundChain::Http {

@@ -19,7 +19,7 @@ use super::report::overflow_outcome;
 use super::tls_config::{SidecarTls, UpstreamTls};
 use crate::model::MtlsMode;
 use crate::outcome::Outcome;
-use crate::vocab::{sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, Status};
+use crate::vocab::{sniffs_as_http, Egress, IstioProtocol, OutboundChain, PortProtocol, Status};
 
 /// Upper bound on one exchange in real time; everything is in-process, so hitting it is a bug
 /// in a peer's behaviour and is reported as `timeout`, never a hang.
@@ -159,14 +159,21 @@ pub struct ClientSidecar {
     pub port_protocol: IstioProtocol,
     /// The cluster's connection-pool limits (DestinationRule `connectionPool`).
     pub limits: ClusterLimits,
+    /// What the sidecar's Sidecar scope gives this destination port: its listener and the
+    /// outbound traffic policy.
+    pub egress: Egress,
 }
 
 impl ClientSidecar {
     /// The outbound filter chain `req` lands on: the listener's `http_inspector` reads the
-    /// application's first bytes ([`sniffs_as_http`]) and [`OutboundChain::select`] picks the
-    /// chain for this port.
+    /// application's first bytes ([`sniffs_as_http`]) and [`OutboundChain::select_with`] picks
+    /// the chain for this port and egress scope.
     pub fn outbound_chain(&self, req: &AppRequest) -> OutboundChain {
-        OutboundChain::select(self.port_protocol, sniffs_as_http(&req.wire_bytes()))
+        OutboundChain::select_with(
+            self.port_protocol,
+            sniffs_as_http(&req.wire_bytes()),
+            self.egress,
+        )
     }
 }
 

@@ -7,7 +7,7 @@
 //! use sim::model::MtlsMode;
 //! use sim::proxy::testing::TestCa;
 //! use sim::proxy::*;
-//! use sim::vocab::{IstioProtocol, KubeProtocol, PortProtocol, Status};
+//! use sim::vocab::{Egress, IstioProtocol, KubeProtocol, PortProtocol, Status};
 //! use sim::SimTime;
 //!
 //! let now = SimTime::EPOCH;
@@ -24,6 +24,7 @@
 //!     cluster: "outbound|8000||httpbin.foo.svc.cluster.local".into(),
 //!     port_protocol: IstioProtocol::Http,
 //!     limits: ClusterLimits::default(),
+//!     egress: Egress::default(),
 //! }));
 //! let server = ServerSide::Sidecar(Box::new(ServerSidecar {
 //!     name: "httpbin-1.foo".into(),

@@ -17,8 +17,9 @@ use super::inbound::{Inbound, ServerConn, ServerView};
 
 use super::pool::{generation, BoxIo, ConnectionPool, Established};
 use super::report::{
-    client_log, codec_error_outcome, connect_failure_outcome, echo_outcome, finish_server_view,
-    response_outcome, transport_reason, upstream_reset, ConnectFailure,
+    black_hole_outcome, block_all_outcome, client_log, codec_error_outcome,
+    connect_failure_outcome, echo_outcome, finish_server_view, response_outcome, transport_reason,
+    upstream_reset, ConnectFailure,
 };
 use super::tls_config::{client_config, ClientTls, TlsConfigError, UpstreamTls};
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
@@ -248,33 +249,51 @@ async fn via_sidecar(
     let endpoint = server.endpoint();
     let gen = generation(c, server);
     let chain = c.outbound_chain(req);
-    let http = chain == OutboundChain::Http;
+    let http = chain.is_http();
     let mut client_stats = TlsStats::default();
+    // Answered inside the pod: the HCM's own codec error, `block_all`'s direct response,
+    // `BlackHoleCluster`'s closed connection.
+    let local = |out: Outcome| {
+        let mut out = out;
+        out.client_log = Some(client_log(c, chain, server, req, &out, now, 0, None));
+        out.stats.insert("client".into(), TlsStats::default());
+        out
+    };
 
     if http {
         // The client HCM's own HTTP/1 codec reads the application's bytes first; what it
         // cannot parse never leaves the pod.
         let wire = req.wire_bytes();
         if let Err(ReadError::Malformed(_)) = read_request(&mut wire.as_slice()).await {
-            let mut out = codec_error_outcome();
-            out.client_log = Some(client_log(c, chain, server, req, &out, now, 0, None));
-            out.stats.insert("client".into(), client_stats);
-            return out;
+            return local(codec_error_outcome());
         }
-        if let Some(out) = reuse_pooled(c, server, req, authz, pool, now, &gen).await {
-            return out;
+    }
+    match chain {
+        OutboundChain::HttpBlackHole => return local(block_all_outcome()),
+        OutboundChain::BlackHole => return local(black_hole_outcome()),
+        OutboundChain::Http => {
+            if let Some(out) = reuse_pooled(c, server, req, authz, pool, now, &gen).await {
+                return out;
+            }
         }
+        _ => {}
     }
 
     let mut view = ServerView::default();
     // `PassthroughCluster` has no transport socket: the bytes leave in plaintext, whatever
     // the service's DestinationRule or auto mTLS would have chosen.
-    let upstream = match chain {
-        OutboundChain::Passthrough => &UpstreamTls::Plaintext,
-        OutboundChain::Http | OutboundChain::Tcp => &c.upstream,
+    let upstream = if chain.is_passthrough() {
+        &UpstreamTls::Plaintext
+    } else {
+        &c.upstream
     };
     let tls = client_config(&c.tls, upstream);
-    let attempts = if http { HTTP_CONNECT_ATTEMPTS } else { 1 };
+    // The catch-all `allow_any` route carries no retry policy (`buildCatchAllVirtualHost`).
+    let attempts = if chain == OutboundChain::Http {
+        HTTP_CONNECT_ATTEMPTS
+    } else {
+        1
+    };
     let mut last_failure = None;
     let mut last_port = 0;
     for _ in 0..attempts {
@@ -318,7 +337,8 @@ async fn via_sidecar(
             result => {
                 let mut out = connected_outcome(&result, req, &view, http);
                 if let (Some(io), Some(Some(server_conn))) = (attempt.io, server_out) {
-                    if matches!(result, AttemptResult::Response(_)) {
+                    if chain == OutboundChain::Http && matches!(result, AttemptResult::Response(_))
+                    {
                         pool.borrow_mut().put(
                             &c.name,
                             &endpoint,

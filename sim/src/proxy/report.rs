@@ -10,8 +10,8 @@ use super::tls_config::TlsConfigError;
 use super::tls_error::TlsFailure;
 use crate::outcome::Outcome;
 use crate::vocab::details::{
-    remote_connection_failure, upstream_reset_before_response_started, HTTP1_CODEC_ERROR,
-    NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
+    remote_connection_failure, upstream_reset_before_response_started, DIRECT_RESPONSE,
+    HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
 };
 use crate::vocab::{OutboundChain, ResponseFlag, Status};
 use crate::SimTime;
@@ -147,7 +147,7 @@ pub(super) fn client_log(
     let parsed = !out
         .response_flags
         .contains(&ResponseFlag::DownstreamProtocolError);
-    if chain == OutboundChain::Http && parsed {
+    if chain.is_http() && parsed {
         l.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
         l.authority = req.authority.clone();
         l.user_agent = req
@@ -156,12 +156,19 @@ pub(super) fn client_log(
             .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| "-".into());
-        l.route = "default".into();
+        // The catch-all virtual hosts' routes are named for the policy (`util.Passthrough`,
+        // `util.BlackHole`, `pilot/pkg/networking/util/util.go`).
+        l.route = match chain {
+            OutboundChain::HttpPassthrough => "allow_any",
+            OutboundChain::HttpBlackHole => "block_all",
+            _ => "default",
+        }
+        .into();
     }
     // `tcp_proxy` sets no response code, so `%RESPONSE_CODE%` prints 0 whatever bytes came back
     // (Envoy `source/common/formatter/stream_info_formatter.cc`, `RESPONSE_CODE`).
     l.code = match (chain, out.status) {
-        (OutboundChain::Http, Status::Http(c)) => c,
+        (chain, Status::Http(c)) if chain.is_http() => c,
         _ => 0,
     };
     l.flags = out.response_flags.clone();
@@ -169,7 +176,7 @@ pub(super) fn client_log(
     // came: the router records `via_upstream` (Envoy `source/common/router/upstream_request.cc`,
     // `UpstreamRequest::decodeHeaders`), and the deciding proxy's reason is in the destination's
     // line only. Local replies (UF, UO, UH, NR, DPE...) carry a flag.
-    let proxied = chain == OutboundChain::Http
+    let proxied = matches!(chain, OutboundChain::Http | OutboundChain::HttpPassthrough)
         && parsed
         && out.response_flags.is_empty()
         && matches!(out.status, Status::Http(_));
@@ -184,8 +191,12 @@ pub(super) fn client_log(
         l.upstream_failure = t.to_string();
     }
     l.bytes_received = match chain {
-        OutboundChain::Http => req.body.len(),
-        OutboundChain::Tcp | OutboundChain::Passthrough => req.wire_bytes().len(),
+        OutboundChain::Http | OutboundChain::HttpPassthrough | OutboundChain::HttpBlackHole => {
+            req.body.len()
+        }
+        OutboundChain::Tcp | OutboundChain::Passthrough | OutboundChain::BlackHole => {
+            req.wire_bytes().len()
+        }
     };
     l.bytes_sent = out.body.len();
     l.downstream_local = server.endpoint();
@@ -194,9 +205,17 @@ pub(super) fn client_log(
         // The codec answered before any route or upstream was chosen.
         return l.render();
     }
-    l.upstream_host = server.endpoint();
-    l.upstream_cluster = chain.cluster(&c.cluster).to_string();
-    l.upstream_local = format!("{}:{port}", c.ip);
+    match chain {
+        // A direct response has no route entry, so no upstream cluster or host.
+        OutboundChain::HttpBlackHole => {}
+        // `BlackHoleCluster` has no host to connect to.
+        OutboundChain::BlackHole => l.upstream_cluster = chain.cluster(&c.cluster).to_string(),
+        _ => {
+            l.upstream_host = server.endpoint();
+            l.upstream_cluster = chain.cluster(&c.cluster).to_string();
+            l.upstream_local = format!("{}:{port}", c.ip);
+        }
+    }
     l.render()
 }
 
@@ -215,15 +234,34 @@ pub(super) fn codec_error_outcome() -> Outcome {
 /// from the HCM; on a TCP chain `tcp_proxy` closes the connection (`UO` in its access log).
 pub(crate) fn overflow_outcome(chain: OutboundChain) -> Outcome {
     match chain {
-        OutboundChain::Tcp => {
+        OutboundChain::Tcp | OutboundChain::BlackHole => {
             let mut out = Outcome::with_status(Status::Reset);
             out.response_flags = vec![ResponseFlag::UpstreamOverflow];
             out
         }
-        OutboundChain::Http | OutboundChain::Passthrough => {
+        OutboundChain::Http
+        | OutboundChain::Passthrough
+        | OutboundChain::HttpPassthrough
+        | OutboundChain::HttpBlackHole => {
             upstream_reset("overflow", ResponseFlag::UpstreamOverflow)
         }
     }
+}
+
+/// `block_all`'s direct response: `502`, no body, details `direct_response`, no flag (Envoy
+/// `Router::Filter::decodeHeaders` answers a `direct_response` route itself).
+pub(crate) fn block_all_outcome() -> Outcome {
+    let mut out = Outcome::with_status(Status::Http(502));
+    out.details = DIRECT_RESPONSE.into();
+    out
+}
+
+/// `tcp_proxy` to `BlackHoleCluster`, a cluster without hosts: the connection is closed with
+/// `UH` (Envoy `TcpProxy::Filter::initializeUpstreamConnection`, `NoHealthyUpstream`).
+pub(crate) fn black_hole_outcome() -> Outcome {
+    let mut out = Outcome::with_status(Status::Reset);
+    out.response_flags = vec![ResponseFlag::NoHealthyUpstream];
+    out
 }
 
 /// A request to a cluster with no ready endpoints: `503 UH`, body `no healthy upstream`.

@@ -18,6 +18,10 @@ pub(crate) const FILTER_CHAIN_NOT_FOUND: &str = "filter_chain_not_found";
 /// `DPE` (`ConnectionManagerImpl::handleCodecError`).
 pub(crate) const HTTP1_CODEC_ERROR: &str = "http1.codec_error";
 
+/// A route's `direct_response` answered (`ResponseCodeDetailValues::DirectResponse`), as
+/// REGISTRY_ONLY's `block_all` virtual host does with `502`.
+pub(crate) const DIRECT_RESPONSE: &str = "direct_response";
+
 /// The RBAC filter's denial prefix (`RBACFilter::decodeHeaders`,
 /// `source/extensions/filters/http/rbac/rbac_filter.cc`).
 const RBAC_ACCESS_DENIED_MATCHED_POLICY: &str = "rbac_access_denied_matched_policy";

@@ -61,6 +61,10 @@ string_enum! {
         ObjectReplaced = "ObjectReplaced",
         /// Loader: a document or object of a kind meshsim does not read was skipped.
         ObjectSkipped = "ObjectSkipped",
+        /// §B: the destination is outside the client's `Sidecar` egress scope: its traffic
+        /// takes PassthroughCluster in plaintext (ALLOW_ANY) or BlackHoleCluster
+        /// (REGISTRY_ONLY).
+        OutsideSidecarEgressScope = "OutsideSidecarEgressScope",
         /// §A: a workload PeerAuthentication's selector matches no pod.
         PeerAuthenticationSelectsNothing = "PeerAuthenticationSelectsNothing",
         /// §A: a client without a sidecar (or whose sidecar does not capture the connection)

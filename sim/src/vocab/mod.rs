@@ -8,6 +8,7 @@
 mod names;
 pub mod boringssl;
 pub(crate) mod details;
+mod egress;
 mod finding_code;
 mod host_port;
 mod kind;
@@ -21,6 +22,7 @@ mod status;
 mod unmodelled_subject;
 mod workload_ref;
 
+pub use egress::{Egress, OutboundListener, OutboundTrafficMode, BLACKHOLE_CLUSTER};
 pub use finding_code::FindingCode;
 pub use host_port::{HostPort, HostPortError, CLUSTER_DOMAIN};
 pub use kind::Kind;

@@ -5,6 +5,7 @@
 //! ([`sniffs_as_http`]). The analysis path predicts from these and the data path builds its
 //! listeners from them, so each selection rule exists once, here.
 
+use super::egress::{Egress, OutboundListener, OutboundTrafficMode, BLACKHOLE_CLUSTER};
 use super::KubeProtocol;
 
 /// Application protocol of a request: what the client application writes.
@@ -238,6 +239,19 @@ pub enum OutboundChain {
     /// The listener's default `PassthroughFilterChain`: `tcp_proxy` to `PassthroughCluster`
     /// (ORIGINAL_DST, no TLS), so the bytes reach the destination in plaintext.
     Passthrough,
+    /// ALLOW_ANY, a destination outside the Sidecar scope on a port where an in-scope HTTP
+    /// Service binds `0.0.0.0:<port>`: that listener's HTTP connection manager, whose only
+    /// matching virtual host is the catch-all `allow_any` (`buildCatchAllVirtualHost`,
+    /// `pilot/pkg/networking/core/httproute.go`): a route to `PassthroughCluster` without a
+    /// retry policy, plaintext.
+    HttpPassthrough,
+    /// REGISTRY_ONLY, the same listener: the catch-all `block_all` virtual host's direct
+    /// response, `502` (details `direct_response`), and nothing leaves the pod.
+    HttpBlackHole,
+    /// REGISTRY_ONLY where the passthrough chain would be: `tcp_proxy` to `BlackHoleCluster`
+    /// (`buildOutboundCatchAllNetworkFiltersOnly`, `listener_builder.go`), a cluster without
+    /// endpoints: the connection is closed (`UH`).
+    BlackHole,
 }
 
 impl OutboundChain {
@@ -267,11 +281,62 @@ impl OutboundChain {
         }
     }
 
-    /// The cluster the chain sends to: the service's, or `PassthroughCluster`.
+    /// The chain for a destination port the client's Sidecar scope gives `egress`:
+    /// [`OutboundChain::select`] on the Service's own listener, the catch-all virtual host of a
+    /// wildcard HTTP listener for HTTP bytes, else the passthrough chain; REGISTRY_ONLY turns
+    /// every passthrough into the black hole (`buildOutboundCatchAllNetworkFiltersOnly`,
+    /// `buildCatchAllVirtualHost`; Istio 1.22–1.28).
+    pub fn select_with(port: IstioProtocol, sniffed_http: bool, egress: Egress) -> OutboundChain {
+        let chain = match egress.listener {
+            OutboundListener::Service => OutboundChain::select(port, sniffed_http),
+            OutboundListener::WildcardHttp if sniffed_http => OutboundChain::HttpPassthrough,
+            OutboundListener::WildcardHttp | OutboundListener::Virtual => {
+                OutboundChain::Passthrough
+            }
+        };
+        match (chain, egress.mode) {
+            (OutboundChain::Passthrough, OutboundTrafficMode::RegistryOnly) => {
+                OutboundChain::BlackHole
+            }
+            (OutboundChain::HttpPassthrough, OutboundTrafficMode::RegistryOnly) => {
+                OutboundChain::HttpBlackHole
+            }
+            (chain, _) => chain,
+        }
+    }
+
+    /// Whether the chain is an HTTP connection manager (retries aside, it answers with an HTTP
+    /// status).
+    pub fn is_http(self) -> bool {
+        matches!(
+            self,
+            OutboundChain::Http | OutboundChain::HttpPassthrough | OutboundChain::HttpBlackHole
+        )
+    }
+
+    /// Whether the chain sends to `PassthroughCluster` (ORIGINAL_DST, no transport socket).
+    pub fn is_passthrough(self) -> bool {
+        matches!(
+            self,
+            OutboundChain::Passthrough | OutboundChain::HttpPassthrough
+        )
+    }
+
+    /// Whether the chain sends to `BlackHoleCluster` (nothing leaves the pod).
+    pub fn is_black_hole(self) -> bool {
+        matches!(
+            self,
+            OutboundChain::BlackHole | OutboundChain::HttpBlackHole
+        )
+    }
+
+    /// The cluster the chain sends to: the service's, `PassthroughCluster` or
+    /// `BlackHoleCluster`.
     pub fn cluster(self, service_cluster: &str) -> &str {
         match self {
             OutboundChain::Http | OutboundChain::Tcp => service_cluster,
-            OutboundChain::Passthrough => PASSTHROUGH_CLUSTER,
+            OutboundChain::Passthrough | OutboundChain::HttpPassthrough => PASSTHROUGH_CLUSTER,
+            OutboundChain::BlackHole | OutboundChain::HttpBlackHole => BLACKHOLE_CLUSTER,
         }
     }
 }
@@ -452,6 +517,34 @@ mod tests {
                 IstioProtocol::from_port(port, name, k8s, app),
                 want,
                 "{port} {name:?} {k8s} {app:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_egress_scope_and_policy_turn_passthrough_into_the_black_hole() {
+        use super::{Egress, OutboundListener as L, OutboundTrafficMode as M};
+        use IstioProtocol::{Http, Tcp};
+        use OutboundChain::*;
+        let e = |listener, mode| Egress { listener, mode };
+        // (port, sniffs as HTTP, listener, mode, chain)
+        let cases = [
+            (Http, true, L::Service, M::RegistryOnly, OutboundChain::Http),
+            (Http, false, L::Service, M::AllowAny, Passthrough),
+            (Http, false, L::Service, M::RegistryOnly, BlackHole),
+            (Tcp, true, L::Service, M::RegistryOnly, OutboundChain::Tcp),
+            (Tcp, true, L::WildcardHttp, M::AllowAny, HttpPassthrough),
+            (Tcp, true, L::WildcardHttp, M::RegistryOnly, HttpBlackHole),
+            (Http, false, L::WildcardHttp, M::AllowAny, Passthrough),
+            (Http, false, L::WildcardHttp, M::RegistryOnly, BlackHole),
+            (Http, true, L::Virtual, M::AllowAny, Passthrough),
+            (Http, true, L::Virtual, M::RegistryOnly, BlackHole),
+        ];
+        for (port, sniffed, listener, mode, want) in cases {
+            assert_eq!(
+                OutboundChain::select_with(port, sniffed, e(listener, mode)),
+                want,
+                "{port} {sniffed} {listener:?} {mode:?}"
             );
         }
     }

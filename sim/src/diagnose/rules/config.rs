@@ -7,7 +7,7 @@
 use crate::analysis::Prediction;
 use crate::diagnose::Finding;
 use crate::model::{ClientTlsMode, MtlsMode};
-use crate::policy::{resolve_destination, ClientTlsSource, ServerRoots};
+use crate::policy::{resolve_destination, sidecar_for, ClientTlsSource, ServerRoots};
 use crate::vocab::{join, FindingCode, ResponseFlag};
 
 use super::{decision_line, Ctx};
@@ -23,6 +23,7 @@ const CONFIG_CODES: &[FindingCode] = &[
     FindingCode::MtlsToDisabledServer,
     FindingCode::ServerIdentityMismatch,
     FindingCode::NoHealthyUpstream,
+    FindingCode::OutsideSidecarEgressScope,
 ];
 
 pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
@@ -287,6 +288,11 @@ fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
             ),
             "fix the pods' serviceAccountName, or the DestinationRule's subjectAltNames",
         ),
+        FindingCode::OutsideSidecarEgressScope => (
+            egress_scope_message(ctx),
+            "add the destination's host to the Sidecar's egress hosts (`NAMESPACE/FQDN`, or \
+             `NAMESPACE/*`), so the client sidecar gets its cluster and auto mTLS",
+        ),
         FindingCode::NoHealthyUpstream if selector_less(ctx) => (
             format!(
                 "{} has no selector: its endpoints (if any) come from Endpoints objects managed \
@@ -303,4 +309,45 @@ fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
         ),
         _ => (format!("{code} explains the outcome"), "see failure-modes.md"),
     }
+}
+
+/// Why the destination is outside the client's egress scope, from the Sidecar that applies and
+/// the cluster the client's access log names (`PassthroughCluster`, `BlackHoleCluster`, or the
+/// `block_all` route).
+fn egress_scope_message(ctx: &Ctx<'_>) -> String {
+    let res = &ctx.ev.resources;
+    let req = &ctx.ev.request;
+    let sidecar = res
+        .find_workload(&req.from)
+        .ok()
+        .and_then(|w| sidecar_for(res, w));
+    let which = sidecar.map_or_else(
+        || "its Sidecar".to_string(),
+        |s| format!("Sidecar {}/{}", s.meta.namespace, s.meta.name),
+    );
+    let logged = ctx.ev.outcome.client_log.as_deref().and_then(|l| {
+        ["PassthroughCluster", "BlackHoleCluster", "block_all"]
+            .into_iter()
+            .find(|c| l.split_whitespace().any(|w| w == *c))
+    });
+    let went = match logged {
+        Some("PassthroughCluster") => {
+            "its access log shows the request sent to PassthroughCluster (outboundTrafficPolicy \
+             ALLOW_ANY): plaintext, with no DestinationRule or auto mTLS, which the STRICT \
+             destination refuses"
+        }
+        Some("BlackHoleCluster") => {
+            "its access log shows the connection sent to BlackHoleCluster (outboundTrafficPolicy \
+             REGISTRY_ONLY), which has no host"
+        }
+        Some(_) => {
+            "its access log shows the block_all route (outboundTrafficPolicy REGISTRY_ONLY), \
+             which answers 502 itself"
+        }
+        None => "its sidecar has no listener, route or cluster for it",
+    };
+    format!(
+        "{} is outside {}'s egress scope: {which} imports no host matching it, and {went}",
+        req.to, req.from
+    )
 }

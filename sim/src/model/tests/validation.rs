@@ -360,3 +360,55 @@ fn valid_destination_rules_load() {
         load_ok(&dr(spec));
     }
 }
+
+fn sc(spec: &str) -> String {
+    format!("apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: s\n  namespace: foo\nspec:\n{spec}")
+}
+
+#[test]
+fn sidecar_rejections_use_istio_messages() {
+    check(vec![
+        ("empty", sc("  workloadSelector: {labels: {app: a}}\n"), "sidecar: empty configuration provided", 6),
+        ("host without namespace", sc("  egress:\n  - hosts: [httpbin.foo.svc.cluster.local]\n"), "host must be of form namespace/dnsName", 8),
+        ("short name", sc("  egress:\n  - hosts: [foo/httpbin]\n"), "short names (non FQDN) are not allowed", 8),
+        ("bad namespace", sc("  egress:\n  - hosts: [Foo_x/*]\n"), "invalid namespace value \"Foo_x\" in sidecar", 8),
+        ("partial wildcard", sc("  egress:\n  - hosts: ['foo/*x.example.com']\n"), "partial wildcard", 8),
+        ("no hosts", sc("  egress:\n  - port: {number: 80}\n"), "egress listener must contain at least one host", 8),
+        (
+            "catch-all not last",
+            sc("  egress:\n  - hosts: ['./*']\n  - port: {number: 80}\n    hosts: ['./*']\n"),
+            "the egress listener with empty port should be the last listener in the list",
+            8,
+        ),
+        (
+            "duplicate ports",
+            sc("  egress:\n  - port: {number: 80}\n    hosts: ['./*']\n  - port: {number: 80}\n    hosts: ['./*']\n"),
+            "ports on IP bound listeners must be unique",
+            10,
+        ),
+    ]);
+}
+
+#[test]
+fn valid_sidecars_load_and_name_what_is_not_modelled() {
+    let res = load_ok(&sc(
+        "  egress:\n  - hosts: ['./*', 'istio-system/*', '*/*.example.com', '~/*']\n  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n",
+    ));
+    assert_eq!(res.sidecars.len(), 1);
+    assert!(res.warnings.is_empty(), "{:?}", res.warnings);
+    let res = load_ok(&sc(
+        "  ingress:\n  - port: {number: 80, protocol: HTTP, name: http}\n  outboundTrafficPolicy:\n    egressProxy: {host: egress.example.com}\n",
+    ));
+    let fields: Vec<&str> = res
+        .warnings
+        .iter()
+        .filter_map(|w| w.unmodelled.as_ref())
+        .map(|u| u.field.as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["spec.ingress", "spec.outboundTrafficPolicy.egressProxy"],
+        "{:?}",
+        res.warnings
+    );
+}

@@ -93,6 +93,7 @@ fn sidecar_client(tls: SidecarTls, upstream: UpstreamTls) -> ClientSide {
         // A sniffed port: the chain follows the request's bytes, as the tests below expect.
         port_protocol: IstioProtocol::Unsupported,
         limits: ClusterLimits::default(),
+        egress: crate::vocab::Egress::default(),
     }))
 }
 
