@@ -15,16 +15,25 @@
 //!   verdict the data path uses; `tests/properties.rs` proves it equals the traced one).
 //! - `issuance_vs_crypto_ceiling`: workload certificates issued per second (key, CSR, CA
 //!   signature) ÷ (a P-256 key generation + one RSA-2048 signature) per second.
-//! - without goals: pooled vs fresh speed-up, analysis-matrix flows per second, peak memory.
+//! - without goals: pooled vs fresh speed-up, analysis-matrix flows per second at 1 000
+//!   workloads (a 20 000-flow sample), wall time of the scenario library, peak memory.
+//!
+//! `MESHSIM_RATIOS_ONLY=handshake,pooled,authz,issuance,matrix,library,memory` runs a subset;
+//! `MESHSIM_RATIOS_PROFILE=fresh|bare|crypto|issue|authz` runs one variant alone, for a
+//! profiler.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use harness::{
+    load_scenarios, run_scenarios, scenario_files, RunOptions, Tree, Verdict as ScenarioVerdict,
+};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey};
 use rustls::crypto::ring::default_provider;
 use rustls::{ClientConfig, ServerConfig};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use sim::analysis::{flow_requests, Analyzer};
 use sim::mesh::{Mesh, IDLE_TIMEOUT};
 use sim::pki::{CertificateAuthority, KeyType, WorkloadCert};
 use sim::policy::AuthzIndex;
@@ -472,9 +481,46 @@ fn main() {
         let res = common::authz_mesh(10_000, 2_000);
         let index = AuthzIndex::build(&res);
         println!(
-            "peak_memory_10k_workloads_mb: {} (this process after building a 10 000-workload, 2 000-policy configuration and its authorization index)",
+            "peak_memory_10k_workloads_mb: {} (this process after building a 10 000-workload, 2 000-policy configuration and its authorization index, before the matrix section)",
             peak_mb().map_or("n/a".to_string(), |mb| format!("{mb:.0}"))
         );
         drop((index, res));
+    }
+
+    if wanted("matrix") {
+        // A sample of the 1 M flows (the first sources, every Service port), so the line takes
+        // seconds; each flow is one `Analyzer::predict`, as `meshsim matrix` runs it.
+        let res = common::scale_mesh(1_000, 50);
+        let analyzer = Analyzer::new(&res);
+        let flows = flow_requests(&res);
+        let sample = &flows[..flows.len().min(20_000)];
+        let spent = timed(|| {
+            for req in sample {
+                std::hint::black_box(analyzer.predict(req).expect("predicts"));
+            }
+        });
+        println!(
+            "matrix_flows_per_s_1k_workloads: {:.0} ({} of the {} flows of a 1 000-workload, 50-namespace STRICT mesh with one ALLOW per workload, one thread, Analyzer::predict per flow)",
+            sample.len() as f64 / spent.as_secs_f64(),
+            sample.len(),
+            flows.len()
+        );
+    }
+
+    if wanted("library") {
+        let files =
+            scenario_files(&Tree::Fs, &[common::root().join("scenarios")]).expect("library");
+        let scenarios = load_scenarios(&Tree::Fs, &files).expect("library parses");
+        let mut reports = Vec::new();
+        let spent = timed(|| reports = run_scenarios(&scenarios, RunOptions::default()));
+        assert!(
+            reports.iter().all(|r| r.verdict == ScenarioVerdict::Passed),
+            "library passes"
+        );
+        println!(
+            "scenario_library_wall_s: {:.1} ({} scenarios, parsed beforehand, run_scenarios on all cores, one run)",
+            spent.as_secs_f64(),
+            scenarios.len()
+        );
     }
 }

@@ -141,3 +141,39 @@ pub(crate) fn send_mtls(mesh: &mut Mesh, req: &RequestSpec) {
         .expect("one outcome");
     assert!(outcome.status.is_success() && outcome.mtls, "{outcome:?}");
 }
+
+/// The mesh of issue 12's scale table: `workloads` workloads over `namespaces` injected
+/// namespaces, each with a ServiceAccount, a Deployment and an HTTP Service, mesh-wide STRICT
+/// mTLS, and one ALLOW policy per workload naming three callers' service accounts.
+pub(crate) fn scale_mesh(workloads: usize, namespaces: usize) -> Resources {
+    use std::fmt::Write as _;
+    let mut y = String::from(
+        "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n",
+    );
+    for n in 0..namespaces {
+        let _ = write!(y, "---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: ns{n}, labels: {{istio-injection: enabled}}}}\n");
+    }
+    let ns = |i: usize| format!("ns{}", i % namespaces);
+    for i in 0..workloads {
+        let callers: Vec<String> = (1..=3)
+            .map(|k| {
+                let c = (i + k * 7) % workloads;
+                format!("\"cluster.local/ns/{}/sa/sa{c}\"", ns(c))
+            })
+            .collect();
+        let _ = write!(
+            y,
+            "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: sa{i}, namespace: {ns}}}\n\
+             ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app{i}, namespace: {ns}}}\n\
+             spec:\n  selector: {{matchLabels: {{app: app{i}}}}}\n  template:\n    metadata: {{labels: {{app: app{i}}}}}\n\
+             \x20   spec:\n      serviceAccountName: sa{i}\n      containers: [{{name: c, image: x, ports: [{{containerPort: 8080}}]}}]\n\
+             ---\napiVersion: v1\nkind: Service\nmetadata: {{name: app{i}, namespace: {ns}}}\n\
+             spec:\n  selector: {{app: app{i}}}\n  ports: [{{name: http, port: 80, targetPort: 8080}}]\n\
+             ---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: allow-app{i}, namespace: {ns}}}\n\
+             spec:\n  selector: {{matchLabels: {{app: app{i}}}}}\n  action: ALLOW\n  rules:\n  - from:\n    - source:\n        principals: [{}]\n",
+            callers.join(", "),
+            ns = ns(i),
+        );
+    }
+    load_str(&y, Path::new("scale-mesh.yaml")).expect("the generated mesh loads")
+}

@@ -83,9 +83,18 @@ fn path(p: &str) -> RequestFacts {
     )
 }
 
+/// The traced decision at httpbin, once the trace-off decision (`AuthzIndex::decide`) has been
+/// checked to give its verdict: every case of this file checks both.
 fn decide(f: &Fixture, facts: &RequestFacts) -> AuthzDecision {
     let w = &f.res.workloads[0];
-    AuthzIndex::build(&f.res).evaluate(&f.res, w, facts)
+    let index = AuthzIndex::build(&f.res);
+    let traced = index.evaluate(&f.res, w, facts);
+    assert_eq!(
+        index.decide(&f.res, w, facts),
+        traced.verdict(),
+        "{facts:?}"
+    );
+    traced
 }
 
 /// Expected outcome: allowed, and the details string (None when allowed).
