@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
-use sim::analysis::{self, ChangeGroup, ChangeKind, Flow, FlowChange};
+use sim::analysis::{self, ChangeGroup, ChangeKind, Flow, FlowChange, Matrix, StreamDiff};
 use sim::vocab::join;
 
 use super::config::load;
-use super::matrix::{codes_text, flags_text, flows_of, Handshake};
+use super::matrix::{codes_text, flags_text, flows_of, note_ignored_faults, Handshake};
 use super::output::emit_then;
+use super::progress::Progress;
 use super::{DiffArgs, Format, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 
 /// `diff --format json`: the changed flows, then the same changes grouped.
@@ -28,17 +29,20 @@ pub(super) fn diff(args: DiffArgs) -> i32 {
         at: None,
         seed: args.seed,
     };
-    let (old, new) = match sides(&args, &hs) {
+    let compared = match sides(&args, &hs) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("{e}");
             return EXIT_BAD_INPUT;
         }
     };
-    let compared = old.len().max(new.len());
-    let changes = analysis::diff(&old, &new);
-    let all: Vec<&Flow> = old.iter().chain(&new).collect();
-    let groups = analysis::group_changes(&changes, &all);
+    let StreamDiff {
+        changes,
+        compared: (before, after),
+        sources,
+    } = compared;
+    let compared = before.max(after);
+    let groups = analysis::group_changes(&changes, &sources);
     let text = match args.format {
         Format::Human => human(&changes, &groups, compared),
         Format::Json => json(&changes, &groups),
@@ -51,9 +55,10 @@ pub(super) fn diff(args: DiffArgs) -> i32 {
     emit_then("diff", &text, None, code)
 }
 
-/// The flows before and after: `-f` against `--against`, or `-f` against `-f` plus `--plus`
-/// applied as `kubectl apply` applies it (same kind, namespace and name replaced).
-fn sides(args: &DiffArgs, hs: &Handshake<'_>) -> Result<(Vec<Flow>, Vec<Flow>), String> {
+/// The flows that change between before and after: `-f` against `--against`, or `-f` against
+/// `-f` plus `--plus` applied as `kubectl apply` applies it (same kind, namespace and name
+/// replaced). On the analysis path both matrices stream side by side; only changes are kept.
+fn sides(args: &DiffArgs, hs: &Handshake<'_>) -> Result<StreamDiff, String> {
     let (base, base_faults) = load(&args.files, args.release, &args.namespace)?;
     let (after, after_faults, after_files) = if args.plus.is_empty() {
         let (r, f) = load(&args.against, args.release, &args.namespace)?;
@@ -70,9 +75,31 @@ fn sides(args: &DiffArgs, hs: &Handshake<'_>) -> Result<(Vec<Flow>, Vec<Flow>), 
         let files: Vec<PathBuf> = args.files.iter().chain(&args.plus).cloned().collect();
         (merged, faults, files)
     };
-    let old = flows_of("diff", &args.files, base, base_faults, hs)?;
-    let new = flows_of("diff", &after_files, after, after_faults, hs)?;
-    Ok((old, new))
+    let failed = |e: String| format!("meshsim diff: {e}");
+    if hs.enabled {
+        let old = flows_of("diff", &args.files, base, base_faults, hs)?;
+        let new = flows_of("diff", &after_files, after, after_faults, hs)?;
+        return analysis::diff_streams(old.into_iter().map(Ok), new.into_iter().map(Ok))
+            .map_err(failed);
+    }
+    note_ignored_faults("diff", &args.files, &base_faults);
+    note_ignored_faults("diff", &after_files, &after_faults);
+    let (old, new) = (Matrix::new(&base), Matrix::new(&after));
+    let mut progress = Progress::new("diff", old.len() + new.len());
+    let mut done = (0, 0);
+    let progress = std::cell::RefCell::new(move |side: usize, n: u64| {
+        if side == 0 {
+            done.0 = n;
+        } else {
+            done.1 = n;
+        }
+        progress.update(done.0 + done.1);
+    });
+    analysis::diff_streams(
+        old.flows(|n| (progress.borrow_mut())(0, n)),
+        new.flows(|n| (progress.borrow_mut())(1, n)),
+    )
+    .map_err(failed)
 }
 
 fn state(flow: Option<&Flow>) -> String {

@@ -170,7 +170,7 @@ fn pretty_json(value: &impl Serialize) -> String {
 
 /// On the analysis path a scenario file's faults are named on stderr: only the data path
 /// injects them.
-fn note_ignored_faults(command: &str, files: &[PathBuf], faults: &[Fault]) {
+pub(super) fn note_ignored_faults(command: &str, files: &[PathBuf], faults: &[Fault]) {
     if !faults.is_empty() {
         let shown: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         eprintln!(

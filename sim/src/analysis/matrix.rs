@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
@@ -369,30 +369,84 @@ pub struct FlowChange {
 
 /// Flows whose `status`, `mtls` or `codes` change, plus flows that appear or disappear.
 pub fn diff(before: &[Flow], after: &[Flow]) -> Vec<FlowChange> {
-    use std::collections::BTreeMap;
-    let key = |f: &Flow| (f.from.clone(), f.to.clone());
-    let old: BTreeMap<_, _> = before.iter().map(|f| (key(f), f)).collect();
-    let new: BTreeMap<_, _> = after.iter().map(|f| (key(f), f)).collect();
-    let mut keys: Vec<_> = old.keys().chain(new.keys()).cloned().collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter_map(|k| {
-            let (b, a) = (old.get(&k).copied(), new.get(&k).copied());
-            let changed = match (b, a) {
-                (Some(b), Some(a)) => {
-                    b.status != a.status || b.mtls != a.mtls || b.codes != a.codes
-                }
-                _ => true,
-            };
-            changed.then(|| FlowChange {
-                from: k.0.clone(),
-                to: k.1.clone(),
-                before: b.cloned(),
-                after: a.cloned(),
-            })
-        })
-        .collect()
+    let sorted = |flows: &[Flow]| {
+        let mut v = flows.to_vec();
+        v.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+        v.into_iter().map(Ok::<Flow, String>)
+    };
+    diff_streams(sorted(before), sorted(after))
+        .map(|d| d.changes)
+        .unwrap_or_default()
+}
+
+/// What [`diff_streams`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamDiff {
+    /// The changed flows, in matrix order.
+    pub changes: Vec<FlowChange>,
+    /// Flows on each side: (before, after).
+    pub compared: (usize, usize),
+    /// Every source (`NS/WORKLOAD`) of either side, for [`group_changes`].
+    pub sources: BTreeSet<String>,
+}
+
+/// [`diff`] of two matrices as they stream, both in matrix order (by source, then
+/// destination), so two matrices of any size are compared while only the changes are kept.
+pub fn diff_streams<E>(
+    before: impl Iterator<Item = Result<Flow, E>>,
+    after: impl Iterator<Item = Result<Flow, E>>,
+) -> Result<StreamDiff, E> {
+    use std::cmp::Ordering;
+    let (mut before, mut after) = (before.peekable(), after.peekable());
+    let mut out = StreamDiff::default();
+    loop {
+        let order = match (before.peek(), after.peek()) {
+            (None, None) => break,
+            (Some(Err(_)), _) | (_, Some(Err(_))) => {
+                let e = match before.next() {
+                    Some(Err(e)) => e,
+                    _ => match after.next() {
+                        Some(Err(e)) => e,
+                        _ => unreachable!("one side peeked an error"),
+                    },
+                };
+                return Err(e);
+            }
+            (Some(Ok(b)), Some(Ok(a))) => (&b.from, &b.to).cmp(&(&a.from, &a.to)),
+            (Some(Ok(_)), None) => Ordering::Less,
+            (None, Some(Ok(_))) => Ordering::Greater,
+        };
+        let (b, a) = match order {
+            Ordering::Less => (before.next().and_then(Result::ok), None),
+            Ordering::Greater => (None, after.next().and_then(Result::ok)),
+            Ordering::Equal => (
+                before.next().and_then(Result::ok),
+                after.next().and_then(Result::ok),
+            ),
+        };
+        out.compared.0 += usize::from(b.is_some());
+        out.compared.1 += usize::from(a.is_some());
+        for f in b.iter().chain(&a) {
+            // A lookup per flow, a copy per source.
+            if !out.sources.contains(&f.from) {
+                out.sources.insert(f.from.clone());
+            }
+        }
+        let changed = match (&b, &a) {
+            (Some(b), Some(a)) => b.status != a.status || b.mtls != a.mtls || b.codes != a.codes,
+            _ => true,
+        };
+        if changed {
+            let key = b.as_ref().or(a.as_ref()).expect("one side has the flow");
+            out.changes.push(FlowChange {
+                from: key.from.clone(),
+                to: key.to.clone(),
+                before: b,
+                after: a,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Which way a changed flow went.
@@ -437,10 +491,11 @@ pub struct ChangeGroup {
     pub flows: usize,
 }
 
-/// Groups changes by kind, cause (codes) and source namespace, in that order. `all` are every
-/// flow of both sides, so a namespace whose every source changes the same way prints as `NS/*`.
-pub fn group_changes(changes: &[FlowChange], all: &[&Flow]) -> Vec<ChangeGroup> {
-    use std::collections::{BTreeMap, BTreeSet};
+/// Groups changes by kind, cause (codes) and source namespace, in that order. `sources` are
+/// every source of both sides, so a namespace whose every source changes the same way prints
+/// as `NS/*`.
+pub fn group_changes(changes: &[FlowChange], sources: &BTreeSet<String>) -> Vec<ChangeGroup> {
+    use std::collections::BTreeMap;
     type Key = (ChangeKind, Vec<FindingCode>, String);
     let mut groups: BTreeMap<Key, (BTreeSet<String>, BTreeSet<String>, usize)> = BTreeMap::new();
     for c in changes {
@@ -459,9 +514,9 @@ pub fn group_changes(changes: &[FlowChange], all: &[&Flow]) -> Vec<ChangeGroup> 
     groups
         .into_iter()
         .map(|((kind, codes, namespace), (from, to, flows))| {
-            let in_namespace: BTreeSet<&str> = all
+            let in_namespace: BTreeSet<&str> = sources
                 .iter()
-                .map(|f| f.from.as_str())
+                .map(String::as_str)
                 .filter(|f| f.split('/').next() == Some(namespace.as_str()))
                 .collect();
             let sources = if from.len() > 1 && from.len() == in_namespace.len() {
