@@ -739,15 +739,26 @@ fn dr_tls_cause(code: FindingCode) -> Option<&'static str> {
 /// the analysis path's client-TLS choice (`docs/semantics.md`, "Client TLS") against the
 /// endpoint's inbound mode, as `meshsim matrix` shows them.
 fn destination_rule_tls_breaks_flows(res: &Resources) -> Vec<Finding> {
+    // The matrix without its trace finds the flows a DestinationRule's TLS may break (on every
+    // core); only those are predicted again with the trace that names the rule.
+    let matrix = crate::analysis::Matrix::new(res);
     let analyzer = crate::analysis::Analyzer::new(res);
     let mut groups: BTreeMap<(FindingCode, ObjectRef), Vec<String>> = BTreeMap::new();
-    for req in crate::analysis::flow_requests(res) {
+    for flow in matrix.flows(|_| {}).flatten() {
+        if flow.status.is_success() || !flow.codes.iter().any(|c| dr_tls_cause(*c).is_some()) {
+            continue;
+        }
+        let (Ok(from), Ok(to)) = (flow.from.parse(), flow.to.parse()) else {
+            continue;
+        };
+        let req = crate::request::RequestSpec {
+            from,
+            to,
+            ..crate::request::RequestSpec::default()
+        };
         let Ok(p) = analyzer.predict(&req) else {
             continue;
         };
-        if p.status.is_success() {
-            continue;
-        }
         let dr = p
             .trace
             .iter()
