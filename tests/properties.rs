@@ -1397,7 +1397,7 @@ proptest! {
         let facts = RequestFacts {
             principal: caller.map(|(ns, sa)| format!("cluster.local/ns/{ns}/sa/{sa}")),
             destination_port: port,
-            http: http.map(|(method, path)| HttpFacts { method: method.into(), path: path.into(), ..HttpFacts::default() }),
+            http: http.map(|(method, path)| HttpFacts { method: method.into(), path: path.into(), ..HttpFacts::default() }.into()),
             ..RequestFacts::default()
         };
         for w in &res.workloads {
@@ -1425,7 +1425,7 @@ proptest! {
             source_ip: ip,
             remote_ip: ip,
             destination_port: port,
-            http: http.map(|(method, path, host)| HttpFacts { method: method.into(), path: path.into(), host: host.into(), ..HttpFacts::default() }),
+            http: http.map(|(method, path, host)| HttpFacts { method: method.into(), path: path.into(), host: host.into(), ..HttpFacts::default() }.into()),
             sni: sni.map(String::from),
             ..RequestFacts::default()
         };

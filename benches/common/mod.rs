@@ -101,12 +101,15 @@ pub(crate) fn authz_facts() -> RequestFacts {
     RequestFacts {
         principal: Some("cluster.local/ns/ns0/sa/sleep".into()),
         destination_port: 80,
-        http: Some(HttpFacts {
-            method: "GET".into(),
-            path: "/api/items".into(),
-            host: "w0.ns0:80".into(),
-            ..HttpFacts::default()
-        }),
+        http: Some(
+            HttpFacts {
+                method: "GET".into(),
+                path: "/api/items".into(),
+                host: "w0.ns0:80".into(),
+                ..HttpFacts::default()
+            }
+            .into(),
+        ),
         ..RequestFacts::default()
     }
 }

@@ -5,13 +5,14 @@
 use serde::Serialize;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, OnceLock};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{Analyzer, ClientTlsClass, FlowHints, WireShape};
+use super::{request_facts, Analyzer, ClientTlsClass, ClientTlsSlot, FlowHints, WireShape};
 use crate::model::{Resources, Service, Workload, WorkloadRole};
-use crate::policy::{ClientTlsChoice, Destination};
+use crate::policy::{Destination, RequestFacts};
 use crate::request::RequestSpec;
 use crate::vocab::{FindingCode, HostPort, Protocol, ResponseFlag, Status, WorkloadRef};
 
@@ -185,6 +186,9 @@ struct Target {
     resolved: Result<Destination, String>,
     /// How the request meets the destination port (`None` when it did not resolve).
     shape: Option<WireShape>,
+    /// The request as the first endpoint's RBAC filter reads it, before the caller is known
+    /// (`None` when it did not resolve or has no endpoint).
+    facts: Option<RequestFacts>,
 }
 
 /// One source of a [`Matrix`].
@@ -197,8 +201,8 @@ struct Source {
     class: usize,
 }
 
-/// The client TLS choice of one [`ClientTlsClass`] towards each target, filled as flows need it.
-type ClientTlsRow = Arc<Vec<OnceLock<ClientTlsChoice>>>;
+/// The client TLS of one [`ClientTlsClass`] towards each target, filled as flows need it.
+type ClientTlsRow = Arc<Vec<ClientTlsSlot>>;
 
 /// The analysis-path matrix of one configuration, computed a batch of rows at a time on every
 /// core and handed out in order, so a matrix of any size runs in bounded memory.
@@ -227,13 +231,25 @@ impl<'a> Matrix<'a> {
                 let namespace = to.namespace_or("").to_string();
                 let resolved = analyzer.destination(&namespace, &to);
                 let request = flow_request(WorkloadRef::new("", ""), &to, protocol);
+                let dest = resolved.as_ref().as_ref().ok();
+                let shape = dest.map(|d| WireShape::of(&request, &d.port));
+                let facts =
+                    dest.and_then(|d| Some((d.endpoints.first()?, shape?)))
+                        .map(|(ep, shape)| {
+                            request_facts(
+                                &request,
+                                shape.protocol,
+                                shape.server_http,
+                                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                                None,
+                                ep.target_port,
+                                res.mesh_config.path_normalization,
+                            )
+                        });
                 Target {
                     label: to.to_string(),
-                    shape: resolved
-                        .as_ref()
-                        .as_ref()
-                        .ok()
-                        .map(|d| WireShape::of(&request, &d.port)),
+                    shape,
+                    facts,
                     resolved: resolved.as_ref().clone(),
                     request,
                 }
@@ -280,11 +296,7 @@ impl<'a> Matrix<'a> {
     }
 
     /// The flows of one source, in destination order; `client_tls` holds its class's choices.
-    fn row(
-        &self,
-        source: &Source,
-        client_tls: &[OnceLock<ClientTlsChoice>],
-    ) -> Result<Vec<Flow>, String> {
+    fn row(&self, source: &Source, client_tls: &[ClientTlsSlot]) -> Result<Vec<Flow>, String> {
         let from = &self.analyzer.res.workloads[source.workload];
         self.targets
             .iter()
@@ -293,6 +305,7 @@ impl<'a> Matrix<'a> {
                 let dest = t.resolved.as_ref().map_err(Clone::clone)?;
                 let hints = FlowHints {
                     client_tls: Some(tls),
+                    facts: t.facts.as_ref(),
                     shape: t.shape,
                     from_index: Some(source.workload),
                 };
@@ -329,7 +342,12 @@ impl<'a> Matrix<'a> {
                 client_tls.retain(|class, _| batch.iter().any(|s| s.class == *class));
                 for s in batch {
                     client_tls.entry(s.class).or_insert_with(|| {
-                        Arc::new(self.targets.iter().map(|_| OnceLock::new()).collect())
+                        Arc::new(
+                            self.targets
+                                .iter()
+                                .map(|_| ClientTlsSlot::default())
+                                .collect(),
+                        )
                     });
                 }
                 let rows: Vec<Result<Vec<Flow>, String>> = batch

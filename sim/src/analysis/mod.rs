@@ -121,6 +121,8 @@ pub struct Analyzer<'a> {
     inbound: Vec<OnceLock<MergedPeerAuthentication>>,
     /// What naming a denial's cause looks up.
     denials: DenialIndex<'a>,
+    /// Per workload (same index): its mTLS principal, written once.
+    principals: Vec<OnceLock<String>>,
     /// Per workload (same index): the principals its enforced ALLOW policies name, which every
     /// denial without a matched rule missed.
     allow_principals: Vec<OnceLock<Vec<NamedPrincipal>>>,
@@ -159,6 +161,7 @@ impl<'a> Analyzer<'a> {
             pod_ips,
             denials: DenialIndex::new(res),
             allow_principals: res.workloads.iter().map(|_| OnceLock::new()).collect(),
+            principals: res.workloads.iter().map(|_| OnceLock::new()).collect(),
             destinations: Mutex::default(),
             egress: EgressCache::default(),
         }
@@ -382,9 +385,10 @@ impl<'a> Analyzer<'a> {
             None
         } else if src_sidecar {
             let choice = match hints.client_tls {
-                Some(slot) => {
-                    Cow::Borrowed(slot.get_or_init(|| client_tls_for_endpoint(res, from, dest, ep)))
-                }
+                Some(slot) => Cow::Borrowed(
+                    slot.choice
+                        .get_or_init(|| client_tls_for_endpoint(res, from, dest, ep)),
+                ),
                 None => Cow::Owned(client_tls_for_endpoint(res, from, dest, ep)),
             };
             self.step(&mut p, || TraceStep {
@@ -453,11 +457,18 @@ impl<'a> Analyzer<'a> {
             .map_or(ClientTlsMode::Disable, |c| c.mode);
         p.client_tls = client_mode.as_ref().map(|c| (c.mode, c.source));
         if wire != ClientTlsMode::Disable {
-            p.sni = client_mode.as_ref().and_then(|c| {
-                c.request_names(RouterHost::of_request(dest, req).as_ref())
-                    .sni
-                    .filter(|s| !s.is_empty())
-            });
+            let sni = || {
+                client_mode.as_ref().and_then(|c| {
+                    c.request_names(RouterHost::of_request(dest, req).as_ref())
+                        .sni
+                        .filter(|s| !s.is_empty())
+                })
+            };
+            p.sni = match hints.client_tls {
+                // The cached choice is this flow's: so is its SNI towards this destination.
+                Some(slot) if client_mode.is_some() => slot.sni.get_or_init(sni).clone(),
+                _ => sni(),
+            };
         }
         p.server_roots = client_mode.as_ref().and_then(|c| c.server_roots());
         p.server_mode = server_mode;
@@ -557,9 +568,12 @@ impl<'a> Analyzer<'a> {
                     return Ok(p);
                 }
                 p.mtls = true;
-                p.peer_principal = Some(
-                    SpiffeId::new(td, &from.meta.namespace, &from.service_account).principal(),
-                );
+                let principal =
+                    || SpiffeId::new(td, &from.meta.namespace, &from.service_account).principal();
+                p.peer_principal = Some(match from_index {
+                    Some(i) => self.principals[i].get_or_init(principal).clone(),
+                    None => principal(),
+                });
             }
         }
 
@@ -582,15 +596,20 @@ impl<'a> Analyzer<'a> {
         // Authorization at the destination (its sidecar, when it captures the port).
         if ep.intercepted {
             let source_ip = self.ip_of(&from.meta.namespace, &from.meta.name);
-            let mut facts = request_facts(
-                req,
-                protocol,
-                server_http,
-                source_ip,
-                p.peer_principal.clone(),
-                ep.target_port,
-                res.mesh_config.path_normalization,
-            );
+            let mut facts = match hints.facts {
+                Some(shared) => shared
+                    .clone()
+                    .from_peer(Some(source_ip), p.peer_principal.clone()),
+                None => request_facts(
+                    req,
+                    protocol,
+                    server_http,
+                    source_ip,
+                    p.peer_principal.clone(),
+                    ep.target_port,
+                    res.mesh_config.path_normalization,
+                ),
+            };
             facts.sni = p.sni.clone();
             facts.destination_ip = Some(self.ips[ep_index]);
             let principal = p.peer_principal.clone();
@@ -874,13 +893,25 @@ impl WireShape {
     }
 }
 
+/// What the callers of one [`ClientTlsClass`] share towards one destination's first endpoint,
+/// filled by the first of them.
+#[derive(Debug, Default)]
+pub(crate) struct ClientTlsSlot {
+    /// The client TLS choice.
+    pub choice: OnceLock<ClientTlsChoice>,
+    /// The SNI it sends for the destination's request (when it sends TLS).
+    pub sni: OnceLock<Option<String>>,
+}
+
 /// What a matrix computes once for many flows and hands to [`Analyzer::predict_to`]; each
 /// `None` is computed there.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct FlowHints<'c> {
-    /// The client TLS choice of the caller's [`ClientTlsClass`] towards the destination's
-    /// first endpoint, filled by the first caller of the class.
-    pub client_tls: Option<&'c OnceLock<ClientTlsChoice>>,
+    /// The caller's class's client TLS towards the destination.
+    pub client_tls: Option<&'c ClientTlsSlot>,
+    /// The destination's request as its first endpoint's RBAC filter reads it, before the
+    /// caller is known ([`request_facts`], then [`RequestFacts::from_peer`]).
+    pub facts: Option<&'c RequestFacts>,
     /// [`WireShape::of`] the request at the destination port.
     pub shape: Option<WireShape>,
     /// The caller's index in `res.workloads`.

@@ -5,6 +5,7 @@
 //! `remote_ip`).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::matcher::normalize_path;
 use super::{HttpFacts, RequestFacts};
@@ -33,16 +34,27 @@ impl RequestFacts {
         if let Some(h) = http.as_mut() {
             h.path = normalize_path(&h.path, normalization);
         }
-        let forwarded = http.as_ref().and_then(rightmost_forwarded_for);
         RequestFacts {
-            principal,
-            source_ip: peer_ip,
-            remote_ip: forwarded.or(peer_ip),
+            principal: None,
+            source_ip: None,
+            remote_ip: None,
             destination_port,
-            http,
+            http: http.map(Arc::new),
             sni: None,
             destination_ip: None,
         }
+        .from_peer(peer_ip, principal)
+    }
+
+    /// The same request sent by `peer_ip` with `principal` (what [`RequestFacts::new`] takes
+    /// of the peer), sharing the HTTP attributes: a matrix builds a destination's request once
+    /// and gives it each caller.
+    pub fn from_peer(mut self, peer_ip: Option<IpAddr>, principal: Option<String>) -> RequestFacts {
+        let forwarded = self.http.as_deref().and_then(rightmost_forwarded_for);
+        self.principal = principal;
+        self.source_ip = peer_ip;
+        self.remote_ip = forwarded.or(peer_ip);
+        self
     }
 }
 
@@ -96,7 +108,7 @@ mod tests {
         };
         let facts = RequestFacts::new(None, None, 80, Some(http), PathNormalization::Base);
         assert_eq!(
-            facts.http.map(|h| h.path).as_deref(),
+            facts.http.as_ref().map(|h| h.path.as_str()),
             Some("/admin/x?q=/../y")
         );
     }

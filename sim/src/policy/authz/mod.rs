@@ -13,6 +13,7 @@ mod tests;
 use crate::vocab::Kind;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::model::{AuthorizationPolicy, AuthzAction, ExtAuthzApi, ObjectRef, Resources, Workload};
 use crate::policy::decision::{object_ref, Decision};
@@ -47,8 +48,9 @@ pub struct RequestFacts {
     pub remote_ip: Option<IpAddr>,
     /// The workload (target) port the connection arrived on.
     pub destination_port: u16,
-    /// The HTTP request; `None` for a TCP connection.
-    pub http: Option<HttpFacts>,
+    /// The HTTP request; `None` for a TCP connection. Shared: a matrix sends the same request
+    /// to one destination from every source.
+    pub http: Option<Arc<HttpFacts>>,
     /// The TLS SNI the client sent, if any.
     pub sni: Option<String>,
     /// The address the connection was made to as the destination sidecar sees it
