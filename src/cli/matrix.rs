@@ -94,8 +94,10 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
             m.retain_targets(|to| glob(p, to));
         }
         let mut progress = Progress::new("matrix", m.len());
-        let flows = m.flows(move |done| progress.update(done));
-        write_matrix(&args, &resources, &notes, flows, &filter)
+        m.with_flows(
+            move |done| progress.update(done),
+            |flows| write_matrix(&args, &resources, &notes, flows, &filter),
+        )
     };
     match written {
         Ok(()) => EXIT_OK,
@@ -336,7 +338,13 @@ fn json(
         flows: FlowSeq(std::cell::RefCell::new(Some(flows))),
         notes,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| format!("{e}"))?;
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| {
+        if e.is_io() {
+            format!("cannot write to stdout: {e}")
+        } else {
+            e.to_string()
+        }
+    })?;
     out.write_all(b"\n")
         .map_err(|e| format!("cannot write to stdout: {e}"))
 }

@@ -323,53 +323,90 @@ impl<'a> Matrix<'a> {
             .collect()
     }
 
-    /// Every flow in matrix order (by source, then destination). `progress` hears how many
-    /// flows are done after each batch. The first error ends the iteration.
+    /// The rows of each batch of sources, in matrix order, computed on every core.
+    /// `progress` hears how many flows are done after each batch.
     ///
     /// Client TLS choices are kept for the classes of the current batch only: sources sort by
     /// `NS/NAME`, so a namespace's sources (who usually share one class) are consecutive.
+    fn batches<'m>(
+        &'m self,
+        mut progress: impl FnMut(u64) + 'm,
+    ) -> impl Iterator<Item = Vec<Result<Vec<Flow>, String>>> + 'm {
+        let rows_per_batch = (FLOWS_PER_BATCH / self.targets.len().max(1)).max(1);
+        let mut done = 0u64;
+        let mut client_tls: HashMap<usize, ClientTlsRow> = HashMap::new();
+        self.sources.chunks(rows_per_batch).map(move |batch| {
+            client_tls.retain(|class, _| batch.iter().any(|s| s.class == *class));
+            for s in batch {
+                client_tls.entry(s.class).or_insert_with(|| {
+                    Arc::new(
+                        self.targets
+                            .iter()
+                            .map(|_| ClientTlsSlot::default())
+                            .collect(),
+                    )
+                });
+            }
+            let rows = batch
+                .par_iter()
+                .map(|s| self.row(s, &client_tls[&s.class]))
+                .collect();
+            done += batch.len() as u64 * self.targets.len() as u64;
+            progress(done);
+            rows
+        })
+    }
+
+    /// Every flow in matrix order (by source, then destination). `progress` hears how many
+    /// flows are done after each batch. The first error ends the iteration.
     pub fn flows<'m>(
         &'m self,
         progress: impl FnMut(u64) + 'm,
     ) -> impl Iterator<Item = Result<Flow, String>> + 'm {
-        let rows_per_batch = (FLOWS_PER_BATCH / self.targets.len().max(1)).max(1);
-        let mut progress = progress;
-        let mut done = 0u64;
-        let mut client_tls: HashMap<usize, ClientTlsRow> = HashMap::new();
-        self.sources
-            .chunks(rows_per_batch)
-            .flat_map(move |batch| {
-                client_tls.retain(|class, _| batch.iter().any(|s| s.class == *class));
-                for s in batch {
-                    client_tls.entry(s.class).or_insert_with(|| {
-                        Arc::new(
-                            self.targets
-                                .iter()
-                                .map(|_| ClientTlsSlot::default())
-                                .collect(),
-                        )
-                    });
-                }
-                let rows: Vec<Result<Vec<Flow>, String>> = batch
-                    .par_iter()
-                    .map(|s| self.row(s, &client_tls[&s.class]))
-                    .collect();
-                done += batch.len() as u64 * self.targets.len() as u64;
-                progress(done);
-                rows
-            })
-            .flat_map(|row| match row {
-                Ok(flows) => flows.into_iter().map(Ok).collect::<Vec<_>>(),
-                Err(e) => vec![Err(e)],
-            })
-            .scan(false, |failed, flow| {
-                // Stop after the first error.
-                (!*failed).then(|| {
-                    *failed = flow.is_err();
-                    flow
-                })
-            })
+        in_order(self.batches(progress))
     }
+
+    /// Hands `consume` every flow in matrix order, as [`Matrix::flows`] does, while the next
+    /// batch is computed: a producer thread computes batches (on every core) one ahead of
+    /// `consume`, so writing the output overlaps computing it. If `consume` stops early, the
+    /// producer stops after its current batch.
+    pub fn with_flows<R>(
+        &self,
+        progress: impl FnMut(u64) + Send,
+        consume: impl FnOnce(&mut dyn Iterator<Item = Result<Flow, String>>) -> R,
+    ) -> R {
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for batch in self.batches(progress) {
+                    if tx.send(batch).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut flows = in_order(rx.into_iter());
+            consume(&mut flows)
+        })
+    }
+}
+
+/// The flows of batches of rows, in order, ending after the first error.
+fn in_order(
+    batches: impl Iterator<Item = Vec<Result<Vec<Flow>, String>>>,
+) -> impl Iterator<Item = Result<Flow, String>> {
+    batches
+        .flatten()
+        .flat_map(|row| match row {
+            Ok(flows) => flows.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        })
+        .scan(false, |failed, flow| {
+            // Stop after the first error.
+            (!*failed).then(|| {
+                *failed = flow.is_err();
+                flow
+            })
+        })
 }
 
 /// A flow whose outcome differs between two configurations.
