@@ -173,7 +173,7 @@ fn authorization_follows_custom_deny_allow_order_and_rule_semantics() {
         ("rules OR together and the matching index is reported", vec![("foo", "deny", "{action: DENY, rules: [{to: [{operation: {methods: [POST]}}]}, {to: [{operation: {methods: [GET]}}]}]}")],
             http(None), (false, Some("rbac_access_denied_matched_policy[ns[foo]-policy[deny]-rule[1]]"))),
         ("when request header", vec![("foo", "p", "rules: [{when: [{key: 'request.headers[X-Token]', values: [secret]}]}]")],
-            with(http(None), |f| { std::sync::Arc::make_mut(f.http.as_mut().unwrap()).headers.insert("x-token".into(), "secret".into()); }), ALLOW),
+            with(http(None), |f| { Arc::make_mut(f.http.as_mut().unwrap()).headers.insert("x-token".into(), "secret".into()); }), ALLOW),
         ("when request header missing", vec![("foo", "p", "rules: [{when: [{key: 'request.headers[x-token]', values: ['*']}]}]")], http(None), NONE),
         ("when notValues", vec![("foo", "p", "rules: [{when: [{key: source.namespace, notValues: [bar]}]}]")], http(Some(SLEEP)), NONE),
         ("when source.ip", vec![("foo", "p", "rules: [{when: [{key: source.ip, values: [10.0.0.0/8]}]}]")], http(None), ALLOW),
@@ -597,7 +597,7 @@ fn index_visits_only_the_workload_and_root_namespaces() {
             .filter_map(|p| scope_of(p, wl, "istio-system").map(|s| (p, s)))
             .collect();
         let facts = with(http(Some("cluster.local/ns/ns-1/sa/default")), |f| {
-            std::sync::Arc::make_mut(f.http.as_mut().unwrap()).path = "/deny".into()
+            Arc::make_mut(f.http.as_mut().unwrap()).path = "/deny".into()
         });
         assert_eq!(
             idx.evaluate(&f.res, wl, &facts),
