@@ -148,7 +148,7 @@ fn matrix_targets(res: &Resources) -> Vec<(HostPort, Protocol)> {
     targets
 }
 
-/// The request of every flow: each [`matrix_sources`] workload to each [`matrix_targets`] port,
+/// The request of every flow: each `matrix_sources` workload to each `matrix_targets` port,
 /// sorted by source then destination, as the matrix prints them.
 pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
     let sources = matrix_sources(res);
@@ -208,7 +208,7 @@ type ClientTlsRow = Arc<Vec<ClientTlsSlot>>;
 /// core and handed out in order, so a matrix of any size runs in bounded memory.
 ///
 /// Every destination is resolved once (its host is fully qualified, so the caller's namespace
-/// does not change it), the client TLS choice once per [`ClientTlsClass`] and destination, and
+/// does not change it), the client TLS choice once per client class (`ClientTlsClass`) and destination, and
 /// the predictions run without their decision trace.
 pub struct Matrix<'a> {
     analyzer: Analyzer<'a>,

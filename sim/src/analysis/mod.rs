@@ -861,7 +861,7 @@ pub fn request_facts(
 
 /// Which inbound chain `req` meets at a destination port: whether it is the HCM, and what the
 /// client sends (its own protocol, else the port's default). One rule for the analysis and the
-/// diagnosis ([`WireShape::of`]).
+/// diagnosis (`WireShape::of`).
 pub fn inbound_protocol(req: &RequestSpec, port: &crate::model::ServicePort) -> (Protocol, bool) {
     let shape = WireShape::of(req, port);
     (shape.protocol, shape.server_http)
