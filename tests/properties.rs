@@ -1346,12 +1346,7 @@ proptest! {
         // Certificate faults (on a workload the mesh may not have) exercise the certificate
         // rules' messages too.
         let faults: Vec<Fault> = fault
-            .filter(|(_, w)| {
-                w.parse()
-                    .ok()
-                    .and_then(|r: WorkloadRef| res.find_workload(&r).ok())
-                    .is_some_and(|w| res.has_sidecar(w) && w.replicas > 0)
-            })
+            .filter(|(_, w)| runs_a_sidecar(&res, w))
             .map(|(kind, w)| {
                 let workload = w.to_string();
                 match kind {
@@ -1461,6 +1456,16 @@ proptest! {
             prop_assert_eq!((flow.status, flow.mtls, &flow.response_flags, &flow.tls_error, &flow.codes), (p.status, p.mtls, &p.response_flags, &p.tls_error, &p.codes), "{} -> {}", req.from, req.to);
         }
     }
+}
+
+/// Whether `NS/NAME` is a workload of `res` with a running sidecar: what a certificate fault
+/// needs to apply to.
+fn runs_a_sidecar(res: &Resources, workload: &str) -> bool {
+    workload
+        .parse()
+        .ok()
+        .and_then(|r: WorkloadRef| res.find_workload(&r).ok())
+        .is_some_and(|w| res.has_sidecar(w) && w.replicas > 0)
 }
 
 /// A PeerAuthentication list in a random order: the composition must not care.
@@ -2175,12 +2180,7 @@ proptest! {
         let yaml = render::mesh(&spec);
         let res = load(&yaml);
         let faults: Vec<Fault> = fault
-            .filter(|(_, w)| {
-                w.parse()
-                    .ok()
-                    .and_then(|r: WorkloadRef| res.find_workload(&r).ok())
-                    .is_some_and(|w| res.has_sidecar(w) && w.replicas > 0)
-            })
+            .filter(|(_, w)| runs_a_sidecar(&res, w))
             .map(|(kind, w)| {
                 let workload = w.to_string();
                 match kind {

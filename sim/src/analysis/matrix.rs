@@ -10,9 +10,11 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{request_facts, Analyzer, ClientTlsClass, ClientTlsSlot, FlowHints, WireShape};
+use super::{
+    request_facts, Analyzer, ClientTlsClass, ClientTlsSlot, FlowHints, Resolved, WireShape,
+};
 use crate::model::{Resources, Service, Workload, WorkloadRole};
-use crate::policy::{Destination, RequestFacts};
+use crate::policy::RequestFacts;
 use crate::request::RequestSpec;
 use crate::vocab::{FindingCode, HostPort, Protocol, ResponseFlag, Status, WorkloadRef};
 
@@ -183,7 +185,8 @@ pub fn matrix(res: &Resources) -> Result<Vec<Flow>, String> {
 struct Target {
     label: String,
     request: RequestSpec,
-    resolved: Result<Destination, String>,
+    /// Shared with the analyzer's cache of resolved destinations.
+    resolved: Resolved,
     /// How the request meets the destination port (`None` when it did not resolve).
     shape: Option<WireShape>,
     /// The request as the first endpoint's RBAC filter reads it, before the caller is known
@@ -250,7 +253,7 @@ impl<'a> Matrix<'a> {
                     label: to.to_string(),
                     shape,
                     facts,
-                    resolved: resolved.as_ref().clone(),
+                    resolved: Arc::clone(&resolved),
                     request,
                 }
             })
@@ -302,7 +305,7 @@ impl<'a> Matrix<'a> {
             .iter()
             .zip(client_tls)
             .map(|(t, tls)| {
-                let dest = t.resolved.as_ref().map_err(Clone::clone)?;
+                let dest = t.resolved.as_ref().as_ref().map_err(Clone::clone)?;
                 let hints = FlowHints {
                     client_tls: Some(tls),
                     facts: t.facts.as_ref(),
@@ -422,18 +425,6 @@ pub struct FlowChange {
     pub after: Option<Flow>,
 }
 
-/// Flows whose `status`, `mtls` or `codes` change, plus flows that appear or disappear.
-pub fn diff(before: &[Flow], after: &[Flow]) -> Vec<FlowChange> {
-    let sorted = |flows: &[Flow]| {
-        let mut v = flows.to_vec();
-        v.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
-        v.into_iter().map(Ok::<Flow, String>)
-    };
-    diff_streams(sorted(before), sorted(after))
-        .map(|d| d.changes)
-        .unwrap_or_default()
-}
-
 /// What [`diff_streams`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamDiff {
@@ -445,40 +436,35 @@ pub struct StreamDiff {
     pub sources: BTreeSet<String>,
 }
 
-/// [`diff`] of two matrices as they stream, both in matrix order (by source, then
-/// destination), so two matrices of any size are compared while only the changes are kept.
+/// The flows whose `status`, `mtls` or `codes` change between two matrices, plus flows that
+/// appear or disappear. Both stream in matrix order (by source, then destination), so two
+/// matrices of any size are compared while only the changes are kept.
 pub fn diff_streams<E>(
-    before: impl Iterator<Item = Result<Flow, E>>,
-    after: impl Iterator<Item = Result<Flow, E>>,
+    mut before: impl Iterator<Item = Result<Flow, E>>,
+    mut after: impl Iterator<Item = Result<Flow, E>>,
 ) -> Result<StreamDiff, E> {
     use std::cmp::Ordering;
-    let (mut before, mut after) = (before.peekable(), after.peekable());
+    // The next flow of each side, not yet compared.
+    let (mut next_b, mut next_a) = (before.next().transpose()?, after.next().transpose()?);
     let mut out = StreamDiff::default();
     loop {
-        let order = match (before.peek(), after.peek()) {
+        let order = match (&next_b, &next_a) {
             (None, None) => break,
-            (Some(Err(_)), _) | (_, Some(Err(_))) => {
-                let e = match before.next() {
-                    Some(Err(e)) => e,
-                    _ => match after.next() {
-                        Some(Err(e)) => e,
-                        _ => unreachable!("one side peeked an error"),
-                    },
-                };
-                return Err(e);
-            }
-            (Some(Ok(b)), Some(Ok(a))) => (&b.from, &b.to).cmp(&(&a.from, &a.to)),
-            (Some(Ok(_)), None) => Ordering::Less,
-            (None, Some(Ok(_))) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(b), Some(a)) => (&b.from, &b.to).cmp(&(&a.from, &a.to)),
         };
         let (b, a) = match order {
-            Ordering::Less => (before.next().and_then(Result::ok), None),
-            Ordering::Greater => (None, after.next().and_then(Result::ok)),
-            Ordering::Equal => (
-                before.next().and_then(Result::ok),
-                after.next().and_then(Result::ok),
-            ),
+            Ordering::Less => (next_b.take(), None),
+            Ordering::Greater => (None, next_a.take()),
+            Ordering::Equal => (next_b.take(), next_a.take()),
         };
+        if b.is_some() {
+            next_b = before.next().transpose()?;
+        }
+        if a.is_some() {
+            next_a = after.next().transpose()?;
+        }
         out.compared.0 += usize::from(b.is_some());
         out.compared.1 += usize::from(a.is_some());
         for f in b.iter().chain(&a) {

@@ -14,8 +14,8 @@ pub(crate) use authz_cause::missed_allow_principals;
 pub use authz_cause::{denial_code, principal_mistake, DenialIndex, PrincipalMistake};
 use authz_cause::{denial_code_of, identity_miss, principals_of, Denial, NamedPrincipal};
 pub use matrix::{
-    diff, diff_streams, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup,
-    ChangeKind, Flow, FlowChange, Matrix, MatrixNote, StreamDiff,
+    diff_streams, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind,
+    Flow, FlowChange, Matrix, MatrixNote, StreamDiff,
 };
 
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
@@ -96,7 +96,7 @@ pub struct Prediction {
 
 /// A destination as [`resolve_destination`] gave it (the error as text), shared by every flow
 /// to it.
-type Resolved = Arc<Result<Destination, String>>;
+pub(crate) type Resolved = Arc<Result<Destination, String>>;
 
 /// Compiled indices over one configuration, reused across many predictions (a matrix). It is
 /// `Sync`: the matrix predicts flows on every core.
