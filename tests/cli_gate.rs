@@ -93,6 +93,10 @@ fn check_names_the_destination_rule_whose_tls_breaks_flows_and_fails() {
             "scenarios/peer-authentication/port-level-mtls-on-the-service-port-is-unused.yaml",
             "PortLevelMtlsPortUnused",
         ),
+        (
+            "scenarios/authorization/tcp-allow-with-http-only-fields-denies-all-tcp.yaml",
+            "HttpOnlyRuleOnTcpPort",
+        ),
     ] {
         let (_, out, _) = run(&["check", "-f", file, "--format", "json"]);
         let v: Value = serde_json::from_str(&out).expect("JSON");
@@ -471,4 +475,81 @@ fn ls_lists_workloads_with_their_sidecar_and_why_services_and_policies() {
     assert_eq!(legacy["sidecar"], false);
     assert_eq!(legacy["service_account"], "sleep");
     assert_eq!(legacy["replicas"], 1);
+}
+
+/// `check` names AuthorizationPolicy rules whose HTTP-only fields reach a TCP port of a sidecar
+/// workload: (case, policy spec, findings on tcp-echo's ports 9000/9001, a phrase of the first).
+#[test]
+fn check_names_http_only_rules_that_reach_tcp_ports() {
+    let cases: &[(&str, &str, usize, &str)] = &[
+        (
+            "an ALLOW rule with methods reaches both TCP ports",
+            "action: ALLOW\n  rules:\n  - to:\n    - operation: {methods: [GET]}",
+            2,
+            "rule 0 (ALLOW) uses HTTP-only fields (methods) and applies to foo/tcp-echo, whose port 9000 is TCP: istiod skips the rule",
+        ),
+        (
+            "a DENY rule with paths loses them",
+            "action: DENY\n  rules:\n  - to:\n    - operation: {paths: [/admin]}",
+            2,
+            "istiod drops those fields on that port's TCP filter chain",
+        ),
+        (
+            "ports limit the rule to one TCP port",
+            "action: ALLOW\n  rules:\n  - to:\n    - operation: {ports: [\"9001\"], methods: [GET]}",
+            1,
+            "whose port 9001 is TCP",
+        ),
+        (
+            "notPorts exclude one TCP port",
+            "action: DENY\n  rules:\n  - to:\n    - operation: {notPorts: [\"9001\"], methods: [GET]}\n    when:\n    - {key: \"request.headers[x-debug]\", values: [\"1\"]}",
+            1,
+            "(methods, when request.headers[x-debug])",
+        ),
+        (
+            "a rule limited to an HTTP port is not reported",
+            "action: ALLOW\n  rules:\n  - to:\n    - operation: {ports: [\"80\"], methods: [GET]}",
+            0,
+            "",
+        ),
+        (
+            "a rule without HTTP-only fields is not reported",
+            "action: ALLOW\n  rules:\n  - from:\n    - source: {namespaces: [foo]}",
+            0,
+            "",
+        ),
+    ];
+    let fixtures = root().join("scenarios/fixtures");
+    let both = [
+        fixtures.join("sleep-httpbin.yaml"),
+        fixtures.join("tcp-echo.yaml"),
+    ];
+    for (case, spec, want, phrase) in cases {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write(
+            dir.path(),
+            "policy.yaml",
+            &format!(
+                "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n\
+                 metadata: {{name: p, namespace: foo}}\nspec:\n  selector: {{matchLabels: {{app: tcp-echo}}}}\n  {spec}\n"
+            ),
+        );
+        let mut args = vec!["check", "-f"];
+        args.extend(both.iter().map(|p| p.to_str().expect("utf-8 path")));
+        args.extend(["policy.yaml", "--format", "json"]);
+        let (_, out, err) = run_in(dir.path(), &args);
+        let v: Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{case}: {e}: {out}{err}"));
+        let found: Vec<&Value> = v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["code"] == "HttpOnlyRuleOnTcpPort")
+            .collect();
+        assert_eq!(found.len(), *want, "{case}: {v}");
+        if let Some(first) = found.first() {
+            let message = first["message"].as_str().expect("message");
+            assert!(message.contains(phrase), "{case}: {message}");
+        }
+    }
 }

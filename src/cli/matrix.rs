@@ -16,16 +16,6 @@ use super::matrix_filter::{glob, summary_table, FlowFilter, OutcomeCount, Summar
 use super::progress::Progress;
 use super::{MatrixArgs, MatrixFormat, EXIT_BAD_INPUT, EXIT_OK};
 
-/// `matrix --format json`.
-#[derive(Serialize)]
-#[serde(bound = "")]
-struct MatrixJson<'a, I: Iterator<Item = Result<Flow, String>>> {
-    flows: FlowSeq<I>,
-    /// Workloads and Services the matrix leaves out, and why (absent when none).
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    notes: &'a [MatrixNote],
-}
-
 /// `matrix --summary --format json`.
 #[derive(Debug, Serialize)]
 struct SummaryJson<'a> {
@@ -313,40 +303,13 @@ fn table(
     Ok(())
 }
 
-/// The flows as a JSON sequence serialised as they come, so `matrix --format json` never holds
-/// the matrix; its bytes are those of serialising the whole `Vec<Flow>`.
-struct FlowSeq<I>(std::cell::RefCell<Option<I>>);
-
-impl<I: Iterator<Item = Result<Flow, String>>> Serialize for FlowSeq<I> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeSeq};
-        let flows = self.0.borrow_mut().take();
-        let mut seq = serializer.serialize_seq(None)?;
-        for f in flows.into_iter().flatten() {
-            seq.serialize_element(&f.map_err(S::Error::custom)?)?;
-        }
-        seq.end()
-    }
-}
-
+/// `matrix --format json`, streamed ([`super::matrix_json::write`]).
 fn json(
     out: &mut impl Write,
     flows: impl Iterator<Item = Result<Flow, String>>,
     notes: &[MatrixNote],
 ) -> Result<(), String> {
-    let doc = MatrixJson {
-        flows: FlowSeq(std::cell::RefCell::new(Some(flows))),
-        notes,
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| {
-        if e.is_io() {
-            format!("cannot write to stdout: {e}")
-        } else {
-            e.to_string()
-        }
-    })?;
-    out.write_all(b"\n")
-        .map_err(|e| format!("cannot write to stdout: {e}"))
+    super::matrix_json::write(out, flows, notes)
 }
 
 /// One CSV field, quoted when it holds a separator, a quote or a line break (RFC 4180).

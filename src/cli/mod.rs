@@ -10,6 +10,7 @@ mod explain;
 mod ls;
 mod matrix;
 mod matrix_filter;
+mod matrix_json;
 mod matrix_svg;
 mod metrics;
 mod output;

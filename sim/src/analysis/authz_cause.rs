@@ -83,6 +83,7 @@ pub fn denial_code(
         index,
         caller,
         principal,
+        None,
         Denial {
             matched: decision.matched.as_ref().map(|m| m.action),
             custom_provider_error: decision.custom_provider_error.is_some(),
@@ -137,6 +138,7 @@ pub(crate) fn denial_code_of<'p>(
     index: &DenialIndex<'_>,
     caller: &Workload,
     principal: Option<&str>,
+    caller_id: Option<&SpiffeId>,
     denial: Denial<impl FnOnce() -> bool, impl FnOnce() -> Cow<'p, [NamedPrincipal]>>,
 ) -> FindingCode {
     match denial.matched {
@@ -154,8 +156,20 @@ pub(crate) fn denial_code_of<'p>(
             FindingCode::NoAllowPolicyMatched
         };
     };
+    // `principal` parsed, unless the caller knows its parts already (a matrix, per source).
+    let parsed;
+    let caller_id = match caller_id {
+        Some(id) => id,
+        None => match SpiffeId::from_principal(principal) {
+            Ok(id) => {
+                parsed = id;
+                &parsed
+            }
+            Err(_) => return FindingCode::NoAllowPolicyMatched,
+        },
+    };
     let missed = (denial.missed_allow_principals)();
-    match principal_mistake_among(index, caller, principal, &missed) {
+    match principal_mistake_among(index, caller, caller_id, &missed) {
         Some(PrincipalMistake::TrustDomain { .. }) => FindingCode::TrustDomainMismatch,
         Some(PrincipalMistake::ServiceAccount { .. }) => {
             FindingCode::PrincipalServiceAccountMismatch
@@ -196,7 +210,7 @@ pub fn principal_mistake(
     principal_mistake_among(
         index,
         caller,
-        principal,
+        &SpiffeId::from_principal(principal).ok()?,
         &NamedPrincipal::parse_all(missed_allow_principals(index, decision)),
     )
 }
@@ -205,11 +219,10 @@ pub fn principal_mistake(
 fn principal_mistake_among(
     index: &DenialIndex<'_>,
     caller: &Workload,
-    principal: &str,
+    caller_id: &SpiffeId,
     missed: &[NamedPrincipal],
 ) -> Option<PrincipalMistake> {
     let res = index.res;
-    let caller_id = SpiffeId::from_principal(principal).ok()?;
     let td = &res.mesh_config.trust_domain;
     let known_td =
         |t: &str| TrustDomains::new(td, &res.mesh_config.trust_domain_aliases).contains(t);

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::{
-    request_facts, Analyzer, ClientTlsClass, ClientTlsSlot, FlowHints, Resolved, WireShape,
+    request_facts, Analyzer, ClientTlsClass, ClientTlsSlot, EndpointHints, FlowHints, Resolved,
+    WireShape,
 };
 use crate::model::{Resources, Service, Workload, WorkloadRole};
 use crate::policy::RequestFacts;
 use crate::request::RequestSpec;
-use crate::vocab::{FindingCode, HostPort, Protocol, ResponseFlag, Status, WorkloadRef};
+use crate::vocab::{FindingCode, HostPort, Protocol, ResponseFlag, SpiffeId, Status, WorkloadRef};
 
 /// One (source workload, destination service port) flow and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -192,6 +193,9 @@ struct Target {
     /// The request as the first endpoint's RBAC filter reads it, before the caller is known
     /// (`None` when it did not resolve or has no endpoint).
     facts: Option<RequestFacts>,
+    /// The first endpoint's workload index and SPIFFE identity (`None` when it did not resolve,
+    /// has no endpoint, or the endpoint's workload is not in the configuration).
+    endpoint: Option<(usize, String)>,
 }
 
 /// One source of a [`Matrix`].
@@ -249,10 +253,17 @@ impl<'a> Matrix<'a> {
                                 res.mesh_config.path_normalization,
                             )
                         });
+                let endpoint = dest.and_then(|d| d.endpoints.first()).and_then(|ep| {
+                    let index = analyzer.index_of(&ep.namespace, &ep.workload)?;
+                    let td = &res.mesh_config.trust_domain;
+                    let id = SpiffeId::new(td, &ep.namespace, &ep.service_account);
+                    Some((index, id.to_string()))
+                });
                 Target {
                     label: to.to_string(),
                     shape,
                     facts,
+                    endpoint,
                     resolved: Arc::clone(&resolved),
                     request,
                 }
@@ -311,6 +322,10 @@ impl<'a> Matrix<'a> {
                     facts: t.facts.as_ref(),
                     shape: t.shape,
                     from_index: Some(source.workload),
+                    endpoint: t.endpoint.as_ref().map(|(index, server_id)| EndpointHints {
+                        index: *index,
+                        server_id,
+                    }),
                 };
                 let p = self.analyzer.predict_to(from, dest, &t.request, hints)?;
                 Ok(Flow {

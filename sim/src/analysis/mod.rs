@@ -28,8 +28,8 @@ use crate::policy::{
 use crate::request::RequestSpec;
 use crate::vocab::boringssl;
 use crate::vocab::details::{
-    remote_connection_failure, upstream_reset_before_response_started, DIRECT_RESPONSE,
-    HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
+    remote_connection_failure, upstream_reset_before_response_started, CONNECT_REFUSED,
+    DIRECT_RESPONSE, HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
 };
 use crate::vocab::{
     Egress, FindingCode, HostPort, IstioProtocol, OutboundChain, OutboundListener,
@@ -121,8 +121,8 @@ pub struct Analyzer<'a> {
     inbound: Vec<OnceLock<MergedPeerAuthentication>>,
     /// What naming a denial's cause looks up.
     denials: DenialIndex<'a>,
-    /// Per workload (same index): its mTLS principal, written once.
-    principals: Vec<OnceLock<String>>,
+    /// Per workload (same index): its mTLS principal and that principal's parts, written once.
+    principals: Vec<OnceLock<(String, SpiffeId)>>,
     /// Per workload (same index): the principals its enforced ALLOW policies name, which every
     /// denial without a matched rule missed.
     allow_principals: Vec<OnceLock<Vec<NamedPrincipal>>>,
@@ -254,6 +254,8 @@ impl<'a> Analyzer<'a> {
         let from_index = hints
             .from_index
             .or_else(|| self.index_of(&from.meta.namespace, &from.meta.name));
+        // The caller's principal's parts, when a cache holds them (for the denial's cause).
+        let mut caller_id: Option<&SpiffeId> = None;
         let mut p = Prediction {
             status: Status::Http(200),
             response_flags: Vec::new(),
@@ -280,16 +282,16 @@ impl<'a> Analyzer<'a> {
         });
         let src_sidecar = from_index.map_or_else(|| res.has_sidecar(from), |i| self.sidecars[i]);
         // What the client sends, and what both sidecars' HTTP sniffing makes of it.
-        let istio_protocol = dest.port.istio_protocol();
-        let port_protocol = PortProtocol::from(istio_protocol);
         // `server_http`: the destination's inbound chain once it accepts the bytes.
         let WireShape {
+            port: istio_protocol,
             protocol,
             sniffed_http,
             server_http,
         } = hints
             .shape
             .unwrap_or_else(|| WireShape::of(req, &dest.port));
+        let port_protocol = PortProtocol::from(istio_protocol);
         self.step(&mut p, || TraceStep {
             step: "source-sidecar",
             summary: if from.role == crate::model::WorkloadRole::Gateway {
@@ -310,14 +312,31 @@ impl<'a> Analyzer<'a> {
         let Some(ep) = dest.endpoints.first() else {
             let captured = src_sidecar && outbound_bypass(res, from, dest, None).is_none();
             let egress = captured.then(|| client_egress_cached(res, from, dest, &self.egress).0);
-            let hole = egress
-                .map(|e| OutboundChain::select_with(istio_protocol, sniffed_http, e))
-                .filter(|c| c.is_black_hole());
-            if let (Some(egress), Some(hole)) = (egress, hole) {
-                // REGISTRY_ONLY never reaches the cluster: the same answer with or without
-                // endpoints.
-                black_hole(&mut p, hole, egress);
-                return Ok(p);
+            let chain = egress.map(|e| OutboundChain::select_with(istio_protocol, sniffed_http, e));
+            if let (Some(egress), Some(chain)) = (egress, chain) {
+                if chain.is_black_hole() {
+                    // REGISTRY_ONLY never reaches the cluster: the same answer with or without
+                    // endpoints.
+                    black_hole(&mut p, chain, egress);
+                    return Ok(p);
+                }
+                if chain.is_passthrough() {
+                    // PassthroughCluster dials the ClusterIP itself, and kube-proxy refuses a
+                    // Service without endpoints: one connect attempt (the `allow_any` route has
+                    // no retry policy), `UF`.
+                    fail(
+                        &mut p,
+                        chain.is_http(),
+                        &[UF],
+                        None,
+                        FindingCode::NoHealthyUpstream,
+                    );
+                    p.details = remote_connection_failure(Some(CONNECT_REFUSED));
+                    if egress.listener != OutboundListener::Service {
+                        p.codes.push(FindingCode::OutsideSidecarEgressScope);
+                    }
+                    return Ok(p);
+                }
             }
             if captured {
                 p.status = Status::Http(503);
@@ -330,9 +349,12 @@ impl<'a> Analyzer<'a> {
             p.codes.push(FindingCode::NoHealthyUpstream);
             return Ok(p);
         };
-        let ep_index = self
-            .index_of(&ep.namespace, &ep.workload)
-            .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?;
+        let ep_index = match hints.endpoint {
+            Some(e) => e.index,
+            None => self
+                .index_of(&ep.namespace, &ep.workload)
+                .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?,
+        };
         let ep_workload = &res.workloads[ep_index];
 
         // Outbound: when the client's sidecar captures the connection at all, the listener chain
@@ -556,8 +578,13 @@ impl<'a> Analyzer<'a> {
             (ClientTlsMode::IstioMutual, Some(_)) => {
                 let choice = client_mode.as_ref().expect("sidecar client");
                 let td = &res.mesh_config.trust_domain;
-                let server_id = SpiffeId::new(td, &ep.namespace, &ep.service_account).to_string();
-                if !choice.expected_sans.iter().any(|s| s == &server_id) {
+                let server_id = match hints.endpoint {
+                    Some(e) => Cow::Borrowed(e.server_id),
+                    None => Cow::Owned(
+                        SpiffeId::new(td, &ep.namespace, &ep.service_account).to_string(),
+                    ),
+                };
+                if !choice.expected_sans.iter().any(|s| *s == *server_id) {
                     fail(
                         &mut p,
                         http,
@@ -568,12 +595,17 @@ impl<'a> Analyzer<'a> {
                     return Ok(p);
                 }
                 p.mtls = true;
-                let principal =
-                    || SpiffeId::new(td, &from.meta.namespace, &from.service_account).principal();
-                p.peer_principal = Some(match from_index {
-                    Some(i) => self.principals[i].get_or_init(principal).clone(),
-                    None => principal(),
-                });
+                let id = || SpiffeId::new(td, &from.meta.namespace, &from.service_account);
+                (p.peer_principal, caller_id) = match from_index {
+                    Some(i) => {
+                        let (principal, id) = self.principals[i].get_or_init(|| {
+                            let id = id();
+                            (id.principal(), id)
+                        });
+                        (Some(principal.clone()), Some(id))
+                    }
+                    None => (Some(id().principal()), None),
+                };
             }
         }
 
@@ -595,7 +627,10 @@ impl<'a> Analyzer<'a> {
 
         // Authorization at the destination (its sidecar, when it captures the port).
         if ep.intercepted {
-            let source_ip = self.ip_of(&from.meta.namespace, &from.meta.name);
+            let source_ip = from_index.map_or_else(
+                || self.ip_of(&from.meta.namespace, &from.meta.name),
+                |i| self.ips[i],
+            );
             let mut facts = match hints.facts {
                 Some(shared) => shared
                     .clone()
@@ -658,7 +693,13 @@ impl<'a> Analyzer<'a> {
                     };
                     (
                         verdict.details.as_deref().unwrap_or_default().to_string(),
-                        denial_code_of(&self.denials, from, principal.as_deref(), denial),
+                        denial_code_of(
+                            &self.denials,
+                            from,
+                            principal.as_deref(),
+                            caller_id,
+                            denial,
+                        ),
                     )
                 })
             };
@@ -872,6 +913,8 @@ pub fn inbound_protocol(req: &RequestSpec, port: &crate::model::ServicePort) -> 
 /// is the HTTP connection manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct WireShape {
+    /// The destination port's protocol as istiod reads it ([`crate::model::ServicePort::istio_protocol`]).
+    pub port: IstioProtocol,
     /// The request's own protocol, else the port's default.
     pub protocol: Protocol,
     /// Whether its first bytes sniff as HTTP.
@@ -883,9 +926,11 @@ pub(crate) struct WireShape {
 impl WireShape {
     /// The shape of `req` at `port`.
     pub(crate) fn of(req: &RequestSpec, port: &crate::model::ServicePort) -> WireShape {
-        let protocol = req.protocol_to(port.istio_protocol());
+        let istio_protocol = port.istio_protocol();
+        let protocol = req.protocol_to(istio_protocol);
         let sniffed_http = req.sniffs_as_http(protocol);
         WireShape {
+            port: istio_protocol,
             protocol,
             sniffed_http,
             server_http: port.port_protocol().serves_http(sniffed_http),
@@ -916,6 +961,18 @@ pub(crate) struct FlowHints<'c> {
     pub shape: Option<WireShape>,
     /// The caller's index in `res.workloads`.
     pub from_index: Option<usize>,
+    /// The destination's first endpoint.
+    pub endpoint: Option<EndpointHints<'c>>,
+}
+
+/// What a matrix knows of a destination's first endpoint before any caller.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EndpointHints<'c> {
+    /// Its workload's index in `res.workloads`.
+    pub index: usize,
+    /// The SPIFFE identity its certificate carries in the mesh's trust domain, which an
+    /// ISTIO_MUTUAL client checks against its expected SANs.
+    pub server_id: &'c str,
 }
 
 /// The `outbound-listener` trace step: the port's protocol and the chain the bytes land on.

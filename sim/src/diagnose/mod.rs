@@ -3,6 +3,7 @@
 //! `diagnose` reads only an [`Evidence`] bundle (what a real cluster can show); it never sees
 //! the injected faults. Rules live in `rules/`, one module per area of failure-modes.md.
 
+mod http_fields_on_tcp;
 mod remedy;
 mod rules;
 pub(crate) mod static_checks;

@@ -28,6 +28,7 @@ pub fn static_findings(res: &Resources) -> Vec<Finding> {
     out.extend(allow_shadowed_by_deny(res));
     out.extend(authorization_policy_selects_nothing(res));
     out.extend(port_level_mtls_port_unused(res));
+    out.extend(super::http_fields_on_tcp::http_fields_on_tcp_ports(res));
     out
 }
 
@@ -235,7 +236,7 @@ fn conflicting_peer_authentications(res: &Resources) -> Vec<Finding> {
 /// selector no workload in the namespace matches.
 /// `items` in (namespace, name) order: findings come out the same whatever order the files were
 /// loaded in.
-fn in_name_order<T>(items: &[T], meta: impl Fn(&T) -> &Meta) -> Vec<&T> {
+pub(super) fn in_name_order<T>(items: &[T], meta: impl Fn(&T) -> &Meta) -> Vec<&T> {
     let mut sorted: Vec<&T> = items.iter().collect();
     sorted.sort_by(|a, b| {
         let (a, b) = (meta(a), meta(b));

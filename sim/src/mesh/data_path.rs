@@ -11,11 +11,13 @@ use crate::metrics::RequestMeta;
 use crate::model::{ClientTlsMode, Resources, Workload};
 use crate::outcome::Outcomes;
 use crate::policy::{
-    client_egress, client_tls_for_endpoint, outbound_bypass, resolve_destination, ClientTlsChoice,
-    Destination, Endpoint, HttpFacts, RequestFacts, RouterHost, ServerRoots,
+    client_egress, client_tls_for_endpoint, outbound_bypass, resolve_destination, service_address,
+    ClientTlsChoice, Destination, Endpoint, HttpFacts, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::proxy::exchange::{exchange_wave, Hop};
-use crate::proxy::report::{black_hole_outcome, block_all_outcome, no_healthy_upstream_outcome};
+use crate::proxy::report::{
+    black_hole_outcome, block_all_outcome, no_healthy_upstream_outcome, passthrough_refused_outcome,
+};
 use crate::proxy::{
     App, AppRequest, AuthzInput, AuthzVerdict, ClientSide, ClientSidecar, ClusterLimits, Outcome,
     ServerSide, ServerSidecar, SidecarTls, UpstreamTls,
@@ -38,7 +40,8 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
     let count = u64::from(req.count.max(1));
     if dest.endpoints.is_empty() {
         // kube-proxy rejects a connection to a ClusterIP without endpoints; a sidecar answers
-        // `no healthy upstream` itself (when it captures the connection at all).
+        // `no healthy upstream` itself for the service's cluster, while PassthroughCluster dials
+        // the ClusterIP and is refused too.
         let captured =
             src_sidecar && outbound_bypass(&mesh.resources, &from, &dest, None).is_none();
         // REGISTRY_ONLY's black hole answers before any cluster is looked at.
@@ -53,6 +56,12 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
         let outcome = match chain {
             Some(OutboundChain::HttpBlackHole) => block_all_outcome(),
             Some(OutboundChain::BlackHole) => black_hole_outcome(),
+            Some(c) if c.is_passthrough() => {
+                let ip = service_address(&mesh.resources, &dest.service)
+                    .map_or_else(|| "-".to_string(), |ip| ip.to_string());
+                let app = app_request(req, req.protocol_to(dest.port.istio_protocol()));
+                passthrough_refused_outcome(c, &app, &ip, dest.port.port, mesh.now)
+            }
             Some(_) => no_healthy_upstream_outcome(),
             None => Outcome::with_status(Status::Refused),
         };

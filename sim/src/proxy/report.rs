@@ -10,10 +10,10 @@ use super::tls_config::TlsConfigError;
 use super::tls_error::TlsFailure;
 use crate::outcome::Outcome;
 use crate::vocab::details::{
-    remote_connection_failure, upstream_reset_before_response_started, DIRECT_RESPONSE,
-    HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
+    remote_connection_failure, upstream_reset_before_response_started, CONNECT_REFUSED,
+    DIRECT_RESPONSE, HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
 };
-use crate::vocab::{OutboundChain, ResponseFlag, Status};
+use crate::vocab::{OutboundChain, ResponseFlag, Status, PASSTHROUGH_CLUSTER};
 use crate::SimTime;
 
 /// Envoy's 503 body prefix.
@@ -28,6 +28,9 @@ pub(super) enum ConnectFailure {
     Closed,
     /// The TLS context could not be built (e.g. no SDS certificate).
     Config(TlsConfigError),
+    /// The TCP connect was refused (`ECONNREFUSED`), e.g. by kube-proxy for a ClusterIP without
+    /// endpoints.
+    Refused,
 }
 
 /// 503 for a reset after connecting (`UC` connection termination, `UPE` protocol error).
@@ -79,6 +82,7 @@ pub(super) fn transport_reason(f: &ConnectFailure) -> Option<String> {
         ConnectFailure::Tls(t) => Some(t.envoy_string()),
         ConnectFailure::Config(e) => Some(e.to_string()),
         ConnectFailure::Closed => None,
+        ConnectFailure::Refused => Some(CONNECT_REFUSED.to_string()),
     }
 }
 
@@ -150,12 +154,7 @@ pub(super) fn client_log(
     if chain.is_http() && parsed {
         l.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
         l.authority = req.authority.clone();
-        l.user_agent = req
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| "-".into());
+        l.user_agent = user_agent(req);
         // The catch-all virtual hosts' routes are named for the policy (`util.Passthrough`,
         // `util.BlackHole`, `pilot/pkg/networking/util/util.go`).
         l.route = match chain {
@@ -219,6 +218,14 @@ pub(super) fn client_log(
     l.render()
 }
 
+/// `%REQ(USER-AGENT)%` of a request.
+fn user_agent(req: &AppRequest) -> String {
+    req.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+        .map_or_else(|| "-".into(), |(_, v)| v.clone())
+}
+
 /// Bytes the client sidecar's HTTP/1 codec cannot parse: its own `400 Bad Request`, details
 /// `http1.codec_error`, flag `DPE` (`ServerConnectionImpl::sendProtocolError`,
 /// `ConnectionManagerImpl::handleCodecError`).
@@ -261,6 +268,41 @@ pub(crate) fn block_all_outcome() -> Outcome {
 pub(crate) fn black_hole_outcome() -> Outcome {
     let mut out = Outcome::with_status(Status::Reset);
     out.response_flags = vec![ResponseFlag::NoHealthyUpstream];
+    out
+}
+
+/// `PassthroughCluster` (ORIGINAL_DST) dialling the ClusterIP of a Service without endpoints:
+/// kube-proxy rejects the connection (its `REJECT` rule for a Service with no endpoints answers
+/// ICMP port unreachable), so the one connect attempt fails with `UF` (the `allow_any` route
+/// has no retry policy, `buildCatchAllVirtualHost`): `503` on the HTTP chain, a closed
+/// connection on `tcp_proxy`.
+///
+/// The client sidecar logs the attempt: the `allow_any` route (HTTP) or the passthrough chain's
+/// `tcp_proxy`, cluster `PassthroughCluster`, upstream host the ClusterIP it dialled.
+pub(crate) fn passthrough_refused_outcome(
+    chain: OutboundChain,
+    req: &AppRequest,
+    cluster_ip: &str,
+    port: u16,
+    now: SimTime,
+) -> Outcome {
+    let http = chain.is_http();
+    let mut out = connect_failure_outcome(&ConnectFailure::Refused, 1, http);
+    let mut l = AccessLog::new(now);
+    if http {
+        l.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
+        l.authority = req.authority.clone();
+        l.user_agent = user_agent(req);
+        l.route = "allow_any".into();
+        l.code = 503;
+    }
+    l.flags = out.response_flags.clone();
+    l.details = out.details.clone();
+    l.upstream_failure = CONNECT_REFUSED.into();
+    l.bytes_sent = out.body.len();
+    l.upstream_host = format!("{cluster_ip}:{port}");
+    l.upstream_cluster = PASSTHROUGH_CLUSTER.into();
+    out.client_log = Some(l.render());
     out
 }
 

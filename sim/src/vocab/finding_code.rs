@@ -44,6 +44,9 @@ string_enum! {
         DestinationRuleTlsMutualExternal = "DestinationRuleTlsMutualExternal",
         /// §B: DestinationRule `SIMPLE` towards a STRICT destination.
         DestinationRuleTlsSimple = "DestinationRuleTlsSimple",
+        /// §E: an AuthorizationPolicy rule with HTTP-only fields applies to a TCP port, where
+        /// istiod skips it (ALLOW) or drops those fields (DENY, AUDIT).
+        HttpOnlyRuleOnTcpPort = "HttpOnlyRuleOnTcpPort",
         /// §A: TLS towards a workload whose PeerAuthentication is DISABLE.
         MtlsToDisabledServer = "MtlsToDisabledServer",
         /// §B: ISTIO_MUTUAL towards endpoints without a sidecar (or whose sidecar does not

@@ -331,6 +331,11 @@ fn egress_scope_message(ctx: &Ctx<'_>) -> String {
             .find(|c| l.split_whitespace().any(|w| w == *c))
     });
     let went = match logged {
+        Some("PassthroughCluster") if ctx.ev.outcome.details.contains("delayed_connect_error") => {
+            "its access log shows the request sent to PassthroughCluster (outboundTrafficPolicy \
+             ALLOW_ANY), which dials the Service's ClusterIP itself, and the connection was \
+             refused (kube-proxy rejects connections to a Service without endpoints)"
+        }
         Some("PassthroughCluster") => {
             "its access log shows the request sent to PassthroughCluster (outboundTrafficPolicy \
              ALLOW_ANY): plaintext, with no DestinationRule or auto mTLS, which the STRICT \

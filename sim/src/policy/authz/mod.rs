@@ -19,6 +19,7 @@ use crate::model::{AuthorizationPolicy, AuthzAction, ExtAuthzApi, ObjectRef, Res
 use crate::policy::decision::{object_ref, Decision};
 
 pub use index::{AuthzIndex, Verdict, VerdictMatch};
+pub(crate) use rule::http_only_fields;
 
 const KIND: Kind = Kind::AuthorizationPolicy;
 

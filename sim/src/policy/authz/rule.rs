@@ -417,7 +417,7 @@ fn visit_http_only_fields(rule: &AuthzRule, mut note: impl FnMut(&'static str, &
 }
 
 /// The HTTP-only fields a rule uses (empty lists do not count), sorted.
-pub(super) fn http_only_fields(rule: &AuthzRule) -> Vec<String> {
+pub(crate) fn http_only_fields(rule: &AuthzRule) -> Vec<String> {
     let mut out = Vec::new();
     visit_http_only_fields(rule, |prefix, name| out.push(format!("{prefix}{name}")));
     out.sort();
