@@ -231,7 +231,8 @@ impl<'a> Matrix<'a> {
         let targets = matrix_targets(res)
             .into_iter()
             .map(|(to, protocol)| {
-                let namespace = to.namespace_or("").to_string();
+                // Matrix targets are Service ports, named with their namespace.
+                let namespace = to.namespace_or("").unwrap_or_default().to_string();
                 let resolved = analyzer.destination(&namespace, &to);
                 let request = flow_request(WorkloadRef::new("", ""), &to, protocol);
                 let dest = resolved.as_ref().as_ref().ok();

@@ -330,10 +330,16 @@ impl<'a> Analyzer<'a> {
             p.codes.push(FindingCode::NoHealthyUpstream);
             return Ok(p);
         };
-        let ep_index = self
-            .index_of(&ep.namespace, &ep.workload)
-            .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?;
-        let ep_workload = &res.workloads[ep_index];
+        // A server outside the mesh (a ServiceEntry endpoint) is no workload: it has no sidecar,
+        // no PeerAuthentication and no authorization.
+        let ep_index = match &ep.external {
+            Some(_) => None,
+            None => Some(
+                self.index_of(&ep.namespace, &ep.workload)
+                    .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?,
+            ),
+        };
+        let ep_workload = ep_index.map(|i| &res.workloads[i]);
 
         // Outbound: when the client's sidecar captures the connection at all, the listener chain
         // the bytes land on, then (for the service's cluster) the client TLS choice (explicit
@@ -416,7 +422,8 @@ impl<'a> Analyzer<'a> {
         };
 
         // Inbound: the destination's effective mode on the target port.
-        let server_mode = if ep.intercepted {
+        let intercepted_at = ep_index.zip(ep_workload).filter(|_| ep.intercepted);
+        let server_mode = if let Some((ep_index, ep_workload)) = intercepted_at {
             let merged =
                 self.inbound[ep_index].get_or_init(|| self.peer_authn.effective(res, ep_workload));
             let mode = merged.mode_for_port(u32::from(ep.target_port));
@@ -435,7 +442,13 @@ impl<'a> Analyzer<'a> {
         } else {
             self.step(&mut p, || TraceStep {
                 step: "inbound-mtls",
-                summary: if ep.has_sidecar {
+                summary: if let Some(address) = &ep.external {
+                    format!(
+                        "{address}:{} is a server outside the mesh: plaintext only, without \
+                         PeerAuthentication or authorization",
+                        ep.target_port
+                    )
+                } else if ep.has_sidecar {
                     format!(
                         "{}/{}'s sidecar does not capture target port {}: the application \
                          answers, plaintext only, without PeerAuthentication or authorization",
@@ -506,7 +519,9 @@ impl<'a> Analyzer<'a> {
                     // Auto mTLS chose plaintext for the whole cluster; anything else here is a
                     // rule's doing (DISABLE, an ignored credentialName, the EDS fallback).
                     let code = match choice.source {
-                        ClientTlsSource::AutoMtlsOff | ClientTlsSource::AutoMtlsCluster => {
+                        ClientTlsSource::AutoMtlsOff
+                        | ClientTlsSource::AutoMtlsCluster
+                        | ClientTlsSource::MeshExternal => {
                             FindingCode::AutoMtlsPlaintextToStrict
                         }
                         _ => FindingCode::DestinationRuleTlsDisable,
@@ -594,7 +609,7 @@ impl<'a> Analyzer<'a> {
         }
 
         // Authorization at the destination (its sidecar, when it captures the port).
-        if ep.intercepted {
+        if let Some((ep_index, ep_workload)) = intercepted_at {
             let source_ip = self.ip_of(&from.meta.namespace, &from.meta.name);
             let mut facts = match hints.facts {
                 Some(shared) => shared
@@ -744,7 +759,7 @@ impl Analyzer<'_> {
         from: &Workload,
         application: Protocol,
         port_protocol: PortProtocol,
-        ep_workload: &Workload,
+        ep_workload: Option<&Workload>,
         target_port: u32,
         server_mode: Option<MtlsMode>,
         sni: Option<String>,
@@ -754,7 +769,7 @@ impl Analyzer<'_> {
         } else {
             "WRONG_VERSION_NUMBER"
         };
-        let Some(mode) = server_mode else {
+        let (Some(mode), Some(ep_workload)) = (server_mode, ep_workload) else {
             return Some(app_reason);
         };
         match (mode, port_protocol) {

@@ -14,6 +14,7 @@ mod mesh_config;
 mod mesh_doc;
 mod parse;
 mod resources;
+mod service_entry;
 pub(crate) mod unmodelled;
 pub use resources::FindWorkloadError;
 pub(crate) mod validate;
@@ -32,6 +33,10 @@ pub use input::{is_stdin, read_input, Named, ReadError, MAX_INPUT_BYTES};
 pub use interception::{Cidr, Interception, InterceptionError, IpRanges, PortList};
 pub use istio::*;
 pub use k8s::*;
+pub use service_entry::{
+    ServiceEntry, ServiceEntryEndpoint, ServiceEntryLocation, ServiceEntryPort,
+    ServiceEntryResolution, ServiceEntrySelector, ServiceEntrySpec,
+};
 pub use load::{
     load_paths, load_sources, load_sources_each, load_sources_with, load_str, parse_object,
     parse_object_at, LoadError, LoadOptions,
@@ -126,6 +131,8 @@ pub enum Object {
     AuthorizationPolicy(AuthorizationPolicy),
     /// A Sidecar.
     Sidecar(Sidecar),
+    /// A ServiceEntry.
+    ServiceEntry(ServiceEntry),
     /// A namespace's `istio-ca-root-cert` ConfigMap.
     RootCert(RootCertConfigMap),
 }
@@ -199,6 +206,8 @@ pub struct Resources {
     pub authorization_policies: Vec<AuthorizationPolicy>,
     /// Sidecars.
     pub sidecars: Vec<Sidecar>,
+    /// ServiceEntries.
+    pub service_entries: Vec<ServiceEntry>,
     /// `istio-ca-root-cert` ConfigMaps, one per namespace that has one.
     pub root_certs: Vec<RootCertConfigMap>,
     /// Notes from loading.
