@@ -8,7 +8,7 @@ use crate::vocab::WorkloadRef;
 
 use super::{
     MeshConfig, Meta, Namespace, Object, ObjectRef, PodFacts, Resources, Service, ServiceAccount,
-    ServiceEntry, Warning, Workload, WorkloadKind,
+    Warning, Workload, WorkloadKind,
 };
 
 /// The origin file of namespaces that no YAML declares but objects mention.

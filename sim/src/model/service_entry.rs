@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{KubeProtocol, Meta, ServicePort, TargetPort};
-use crate::vocab::IstioProtocol;
+use super::{Meta, ServicePort, TargetPort};
+use crate::vocab::{IstioProtocol, KubeProtocol};
 
 /// `location`: whether the service is part of the mesh (`MeshExternal` in `convertServices`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, Hash)]

@@ -113,7 +113,7 @@ pub fn imports(sidecar: Option<&Sidecar>, svc: &Service, port: u16, client_ns: &
 
 /// [`imports`] for any registry service: a Service's FQDN or a ServiceEntry host, with the
 /// namespace it belongs to.
-pub fn imports_host(
+pub(crate) fn imports_host(
     sidecar: Option<&Sidecar>,
     fqdn: &str,
     namespace: &str,
