@@ -521,9 +521,7 @@ impl<'a> Analyzer<'a> {
                     let code = match choice.source {
                         ClientTlsSource::AutoMtlsOff
                         | ClientTlsSource::AutoMtlsCluster
-                        | ClientTlsSource::MeshExternal => {
-                            FindingCode::AutoMtlsPlaintextToStrict
-                        }
+                        | ClientTlsSource::MeshExternal => FindingCode::AutoMtlsPlaintextToStrict,
                         _ => FindingCode::DestinationRuleTlsDisable,
                     };
                     fail(&mut p, http, &[UC], None, code);

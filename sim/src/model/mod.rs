@@ -33,10 +33,6 @@ pub use input::{is_stdin, read_input, Named, ReadError, MAX_INPUT_BYTES};
 pub use interception::{Cidr, Interception, InterceptionError, IpRanges, PortList};
 pub use istio::*;
 pub use k8s::*;
-pub use service_entry::{
-    ServiceEntry, ServiceEntryEndpoint, ServiceEntryLocation, ServiceEntryPort,
-    ServiceEntryResolution, ServiceEntrySelector, ServiceEntrySpec,
-};
 pub use load::{
     load_paths, load_sources, load_sources_each, load_sources_with, load_str, parse_object,
     parse_object_at, LoadError, LoadOptions,
@@ -45,6 +41,10 @@ pub use locate::{split_documents, yaml_message, Document, FieldPath, Seg};
 pub use mesh_doc::{
     min_protocol_version, InvalidMinProtocolVersion, MeshConfigDoc, MeshMtlsDoc,
     MinProtocolVersion, StrictMeshConfigDoc,
+};
+pub use service_entry::{
+    ServiceEntry, ServiceEntryEndpoint, ServiceEntryLocation, ServiceEntryPort,
+    ServiceEntryResolution, ServiceEntrySelector, ServiceEntrySpec,
 };
 pub use unmodelled::Unmodelled;
 pub use validate::release_problems;

@@ -54,10 +54,7 @@ impl Default for HostTarget {
 impl HostPort {
     /// `SERVICE.NAMESPACE:PORT`, the form the matrix names a Service port by.
     pub fn service_port(service: &str, namespace: &str, port: u16) -> HostPort {
-        let (service, namespace) = (
-            service.to_ascii_lowercase(),
-            namespace.to_ascii_lowercase(),
-        );
+        let (service, namespace) = (service.to_ascii_lowercase(), namespace.to_ascii_lowercase());
         HostPort {
             text: format!("{service}.{namespace}:{port}"),
             host: format!("{service}.{namespace}"),
@@ -271,6 +268,9 @@ mod tests {
         }
         let hp: HostPort = "API.Example.com.:443".parse().expect("host");
         assert_eq!(hp.host, "api.example.com");
-        assert_eq!(HostPort::external("api.example.com", 443), "api.example.com:443".parse().expect("host"));
+        assert_eq!(
+            HostPort::external("api.example.com", 443),
+            "api.example.com:443".parse().expect("host")
+        );
     }
 }

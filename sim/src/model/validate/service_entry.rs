@@ -106,8 +106,7 @@ pub(crate) fn service_entry(se: &ServiceEntry) -> Result<Vec<Invalid>, Rejection
         ServiceEntryResolution::Static => {
             for (i, ep) in s.endpoints.iter().enumerate() {
                 let path = endpoints.index(i);
-                if ep.address.is_empty() && ep.network.as_deref().unwrap_or_default().is_empty()
-                {
+                if ep.address.is_empty() && ep.network.as_deref().unwrap_or_default().is_empty() {
                     r.error(&path, "address is required");
                 } else if !ep.address.is_empty()
                     && !ep.address.starts_with("unix://")
@@ -115,7 +114,10 @@ pub(crate) fn service_entry(se: &ServiceEntry) -> Result<Vec<Invalid>, Rejection
                 {
                     r.error(
                         &path.key("address"),
-                        format!("endpoint address {:?} is not a valid IP address", ep.address),
+                        format!(
+                            "endpoint address {:?} is not a valid IP address",
+                            ep.address
+                        ),
                     );
                 }
                 endpoint_ports(ep, &names, &path, &mut r);
