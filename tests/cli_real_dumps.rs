@@ -102,9 +102,8 @@ fn probe_and_explain_name_skipped_kinds_that_target_the_probed_host() {
     for (command, out) in [("probe", &probe), ("explain", &explain)] {
         // ServiceEntry foo/httpbin-alias is modelled now, and its host is the Kubernetes
         // Service's own, which takes precedence (`initServiceRegistry`): no note names it.
-        for kind in ["VirtualService foo/httpbin"] {
-            assert!(out.contains(kind), "{command} does not name {kind}:\n{out}");
-        }
+        let kind = "VirtualService foo/httpbin";
+        assert!(out.contains(kind), "{command} does not name {kind}:\n{out}");
         // The Sidecar is modelled (and a gateway ignores it): no note names it.
         assert!(!out.contains("Sidecar foo/default"), "{command}:\n{out}");
         // A skipped kind on another host is not this request's business.
