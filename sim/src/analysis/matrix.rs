@@ -235,7 +235,8 @@ impl<'a> Matrix<'a> {
         let targets = matrix_targets(res)
             .into_iter()
             .map(|(to, protocol)| {
-                let namespace = to.namespace_or("").to_string();
+                // Matrix targets are Service ports, named with their namespace.
+                let namespace = to.namespace_or("").unwrap_or_default().to_string();
                 let resolved = analyzer.destination(&namespace, &to);
                 let request = flow_request(WorkloadRef::new("", ""), &to, protocol);
                 let dest = resolved.as_ref().as_ref().ok();
@@ -253,12 +254,15 @@ impl<'a> Matrix<'a> {
                                 res.mesh_config.path_normalization,
                             )
                         });
-                let endpoint = dest.and_then(|d| d.endpoints.first()).and_then(|ep| {
-                    let index = analyzer.index_of(&ep.namespace, &ep.workload)?;
-                    let td = &res.mesh_config.trust_domain;
-                    let id = SpiffeId::new(td, &ep.namespace, &ep.service_account);
-                    Some((index, id.to_string()))
-                });
+                let endpoint = dest
+                    .and_then(|d| d.endpoints.first())
+                    .filter(|ep| ep.external.is_none())
+                    .and_then(|ep| {
+                        let index = analyzer.index_of(&ep.namespace, &ep.workload)?;
+                        let td = &res.mesh_config.trust_domain;
+                        let id = SpiffeId::new(td, &ep.namespace, &ep.service_account);
+                        Some((index, id.to_string()))
+                    });
                 Target {
                     label: to.to_string(),
                     shape,

@@ -349,13 +349,17 @@ impl<'a> Analyzer<'a> {
             p.codes.push(FindingCode::NoHealthyUpstream);
             return Ok(p);
         };
-        let ep_index = match hints.endpoint {
-            Some(e) => e.index,
-            None => self
-                .index_of(&ep.namespace, &ep.workload)
-                .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?,
+        // A server outside the mesh (a ServiceEntry endpoint) is no workload: it has no sidecar,
+        // no PeerAuthentication and no authorization.
+        let ep_index = match (&ep.external, hints.endpoint) {
+            (Some(_), _) => None,
+            (None, Some(e)) => Some(e.index),
+            (None, None) => Some(
+                self.index_of(&ep.namespace, &ep.workload)
+                    .ok_or_else(|| format!("endpoint {}/{} vanished", ep.namespace, ep.workload))?,
+            ),
         };
-        let ep_workload = &res.workloads[ep_index];
+        let ep_workload = ep_index.map(|i| &res.workloads[i]);
 
         // Outbound: when the client's sidecar captures the connection at all, the listener chain
         // the bytes land on, then (for the service's cluster) the client TLS choice (explicit
@@ -438,7 +442,8 @@ impl<'a> Analyzer<'a> {
         };
 
         // Inbound: the destination's effective mode on the target port.
-        let server_mode = if ep.intercepted {
+        let intercepted_at = ep_index.zip(ep_workload).filter(|_| ep.intercepted);
+        let server_mode = if let Some((ep_index, ep_workload)) = intercepted_at {
             let merged =
                 self.inbound[ep_index].get_or_init(|| self.peer_authn.effective(res, ep_workload));
             let mode = merged.mode_for_port(u32::from(ep.target_port));
@@ -457,7 +462,13 @@ impl<'a> Analyzer<'a> {
         } else {
             self.step(&mut p, || TraceStep {
                 step: "inbound-mtls",
-                summary: if ep.has_sidecar {
+                summary: if let Some(address) = &ep.external {
+                    format!(
+                        "{address}:{} is a server outside the mesh: plaintext only, without \
+                         PeerAuthentication or authorization",
+                        ep.target_port
+                    )
+                } else if ep.has_sidecar {
                     format!(
                         "{}/{}'s sidecar does not capture target port {}: the application \
                          answers, plaintext only, without PeerAuthentication or authorization",
@@ -528,9 +539,9 @@ impl<'a> Analyzer<'a> {
                     // Auto mTLS chose plaintext for the whole cluster; anything else here is a
                     // rule's doing (DISABLE, an ignored credentialName, the EDS fallback).
                     let code = match choice.source {
-                        ClientTlsSource::AutoMtlsOff | ClientTlsSource::AutoMtlsCluster => {
-                            FindingCode::AutoMtlsPlaintextToStrict
-                        }
+                        ClientTlsSource::AutoMtlsOff
+                        | ClientTlsSource::AutoMtlsCluster
+                        | ClientTlsSource::MeshExternal => FindingCode::AutoMtlsPlaintextToStrict,
                         _ => FindingCode::DestinationRuleTlsDisable,
                     };
                     fail(&mut p, http, &[UC], None, code);
@@ -626,7 +637,7 @@ impl<'a> Analyzer<'a> {
         }
 
         // Authorization at the destination (its sidecar, when it captures the port).
-        if ep.intercepted {
+        if let Some((ep_index, ep_workload)) = intercepted_at {
             let source_ip = from_index.map_or_else(
                 || self.ip_of(&from.meta.namespace, &from.meta.name),
                 |i| self.ips[i],
@@ -785,7 +796,7 @@ impl Analyzer<'_> {
         from: &Workload,
         application: Protocol,
         port_protocol: PortProtocol,
-        ep_workload: &Workload,
+        ep_workload: Option<&Workload>,
         target_port: u32,
         server_mode: Option<MtlsMode>,
         sni: Option<String>,
@@ -795,7 +806,7 @@ impl Analyzer<'_> {
         } else {
             "WRONG_VERSION_NUMBER"
         };
-        let Some(mode) = server_mode else {
+        let (Some(mode), Some(ep_workload)) = (server_mode, ep_workload) else {
             return Some(app_reason);
         };
         match (mode, port_protocol) {

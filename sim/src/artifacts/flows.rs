@@ -150,12 +150,12 @@ fn outbound_destination(l: &AccessLog, caller: Option<&Workload>) -> Option<Host
 /// One spelling per Service port (`SVC.NS:PORT`, a short host read in the caller's namespace),
 /// so both sides' lines land on the same flow.
 fn one_spelling(h: HostPort, caller: Option<&Workload>) -> HostPort {
-    match h
-        .namespace
-        .as_deref()
-        .or(caller.map(|w| w.meta.namespace.as_str()))
-    {
-        Some(ns) => HostPort::service_port(&h.service, ns, h.port),
+    let Some((service, namespace)) = h.service() else {
+        // An external host is spelled one way already.
+        return h;
+    };
+    match namespace.or(caller.map(|w| w.meta.namespace.as_str())) {
+        Some(ns) => HostPort::service_port(service, ns, h.port),
         None => h,
     }
 }

@@ -102,7 +102,16 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
         let mut hops = Vec::with_capacity(sides.len());
         let mut endpoints = Vec::with_capacity(sides.len());
         for (client, server, ep) in sides {
-            let ep_workload = endpoint_workload(resources, &ep)?;
+            // A server outside the mesh has no sidecar, so nothing authorizes there.
+            let Some(ep_workload) = endpoint_workload(resources, &ep)? else {
+                hops.push(Hop {
+                    client,
+                    server,
+                    authz: Box::new(|_: &AuthzInput| AuthzVerdict::Allow),
+                });
+                endpoints.push(ep);
+                continue;
+            };
             let destination_ip = pod_ips.get(&ep.namespace, &ep.workload);
             let (resources, authz) = (&*resources, &*authz);
             let authorize = move |input: &AuthzInput| -> AuthzVerdict {
@@ -176,14 +185,23 @@ pub(super) fn protocol_of(mesh: &Mesh, req: &RequestSpec) -> Result<Protocol, Me
     Ok(req.protocol_to(dest.port.istio_protocol()))
 }
 
-/// The workload behind an endpoint (resolved from the same resources a moment before).
-fn endpoint_workload<'r>(res: &'r Resources, ep: &Endpoint) -> Result<&'r Workload, MeshError> {
-    res.workload(&ep.namespace, &ep.workload).ok_or_else(|| {
-        MeshError(format!(
-            "endpoint {}/{} vanished",
-            ep.namespace, ep.workload
-        ))
-    })
+/// The workload behind an endpoint (resolved from the same resources a moment before); `None`
+/// for a server outside the mesh.
+fn endpoint_workload<'r>(
+    res: &'r Resources,
+    ep: &Endpoint,
+) -> Result<Option<&'r Workload>, MeshError> {
+    if ep.external.is_some() {
+        return Ok(None);
+    }
+    res.workload(&ep.namespace, &ep.workload)
+        .map(Some)
+        .ok_or_else(|| {
+            MeshError(format!(
+                "endpoint {}/{} vanished",
+                ep.namespace, ep.workload
+            ))
+        })
 }
 
 /// The pod IP of a workload, as text for connections and access logs.
@@ -299,7 +317,11 @@ fn server_side(
     ep: &Endpoint,
     protocol: Protocol,
 ) -> Result<ServerSide, MeshError> {
-    let ip = pod_ip(mesh, &ep.namespace, &ep.workload);
+    // A server outside the mesh is reached at its own address (an IP, or the host's name).
+    let ip = match &ep.external {
+        Some(address) => address.clone(),
+        None => pod_ip(mesh, &ep.namespace, &ep.workload),
+    };
     let port_protocol = dest.port.port_protocol();
     let app = match port_protocol.application(protocol) {
         Protocol::Http => App::Httpbin,
@@ -312,7 +334,8 @@ fn server_side(
             app,
         });
     }
-    let workload = endpoint_workload(&mesh.resources, ep)?;
+    let workload = endpoint_workload(&mesh.resources, ep)?
+        .ok_or_else(|| MeshError(format!("endpoint {} has no sidecar", ep.workload)))?;
     let mode = mesh
         .peer_authn
         .effective(&mesh.resources, workload)

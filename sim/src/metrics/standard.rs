@@ -48,9 +48,11 @@ pub struct RequestMeta<'a> {
 }
 
 impl RequestMeta<'_> {
-    /// The destination sidecar's proxy id, when there is an endpoint.
+    /// The destination sidecar's proxy id, when there is an endpoint in the mesh (a server
+    /// outside it has no proxy).
     pub(super) fn endpoint_proxy(&self) -> Option<String> {
         self.endpoint
+            .filter(|e| e.external.is_none())
             .map(|e| format!("{}/{}", e.namespace, e.workload))
     }
 

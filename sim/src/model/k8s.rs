@@ -223,12 +223,19 @@ pub struct ServicePort {
     pub protocol: KubeProtocol,
     /// `appProtocol`.
     pub app_protocol: Option<String>,
+    /// A ServiceEntry port's `protocol`, parsed (`convertPort` in
+    /// `pilot/pkg/serviceregistry/serviceentry/conversion.go`: `protocol.Parse`): it replaces
+    /// the Kubernetes conversion. `None` for a Kubernetes Service port.
+    pub declared: Option<IstioProtocol>,
 }
 
 impl ServicePort {
     /// What istiod makes of this port: `kube.ConvertProtocol` over the port number, name,
     /// Kubernetes protocol and `appProtocol` ([`IstioProtocol::from_port`]).
     pub fn istio_protocol(&self) -> IstioProtocol {
+        if let Some(declared) = self.declared {
+            return declared;
+        }
         IstioProtocol::from_port(
             self.port,
             self.name.as_deref(),

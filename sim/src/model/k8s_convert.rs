@@ -220,6 +220,7 @@ pub(crate) fn service(
             protocol: KubeProtocol::from_field(p.protocol.as_deref())
                 .map_err(|m| format!("spec.ports[{i}].protocol: {m}"))?,
             app_protocol: p.app_protocol.clone(),
+            declared: None,
         });
     }
     Ok(Service {

@@ -14,6 +14,7 @@ mod mesh_config;
 mod mesh_doc;
 mod parse;
 mod resources;
+mod service_entry;
 pub(crate) mod unmodelled;
 pub use resources::FindWorkloadError;
 pub(crate) mod validate;
@@ -40,6 +41,10 @@ pub use locate::{split_documents, yaml_message, Document, FieldPath, Seg};
 pub use mesh_doc::{
     min_protocol_version, InvalidMinProtocolVersion, MeshConfigDoc, MeshMtlsDoc,
     MinProtocolVersion, StrictMeshConfigDoc,
+};
+pub use service_entry::{
+    ServiceEntry, ServiceEntryEndpoint, ServiceEntryLocation, ServiceEntryPort,
+    ServiceEntryResolution, ServiceEntrySelector, ServiceEntrySpec,
 };
 pub use unmodelled::Unmodelled;
 pub use validate::release_problems;
@@ -126,6 +131,8 @@ pub enum Object {
     AuthorizationPolicy(AuthorizationPolicy),
     /// A Sidecar.
     Sidecar(Sidecar),
+    /// A ServiceEntry.
+    ServiceEntry(ServiceEntry),
     /// A namespace's `istio-ca-root-cert` ConfigMap.
     RootCert(RootCertConfigMap),
 }
@@ -199,6 +206,8 @@ pub struct Resources {
     pub authorization_policies: Vec<AuthorizationPolicy>,
     /// Sidecars.
     pub sidecars: Vec<Sidecar>,
+    /// ServiceEntries.
+    pub service_entries: Vec<ServiceEntry>,
     /// `istio-ca-root-cert` ConfigMaps, one per namespace that has one.
     pub root_certs: Vec<RootCertConfigMap>,
     /// Notes from loading.

@@ -22,7 +22,7 @@ use super::validate;
 use super::validate::names::NameRule;
 use super::{
     AuthorizationPolicy, DestinationRule, Interception, Namespace, Object, Origin,
-    PeerAuthentication, ServiceAccount, Sidecar, Warning, WarningKind, WorkloadKind,
+    PeerAuthentication, ServiceAccount, ServiceEntry, Sidecar, Warning, WarningKind, WorkloadKind,
 };
 use crate::vocab::KubeProtocol;
 
@@ -113,7 +113,9 @@ fn supported_versions(kind: &str) -> Option<(&'static str, &'static [&'static st
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => ("apps", &["v1"]),
         "Job" => ("batch", &["v1"]),
         "PeerAuthentication" | "AuthorizationPolicy" => ("security.istio.io", &["v1", "v1beta1"]),
-        "DestinationRule" | "Sidecar" => ("networking.istio.io", &["v1", "v1beta1", "v1alpha3"]),
+        "DestinationRule" | "Sidecar" | "ServiceEntry" => {
+            ("networking.istio.io", &["v1", "v1beta1", "v1alpha3"])
+        }
         _ => return None,
     })
 }
@@ -353,6 +355,20 @@ fn parse_kind(
                 src,
             ));
             Object::Sidecar(sc)
+        }
+        "ServiceEntry" => {
+            let (meta, spec) = istio_object(value, src, warnings)?;
+            let se = ServiceEntry { meta, spec };
+            let notes = validate::service_entry(&se)
+                .map_err(|e| Rejection::Object(e.into_load_error(src)))?;
+            let object = format!("ServiceEntry {}/{}", se.meta.namespace, se.meta.name);
+            warnings.extend(validate::to_warnings(notes, &object, src));
+            warnings.extend(unmodelled::istio_fields(
+                unmodelled::Subject::ServiceEntry,
+                value,
+                src,
+            ));
+            Object::ServiceEntry(se)
         }
         _ => return Ok(None),
     };

@@ -67,6 +67,10 @@ impl Positions {
             &mut res.authorization_policies.iter().map(|x| &x.meta),
         );
         note(Kind::Sidecar, &mut res.sidecars.iter().map(|x| &x.meta));
+        note(
+            Kind::ServiceEntry,
+            &mut res.service_entries.iter().map(|x| &x.meta),
+        );
         note(Kind::ConfigMap, &mut res.root_certs.iter().map(|x| &x.meta));
         for (i, w) in res.workloads.iter().enumerate() {
             at.insert(identity(w.kind.into(), &w.meta), i);
@@ -137,6 +141,7 @@ impl Object {
             Object::DestinationRule(x) => (Kind::DestinationRule, Some(&x.meta)),
             Object::AuthorizationPolicy(x) => (Kind::AuthorizationPolicy, Some(&x.meta)),
             Object::Sidecar(x) => (Kind::Sidecar, Some(&x.meta)),
+            Object::ServiceEntry(x) => (Kind::ServiceEntry, Some(&x.meta)),
             Object::RootCert(x) => (Kind::ConfigMap, Some(&x.meta)),
         };
         match (self, meta) {
@@ -213,6 +218,7 @@ impl Resources {
             Object::DestinationRule(x) => (Kind::DestinationRule, &x.meta),
             Object::AuthorizationPolicy(x) => (Kind::AuthorizationPolicy, &x.meta),
             Object::Sidecar(x) => (Kind::Sidecar, &x.meta),
+            Object::ServiceEntry(x) => (Kind::ServiceEntry, &x.meta),
             Object::RootCert(x) => (Kind::ConfigMap, &x.meta),
         };
         let key = identity(kind, meta);
@@ -243,6 +249,9 @@ impl Resources {
                 .upsert(&mut self.authorization_policies, key, x)
                 .map(|o| o.meta),
             Object::Sidecar(x) => positions.upsert(&mut self.sidecars, key, x).map(|o| o.meta),
+            Object::ServiceEntry(x) => positions
+                .upsert(&mut self.service_entries, key, x)
+                .map(|o| o.meta),
             Object::RootCert(x) => positions
                 .upsert(&mut self.root_certs, key, x)
                 .map(|o| o.meta),
@@ -293,6 +302,7 @@ impl Resources {
                 self.authorization_policies
                     .retain(|x| x.meta.namespace != ns);
                 self.sidecars.retain(|x| x.meta.namespace != ns);
+                self.service_entries.retain(|x| x.meta.namespace != ns);
                 self.root_certs.retain(|x| x.meta.namespace != ns);
             }
             Kind::ServiceAccount => self.service_accounts.retain(|x| !hit(&x.meta)),
@@ -301,6 +311,7 @@ impl Resources {
             Kind::DestinationRule => self.destination_rules.retain(|x| !hit(&x.meta)),
             Kind::AuthorizationPolicy => self.authorization_policies.retain(|x| !hit(&x.meta)),
             Kind::Sidecar => self.sidecars.retain(|x| !hit(&x.meta)),
+            Kind::ServiceEntry => self.service_entries.retain(|x| !hit(&x.meta)),
             Kind::ConfigMap if r.name == "istio-ca-root-cert" => {
                 self.root_certs.retain(|x| !hit(&x.meta))
             }
@@ -333,6 +344,7 @@ impl Resources {
             + self.destination_rules.len()
             + self.authorization_policies.len()
             + self.sidecars.len()
+            + self.service_entries.len()
             + self.root_certs.len()
     }
 
@@ -349,6 +361,7 @@ impl Resources {
             destination_rules,
             authorization_policies,
             sidecars,
+            service_entries,
             root_certs,
             warnings,
         } = other;
@@ -386,6 +399,7 @@ impl Resources {
                     .map(Object::AuthorizationPolicy),
             )
             .chain(sidecars.into_iter().map(Object::Sidecar))
+            .chain(service_entries.into_iter().map(Object::ServiceEntry))
             .chain(root_certs.into_iter().map(Object::RootCert));
         self.insert_many(objects, false);
         self.normalise();
@@ -511,6 +525,7 @@ impl Resources {
                 .map(|x| &x.meta)
                 .find(hit),
             Kind::Sidecar => self.sidecars.iter().map(|x| &x.meta).find(hit),
+            Kind::ServiceEntry => self.service_entries.iter().map(|x| &x.meta).find(hit),
             kind => self
                 .workloads
                 .iter()
@@ -584,7 +599,8 @@ impl Resources {
             .chain(self.peer_authentications.iter().map(|x| &x.meta))
             .chain(self.destination_rules.iter().map(|x| &x.meta))
             .chain(self.authorization_policies.iter().map(|x| &x.meta))
-            .chain(self.sidecars.iter().map(|x| &x.meta));
+            .chain(self.sidecars.iter().map(|x| &x.meta))
+            .chain(self.service_entries.iter().map(|x| &x.meta));
         names.extend(metas.map(|m| m.namespace.clone()).filter(|n| !n.is_empty()));
         names.into_iter().collect()
     }

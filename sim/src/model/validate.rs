@@ -19,10 +19,12 @@ mod dns;
 pub(crate) mod names;
 mod release;
 mod security;
+mod service_entry;
 mod sidecar;
 
 pub(crate) use destination_rule::destination_rule;
 pub use release::release_problems;
+pub(crate) use service_entry::service_entry;
 pub(crate) use sidecar::sidecar;
 
 /// One problem: the field it concerns and Istio's message.

@@ -54,7 +54,11 @@ pub fn outbound_bypass(
     let ip = if !capture.reads_outbound_address() {
         None
     } else if dest.headless {
-        endpoint.map(|e| PodIps::build(res).get(&e.namespace, &e.workload))
+        // An endpoint outside the mesh is dialled at its own address (a name: unknown here).
+        endpoint.and_then(|e| match &e.external {
+            Some(address) => address.parse().ok(),
+            None => Some(PodIps::build(res).get(&e.namespace, &e.workload)),
+        })
     } else {
         service_address(res, &dest.service)
     };

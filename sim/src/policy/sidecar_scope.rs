@@ -13,7 +13,9 @@
 //!   `egress[].hosts` entries `ns/dnsName`, `.` meaning the client's namespace (the root
 //!   Sidecar is converted in it), `*` any namespace, `~` none; a Service is imported when its
 //!   namespace's entries, else the `*/` entries, match its FQDN exactly or by wildcard
-//!   (`hostClassification.Matches`, `host.Name.SubsetOf`). No `egress` means `*/*`.
+//!   (`hostClassification.Matches`, `host.Name.SubsetOf`). No `egress` means `*/*`. A
+//!   ServiceEntry host is a registry service of the entry's namespace and is imported the same
+//!   way (`selectServices` does not tell the registries apart).
 //! - policy: `initSidecarScopeInternalIndexes`: the Sidecar's `outboundTrafficPolicy` when set
 //!   (its `mode` defaulting to the proto's REGISTRY_ONLY), else MeshConfig's.
 //! - listeners: `buildSidecarOutboundListener` (`pilot/pkg/networking/core/listener.go`): an
@@ -88,24 +90,36 @@ fn host_matches(host: &str, pattern: &str) -> bool {
     }
 }
 
-/// Whether one egress listener's `hosts` import `svc`, for a client in `client_ns`
-/// (`selectServices`: the Service namespace's entries, else the `*` ones).
-fn hosts_import(hosts: &[String], svc: &Service, client_ns: &str) -> bool {
-    let fqdn = svc.fqdn();
+/// Whether one egress listener's `hosts` import the registry service `fqdn` of `namespace`, for
+/// a client in `client_ns` (`selectServices`: the service namespace's entries, else the `*`
+/// ones). A ServiceEntry host is imported by `ns/host` exactly as a Service is.
+fn hosts_import(hosts: &[String], fqdn: &str, namespace: &str, client_ns: &str) -> bool {
     let matches_in = |wanted: &str| {
         hosts.iter().any(|h| {
             h.split_once('/').is_some_and(|(ns, name)| {
                 let ns = if ns == "." { client_ns } else { ns };
-                ns == wanted && host_matches(&fqdn, name)
+                ns == wanted && host_matches(fqdn, name)
             })
         })
     };
-    matches_in(&svc.meta.namespace) || matches_in("*")
+    matches_in(namespace) || matches_in("*")
 }
 
 /// Whether `sidecar` imports port `port` of `svc` for a client in `client_ns`: the egress
 /// listener for that port number when there is one, else the port-less (catch-all) listener.
 pub fn imports(sidecar: Option<&Sidecar>, svc: &Service, port: u16, client_ns: &str) -> bool {
+    imports_host(sidecar, &svc.fqdn(), &svc.meta.namespace, port, client_ns)
+}
+
+/// [`imports`] for any registry service: a Service's FQDN or a ServiceEntry host, with the
+/// namespace it belongs to.
+pub(crate) fn imports_host(
+    sidecar: Option<&Sidecar>,
+    fqdn: &str,
+    namespace: &str,
+    port: u16,
+    client_ns: &str,
+) -> bool {
     let Some(sc) = sidecar else { return true };
     if sc.spec.egress.is_empty() {
         return true;
@@ -116,7 +130,7 @@ pub fn imports(sidecar: Option<&Sidecar>, svc: &Service, port: u16, client_ns: &
         .iter()
         .find(|e| e.port.as_ref().is_some_and(|p| p.number == u32::from(port)))
         .or_else(|| sc.spec.egress.iter().find(|e| e.port.is_none()));
-    listener.is_some_and(|e| hosts_import(&e.hosts, svc, client_ns))
+    listener.is_some_and(|e| hosts_import(&e.hosts, fqdn, namespace, client_ns))
 }
 
 /// The ports on which a Sidecar, for clients of one namespace, imports an HTTP Service port
@@ -156,6 +170,20 @@ impl EgressCache {
                     .filter(move |p| imports(Some(sc), svc, p.port, client_ns))
                     .map(|p| p.port)
             })
+            .chain(res.service_entries.iter().flat_map(|se| {
+                // Each host of an entry is a registry service with the entry's ports.
+                se.spec.hosts.iter().flat_map(move |host| {
+                    se.spec
+                        .ports
+                        .iter()
+                        .filter_map(|p| u16::try_from(p.number).ok())
+                        .filter(move |n| {
+                            se.service_port(*n)
+                                .is_some_and(|p| p.istio_protocol().is_http())
+                                && imports_host(Some(sc), host, &se.meta.namespace, *n, client_ns)
+                        })
+                })
+            }))
             .collect();
         let ports = Arc::new(ports);
         cache().insert(key, Arc::clone(&ports));
@@ -193,9 +221,12 @@ pub fn client_egress_cached(
             decided_by,
         );
     };
-    let in_scope = res
-        .service(dest.namespace(), &dest.service.name)
-        .is_none_or(|svc| imports(sidecar, svc, port, client_ns));
+    let in_scope = if dest.service.kind == Kind::ServiceEntry {
+        imports_host(sidecar, &dest.fqdn, dest.namespace(), port, client_ns)
+    } else {
+        res.service(dest.namespace(), &dest.service.name)
+            .is_none_or(|svc| imports(sidecar, svc, port, client_ns))
+    };
     let sc_ref = object_ref(Kind::Sidecar, &sc.meta);
     if in_scope {
         decided_by.push(Decision::by(

@@ -132,6 +132,7 @@ impl Fixture {
                 target_port: t.clone(),
                 protocol: crate::vocab::KubeProtocol::Tcp,
                 app_protocol: None,
+                declared: None,
             })
             .collect();
         self.res.services.push(svc);

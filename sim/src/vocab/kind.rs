@@ -29,6 +29,8 @@ string_enum! {
         Service = "Service",
         /// v1 ServiceAccount.
         ServiceAccount = "ServiceAccount",
+        /// networking.istio.io ServiceEntry.
+        ServiceEntry = "ServiceEntry",
         /// networking.istio.io Sidecar.
         Sidecar = "Sidecar",
         /// apps/v1 StatefulSet.

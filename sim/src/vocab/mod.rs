@@ -24,7 +24,7 @@ mod workload_ref;
 
 pub use egress::{Egress, OutboundListener, OutboundTrafficMode, BLACKHOLE_CLUSTER};
 pub use finding_code::FindingCode;
-pub use host_port::{HostPort, HostPortError, CLUSTER_DOMAIN};
+pub use host_port::{HostPort, HostPortError, HostTarget, CLUSTER_DOMAIN};
 pub use kind::Kind;
 pub use kube_protocol::KubeProtocol;
 pub use names::{join, UnknownName};

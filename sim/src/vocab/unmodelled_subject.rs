@@ -20,7 +20,7 @@ string_enum! {
         ProxyConfig = "ProxyConfig",
         /// security.istio.io RequestAuthentication (skipped).
         RequestAuthentication = "RequestAuthentication",
-        /// networking.istio.io ServiceEntry (skipped).
+        /// networking.istio.io ServiceEntry (read; `addresses` and endpoint network, locality and weight are not).
         ServiceEntry = "ServiceEntry",
         /// networking.istio.io Sidecar (skipped).
         Sidecar = "Sidecar",

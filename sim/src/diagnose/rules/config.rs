@@ -170,6 +170,9 @@ fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
         FindingCode::AutoMtlsPlaintextToStrict => {
             let cause = match p.and_then(|p| p.client_tls) {
                 Some((_, ClientTlsSource::AutoMtlsOff)) => "enableAutoMtls is false",
+                Some((_, ClientTlsSource::MeshExternal)) => {
+                    "the host is a MESH_EXTERNAL ServiceEntry's, for which auto mTLS never applies; set location: MESH_INTERNAL or a DestinationRule tls.mode ISTIO_MUTUAL"
+                }
                 _ if traced(ctx, "client-tls/service-mode") => {
                     "a headless or loadBalancer PASSTHROUGH service with an endpoint without sidecar makes istiod infer plaintext for it"
                 }

@@ -22,12 +22,14 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     // A request names a Service (`RequestSpec.to` is a `HostPort`); its FQDN is what a
     // DestinationRule's, VirtualService's or ServiceEntry's hosts are matched against.
     let dest = &ev.request.to;
-    let dst_ns = Some(dest.namespace_or(src_ns).to_string());
-    let host = format!(
-        "{}.{}.svc.{CLUSTER_DOMAIN}",
-        dest.service,
-        dest.namespace_or(src_ns)
-    );
+    let dst_ns = dest.namespace_or(src_ns).map(str::to_string);
+    let host = match dest.service() {
+        Some((service, namespace)) => format!(
+            "{service}.{}.svc.{CLUSTER_DOMAIN}",
+            namespace.unwrap_or(src_ns)
+        ),
+        None => dest.host.clone(),
+    };
     let root = res.mesh_config.root_namespace.as_str();
     let proxies: Vec<&str> = ev.proxies.iter().map(|p| p.proxy.as_str()).collect();
     let mut out: Vec<Finding> = res

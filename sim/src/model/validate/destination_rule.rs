@@ -52,7 +52,9 @@ pub(crate) fn destination_rule(dr: &DestinationRule) -> Result<Vec<Invalid>, Rej
     export_to(
         &s.export_to,
         &dr.meta.namespace,
-        s.workload_selector.is_some(),
+        ExportToOf::DestinationRule {
+            has_selector: s.workload_selector.is_some(),
+        },
         &mut r,
     );
     workload_selector(
@@ -231,8 +233,22 @@ fn client_tls(tls: Option<&ClientTls>, _ns: &str, path: &FieldPath, r: &mut Repo
     }
 }
 
-/// `validateExportTo` for a DestinationRule.
-fn export_to(export: &[String], ns: &str, has_selector: bool, r: &mut Report) {
+/// Which kind's `exportTo` `validateExportTo` checks (its `isServiceEntry` and
+/// `isDestinationRuleWithSelector` arguments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ExportToOf {
+    /// A DestinationRule, with or without a `workloadSelector`.
+    DestinationRule {
+        /// Whether it has a `workloadSelector`.
+        has_selector: bool,
+    },
+    /// A ServiceEntry: `~` (visible to no namespace but the service's own proxies) is allowed.
+    ServiceEntry,
+}
+
+/// `validateExportTo` (`pkg/config/validation/validation.go`, Istio 1.22–1.28).
+pub(super) fn export_to(export: &[String], ns: &str, of: ExportToOf, r: &mut Report) {
+    let has_selector = of == ExportToOf::DestinationRule { has_selector: true };
     if export.is_empty() {
         return;
     }
@@ -252,6 +268,10 @@ fn export_to(export: &[String], ns: &str, has_selector: bool, r: &mut Report) {
                     format!("duplicate entries in exportTo for entry {e}"),
                 );
             }
+            continue;
+        }
+        if of == ExportToOf::ServiceEntry && key == "~" {
+            seen.insert(key);
             continue;
         }
         if key != "*" && !dns::is_dns1123_label(&key) {

@@ -75,6 +75,9 @@ pub enum ClientTlsSource {
     CredentialNameIgnored,
     /// `enableAutoMtls: false` and no rule sets `tls`: plaintext.
     AutoMtlsOff,
+    /// The destination is a `MESH_EXTERNAL` ServiceEntry host and no rule sets `tls`: auto mTLS
+    /// never fills in settings for it (`buildUpstreamTLSSettings`), so plaintext.
+    MeshExternal,
     /// Auto mTLS, for the whole cluster: the service's inferred mode is DISABLE, or the cluster
     /// is `ORIGINAL_DST` and keeps one ISTIO_MUTUAL transport socket for every endpoint.
     AutoMtlsCluster,
@@ -275,12 +278,15 @@ pub(crate) fn spiffe_ids(res: &Resources, namespace: &str, service_account: &str
 }
 
 /// The SANs a client expects from a service: its endpoints' service accounts in every trust
-/// domain, sorted and de-duplicated.
+/// domain, with a ServiceEntry's `subjectAltNames`, sorted and de-duplicated
+/// (`PushContext.initServiceAccounts` in `pilot/pkg/model/push_context.go`, Istio 1.22–1.28).
 fn service_sans(res: &Resources, dest: &Destination) -> Vec<String> {
     let mut sans: Vec<String> = dest
         .endpoints
         .iter()
+        .filter(|e| !e.service_account.is_empty())
         .flat_map(|e| spiffe_ids(res, &e.namespace, &e.service_account))
+        .chain(dest.subject_alt_names.iter().cloned())
         .collect();
     sans.sort();
     sans.dedup();
@@ -499,6 +505,20 @@ pub fn client_tls_for_release(
         };
     }
 
+    // buildUpstreamTLSSettings (`cluster_tls.go`, 1.22–1.28): `if meshExternal ||
+    // !autoMTLSEnabled || ...` returns nil settings: no auto mTLS towards a MESH_EXTERNAL host.
+    if dest.mesh_external {
+        decided_by.push(Decision::by(
+            dest.service.clone(),
+            "client-tls/mesh-external",
+            format!(
+                "{} is a MESH_EXTERNAL ServiceEntry host and no DestinationRule sets tls: auto \
+                 mTLS does not apply, plaintext",
+                dest.fqdn
+            ),
+        ));
+        return plaintext(decided_by, ClientTlsSource::MeshExternal, pool);
+    }
     if !res.mesh_config.enable_auto_mtls {
         decided_by.push(Decision::default(
             "client-tls/auto-mtls",

@@ -571,8 +571,11 @@ fn export_to_lookups_match_istio_table() {
                 target_port: TargetPort::Number(80),
                 protocol: crate::vocab::KubeProtocol::Tcp,
                 app_protocol: None,
+                declared: None,
             },
             headless: false,
+            mesh_external: false,
+            subject_alt_names: Vec::new(),
             endpoints: Vec::new(),
             decided_by: Vec::new(),
         };

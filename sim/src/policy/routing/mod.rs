@@ -1,6 +1,7 @@
 //! Destination resolution: a host as a client writes it (`svc`, `svc.ns`, `svc.ns.svc`,
 //! `svc.ns.svc.cluster.local`) with a Service port, resolved to the Service and its ready
-//! endpoints the way Kubernetes DNS and the endpoints controller would.
+//! endpoints the way Kubernetes DNS and the endpoints controller would; any other host (or a
+//! Service-shaped one no Service answers) to a ServiceEntry host (`service_entry`).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use crate::model::{ObjectRef, Resources, Service, ServicePort, TargetPort, Workl
 use crate::policy::decision::{object_ref, Decision};
 use crate::vocab::{HostPort, Kind, KubeProtocol, CLUSTER_DOMAIN};
 
+mod service_entry;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +35,11 @@ pub struct Endpoint {
     pub intercepted: bool,
     /// Pod labels (DestinationRule subsets select on these).
     pub labels: BTreeMap<String, String>,
+    /// The address of an endpoint that is no pod of this configuration (a ServiceEntry's
+    /// `endpoints[].address`, or its host for DNS resolution without endpoints): a server
+    /// outside the mesh, without sidecar, answering as the port's application. `workload` then
+    /// repeats the address. `None` for a pod.
+    pub external: Option<String>,
 }
 
 /// A resolved destination: the Service, the port dialled and its ready endpoints.
@@ -44,8 +51,16 @@ pub struct Destination {
     pub fqdn: String,
     /// The Service port dialled.
     pub port: ServicePort,
-    /// Whether the Service is headless (`clusterIP: None`).
+    /// Whether the service's resolution is Passthrough (`model.Passthrough`): a headless
+    /// Service (`clusterIP: None`) or a ServiceEntry with `resolution: NONE`; its cluster is
+    /// ORIGINAL_DST.
     pub headless: bool,
+    /// A ServiceEntry with `location: MESH_EXTERNAL` (`model.Service.MeshExternal`): auto mTLS
+    /// never applies (`buildUpstreamTLSSettings`).
+    pub mesh_external: bool,
+    /// A ServiceEntry's `subjectAltNames` (`model.Service.ServiceAccounts`): the SANs an
+    /// ISTIO_MUTUAL client expects before the endpoints' service accounts. Empty for a Service.
+    pub subject_alt_names: Vec<String>,
     /// Ready endpoints, in workload load order.
     pub endpoints: Vec<Endpoint>,
     /// How the host, port and endpoints were resolved.
@@ -111,6 +126,19 @@ pub enum DestinationError {
         /// The port's protocol.
         protocol: KubeProtocol,
     },
+    /// No Service and no ServiceEntry host visible from the caller's namespace.
+    #[error(
+        "destination `{given}`: no Service or ServiceEntry host {host} is visible from namespace \
+         {namespace}"
+    )]
+    NoHost {
+        /// The destination as written.
+        given: String,
+        /// The host, lower-cased.
+        host: String,
+        /// The caller's namespace.
+        namespace: String,
+    },
     /// The Service has no port with that number.
     #[error(
         "destination `{given}`: Service {namespace}/{name} has no port {port} (ports: {known})"
@@ -129,27 +157,70 @@ pub enum DestinationError {
     },
 }
 
-/// Resolves a host as a caller in `caller_namespace` writes it, with a Service port.
+/// Resolves a host as a caller in `caller_namespace` writes it, with a port: a Service form
+/// names the Service when it exists (the pod's DNS search path finds it first, and istiod lets
+/// a Kubernetes Service take precedence over a ServiceEntry with its hostname in its namespace:
+/// `PushContext.initServiceRegistry`, `pilot/pkg/model/push_context.go`, Istio 1.22–1.28);
+/// otherwise a ServiceEntry host visible from the caller names the entry's service.
 pub fn resolve_destination(
     res: &Resources,
     caller_namespace: &str,
     parsed: &HostPort,
 ) -> Result<Destination, DestinationError> {
-    let host_port = parsed.as_str();
-    let (name, namespace, port_number) = (
-        parsed.service.as_str(),
-        parsed.namespace_or(caller_namespace),
-        parsed.port,
-    );
-    let service = res
-        .services
-        .iter()
-        .find(|s| s.meta.name == name && s.meta.namespace == namespace)
-        .ok_or_else(|| DestinationError::NoService {
-            given: host_port.to_string(),
+    let wanted = parsed
+        .service()
+        .map(|(name, ns)| (name, ns.unwrap_or(caller_namespace)));
+    if let Some((name, namespace)) = wanted {
+        let found = res
+            .services
+            .iter()
+            .find(|s| s.meta.name == name && s.meta.namespace == namespace);
+        if let Some(service) = found {
+            return resolve_service(res, caller_namespace, parsed, service);
+        }
+    }
+    // A bare name is a Service name only: the search path never leaves the cluster with it.
+    let multi_label = parsed.host.contains('.');
+    if multi_label {
+        if let Some(dest) = service_entry::resolve(res, caller_namespace, parsed)? {
+            return Ok(dest);
+        }
+    }
+    Err(match wanted {
+        Some((name, namespace)) => DestinationError::NoService {
+            given: parsed.as_str().to_string(),
             name: name.to_string(),
             namespace: namespace.to_string(),
-        })?;
+        },
+        None => DestinationError::NoHost {
+            given: parsed.as_str().to_string(),
+            host: parsed.host.clone(),
+            namespace: caller_namespace.to_string(),
+        },
+    })
+}
+
+/// The ports of a service as a `NoPort` error lists them.
+fn port_list(numbers: impl Iterator<Item = u32>) -> String {
+    numbers
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// [`resolve_destination`] once the host named a Kubernetes Service.
+fn resolve_service(
+    res: &Resources,
+    caller_namespace: &str,
+    parsed: &HostPort,
+    service: &Service,
+) -> Result<Destination, DestinationError> {
+    let host_port = parsed.as_str();
+    let (name, namespace, port_number) = (
+        service.meta.name.as_str(),
+        service.meta.namespace.as_str(),
+        parsed.port,
+    );
     // meshsim's clients connect over TCP, and kube-proxy forwards a UDP or SCTP port for that
     // protocol only: of two ports with one number (DNS's 53/UDP and 53/TCP) the TCP one is meant.
     let numbered = || service.ports.iter().filter(|p| p.port == port_number);
@@ -169,12 +240,7 @@ pub fn resolve_destination(
                 name: name.to_string(),
                 namespace: namespace.to_string(),
                 port: port_number,
-                known: service
-                    .ports
-                    .iter()
-                    .map(|p| p.port.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: port_list(service.ports.iter().map(|p| u32::from(p.port))),
             },
         })?;
     let service_ref = object_ref(Kind::Service, &service.meta);
@@ -206,36 +272,7 @@ pub fn resolve_destination(
             ));
             continue;
         };
-        let sidecar = res.has_sidecar(w);
-        let bypass = w
-            .interception
-            .inbound_bypass(target_port)
-            .filter(|_| sidecar);
-        decided_by.push(Decision::by(
-            wref,
-            "destination/endpoint",
-            format!(
-                "endpoint on target port {target_port}, service account {}, {}",
-                w.service_account,
-                match (&bypass, sidecar) {
-                    (Some(why), _) => format!(
-                        "with sidecar, which does not capture the port ({why}): the application \
-                         answers directly"
-                    ),
-                    (None, true) => "with sidecar".to_string(),
-                    (None, false) => "without sidecar".to_string(),
-                }
-            ),
-        ));
-        endpoints.push(Endpoint {
-            namespace: w.meta.namespace.clone(),
-            workload: w.meta.name.clone(),
-            target_port,
-            service_account: w.service_account.clone(),
-            has_sidecar: sidecar,
-            intercepted: sidecar && bypass.is_none(),
-            labels: w.pod_labels.clone(),
-        });
+        endpoints.push(pod_endpoint(res, w, target_port, &mut decided_by));
     }
     if endpoints.is_empty() {
         decided_by.push(Decision::by(
@@ -249,7 +286,51 @@ pub fn resolve_destination(
         fqdn,
         port,
         headless: service.headless,
+        mesh_external: false,
+        subject_alt_names: Vec::new(),
         endpoints,
         decided_by,
     })
+}
+
+/// The endpoint a ready pod of `w` gives on `target_port` (its sidecar, whether the sidecar
+/// captures the port, its labels), with the decision that says so.
+pub(super) fn pod_endpoint(
+    res: &Resources,
+    w: &Workload,
+    target_port: u16,
+    decided_by: &mut Vec<Decision>,
+) -> Endpoint {
+    let wref = object_ref(w.kind.into(), &w.meta);
+    let sidecar = res.has_sidecar(w);
+    let bypass = w
+        .interception
+        .inbound_bypass(target_port)
+        .filter(|_| sidecar);
+    decided_by.push(Decision::by(
+        wref,
+        "destination/endpoint",
+        format!(
+            "endpoint on target port {target_port}, service account {}, {}",
+            w.service_account,
+            match (&bypass, sidecar) {
+                (Some(why), _) => format!(
+                    "with sidecar, which does not capture the port ({why}): the application \
+                     answers directly"
+                ),
+                (None, true) => "with sidecar".to_string(),
+                (None, false) => "without sidecar".to_string(),
+            }
+        ),
+    ));
+    Endpoint {
+        namespace: w.meta.namespace.clone(),
+        workload: w.meta.name.clone(),
+        target_port,
+        service_account: w.service_account.clone(),
+        has_sidecar: sidecar,
+        intercepted: sidecar && bypass.is_none(),
+        labels: w.pod_labels.clone(),
+        external: None,
+    }
 }

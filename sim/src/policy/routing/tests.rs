@@ -84,7 +84,10 @@ fn bad_destinations_get_clear_errors() {
         ("httpbin:0", "not a number"),
         ("nope.foo:8000", "no Service nope in namespace foo"),
         ("httpbin.foo:9999", "has no port 9999 (ports: 8000)"),
-        ("httpbin.foo.svc.other.domain:8000", "expected svc, svc.ns"),
+        (
+            "httpbin.foo.svc.other.domain:8000",
+            "no Service or ServiceEntry host httpbin.foo.svc.other.domain",
+        ),
         ("httpbin..foo:8000", "empty label"),
     ];
     for (host, msg) in cases {
