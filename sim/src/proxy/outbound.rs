@@ -4,7 +4,6 @@
 //! happened into Envoy's status, flags, details and body.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 
 use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio_rustls::TlsConnector;
