@@ -386,7 +386,12 @@ fn main() {
     // The bare handshake uses the provider meshsim's sidecars use (ring, their suites in
     // BoringSSL's order, so both negotiate TLS_AES_128_GCM_SHA256); `bare_default` uses rustls'
     // default order (TLS13_AES_256_GCM_SHA384 first), to show what the suite order alone moves.
-    let sidecar = SidecarTls::new(Some(client.clone()), bundle.clone(), "cluster.local", m.now());
+    let sidecar = SidecarTls::new(
+        Some(client.clone()),
+        bundle.clone(),
+        "cluster.local",
+        m.now(),
+    );
     let provider = crypto_provider(&sidecar).expect("sidecar provider");
     let bare = Bare::new(&client, &server, &bundle, m.now(), provider);
     let bare_default = Bare::new(
