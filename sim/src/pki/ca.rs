@@ -3,6 +3,7 @@
 //! istiod's (`CITADEL_SELF_SIGNED_CA_RSA_KEY_SIZE`), which also makes every CA signature
 //! deterministic (RSA PKCS#1 v1.5 has no per-signature randomness; ring's ECDSA does).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngCore;
@@ -37,14 +38,16 @@ pub(crate) struct CaCert {
     pub(crate) der: CertificateDer<'static>,
     params: CertificateParams,
     key_pkcs8: Vec<u8>,
+    /// `key_pkcs8` loaded once: loading an RSA key into ring checks its components, which cost
+    /// every workload signature a tenth of its time when it was done per signature.
+    key: Arc<KeyPair>,
     pub(crate) not_after: SimTime,
 }
 
 impl CaCert {
     /// An rcgen issuer for this certificate (subject, key identifier and key).
-    pub(crate) fn issuer(&self) -> Result<Issuer<'_, KeyPair>, PkiError> {
-        let key = load_key_pair(KeyType::Rsa2048, &self.key_pkcs8)?;
-        Ok(Issuer::from_params(&self.params, key))
+    pub(crate) fn issuer(&self) -> Result<Issuer<'_, &KeyPair>, PkiError> {
+        Ok(Issuer::from_params(&self.params, self.key.as_ref()))
     }
 }
 
@@ -218,6 +221,7 @@ impl CertificateAuthority {
             der,
             params,
             key_pkcs8,
+            key: Arc::new(key),
             not_after,
         })
     }
@@ -348,6 +352,7 @@ fn self_sign(
         der,
         params,
         key_pkcs8,
+        key: Arc::new(key),
         not_after,
     })
 }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use p256::pkcs8::EncodePrivateKey as _;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rcgen::{KeyPair, SignatureAlgorithm};
@@ -93,17 +92,32 @@ pub(crate) fn generate_pkcs8(
     purpose: &str,
 ) -> Result<Vec<u8>, PkiError> {
     match key_type {
-        KeyType::EcdsaP256 => {
-            let secret = p256::SecretKey::random(&mut seeded_rng(seed, purpose));
-            let doc = secret
-                .to_pkcs8_der()
-                .map_err(|e| PkiError::Key(format!("P-256 PKCS#8 encoding: {e}")))?;
-            Ok(doc.as_bytes().to_vec())
-        }
+        KeyType::EcdsaP256 => p256_pkcs8(&p256::SecretKey::random(&mut seeded_rng(seed, purpose))),
         KeyType::Rsa2048 => rsa_slot(seed, purpose)
             .get_or_init(|| generate_rsa(seed, purpose))
             .clone(),
     }
+}
+
+/// The PKCS#8 DER of a P-256 key whose scalar is `secret`'s. The seeded stream only picks the
+/// scalar (RustCrypto's rejection sampling to [1, n)); the public point, the costly part, is
+/// computed by ring's assembly rather than `p256`'s generic field arithmetic (a fifth of an
+/// issuance before, `benches/ratios.rs` `MESHSIM_RATIOS_PROFILE=issue`). ring generates keys
+/// only from a `SecureRandom`, so it is handed the scalar as its one draw: ring accepts a draw
+/// in [1, n) as the key unchanged, the same range `p256` sampled. The bytes equal
+/// `p256::SecretKey::to_pkcs8_der`'s (`keys::tests`), so every seed keeps its keys.
+fn p256_pkcs8(secret: &p256::SecretKey) -> Result<Vec<u8>, PkiError> {
+    use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+    let scalar = secret.to_bytes();
+    // ring's fixed-output `SecureRandom` (its own known-answer-test helper, the only way to
+    // give ring a chosen scalar); it fills ring's single 32-byte draw with `scalar`.
+    #[allow(deprecated)]
+    let draw = ring::test::rand::FixedSliceRandom {
+        bytes: scalar.as_slice(),
+    };
+    let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &draw)
+        .map_err(|e| PkiError::Key(format!("P-256 key from the seeded scalar: {e}")))?;
+    Ok(doc.as_ref().to_vec())
 }
 
 /// Loads PKCS#8 DER into an rcgen key pair (ring backend).
@@ -118,6 +132,7 @@ pub(crate) fn load_key_pair(key_type: KeyType, pkcs8: &[u8]) -> Result<KeyPair, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use p256::pkcs8::EncodePrivateKey as _;
 
     #[test]
     fn same_seed_and_purpose_give_the_same_key() {
@@ -134,6 +149,19 @@ mod tests {
             assert_ne!(a, c, "{kt}");
             assert_ne!(a, d, "{kt}");
             load_key_pair(kt, &a).unwrap();
+        }
+    }
+
+    #[test]
+    fn p256_keys_are_the_bytes_rustcrypto_encodes() {
+        for (seed, purpose) in [(1, "root-0"), (7, "ns/foo/sa/sleep"), (42, "bench/3")] {
+            let secret = p256::SecretKey::random(&mut seeded_rng(seed, purpose));
+            let rustcrypto = secret.to_pkcs8_der().unwrap().as_bytes().to_vec();
+            assert_eq!(
+                generate_pkcs8(KeyType::EcdsaP256, seed, purpose).unwrap(),
+                rustcrypto,
+                "seed {seed}, {purpose}"
+            );
         }
     }
 }

@@ -3,7 +3,9 @@
 //! handshake with a required client certificate, then authorization and the application over
 //! the HTTP connection manager or the TCP proxy.
 
-use std::sync::Arc;
+use std::convert::Infallible;
+
+use rustls_pki_types::CertificateDer;
 
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,8 +15,10 @@ use super::access_log::AccessLog;
 use super::exchange::{AuthzInput, AuthzVerdict, HttpAttributes, ServerSide, ServerSidecar};
 use super::http::{read_request, HttpResponse, ReadError};
 use super::inspector::{inspect, FirstBytes, Rewind};
+use super::memo::Memo;
 use super::pool::BoxIo;
-use super::tls_config::{server_config, TlsConfigError, ISTIO_SERVER_ALPN};
+use super::tls_config::{TlsConfigError, ISTIO_SERVER_ALPN};
+use super::tls_context::server_context;
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
 use super::verifier::subject_alt_names;
 use crate::model::MtlsMode;
@@ -45,6 +49,25 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
+    /// The identity of a verified client leaf. Its URI SAN is parsed once per certificate,
+    /// memoized by the leaf's SHA-256 (the XFCC `Hash`, computed for every connection anyway),
+    /// as Envoy reads a peer certificate once per connection rather than per request.
+    fn of_leaf(leaf: &CertificateDer<'_>) -> Peer {
+        static URIS: Memo<Option<String>> = Memo::new();
+        let hash: [u8; 32] = Sha256::digest(leaf.as_ref()).into();
+        let uri = URIS.get_or_try(hash, || {
+            Ok::<_, Infallible>(
+                subject_alt_names(leaf)
+                    .ok()
+                    .and_then(|v| v.into_iter().find(|u| u.starts_with("spiffe://"))),
+            )
+        });
+        Peer {
+            uri: uri.unwrap_or_else(|never| match never {}),
+            cert_hash: hex::encode(hash),
+        }
+    }
+
     /// The principal without the scheme.
     pub(crate) fn principal(&self) -> Option<String> {
         self.uri.as_deref().map(|u| without_scheme(u).to_string())
@@ -181,7 +204,7 @@ impl Inbound<'_> {
         // A failed downstream handshake writes no access-log line: Istio's listener-level access
         // log is filtered to `NR`, and the HTTP/TCP filters never see the connection. The
         // server's view is its SSL stats and its own (debug) log reason.
-        let config = match server_config(&s.tls, alpn) {
+        let config = match server_context(&s.tls, alpn) {
             Ok(c) => c,
             Err(e) => {
                 // No SDS certificate (or an unusable one): the chain cannot serve TLS, the
@@ -193,7 +216,7 @@ impl Inbound<'_> {
                 return None;
             }
         };
-        match TlsAcceptor::from(Arc::new(config)).accept(rewind).await {
+        match TlsAcceptor::from(config).accept(rewind).await {
             Ok(tls) => {
                 view.stats.handshake += 1;
                 view.mtls = true;
@@ -202,12 +225,7 @@ impl Inbound<'_> {
                     .1
                     .peer_certificates()
                     .and_then(|c| c.first())
-                    .map(|leaf| Peer {
-                        uri: subject_alt_names(leaf)
-                            .ok()
-                            .and_then(|v| v.into_iter().find(|u| u.starts_with("spiffe://"))),
-                        cert_hash: hex::encode(Sha256::digest(leaf.as_ref())),
-                    });
+                    .map(Peer::of_leaf);
                 view.principal = peer.as_ref().and_then(Peer::principal);
                 let io: BoxIo = Box::new(tls);
                 let (chain, io) = match s.port_protocol {

@@ -52,12 +52,14 @@ pub(crate) mod http;
 mod inbound;
 pub(crate) mod inspector;
 mod key_cache;
+mod memo;
 mod outbound;
 pub(crate) mod pool;
 pub(crate) mod report;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub(crate) mod tls_config;
+mod tls_context;
 pub(crate) mod tls_error;
 pub(crate) mod verifier;
 
@@ -74,5 +76,5 @@ pub use exchange::{
 };
 pub use inbound::serve_stream;
 pub use pool::ConnectionPool;
-pub use tls_config::{ClientMaterial, SidecarTls, TlsConfigError, UpstreamTls};
+pub use tls_config::{crypto_provider, ClientMaterial, SidecarTls, TlsConfigError, UpstreamTls};
 pub use verifier::{SpiffeClientVerifier, SpiffeServerVerifier};

@@ -4,7 +4,6 @@
 //! happened into Envoy's status, flags, details and body.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 
 use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio_rustls::TlsConnector;
@@ -21,7 +20,8 @@ use super::report::{
     connect_failure_outcome, echo_outcome, finish_server_view, response_outcome, transport_reason,
     upstream_reset, ConnectFailure,
 };
-use super::tls_config::{client_config, ClientTls, TlsConfigError, UpstreamTls};
+use super::tls_config::{ClientTls, TlsConfigError, UpstreamTls};
+use super::tls_context::client_context;
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
 use crate::outcome::{Outcome, TlsStats};
 use crate::vocab::{OutboundChain, ResponseFlag, Status};
@@ -170,7 +170,7 @@ async fn client_attempt(
         Err(e) => return fail(ConnectFailure::Config(e.clone())),
         Ok(None) => (Box::new(io), false),
         Ok(Some(ct)) => {
-            let connector = TlsConnector::from(Arc::new(ct.config.clone()));
+            let connector = TlsConnector::from(ct.config.clone());
             match connector.connect(ct.server_name.clone(), io).await {
                 Ok(s) => {
                     stats.handshake += 1;
@@ -287,7 +287,7 @@ async fn via_sidecar(
     } else {
         &c.upstream
     };
-    let tls = client_config(&c.tls, upstream);
+    let tls = client_context(&c.tls, upstream);
     // The catch-all `allow_any` route carries no retry policy (`buildCatchAllVirtualHost`).
     let attempts = if chain == OutboundChain::Http {
         HTTP_CONNECT_ATTEMPTS

@@ -10,11 +10,11 @@ use rustls::crypto::CryptoProvider;
 use rustls::sign::SingleCertAndKey;
 use rustls::version::{TLS12, TLS13};
 use rustls::SupportedProtocolVersion;
-use rustls::{ClientConfig, ServerConfig, SupportedCipherSuite};
+use rustls::{CipherSuite, ClientConfig, ServerConfig, SupportedCipherSuite};
 use rustls_pki_types::ServerName;
 use sha2::{Digest, Sha256};
 
-use super::verifier::{SpiffeClientVerifier, SpiffeServerVerifier, UnverifiedServer};
+use super::verifier::{CheckTime, SpiffeClientVerifier, SpiffeServerVerifier, UnverifiedServer};
 use crate::model::{MeshConfig, TlsVersion};
 use crate::pki::{TrustBundle, WorkloadCert};
 use crate::tls_params::TlsParams;
@@ -239,15 +239,28 @@ impl fmt::Display for TlsConfigError {
 
 impl std::error::Error for TlsConfigError {}
 
-/// The ring provider restricted to this sidecar's suites: every TLS 1.3 suite (Envoy does not
-/// restrict them) plus the TLS 1.2 suites [`TlsParams::tls12_suites`] allows, in configured order.
-pub(crate) fn crypto_provider(tls: &SidecarTls) -> Result<Arc<CryptoProvider>, TlsConfigError> {
+/// The TLS 1.3 suites in the order BoringSSL offers them on a CPU with AES instructions (the
+/// x86-64 and arm64 nodes Istio runs on): `ssl_write_client_cipher_list`
+/// (`ssl/handshake_client.cc`, `kCiphersAESHardware`). Envoy cannot configure TLS 1.3 suites,
+/// so every sidecar offers this order, and a BoringSSL server keeps the client's order between
+/// the two AES-GCM suites (`ssl_choose_tls13_cipher` scores them alike), so two sidecars
+/// negotiate `TLS_AES_128_GCM_SHA256`. rustls' own default puts `TLS13_AES_256_GCM_SHA384`
+/// first; a rustls server also follows the client's order (`ignore_client_order` is false).
+const BORINGSSL_TLS13_ORDER: [CipherSuite; 3] = [
+    CipherSuite::TLS13_AES_128_GCM_SHA256,
+    CipherSuite::TLS13_AES_256_GCM_SHA384,
+    CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+];
+
+/// The ring provider a sidecar with `tls` handshakes with: every TLS 1.3 suite (Envoy does not
+/// restrict them) in BoringSSL's order, then the TLS 1.2 suites [`TlsParams::tls12_suites`]
+/// allows, in configured order.
+pub fn crypto_provider(tls: &SidecarTls) -> Result<Arc<CryptoProvider>, TlsConfigError> {
     let base = rustls::crypto::ring::default_provider();
-    let mut suites: Vec<SupportedCipherSuite> = base
-        .cipher_suites
+    let mut suites: Vec<SupportedCipherSuite> = BORINGSSL_TLS13_ORDER
         .iter()
+        .filter_map(|wanted| base.cipher_suites.iter().find(|s| s.suite() == *wanted))
         .copied()
-        .filter(|s| s.version() == &TLS13)
         .collect();
     for cs in tls.params.tls12_suites().map_err(invalid)? {
         let wanted = cs.rustls();
@@ -296,18 +309,19 @@ fn resolver_of(
 }
 
 /// The inbound mTLS chain's context: present SDS `default`, require and verify a client
-/// certificate against `ROOTCA` and the trust domains, at the sidecar's virtual time.
+/// certificate against `ROOTCA` and the trust domains, at the time of each handshake (the
+/// context's `TimeProvider`, which [`super::tls_context`] sets to the sidecar's clock).
 /// `alpn` is the list to negotiate (empty: none).
-pub(crate) fn server_config(
+pub(crate) fn build_server_config(
     tls: &SidecarTls,
     alpn: &[&str],
 ) -> Result<ServerConfig, TlsConfigError> {
     let cert = tls.cert.as_ref().ok_or(TlsConfigError::NoCertificate)?;
     let provider = crypto_provider(tls)?;
-    let verifier = SpiffeClientVerifier::new(
+    let verifier = SpiffeClientVerifier::checking_at(
         &tls.bundle,
         tls.trust_domains.clone(),
-        tls.now,
+        CheckTime::Handshake,
         provider.clone(),
     )
     .map_err(TlsConfigError::Invalid)?;
@@ -324,13 +338,14 @@ pub(crate) fn server_config(
 /// A client context and the server name (SNI) to connect with.
 pub(crate) struct ClientTls {
     /// The rustls configuration.
-    pub config: ClientConfig,
+    pub config: Arc<ClientConfig>,
     /// SNI sent in the ClientHello.
     pub server_name: ServerName<'static>,
 }
 
-/// The outbound context for `upstream`; `Ok(None)` for plaintext.
-pub(crate) fn client_config(
+/// The outbound context for `upstream`, verifying at the time of each handshake (as
+/// [`build_server_config`]); `Ok(None)` for plaintext.
+pub(crate) fn build_client_tls(
     tls: &SidecarTls,
     upstream: &UpstreamTls,
 ) -> Result<Option<ClientTls>, TlsConfigError> {
@@ -342,10 +357,10 @@ pub(crate) fn client_config(
         UpstreamTls::Plaintext => return Ok(None),
         UpstreamTls::IstioMutual { expected_sans, sni } => {
             let cert = tls.cert.as_ref().ok_or(TlsConfigError::NoCertificate)?;
-            let verifier = SpiffeServerVerifier::new(
+            let verifier = SpiffeServerVerifier::checking_at(
                 &tls.bundle,
                 expected_sans.clone(),
-                tls.now,
+                CheckTime::Handshake,
                 provider.clone(),
             )
             .map_err(TlsConfigError::Invalid)?;
@@ -366,7 +381,7 @@ pub(crate) fn client_config(
             insecure_skip_verify,
         } => {
             let verifier =
-                server_verifier(ca, subject_alt_names, *insecure_skip_verify, tls, &provider)?;
+                server_verifier(ca, subject_alt_names, *insecure_skip_verify, &provider)?;
             let config = builder
                 .dangerous()
                 .with_custom_certificate_verifier(verifier)
@@ -381,7 +396,7 @@ pub(crate) fn client_config(
             insecure_skip_verify,
         } => {
             let verifier =
-                server_verifier(ca, subject_alt_names, *insecure_skip_verify, tls, &provider)?;
+                server_verifier(ca, subject_alt_names, *insecure_skip_verify, &provider)?;
             let config = builder
                 .dangerous()
                 .with_custom_certificate_verifier(verifier)
@@ -398,7 +413,7 @@ pub(crate) fn client_config(
     let server_name = ServerName::try_from(name.clone())
         .map_err(|_| TlsConfigError::Invalid(format!("SNI {name:?} is not a valid DNS name")))?;
     Ok(Some(ClientTls {
-        config,
+        config: Arc::new(config),
         server_name,
     }))
 }
@@ -407,13 +422,17 @@ fn server_verifier(
     ca: &Option<TrustBundle>,
     sans: &[String],
     skip: bool,
-    tls: &SidecarTls,
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<dyn rustls::client::danger::ServerCertVerifier>, TlsConfigError> {
     match ca {
         Some(bundle) if !skip => Ok(Arc::new(
-            SpiffeServerVerifier::new(bundle, sans.to_vec(), tls.now, provider.clone())
-                .map_err(TlsConfigError::Invalid)?,
+            SpiffeServerVerifier::checking_at(
+                bundle,
+                sans.to_vec(),
+                CheckTime::Handshake,
+                provider.clone(),
+            )
+            .map_err(TlsConfigError::Invalid)?,
         )),
         _ => Ok(Arc::new(UnverifiedServer::new(provider.clone()))),
     }

@@ -1,6 +1,7 @@
 //! SPIFFE certificate verifiers for both directions. Each first delegates chain, signature,
-//! validity and key-usage checks to webpki **at the mesh's virtual time** (the `now` rustls passes
-//! is the real clock and is ignored), then checks the SPIFFE identity the way Envoy's default
+//! validity and key-usage checks to webpki **at the mesh's virtual time** (`CheckTime`: a fixed
+//! time, or the time rustls passes when the context's `TimeProvider` is the sidecar's clock, never
+//! the real clock), then checks the SPIFFE identity the way Envoy's default
 //! validator does for Istio (`default_validator.cc`: chain first → `fail_verify_error`, then SAN
 //! matchers → `fail_verify_san`). Istio certificates have an empty subject and no DNS SAN, so the
 //! server-name check is *replaced* by the SPIFFE check, never skipped.
@@ -98,6 +99,26 @@ impl SpiffeCheckError {
     }
 }
 
+/// The virtual time a verifier checks validity at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CheckTime {
+    /// Always this time (a verifier built for one moment).
+    At(SimTime),
+    /// The time rustls passes to the verifier: its context's `TimeProvider`, which the data path
+    /// sets to the sidecar's clock for each connection. Envoy, too, builds a TLS context when its
+    /// configuration or secret changes and reads the clock at each handshake.
+    Handshake,
+}
+
+impl CheckTime {
+    fn of(self, handshake: UnixTime) -> SimTime {
+        match self {
+            CheckTime::At(t) => t,
+            CheckTime::Handshake => SimTime(handshake.as_secs()),
+        }
+    }
+}
+
 /// The URI and DNS subject alternative names of a DER certificate, URIs first.
 pub(crate) fn subject_alt_names(der: &CertificateDer<'_>) -> Result<Vec<String>, Error> {
     use x509_parser::extensions::GeneralName;
@@ -175,7 +196,7 @@ fn webpki_error(e: webpki::Error) -> Error {
 pub struct SpiffeServerVerifier {
     anchors: Vec<TrustAnchor<'static>>,
     expected_sans: Vec<String>,
-    now: SimTime,
+    now: CheckTime,
     provider: Arc<CryptoProvider>,
 }
 
@@ -185,6 +206,16 @@ impl SpiffeServerVerifier {
         bundle: &TrustBundle,
         expected_sans: Vec<String>,
         now: SimTime,
+        provider: Arc<CryptoProvider>,
+    ) -> Result<Self, String> {
+        Self::checking_at(bundle, expected_sans, CheckTime::At(now), provider)
+    }
+
+    /// A verifier trusting `bundle`, expecting one of `expected_sans`, checking validity at `now`.
+    pub(crate) fn checking_at(
+        bundle: &TrustBundle,
+        expected_sans: Vec<String>,
+        now: CheckTime,
         provider: Arc<CryptoProvider>,
     ) -> Result<Self, String> {
         Ok(SpiffeServerVerifier {
@@ -203,13 +234,13 @@ impl ServerCertVerifier for SpiffeServerVerifier {
         intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
-        _real_now: UnixTime,
+        handshake_now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         verify_chain(
             end_entity,
             intermediates,
             &self.anchors,
-            self.now,
+            self.now.of(handshake_now),
             Usage::Server,
         )?;
         if !self.expected_sans.is_empty() {
@@ -267,7 +298,7 @@ impl ServerCertVerifier for UnverifiedServer {
 pub struct SpiffeClientVerifier {
     anchors: Vec<TrustAnchor<'static>>,
     trust_domains: Vec<String>,
-    now: SimTime,
+    now: CheckTime,
     provider: Arc<CryptoProvider>,
 }
 
@@ -277,6 +308,16 @@ impl SpiffeClientVerifier {
         bundle: &TrustBundle,
         trust_domains: Vec<String>,
         now: SimTime,
+        provider: Arc<CryptoProvider>,
+    ) -> Result<Self, String> {
+        Self::checking_at(bundle, trust_domains, CheckTime::At(now), provider)
+    }
+
+    /// A verifier trusting `bundle`, accepting `trust_domains`, checking validity at `now`.
+    pub(crate) fn checking_at(
+        bundle: &TrustBundle,
+        trust_domains: Vec<String>,
+        now: CheckTime,
         provider: Arc<CryptoProvider>,
     ) -> Result<Self, String> {
         Ok(SpiffeClientVerifier {
@@ -302,13 +343,13 @@ impl ClientCertVerifier for SpiffeClientVerifier {
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        _real_now: UnixTime,
+        handshake_now: UnixTime,
     ) -> Result<ClientCertVerified, Error> {
         verify_chain(
             end_entity,
             intermediates,
             &self.anchors,
-            self.now,
+            self.now.of(handshake_now),
             Usage::Client,
         )?;
         if !self.trust_domains.is_empty() {

@@ -144,7 +144,7 @@ fn unknown_cipher_name_is_a_clear_error() {
     let m = Mesh::new();
     let mut tls = m.sleep_tls();
     tls.params.cipher_suites = vec![CipherSuite::Unknown("ECDHE-FANCY".into())];
-    let err = tls_config::crypto_provider(&tls).unwrap_err();
+    let err = crypto_provider(&tls).unwrap_err();
     assert!(
         err.to_string()
             .contains("unknown cipher suite \"ECDHE-FANCY\""),
@@ -157,7 +157,7 @@ fn unknown_cipher_name_is_a_clear_error() {
 #[test]
 fn every_verifier_rejects_expired_and_untrusted_chains() {
     let m = Mesh::new();
-    let provider = tls_config::crypto_provider(&m.sleep_tls()).unwrap();
+    let provider = crypto_provider(&m.sleep_tls()).unwrap();
     let foreign = TestCa::mesh_root("evil.example");
     let good_server = m.ca.workload(HTTPBIN, now());
     let good_client = m.ca.workload(SLEEP, now());
