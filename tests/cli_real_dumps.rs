@@ -77,6 +77,7 @@ fn matrix_of_a_dump_leaves_out_istiod_selectorless_and_gateway_services_with_not
         [
             "Service/default/kubernetes",
             "Service/istio-system/istio-ingressgateway",
+            "ServiceEntry/foo/httpbin-alias",
             "istio-system/istiod",
         ]
     );

@@ -87,7 +87,13 @@ fn destination_left_out(res: &Resources, svc: &Service) -> Option<&'static str> 
         )
 }
 
-/// What the matrix leaves out, and why: one note per workload or Service, sorted.
+/// Why the matrix has no flows to ServiceEntry hosts: its destinations are resolved once, not
+/// per caller namespace, and an entry's `exportTo` makes its hosts differ by namespace.
+const SERVICE_ENTRY_LEFT_OUT: &str = "its hosts are not matrix destinations (the matrix resolves \
+     each destination once, while an entry's exportTo depends on the caller's namespace): use \
+     probe or explain with --to HOST:PORT for them";
+
+/// What the matrix leaves out, and why: one note per workload, Service or ServiceEntry, sorted.
 pub fn matrix_notes(res: &Resources) -> Vec<MatrixNote> {
     let mut out: Vec<MatrixNote> = res
         .workloads
@@ -104,6 +110,10 @@ pub fn matrix_notes(res: &Resources) -> Vec<MatrixNote> {
                 subject: format!("Service/{}/{}", svc.meta.namespace, svc.meta.name),
                 note: why.to_string(),
             })
+        }))
+        .chain(res.service_entries.iter().map(|se| MatrixNote {
+            subject: format!("ServiceEntry/{}/{}", se.meta.namespace, se.meta.name),
+            note: SERVICE_ENTRY_LEFT_OUT.to_string(),
         }))
         .collect();
     out.sort();
