@@ -11,7 +11,7 @@
 //! configuration before a request is sent.
 
 use crate::model::{AuthorizationPolicy, AuthzAction, AuthzRule, Resources, Service, Workload};
-use crate::policy::authz::{http_only_fields, is_dry_run, scope_of};
+use crate::policy::authz::{http_only_fields, is_dry_run, port_value_matches, scope_of};
 use crate::policy::routing::{service_selects, target_port_of};
 use crate::vocab::FindingCode;
 
@@ -89,11 +89,8 @@ fn rule_reaches_port(rule: &AuthzRule, port: u16) -> bool {
     let Some(to) = rule.to.as_ref().filter(|t| !t.is_empty()) else {
         return true;
     };
-    let names = |list: &Option<Vec<String>>| {
-        list.iter()
-            .flatten()
-            .any(|p| p.trim().parse::<u16>() == Ok(port))
-    };
+    let names =
+        |list: &Option<Vec<String>>| list.iter().flatten().any(|p| port_value_matches(p, port));
     to.iter().any(|t| match &t.operation {
         None => true,
         Some(op) => {

@@ -152,17 +152,7 @@ pub(super) fn client_log(
         .response_flags
         .contains(&ResponseFlag::DownstreamProtocolError);
     if chain.is_http() && parsed {
-        l.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
-        l.authority = req.authority.clone();
-        l.user_agent = user_agent(req);
-        // The catch-all virtual hosts' routes are named for the policy (`util.Passthrough`,
-        // `util.BlackHole`, `pilot/pkg/networking/util/util.go`).
-        l.route = match chain {
-            OutboundChain::HttpPassthrough => "allow_any",
-            OutboundChain::HttpBlackHole => "block_all",
-            _ => "default",
-        }
-        .into();
+        request_fields(&mut l, req, chain);
     }
     // `tcp_proxy` sets no response code, so `%RESPONSE_CODE%` prints 0 whatever bytes came back
     // (Envoy `source/common/formatter/stream_info_formatter.cc`, `RESPONSE_CODE`).
@@ -218,12 +208,24 @@ pub(super) fn client_log(
     l.render()
 }
 
-/// `%REQ(USER-AGENT)%` of a request.
-fn user_agent(req: &AppRequest) -> String {
-    req.headers
+/// What the HCM logs of a request it parsed on `chain`: the request line, `:authority`,
+/// `User-Agent`, and the route.
+fn request_fields(l: &mut AccessLog, req: &AppRequest, chain: OutboundChain) {
+    l.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
+    l.authority = req.authority.clone();
+    l.user_agent = req
+        .headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
-        .map_or_else(|| "-".into(), |(_, v)| v.clone())
+        .map_or_else(|| "-".into(), |(_, v)| v.clone());
+    // The catch-all virtual hosts' routes are named for the policy (`util.Passthrough`,
+    // `util.BlackHole`, `pilot/pkg/networking/util/util.go`).
+    l.route = match chain {
+        OutboundChain::HttpPassthrough => "allow_any",
+        OutboundChain::HttpBlackHole => "block_all",
+        _ => "default",
+    }
+    .into();
 }
 
 /// Bytes the client sidecar's HTTP/1 codec cannot parse: its own `400 Bad Request`, details
@@ -290,10 +292,7 @@ pub(crate) fn passthrough_refused_outcome(
     let mut out = connect_failure_outcome(&ConnectFailure::Refused, 1, http);
     let mut l = AccessLog::new(now);
     if http {
-        l.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
-        l.authority = req.authority.clone();
-        l.user_agent = user_agent(req);
-        l.route = "allow_any".into();
+        request_fields(&mut l, req, chain);
         l.code = 503;
     }
     l.flags = out.response_flags.clone();

@@ -19,7 +19,7 @@ use crate::model::{AuthorizationPolicy, AuthzAction, ExtAuthzApi, ObjectRef, Res
 use crate::policy::decision::{object_ref, Decision};
 
 pub use index::{AuthzIndex, Verdict, VerdictMatch};
-pub(crate) use rule::http_only_fields;
+pub(crate) use rule::{http_only_fields, port_value_matches};
 
 const KIND: Kind = Kind::AuthorizationPolicy;
 

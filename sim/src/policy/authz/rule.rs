@@ -106,7 +106,7 @@ impl MatchContext<'_> {
     }
 
     fn port_matches(&self, value: &str) -> bool {
-        value.trim().parse::<u16>().ok() == Some(self.facts.destination_port)
+        port_value_matches(value, self.facts.destination_port)
     }
 
     fn host_matches(&self, pattern: &str) -> bool {
@@ -381,6 +381,12 @@ impl MatchContext<'_> {
             (None, false) => "an unknown remote ip".into(),
         }
     }
+}
+
+/// Whether a `ports`/`notPorts` value names `port` (Istio's `portGenerator` turns the value into
+/// an exact `destination_port` match).
+pub(crate) fn port_value_matches(value: &str, port: u16) -> bool {
+    value.trim().parse::<u16>().ok() == Some(port)
 }
 
 /// Calls `note(prefix, name)` for each HTTP-only field a rule uses (empty lists do not count):
