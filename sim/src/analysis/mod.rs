@@ -22,7 +22,7 @@ use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
     client_egress_cached, client_tls_for_endpoint, outbound_bypass, resolve_destination,
     AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision, Destination, EgressCache, HttpFacts,
-    MergedPeerAuthentication, PeerAuthenticationIndex, PodIps, RequestFacts, RouterHost,
+    MergedPeerAuthentication, OutsideTls, PeerAuthenticationIndex, PodIps, RequestFacts, RouterHost,
     ServerRoots,
 };
 use crate::request::RequestSpec;
@@ -462,11 +462,23 @@ impl<'a> Analyzer<'a> {
         } else {
             self.step(&mut p, || TraceStep {
                 step: "inbound-mtls",
-                summary: if let Some(address) = &ep.external {
+                summary: if let Some(outside) = &ep.external {
                     format!(
-                        "{address}:{} is a server outside the mesh: plaintext only, without \
-                         PeerAuthentication or authorization",
-                        ep.target_port
+                        "{}:{} is a server outside the mesh: {}, without PeerAuthentication or \
+                         authorization",
+                        outside.address,
+                        ep.target_port,
+                        match outside.tls {
+                            OutsideTls::Terminates => {
+                                "it terminates TLS with a certificate for the host from the \
+                                 public PKI"
+                            }
+                            OutsideTls::ApplicationTls => {
+                                "the application's own TLS (meshsim's plaintext stands in for \
+                                 it)"
+                            }
+                            OutsideTls::Plaintext => "plaintext only",
+                        }
                     )
                 } else if ep.has_sidecar {
                     format!(
@@ -565,6 +577,15 @@ impl<'a> Analyzer<'a> {
                 fail(&mut p, http, &[UF, URX], Some(reason), code);
                 return Ok(p);
             }
+            (_, None) if ep.external.as_ref().map(|o| o.tls) == Some(OutsideTls::Terminates) => {
+                // TLS originated to a server outside the mesh that speaks TLS: the client
+                // verifies its certificate; once that passes the server asks for none.
+                let choice = client_mode.as_ref().expect("sidecar client");
+                if let Some((reason, code)) = tls_to_outside_server(choice, dest, req) {
+                    fail(&mut p, http, &[UF, URX], Some(reason), code);
+                    return Ok(p);
+                }
+            }
             (ClientTlsMode::IstioMutual, None | Some(MtlsMode::Disable))
             | (ClientTlsMode::Simple | ClientTlsMode::Mutual, _) => {
                 // TLS to a plaintext listener (no sidecar, or DISABLE), or one-way / user TLS to
@@ -618,6 +639,19 @@ impl<'a> Analyzer<'a> {
                     None => (Some(id().principal()), None),
                 };
             }
+        }
+
+        // Plaintext reaching a server outside the mesh that expects TLS no rule originated:
+        // plaintext HTTP gets its 400, other bytes a closed connection (`OutsideTls`).
+        if wire == ClientTlsMode::Disable
+            && ep.external.as_ref().map(|o| o.tls) == Some(OutsideTls::Terminates)
+        {
+            if protocol == Protocol::Tcp {
+                p.status = Status::Reset;
+                p.details = String::new();
+                return Ok(p);
+            }
+            p.status = Status::Http(400);
         }
 
         // Bytes that are not HTTP meet an HTTP codec: the destination sidecar's HCM (when it
@@ -775,6 +809,35 @@ fn user_tls_against_strict(
             ("TLSV1_ALERT_CERTIFICATE_REQUIRED", rule_code)
         }
         None => ("TLSV1_ALERT_UNKNOWN_CA", rule_code),
+    }
+}
+
+/// How TLS originated to a server outside the mesh that speaks TLS fails, or `None` when the
+/// handshake completes. The server presents a certificate for the host from the public PKI
+/// (meshsim's outside CA) and requests no client certificate, so only the client's checks can
+/// fail (Envoy `default_validator.cc`: the chain, then the SAN matchers): `ISTIO_MUTUAL` and a
+/// rule whose `caCertificates` is the mesh root trust only the mesh root; a rule verifying
+/// against the system roots fails only when none of its SANs (`subjectAltNames`, else the
+/// request's host by `auto_san_validation`) is the host.
+fn tls_to_outside_server(
+    choice: &ClientTlsChoice,
+    dest: &Destination,
+    req: &RequestSpec,
+) -> Option<(&'static str, FindingCode)> {
+    const VERIFY_FAILED: &str = "CERTIFICATE_VERIFY_FAILED";
+    if choice.mode == ClientTlsMode::IstioMutual {
+        return Some((VERIFY_FAILED, FindingCode::MtlsToNonMeshWorkload));
+    }
+    match choice.server_roots() {
+        Some(ServerRoots::Unverified) | None => None,
+        Some(ServerRoots::MeshBundle) => {
+            Some((VERIFY_FAILED, FindingCode::UntrustedPeerCertificate))
+        }
+        Some(ServerRoots::Outside) => {
+            let names = choice.request_names(RouterHost::of_request(dest, req).as_ref());
+            (!names.sans.is_empty() && !names.sans.contains(&dest.fqdn))
+                .then_some((VERIFY_FAILED, FindingCode::ServerIdentityMismatch))
+        }
     }
 }
 

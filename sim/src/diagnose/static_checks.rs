@@ -374,16 +374,24 @@ fn strict_overridden(res: &Resources) -> Vec<Finding> {
     out
 }
 
-/// DestinationRules whose host (short names resolved in the rule's namespace) matches no Service.
+/// DestinationRules whose host (short names resolved in the rule's namespace) matches no Service
+/// and no ServiceEntry host (both are registry services a rule applies to).
 fn destination_rule_not_applied(res: &Resources) -> Vec<Finding> {
     let fqdns: Vec<String> = res.services.iter().map(|s| s.fqdn()).collect();
+    let entry_hosts = res.service_entries.iter().flat_map(|se| &se.spec.hosts);
+    let registry: Vec<&str> = fqdns
+        .iter()
+        .map(String::as_str)
+        .chain(entry_hosts.map(String::as_str))
+        .collect();
     let drs = in_name_order(&res.destination_rules, |o| &o.meta);
     let mut out = Vec::new();
     for dr in drs {
         let host = resolve_short_host(&dr.spec.host, &dr.meta.namespace);
-        if fqdns
-            .iter()
-            .any(|f| most_specific_host_match(f, std::iter::once(host.as_str())).is_some())
+        let rule_matches = |h: &str| most_specific_host_match(h, std::iter::once(host.as_str())).is_some();
+        let entry_matches = |se: &crate::model::ServiceEntry| se.host_match(&host).is_some();
+        if registry.iter().any(|h| rule_matches(h))
+            || res.service_entries.iter().any(entry_matches)
         {
             continue;
         }
@@ -406,7 +414,8 @@ fn destination_rule_not_applied(res: &Resources) -> Vec<Finding> {
             code: FindingCode::DestinationRuleNotApplied,
             severity: Severity::Warning,
             message: format!(
-                "DestinationRule {}/{} host {host} matches no Service; its settings apply to nothing",
+                "DestinationRule {}/{} host {host} matches no Service or ServiceEntry host; its \
+                 settings apply to nothing",
                 dr.meta.namespace, dr.meta.name
             ),
             evidence,

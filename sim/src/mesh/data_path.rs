@@ -12,7 +12,8 @@ use crate::model::{ClientTlsMode, Resources, Workload};
 use crate::outcome::Outcomes;
 use crate::policy::{
     client_egress, client_tls_for_endpoint, outbound_bypass, resolve_destination, service_address,
-    ClientTlsChoice, Destination, Endpoint, HttpFacts, RequestFacts, RouterHost, ServerRoots,
+    ClientTlsChoice, Destination, Endpoint, HttpFacts, OutsideTls, RequestFacts, RouterHost,
+    ServerRoots,
 };
 use crate::proxy::exchange::{exchange_wave, Hop};
 use crate::proxy::report::{
@@ -312,14 +313,14 @@ fn upstream_tls(
 /// The destination: a bare app (no sidecar, or one that does not capture the target port), or
 /// its sidecar with the effective mode on the target port.
 fn server_side(
-    mesh: &Mesh,
+    mesh: &mut Mesh,
     dest: &Destination,
     ep: &Endpoint,
     protocol: Protocol,
 ) -> Result<ServerSide, MeshError> {
     // A server outside the mesh is reached at its own address (an IP, or the host's name).
     let ip = match &ep.external {
-        Some(address) => address.clone(),
+        Some(outside) => outside.address.clone(),
         None => pod_ip(mesh, &ep.namespace, &ep.workload),
     };
     let port_protocol = dest.port.port_protocol();
@@ -328,10 +329,19 @@ fn server_side(
         Protocol::Tcp => App::TcpEcho,
     };
     if !ep.intercepted {
+        let certificate = match &ep.external {
+            Some(outside) if outside.tls == OutsideTls::Terminates => Some(Box::new(
+                mesh.external
+                    .server_certificate(mesh.opts.seed, &dest.fqdn, mesh.now)
+                    .map_err(MeshError)?,
+            )),
+            _ => None,
+        };
         return Ok(ServerSide::NoSidecar {
             ip,
             port: ep.target_port,
             app,
+            certificate,
         });
     }
     let workload = endpoint_workload(&mesh.resources, ep)?

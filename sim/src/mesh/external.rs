@@ -1,10 +1,13 @@
 //! Certificates from outside the mesh, for DestinationRule SIMPLE/MUTUAL: the client material a
-//! `MUTUAL` rule names by file path, and the "system roots" a SIMPLE/MUTUAL rule without
-//! `caCertificates` verifies against. Neither chains to the mesh root, which is the point: a
-//! STRICT server rejects such a client (`TLSV1_ALERT_UNKNOWN_CA`) and such roots do not verify a
-//! mesh server certificate.
+//! `MUTUAL` rule names by file path, the "system roots" a SIMPLE/MUTUAL rule without
+//! `caCertificates` verifies against, and the certificates of servers outside the mesh that
+//! speak TLS (ServiceEntry hosts a rule originates TLS to). None chains to the mesh root, which
+//! is the point: a STRICT server rejects such a client (`TLSV1_ALERT_UNKNOWN_CA`), such roots do
+//! not verify a mesh server certificate, and a mesh client (`ISTIO_MUTUAL`) does not verify an
+//! outside server.
 
 use crate::vocab::SpiffeId;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::pki::{CertificateAuthority, KeyType, TrustBundle, WorkloadCert};
@@ -16,6 +19,8 @@ use crate::SimTime;
 #[derive(Debug, Default)]
 pub(super) struct ExternalPki {
     ca: Option<CertificateAuthority>,
+    /// Server certificates by host, reissued when the mesh's time leaves their validity.
+    servers: BTreeMap<String, WorkloadCert>,
 }
 
 impl ExternalPki {
@@ -68,5 +73,32 @@ impl ExternalPki {
             )
             .map_err(|e| format!("external client certificate: {e}"))?;
         Ok(ClientMaterial { cert })
+    }
+
+    /// The certificate a server outside the mesh presents for `host`: issued by the outside CA
+    /// to the DNS name, valid for 90 days (a public CA's usual lifetime) from when it was first
+    /// needed.
+    pub(super) fn server_certificate(
+        &mut self,
+        seed: u64,
+        host: &str,
+        now: SimTime,
+    ) -> Result<WorkloadCert, String> {
+        if let Some(cert) = self.servers.get(host) {
+            if cert.not_before <= now && now <= cert.not_after {
+                return Ok(cert.clone());
+            }
+        }
+        let cert = self
+            .ca(seed)?
+            .issue_server(
+                host,
+                KeyType::EcdsaP256,
+                Duration::from_secs(90 * 86400),
+                now,
+            )
+            .map_err(|e| format!("certificate of the server {host}: {e}"))?;
+        self.servers.insert(host.to_string(), cert.clone());
+        Ok(cert)
     }
 }

@@ -288,3 +288,56 @@ impl CertificateAuthority {
         })
     }
 }
+
+impl CertificateAuthority {
+    /// A web server's certificate as a public CA issues one: subject `CN=<host>`, one DNS SAN,
+    /// server authentication only, from `now` for `ttl`. Used for servers outside the mesh that
+    /// a DestinationRule `SIMPLE`/`MUTUAL` originates TLS to (RFC 5280 §4.2.1.6: the DNS SAN is
+    /// what the client's name check and Envoy's SAN matchers read).
+    pub fn issue_server(
+        &mut self,
+        host: &str,
+        key_type: KeyType,
+        ttl: Duration,
+        now: SimTime,
+    ) -> Result<WorkloadCert, PkiError> {
+        let key_pkcs8 = generate_pkcs8(key_type, self.seed(), &format!("server/{host}"))?;
+        let key = load_key_pair(key_type, &key_pkcs8)?;
+        let dns = host
+            .to_string()
+            .try_into()
+            .map_err(|e| PkiError::Certificate(format!("DNS SAN {host:?}: {e}")))?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, host);
+        params.subject_alt_names = vec![SanType::DnsName(dns)];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.use_authority_key_identifier_extension = true;
+        let not_before = now.offset(-(CLOCK_SKEW_GRACE_PERIOD.as_secs() as i64));
+        let not_after = now.plus(ttl).min(self.signer().not_after);
+        params.not_before = to_datetime(not_before)?;
+        params.not_after = to_datetime(not_after)?;
+        params.serial_number = Some(self.next_serial());
+        let leaf = {
+            let issuer = self.signer().issuer()?;
+            params
+                .signed_by(&key, &issuer)
+                .map_err(|e| PkiError::Certificate(format!("signing server cert: {e}")))?
+                .der()
+                .clone()
+        };
+        let mut chain = vec![leaf];
+        chain.extend(self.chain_tail());
+        Ok(WorkloadCert {
+            chain,
+            key_pkcs8,
+            not_before,
+            not_after,
+            spiffe: None,
+        })
+    }
+}

@@ -56,7 +56,7 @@ pub fn outbound_bypass(
     } else if dest.headless {
         // An endpoint outside the mesh is dialled at its own address (a name: unknown here).
         endpoint.and_then(|e| match &e.external {
-            Some(address) => address.parse().ok(),
+            Some(outside) => outside.address.parse().ok(),
             None => Some(PodIps::build(res).get(&e.namespace, &e.workload)),
         })
     } else {

@@ -33,7 +33,10 @@ pub use peer_authn::{
     MergedPeerAuthentication, PeerAuthenticationIndex,
 };
 pub use pod_ips::PodIps;
-pub use routing::{resolve_destination, service_selects, Destination, DestinationError, Endpoint};
+pub use routing::{
+    outside_server_tls, resolve_destination, service_selects, Destination, DestinationError,
+    Endpoint, OutsideServer, OutsideTls,
+};
 pub use sidecar_scope::{
     client_egress, client_egress_cached, imports, outbound_mode, sidecar_for, EgressCache,
 };

@@ -18,6 +18,7 @@ use super::pool::ConnectionPool;
 use super::report::overflow_outcome;
 use super::tls_config::{SidecarTls, UpstreamTls};
 use crate::model::MtlsMode;
+use crate::pki::WorkloadCert;
 use crate::outcome::Outcome;
 use crate::vocab::{sniffs_as_http, Egress, IstioProtocol, OutboundChain, PortProtocol, Status};
 
@@ -213,12 +214,16 @@ pub struct ServerSidecar {
 pub enum ServerSide {
     /// A pod without a sidecar.
     NoSidecar {
-        /// Pod IP.
+        /// Pod IP (or the address of a server outside the mesh).
         ip: String,
         /// Target port.
         port: u16,
         /// The application.
         app: App,
+        /// A server outside the mesh that terminates TLS itself on this port: its certificate.
+        /// TLS that arrives is terminated (one-way: no client certificate is requested, as a
+        /// public HTTPS server); plaintext goes to the application as it is.
+        certificate: Option<Box<WorkloadCert>>,
     },
     /// A pod with a sidecar (boxed: it carries certificates).
     Sidecar(Box<ServerSidecar>),

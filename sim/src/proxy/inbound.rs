@@ -18,10 +18,11 @@ use super::inspector::{inspect, FirstBytes, Rewind};
 use super::memo::Memo;
 use super::pool::BoxIo;
 use super::tls_config::{TlsConfigError, ISTIO_SERVER_ALPN};
-use super::tls_context::server_context;
+use super::tls_context::{outside_server_context, server_context};
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
 use super::verifier::subject_alt_names;
 use crate::model::MtlsMode;
+use crate::pki::WorkloadCert;
 use crate::outcome::TlsStats;
 use crate::vocab::details::{FILTER_CHAIN_NOT_FOUND, HTTP1_CODEC_ERROR, VIA_UPSTREAM};
 use crate::vocab::spiffe::without_scheme;
@@ -117,6 +118,10 @@ impl Inbound<'_> {
     /// does. `None` when the connection was closed by the listener (reason recorded in `view`).
     pub(crate) async fn accept(&self, io: BoxIo, view: &mut ServerView) -> Option<ServerConn> {
         let s = match self.server {
+            ServerSide::NoSidecar {
+                certificate: Some(cert),
+                ..
+            } => return self.terminate_outside_tls(cert, io).await,
             ServerSide::NoSidecar { .. } => {
                 return Some(ServerConn {
                     io,
@@ -171,6 +176,36 @@ impl Inbound<'_> {
                 Some(conn(rewind, chain, None, None))
             }
         }
+    }
+
+    /// A server outside the mesh that speaks TLS ([`crate::policy::OutsideTls::Terminates`]):
+    /// it terminates TLS that arrives (one-way, its own certificate). Plaintext HTTP gets the
+    /// `400` nginx, Apache httpd and Go's `net/http` answer on an HTTPS port (Go's text), other
+    /// plaintext a closed connection. A failed handshake closes the connection and the client
+    /// reports why (the server is no proxy: it keeps no stats and writes no access log).
+    async fn terminate_outside_tls(&self, cert: &WorkloadCert, io: BoxIo) -> Option<ServerConn> {
+        let (first, mut rewind) = inspect(io).await.ok()?;
+        let FirstBytes::Tls { sni, .. } = first else {
+            if sniffs_as_http(rewind.peeked()) {
+                let answer = HttpResponse::new(
+                    400,
+                    "text/plain; charset=utf-8",
+                    b"Client sent an HTTP request to an HTTPS server.\n".to_vec(),
+                );
+                // The server closes after its answer; a write error means the client left.
+                let _ = rewind.write_all(&answer.to_bytes()).await;
+                let _ = rewind.shutdown().await;
+            }
+            return None;
+        };
+        let config = outside_server_context(cert, self.now).ok()?;
+        let tls = TlsAcceptor::from(config).accept(rewind).await.ok()?;
+        Some(ServerConn {
+            io: Box::new(tls),
+            chain: Chain::Raw,
+            peer: None,
+            sni,
+        })
     }
 
     fn no_filter_chain(&self, s: &ServerSidecar, view: &mut ServerView) {

@@ -136,8 +136,16 @@ pub(crate) fn generation(client: &ClientSidecar, server: &ServerSide) -> String 
     client.tls.fingerprint(&mut h);
     client.upstream.fingerprint(&mut h);
     match server {
-        ServerSide::NoSidecar { app, ip, port } => {
+        ServerSide::NoSidecar {
+            app,
+            ip,
+            port,
+            certificate,
+        } => {
             h.update(format!("nosidecar {app:?} {ip}:{port}").as_bytes());
+            for c in certificate.iter().flat_map(|c| &c.chain) {
+                h.update(c.as_ref());
+            }
         }
         ServerSide::Sidecar(s) => {
             h.update(

@@ -335,6 +335,23 @@ pub(crate) fn build_server_config(
     Ok(config)
 }
 
+/// The context of a server outside the mesh that terminates TLS itself (a public HTTPS server):
+/// its certificate, TLS 1.2 and 1.3 with rustls' ring defaults, no client certificate requested
+/// (a MUTUAL client then sends none, as TLS 1.3 and 1.2 let it).
+pub(crate) fn build_outside_server_config(
+    cert: &WorkloadCert,
+) -> Result<ServerConfig, TlsConfigError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let resolver = resolver_of(cert, &provider)?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(invalid)?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.send_tls13_tickets = 0;
+    Ok(config)
+}
+
 /// A client context and the server name (SNI) to connect with.
 pub(crate) struct ClientTls {
     /// The rustls configuration.

@@ -19,8 +19,11 @@ use rustls_pki_types::UnixTime;
 use sha2::{Digest, Sha256};
 
 use super::memo::Memo;
-use super::tls_config::{build_client_tls, build_server_config, ClientTls, TlsConfigError};
+use super::tls_config::{
+    build_client_tls, build_outside_server_config, build_server_config, ClientTls, TlsConfigError,
+};
 use super::tls_config::{SidecarTls, UpstreamTls};
+use crate::pki::WorkloadCert;
 use crate::SimTime;
 
 /// The clock a context reads at each handshake: the sidecar's virtual time.
@@ -35,6 +38,7 @@ impl TimeProvider for SidecarClock {
 
 static SERVER: Memo<Arc<ServerConfig>> = Memo::new();
 static CLIENT: Memo<Option<Arc<ClientTls>>> = Memo::new();
+static OUTSIDE: Memo<Arc<ServerConfig>> = Memo::new();
 
 /// The digest of a context's inputs: the sidecar's TLS (without its clock), which side, and
 /// what `more` adds.
@@ -79,4 +83,23 @@ pub(crate) fn client_context(
             server_name: b.server_name.clone(),
         }
     }))
+}
+
+/// The context of a server outside the mesh presenting `cert` (see
+/// [`build_outside_server_config`]) at the mesh's time `now`.
+pub(crate) fn outside_server_context(
+    cert: &WorkloadCert,
+    now: SimTime,
+) -> Result<Arc<ServerConfig>, TlsConfigError> {
+    let mut h = Sha256::new();
+    h.update(b"outside");
+    for c in &cert.chain {
+        h.update(c.as_ref());
+    }
+    let built = OUTSIDE.get_or_try(h.finalize().into(), || {
+        build_outside_server_config(cert).map(Arc::new)
+    })?;
+    let mut config = ServerConfig::clone(&built);
+    config.time_provider = Arc::new(SidecarClock(now));
+    Ok(Arc::new(config))
 }

@@ -24,6 +24,7 @@ const CONFIG_CODES: &[FindingCode] = &[
     FindingCode::ServerIdentityMismatch,
     FindingCode::NoHealthyUpstream,
     FindingCode::OutsideSidecarEgressScope,
+    FindingCode::UntrustedPeerCertificate,
 ];
 
 pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
@@ -254,7 +255,7 @@ fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
         }
         FindingCode::MtlsToNonMeshWorkload => (
             format!(
-                "the client sends ISTIO_MUTUAL to {}, whose endpoints run no sidecar and speak plaintext: {}",
+                "the client sends ISTIO_MUTUAL to {}, whose endpoints run no sidecar (a plaintext application, or a server outside the mesh without a mesh certificate): {}",
                 req.to,
                 observed_tls(ctx)
             ),
@@ -285,11 +286,24 @@ fn explain(code: FindingCode, ctx: &Ctx<'_>) -> (String, &'static str) {
         }
         FindingCode::ServerIdentityMismatch => (
             format!(
-                "the server of {} presents a SPIFFE identity the client does not expect (DestinationRule subjectAltNames, or the service's pods run under another service account): {}",
+                "the server of {} presents a certificate whose SANs the client does not expect (DestinationRule subjectAltNames, the request's host under auto SAN validation, or the service's pods run under another service account): {}",
                 req.to,
                 observed_tls(ctx)
             ),
             "fix the pods' serviceAccountName, or the DestinationRule's subjectAltNames",
+        ),
+        // From the prediction only for TLS originated to a server outside the mesh; a mesh
+        // peer's untrusted chain is `certs.rs`'s, read from the proxies' certificates.
+        FindingCode::UntrustedPeerCertificate => (
+            format!(
+                "the client verifies the certificate of {}, a server outside the mesh, against \
+                 the mesh root (the DestinationRule's caCertificates names the mesh root file), \
+                 which did not issue it: {}",
+                req.to,
+                observed_tls(ctx)
+            ),
+            "remove caCertificates (the system roots then verify a public server), or name the \
+             CA that issued the server's certificate",
         ),
         FindingCode::OutsideSidecarEgressScope => (
             egress_scope_message(ctx),

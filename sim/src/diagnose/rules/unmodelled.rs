@@ -6,7 +6,8 @@ use crate::diagnose::{Finding, Severity};
 use crate::model::unmodelled::Reach;
 use crate::model::WorkloadRole;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
-use crate::vocab::{FindingCode, WorkloadRef, CLUSTER_DOMAIN};
+use crate::policy::{resolve_destination, OutsideTls};
+use crate::vocab::{FindingCode, PortProtocol, WorkloadRef, CLUSTER_DOMAIN};
 
 use super::Ctx;
 
@@ -85,6 +86,65 @@ pub(super) fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
             });
         }
     }
+    out.extend(outside_servers(ctx));
     out.sort_by(|a, b| a.message.cmp(&b.message));
+    out
+}
+
+/// What meshsim assumes of the servers outside the mesh behind the request's ServiceEntry host:
+/// Istio's configuration says nothing of them, so their behaviour is meshsim's guess.
+fn outside_servers(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let ev = ctx.ev;
+    let Ok(dest) = resolve_destination(
+        &ev.resources,
+        ev.request.from.namespace.as_str(),
+        &ev.request.to,
+    ) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Finding> = dest
+        .endpoints
+        .iter()
+        .filter_map(|ep| ep.external.as_ref().map(|o| (ep, o)))
+        .map(|(ep, outside)| Finding {
+            code: FindingCode::UnmodelledField,
+            severity: Severity::Info,
+            message: format!(
+                "the answer may depend on something meshsim does not model: {}:{} is a server \
+                 outside the mesh; meshsim assumes it answers as {} and {}",
+                outside.address,
+                ep.target_port,
+                if dest.port.port_protocol() == PortProtocol::Http {
+                    "an HTTP server (httpbin)"
+                } else {
+                    "the caller's protocol (httpbin for HTTP, an echo server for TCP)"
+                },
+                match outside.tls {
+                    OutsideTls::Terminates => format!(
+                        "speaks TLS on port {} (the ServiceEntry declares it HTTPS or TLS, or it \
+                         is 443), presenting a certificate for {} from the public PKI and \
+                         requesting no client certificate; to plaintext HTTP it answers 400, \
+                         other plaintext it closes",
+                        ep.target_port, dest.fqdn
+                    ),
+                    OutsideTls::ApplicationTls => format!(
+                        "expects the application's own TLS, as the ServiceEntry declares port \
+                         {} HTTPS or TLS; meshsim's applications speak no TLS, so their \
+                         plaintext stands in for it and is answered, and TLS a sidecar adds on \
+                         top is answered as by a plaintext server",
+                        dest.port.port
+                    ),
+                    OutsideTls::Plaintext => format!(
+                        "speaks plaintext on port {} (the ServiceEntry declares neither it nor \
+                         the port dialled HTTPS or TLS, and it is not 443)",
+                        ep.target_port
+                    ),
+                }
+            ),
+            evidence: vec![format!("{}: endpoint {}:{}", dest.service, outside.address, ep.target_port)],
+            remedy: REMEDY.into(),
+        })
+        .collect();
+    out.dedup_by(|a, b| a.message == b.message);
     out
 }

@@ -10,6 +10,7 @@ use crate::policy::decision::{object_ref, Decision};
 use crate::vocab::{HostPort, Kind, KubeProtocol, CLUSTER_DOMAIN};
 
 mod service_entry;
+pub use service_entry::outside_server_tls;
 #[cfg(test)]
 mod tests;
 
@@ -35,11 +36,39 @@ pub struct Endpoint {
     pub intercepted: bool,
     /// Pod labels (DestinationRule subsets select on these).
     pub labels: BTreeMap<String, String>,
-    /// The address of an endpoint that is no pod of this configuration (a ServiceEntry's
-    /// `endpoints[].address`, or its host for DNS resolution without endpoints): a server
-    /// outside the mesh, without sidecar, answering as the port's application. `workload` then
-    /// repeats the address. `None` for a pod.
-    pub external: Option<String>,
+    /// An endpoint that is no pod of this configuration (a ServiceEntry's `endpoints[]`, or its
+    /// host for DNS resolution without endpoints): a server outside the mesh, without sidecar,
+    /// answering as the port's application. `workload` then repeats its address. `None` for a
+    /// pod.
+    pub external: Option<OutsideServer>,
+}
+
+/// A server outside the mesh behind a ServiceEntry endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsideServer {
+    /// Where it is dialled: `endpoints[].address`, or the host itself.
+    pub address: String,
+    /// What it speaks on the endpoint's target port ([`outside_server_tls`]).
+    pub tls: OutsideTls,
+}
+
+/// What a server outside the mesh speaks on a port, as meshsim assumes it
+/// ([`outside_server_tls`]): Istio's configuration describes the traffic, not the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutsideTls {
+    /// Plaintext only: TLS that reaches it meets a plaintext server.
+    Plaintext,
+    /// TLS that the caller's application originates itself (the port dialled is declared
+    /// `HTTPS` or `TLS`). meshsim's client applications speak no TLS: their plaintext stands in
+    /// for the application's TLS and is answered; TLS a sidecar adds on top would wrap the
+    /// application's TLS and is answered as a plaintext server answers TLS.
+    ApplicationTls,
+    /// TLS that a sidecar must originate (the port dialled is declared plaintext, the target
+    /// port speaks TLS): the server terminates TLS with a certificate for the host from the
+    /// public PKI (meshsim's outside CA) and requests no client certificate; to plaintext HTTP
+    /// it answers `400` as nginx, Apache httpd and Go's `net/http` do, other plaintext it
+    /// closes.
+    Terminates,
 }
 
 /// A resolved destination: the Service, the port dialled and its ready endpoints.

@@ -22,13 +22,13 @@
 //! the host exactly, else by a `*.suffix` wildcard; of several, one in the client's own
 //! namespace, then the oldest (`sortConfigByCreationTime`).
 
-use super::{pod_endpoint, Destination, DestinationError, Endpoint};
+use super::{pod_endpoint, Destination, DestinationError, Endpoint, OutsideServer, OutsideTls};
 use crate::model::{
     Resources, ServiceEntry, ServiceEntryLocation, ServiceEntryResolution, TargetPort,
 };
 use crate::policy::decision::{object_ref, Decision};
 use crate::policy::peer_authn::creation_order;
-use crate::vocab::{HostPort, Kind};
+use crate::vocab::{HostPort, IstioProtocol, Kind};
 
 /// The pod label a WorkloadEntry (and so a ServiceEntry endpoint) declares its TLS mode with.
 const TLS_MODE_LABEL: &str = "security.istio.io/tlsMode";
@@ -132,6 +132,7 @@ pub(super) fn resolve(
             ));
             endpoints.push(external(
                 se,
+                parsed.port,
                 &ep.address,
                 target,
                 mtls_capable,
@@ -165,6 +166,7 @@ pub(super) fn resolve(
         ));
         endpoints.push(external(
             se,
+            parsed.port,
             &parsed.host,
             default_port,
             false,
@@ -212,6 +214,7 @@ fn visible_entry<'r>(res: &'r Resources, namespace: &str, host: &str) -> Option<
 /// An endpoint at `address` that is no pod: a server outside the mesh.
 fn external(
     se: &ServiceEntry,
+    port: u16,
     address: &str,
     target_port: u16,
     mtls_capable: bool,
@@ -226,6 +229,40 @@ fn external(
         has_sidecar: mtls_capable,
         intercepted: false,
         labels,
-        external: Some(address.to_string()),
+        external: Some(OutsideServer {
+            address: address.to_string(),
+            tls: outside_server_tls(se, port, target_port),
+        }),
+    }
+}
+
+/// What the server outside the mesh behind `se` speaks on `target_port` when a client dials
+/// `port` ([`OutsideTls`]). Istio has no say in this (the server is not Istio's); a
+/// ServiceEntry's ports describe what travels on them, so meshsim reads the entry: a dialled
+/// port declared `HTTPS` or `TLS` (`protocol.Parse`) carries the application's own TLS;
+/// otherwise a port numbered `target_port` declared `HTTPS` or `TLS` means the server speaks
+/// TLS there, any other declared protocol plaintext, and an undeclared target port is TLS on
+/// 443 only (the HTTPS convention, as in Istio's egress TLS origination task: port 80 `HTTP`
+/// with `targetPort: 443`). `probe` states this assumption for every request to such a server
+/// (`UnmodelledField`).
+pub fn outside_server_tls(se: &ServiceEntry, port: u16, target_port: u16) -> OutsideTls {
+    let declared_tls = |number: u16| {
+        se.spec
+            .ports
+            .iter()
+            .find(|p| p.number == u32::from(number))
+            .map(|p| {
+                matches!(
+                    IstioProtocol::parse(p.protocol.as_deref().unwrap_or_default()),
+                    IstioProtocol::Https | IstioProtocol::Tls
+                )
+            })
+    };
+    if declared_tls(port) == Some(true) {
+        OutsideTls::ApplicationTls
+    } else if declared_tls(target_port).unwrap_or(target_port == 443) {
+        OutsideTls::Terminates
+    } else {
+        OutsideTls::Plaintext
     }
 }

@@ -142,6 +142,7 @@ fn istio_mutual_to_workload_without_sidecar_fails_with_wrong_version_number() {
         ip: "10.0.0.9".into(),
         port: 8080,
         app: App::Httpbin,
+        certificate: None,
     };
     let o = m.run(&mesh_client(&m), &server, &get());
     assert_connect_failure(&o, "WRONG_VERSION_NUMBER");
@@ -176,6 +177,7 @@ fn bare_pods_talk_plaintext_without_any_proxy_view() {
         ip: "10.0.0.9".into(),
         port: 8080,
         app: App::Httpbin,
+        certificate: None,
     };
     let o = m.run(&bare_client(), &server, &get());
     assert_eq!(o.status, Status::Http(200));
