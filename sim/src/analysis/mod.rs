@@ -22,8 +22,8 @@ use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
     client_egress_cached, client_tls_for_endpoint, outbound_bypass, resolve_destination,
     AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision, Destination, EgressCache, HttpFacts,
-    MergedPeerAuthentication, OutsideTls, PeerAuthenticationIndex, PodIps, RequestFacts, RouterHost,
-    ServerRoots,
+    MergedPeerAuthentication, OutsideTls, PeerAuthenticationIndex, PodIps, RequestFacts,
+    RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::boringssl;

@@ -293,8 +293,7 @@ fn plaintext_after(ev: &Evidence, apply: &[Object], everywhere: bool) -> bool {
     };
     dest.endpoints.iter().all(|ep| {
         (ep.intercepted && !everywhere)
-            || client_tls_for_endpoint(&res, from, &dest, ep).mode
-                == ClientTlsMode::Disable
+            || client_tls_for_endpoint(&res, from, &dest, ep).mode == ClientTlsMode::Disable
     })
 }
 

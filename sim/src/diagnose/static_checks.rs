@@ -388,10 +388,10 @@ fn destination_rule_not_applied(res: &Resources) -> Vec<Finding> {
     let mut out = Vec::new();
     for dr in drs {
         let host = resolve_short_host(&dr.spec.host, &dr.meta.namespace);
-        let rule_matches = |h: &str| most_specific_host_match(h, std::iter::once(host.as_str())).is_some();
+        let rule_matches =
+            |h: &str| most_specific_host_match(h, std::iter::once(host.as_str())).is_some();
         let entry_matches = |se: &crate::model::ServiceEntry| se.host_match(&host).is_some();
-        if registry.iter().any(|h| rule_matches(h))
-            || res.service_entries.iter().any(entry_matches)
+        if registry.iter().any(|h| rule_matches(h)) || res.service_entries.iter().any(entry_matches)
         {
             continue;
         }
@@ -421,7 +421,9 @@ fn destination_rule_not_applied(res: &Resources) -> Vec<Finding> {
             evidence,
             remedy: match near.first() {
                 Some(f) => format!("set host to the Service's FQDN, e.g. {f}"),
-                None => "set host to an existing Service's FQDN (<svc>.<ns>.svc.cluster.local)".into(),
+                None => {
+                    "set host to an existing Service's FQDN (<svc>.<ns>.svc.cluster.local)".into()
+                }
             },
         });
     }

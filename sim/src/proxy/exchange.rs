@@ -18,8 +18,8 @@ use super::pool::ConnectionPool;
 use super::report::overflow_outcome;
 use super::tls_config::{SidecarTls, UpstreamTls};
 use crate::model::MtlsMode;
-use crate::pki::WorkloadCert;
 use crate::outcome::Outcome;
+use crate::pki::WorkloadCert;
 use crate::vocab::{sniffs_as_http, Egress, IstioProtocol, OutboundChain, PortProtocol, Status};
 
 /// Upper bound on one exchange in real time; everything is in-process, so hitting it is a bug

@@ -141,7 +141,10 @@ fn outside_servers(ctx: &Ctx<'_>) -> Vec<Finding> {
                     ),
                 }
             ),
-            evidence: vec![format!("{}: endpoint {}:{}", dest.service, outside.address, ep.target_port)],
+            evidence: vec![format!(
+                "{}: endpoint {}:{}",
+                dest.service, outside.address, ep.target_port
+            )],
             remedy: REMEDY.into(),
         })
         .collect();
