@@ -45,6 +45,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
 
+/// The `meshsim` binary's allocator, for every variant alike (the bare handshake included).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rounds() -> usize {
     std::env::var("MESHSIM_RATIOS_ROUNDS")
         .ok()
