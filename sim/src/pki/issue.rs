@@ -250,21 +250,29 @@ impl CertificateAuthority {
         params.not_before = to_datetime(reservation.not_before)?;
         params.not_after = to_datetime(reservation.not_after)?;
         params.serial_number = Some(reservation.serial.clone());
-        let leaf = {
-            let issuer = self.signer().issuer()?;
-            params
-                .signed_by(spki, &issuer)
-                .map_err(|e| PkiError::Certificate(format!("signing workload cert: {e}")))?
-                .der()
-                .clone()
-        };
-        let mut chain = vec![leaf];
-        chain.extend(self.chain_tail());
         Ok(SignedChain {
-            chain,
+            chain: self.signed_chain(&params, spki, "workload")?,
             not_before: reservation.not_before,
             not_after: reservation.not_after,
         })
+    }
+
+    /// `params` signed by the current signer for `key`: the leaf, then the CA chain tail.
+    fn signed_chain(
+        &self,
+        params: &CertificateParams,
+        key: &impl PublicKeyData,
+        what: &str,
+    ) -> Result<Vec<CertificateDer<'static>>, PkiError> {
+        let issuer = self.signer().issuer()?;
+        let leaf = params
+            .signed_by(key, &issuer)
+            .map_err(|e| PkiError::Certificate(format!("signing {what} cert: {e}")))?
+            .der()
+            .clone();
+        let mut chain = vec![leaf];
+        chain.extend(self.chain_tail());
+        Ok(chain)
     }
 
     /// The whole agent → CA round trip without istiod's authorisation: a fresh key and CSR,
@@ -322,18 +330,8 @@ impl CertificateAuthority {
         params.not_before = to_datetime(not_before)?;
         params.not_after = to_datetime(not_after)?;
         params.serial_number = Some(self.next_serial());
-        let leaf = {
-            let issuer = self.signer().issuer()?;
-            params
-                .signed_by(&key, &issuer)
-                .map_err(|e| PkiError::Certificate(format!("signing server cert: {e}")))?
-                .der()
-                .clone()
-        };
-        let mut chain = vec![leaf];
-        chain.extend(self.chain_tail());
         Ok(WorkloadCert {
-            chain,
+            chain: self.signed_chain(&params, &key, "server")?,
             key_pkcs8,
             not_before,
             not_after,
