@@ -222,7 +222,8 @@ pub enum ServerSide {
         app: App,
         /// A server outside the mesh that terminates TLS itself on this port: its certificate.
         /// TLS that arrives is terminated (one-way: no client certificate is requested, as a
-        /// public HTTPS server); plaintext goes to the application as it is.
+        /// public HTTPS server); plaintext HTTP gets an HTTPS server's `400`, other plaintext a
+        /// closed connection. `None`: the application takes the bytes as they arrive.
         certificate: Option<Box<WorkloadCert>>,
     },
     /// A pod with a sidecar (boxed: it carries certificates).
