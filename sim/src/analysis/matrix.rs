@@ -164,8 +164,15 @@ fn matrix_targets(res: &Resources) -> Vec<(HostPort, Protocol)> {
 /// The request of every flow: each `matrix_sources` workload to each `matrix_targets` port,
 /// sorted by source then destination, as the matrix prints them.
 pub fn flow_requests(res: &Resources) -> Vec<RequestSpec> {
+    flow_requests_to(res, |_| true)
+}
+
+/// [`flow_requests`] to the destinations `keep` accepts only (each source to each of them), so a
+/// caller interested in a few destinations does not enumerate every flow.
+pub fn flow_requests_to(res: &Resources, keep: impl Fn(&HostPort) -> bool) -> Vec<RequestSpec> {
     let sources = matrix_sources(res);
-    let targets = matrix_targets(res);
+    let mut targets = matrix_targets(res);
+    targets.retain(|(to, _)| keep(to));
     let mut out = Vec::with_capacity(sources.len() * targets.len());
     for &(_, i) in &sources {
         let w = &res.workloads[i];

@@ -14,8 +14,8 @@ pub(crate) use authz_cause::missed_allow_principals;
 pub use authz_cause::{denial_code, principal_mistake, DenialIndex, PrincipalMistake};
 use authz_cause::{denial_code_of, identity_miss, principals_of, Denial, NamedPrincipal};
 pub use matrix::{
-    diff_streams, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind,
-    Flow, FlowChange, Matrix, MatrixNote, StreamDiff,
+    diff_streams, flow_requests, flow_requests_to, group_changes, matrix, matrix_notes,
+    ChangeGroup, ChangeKind, Flow, FlowChange, Matrix, MatrixNote, StreamDiff,
 };
 
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};

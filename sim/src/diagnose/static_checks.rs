@@ -15,7 +15,7 @@ use crate::policy::decision::object_ref;
 use crate::policy::destination_rule::{most_specific_host_match, resolve_short_host};
 use crate::policy::peer_authn::creation_order;
 use crate::policy::routing::{service_selects, target_port_of};
-use crate::vocab::FindingCode;
+use crate::vocab::{FindingCode, HostPort, CLUSTER_DOMAIN};
 
 use super::{Finding, Severity};
 
@@ -245,9 +245,20 @@ pub(super) fn in_name_order<T>(items: &[T], meta: impl Fn(&T) -> &Meta) -> Vec<&
     sorted
 }
 
+/// The workloads of each namespace, in load order: indexed once, so a check per policy does
+/// not scan every workload (which made `check` quadratic in the mesh's size).
+fn workloads_by_namespace(res: &Resources) -> BTreeMap<&str, Vec<&Workload>> {
+    let mut out: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
+    for w in &res.workloads {
+        out.entry(w.meta.namespace.as_str()).or_default().push(w);
+    }
+    out
+}
+
 fn peer_authentication_selects_nothing(res: &Resources) -> Vec<Finding> {
     let root = &res.mesh_config.root_namespace;
     let pas = in_name_order(&res.peer_authentications, |o| &o.meta);
+    let by_namespace = workloads_by_namespace(res);
     let mut out = Vec::new();
     for pa in pas {
         let Some(sel) = selector_of(pa) else { continue };
@@ -269,11 +280,9 @@ fn peer_authentication_selects_nothing(res: &Resources) -> Vec<Finding> {
             });
             continue;
         }
-        let in_ns: Vec<_> = res
-            .workloads
-            .iter()
-            .filter(|w| w.meta.namespace == pa.meta.namespace)
-            .collect();
+        let in_ns: &[&Workload] = by_namespace
+            .get(pa.meta.namespace.as_str())
+            .map_or(&[], Vec::as_slice);
         if in_ns.iter().any(|w| w.has_labels(sel)) {
             continue;
         }
@@ -524,6 +533,8 @@ fn workload_line(w: &Workload) -> String {
 fn authorization_policy_selects_nothing(res: &Resources) -> Vec<Finding> {
     let root = &res.mesh_config.root_namespace;
     let aps = in_name_order(&res.authorization_policies, |o| &o.meta);
+    let by_namespace = workloads_by_namespace(res);
+    let all: Vec<&Workload> = res.workloads.iter().collect();
     let mut out = Vec::new();
     for ap in aps {
         let targeted = ap.spec.target_ref.is_some()
@@ -532,11 +543,13 @@ fn authorization_policy_selects_nothing(res: &Resources) -> Vec<Finding> {
             continue;
         }
         let in_root = &ap.meta.namespace == root;
-        let reachable: Vec<&Workload> = res
-            .workloads
-            .iter()
-            .filter(|w| in_root || w.meta.namespace == ap.meta.namespace)
-            .collect();
+        let reachable: &[&Workload] = if in_root {
+            &all
+        } else {
+            by_namespace
+                .get(ap.meta.namespace.as_str())
+                .map_or(&[], Vec::as_slice)
+        };
         let action = ap.spec.action.as_str();
         let ap_line = |scope: String| {
             format!(
@@ -749,25 +762,37 @@ fn dr_tls_cause(code: FindingCode) -> Option<&'static str> {
 
 /// Flows of the matrix that a DestinationRule's TLS mode breaks, one finding per (code, rule):
 /// the analysis path's client-TLS choice (`docs/semantics.md`, "Client TLS") against the
-/// endpoint's inbound mode, as `meshsim matrix` shows them.
+/// endpoint's inbound mode, as `meshsim matrix` shows them. Only flows to a Service whose
+/// host a rule with a `tls` setting names can be such flows, so only those are predicted: the
+/// check costs nothing on a mesh without such rules, instead of the whole matrix.
 fn destination_rule_tls_breaks_flows(res: &Resources) -> Vec<Finding> {
-    // The matrix without its trace finds the flows a DestinationRule's TLS may break (on every
-    // core); only those are predicted again with the trace that names the rule.
-    let matrix = crate::analysis::Matrix::new(res);
+    let tls_hosts: Vec<String> = res
+        .destination_rules
+        .iter()
+        .filter(|dr| sets_tls(&dr.spec))
+        .map(|dr| resolve_short_host(&dr.spec.host, &dr.meta.namespace))
+        .collect();
+    if tls_hosts.is_empty() {
+        return Vec::new();
+    }
+    let named_by_a_rule = |to: &HostPort| {
+        to.service().is_some_and(|(svc, ns)| {
+            let fqdn = format!("{svc}.{}.svc.{CLUSTER_DOMAIN}", ns.unwrap_or_default());
+            most_specific_host_match(&fqdn, tls_hosts.iter().map(String::as_str)).is_some()
+        })
+    };
+    // The trace-off analysis finds the flows a rule's TLS may break; only those are predicted
+    // again with the trace that names the rule.
+    let quick = crate::analysis::Analyzer::new(res).with_trace(false);
     let analyzer = crate::analysis::Analyzer::new(res);
     let mut groups: BTreeMap<(FindingCode, ObjectRef), Vec<String>> = BTreeMap::new();
-    for flow in matrix.flows(|_| {}).flatten() {
-        if flow.status.is_success() || !flow.codes.iter().any(|c| dr_tls_cause(*c).is_some()) {
+    for req in crate::analysis::flow_requests_to(res, named_by_a_rule) {
+        let broken = quick.predict(&req).is_ok_and(|p| {
+            !p.status.is_success() && p.codes.iter().any(|c| dr_tls_cause(*c).is_some())
+        });
+        if !broken {
             continue;
         }
-        let (Ok(from), Ok(to)) = (flow.from.parse(), flow.to.parse()) else {
-            continue;
-        };
-        let req = crate::request::RequestSpec {
-            from,
-            to,
-            ..crate::request::RequestSpec::default()
-        };
         let Ok(p) = analyzer.predict(&req) else {
             continue;
         };
@@ -820,6 +845,18 @@ fn destination_rule_tls_breaks_flows(res: &Resources) -> Vec<Finding> {
             }
         })
         .collect()
+}
+
+/// Whether a rule sets `tls` anywhere: top level, a port, or a subset.
+fn sets_tls(spec: &crate::model::DestinationRuleSpec) -> bool {
+    let policy_sets = |p: &crate::model::TrafficPolicy| {
+        p.tls.is_some() || p.port_level_settings.iter().any(|port| port.tls.is_some())
+    };
+    spec.traffic_policy.as_ref().is_some_and(policy_sets)
+        || spec
+            .subsets
+            .iter()
+            .any(|s| s.traffic_policy.as_ref().is_some_and(policy_sets))
 }
 
 /// DestinationRule subsets whose labels select no ready pod of the Service the rule's host names:
@@ -940,16 +977,20 @@ fn mesh_wide_allow_nothing(res: &Resources) -> Vec<Finding> {
 fn principals_of_unknown_service_accounts(res: &Resources) -> Vec<Finding> {
     use crate::vocab::SpiffeId;
     let mc = &res.mesh_config;
-    let known_ns = |ns: &str| {
-        res.workloads.iter().any(|w| w.meta.namespace == ns)
-            || res.service_accounts.iter().any(|s| s.meta.namespace == ns)
-    };
-    let known_sa = |ns: &str, sa: &str| {
-        res.workloads
-            .iter()
-            .any(|w| w.meta.namespace == ns && w.service_account == sa)
-            || res.service_account(ns, sa).is_some()
-    };
+    // Indexed once: a scan of every workload per principal made `check` quadratic.
+    let accounts: std::collections::HashSet<(&str, &str)> = res
+        .workloads
+        .iter()
+        .map(|w| (w.meta.namespace.as_str(), w.service_account.as_str()))
+        .chain(
+            res.service_accounts
+                .iter()
+                .map(|s| (s.meta.namespace.as_str(), s.meta.name.as_str())),
+        )
+        .collect();
+    let namespaces: std::collections::HashSet<&str> = accounts.iter().map(|(ns, _)| *ns).collect();
+    let known_ns = |ns: &str| namespaces.contains(ns);
+    let known_sa = |ns: &str, sa: &str| accounts.contains(&(ns, sa));
     let aps = in_name_order(&res.authorization_policies, |o| &o.meta);
     let mut out = Vec::new();
     for ap in aps {
