@@ -15,15 +15,15 @@ pub use authz_cause::{denial_code, principal_mistake, DenialIndex, PrincipalMist
 use authz_cause::{denial_code_of, identity_miss, principals_of, Denial, NamedPrincipal};
 pub use matrix::{
     diff_streams, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind,
-    Flow, FlowChange, Matrix, MatrixNote, StreamDiff,
+    Flow, FlowChange, FlowOutcome, Matrix, MatrixNote, MatrixRow, StreamDiff,
 };
 
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
-    client_egress_cached, client_tls_for_endpoint, outbound_bypass, resolve_destination,
-    AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision, Destination, EgressCache, HttpFacts,
-    MergedPeerAuthentication, PeerAuthenticationIndex, PodIps, RequestFacts, RouterHost,
-    ServerRoots,
+    authz::InScope, client_egress_cached, client_tls_for_endpoint, outbound_bypass,
+    resolve_destination, AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision, Destination,
+    EgressCache, HttpFacts, MergedPeerAuthentication, PeerAuthenticationIndex, PodIps,
+    RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::boringssl;
@@ -119,6 +119,9 @@ pub struct Analyzer<'a> {
     ips: Vec<IpAddr>,
     /// Per workload (same index): its effective PeerAuthentication, merged on first use.
     inbound: Vec<OnceLock<MergedPeerAuthentication>>,
+    /// Per workload (same index): the AuthorizationPolicies in scope at its sidecar, found on
+    /// first use.
+    authz_in_scope: Vec<OnceLock<InScope>>,
     /// What naming a denial's cause looks up.
     denials: DenialIndex<'a>,
     /// Per workload (same index): its mTLS principal and that principal's parts, written once.
@@ -158,6 +161,7 @@ impl<'a> Analyzer<'a> {
                 .map(|w| pod_ips.get(&w.meta.namespace, &w.meta.name))
                 .collect(),
             inbound: res.workloads.iter().map(|_| OnceLock::new()).collect(),
+            authz_in_scope: res.workloads.iter().map(|_| OnceLock::new()).collect(),
             pod_ips,
             denials: DenialIndex::new(res),
             allow_principals: res.workloads.iter().map(|_| OnceLock::new()).collect(),
@@ -645,20 +649,20 @@ impl<'a> Analyzer<'a> {
             let mut facts = match hints.facts {
                 Some(shared) => shared
                     .clone()
-                    .from_peer(Some(source_ip), p.peer_principal.clone()),
+                    .from_peer(Some(source_ip), p.peer_principal.take()),
                 None => request_facts(
                     req,
                     protocol,
                     server_http,
                     source_ip,
-                    p.peer_principal.clone(),
+                    p.peer_principal.take(),
                     ep.target_port,
                     res.mesh_config.path_normalization,
                 ),
             };
-            facts.sni = p.sni.clone();
+            // The principal and SNI move into the facts and back: no copy per flow.
+            facts.sni = p.sni.take();
             facts.destination_ip = Some(self.ips[ep_index]);
-            let principal = p.peer_principal.clone();
             let denied = if self.trace {
                 let decision = self.authz.evaluate(res, ep_workload, &facts);
                 self.step(&mut p, || TraceStep {
@@ -673,12 +677,16 @@ impl<'a> Analyzer<'a> {
                 (!decision.allowed).then(|| {
                     (
                         decision.details.clone().unwrap_or_default(),
-                        denial_code(&self.denials, from, principal.as_deref(), &decision),
+                        denial_code(&self.denials, from, facts.principal.as_deref(), &decision),
                     )
                 })
             } else {
                 // The same verdict without the trace; the misses only when the code needs them.
-                let verdict = self.authz.decide(res, ep_workload, &facts);
+                let in_scope = self.authz_in_scope[ep_index]
+                    .get_or_init(|| self.authz.in_scope(res, ep_workload));
+                let verdict = self
+                    .authz
+                    .decide_in_scope(res, ep_workload, in_scope, &facts);
                 (!verdict.allowed).then(|| {
                     let denial = Denial {
                         matched: verdict.matched.as_ref().map(|m| m.action),
@@ -707,13 +715,15 @@ impl<'a> Analyzer<'a> {
                         denial_code_of(
                             &self.denials,
                             from,
-                            principal.as_deref(),
+                            facts.principal.as_deref(),
                             caller_id,
                             denial,
                         ),
                     )
                 })
             };
+            p.peer_principal = facts.principal.take();
+            p.sni = facts.sni.take();
             if let Some((details, code)) = denied {
                 // The HCM answers 403; the network RBAC filter closes the connection.
                 p.status = if server_http {
