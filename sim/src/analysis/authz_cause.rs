@@ -226,7 +226,6 @@ fn principal_mistake_among(
     let td = &res.mesh_config.trust_domain;
     let known_td =
         |t: &str| TrustDomains::new(td, &res.mesh_config.trust_domain_aliases).contains(t);
-    let caller_app = app(caller);
     for NamedPrincipal { named, id } in missed {
         let Some(p) = id else {
             continue;
@@ -248,7 +247,7 @@ fn principal_mistake_among(
         let others_use_it = index
             .account_apps
             .get(&(p.namespace.as_str(), p.service_account.as_str()))
-            .is_some_and(|apps| apps.iter().any(|a| *a != caller_app));
+            .is_some_and(|apps| apps.iter().any(|a| *a != app(caller)));
         if !others_use_it {
             return Some(PrincipalMistake::ServiceAccount {
                 named: named.clone(),

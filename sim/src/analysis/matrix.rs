@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::{
     request_facts, Analyzer, ClientTlsClass, ClientTlsSlot, EndpointHints, FlowHints, Prediction,
-    Resolved, WireShape,
+    Resolved, Spare, WireShape,
 };
 use crate::model::{Resources, Service, Workload, WorkloadRole};
 use crate::policy::RequestFacts;
@@ -56,13 +56,13 @@ pub struct FlowOutcome {
 
 impl FlowOutcome {
     /// The outcome `p` predicts.
-    fn of(p: Prediction) -> FlowOutcome {
+    fn of(p: &Prediction) -> FlowOutcome {
         FlowOutcome {
             status: p.status,
             mtls: p.mtls,
-            response_flags: p.response_flags,
-            tls_error: p.tls_error,
-            codes: p.codes,
+            response_flags: p.response_flags.clone(),
+            tls_error: p.tls_error.clone(),
+            codes: p.codes.clone(),
         }
     }
 
@@ -409,6 +409,8 @@ impl<'a> Matrix<'a> {
             outcomes: Vec::new(),
             cells: Vec::with_capacity(self.targets.len()),
         };
+        // One prediction for the whole row: a flow allocates nothing.
+        let (mut p, mut spare) = (Prediction::fresh(), Spare::default());
         for (t, tls) in self.targets.iter().zip(client_tls) {
             let dest = t.resolved.as_ref().as_ref().map_err(Clone::clone)?;
             let hints = FlowHints {
@@ -421,7 +423,8 @@ impl<'a> Matrix<'a> {
                     server_id,
                 }),
             };
-            let p = self.analyzer.predict_to(from, dest, &t.request, hints)?;
+            self.analyzer
+                .predict_into(&mut p, &mut spare, from, dest, &t.request, hints)?;
             let seen = row.outcomes.len();
             let same = row.outcomes[seen.saturating_sub(OUTCOMES_COMPARED)..]
                 .iter()
@@ -429,7 +432,7 @@ impl<'a> Matrix<'a> {
             let cell = match same {
                 Some(i) => seen.saturating_sub(OUTCOMES_COMPARED) + i,
                 None => {
-                    row.outcomes.push(FlowOutcome::of(p));
+                    row.outcomes.push(FlowOutcome::of(&p));
                     seen
                 }
             };

@@ -4,6 +4,7 @@
 
 mod authz_cause;
 mod matrix;
+mod reuse;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -17,6 +18,7 @@ pub use matrix::{
     diff_streams, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind,
     Flow, FlowChange, FlowOutcome, Matrix, MatrixNote, MatrixRow, StreamDiff,
 };
+pub(crate) use reuse::Spare;
 
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
@@ -29,7 +31,7 @@ use crate::request::RequestSpec;
 use crate::vocab::boringssl;
 use crate::vocab::details::{
     remote_connection_failure, upstream_reset_before_response_started, CONNECT_REFUSED,
-    DIRECT_RESPONSE, HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
+    DIRECT_RESPONSE, HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM,
 };
 use crate::vocab::{
     Egress, FindingCode, HostPort, IstioProtocol, OutboundChain, OutboundListener,
@@ -254,27 +256,31 @@ impl<'a> Analyzer<'a> {
         req: &RequestSpec,
         hints: FlowHints<'_>,
     ) -> Result<Prediction, String> {
+        let mut p = Prediction::fresh();
+        self.predict_into(&mut p, &mut Spare::default(), from, dest, req, hints)?;
+        Ok(p)
+    }
+
+    /// [`Analyzer::predict_to`] into `p`, whose buffers (and the strings in `spare`) are
+    /// reused: a matrix predicts each row's flows into one [`Prediction`], so a flow allocates
+    /// nothing. Whatever `p` held before is replaced.
+    pub(crate) fn predict_into(
+        &self,
+        p: &mut Prediction,
+        spare: &mut Spare,
+        from: &Workload,
+        dest: &Destination,
+        req: &RequestSpec,
+        hints: FlowHints<'_>,
+    ) -> Result<(), String> {
         let res = self.res;
         let from_index = hints
             .from_index
             .or_else(|| self.index_of(&from.meta.namespace, &from.meta.name));
         // The caller's principal's parts, when a cache holds them (for the denial's cause).
         let mut caller_id: Option<&SpiffeId> = None;
-        let mut p = Prediction {
-            status: Status::Http(200),
-            response_flags: Vec::new(),
-            details: VIA_UPSTREAM.into(),
-            mtls: false,
-            tls_error: None,
-            peer_principal: None,
-            codes: Vec::new(),
-            client_tls: None,
-            server_roots: None,
-            server_mode: None,
-            sni: None,
-            trace: Vec::new(),
-        };
-        self.step(&mut p, || TraceStep {
+        p.reset(spare);
+        self.step(p, || TraceStep {
             step: "destination",
             summary: format!(
                 "{} port {} has {} ready endpoint(s)",
@@ -296,7 +302,7 @@ impl<'a> Analyzer<'a> {
             .shape
             .unwrap_or_else(|| WireShape::of(req, &dest.port));
         let port_protocol = PortProtocol::from(istio_protocol);
-        self.step(&mut p, || TraceStep {
+        self.step(p, || TraceStep {
             step: "source-sidecar",
             summary: if from.role == crate::model::WorkloadRole::Gateway {
                 format!(
@@ -321,15 +327,15 @@ impl<'a> Analyzer<'a> {
                 if chain.is_black_hole() {
                     // REGISTRY_ONLY never reaches the cluster: the same answer with or without
                     // endpoints.
-                    black_hole(&mut p, chain, egress);
-                    return Ok(p);
+                    black_hole(p, chain, egress);
+                    return Ok(());
                 }
                 if chain.is_passthrough() {
                     // PassthroughCluster dials the ClusterIP itself, and kube-proxy refuses a
                     // Service without endpoints: one connect attempt (the `allow_any` route has
                     // no retry policy), `UF`.
                     fail(
-                        &mut p,
+                        p,
                         chain.is_http(),
                         &[UF],
                         None,
@@ -339,19 +345,19 @@ impl<'a> Analyzer<'a> {
                     if egress.listener != OutboundListener::Service {
                         p.codes.push(FindingCode::OutsideSidecarEgressScope);
                     }
-                    return Ok(p);
+                    return Ok(());
                 }
             }
             if captured {
                 p.status = Status::Http(503);
                 p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
-                p.details = NO_HEALTHY_UPSTREAM.into();
+                p.set_details(NO_HEALTHY_UPSTREAM);
             } else {
                 p.status = Status::Refused;
-                p.details = String::new();
+                p.details.clear();
             }
             p.codes.push(FindingCode::NoHealthyUpstream);
-            return Ok(p);
+            return Ok(());
         };
         // A server outside the mesh (a ServiceEntry endpoint) is no workload: it has no sidecar,
         // no PeerAuthentication and no authorization.
@@ -379,7 +385,7 @@ impl<'a> Analyzer<'a> {
         let chain =
             captured.then(|| OutboundChain::select_with(istio_protocol, sniffed_http, egress));
         if let Some(chain) = chain {
-            self.step(&mut p, || {
+            self.step(p, || {
                 let mut step =
                     outbound_listener_step(dest, istio_protocol, protocol, sniffed_http, chain);
                 step.decisions.extend(scope_decisions);
@@ -393,15 +399,15 @@ impl<'a> Analyzer<'a> {
             // codec answers 400 itself and nothing leaves the pod.
             p.status = Status::Http(400);
             p.response_flags = vec![ResponseFlag::DownstreamProtocolError];
-            p.details = HTTP1_CODEC_ERROR.into();
-            return Ok(p);
+            p.set_details(HTTP1_CODEC_ERROR);
+            return Ok(());
         }
         if let Some(hole) = chain.filter(|c| c.is_black_hole()) {
-            black_hole(&mut p, hole, egress);
-            return Ok(p);
+            black_hole(p, hole, egress);
+            return Ok(());
         }
         let client_mode = if chain.is_some_and(OutboundChain::is_passthrough) {
-            self.step(&mut p, || TraceStep {
+            self.step(p, || TraceStep {
                 step: "outbound-tls",
                 summary: format!("client sends DISABLE ({PASSTHROUGH_CLUSTER} has no TLS)"),
                 decisions: vec![Decision::default(
@@ -421,7 +427,7 @@ impl<'a> Analyzer<'a> {
                 ),
                 None => Cow::Owned(client_tls_for_endpoint(res, from, dest, ep)),
             };
-            self.step(&mut p, || TraceStep {
+            self.step(p, || TraceStep {
                 step: "outbound-tls",
                 summary: if choice.through_sidecar() {
                     format!(
@@ -451,7 +457,7 @@ impl<'a> Analyzer<'a> {
             let merged =
                 self.inbound[ep_index].get_or_init(|| self.peer_authn.effective(res, ep_workload));
             let mode = merged.mode_for_port(u32::from(ep.target_port));
-            self.step(&mut p, || TraceStep {
+            self.step(p, || TraceStep {
                 step: "inbound-mtls",
                 summary: format!(
                     "{}/{} accepts {} on target port {}",
@@ -464,7 +470,7 @@ impl<'a> Analyzer<'a> {
             });
             Some(mode)
         } else {
-            self.step(&mut p, || TraceStep {
+            self.step(p, || TraceStep {
                 step: "inbound-mtls",
                 summary: if let Some(address) = &ep.external {
                     format!(
@@ -503,7 +509,9 @@ impl<'a> Analyzer<'a> {
             };
             p.sni = match hints.client_tls {
                 // The cached choice is this flow's: so is its SNI towards this destination.
-                Some(slot) if client_mode.is_some() => slot.sni.get_or_init(sni).clone(),
+                Some(slot) if client_mode.is_some() => {
+                    slot.sni.get_or_init(sni).as_deref().map(|s| spare.text(s))
+                }
                 _ => sni(),
             };
         }
@@ -514,29 +522,23 @@ impl<'a> Analyzer<'a> {
                 // PassthroughCluster's plaintext into STRICT: the HCM's upstream is reset, a
                 // tcp_proxy client's connection closed.
                 if http {
-                    fail(
-                        &mut p,
-                        http,
-                        &[UC],
-                        None,
-                        FindingCode::OutsideSidecarEgressScope,
-                    );
+                    fail(p, http, &[UC], None, FindingCode::OutsideSidecarEgressScope);
                     p.details = upstream_reset_before_response_started("connection termination");
                 } else {
                     p.status = Status::Reset;
-                    p.details = String::new();
+                    p.details.clear();
                     p.codes.push(FindingCode::OutsideSidecarEgressScope);
                 }
-                return Ok(p);
+                return Ok(());
             }
             (ClientTlsMode::Disable, Some(MtlsMode::Strict))
                 if chain == Some(OutboundChain::Passthrough) =>
             {
                 // Plaintext into STRICT through tcp_proxy: the listener closes the connection.
                 p.status = Status::Reset;
-                p.details = String::new();
+                p.details.clear();
                 p.codes.push(FindingCode::PlaintextToStrict);
-                return Ok(p);
+                return Ok(());
             }
             (ClientTlsMode::Disable, Some(MtlsMode::Strict)) => {
                 if let Some(choice) = &client_mode {
@@ -548,7 +550,7 @@ impl<'a> Analyzer<'a> {
                         | ClientTlsSource::MeshExternal => FindingCode::AutoMtlsPlaintextToStrict,
                         _ => FindingCode::DestinationRuleTlsDisable,
                     };
-                    fail(&mut p, http, &[UC], None, code);
+                    fail(p, http, &[UC], None, code);
                     // The router's reset; tcp_proxy just closes the client's connection.
                     p.details = if http {
                         upstream_reset_before_response_started("connection termination")
@@ -557,17 +559,17 @@ impl<'a> Analyzer<'a> {
                     };
                 } else {
                     p.status = Status::Reset;
-                    p.details = String::new();
+                    p.details.clear();
                     p.codes.push(FindingCode::PlaintextToStrict);
                 }
-                return Ok(p);
+                return Ok(());
             }
             (ClientTlsMode::Disable, _) => {}
             (ClientTlsMode::Simple | ClientTlsMode::Mutual, Some(MtlsMode::Strict)) => {
                 let choice = client_mode.as_ref().expect("sidecar client");
                 let (reason, code) = user_tls_against_strict(res, choice, dest, ep, req);
-                fail(&mut p, http, &[UF, URX], Some(reason), code);
-                return Ok(p);
+                fail(p, http, &[UF, URX], Some(reason), code);
+                return Ok(());
             }
             (ClientTlsMode::IstioMutual, None | Some(MtlsMode::Disable))
             | (ClientTlsMode::Simple | ClientTlsMode::Mutual, _) => {
@@ -587,8 +589,8 @@ impl<'a> Analyzer<'a> {
                 } else {
                     FindingCode::MtlsToDisabledServer
                 };
-                fail(&mut p, http, &[UF, URX], reason, code);
-                return Ok(p);
+                fail(p, http, &[UF, URX], reason, code);
+                return Ok(());
             }
             (ClientTlsMode::IstioMutual, Some(_)) => {
                 let choice = client_mode.as_ref().expect("sidecar client");
@@ -601,13 +603,13 @@ impl<'a> Analyzer<'a> {
                 };
                 if !choice.expected_sans.iter().any(|s| *s == *server_id) {
                     fail(
-                        &mut p,
+                        p,
                         http,
                         &[UF, URX],
                         Some("CERTIFICATE_VERIFY_FAILED"),
                         FindingCode::ServerIdentityMismatch,
                     );
-                    return Ok(p);
+                    return Ok(());
                 }
                 p.mtls = true;
                 let id = || SpiffeId::new(td, &from.meta.namespace, &from.service_account);
@@ -617,7 +619,7 @@ impl<'a> Analyzer<'a> {
                             let id = id();
                             (id.principal(), id)
                         });
-                        (Some(principal.clone()), Some(id))
+                        (Some(spare.text(principal)), Some(id))
                     }
                     None => (Some(id().principal()), None),
                 };
@@ -630,13 +632,13 @@ impl<'a> Analyzer<'a> {
         if protocol == Protocol::Tcp {
             if ep.intercepted && server_http {
                 p.status = Status::Http(400);
-                p.details = HTTP1_CODEC_ERROR.into();
-                return Ok(p);
+                p.set_details(HTTP1_CODEC_ERROR);
+                return Ok(());
             }
             if !ep.intercepted && port_protocol.application(protocol) == Protocol::Http {
                 p.status = Status::Http(400);
-                p.details = String::new();
-                return Ok(p);
+                p.details.clear();
+                return Ok(());
             }
         }
 
@@ -665,7 +667,7 @@ impl<'a> Analyzer<'a> {
             facts.destination_ip = Some(self.ips[ep_index]);
             let denied = if self.trace {
                 let decision = self.authz.evaluate(res, ep_workload, &facts);
-                self.step(&mut p, || TraceStep {
+                self.step(p, || TraceStep {
                     step: "authorization",
                     summary: if decision.allowed {
                         "allowed".into()
@@ -676,7 +678,7 @@ impl<'a> Analyzer<'a> {
                 });
                 (!decision.allowed).then(|| {
                     (
-                        decision.details.clone().unwrap_or_default(),
+                        Cow::Owned(decision.details.clone().unwrap_or_default()),
                         denial_code(&self.denials, from, facts.principal.as_deref(), &decision),
                     )
                 })
@@ -711,7 +713,7 @@ impl<'a> Analyzer<'a> {
                         },
                     };
                     (
-                        verdict.details.as_deref().unwrap_or_default().to_string(),
+                        verdict.details.clone().unwrap_or_default(),
                         denial_code_of(
                             &self.denials,
                             from,
@@ -731,7 +733,7 @@ impl<'a> Analyzer<'a> {
                 } else {
                     Status::Reset
                 };
-                p.details = details;
+                p.set_details(&details);
                 p.codes.push(code);
             }
         }
@@ -739,7 +741,7 @@ impl<'a> Analyzer<'a> {
             // No proxy on either side: nobody writes response-code details.
             p.details.clear();
         }
-        Ok(p)
+        Ok(())
     }
 }
 
@@ -849,12 +851,12 @@ impl Analyzer<'_> {
 fn black_hole(p: &mut Prediction, hole: OutboundChain, egress: Egress) {
     if hole == OutboundChain::HttpBlackHole {
         p.status = Status::Http(502);
-        p.response_flags = Vec::new();
-        p.details = DIRECT_RESPONSE.into();
+        p.response_flags.clear();
+        p.set_details(DIRECT_RESPONSE);
     } else {
         p.status = Status::Reset;
         p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
-        p.details = String::new();
+        p.details.clear();
     }
     if egress.listener != OutboundListener::Service {
         p.codes.push(FindingCode::OutsideSidecarEgressScope);
