@@ -89,9 +89,10 @@ pub fn denial_code(
             custom_provider_error: decision.custom_provider_error.is_some(),
             identity_miss: || identity_miss(decision),
             missed_allow_principals: || {
-                Cow::Owned(NamedPrincipal::parse_all(missed_allow_principals(
-                    index, decision,
-                )))
+                Cow::Owned(NamedPrincipal::parse_all(
+                    index,
+                    missed_allow_principals(index, decision),
+                ))
             },
         },
     )
@@ -105,16 +106,36 @@ pub(crate) struct NamedPrincipal {
     pub named: String,
     /// Its trust domain, namespace and service account (`None` for a pattern or a malformed one).
     pub id: Option<SpiffeId>,
+    /// The distinct apps of the workloads running as its namespace and service account,
+    /// sorted: looked up once instead of for every caller it is compared with.
+    pub account_apps: Vec<String>,
 }
 
 impl NamedPrincipal {
-    /// Each of `named`, parsed.
-    pub(crate) fn parse_all(named: Vec<String>) -> Vec<NamedPrincipal> {
+    /// Each of `named`, parsed, with its account's apps from `index`.
+    pub(crate) fn parse_all(index: &DenialIndex<'_>, named: Vec<String>) -> Vec<NamedPrincipal> {
         named
             .into_iter()
-            .map(|named| NamedPrincipal {
-                id: SpiffeId::from_principal(&named).ok(),
-                named,
+            .map(|named| {
+                let id = SpiffeId::from_principal(&named).ok();
+                let mut account_apps: Vec<String> = id
+                    .as_ref()
+                    .and_then(|p| {
+                        index
+                            .account_apps
+                            .get(&(p.namespace.as_str(), p.service_account.as_str()))
+                    })
+                    .into_iter()
+                    .flatten()
+                    .map(|a| a.to_string())
+                    .collect();
+                account_apps.sort();
+                account_apps.dedup();
+                NamedPrincipal {
+                    named,
+                    id,
+                    account_apps,
+                }
             })
             .collect()
     }
@@ -211,7 +232,7 @@ pub fn principal_mistake(
         index,
         caller,
         &SpiffeId::from_principal(principal).ok()?,
-        &NamedPrincipal::parse_all(missed_allow_principals(index, decision)),
+        &NamedPrincipal::parse_all(index, missed_allow_principals(index, decision)),
     )
 }
 
@@ -226,7 +247,12 @@ fn principal_mistake_among(
     let td = &res.mesh_config.trust_domain;
     let known_td =
         |t: &str| TrustDomains::new(td, &res.mesh_config.trust_domain_aliases).contains(t);
-    for NamedPrincipal { named, id } in missed {
+    for NamedPrincipal {
+        named,
+        id,
+        account_apps,
+    } in missed
+    {
         let Some(p) = id else {
             continue;
         };
@@ -244,10 +270,7 @@ fn principal_mistake_among(
         {
             continue;
         }
-        let others_use_it = index
-            .account_apps
-            .get(&(p.namespace.as_str(), p.service_account.as_str()))
-            .is_some_and(|apps| apps.iter().any(|a| *a != app(caller)));
+        let others_use_it = account_apps.iter().any(|a| a != app(caller));
         if !others_use_it {
             return Some(PrincipalMistake::ServiceAccount {
                 named: named.clone(),

@@ -332,6 +332,8 @@ impl<'a> Matrix<'a> {
                                 ep.target_port,
                                 res.mesh_config.path_normalization,
                             )
+                            // No caller yet: each flow gives its own (`with_peer`).
+                            .from_peer(None, None)
                         });
                 let endpoint = dest
                     .and_then(|d| d.endpoints.first())

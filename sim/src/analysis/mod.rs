@@ -23,7 +23,7 @@ pub(crate) use reuse::Spare;
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
     authz::InScope, client_egress_cached, client_tls_for_endpoint, outbound_bypass,
-    resolve_destination, AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision, Destination,
+    resolve_destination, sidecar_for, AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision, Destination,
     EgressCache, HttpFacts, MergedPeerAuthentication, PeerAuthenticationIndex, PodIps,
     RequestFacts, RouterHost, ServerRoots,
 };
@@ -137,6 +137,9 @@ pub struct Analyzer<'a> {
     destinations: Mutex<BTreeMap<(String, String), Resolved>>,
     /// Each Sidecar's wildcard HTTP listeners, found once.
     egress: EgressCache,
+    /// Per workload (same index): the Sidecar whose scope it has (its index in
+    /// `res.sidecars`), found on first use.
+    sidecar_scopes: Vec<OnceLock<Option<usize>>>,
 }
 
 impl<'a> Analyzer<'a> {
@@ -170,6 +173,7 @@ impl<'a> Analyzer<'a> {
             principals: res.workloads.iter().map(|_| OnceLock::new()).collect(),
             destinations: Mutex::default(),
             egress: EgressCache::default(),
+            sidecar_scopes: res.workloads.iter().map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -236,6 +240,27 @@ impl<'a> Analyzer<'a> {
         let resolved = self.destination(&from.meta.namespace, &req.to);
         let dest = resolved.as_ref().as_ref().map_err(Clone::clone)?;
         self.predict_to(from, dest, req, FlowHints::default())
+    }
+
+    /// [`client_egress_cached`] for `from` (at `from_index` in `res.workloads`, when known),
+    /// with its Sidecar scope found once.
+    fn egress_of(
+        &self,
+        from: &Workload,
+        from_index: Option<usize>,
+        dest: &Destination,
+    ) -> (Egress, Vec<Decision>) {
+        let sidecars = &self.res.sidecars;
+        let sidecar = match from_index {
+            Some(i) => self.sidecar_scopes[i]
+                .get_or_init(|| {
+                    let found = sidecar_for(self.res, from)?;
+                    sidecars.iter().position(|s| std::ptr::eq(s, found))
+                })
+                .map(|s| &sidecars[s]),
+            None => sidecar_for(self.res, from),
+        };
+        client_egress_cached(self.res, from, sidecar, dest, &self.egress)
     }
 
     /// Adds the trace step `step()` builds, when this analyzer keeps a trace.
@@ -321,7 +346,7 @@ impl<'a> Analyzer<'a> {
         });
         let Some(ep) = dest.endpoints.first() else {
             let captured = src_sidecar && outbound_bypass(res, from, dest, None).is_none();
-            let egress = captured.then(|| client_egress_cached(res, from, dest, &self.egress).0);
+            let egress = captured.then(|| self.egress_of(from, from_index, dest).0);
             let chain = egress.map(|e| OutboundChain::select_with(istio_protocol, sniffed_http, e));
             if let (Some(egress), Some(chain)) = (egress, chain) {
                 if chain.is_black_hole() {
@@ -377,7 +402,7 @@ impl<'a> Analyzer<'a> {
         let captured = src_sidecar && outbound_bypass(res, from, dest, Some(ep)).is_none();
         // The client's Sidecar scope: the listener the connection meets, and the policy.
         let (egress, scope_decisions) = if captured {
-            client_egress_cached(res, from, dest, &self.egress)
+            self.egress_of(from, from_index, dest)
         } else {
             (Egress::default(), Vec::new())
         };
@@ -651,7 +676,7 @@ impl<'a> Analyzer<'a> {
             let mut facts = match hints.facts {
                 Some(shared) => shared
                     .clone()
-                    .from_peer(Some(source_ip), p.peer_principal.take()),
+                    .with_peer(Some(source_ip), p.peer_principal.take()),
                 None => request_facts(
                     req,
                     protocol,
@@ -701,7 +726,9 @@ impl<'a> Analyzer<'a> {
                                 self.allow_principals[ep_index]
                                     .get_or_init(|| {
                                         let policies = &res.authorization_policies;
-                                        NamedPrincipal::parse_all(principals_of(
+                                        NamedPrincipal::parse_all(
+                                            &self.denials,
+                                            principals_of(
                                             self.authz
                                                 .enforced_allow_policies(res, ep_workload)
                                                 .into_iter()
@@ -978,7 +1005,8 @@ pub(crate) struct FlowHints<'c> {
     /// The caller's class's client TLS towards the destination.
     pub client_tls: Option<&'c ClientTlsSlot>,
     /// The destination's request as its first endpoint's RBAC filter reads it, before the
-    /// caller is known ([`request_facts`], then [`RequestFacts::from_peer`]).
+    /// caller is known ([`request_facts`], then [`RequestFacts::from_peer`] without a peer;
+    /// each flow adds its caller with [`RequestFacts::with_peer`]).
     pub facts: Option<&'c RequestFacts>,
     /// [`WireShape::of`] the request at the destination port.
     pub shape: Option<WireShape>,
