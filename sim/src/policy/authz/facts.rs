@@ -121,10 +121,11 @@ mod tests {
     fn a_peer_given_later_sees_what_a_peer_given_at_once_sees() {
         for xff in [None, Some("203.0.113.7"), Some("not an address"), Some("0.0.0.0")] {
             let at_once = with_xff(xff);
+            let peer = at_once.source_ip;
             let later = with_xff(xff)
                 .from_peer(None, None)
-                .with_peer(at_once.source_ip, Some("p".into()));
-            assert_eq!(later, at_once.from_peer(at_once.source_ip, Some("p".into())));
+                .with_peer(peer, Some("p".into()));
+            assert_eq!(later, at_once.from_peer(peer, Some("p".into())), "{xff:?}");
         }
     }
 
