@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) use authz_cause::missed_allow_principals;
 pub use authz_cause::{denial_code, principal_mistake, DenialIndex, PrincipalMistake};
-use authz_cause::{denial_code_of, identity_miss, principals_of, Denial, NamedPrincipal};
+use authz_cause::{
+    denial_code_of, identity_miss, principals_of, CallerIdentity, Denial, NamedPrincipal,
+};
 pub use matrix::{
     diff_streams, flow_requests, group_changes, matrix, matrix_notes, ChangeGroup, ChangeKind,
     Flow, FlowChange, FlowOutcome, Matrix, MatrixNote, MatrixRow, StreamDiff,
@@ -23,8 +25,8 @@ pub(crate) use reuse::Spare;
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
     authz::InScope, client_egress_cached, client_tls_for_endpoint, outbound_bypass,
-    resolve_destination, sidecar_for, AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision, Destination,
-    EgressCache, HttpFacts, MergedPeerAuthentication, PeerAuthenticationIndex, PodIps,
+    resolve_destination, sidecar_for, AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision,
+    Destination, EgressCache, HttpFacts, MergedPeerAuthentication, PeerAuthenticationIndex, PodIps,
     RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
@@ -127,7 +129,7 @@ pub struct Analyzer<'a> {
     /// What naming a denial's cause looks up.
     denials: DenialIndex<'a>,
     /// Per workload (same index): its mTLS principal and that principal's parts, written once.
-    principals: Vec<OnceLock<(String, SpiffeId)>>,
+    principals: Vec<OnceLock<(String, CallerIdentity)>>,
     /// Per workload (same index): the principals its enforced ALLOW policies name, which every
     /// denial without a matched rule missed.
     allow_principals: Vec<OnceLock<Vec<NamedPrincipal>>>,
@@ -303,7 +305,7 @@ impl<'a> Analyzer<'a> {
             .from_index
             .or_else(|| self.index_of(&from.meta.namespace, &from.meta.name));
         // The caller's principal's parts, when a cache holds them (for the denial's cause).
-        let mut caller_id: Option<&SpiffeId> = None;
+        let mut caller_id: Option<&CallerIdentity> = None;
         p.reset(spare);
         self.step(p, || TraceStep {
             step: "destination",
@@ -620,13 +622,19 @@ impl<'a> Analyzer<'a> {
             (ClientTlsMode::IstioMutual, Some(_)) => {
                 let choice = client_mode.as_ref().expect("sidecar client");
                 let td = &res.mesh_config.trust_domain;
-                let server_id = match hints.endpoint {
-                    Some(e) => Cow::Borrowed(e.server_id),
-                    None => Cow::Owned(
-                        SpiffeId::new(td, &ep.namespace, &ep.service_account).to_string(),
-                    ),
+                let expected =
+                    |server_id: &str| choice.expected_sans.iter().any(|s| s == server_id);
+                let server_expected = match (hints.client_tls, hints.endpoint) {
+                    // The slot's choice is this flow's, towards this endpoint.
+                    (Some(slot), Some(e)) => {
+                        *slot.server_expected.get_or_init(|| expected(e.server_id))
+                    }
+                    (None, Some(e)) => expected(e.server_id),
+                    (_, None) => {
+                        expected(&SpiffeId::new(td, &ep.namespace, &ep.service_account).to_string())
+                    }
                 };
-                if !choice.expected_sans.iter().any(|s| *s == *server_id) {
+                if !server_expected {
                     fail(
                         p,
                         http,
@@ -642,7 +650,7 @@ impl<'a> Analyzer<'a> {
                     Some(i) => {
                         let (principal, id) = self.principals[i].get_or_init(|| {
                             let id = id();
-                            (id.principal(), id)
+                            (id.principal(), CallerIdentity::new(&self.denials, id))
                         });
                         (Some(spare.text(principal)), Some(id))
                     }
@@ -729,11 +737,12 @@ impl<'a> Analyzer<'a> {
                                         NamedPrincipal::parse_all(
                                             &self.denials,
                                             principals_of(
-                                            self.authz
-                                                .enforced_allow_policies(res, ep_workload)
-                                                .into_iter()
-                                                .map(|i| &policies[i]),
-                                        ))
+                                                self.authz
+                                                    .enforced_allow_policies(res, ep_workload)
+                                                    .into_iter()
+                                                    .map(|i| &policies[i]),
+                                            ),
+                                        )
                                     })
                                     .as_slice(),
                             )
@@ -996,6 +1005,9 @@ pub(crate) struct ClientTlsSlot {
     pub choice: OnceLock<ClientTlsChoice>,
     /// The SNI it sends for the destination's request (when it sends TLS).
     pub sni: OnceLock<Option<String>>,
+    /// Whether the endpoint's identity ([`EndpointHints::server_id`]) is among the choice's
+    /// expected SANs (ISTIO_MUTUAL).
+    pub server_expected: OnceLock<bool>,
 }
 
 /// What a matrix computes once for many flows and hands to [`Analyzer::predict_to`]; each

@@ -673,10 +673,9 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
         // error and its location are exact. Reading the text again cost a tenth of a
         // 1 000-workload matrix (callgrind, `docs/performance.md`).
         Some(doc) if use_doc_text && src.exact_text && src.prefix.0.is_empty() => {
-            let from_value: Result<T, serde_yaml::Error> =
-                serde_ignored::deserialize(value, |p| {
-                    ignored.push(FieldPath::parse(&p.to_string()))
-                });
+            let from_value: Result<T, serde_yaml::Error> = serde_ignored::deserialize(value, |p| {
+                ignored.push(FieldPath::parse(&p.to_string()))
+            });
             if let Ok(typed) = from_value {
                 report_ignored(ignored, src, warnings);
                 return Ok(typed);

@@ -119,7 +119,12 @@ mod tests {
 
     #[test]
     fn a_peer_given_later_sees_what_a_peer_given_at_once_sees() {
-        for xff in [None, Some("203.0.113.7"), Some("not an address"), Some("0.0.0.0")] {
+        for xff in [
+            None,
+            Some("203.0.113.7"),
+            Some("not an address"),
+            Some("0.0.0.0"),
+        ] {
             let at_once = with_xff(xff);
             let peer = at_once.source_ip;
             let later = with_xff(xff)
