@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use sim::analysis::{self, Flow, Matrix, MatrixNote};
+use sim::analysis::{self, Flow, FlowOutcome, Matrix, MatrixNote};
 use sim::vocab::join;
 use sim::vocab::Status;
 use sim::{Fault, Resources};
@@ -84,10 +84,20 @@ pub(super) fn matrix(args: MatrixArgs) -> i32 {
             m.retain_targets(|to| glob(p, to));
         }
         let mut progress = Progress::new("matrix", m.len());
-        m.with_flows(
-            move |done| progress.update(done),
-            |flows| write_matrix(&args, &resources, &notes, flows, &filter),
-        )
+        let progress = move |done| progress.update(done);
+        if args.format == MatrixFormat::Json && !args.summary {
+            // The sources and destinations are filtered above; the outcome filter is per row.
+            m.with_rows(progress, |rows| {
+                let keep = |o: &FlowOutcome| filter.keeps_status(o.status);
+                to_stdout(|out| {
+                    super::matrix_json::write_rows(out, rows, m.destinations(), keep, &notes)
+                })
+            })
+        } else {
+            m.with_flows(progress, |flows| {
+                write_matrix(&args, &resources, &notes, flows, &filter)
+            })
+        }
     };
     match written {
         Ok(()) => EXIT_OK,
@@ -107,7 +117,28 @@ fn write_matrix(
     filter: &FlowFilter,
 ) -> Result<(), String> {
     let kept = flows.filter(|f| f.as_ref().map_or(true, |f| filter.keeps(f)));
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    to_stdout(|out| write_kept(args, resources, notes, kept, out))
+}
+
+/// Runs `write` on a buffered stdout and flushes it.
+fn to_stdout(
+    write: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> Result<(), String>,
+) -> Result<(), String> {
+    // A large buffer: a 1 000-workload matrix is 200 MB of JSON.
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    write(&mut out)?;
+    out.flush()
+        .map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
+/// [`write_matrix`] once the filter is applied.
+fn write_kept(
+    args: &MatrixArgs,
+    resources: &Resources,
+    notes: &[MatrixNote],
+    kept: impl Iterator<Item = Result<Flow, String>>,
+    out: &mut impl Write,
+) -> Result<(), String> {
     let io = |e: std::io::Error| format!("cannot write to stdout: {e}");
     if args.summary {
         let mut counter = SummaryCounter::default();
@@ -124,18 +155,18 @@ fn write_matrix(
             _ => summary_table(&rows, total),
         };
         out.write_all(text.as_bytes()).map_err(io)?;
-        return out.flush().map_err(io);
+        return Ok(());
     }
     match args.format {
-        MatrixFormat::Table => table(&mut out, kept, notes)?,
-        MatrixFormat::Json => json(&mut out, kept, notes)?,
+        MatrixFormat::Table => table(out, kept, notes)?,
+        MatrixFormat::Json => json(out, kept, notes)?,
         MatrixFormat::Csv | MatrixFormat::Dot | MatrixFormat::Svg => {
             // Neither format has room for prose; the notes go to stderr so they are not silent.
             for n in notes {
                 eprintln!("meshsim matrix: note: {}: {}", n.subject, n.note);
             }
             match args.format {
-                MatrixFormat::Csv => csv(&mut out, kept)?,
+                MatrixFormat::Csv => csv(out, kept)?,
                 format => {
                     // A drawing needs every flow at once.
                     let flows: Vec<Flow> = kept.collect::<Result<_, _>>()?;
@@ -149,7 +180,7 @@ fn write_matrix(
             }
         }
     }
-    out.flush().map_err(io)
+    Ok(())
 }
 
 /// `serde_json::to_string_pretty` of `value`, with a final line break.

@@ -34,11 +34,16 @@ impl FlowFilter {
     pub(super) fn keeps(&self, flow: &Flow) -> bool {
         self.from.as_deref().is_none_or(|p| glob(p, &flow.from))
             && self.to.as_deref().is_none_or(|p| glob(p, &flow.to))
-            && match self.only {
-                None => true,
-                Some(Only::Allowed) => flow.status.is_success(),
-                Some(Only::Denied) => !flow.status.is_success(),
-            }
+            && self.keeps_status(flow.status)
+    }
+
+    /// Whether a flow with `status` passes `only`.
+    pub(super) fn keeps_status(&self, status: Status) -> bool {
+        match self.only {
+            None => true,
+            Some(Only::Allowed) => status.is_success(),
+            Some(Only::Denied) => !status.is_success(),
+        }
     }
 }
 

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use sim::model::{load_sources, load_sources_each, parse_object, LoadError, LoadOptions};
 use sim::model::{Origin, Resources};
 use sim::Fault;
@@ -209,10 +211,18 @@ fn manifests_under(
 ) -> Result<(Vec<Read>, Vec<InputError>), InputError> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    for file in tree.files(dir, is_manifest)? {
-        let classified = tree
-            .read(&file)
-            .and_then(|text| Ok((super::classify(&file, &text)?, text)));
+    // Read and classified on every core, then taken in order (the first error first).
+    let classified: Vec<_> = tree
+        .files(dir, is_manifest)?
+        .into_par_iter()
+        .map(|file| {
+            let kind = tree
+                .read(&file)
+                .and_then(|text| Ok((super::classify(&file, &text)?, text)));
+            (file, kind)
+        })
+        .collect();
+    for (file, classified) in classified {
         match classified {
             Ok((super::FileKind::Manifest, text)) => out.push((file, text)),
             Ok((super::FileKind::Scenario, _)) => {}

@@ -18,6 +18,9 @@ pub struct DenialIndex<'a> {
     policies: HashMap<(&'a str, &'a str), Vec<usize>>,
     /// The `app` of every workload running as a service account, by (namespace, account).
     account_apps: HashMap<(&'a str, &'a str), Vec<&'a str>>,
+    /// A number for each namespace of a workload: a denied flow compares its caller's
+    /// namespace with every missed principal's, and numbers compare without reading strings.
+    namespaces: HashMap<&'a str, u32>,
 }
 
 /// A workload's app: its `app` label, else its name.
@@ -36,16 +39,45 @@ impl<'a> DenialIndex<'a> {
                 .push(i);
         }
         let mut account_apps: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+        let mut namespaces: HashMap<&str, u32> = HashMap::new();
         for w in &res.workloads {
             account_apps
                 .entry((w.meta.namespace.as_str(), w.service_account.as_str()))
                 .or_default()
                 .push(app(w));
+            let next = u32::try_from(namespaces.len()).unwrap_or(u32::MAX);
+            namespaces.entry(w.meta.namespace.as_str()).or_insert(next);
         }
         DenialIndex {
             res,
             policies,
             account_apps,
+            namespaces,
+        }
+    }
+
+    /// The number of `namespace` when a workload runs in it.
+    fn namespace_number(&self, namespace: &str) -> Option<u32> {
+        self.namespaces.get(namespace).copied()
+    }
+}
+
+/// A caller's mTLS identity as the cause of a denial reads it: its SPIFFE parts, and its
+/// namespace's number in the [`DenialIndex`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CallerIdentity {
+    /// Trust domain, namespace and service account.
+    pub id: SpiffeId,
+    /// [`DenialIndex`]'s number of the namespace.
+    namespace: Option<u32>,
+}
+
+impl CallerIdentity {
+    /// `id`, with its namespace's number in `index`.
+    pub(crate) fn new(index: &DenialIndex<'_>, id: SpiffeId) -> CallerIdentity {
+        CallerIdentity {
+            namespace: index.namespace_number(&id.namespace),
+            id,
         }
     }
 }
@@ -89,9 +121,10 @@ pub fn denial_code(
             custom_provider_error: decision.custom_provider_error.is_some(),
             identity_miss: || identity_miss(decision),
             missed_allow_principals: || {
-                Cow::Owned(NamedPrincipal::parse_all(missed_allow_principals(
-                    index, decision,
-                )))
+                Cow::Owned(NamedPrincipal::parse_all(
+                    index,
+                    missed_allow_principals(index, decision),
+                ))
             },
         },
     )
@@ -105,16 +138,41 @@ pub(crate) struct NamedPrincipal {
     pub named: String,
     /// Its trust domain, namespace and service account (`None` for a pattern or a malformed one).
     pub id: Option<SpiffeId>,
+    /// The distinct apps of the workloads running as its namespace and service account,
+    /// sorted: looked up once instead of for every caller it is compared with.
+    pub account_apps: Vec<String>,
+    /// [`DenialIndex`]'s number of its namespace.
+    namespace: Option<u32>,
 }
 
 impl NamedPrincipal {
-    /// Each of `named`, parsed.
-    pub(crate) fn parse_all(named: Vec<String>) -> Vec<NamedPrincipal> {
+    /// Each of `named`, parsed, with its account's apps from `index`.
+    pub(crate) fn parse_all(index: &DenialIndex<'_>, named: Vec<String>) -> Vec<NamedPrincipal> {
         named
             .into_iter()
-            .map(|named| NamedPrincipal {
-                id: SpiffeId::from_principal(&named).ok(),
-                named,
+            .map(|named| {
+                let id = SpiffeId::from_principal(&named).ok();
+                let mut account_apps: Vec<String> = id
+                    .as_ref()
+                    .and_then(|p| {
+                        index
+                            .account_apps
+                            .get(&(p.namespace.as_str(), p.service_account.as_str()))
+                    })
+                    .into_iter()
+                    .flatten()
+                    .map(|a| a.to_string())
+                    .collect();
+                account_apps.sort();
+                account_apps.dedup();
+                NamedPrincipal {
+                    namespace: id
+                        .as_ref()
+                        .and_then(|p| index.namespace_number(&p.namespace)),
+                    named,
+                    id,
+                    account_apps,
+                }
             })
             .collect()
     }
@@ -138,7 +196,7 @@ pub(crate) fn denial_code_of<'p>(
     index: &DenialIndex<'_>,
     caller: &Workload,
     principal: Option<&str>,
-    caller_id: Option<&SpiffeId>,
+    caller_id: Option<&CallerIdentity>,
     denial: Denial<impl FnOnce() -> bool, impl FnOnce() -> Cow<'p, [NamedPrincipal]>>,
 ) -> FindingCode {
     match denial.matched {
@@ -162,7 +220,7 @@ pub(crate) fn denial_code_of<'p>(
         Some(id) => id,
         None => match SpiffeId::from_principal(principal) {
             Ok(id) => {
-                parsed = id;
+                parsed = CallerIdentity::new(index, id);
                 &parsed
             }
             Err(_) => return FindingCode::NoAllowPolicyMatched,
@@ -210,8 +268,8 @@ pub fn principal_mistake(
     principal_mistake_among(
         index,
         caller,
-        &SpiffeId::from_principal(principal).ok()?,
-        &NamedPrincipal::parse_all(missed_allow_principals(index, decision)),
+        &CallerIdentity::new(index, SpiffeId::from_principal(principal).ok()?),
+        &NamedPrincipal::parse_all(index, missed_allow_principals(index, decision)),
     )
 }
 
@@ -219,19 +277,29 @@ pub fn principal_mistake(
 fn principal_mistake_among(
     index: &DenialIndex<'_>,
     caller: &Workload,
-    caller_id: &SpiffeId,
+    caller_id: &CallerIdentity,
     missed: &[NamedPrincipal],
 ) -> Option<PrincipalMistake> {
     let res = index.res;
     let td = &res.mesh_config.trust_domain;
     let known_td =
         |t: &str| TrustDomains::new(td, &res.mesh_config.trust_domain_aliases).contains(t);
-    let caller_app = app(caller);
-    for NamedPrincipal { named, id } in missed {
+    let CallerIdentity {
+        id: caller_id,
+        namespace: caller_namespace,
+    } = caller_id;
+    for NamedPrincipal {
+        named,
+        id,
+        account_apps,
+        namespace,
+    } in missed
+    {
         let Some(p) = id else {
             continue;
         };
-        if p.namespace != caller_id.namespace {
+        // Different numbers are different namespaces; equal ones are checked as text.
+        if namespace != caller_namespace || p.namespace != caller_id.namespace {
             continue;
         }
         if p.service_account == caller_id.service_account && !known_td(&p.trust_domain) {
@@ -245,10 +313,7 @@ fn principal_mistake_among(
         {
             continue;
         }
-        let others_use_it = index
-            .account_apps
-            .get(&(p.namespace.as_str(), p.service_account.as_str()))
-            .is_some_and(|apps| apps.iter().any(|a| *a != caller_app));
+        let others_use_it = account_apps.iter().any(|a| a != app(caller));
         if !others_use_it {
             return Some(PrincipalMistake::ServiceAccount {
                 named: named.clone(),

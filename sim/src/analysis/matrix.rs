@@ -11,8 +11,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::{
-    request_facts, Analyzer, ClientTlsClass, ClientTlsSlot, EndpointHints, FlowHints, Resolved,
-    WireShape,
+    request_facts, Analyzer, ClientTlsClass, ClientTlsSlot, EndpointHints, FlowHints, Prediction,
+    Resolved, Spare, WireShape,
 };
 use crate::model::{Resources, Service, Workload, WorkloadRole};
 use crate::policy::RequestFacts;
@@ -37,6 +37,75 @@ pub struct Flow {
     /// Failure-mode codes explaining the outcome (from the configuration analysis).
     pub codes: Vec<FindingCode>,
 }
+
+/// What one flow saw, without its source's and destination's names: the fields of [`Flow`]
+/// the prediction gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowOutcome {
+    /// Status as the client sees it.
+    pub status: Status,
+    /// Whether the hop used mutual TLS.
+    pub mtls: bool,
+    /// Envoy response flags.
+    pub response_flags: Vec<ResponseFlag>,
+    /// The BoringSSL reason of a failed handshake.
+    pub tls_error: Option<String>,
+    /// Failure-mode codes explaining the outcome (from the configuration analysis).
+    pub codes: Vec<FindingCode>,
+}
+
+impl FlowOutcome {
+    /// The outcome `p` predicts.
+    fn of(p: &Prediction) -> FlowOutcome {
+        FlowOutcome {
+            status: p.status,
+            mtls: p.mtls,
+            response_flags: p.response_flags.clone(),
+            tls_error: p.tls_error.clone(),
+            codes: p.codes.clone(),
+        }
+    }
+
+    /// Whether `p` predicts this outcome.
+    fn is(&self, p: &Prediction) -> bool {
+        self.status == p.status
+            && self.mtls == p.mtls
+            && self.response_flags == p.response_flags
+            && self.tls_error == p.tls_error
+            && self.codes == p.codes
+    }
+
+    /// The flow from `from` (`NS/WORKLOAD`) to `to` (`SVC.NS:PORT`) with this outcome.
+    pub fn flow(&self, from: &str, to: &str) -> Flow {
+        Flow {
+            from: from.to_string(),
+            to: to.to_string(),
+            status: self.status,
+            mtls: self.mtls,
+            response_flags: self.response_flags.clone(),
+            tls_error: self.tls_error.clone(),
+            codes: self.codes.clone(),
+        }
+    }
+}
+
+/// The flows of one source, in destination order ([`Matrix::destinations`]). A row's flows
+/// share a few distinct outcomes, kept once each, so a writer formats each outcome once per
+/// row rather than once per flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatrixRow<'m> {
+    /// The source, `NS/WORKLOAD`.
+    pub from: &'m str,
+    /// The distinct outcomes of the row's flows.
+    pub outcomes: Vec<FlowOutcome>,
+    /// Per destination, in order: the index of its flow's outcome in `outcomes`.
+    pub cells: Vec<usize>,
+}
+
+/// How many of a row's latest outcomes a new flow's outcome is compared with before it is
+/// kept as a new one: rows have a few distinct outcomes, and a bound keeps a row with many
+/// linear (an outcome kept twice is still correct).
+const OUTCOMES_COMPARED: usize = 16;
 
 /// Why the matrix leaves a workload or a Service out, so a real cluster dump shows no flow
 /// meshsim cannot answer faithfully, and never silently.
@@ -270,6 +339,8 @@ impl<'a> Matrix<'a> {
                                 ep.target_port,
                                 res.mesh_config.path_normalization,
                             )
+                            // No caller yet: each flow gives its own (`with_peer`).
+                            .from_peer(None, None)
                         });
                 let endpoint = dest
                     .and_then(|d| d.endpoints.first())
@@ -330,36 +401,53 @@ impl<'a> Matrix<'a> {
         self.len() == 0
     }
 
+    /// The destinations (`SVC.NS:PORT`), in the order of each row's cells.
+    pub fn destinations(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.targets.iter().map(|t| t.label.as_str())
+    }
+
     /// The flows of one source, in destination order; `client_tls` holds its class's choices.
-    fn row(&self, source: &Source, client_tls: &[ClientTlsSlot]) -> Result<Vec<Flow>, String> {
+    fn row<'m>(
+        &'m self,
+        source: &'m Source,
+        client_tls: &[ClientTlsSlot],
+    ) -> Result<MatrixRow<'m>, String> {
         let from = &self.analyzer.res.workloads[source.workload];
-        self.targets
-            .iter()
-            .zip(client_tls)
-            .map(|(t, tls)| {
-                let dest = t.resolved.as_ref().as_ref().map_err(Clone::clone)?;
-                let hints = FlowHints {
-                    client_tls: Some(tls),
-                    facts: t.facts.as_ref(),
-                    shape: t.shape,
-                    from_index: Some(source.workload),
-                    endpoint: t.endpoint.as_ref().map(|(index, server_id)| EndpointHints {
-                        index: *index,
-                        server_id,
-                    }),
-                };
-                let p = self.analyzer.predict_to(from, dest, &t.request, hints)?;
-                Ok(Flow {
-                    from: source.label.clone(),
-                    to: t.label.clone(),
-                    status: p.status,
-                    mtls: p.mtls,
-                    response_flags: p.response_flags,
-                    tls_error: p.tls_error,
-                    codes: p.codes,
-                })
-            })
-            .collect()
+        let mut row = MatrixRow {
+            from: &source.label,
+            outcomes: Vec::new(),
+            cells: Vec::with_capacity(self.targets.len()),
+        };
+        // One prediction for the whole row: a flow allocates nothing.
+        let (mut p, mut spare) = (Prediction::fresh(), Spare::default());
+        for (t, tls) in self.targets.iter().zip(client_tls) {
+            let dest = t.resolved.as_ref().as_ref().map_err(Clone::clone)?;
+            let hints = FlowHints {
+                client_tls: Some(tls),
+                facts: t.facts.as_ref(),
+                shape: t.shape,
+                from_index: Some(source.workload),
+                endpoint: t.endpoint.as_ref().map(|(index, server_id)| EndpointHints {
+                    index: *index,
+                    server_id,
+                }),
+            };
+            self.analyzer
+                .predict_into(&mut p, &mut spare, from, dest, &t.request, hints)?;
+            let seen = row.outcomes.len();
+            let same = row.outcomes[seen.saturating_sub(OUTCOMES_COMPARED)..]
+                .iter()
+                .rposition(|o| o.is(&p));
+            let cell = match same {
+                Some(i) => seen.saturating_sub(OUTCOMES_COMPARED) + i,
+                None => {
+                    row.outcomes.push(FlowOutcome::of(&p));
+                    seen
+                }
+            };
+            row.cells.push(cell);
+        }
+        Ok(row)
     }
 
     /// The rows of each batch of sources, in matrix order, computed on every core.
@@ -370,7 +458,7 @@ impl<'a> Matrix<'a> {
     fn batches<'m>(
         &'m self,
         mut progress: impl FnMut(u64) + 'm,
-    ) -> impl Iterator<Item = Vec<Result<Vec<Flow>, String>>> + 'm {
+    ) -> impl Iterator<Item = Vec<Result<MatrixRow<'m>, String>>> + 'm {
         let rows_per_batch = (FLOWS_PER_BATCH / self.targets.len().max(1)).max(1);
         let mut done = 0u64;
         let mut client_tls: HashMap<usize, ClientTlsRow> = HashMap::new();
@@ -396,23 +484,51 @@ impl<'a> Matrix<'a> {
         })
     }
 
+    /// Every row in matrix order (by source). `progress` hears how many flows are done after
+    /// each batch. The first error ends the iteration.
+    pub fn rows<'m>(
+        &'m self,
+        progress: impl FnMut(u64) + 'm,
+    ) -> impl Iterator<Item = Result<MatrixRow<'m>, String>> + 'm {
+        in_order(self.batches(progress))
+    }
+
     /// Every flow in matrix order (by source, then destination). `progress` hears how many
     /// flows are done after each batch. The first error ends the iteration.
     pub fn flows<'m>(
         &'m self,
         progress: impl FnMut(u64) + 'm,
     ) -> impl Iterator<Item = Result<Flow, String>> + 'm {
-        in_order(self.batches(progress))
+        self.flows_of(self.rows(progress))
     }
 
-    /// Hands `consume` every flow in matrix order, as [`Matrix::flows`] does, while the next
+    /// The flows of `rows`, one [`Flow`] per cell.
+    fn flows_of<'m, I>(&'m self, rows: I) -> impl Iterator<Item = Result<Flow, String>> + use<'m, I>
+    where
+        I: Iterator<Item = Result<MatrixRow<'m>, String>>,
+    {
+        rows.flat_map(move |row| {
+            let flows: Vec<Result<Flow, String>> = match row {
+                Ok(row) => row
+                    .cells
+                    .iter()
+                    .zip(self.destinations())
+                    .map(|(&o, to)| Ok(row.outcomes[o].flow(row.from, to)))
+                    .collect(),
+                Err(e) => vec![Err(e)],
+            };
+            flows
+        })
+    }
+
+    /// Hands `consume` every row in matrix order, as [`Matrix::rows`] does, while the next
     /// batch is computed: a producer thread computes batches (on every core) one ahead of
     /// `consume`, so writing the output overlaps computing it. If `consume` stops early, the
     /// producer stops after its current batch.
-    pub fn with_flows<R>(
-        &self,
-        progress: impl FnMut(u64) + Send,
-        consume: impl FnOnce(&mut dyn Iterator<Item = Result<Flow, String>>) -> R,
+    pub fn with_rows<'m, R>(
+        &'m self,
+        progress: impl FnMut(u64) + Send + 'm,
+        consume: impl FnOnce(&mut dyn Iterator<Item = Result<MatrixRow<'m>, String>>) -> R,
     ) -> R {
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
@@ -423,29 +539,33 @@ impl<'a> Matrix<'a> {
                     }
                 }
             });
-            let mut flows = in_order(rx.into_iter());
-            consume(&mut flows)
+            let mut rows = in_order(rx.into_iter());
+            consume(&mut rows)
         })
+    }
+
+    /// Hands `consume` every flow in matrix order, as [`Matrix::flows`] does, computed ahead
+    /// as [`Matrix::with_rows`] does.
+    pub fn with_flows<'m, R>(
+        &'m self,
+        progress: impl FnMut(u64) + Send + 'm,
+        consume: impl FnOnce(&mut dyn Iterator<Item = Result<Flow, String>>) -> R,
+    ) -> R {
+        self.with_rows(progress, |rows| consume(&mut self.flows_of(rows)))
     }
 }
 
-/// The flows of batches of rows, in order, ending after the first error.
-fn in_order(
-    batches: impl Iterator<Item = Vec<Result<Vec<Flow>, String>>>,
-) -> impl Iterator<Item = Result<Flow, String>> {
-    batches
-        .flatten()
-        .flat_map(|row| match row {
-            Ok(flows) => flows.into_iter().map(Ok).collect::<Vec<_>>(),
-            Err(e) => vec![Err(e)],
+/// The rows of batches, in order, ending after the first error.
+fn in_order<'m>(
+    batches: impl Iterator<Item = Vec<Result<MatrixRow<'m>, String>>>,
+) -> impl Iterator<Item = Result<MatrixRow<'m>, String>> {
+    batches.flatten().scan(false, |failed, row| {
+        // Stop after the first error.
+        (!*failed).then(|| {
+            *failed = row.is_err();
+            row
         })
-        .scan(false, |failed, flow| {
-            // Stop after the first error.
-            (!*failed).then(|| {
-                *failed = flow.is_err();
-                flow
-            })
-        })
+    })
 }
 
 /// A flow whose outcome differs between two configurations.

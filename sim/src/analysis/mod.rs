@@ -4,6 +4,7 @@
 
 mod authz_cause;
 mod matrix;
+mod reuse;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -12,24 +13,28 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub(crate) use authz_cause::missed_allow_principals;
 pub use authz_cause::{denial_code, principal_mistake, DenialIndex, PrincipalMistake};
-use authz_cause::{denial_code_of, identity_miss, principals_of, Denial, NamedPrincipal};
+use authz_cause::{
+    denial_code_of, identity_miss, principals_of, CallerIdentity, Denial, NamedPrincipal,
+};
 pub use matrix::{
     diff_streams, flow_requests, flow_requests_to, group_changes, matrix, matrix_notes,
-    ChangeGroup, ChangeKind, Flow, FlowChange, Matrix, MatrixNote, StreamDiff,
+    ChangeGroup, ChangeKind, Flow, FlowChange, FlowOutcome, Matrix, MatrixNote, MatrixRow,
+    StreamDiff,
 };
+pub(crate) use reuse::Spare;
 
 use crate::model::{ClientTlsMode, MtlsMode, Resources, Workload};
 use crate::policy::{
-    client_egress_cached, client_tls_for_endpoint, outbound_bypass, resolve_destination,
-    AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision, Destination, EgressCache, HttpFacts,
-    MergedPeerAuthentication, OutsideTls, PeerAuthenticationIndex, PodIps, RequestFacts,
-    RouterHost, ServerRoots,
+    authz::InScope, client_egress_cached, client_tls_for_endpoint, outbound_bypass,
+    resolve_destination, sidecar_for, AuthzIndex, ClientTlsChoice, ClientTlsSource, Decision,
+    Destination, EgressCache, HttpFacts, MergedPeerAuthentication, OutsideTls,
+    PeerAuthenticationIndex, PodIps, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::request::RequestSpec;
 use crate::vocab::boringssl;
 use crate::vocab::details::{
     remote_connection_failure, upstream_reset_before_response_started, CONNECT_REFUSED,
-    DIRECT_RESPONSE, HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM, VIA_UPSTREAM,
+    DIRECT_RESPONSE, HTTP1_CODEC_ERROR, NO_HEALTHY_UPSTREAM,
 };
 use crate::vocab::{
     Egress, FindingCode, HostPort, IstioProtocol, OutboundChain, OutboundListener,
@@ -119,10 +124,13 @@ pub struct Analyzer<'a> {
     ips: Vec<IpAddr>,
     /// Per workload (same index): its effective PeerAuthentication, merged on first use.
     inbound: Vec<OnceLock<MergedPeerAuthentication>>,
+    /// Per workload (same index): the AuthorizationPolicies in scope at its sidecar, found on
+    /// first use.
+    authz_in_scope: Vec<OnceLock<InScope>>,
     /// What naming a denial's cause looks up.
     denials: DenialIndex<'a>,
     /// Per workload (same index): its mTLS principal and that principal's parts, written once.
-    principals: Vec<OnceLock<(String, SpiffeId)>>,
+    principals: Vec<OnceLock<(String, CallerIdentity)>>,
     /// Per workload (same index): the principals its enforced ALLOW policies name, which every
     /// denial without a matched rule missed.
     allow_principals: Vec<OnceLock<Vec<NamedPrincipal>>>,
@@ -132,6 +140,9 @@ pub struct Analyzer<'a> {
     destinations: Mutex<BTreeMap<(String, String), Resolved>>,
     /// Each Sidecar's wildcard HTTP listeners, found once.
     egress: EgressCache,
+    /// Per workload (same index): the Sidecar whose scope it has (its index in
+    /// `res.sidecars`), found on first use.
+    sidecar_scopes: Vec<OnceLock<Option<usize>>>,
 }
 
 impl<'a> Analyzer<'a> {
@@ -158,12 +169,14 @@ impl<'a> Analyzer<'a> {
                 .map(|w| pod_ips.get(&w.meta.namespace, &w.meta.name))
                 .collect(),
             inbound: res.workloads.iter().map(|_| OnceLock::new()).collect(),
+            authz_in_scope: res.workloads.iter().map(|_| OnceLock::new()).collect(),
             pod_ips,
             denials: DenialIndex::new(res),
             allow_principals: res.workloads.iter().map(|_| OnceLock::new()).collect(),
             principals: res.workloads.iter().map(|_| OnceLock::new()).collect(),
             destinations: Mutex::default(),
             egress: EgressCache::default(),
+            sidecar_scopes: res.workloads.iter().map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -232,6 +245,27 @@ impl<'a> Analyzer<'a> {
         self.predict_to(from, dest, req, FlowHints::default())
     }
 
+    /// [`client_egress_cached`] for `from` (at `from_index` in `res.workloads`, when known),
+    /// with its Sidecar scope found once.
+    fn egress_of(
+        &self,
+        from: &Workload,
+        from_index: Option<usize>,
+        dest: &Destination,
+    ) -> (Egress, Vec<Decision>) {
+        let sidecars = &self.res.sidecars;
+        let sidecar = match from_index {
+            Some(i) => self.sidecar_scopes[i]
+                .get_or_init(|| {
+                    let found = sidecar_for(self.res, from)?;
+                    sidecars.iter().position(|s| std::ptr::eq(s, found))
+                })
+                .map(|s| &sidecars[s]),
+            None => sidecar_for(self.res, from),
+        };
+        client_egress_cached(self.res, from, sidecar, dest, &self.egress)
+    }
+
     /// Adds the trace step `step()` builds, when this analyzer keeps a trace.
     fn step(&self, p: &mut Prediction, step: impl FnOnce() -> TraceStep) {
         if self.trace {
@@ -250,27 +284,31 @@ impl<'a> Analyzer<'a> {
         req: &RequestSpec,
         hints: FlowHints<'_>,
     ) -> Result<Prediction, String> {
+        let mut p = Prediction::fresh();
+        self.predict_into(&mut p, &mut Spare::default(), from, dest, req, hints)?;
+        Ok(p)
+    }
+
+    /// [`Analyzer::predict_to`] into `p`, whose buffers (and the strings in `spare`) are
+    /// reused: a matrix predicts each row's flows into one [`Prediction`], so a flow allocates
+    /// nothing. Whatever `p` held before is replaced.
+    pub(crate) fn predict_into(
+        &self,
+        p: &mut Prediction,
+        spare: &mut Spare,
+        from: &Workload,
+        dest: &Destination,
+        req: &RequestSpec,
+        hints: FlowHints<'_>,
+    ) -> Result<(), String> {
         let res = self.res;
         let from_index = hints
             .from_index
             .or_else(|| self.index_of(&from.meta.namespace, &from.meta.name));
         // The caller's principal's parts, when a cache holds them (for the denial's cause).
-        let mut caller_id: Option<&SpiffeId> = None;
-        let mut p = Prediction {
-            status: Status::Http(200),
-            response_flags: Vec::new(),
-            details: VIA_UPSTREAM.into(),
-            mtls: false,
-            tls_error: None,
-            peer_principal: None,
-            codes: Vec::new(),
-            client_tls: None,
-            server_roots: None,
-            server_mode: None,
-            sni: None,
-            trace: Vec::new(),
-        };
-        self.step(&mut p, || TraceStep {
+        let mut caller_id: Option<&CallerIdentity> = None;
+        p.reset(spare);
+        self.step(p, || TraceStep {
             step: "destination",
             summary: format!(
                 "{} port {} has {} ready endpoint(s)",
@@ -292,7 +330,7 @@ impl<'a> Analyzer<'a> {
             .shape
             .unwrap_or_else(|| WireShape::of(req, &dest.port));
         let port_protocol = PortProtocol::from(istio_protocol);
-        self.step(&mut p, || TraceStep {
+        self.step(p, || TraceStep {
             step: "source-sidecar",
             summary: if from.role == crate::model::WorkloadRole::Gateway {
                 format!(
@@ -311,21 +349,21 @@ impl<'a> Analyzer<'a> {
         });
         let Some(ep) = dest.endpoints.first() else {
             let captured = src_sidecar && outbound_bypass(res, from, dest, None).is_none();
-            let egress = captured.then(|| client_egress_cached(res, from, dest, &self.egress).0);
+            let egress = captured.then(|| self.egress_of(from, from_index, dest).0);
             let chain = egress.map(|e| OutboundChain::select_with(istio_protocol, sniffed_http, e));
             if let (Some(egress), Some(chain)) = (egress, chain) {
                 if chain.is_black_hole() {
                     // REGISTRY_ONLY never reaches the cluster: the same answer with or without
                     // endpoints.
-                    black_hole(&mut p, chain, egress);
-                    return Ok(p);
+                    black_hole(p, chain, egress);
+                    return Ok(());
                 }
                 if chain.is_passthrough() {
                     // PassthroughCluster dials the ClusterIP itself, and kube-proxy refuses a
                     // Service without endpoints: one connect attempt (the `allow_any` route has
                     // no retry policy), `UF`.
                     fail(
-                        &mut p,
+                        p,
                         chain.is_http(),
                         &[UF],
                         None,
@@ -335,19 +373,19 @@ impl<'a> Analyzer<'a> {
                     if egress.listener != OutboundListener::Service {
                         p.codes.push(FindingCode::OutsideSidecarEgressScope);
                     }
-                    return Ok(p);
+                    return Ok(());
                 }
             }
             if captured {
                 p.status = Status::Http(503);
                 p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
-                p.details = NO_HEALTHY_UPSTREAM.into();
+                p.set_details(NO_HEALTHY_UPSTREAM);
             } else {
                 p.status = Status::Refused;
-                p.details = String::new();
+                p.details.clear();
             }
             p.codes.push(FindingCode::NoHealthyUpstream);
-            return Ok(p);
+            return Ok(());
         };
         // A server outside the mesh (a ServiceEntry endpoint) is no workload: it has no sidecar,
         // no PeerAuthentication and no authorization.
@@ -367,7 +405,7 @@ impl<'a> Analyzer<'a> {
         let captured = src_sidecar && outbound_bypass(res, from, dest, Some(ep)).is_none();
         // The client's Sidecar scope: the listener the connection meets, and the policy.
         let (egress, scope_decisions) = if captured {
-            client_egress_cached(res, from, dest, &self.egress)
+            self.egress_of(from, from_index, dest)
         } else {
             (Egress::default(), Vec::new())
         };
@@ -375,7 +413,7 @@ impl<'a> Analyzer<'a> {
         let chain =
             captured.then(|| OutboundChain::select_with(istio_protocol, sniffed_http, egress));
         if let Some(chain) = chain {
-            self.step(&mut p, || {
+            self.step(p, || {
                 let mut step =
                     outbound_listener_step(dest, istio_protocol, protocol, sniffed_http, chain);
                 step.decisions.extend(scope_decisions);
@@ -389,15 +427,15 @@ impl<'a> Analyzer<'a> {
             // codec answers 400 itself and nothing leaves the pod.
             p.status = Status::Http(400);
             p.response_flags = vec![ResponseFlag::DownstreamProtocolError];
-            p.details = HTTP1_CODEC_ERROR.into();
-            return Ok(p);
+            p.set_details(HTTP1_CODEC_ERROR);
+            return Ok(());
         }
         if let Some(hole) = chain.filter(|c| c.is_black_hole()) {
-            black_hole(&mut p, hole, egress);
-            return Ok(p);
+            black_hole(p, hole, egress);
+            return Ok(());
         }
         let client_mode = if chain.is_some_and(OutboundChain::is_passthrough) {
-            self.step(&mut p, || TraceStep {
+            self.step(p, || TraceStep {
                 step: "outbound-tls",
                 summary: format!("client sends DISABLE ({PASSTHROUGH_CLUSTER} has no TLS)"),
                 decisions: vec![Decision::default(
@@ -417,7 +455,7 @@ impl<'a> Analyzer<'a> {
                 ),
                 None => Cow::Owned(client_tls_for_endpoint(res, from, dest, ep)),
             };
-            self.step(&mut p, || TraceStep {
+            self.step(p, || TraceStep {
                 step: "outbound-tls",
                 summary: if choice.through_sidecar() {
                     format!(
@@ -447,7 +485,7 @@ impl<'a> Analyzer<'a> {
             let merged =
                 self.inbound[ep_index].get_or_init(|| self.peer_authn.effective(res, ep_workload));
             let mode = merged.mode_for_port(u32::from(ep.target_port));
-            self.step(&mut p, || TraceStep {
+            self.step(p, || TraceStep {
                 step: "inbound-mtls",
                 summary: format!(
                     "{}/{} accepts {} on target port {}",
@@ -460,7 +498,7 @@ impl<'a> Analyzer<'a> {
             });
             Some(mode)
         } else {
-            self.step(&mut p, || TraceStep {
+            self.step(p, || TraceStep {
                 step: "inbound-mtls",
                 summary: if let Some(outside) = &ep.external {
                     format!(
@@ -511,7 +549,9 @@ impl<'a> Analyzer<'a> {
             };
             p.sni = match hints.client_tls {
                 // The cached choice is this flow's: so is its SNI towards this destination.
-                Some(slot) if client_mode.is_some() => slot.sni.get_or_init(sni).clone(),
+                Some(slot) if client_mode.is_some() => {
+                    slot.sni.get_or_init(sni).as_deref().map(|s| spare.text(s))
+                }
                 _ => sni(),
             };
         }
@@ -522,29 +562,23 @@ impl<'a> Analyzer<'a> {
                 // PassthroughCluster's plaintext into STRICT: the HCM's upstream is reset, a
                 // tcp_proxy client's connection closed.
                 if http {
-                    fail(
-                        &mut p,
-                        http,
-                        &[UC],
-                        None,
-                        FindingCode::OutsideSidecarEgressScope,
-                    );
+                    fail(p, http, &[UC], None, FindingCode::OutsideSidecarEgressScope);
                     p.details = upstream_reset_before_response_started("connection termination");
                 } else {
                     p.status = Status::Reset;
-                    p.details = String::new();
+                    p.details.clear();
                     p.codes.push(FindingCode::OutsideSidecarEgressScope);
                 }
-                return Ok(p);
+                return Ok(());
             }
             (ClientTlsMode::Disable, Some(MtlsMode::Strict))
                 if chain == Some(OutboundChain::Passthrough) =>
             {
                 // Plaintext into STRICT through tcp_proxy: the listener closes the connection.
                 p.status = Status::Reset;
-                p.details = String::new();
+                p.details.clear();
                 p.codes.push(FindingCode::PlaintextToStrict);
-                return Ok(p);
+                return Ok(());
             }
             (ClientTlsMode::Disable, Some(MtlsMode::Strict)) => {
                 if let Some(choice) = &client_mode {
@@ -556,7 +590,7 @@ impl<'a> Analyzer<'a> {
                         | ClientTlsSource::MeshExternal => FindingCode::AutoMtlsPlaintextToStrict,
                         _ => FindingCode::DestinationRuleTlsDisable,
                     };
-                    fail(&mut p, http, &[UC], None, code);
+                    fail(p, http, &[UC], None, code);
                     // The router's reset; tcp_proxy just closes the client's connection.
                     p.details = if http {
                         upstream_reset_before_response_started("connection termination")
@@ -565,25 +599,25 @@ impl<'a> Analyzer<'a> {
                     };
                 } else {
                     p.status = Status::Reset;
-                    p.details = String::new();
+                    p.details.clear();
                     p.codes.push(FindingCode::PlaintextToStrict);
                 }
-                return Ok(p);
+                return Ok(());
             }
             (ClientTlsMode::Disable, _) => {}
             (ClientTlsMode::Simple | ClientTlsMode::Mutual, Some(MtlsMode::Strict)) => {
                 let choice = client_mode.as_ref().expect("sidecar client");
                 let (reason, code) = user_tls_against_strict(res, choice, dest, ep, req);
-                fail(&mut p, http, &[UF, URX], Some(reason), code);
-                return Ok(p);
+                fail(p, http, &[UF, URX], Some(reason), code);
+                return Ok(());
             }
             (_, None) if ep.external.as_ref().map(|o| o.tls) == Some(OutsideTls::Terminates) => {
                 // TLS originated to a server outside the mesh that speaks TLS: the client
                 // verifies its certificate; once that passes the server asks for none.
                 let choice = client_mode.as_ref().expect("sidecar client");
                 if let Some((reason, code)) = tls_to_outside_server(choice, dest, req) {
-                    fail(&mut p, http, &[UF, URX], Some(reason), code);
-                    return Ok(p);
+                    fail(p, http, &[UF, URX], Some(reason), code);
+                    return Ok(());
                 }
             }
             (ClientTlsMode::IstioMutual, None | Some(MtlsMode::Disable))
@@ -604,27 +638,33 @@ impl<'a> Analyzer<'a> {
                 } else {
                     FindingCode::MtlsToDisabledServer
                 };
-                fail(&mut p, http, &[UF, URX], reason, code);
-                return Ok(p);
+                fail(p, http, &[UF, URX], reason, code);
+                return Ok(());
             }
             (ClientTlsMode::IstioMutual, Some(_)) => {
                 let choice = client_mode.as_ref().expect("sidecar client");
                 let td = &res.mesh_config.trust_domain;
-                let server_id = match hints.endpoint {
-                    Some(e) => Cow::Borrowed(e.server_id),
-                    None => Cow::Owned(
-                        SpiffeId::new(td, &ep.namespace, &ep.service_account).to_string(),
-                    ),
+                let expected =
+                    |server_id: &str| choice.expected_sans.iter().any(|s| s == server_id);
+                let server_expected = match (hints.client_tls, hints.endpoint) {
+                    // The slot's choice is this flow's, towards this endpoint.
+                    (Some(slot), Some(e)) => {
+                        *slot.server_expected.get_or_init(|| expected(e.server_id))
+                    }
+                    (None, Some(e)) => expected(e.server_id),
+                    (_, None) => {
+                        expected(&SpiffeId::new(td, &ep.namespace, &ep.service_account).to_string())
+                    }
                 };
-                if !choice.expected_sans.iter().any(|s| *s == *server_id) {
+                if !server_expected {
                     fail(
-                        &mut p,
+                        p,
                         http,
                         &[UF, URX],
                         Some("CERTIFICATE_VERIFY_FAILED"),
                         FindingCode::ServerIdentityMismatch,
                     );
-                    return Ok(p);
+                    return Ok(());
                 }
                 p.mtls = true;
                 let id = || SpiffeId::new(td, &from.meta.namespace, &from.service_account);
@@ -632,9 +672,9 @@ impl<'a> Analyzer<'a> {
                     Some(i) => {
                         let (principal, id) = self.principals[i].get_or_init(|| {
                             let id = id();
-                            (id.principal(), id)
+                            (id.principal(), CallerIdentity::new(&self.denials, id))
                         });
-                        (Some(principal.clone()), Some(id))
+                        (Some(spare.text(principal)), Some(id))
                     }
                     None => (Some(id().principal()), None),
                 };
@@ -649,7 +689,7 @@ impl<'a> Analyzer<'a> {
             if protocol == Protocol::Tcp {
                 p.status = Status::Reset;
                 p.details = String::new();
-                return Ok(p);
+                return Ok(());
             }
             p.status = Status::Http(400);
         }
@@ -660,13 +700,13 @@ impl<'a> Analyzer<'a> {
         if protocol == Protocol::Tcp {
             if ep.intercepted && server_http {
                 p.status = Status::Http(400);
-                p.details = HTTP1_CODEC_ERROR.into();
-                return Ok(p);
+                p.set_details(HTTP1_CODEC_ERROR);
+                return Ok(());
             }
             if !ep.intercepted && port_protocol.application(protocol) == Protocol::Http {
                 p.status = Status::Http(400);
-                p.details = String::new();
-                return Ok(p);
+                p.details.clear();
+                return Ok(());
             }
         }
 
@@ -679,23 +719,23 @@ impl<'a> Analyzer<'a> {
             let mut facts = match hints.facts {
                 Some(shared) => shared
                     .clone()
-                    .from_peer(Some(source_ip), p.peer_principal.clone()),
+                    .with_peer(Some(source_ip), p.peer_principal.take()),
                 None => request_facts(
                     req,
                     protocol,
                     server_http,
                     source_ip,
-                    p.peer_principal.clone(),
+                    p.peer_principal.take(),
                     ep.target_port,
                     res.mesh_config.path_normalization,
                 ),
             };
-            facts.sni = p.sni.clone();
+            // The principal and SNI move into the facts and back: no copy per flow.
+            facts.sni = p.sni.take();
             facts.destination_ip = Some(self.ips[ep_index]);
-            let principal = p.peer_principal.clone();
             let denied = if self.trace {
                 let decision = self.authz.evaluate(res, ep_workload, &facts);
-                self.step(&mut p, || TraceStep {
+                self.step(p, || TraceStep {
                     step: "authorization",
                     summary: if decision.allowed {
                         "allowed".into()
@@ -706,13 +746,17 @@ impl<'a> Analyzer<'a> {
                 });
                 (!decision.allowed).then(|| {
                     (
-                        decision.details.clone().unwrap_or_default(),
-                        denial_code(&self.denials, from, principal.as_deref(), &decision),
+                        Cow::Owned(decision.details.clone().unwrap_or_default()),
+                        denial_code(&self.denials, from, facts.principal.as_deref(), &decision),
                     )
                 })
             } else {
                 // The same verdict without the trace; the misses only when the code needs them.
-                let verdict = self.authz.decide(res, ep_workload, &facts);
+                let in_scope = self.authz_in_scope[ep_index]
+                    .get_or_init(|| self.authz.in_scope(res, ep_workload));
+                let verdict = self
+                    .authz
+                    .decide_in_scope(res, ep_workload, in_scope, &facts);
                 (!verdict.allowed).then(|| {
                     let denial = Denial {
                         matched: verdict.matched.as_ref().map(|m| m.action),
@@ -725,29 +769,34 @@ impl<'a> Analyzer<'a> {
                                 self.allow_principals[ep_index]
                                     .get_or_init(|| {
                                         let policies = &res.authorization_policies;
-                                        NamedPrincipal::parse_all(principals_of(
-                                            self.authz
-                                                .enforced_allow_policies(res, ep_workload)
-                                                .into_iter()
-                                                .map(|i| &policies[i]),
-                                        ))
+                                        NamedPrincipal::parse_all(
+                                            &self.denials,
+                                            principals_of(
+                                                self.authz
+                                                    .enforced_allow_policies(res, ep_workload)
+                                                    .into_iter()
+                                                    .map(|i| &policies[i]),
+                                            ),
+                                        )
                                     })
                                     .as_slice(),
                             )
                         },
                     };
                     (
-                        verdict.details.as_deref().unwrap_or_default().to_string(),
+                        verdict.details.clone().unwrap_or_default(),
                         denial_code_of(
                             &self.denials,
                             from,
-                            principal.as_deref(),
+                            facts.principal.as_deref(),
                             caller_id,
                             denial,
                         ),
                     )
                 })
             };
+            p.peer_principal = facts.principal.take();
+            p.sni = facts.sni.take();
             if let Some((details, code)) = denied {
                 // The HCM answers 403; the network RBAC filter closes the connection.
                 p.status = if server_http {
@@ -755,7 +804,7 @@ impl<'a> Analyzer<'a> {
                 } else {
                     Status::Reset
                 };
-                p.details = details;
+                p.set_details(&details);
                 p.codes.push(code);
             }
         }
@@ -763,7 +812,7 @@ impl<'a> Analyzer<'a> {
             // No proxy on either side: nobody writes response-code details.
             p.details.clear();
         }
-        Ok(p)
+        Ok(())
     }
 }
 
@@ -902,12 +951,12 @@ impl Analyzer<'_> {
 fn black_hole(p: &mut Prediction, hole: OutboundChain, egress: Egress) {
     if hole == OutboundChain::HttpBlackHole {
         p.status = Status::Http(502);
-        p.response_flags = Vec::new();
-        p.details = DIRECT_RESPONSE.into();
+        p.response_flags.clear();
+        p.set_details(DIRECT_RESPONSE);
     } else {
         p.status = Status::Reset;
         p.response_flags = vec![ResponseFlag::NoHealthyUpstream];
-        p.details = String::new();
+        p.details.clear();
     }
     if egress.listener != OutboundListener::Service {
         p.codes.push(FindingCode::OutsideSidecarEgressScope);
@@ -1020,6 +1069,9 @@ pub(crate) struct ClientTlsSlot {
     pub choice: OnceLock<ClientTlsChoice>,
     /// The SNI it sends for the destination's request (when it sends TLS).
     pub sni: OnceLock<Option<String>>,
+    /// Whether the endpoint's identity ([`EndpointHints::server_id`]) is among the choice's
+    /// expected SANs (ISTIO_MUTUAL).
+    pub server_expected: OnceLock<bool>,
 }
 
 /// What a matrix computes once for many flows and hands to [`Analyzer::predict_to`]; each
@@ -1029,7 +1081,8 @@ pub(crate) struct FlowHints<'c> {
     /// The caller's class's client TLS towards the destination.
     pub client_tls: Option<&'c ClientTlsSlot>,
     /// The destination's request as its first endpoint's RBAC filter reads it, before the
-    /// caller is known ([`request_facts`], then [`RequestFacts::from_peer`]).
+    /// caller is known ([`request_facts`], then [`RequestFacts::from_peer`] without a peer;
+    /// each flow adds its caller with [`RequestFacts::with_peer`]).
     pub facts: Option<&'c RequestFacts>,
     /// [`WireShape::of`] the request at the destination port.
     pub shape: Option<WireShape>,

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde_yaml::Value;
 
 use super::input::{is_stdin, read_input, Named};
@@ -141,48 +142,68 @@ pub fn load_str(text: &str, file: &Path) -> Result<Resources, LoadError> {
     load_sources([(file.to_path_buf(), text)])
 }
 
-/// Every object of a stream, in order, with the loader's warnings.
+/// Every object of a stream, in order, with the loader's warnings. The documents are parsed
+/// on every core (a 1 000-workload mesh is 4 000 documents) and their objects, warnings and
+/// first error taken in document order, as one after the other would give them.
 pub(crate) fn load_objects(
     text: &str,
     file: &Path,
     options: LoadOptions<'_>,
 ) -> Result<(Vec<Object>, Vec<Warning>), LoadError> {
+    let loaded: Vec<_> = split_documents(text)
+        .into_par_iter()
+        .map(|doc| load_one(&doc, file, options))
+        .collect();
     let mut objects = Vec::new();
     let mut warnings = Vec::new();
-    for doc in split_documents(text) {
-        let mut value: Value = serde_yaml::from_str(&doc.text).map_err(|e| LoadError {
+    for one in loaded {
+        let (mut o, mut w) = one?;
+        objects.append(&mut o);
+        warnings.append(&mut w);
+    }
+    Ok((objects, warnings))
+}
+
+/// The objects of one document of `file`, with the loader's warnings.
+fn load_one(
+    doc: &Document,
+    file: &Path,
+    options: LoadOptions<'_>,
+) -> Result<(Vec<Object>, Vec<Warning>), LoadError> {
+    let mut objects = Vec::new();
+    let mut warnings = Vec::new();
+    let mut value: Value = serde_yaml::from_str(&doc.text).map_err(|e| LoadError {
+        origin: Origin {
+            file: file.to_path_buf(),
+            // An unexpected end of input is reported one line past the end.
+            line: e
+                .location()
+                .map(|l| (doc.line_offset + l.line()).min(doc.last_line()))
+                .unwrap_or_else(|| doc.first_line()),
+        },
+        message: format!("invalid YAML: {}", yaml_message(&e)),
+    })?;
+    // YAML merge keys (`<<: *defaults`) are resolved on the value; the text then no longer
+    // deserialises to the same thing.
+    let exact_text = !doc.text.contains("<<");
+    if !exact_text {
+        value.apply_merge().map_err(|e| LoadError {
             origin: Origin {
                 file: file.to_path_buf(),
-                // An unexpected end of input is reported one line past the end.
-                line: e
-                    .location()
-                    .map(|l| (doc.line_offset + l.line()).min(doc.last_line()))
-                    .unwrap_or_else(|| doc.first_line()),
+                line: doc.first_line(),
             },
-            message: format!("invalid YAML: {}", yaml_message(&e)),
+            message: format!("invalid YAML merge key: {}", yaml_message(&e)),
         })?;
-        // YAML merge keys (`<<: *defaults`) are resolved on the value; the text then no longer
-        // deserialises to the same thing.
-        let exact_text = !doc.text.contains("<<");
-        if !exact_text {
-            value.apply_merge().map_err(|e| LoadError {
-                origin: Origin {
-                    file: file.to_path_buf(),
-                    line: doc.first_line(),
-                },
-                message: format!("invalid YAML merge key: {}", yaml_message(&e)),
-            })?;
-        }
-        load_document(
-            &value,
-            &doc,
-            file,
-            exact_text,
-            options,
-            &mut objects,
-            &mut warnings,
-        )?;
     }
+    load_document(
+        &value,
+        doc,
+        file,
+        exact_text,
+        options,
+        &mut objects,
+        &mut warnings,
+    )?;
     Ok((objects, warnings))
 }
 

@@ -668,8 +668,19 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
 ) -> Result<T, LoadError> {
     let mut ignored = Vec::new();
     let result = match src.doc {
-        // A whole document: deserialise its text so the error location is exact.
+        // A whole document: deserialised from the value already parsed, which gives what its
+        // text gives (one YAML resolver built both); when that fails, from its text so the
+        // error and its location are exact. Reading the text again cost a tenth of a
+        // 1 000-workload matrix (callgrind, `docs/performance.md`).
         Some(doc) if use_doc_text && src.exact_text && src.prefix.0.is_empty() => {
+            let from_value: Result<T, serde_yaml::Error> = serde_ignored::deserialize(value, |p| {
+                ignored.push(FieldPath::parse(&p.to_string()))
+            });
+            if let Ok(typed) = from_value {
+                report_ignored(ignored, src, warnings);
+                return Ok(typed);
+            }
+            ignored.clear();
             let de = serde_yaml::Deserializer::from_str(&doc.text);
             serde_ignored::deserialize(de, |p| ignored.push(FieldPath::parse(&p.to_string())))
                 .map_err(|e| {
@@ -708,6 +719,13 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
                 })
         }
     };
+    // Also when it failed: a misspelt field is often why (the rejection's note names it).
+    report_ignored(ignored, src, warnings);
+    result
+}
+
+/// Warns about each field of `ignored`, which the type read does not know.
+fn report_ignored(ignored: Vec<FieldPath>, src: &Source<'_>, warnings: &mut Vec<Warning>) {
     for path in ignored {
         let message =
             format!("unknown field `{path}` ignored (check its spelling and indentation)");
@@ -719,5 +737,4 @@ pub(crate) fn typed_impl<T: DeserializeOwned>(
             message,
         });
     }
-    result
 }

@@ -197,17 +197,25 @@ pub fn client_egress(
     client: &Workload,
     dest: &Destination,
 ) -> (Egress, Vec<Decision>) {
-    client_egress_cached(res, client, dest, &EgressCache::default())
+    client_egress_cached(
+        res,
+        client,
+        sidecar_for(res, client),
+        dest,
+        &EgressCache::default(),
+    )
 }
 
-/// [`client_egress`] with the wildcard listeners remembered in `cache` (one per configuration).
+/// [`client_egress`] for a client whose Sidecar scope ([`sidecar_for`]) is `sidecar`, with the
+/// wildcard listeners remembered in `cache` (one per configuration): a matrix finds each
+/// client's scope once, not once per flow.
 pub fn client_egress_cached(
     res: &Resources,
     client: &Workload,
+    sidecar: Option<&Sidecar>,
     dest: &Destination,
     cache: &EgressCache,
 ) -> (Egress, Vec<Decision>) {
-    let sidecar = sidecar_for(res, client);
     let mode = outbound_mode(res, sidecar);
     let client_ns = client.meta.namespace.as_str();
     let port = dest.port.port;

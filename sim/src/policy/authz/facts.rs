@@ -58,6 +58,23 @@ impl RequestFacts {
     }
 }
 
+impl RequestFacts {
+    /// [`RequestFacts::from_peer`] for facts that have no peer yet (`from_peer(None, None)`:
+    /// their `remote_ip` is the rightmost `X-Forwarded-For` address alone), without reading the
+    /// header again: a matrix gives one destination's request a thousand callers.
+    pub(crate) fn with_peer(
+        mut self,
+        peer_ip: Option<IpAddr>,
+        principal: Option<String>,
+    ) -> RequestFacts {
+        debug_assert!(self.source_ip.is_none() && self.principal.is_none());
+        self.principal = principal;
+        self.source_ip = peer_ip;
+        self.remote_ip = self.remote_ip.or(peer_ip);
+        self
+    }
+}
+
 /// The last address of `X-Forwarded-For`, if it parses.
 fn rightmost_forwarded_for(http: &HttpFacts) -> Option<IpAddr> {
     let (_, value) = http
@@ -97,6 +114,23 @@ mod tests {
             let facts = with_xff(xff);
             assert_eq!(facts.remote_ip, want.parse().ok(), "{xff:?}");
             assert_eq!(facts.source_ip, "10.244.0.5".parse().ok(), "{xff:?}");
+        }
+    }
+
+    #[test]
+    fn a_peer_given_later_sees_what_a_peer_given_at_once_sees() {
+        for xff in [
+            None,
+            Some("203.0.113.7"),
+            Some("not an address"),
+            Some("0.0.0.0"),
+        ] {
+            let at_once = with_xff(xff);
+            let peer = at_once.source_ip;
+            let later = with_xff(xff)
+                .from_peer(None, None)
+                .with_peer(peer, Some("p".into()));
+            assert_eq!(later, at_once.from_peer(peer, Some("p".into())), "{xff:?}");
         }
     }
 

@@ -67,6 +67,11 @@ impl Verdict<'_> {
     }
 }
 
+/// The AuthorizationPolicies in scope at one workload's sidecar, as indices into
+/// `res.authorization_policies` ([`AuthzIndex::in_scope`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InScope(Vec<usize>);
+
 #[derive(Debug, Clone, Default)]
 struct NamespacePolicies {
     /// Policies without a selector (or with empty `matchLabels`), in (name) order.
@@ -86,7 +91,9 @@ pub struct AuthzIndex {
     compiled: Vec<Compiled>,
     /// The mesh trust domain followed by its aliases.
     bundle: Vec<String>,
-    /// Every principal pattern of every policy, expanded over `bundle`.
+    /// The principal patterns of the policies that [`expand_trust_domains`] changes, expanded
+    /// over `bundle`; every other pattern stands for itself. Usually empty (no aliases, every
+    /// principal in the mesh's trust domain), so a decision hashes no pattern.
     expansions: HashMap<String, Vec<String>>,
     /// `rbac_access_denied_matched_policy[none]`.
     denied_none: String,
@@ -133,7 +140,9 @@ impl AuthzIndex {
                 for pattern in principal_patterns(p) {
                     if !expansions.contains_key(pattern) {
                         let expanded = expand_trust_domains(pattern, &bundle);
-                        expansions.insert(pattern.to_string(), expanded);
+                        if expanded != [pattern] {
+                            expansions.insert(pattern.to_string(), expanded);
+                        }
                     }
                 }
                 let rules = p.spec.rules.as_deref().unwrap_or(&[]);
@@ -191,19 +200,58 @@ impl AuthzIndex {
         workload: &Workload,
         facts: &RequestFacts,
     ) -> Verdict<'s> {
+        self.decide_among(res, workload, self.in_scope_iter(res, workload), facts)
+    }
+
+    /// The policies [`AuthzIndex::decide`] reads for `workload`, found once for many decisions
+    /// at the same sidecar (a matrix decides a million flows at a thousand destinations).
+    pub(crate) fn in_scope(&self, res: &Resources, workload: &Workload) -> InScope {
+        InScope(self.in_scope_iter(res, workload).collect())
+    }
+
+    /// [`AuthzIndex::decide`] over the policies [`AuthzIndex::in_scope`] found for `workload`.
+    pub(crate) fn decide_in_scope<'s>(
+        &'s self,
+        res: &Resources,
+        workload: &Workload,
+        in_scope: &InScope,
+        facts: &RequestFacts,
+    ) -> Verdict<'s> {
+        self.decide_among(res, workload, in_scope.0.iter().copied(), facts)
+    }
+
+    /// The candidates whose scope holds `workload`, and any index `res` lacks (which
+    /// [`AuthzIndex::decide_among`] answers with the traced evaluation).
+    fn in_scope_iter<'s>(
+        &'s self,
+        res: &'s Resources,
+        workload: &'s Workload,
+    ) -> impl Iterator<Item = usize> + 's {
+        self.candidate_iter(workload).filter(move |&i| {
+            res.authorization_policies
+                .get(i)
+                .is_none_or(|p| scope_of(p, workload, &self.root_namespace).is_some())
+        })
+    }
+
+    /// The verdict of the policies `in_scope` (each in scope at `workload`, in any order).
+    fn decide_among<'s>(
+        &'s self,
+        res: &Resources,
+        workload: &Workload,
+        in_scope: impl Iterator<Item = usize>,
+        facts: &RequestFacts,
+    ) -> Verdict<'s> {
         let mut has_allow = false;
         // The smallest matching policy id per action: Envoy reports the first in name order.
         let mut deny: Option<(usize, usize)> = None;
         let mut allow: Option<(usize, usize)> = None;
-        for i in self.candidate_iter(workload) {
+        for i in in_scope {
             let (Some(policy), Some(compiled)) =
                 (res.authorization_policies.get(i), self.compiled.get(i))
             else {
                 return Verdict::owned(self.evaluate(res, workload, facts));
             };
-            if scope_of(policy, workload, &self.root_namespace).is_none() {
-                continue;
-            }
             let action = policy.spec.action;
             if action == AuthzAction::Custom {
                 return Verdict::owned(self.evaluate(res, workload, facts));

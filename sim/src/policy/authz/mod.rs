@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::model::{AuthorizationPolicy, AuthzAction, ExtAuthzApi, ObjectRef, Resources, Workload};
 use crate::policy::decision::{object_ref, Decision};
 
+pub(crate) use index::InScope;
 pub use index::{AuthzIndex, Verdict, VerdictMatch};
 pub(crate) use rule::{http_only_fields, port_value_matches};
 

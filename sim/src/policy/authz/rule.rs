@@ -23,7 +23,8 @@ pub(super) struct MatchContext<'a> {
     /// The mesh trust domain followed by its aliases.
     pub bundle: &'a [String],
     /// Principal patterns already expanded over `bundle` ([`expand_trust_domains`]) when the
-    /// index was built; a pattern not in it is expanded on the spot.
+    /// index was built, holding only those the expansion changes (a pattern not in it stands
+    /// for itself); `None`: every pattern is expanded on the spot.
     pub expansions: Option<&'a HashMap<String, Vec<String>>>,
     /// Whether a miss says why (`field`, `reason`); without the trace a miss is an empty
     /// [`Miss`] and nothing is allocated on the way.
@@ -60,13 +61,16 @@ impl MatchContext<'_> {
     }
 
     fn principal_matches(&self, pattern: &str) -> bool {
-        self.principal()
-            .is_some_and(|p| match self.expansions.and_then(|x| x.get(pattern)) {
+        self.principal().is_some_and(|p| match self.expansions {
+            // An empty map (the usual mesh) is not even hashed into.
+            Some(x) => match (!x.is_empty()).then(|| x.get(pattern)).flatten() {
                 Some(expanded) => expanded.iter().any(|e| string_match(e, p)),
-                None => expand_trust_domains(pattern, self.bundle)
-                    .iter()
-                    .any(|e| string_match(e, p)),
-            })
+                None => string_match(pattern, p),
+            },
+            None => expand_trust_domains(pattern, self.bundle)
+                .iter()
+                .any(|e| string_match(e, p)),
+        })
     }
 
     /// A miss: `why()` with the trace, else an empty one (no allocation).
