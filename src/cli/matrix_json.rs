@@ -138,7 +138,7 @@ pub(super) fn write(
     finish(out, any, notes)
 }
 
-/// The same document as [`write`] from a matrix's rows: the flows of each row whose outcome
+/// The same document as [`write()`] from a matrix's rows: the flows of each row whose outcome
 /// `keep` keeps, the row's cells naming `destinations` in order.
 pub(super) fn write_rows<'m>(
     out: &mut impl Write,
