@@ -35,16 +35,16 @@ pub(super) fn observe(traffic: &mut Traffic, meta: &RequestMeta<'_>, outcome: &O
             .unwrap_or_else(|| meta.cluster_name());
         let mut l = target(&meta.source.proxy_id());
         l.insert("cluster_name".into(), cluster);
-        add_ssl(traffic, Scope::Cluster, l, stats);
+        add_ssl(traffic, Scope::Cluster, &l, stats);
     }
     if let (Some(stats), Some(proxy)) = (outcome.stats.get("server"), meta.endpoint_proxy()) {
         let mut l = target(&proxy);
         l.insert("listener_address".into(), INBOUND_LISTENER.into());
-        add_ssl(traffic, Scope::Listener, l.clone(), stats);
+        add_ssl(traffic, Scope::Listener, &l, stats);
         if stats.no_filter_chain_match > 0 {
             traffic.add(
                 name("envoy_listener_no_filter_chain_match"),
-                l,
+                &l,
                 stats.no_filter_chain_match,
             );
         }
@@ -55,7 +55,7 @@ pub(super) fn observe(traffic: &mut Traffic, meta: &RequestMeta<'_>, outcome: &O
 /// (Envoy creates a scope's stats together); `no_certificate` stays 0: Istio's inbound mTLS
 /// chains set `require_client_certificate`, so a handshake without a client certificate fails
 /// (`fail_verify_no_cert`) instead of succeeding without one.
-fn add_ssl(traffic: &mut Traffic, scope: Scope, labels: Labels, stats: &TlsStats) {
+fn add_ssl(traffic: &mut Traffic, scope: Scope, labels: &Labels, stats: &TlsStats) {
     let names = match scope {
         Scope::Cluster => [
             "envoy_cluster_ssl_handshake",
@@ -83,7 +83,7 @@ fn add_ssl(traffic: &mut Traffic, scope: Scope, labels: Labels, stats: &TlsStats
         0,
     ];
     for (n, v) in names.into_iter().zip(values) {
-        traffic.add(name(n), labels.clone(), v);
+        traffic.add(name(n), labels, v);
     }
 }
 

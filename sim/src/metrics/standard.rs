@@ -75,7 +75,7 @@ pub(super) fn observe(traffic: &mut Traffic, meta: &RequestMeta<'_>, outcome: &O
         for parsed in line.lines().filter_map(access_log::parse) {
             let mut l = target(&meta.source.proxy_id());
             l.insert("reporter".into(), "source".into());
-            l.extend(own_side("source", meta.source));
+            l.extend(own_side(Side::Source, meta.source));
             l.extend(client_view_of_destination(meta, outcome, &parsed));
             l.insert("connection_security_policy".into(), UNKNOWN.into());
             count(traffic, l, &parsed);
@@ -110,27 +110,27 @@ fn count(traffic: &mut Traffic, mut l: Labels, line: &access_log::LogLine) {
         l.insert("request_protocol".into(), "http".into());
         l.insert("response_code".into(), line.code.to_string());
         l.insert("grpc_response_status".into(), String::new());
-        traffic.add(name("istio_requests_total"), l, 1);
+        traffic.add(name("istio_requests_total"), &l, 1);
     } else {
         l.insert("request_protocol".into(), "tcp".into());
-        traffic.add(name("istio_tcp_connections_opened_total"), l.clone(), 1);
-        traffic.add(name("istio_tcp_connections_closed_total"), l, 1);
+        traffic.add(name("istio_tcp_connections_opened_total"), &l, 1);
+        traffic.add(name("istio_tcp_connections_closed_total"), &l, 1);
     }
 }
 
 /// The reporter's own workload labels under `side` (`source` or `destination`).
-fn own_side(side: &str, w: &Workload) -> Labels {
+fn own_side(side: Side, w: &Workload) -> Labels {
     let (canonical, revision) = canonical_service(&w.pod_labels, &w.meta.name);
     side_labels(
         side,
         &[
-            ("workload", w.meta.name.as_str()),
-            ("workload_namespace", w.meta.namespace.as_str()),
-            ("app", label_or_unknown(&w.pod_labels, "app")),
-            ("version", label_or_unknown(&w.pod_labels, "version")),
-            ("canonical_service", canonical.as_str()),
-            ("canonical_revision", revision.as_str()),
-            ("cluster", CLUSTER_ID),
+            w.meta.name.as_str(),
+            w.meta.namespace.as_str(),
+            label_or_unknown(&w.pod_labels, "app"),
+            label_or_unknown(&w.pod_labels, "version"),
+            canonical.as_str(),
+            revision.as_str(),
+            CLUSTER_ID,
         ],
     )
 }
@@ -145,16 +145,16 @@ fn own_endpoint_side(meta: &RequestMeta<'_>, e: &Endpoint, mtls: bool) -> Labels
         UNKNOWN.into()
     };
     let mut l = side_labels(
-        "destination",
+        Side::Destination,
         &[
-            ("workload", e.workload.as_str()),
-            ("workload_namespace", e.namespace.as_str()),
-            ("app", label_or_unknown(&e.labels, "app")),
-            ("version", label_or_unknown(&e.labels, "version")),
-            ("canonical_service", canonical.as_str()),
-            ("canonical_revision", revision.as_str()),
-            ("cluster", CLUSTER_ID),
-            ("principal", principal.as_str()),
+            e.workload.as_str(),
+            e.namespace.as_str(),
+            label_or_unknown(&e.labels, "app"),
+            label_or_unknown(&e.labels, "version"),
+            canonical.as_str(),
+            revision.as_str(),
+            CLUSTER_ID,
+            principal.as_str(),
         ],
     );
     l.extend(service_labels(meta));
@@ -187,20 +187,20 @@ fn client_view_of_destination(
                 (UNKNOWN, UNKNOWN)
             };
             side_labels(
-                "destination",
+                Side::Destination,
                 &[
-                    ("workload", e.workload.as_str()),
-                    ("workload_namespace", e.namespace.as_str()),
-                    ("app", app),
-                    ("version", version),
-                    ("canonical_service", canonical.as_str()),
-                    ("canonical_revision", revision.as_str()),
-                    ("cluster", CLUSTER_ID),
-                    ("principal", principal.as_str()),
+                    e.workload.as_str(),
+                    e.namespace.as_str(),
+                    app,
+                    version,
+                    canonical.as_str(),
+                    revision.as_str(),
+                    CLUSTER_ID,
+                    principal.as_str(),
                 ],
             )
         }
-        None => unknown_side("destination"),
+        None => unknown_side(Side::Destination),
     };
     l.extend(service_labels(meta));
     if matches!(
@@ -226,9 +226,9 @@ fn client_view_of_destination(
 /// (metadata exchange), its SAN when the connection was mutual TLS.
 fn server_view_of_source(meta: &RequestMeta<'_>, outcome: &Outcome) -> Labels {
     let mut l = if outcome.client_log.is_some() {
-        own_side("source", meta.source)
+        own_side(Side::Source, meta.source)
     } else {
-        unknown_side("source")
+        unknown_side(Side::Source)
     };
     if outcome.mtls {
         let src = meta.source;
@@ -264,26 +264,57 @@ fn service_labels(meta: &RequestMeta<'_>) -> Labels {
 }
 
 /// Every peer label of `side` as `unknown` (`latest` for the canonical revision).
-fn unknown_side(side: &str) -> Labels {
+fn unknown_side(side: Side) -> Labels {
     side_labels(
         side,
         &[
-            ("workload", UNKNOWN),
-            ("workload_namespace", UNKNOWN),
-            ("app", UNKNOWN),
-            ("version", UNKNOWN),
-            ("canonical_service", UNKNOWN),
-            ("canonical_revision", "latest"),
-            ("cluster", UNKNOWN),
-            ("principal", UNKNOWN),
+            UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, "latest", UNKNOWN, UNKNOWN,
         ],
     )
 }
 
-fn side_labels(side: &str, pairs: &[(&str, &str)]) -> Labels {
-    pairs
+/// Which side of the request peer labels describe: the prefix of their names.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Source,
+    Destination,
+}
+
+impl Side {
+    /// The side's label names, in the order [`side_labels`] takes their values.
+    const fn keys(self) -> [&'static str; 8] {
+        match self {
+            Side::Source => [
+                "source_workload",
+                "source_workload_namespace",
+                "source_app",
+                "source_version",
+                "source_canonical_service",
+                "source_canonical_revision",
+                "source_cluster",
+                "source_principal",
+            ],
+            Side::Destination => [
+                "destination_workload",
+                "destination_workload_namespace",
+                "destination_app",
+                "destination_version",
+                "destination_canonical_service",
+                "destination_canonical_revision",
+                "destination_cluster",
+                "destination_principal",
+            ],
+        }
+    }
+}
+
+/// `side`'s labels from their values in [`Side::keys`] order (workload, its namespace, app,
+/// version, canonical service and revision, cluster, and the principal where it is known).
+fn side_labels(side: Side, values: &[&str]) -> Labels {
+    side.keys()
         .iter()
-        .map(|(k, v)| (format!("{side}_{k}"), v.to_string()))
+        .zip(values)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 

@@ -31,13 +31,19 @@ impl App {
                 {
                     return HttpResponse::new(code, "text/plain", Vec::new());
                 }
-                let headers: BTreeMap<String, String> = req
+                // Serialized straight from the map (serde_json's own `Map` is sorted too, so
+                // the bytes are those of `json!({"headers": ..})` without building a `Value`).
+                #[derive(serde::Serialize)]
+                struct Echo<'a> {
+                    headers: BTreeMap<String, &'a str>,
+                }
+                let headers = req
                     .headers
                     .iter()
-                    .map(|(k, v)| (title_case(k), v.clone()))
+                    .map(|(k, v)| (title_case(k), v.as_str()))
                     .collect();
-                let body = serde_json::json!({ "headers": headers }).to_string();
-                HttpResponse::new(200, "application/json", body.into_bytes())
+                let body = serde_json::to_vec(&Echo { headers }).unwrap_or_default();
+                HttpResponse::new(200, "application/json", body)
             }
         }
     }
@@ -89,14 +95,53 @@ impl App {
 
 /// httpbin prints header names in canonical Title-Case.
 fn title_case(name: &str) -> String {
-    name.split('-')
-        .map(|part| {
-            let mut c = part.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("-")
+    let mut out = String::with_capacity(name.len());
+    let mut start = true;
+    for c in name.chars() {
+        out.push(if start {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        });
+        start = c == '-';
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn httpbin_echoes_headers_title_cased_and_sorted_as_json() {
+        let req = HttpRequest {
+            method: "GET".into(),
+            path: "/headers".into(),
+            headers: vec![
+                ("x-forwarded-client-cert".into(), "By=a;Hash=b".into()),
+                ("host".into(), "httpbin.foo:8000".into()),
+                ("USER-agent".into(), "curl/8.5.0".into()),
+                ("x-b3--sampled".into(), "1".into()),
+            ],
+            body: Vec::new(),
+        };
+        let resp = App::Httpbin.answer(&req);
+        assert_eq!(resp.status, 200);
+        assert_eq!(
+            String::from_utf8(resp.body).unwrap(),
+            r#"{"headers":{"Host":"httpbin.foo:8000","User-Agent":"curl/8.5.0","X-B3--Sampled":"1","X-Forwarded-Client-Cert":"By=a;Hash=b"}}"#
+        );
+    }
+
+    #[test]
+    fn httpbin_status_path_answers_that_code_with_no_body() {
+        let req = HttpRequest {
+            method: "GET".into(),
+            path: "/status/418".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let resp = App::Httpbin.answer(&req);
+        assert_eq!((resp.status, resp.body.len()), (418, 0));
+    }
 }
