@@ -95,9 +95,13 @@ fn sides(args: &DiffArgs, hs: &Handshake<'_>) -> Result<StreamDiff, String> {
         }
         progress.update(done.0 + done.1);
     });
-    analysis::diff_streams(
-        old.flows(|n| (progress.borrow_mut())(0, n)),
-        new.flows(|n| (progress.borrow_mut())(1, n)),
+    let (old_to, new_to): (Vec<&str>, Vec<&str>) =
+        (old.destinations().collect(), new.destinations().collect());
+    analysis::diff_rows(
+        old.rows(|n| (progress.borrow_mut())(0, n)),
+        &old_to,
+        new.rows(|n| (progress.borrow_mut())(1, n)),
+        &new_to,
     )
     .map_err(failed)
 }

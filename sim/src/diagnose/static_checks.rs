@@ -740,16 +740,35 @@ fn dr_tls_cause(code: FindingCode) -> Option<&'static str> {
 /// the analysis path's client-TLS choice (`docs/semantics.md`, "Client TLS") against the
 /// endpoint's inbound mode, as `meshsim matrix` shows them.
 fn destination_rule_tls_breaks_flows(res: &Resources) -> Vec<Finding> {
+    // A finding names the DestinationRule in the flow's trace: without any rule there is none,
+    // and the matrix (every workload to every Service port, quadratic in the mesh's size)
+    // is not computed.
+    if res.destination_rules.is_empty() {
+        return Vec::new();
+    }
     // The matrix without its trace finds the flows a DestinationRule's TLS may break (on every
     // core); only those are predicted again with the trace that names the rule.
     let matrix = crate::analysis::Matrix::new(res);
     let analyzer = crate::analysis::Analyzer::new(res);
     let mut groups: BTreeMap<(FindingCode, ObjectRef), Vec<String>> = BTreeMap::new();
-    for flow in matrix.flows(|_| {}).flatten() {
-        if flow.status.is_success() || !flow.codes.iter().any(|c| dr_tls_cause(*c).is_some()) {
-            continue;
-        }
-        let (Ok(from), Ok(to)) = (flow.from.parse(), flow.to.parse()) else {
+    let destinations: Vec<&str> = matrix.destinations().collect();
+    // Only the flows whose outcome carries such a code are looked at again.
+    let suspect = matrix.rows(|_| {}).flatten().flat_map(|row| {
+        let broken: Vec<bool> = row
+            .outcomes
+            .iter()
+            .map(|o| !o.status.is_success() && o.codes.iter().any(|c| dr_tls_cause(*c).is_some()))
+            .collect();
+        let from = row.from;
+        row.cells
+            .iter()
+            .zip(&destinations)
+            .filter(|(cell, _)| broken[**cell])
+            .map(|(_, to)| (from, *to))
+            .collect::<Vec<_>>()
+    });
+    for (from, to) in suspect {
+        let (Ok(from), Ok(to)) = (from.parse(), to.parse()) else {
             continue;
         };
         let req = crate::request::RequestSpec {
