@@ -1456,6 +1456,24 @@ proptest! {
             prop_assert_eq!((flow.status, flow.mtls, &flow.response_flags, &flow.tls_error, &flow.codes), (p.status, p.mtls, &p.response_flags, &p.tls_error, &p.codes), "{} -> {}", req.from, req.to);
         }
     }
+
+    /// `diff` compares two matrices row by row: it finds the changes, counts and sources that
+    /// comparing them flow by flow finds.
+    #[test]
+    fn a_row_by_row_diff_finds_what_a_flow_by_flow_diff_finds(
+        before in gen::mesh(),
+        after in gen::mesh(),
+    ) {
+        use sim::analysis::{diff_rows, diff_streams, Matrix};
+        let (old, new) = (load(&render::mesh(&before)), load(&render::mesh(&after)));
+        let (old, new) = (Matrix::new(&old), Matrix::new(&new));
+        let by_flow = diff_streams(old.flows(|_| {}), new.flows(|_| {})).expect("a diff");
+        let (old_to, new_to): (Vec<&str>, Vec<&str>) =
+            (old.destinations().collect(), new.destinations().collect());
+        let by_row =
+            diff_rows(old.rows(|_| {}), &old_to, new.rows(|_| {}), &new_to).expect("a diff");
+        prop_assert_eq!(by_row, by_flow);
+    }
 }
 
 /// Whether `NS/NAME` is a workload of `res` with a running sidecar: what a certificate fault

@@ -19,16 +19,32 @@ pub(super) fn load(
     release: ReleaseArg,
     namespace: &NamespaceArg,
 ) -> Result<(Resources, Vec<Fault>), String> {
+    let loaded = load_unprinted(files, release, namespace)?;
+    print_warnings(&loaded.0);
+    Ok(loaded)
+}
+
+/// [`load`] without printing the warnings ([`print_warnings`]): two configurations load at
+/// once and print in order.
+pub(super) fn load_unprinted(
+    files: &[PathBuf],
+    release: ReleaseArg,
+    namespace: &NamespaceArg,
+) -> Result<(Resources, Vec<Fault>), String> {
     let options = LoadOptions {
         namespace: namespace.namespace.as_deref(),
     };
     let (mut resources, faults) =
         load_configuration_with(&Tree::Fs, files, options).map_err(|e| e.to_string())?;
     with_release(&mut resources, release)?;
+    Ok((resources, faults))
+}
+
+/// The loader's warnings on stderr, one per line.
+pub(super) fn print_warnings(resources: &Resources) {
     for w in &resources.warnings {
         eprintln!("{w}");
     }
-    Ok((resources, faults))
 }
 
 /// [`load`] for `check`: every file that cannot be loaded is an error (all of them, in order,

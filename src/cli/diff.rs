@@ -7,7 +7,7 @@ use serde::Serialize;
 use sim::analysis::{self, ChangeGroup, ChangeKind, Flow, FlowChange, Matrix, StreamDiff};
 use sim::vocab::join;
 
-use super::config::load;
+use super::config::{load_unprinted, print_warnings};
 use super::matrix::{codes_text, flags_text, flows_of, note_ignored_faults, Handshake};
 use super::output::emit_then;
 use super::progress::Progress;
@@ -59,12 +59,26 @@ pub(super) fn diff(args: DiffArgs) -> i32 {
 /// `-f` plus `--plus` applied as `kubectl apply` applies it (same kind, namespace and name
 /// replaced). On the analysis path both matrices stream side by side; only changes are kept.
 fn sides(args: &DiffArgs, hs: &Handshake<'_>) -> Result<StreamDiff, String> {
-    let (base, base_faults) = load(&args.files, args.release, &args.namespace)?;
+    let other_files = if args.plus.is_empty() {
+        &args.against
+    } else {
+        &args.plus
+    };
+    // Both load at once; their warnings and errors are printed in order, as one after the other.
+    let (base, other) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| load_unprinted(other_files, args.release, &args.namespace));
+        let base = load_unprinted(&args.files, args.release, &args.namespace);
+        (base, other.join())
+    });
+    let (base, base_faults) = base?;
+    print_warnings(&base);
+    let other = other.map_err(|_| "meshsim diff: loading the new configuration failed")??;
+    print_warnings(&other.0);
     let (after, after_faults, after_files) = if args.plus.is_empty() {
-        let (r, f) = load(&args.against, args.release, &args.namespace)?;
+        let (r, f) = other;
         (r, f, args.against.clone())
     } else {
-        let (change, change_faults) = load(&args.plus, args.release, &args.namespace)?;
+        let (change, change_faults) = other;
         let mut merged = base.clone();
         merged.merge(change);
         if let Some(version) = args.release.istio_version {
@@ -87,18 +101,27 @@ fn sides(args: &DiffArgs, hs: &Handshake<'_>) -> Result<StreamDiff, String> {
     let (old, new) = (Matrix::new(&base), Matrix::new(&after));
     let mut progress = Progress::new("diff", old.len() + new.len());
     let mut done = (0, 0);
-    let progress = std::cell::RefCell::new(move |side: usize, n: u64| {
+    let progress = move |side: usize, n: u64| {
         if side == 0 {
             done.0 = n;
         } else {
             done.1 = n;
         }
         progress.update(done.0 + done.1);
-    });
-    analysis::diff_streams(
-        old.flows(|n| (progress.borrow_mut())(0, n)),
-        new.flows(|n| (progress.borrow_mut())(1, n)),
-    )
+    };
+    let (old_to, new_to): (Vec<&str>, Vec<&str>) =
+        (old.destinations().collect(), new.destinations().collect());
+    // Each side's next batch is computed while the current ones are compared.
+    let progress = std::sync::Mutex::new(progress);
+    let report = |side: usize| {
+        let progress = &progress;
+        move |n: u64| (progress.lock().unwrap_or_else(|e| e.into_inner()))(side, n)
+    };
+    old.with_rows(report(0), |old_rows| {
+        new.with_rows(report(1), |new_rows| {
+            analysis::diff_rows(old_rows, &old_to, new_rows, &new_to)
+        })
+    })
     .map_err(failed)
 }
 

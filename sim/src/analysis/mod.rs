@@ -3,6 +3,7 @@
 //! (`Mesh::request`) must agree with it, and `tests/agreement.rs` checks that it does.
 
 mod authz_cause;
+mod diff;
 mod matrix;
 mod reuse;
 
@@ -16,10 +17,12 @@ pub use authz_cause::{denial_code, principal_mistake, DenialIndex, PrincipalMist
 use authz_cause::{
     denial_code_of, identity_miss, principals_of, CallerIdentity, Denial, NamedPrincipal,
 };
+pub use diff::{
+    diff_rows, diff_streams, group_changes, ChangeGroup, ChangeKind, FlowChange, StreamDiff,
+};
 pub use matrix::{
-    diff_streams, flow_requests, flow_requests_to, group_changes, matrix, matrix_notes,
-    ChangeGroup, ChangeKind, Flow, FlowChange, FlowOutcome, Matrix, MatrixNote, MatrixRow,
-    StreamDiff,
+    flow_requests, flow_requests_to, matrix, matrix_notes, Flow, FlowOutcome, Matrix, MatrixNote,
+    MatrixRow,
 };
 pub(crate) use reuse::Spare;
 
