@@ -1,7 +1,9 @@
 //! The difference between two connectivity matrices: the flows whose outcome changes (what a
 //! change breaks or fixes), compared as both stream in matrix order, and grouped by cause.
 
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 
 use serde::Serialize;
 
@@ -36,31 +38,13 @@ pub struct StreamDiff {
 /// appear or disappear. Both stream in matrix order (by source, then destination), so two
 /// matrices of any size are compared while only the changes are kept.
 pub fn diff_streams<E>(
-    mut before: impl Iterator<Item = Result<Flow, E>>,
-    mut after: impl Iterator<Item = Result<Flow, E>>,
+    before: impl Iterator<Item = Result<Flow, E>>,
+    after: impl Iterator<Item = Result<Flow, E>>,
 ) -> Result<StreamDiff, E> {
-    use std::cmp::Ordering;
-    // The next flow of each side, not yet compared.
-    let (mut next_b, mut next_a) = (before.next().transpose()?, after.next().transpose()?);
     let mut out = StreamDiff::default();
-    loop {
-        let order = match (&next_b, &next_a) {
-            (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(b), Some(a)) => (&b.from, &b.to).cmp(&(&a.from, &a.to)),
-        };
-        let (b, a) = match order {
-            Ordering::Less => (next_b.take(), None),
-            Ordering::Greater => (None, next_a.take()),
-            Ordering::Equal => (next_b.take(), next_a.take()),
-        };
-        if b.is_some() {
-            next_b = before.next().transpose()?;
-        }
-        if a.is_some() {
-            next_a = after.next().transpose()?;
-        }
+    let same_place = |b: &Flow, a: &Flow| (&b.from, &b.to).cmp(&(&a.from, &a.to));
+    for pair in paired(before, after, same_place) {
+        let (b, a) = pair?;
         out.compared.0 += usize::from(b.is_some());
         out.compared.1 += usize::from(a.is_some());
         for f in b.iter().chain(&a) {
@@ -90,34 +74,16 @@ pub fn diff_streams<E>(
 /// destinations in order ([`super::Matrix::destinations`]): the same changes, counts and
 /// sources, with a [`Flow`] made only for a change. Rows pair by source and their cells by
 /// destination, both sorted by their printed names as the flows are.
-pub fn diff_rows<'b, 'a>(
-    mut before: impl Iterator<Item = Result<MatrixRow<'b>, String>>,
+pub fn diff_rows<'m>(
+    before: impl Iterator<Item = Result<MatrixRow<'m>, String>>,
     before_destinations: &[&str],
-    mut after: impl Iterator<Item = Result<MatrixRow<'a>, String>>,
+    after: impl Iterator<Item = Result<MatrixRow<'m>, String>>,
     after_destinations: &[&str],
 ) -> Result<StreamDiff, String> {
-    use std::cmp::Ordering;
     let columns = align(before_destinations, after_destinations);
-    let (mut next_b, mut next_a) = (before.next().transpose()?, after.next().transpose()?);
     let mut out = StreamDiff::default();
-    loop {
-        let order = match (&next_b, &next_a) {
-            (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(b), Some(a)) => b.from.cmp(a.from),
-        };
-        let (b, a) = match order {
-            Ordering::Less => (next_b.take(), None),
-            Ordering::Greater => (None, next_a.take()),
-            Ordering::Equal => (next_b.take(), next_a.take()),
-        };
-        if b.is_some() {
-            next_b = before.next().transpose()?;
-        }
-        if a.is_some() {
-            next_a = after.next().transpose()?;
-        }
+    for pair in paired(before, after, |b, a| b.from.cmp(a.from)) {
+        let (b, a) = pair?;
         let cells = |row: &Option<MatrixRow<'_>>| row.as_ref().map_or(0, |r| r.cells.len());
         out.compared.0 += cells(&b);
         out.compared.1 += cells(&a);
@@ -161,31 +127,53 @@ fn align<'d>(
     before: &[&'d str],
     after: &[&'d str],
 ) -> Vec<(&'d str, Option<usize>, Option<usize>)> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::with_capacity(before.len().max(after.len()));
-    while i < before.len() || j < after.len() {
-        let order = match (before.get(i), after.get(j)) {
-            (Some(b), Some(a)) => b.cmp(a),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
+    let before = before.iter().copied().enumerate().map(Ok::<_, Infallible>);
+    let after = after.iter().copied().enumerate().map(Ok::<_, Infallible>);
+    paired(before, after, |b, a| b.1.cmp(a.1))
+        .map(|pair| {
+            let (b, a) = pair.unwrap_or_else(|never| match never {});
+            let name = b.or(a).map_or("", |(_, name)| name);
+            (name, b.map(|(i, _)| i), a.map(|(j, _)| j))
+        })
+        .collect()
+}
+
+/// One step of [`paired`]: the item of each side at this place (one side may have none).
+type Pair<T> = (Option<T>, Option<T>);
+
+/// Two streams sorted by `order`, walked together (a merge join): each step is the smaller
+/// head alone, or both heads when they are equal, until both streams end. An error from
+/// either stream is the step's error.
+fn paired<T, E>(
+    before: impl Iterator<Item = Result<T, E>>,
+    after: impl Iterator<Item = Result<T, E>>,
+    order: impl Fn(&T, &T) -> Ordering,
+) -> impl Iterator<Item = Result<Pair<T>, E>> {
+    let (mut before, mut after) = (before.fuse(), after.fuse());
+    // The next item of each side, not yet compared.
+    let (mut next_b, mut next_a) = (None, None);
+    std::iter::from_fn(move || {
+        let mut step = || -> Result<Option<Pair<T>>, E> {
+            if next_b.is_none() {
+                next_b = before.next().transpose()?;
+            }
+            if next_a.is_none() {
+                next_a = after.next().transpose()?;
+            }
+            let which = match (&next_b, &next_a) {
+                (None, None) => return Ok(None),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(b), Some(a)) => order(b, a),
+            };
+            Ok(Some(match which {
+                Ordering::Less => (next_b.take(), None),
+                Ordering::Greater => (None, next_a.take()),
+                Ordering::Equal => (next_b.take(), next_a.take()),
+            }))
         };
-        match order {
-            std::cmp::Ordering::Less => {
-                out.push((before[i], Some(i), None));
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push((after[j], None, Some(j)));
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push((before[i], Some(i), Some(j)));
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out
+        step().transpose()
+    })
 }
 
 /// Which way a changed flow went.
@@ -273,4 +261,59 @@ pub fn group_changes(changes: &[FlowChange], sources: &BTreeSet<String>) -> Vec<
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(items: &[u8]) -> impl Iterator<Item = Result<u8, String>> + '_ {
+        items.iter().copied().map(Ok)
+    }
+
+    #[test]
+    fn paired_walks_two_sorted_streams_as_a_merge_join() {
+        let cases: &[(&[u8], &[u8], &[(Option<u8>, Option<u8>)])] = &[
+            (&[], &[], &[]),
+            (&[1, 3], &[], &[(Some(1), None), (Some(3), None)]),
+            (&[], &[2], &[(None, Some(2))]),
+            (
+                &[1, 2, 4],
+                &[2, 3, 4, 5],
+                &[
+                    (Some(1), None),
+                    (Some(2), Some(2)),
+                    (None, Some(3)),
+                    (Some(4), Some(4)),
+                    (None, Some(5)),
+                ],
+            ),
+        ];
+        for (before, after, expected) in cases {
+            let got: Result<Vec<_>, String> =
+                paired(ok(before), ok(after), |b, a| b.cmp(a)).collect();
+            assert_eq!(got.unwrap(), *expected, "{before:?} ~ {after:?}");
+        }
+    }
+
+    #[test]
+    fn paired_stops_at_either_streams_error() {
+        let after = vec![Ok(1), Err("bad row".to_string())];
+        let got: Result<Vec<_>, String> =
+            paired(ok(&[1, 2]), after.into_iter(), |b, a| b.cmp(a)).collect();
+        assert_eq!(got, Err("bad row".to_string()));
+    }
+
+    #[test]
+    fn align_gives_every_destination_once_with_its_column_on_each_side() {
+        assert_eq!(
+            align(&["a", "c", "d"], &["b", "c"]),
+            vec![
+                ("a", Some(0), None),
+                ("b", None, Some(0)),
+                ("c", Some(1), Some(1)),
+                ("d", Some(2), None),
+            ]
+        );
+    }
 }
