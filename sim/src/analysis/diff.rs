@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn paired_walks_two_sorted_streams_as_a_merge_join() {
-        let cases: &[(&[u8], &[u8], &[(Option<u8>, Option<u8>)])] = &[
+        let cases: &[(&[u8], &[u8], &[Pair<u8>])] = &[
             (&[], &[], &[]),
             (&[1, 3], &[], &[(Some(1), None), (Some(3), None)]),
             (&[], &[2], &[(None, Some(2))]),
