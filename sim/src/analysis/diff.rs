@@ -267,13 +267,16 @@ pub fn group_changes(changes: &[FlowChange], sources: &BTreeSet<String>) -> Vec<
 mod tests {
     use super::*;
 
+    /// Two sorted streams and the steps expected of [`paired`].
+    type Case<'c> = (&'c [u8], &'c [u8], &'c [Pair<u8>]);
+
     fn ok(items: &[u8]) -> impl Iterator<Item = Result<u8, String>> + '_ {
         items.iter().copied().map(Ok)
     }
 
     #[test]
     fn paired_walks_two_sorted_streams_as_a_merge_join() {
-        let cases: &[(&[u8], &[u8], &[Pair<u8>])] = &[
+        let cases: &[Case] = &[
             (&[], &[], &[]),
             (&[1, 3], &[], &[(Some(1), None), (Some(3), None)]),
             (&[], &[2], &[(None, Some(2))]),
