@@ -6,14 +6,14 @@
 
 use std::net::IpAddr;
 
+use super::routes::Route;
 use super::{Mesh, MeshError};
 use crate::metrics::RequestMeta;
 use crate::model::{ClientTlsMode, Resources, Workload};
 use crate::outcome::Outcomes;
 use crate::policy::{
-    client_egress, client_tls_for_endpoint, outbound_bypass, resolve_destination, service_address,
-    ClientTlsChoice, Destination, Endpoint, HttpFacts, OutsideTls, RequestFacts, RouterHost,
-    ServerRoots,
+    outbound_bypass, resolve_destination, service_address, ClientTlsChoice, Destination, Endpoint,
+    HttpFacts, OutsideTls, RequestFacts, RouterHost, ServerRoots,
 };
 use crate::proxy::exchange::{exchange_wave, Hop};
 use crate::proxy::report::{
@@ -30,28 +30,24 @@ use crate::vocab::{sniffs_as_http, OutboundChain, Protocol, SpiffeId, Status};
 /// `proxy::exchange_wave`) and returns their outcomes grouped, so memory does not grow with
 /// `count`.
 pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshError> {
-    let from = mesh
-        .resources
-        .find_workload(&req.from)
-        .map_err(|e| MeshError(e.to_string()))?
-        .clone();
-    let dest = resolve_destination(&mesh.resources, &from.meta.namespace, &req.to)
-        .map_err(|e| MeshError(e.to_string()))?;
-    let src_sidecar = mesh.resources.has_sidecar(&from);
+    let route = mesh
+        .routes
+        .get(&mesh.resources, &mesh.peer_authn, &req.from, &req.to)?;
+    let (from, dest) = (&route.from, &route.dest);
     let count = u64::from(req.count.max(1));
     if dest.endpoints.is_empty() {
         // kube-proxy rejects a connection to a ClusterIP without endpoints; a sidecar answers
         // `no healthy upstream` itself for the service's cluster, while PassthroughCluster dials
         // the ClusterIP and is refused too.
         let captured =
-            src_sidecar && outbound_bypass(&mesh.resources, &from, &dest, None).is_none();
+            route.src_sidecar && outbound_bypass(&mesh.resources, from, dest, None).is_none();
         // REGISTRY_ONLY's black hole answers before any cluster is looked at.
         let wire = app_request(req, req.protocol_to(dest.port.istio_protocol())).wire_bytes();
         let chain = captured.then(|| {
             OutboundChain::select_with(
                 dest.port.istio_protocol(),
                 sniffs_as_http(&wire),
-                client_egress(&mesh.resources, &from, &dest).0,
+                route.egress,
             )
         });
         let outcome = match chain {
@@ -67,7 +63,7 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
             None => Outcome::with_status(Status::Refused),
         };
         for _ in 0..count {
-            observe(mesh, &from, &dest, None, &outcome);
+            observe(mesh, from, dest, None, &outcome);
         }
         return Ok(Outcomes::repeated(outcome, count));
     }
@@ -85,11 +81,11 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
         let mut sides = Vec::new();
         for _ in 0..wave {
             let turn = mesh.round_robin.entry(rr_key.clone()).or_insert(0);
-            let ep = dest.endpoints[*turn % dest.endpoints.len()].clone();
+            let i = *turn % dest.endpoints.len();
             *turn += 1;
-            let client = client_side(mesh, &from, &dest, &ep, req)?;
-            let server = server_side(mesh, &dest, &ep, protocol)?;
-            sides.push((client, server, ep));
+            let client = client_side(mesh, &route, i, req)?;
+            let server = server_side(mesh, &route, i, protocol)?;
+            sides.push((client, server, i));
         }
         let Mesh {
             resources,
@@ -102,15 +98,16 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
         } = &mut *mesh;
         let mut hops = Vec::with_capacity(sides.len());
         let mut endpoints = Vec::with_capacity(sides.len());
-        for (client, server, ep) in sides {
+        for (client, server, i) in sides {
+            let ep = &dest.endpoints[i];
+            endpoints.push(i);
             // A server outside the mesh has no sidecar, so nothing authorizes there.
-            let Some(ep_workload) = endpoint_workload(resources, &ep)? else {
+            let Some(ep_workload) = endpoint_workload(resources, &route, i)? else {
                 hops.push(Hop {
                     client,
                     server,
                     authz: Box::new(|_: &AuthzInput| AuthzVerdict::Allow),
                 });
-                endpoints.push(ep);
                 continue;
             };
             let destination_ip = pod_ips.get(&ep.namespace, &ep.workload);
@@ -145,12 +142,11 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
                 server,
                 authz: Box::new(authorize),
             });
-            endpoints.push(ep);
         }
         let finished = exchange_wave(rt, &hops, &app_req, pool, *now);
         drop(hops);
-        for (outcome, ep) in finished.into_iter().zip(&endpoints) {
-            observe(mesh, &from, &dest, Some(ep), &outcome);
+        for (outcome, i) in finished.into_iter().zip(endpoints) {
+            observe(mesh, from, dest, Some(&dest.endpoints[i]), &outcome);
             outcomes.push(outcome);
         }
         sent += wave;
@@ -186,16 +182,20 @@ pub(super) fn protocol_of(mesh: &Mesh, req: &RequestSpec) -> Result<Protocol, Me
     Ok(req.protocol_to(dest.port.istio_protocol()))
 }
 
-/// The workload behind an endpoint (resolved from the same resources a moment before); `None`
-/// for a server outside the mesh.
+/// The workload behind endpoint `i` of `route` (resolved from the same resources); `None` for
+/// a server outside the mesh.
 fn endpoint_workload<'r>(
     res: &'r Resources,
-    ep: &Endpoint,
+    route: &Route,
+    i: usize,
 ) -> Result<Option<&'r Workload>, MeshError> {
+    let ep = &route.dest.endpoints[i];
     if ep.external.is_some() {
         return Ok(None);
     }
-    res.workload(&ep.namespace, &ep.workload)
+    route.endpoints[i]
+        .workload
+        .and_then(|w| res.workloads.get(w))
         .map(Some)
         .ok_or_else(|| {
             MeshError(format!(
@@ -228,23 +228,23 @@ pub(super) fn sidecar_tls(mesh: &Mesh, proxy: &str) -> SidecarTls {
 }
 
 /// The source: a bare pod (no sidecar, or one that does not capture this connection), or its
-/// sidecar with the outbound TLS for this endpoint.
+/// sidecar with the outbound TLS for endpoint `i` of `route`.
 fn client_side(
     mesh: &mut Mesh,
-    from: &Workload,
-    dest: &Destination,
-    ep: &Endpoint,
+    route: &Route,
+    i: usize,
     req: &RequestSpec,
 ) -> Result<ClientSide, MeshError> {
+    let (from, dest) = (&route.from, &route.dest);
     let ip = pod_ip(mesh, &from.meta.namespace, &from.meta.name);
-    let choice: ClientTlsChoice = client_tls_for_endpoint(&mesh.resources, from, dest, ep);
+    let choice = &route.endpoints[i].client_tls;
     if !choice.through_sidecar() {
         return Ok(ClientSide::NoSidecar { ip });
     }
     let id = from.proxy_id();
     let tls = sidecar_tls(mesh, &id);
     let host = RouterHost::of_request(dest, req);
-    let upstream = upstream_tls(mesh, from, &choice, &tls, host.as_ref())?;
+    let upstream = upstream_tls(mesh, from, choice, &tls, host.as_ref())?;
     let side = ClientSide::Sidecar(Box::new(ClientSidecar {
         name: format!("{}.{}", from.meta.name, from.meta.namespace),
         ip,
@@ -253,7 +253,7 @@ fn client_side(
         cluster: format!("outbound|{}||{}", dest.port.port, dest.fqdn),
         port_protocol: dest.port.istio_protocol(),
         limits: ClusterLimits::from_settings(choice.connection_pool.as_ref()),
-        egress: client_egress(&mesh.resources, from, dest).0,
+        egress: route.egress,
     }));
     Ok(side)
 }
@@ -311,13 +311,14 @@ fn upstream_tls(
 }
 
 /// The destination: a bare app (no sidecar, or one that does not capture the target port), or
-/// its sidecar with the effective mode on the target port.
+/// its sidecar with the effective mode on the target port, for endpoint `i` of `route`.
 fn server_side(
     mesh: &mut Mesh,
-    dest: &Destination,
-    ep: &Endpoint,
+    route: &Route,
+    i: usize,
     protocol: Protocol,
 ) -> Result<ServerSide, MeshError> {
+    let (dest, ep) = (&route.dest, &route.dest.endpoints[i]);
     // A server outside the mesh is reached at its own address (an IP, or the host's name).
     let ip = match &ep.external {
         Some(outside) => outside.address.clone(),
@@ -344,12 +345,15 @@ fn server_side(
             certificate,
         });
     }
-    let workload = endpoint_workload(&mesh.resources, ep)?
-        .ok_or_else(|| MeshError(format!("endpoint {} has no sidecar", ep.workload)))?;
-    let mode = mesh
-        .peer_authn
-        .effective(&mesh.resources, workload)
-        .mode_for_port(u32::from(ep.target_port));
+    let (Some(workload), Some(mode)) = (
+        endpoint_workload(&mesh.resources, route, i)?,
+        route.endpoints[i].mode,
+    ) else {
+        return Err(MeshError(format!(
+            "endpoint {} has no sidecar",
+            ep.workload
+        )));
+    };
     Ok(ServerSide::Sidecar(Box::new(ServerSidecar {
         name: format!("{}.{}", ep.workload, ep.namespace),
         ip,

@@ -24,6 +24,7 @@ mod evidence;
 mod external;
 mod matrix;
 mod options;
+mod routes;
 #[cfg(test)]
 mod tests;
 
@@ -52,6 +53,8 @@ pub struct Mesh {
     pod_ips: PodIps,
     /// Envoy's TLS stats and Istio's standard metrics, counted per finished request.
     traffic: Traffic,
+    /// What the configuration decides per (source, destination), until it changes.
+    routes: routes::Routes,
 }
 
 impl fmt::Debug for Mesh {
@@ -100,6 +103,7 @@ impl Mesh {
             round_robin: BTreeMap::new(),
             pod_ips: PodIps::default(),
             traffic: Traffic::default(),
+            routes: routes::Routes::default(),
         };
         mesh.pod_ips = PodIps::build(&mesh.resources);
         mesh.sync_proxies()?;
@@ -203,6 +207,7 @@ impl Mesh {
                 namespace: namespace.clone(),
                 name: name.clone(),
             });
+            self.routes.clear();
         }
         self.control
             .apply_fault(fault, self.now)
@@ -254,6 +259,8 @@ impl Mesh {
         self.authz = AuthzIndex::build(&self.resources);
         self.peer_authn = PeerAuthenticationIndex::build(&self.resources);
         self.pod_ips = PodIps::build(&self.resources);
+        self.traffic.configuration_changed();
+        self.routes.clear();
         self.sync_proxies()?;
         self.control.advance_to(self.now);
         Ok(())

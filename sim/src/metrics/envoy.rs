@@ -14,8 +14,9 @@
 //! `inclusionRegexps: [".*ssl.*"]`). meshsim exposes them as if that were set, and says so.
 
 use super::catalog::name;
+use super::shape::Lines;
 use super::standard::RequestMeta;
-use super::{access_log, target, Labels, Traffic};
+use super::{target, Additions, Labels};
 use crate::outcome::TlsStats;
 use crate::Outcome;
 
@@ -23,14 +24,19 @@ use crate::Outcome;
 pub(super) const INBOUND_LISTENER: &str = "0.0.0.0_15006";
 
 /// Counts the TLS stats of the request's client and server sidecars.
-pub(super) fn observe(traffic: &mut Traffic, meta: &RequestMeta<'_>, outcome: &Outcome) {
+pub(super) fn observe(
+    traffic: &mut Additions,
+    meta: &RequestMeta<'_>,
+    outcome: &Outcome,
+    lines: &Lines<'_>,
+) {
     if let Some(stats) = outcome.stats.get("client") {
-        let cluster = outcome
-            .client_log
-            .as_deref()
-            .and_then(|l| l.lines().next())
-            .and_then(access_log::parse)
-            .map(|l| l.upstream_cluster)
+        let cluster = lines
+            .client
+            .as_ref()
+            .and_then(|l| l.first())
+            .and_then(Option::as_ref)
+            .map(|l| l.upstream_cluster.to_string())
             .filter(|c| c != "-")
             .unwrap_or_else(|| meta.cluster_name());
         let mut l = target(&meta.source.proxy_id());
@@ -55,7 +61,7 @@ pub(super) fn observe(traffic: &mut Traffic, meta: &RequestMeta<'_>, outcome: &O
 /// (Envoy creates a scope's stats together); `no_certificate` stays 0: Istio's inbound mTLS
 /// chains set `require_client_certificate`, so a handshake without a client certificate fails
 /// (`fail_verify_no_cert`) instead of succeeding without one.
-fn add_ssl(traffic: &mut Traffic, scope: Scope, labels: &Labels, stats: &TlsStats) {
+fn add_ssl(traffic: &mut Additions, scope: Scope, labels: &Labels, stats: &TlsStats) {
     let names = match scope {
         Scope::Cluster => [
             "envoy_cluster_ssl_handshake",

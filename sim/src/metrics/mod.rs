@@ -21,6 +21,7 @@ mod envoy;
 mod exposition;
 mod promtool;
 mod series;
+mod shape;
 mod standard;
 #[cfg(test)]
 mod tests;
@@ -74,39 +75,75 @@ impl Snapshot {
 /// per proxy. One [`Traffic::observe_request`] call per finished request.
 #[derive(Debug, Clone, Default)]
 pub struct Traffic {
-    /// By family, then by label set. A request looks up about fifteen series and creates one
-    /// only the first time, so the label sets are hashed once instead of compared along a
-    /// tree (perf: the comparisons were most of `observe_request`); [`snapshot`] sorts.
-    counters: BTreeMap<&'static str, HashMap<Labels, u64>>,
+    /// Every counter: name, label set, value ([`snapshot`] sorts them).
+    series: Vec<(&'static str, Labels, u64)>,
+    /// Where each (name, label set) is in `series`.
+    index: HashMap<&'static str, HashMap<Labels, usize>>,
+    /// What a request of each shape seen adds, so its label sets are built once.
+    shapes: shape::Shapes,
 }
 
 impl Traffic {
     /// Counts one finished request: each reporting proxy's TLS stats and its standard metrics.
     pub fn observe_request(&mut self, meta: &RequestMeta<'_>, outcome: &crate::Outcome) {
-        envoy::observe(self, meta, outcome);
-        standard::observe(self, meta, outcome);
+        let shape = shape::Shape::of(meta, outcome);
+        if let Some(adds) = self.shapes.get(&shape) {
+            for &(i, n) in adds {
+                self.series[i].2 += n;
+            }
+            return;
+        }
+        let mut adds = Additions::default();
+        envoy::observe(&mut adds, meta, outcome, &shape.lines);
+        standard::observe(&mut adds, meta, outcome, &shape.lines);
+        let adds: Vec<(usize, u64)> = adds
+            .0
+            .into_iter()
+            .map(|(name, labels, n)| (self.series_index(name, labels), n))
+            .collect();
+        for &(i, n) in &adds {
+            self.series[i].2 += n;
+        }
+        self.shapes.insert(shape, adds);
     }
 
-    /// Adds `n` to a counter (creating it, as Envoy creates a stat on first use).
-    pub(crate) fn add(&mut self, name: &'static str, labels: &Labels, n: u64) {
-        let family = self.counters.entry(name).or_default();
-        match family.get_mut(labels) {
-            Some(v) => *v += n,
-            None => {
-                family.insert(labels.clone(), n);
-            }
+    /// The configuration changed: a workload's labels, service account or Services may have,
+    /// so requests are shaped anew (the counters stay).
+    pub(crate) fn configuration_changed(&mut self) {
+        self.shapes.clear();
+    }
+
+    /// The index of a counter in `series`, created at 0 if new (as Envoy creates a stat on
+    /// first use).
+    fn series_index(&mut self, name: &'static str, labels: Labels) -> usize {
+        let family = self.index.entry(name).or_default();
+        if let Some(&i) = family.get(&labels) {
+            return i;
         }
+        let i = self.series.len();
+        family.insert(labels.clone(), i);
+        self.series.push((name, labels, 0));
+        i
     }
 
     /// Every counter, in no particular order ([`snapshot`] sorts them).
     fn samples(&self) -> impl Iterator<Item = Sample> + '_ {
-        self.counters.iter().flat_map(|(name, series)| {
-            series.iter().map(move |(labels, v)| Sample {
-                name,
-                labels: labels.clone(),
-                value: *v as f64,
-            })
+        self.series.iter().map(|(name, labels, v)| Sample {
+            name,
+            labels: labels.clone(),
+            value: *v as f64,
         })
+    }
+}
+
+/// The counters one request adds to, with the amounts, in the order the reporters count them.
+#[derive(Debug, Default)]
+pub(crate) struct Additions(Vec<(&'static str, Labels, u64)>);
+
+impl Additions {
+    /// Adds `n` to the counter `name` with `labels` (creating it, even when `n` is 0).
+    pub(crate) fn add(&mut self, name: &'static str, labels: &Labels, n: u64) {
+        self.0.push((name, labels.clone(), n));
     }
 }
 

@@ -24,8 +24,10 @@
 //! Not modelled: the histograms (`istio_request_duration_milliseconds`, `istio_request_bytes`,
 //! `istio_response_bytes`) and the TCP byte counters; gRPC.
 
+use super::access_log::LogLine;
 use super::catalog::name;
-use super::{access_log, labels, target, Labels, Traffic};
+use super::shape::Lines;
+use super::{labels, target, Additions, Labels};
 use crate::model::Workload;
 use crate::policy::{Destination, Endpoint};
 use crate::Outcome;
@@ -70,25 +72,28 @@ impl RequestMeta<'_> {
 }
 
 /// Counts the request's standard metrics at each reporting sidecar.
-pub(super) fn observe(traffic: &mut Traffic, meta: &RequestMeta<'_>, outcome: &Outcome) {
-    if let Some(line) = outcome.client_log.as_deref() {
-        for parsed in line.lines().filter_map(access_log::parse) {
+pub(super) fn observe(
+    traffic: &mut Additions,
+    meta: &RequestMeta<'_>,
+    outcome: &Outcome,
+    lines: &Lines<'_>,
+) {
+    if let Some(client) = &lines.client {
+        for parsed in client.iter().flatten() {
             let mut l = target(&meta.source.proxy_id());
             l.insert("reporter".into(), "source".into());
             l.extend(own_side(Side::Source, meta.source));
-            l.extend(client_view_of_destination(meta, outcome, &parsed));
+            l.extend(client_view_of_destination(meta, outcome, parsed));
             l.insert("connection_security_policy".into(), UNKNOWN.into());
-            count(traffic, l, &parsed);
+            count(traffic, l, parsed);
         }
     }
-    let (Some(lines), Some(endpoint), Some(proxy)) = (
-        outcome.server_log.as_deref(),
-        meta.endpoint,
-        meta.endpoint_proxy(),
-    ) else {
+    let (Some(server), Some(endpoint), Some(proxy)) =
+        (&lines.server, meta.endpoint, meta.endpoint_proxy())
+    else {
         return;
     };
-    for parsed in lines.lines().filter_map(access_log::parse) {
+    for parsed in server.iter().flatten() {
         let stream = parsed.http || parsed.upstream_cluster.starts_with("inbound|");
         if !stream {
             continue;
@@ -99,13 +104,13 @@ pub(super) fn observe(traffic: &mut Traffic, meta: &RequestMeta<'_>, outcome: &O
         l.extend(own_endpoint_side(meta, endpoint, outcome.mtls));
         let policy = if outcome.mtls { "mutual_tls" } else { "none" };
         l.insert("connection_security_policy".into(), policy.into());
-        count(traffic, l, &parsed);
+        count(traffic, l, parsed);
     }
 }
 
 /// One `istio_requests_total` (HTTP) or one opened and closed TCP connection.
-fn count(traffic: &mut Traffic, mut l: Labels, line: &access_log::LogLine) {
-    l.insert("response_flags".into(), line.flags.clone());
+fn count(traffic: &mut Additions, mut l: Labels, line: &LogLine<'_>) {
+    l.insert("response_flags".into(), line.flags.to_string());
     if line.http {
         l.insert("request_protocol".into(), "http".into());
         l.insert("response_code".into(), line.code.to_string());
@@ -167,7 +172,7 @@ fn own_endpoint_side(meta: &RequestMeta<'_>, e: &Endpoint, mtls: bool) -> Labels
 fn client_view_of_destination(
     meta: &RequestMeta<'_>,
     outcome: &Outcome,
-    line: &access_log::LogLine,
+    line: &LogLine<'_>,
 ) -> Labels {
     let exchanged = outcome.server_log.is_some() && line.http;
     let mut l = match meta.endpoint {
@@ -204,12 +209,12 @@ fn client_view_of_destination(
     };
     l.extend(service_labels(meta));
     if matches!(
-        line.upstream_cluster.as_str(),
+        line.upstream_cluster.as_ref(),
         "PassthroughCluster" | "BlackHoleCluster"
     ) {
         l.insert(
             "destination_service_name".into(),
-            line.upstream_cluster.clone(),
+            line.upstream_cluster.to_string(),
         );
     }
     // The source sidecar presents its certificate on an mTLS hop: its own SAN is known then.

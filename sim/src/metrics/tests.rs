@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{input_series, labels, render, snapshot, Labels, Recorder, Snapshot};
 use crate::mesh::MeshOptions;
-use crate::model::load_str;
+use crate::model::{load_str, Object};
 use crate::request::RequestSpec;
 use crate::{Fault, Mesh};
 
@@ -92,6 +92,33 @@ fn an_mtls_request_is_counted_by_both_reporters_with_their_views() {
             &[("listener_address", "0.0.0.0_15006"), ("pod", "httpbin")]
         ) >= 1.0
     );
+}
+
+#[test]
+fn a_workload_relabelled_between_requests_is_counted_under_its_new_labels() {
+    // Requests of one shape share their series (metrics/shape.rs); a configuration change must
+    // shape them anew.
+    let mut m = mesh("", &[]);
+    let req = get("foo/sleep", "httpbin.foo:8000");
+    m.request(&req).unwrap();
+    let mut httpbin = m.resources().workload("foo", "httpbin").unwrap().clone();
+    httpbin.pod_labels.insert("version".into(), "v2".into());
+    m.apply(vec![Object::Workload(httpbin)]).unwrap();
+    m.request(&RequestSpec { count: 2, ..req }).unwrap();
+    let s = snapshot(&m);
+    for (reporter, version, n) in [
+        ("destination", "v1", 1.0),
+        ("destination", "v2", 2.0),
+        ("source", "v1", 1.0),
+        ("source", "v2", 2.0),
+    ] {
+        let selector = [("reporter", reporter), ("destination_version", version)];
+        assert_eq!(
+            sum(&s, "istio_requests_total", &selector),
+            n,
+            "{reporter} {version}"
+        );
+    }
 }
 
 #[test]

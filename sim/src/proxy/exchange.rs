@@ -12,7 +12,7 @@ use tokio::runtime::Runtime;
 
 use super::app::App;
 use super::circuit_breaker::{Admission, CircuitBreaker, ClusterLimits};
-use super::http::HttpRequest;
+use super::http::request_bytes;
 use super::outbound;
 use super::pool::ConnectionPool;
 use super::report::overflow_outcome;
@@ -82,15 +82,9 @@ impl AppRequest {
     pub fn wire_bytes(&self) -> Vec<u8> {
         match self.protocol {
             RequestProtocol::Http => {
-                let mut headers = vec![("host".to_string(), self.authority.clone())];
-                headers.extend(self.headers.iter().cloned());
-                HttpRequest {
-                    method: self.method.clone(),
-                    path: self.path.clone(),
-                    headers,
-                    body: self.body.clone(),
-                }
-                .to_bytes()
+                let headers = std::iter::once(("host", self.authority.as_str()))
+                    .chain(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                request_bytes(&self.method, &self.path, headers, &self.body)
             }
             RequestProtocol::Tcp => self.body.clone(),
         }
@@ -333,7 +327,8 @@ async fn exchange_in(
 ) -> Outcome {
     match tokio::time::timeout(
         EXCHANGE_TIMEOUT,
-        outbound::run(client, server, req, authz, pool, now),
+        // Boxed, so a wave's futures are small to collect and move.
+        Box::pin(outbound::run(client, server, req, authz, pool, now)),
     )
     .await
     {

@@ -10,6 +10,10 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// Largest header block accepted (Envoy's default `max_request_headers_kb` is 60).
 const MAX_HEAD: usize = 60 * 1024;
 
+/// How much one read asks for; reads go straight into the message's buffer (no zeroed chunk
+/// on the future's stack).
+const READ_CHUNK: usize = 4096;
+
 /// An HTTP/1.1 request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -66,17 +70,8 @@ impl HttpRequest {
 
     /// The wire bytes, with `content-length` when there is a body.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = format!("{} {} HTTP/1.1\r\n", self.method, self.path);
-        for (k, v) in &self.headers {
-            out.push_str(&format!("{k}: {v}\r\n"));
-        }
-        if !self.body.is_empty() && self.header("content-length").is_none() {
-            out.push_str(&format!("content-length: {}\r\n", self.body.len()));
-        }
-        out.push_str("\r\n");
-        let mut bytes = out.into_bytes();
-        bytes.extend_from_slice(&self.body);
-        bytes
+        let headers = self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        request_bytes(&self.method, &self.path, headers, &self.body)
     }
 }
 
@@ -100,19 +95,53 @@ impl HttpResponse {
 
     /// The wire bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = format!(
-            "HTTP/1.1 {} {}\r\n",
-            self.status,
-            reason_phrase(self.status)
-        );
+        let mut out = Vec::with_capacity(64 + self.body.len());
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(self.status.to_string().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(reason_phrase(self.status).as_bytes());
+        out.extend_from_slice(b"\r\n");
         for (k, v) in &self.headers {
-            out.push_str(&format!("{k}: {v}\r\n"));
+            push_header(&mut out, k, v);
         }
-        out.push_str("\r\n");
-        let mut bytes = out.into_bytes();
-        bytes.extend_from_slice(&self.body);
-        bytes
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        out
     }
+}
+
+/// The bytes of a request: request line, `headers` in order, `content-length` when there is a
+/// body and no header gives it, a blank line, the body. Written in place: a request is
+/// serialized several times on its way (sniffing, the client's codec, the wire, the access log).
+pub(crate) fn request_bytes<'h>(
+    method: &str,
+    path: &str,
+    headers: impl Iterator<Item = (&'h str, &'h str)> + Clone,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + body.len());
+    out.extend_from_slice(method.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let mut has_length = false;
+    for (k, v) in headers {
+        has_length |= k.eq_ignore_ascii_case("content-length");
+        push_header(&mut out, k, v);
+    }
+    if !body.is_empty() && !has_length {
+        push_header(&mut out, "content-length", &body.len().to_string());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+fn push_header(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// The standard reason phrase.
@@ -152,8 +181,7 @@ async fn read_head<S: AsyncRead + Unpin>(
     s: &mut S,
     plausible: fn(&[u8]) -> bool,
 ) -> Result<(String, Vec<u8>), ReadError> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
+    let mut buf = Vec::with_capacity(READ_CHUNK);
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8(buf[..end].to_vec())
@@ -163,7 +191,8 @@ async fn read_head<S: AsyncRead + Unpin>(
         if buf.len() > MAX_HEAD {
             return Err(ReadError::Malformed("header block too large".into()));
         }
-        let n = s.read(&mut chunk).await.map_err(ReadError::Io)?;
+        buf.reserve(READ_CHUNK);
+        let n = s.read_buf(&mut buf).await.map_err(ReadError::Io)?;
         if n == 0 {
             return Err(if buf.is_empty() {
                 ReadError::Eof
@@ -171,7 +200,6 @@ async fn read_head<S: AsyncRead + Unpin>(
                 ReadError::Truncated
             });
         }
-        buf.extend_from_slice(&chunk[..n]);
         if !plausible(&buf) {
             return Err(ReadError::Malformed(
                 "first bytes are not an HTTP/1.1 message".into(),
@@ -203,13 +231,12 @@ async fn read_body<S: AsyncRead + Unpin>(
             .map_err(|_| ReadError::Malformed(format!("bad content-length {v:?}")))?,
         None => 0,
     };
-    let mut chunk = [0u8; 4096];
     while body.len() < len {
-        let n = s.read(&mut chunk).await.map_err(ReadError::Io)?;
+        body.reserve(READ_CHUNK);
+        let n = s.read_buf(&mut body).await.map_err(ReadError::Io)?;
         if n == 0 {
             return Err(ReadError::Truncated);
         }
-        body.extend_from_slice(&chunk[..n]);
     }
     body.truncate(len);
     Ok(body)

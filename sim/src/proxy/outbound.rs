@@ -85,6 +85,7 @@ async fn direct(
         now,
         src_ip: ip.to_string(),
         src_port: port,
+        tls_digest: None,
     };
     let mut view = ServerView::default();
     let server_fut = async {
@@ -247,7 +248,14 @@ async fn via_sidecar(
     now: SimTime,
 ) -> Outcome {
     let endpoint = server.endpoint();
-    let gen = generation(c, server);
+    // Each sidecar's TLS is hashed once per request: the pool generation and both TLS context
+    // keys read the digests.
+    let client_digest = c.tls.digest();
+    let server_digest = match server {
+        ServerSide::Sidecar(s) => Some(s.tls.digest()),
+        ServerSide::NoSidecar { .. } => None,
+    };
+    let gen = generation(c, client_digest, server, server_digest);
     let chain = c.outbound_chain(req);
     let http = chain.is_http();
     let mut client_stats = TlsStats::default();
@@ -287,7 +295,7 @@ async fn via_sidecar(
     } else {
         &c.upstream
     };
-    let tls = client_context(&c.tls, upstream);
+    let tls = client_context(&c.tls, client_digest, upstream);
     // The catch-all `allow_any` route carries no retry policy (`buildCatchAllVirtualHost`).
     let attempts = if chain == OutboundChain::Http {
         HTTP_CONNECT_ATTEMPTS
@@ -306,6 +314,7 @@ async fn via_sidecar(
             now,
             src_ip: c.ip.clone(),
             src_port: port,
+            tls_digest: server_digest,
         };
         let view_ref = &mut view;
         let inbound_ref = &inbound;
@@ -320,8 +329,10 @@ async fn via_sidecar(
             }
             None
         };
-        let client_fut = client_attempt(&tls, cio, req, &mut client_stats);
-        let (attempt, server_out) = drive(client_fut, server_fut).await;
+        // Boxed: both hold a TLS handshake's state, which would otherwise be copied into
+        // every future that awaits them (`memmove` was a visible share of a fresh request).
+        let client_fut = Box::pin(client_attempt(&tls, cio, req, &mut client_stats));
+        let (attempt, server_out) = drive(client_fut, Box::pin(server_fut)).await;
         match attempt.result {
             AttemptResult::ConnectFailure(f) => {
                 let f = match f {
@@ -399,6 +410,7 @@ async fn reuse_pooled(
         now,
         src_ip: c.ip.clone(),
         src_port: est.client_port,
+        tls_digest: None,
     };
     let mut view = ServerView::default();
     let (result, keep) = tokio::join!(

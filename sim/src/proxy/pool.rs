@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::exchange::{ClientSidecar, ServerSide};
 use super::inbound::ServerConn;
+use super::tls_config::TlsDigest;
 
 /// Any byte stream the proxies use (duplex, TCP, TLS over either).
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -130,10 +131,16 @@ impl ConnectionPool {
 }
 
 /// The generation of a (client sidecar, server) pair: a hash of everything that shapes the
-/// connection except the clock.
-pub(crate) fn generation(client: &ClientSidecar, server: &ServerSide) -> String {
+/// connection except the clock. `client_tls` and `server_tls` are the two sidecars' TLS digests
+/// (`SidecarTls::digest`; `None` for a server without a sidecar).
+pub(crate) fn generation(
+    client: &ClientSidecar,
+    client_tls: TlsDigest,
+    server: &ServerSide,
+    server_tls: Option<TlsDigest>,
+) -> String {
     let mut h = Sha256::new();
-    client.tls.fingerprint(&mut h);
+    h.update(client_tls.0);
     client.upstream.fingerprint(&mut h);
     match server {
         ServerSide::NoSidecar {
@@ -155,7 +162,7 @@ pub(crate) fn generation(client: &ClientSidecar, server: &ServerSide) -> String 
                 )
                 .as_bytes(),
             );
-            s.tls.fingerprint(&mut h);
+            h.update(server_tls.unwrap_or_else(|| s.tls.digest()).0);
         }
     }
     hex::encode(&h.finalize()[..12])

@@ -73,9 +73,17 @@ impl SidecarTls {
         tls
     }
 
+    /// SHA-256 of everything but the clock ([`SidecarTls::fingerprint`]), computed once per
+    /// request and shared by the pool generation and the TLS context keys.
+    pub(crate) fn digest(&self) -> TlsDigest {
+        let mut h = Sha256::new();
+        self.fingerprint(&mut h);
+        TlsDigest(h.finalize().into())
+    }
+
     /// Feeds everything but the clock into a hash: a change forces a new connection, while time
     /// passing does not (Envoy keeps established connections when a certificate expires).
-    pub(crate) fn fingerprint(&self, h: &mut Sha256) {
+    fn fingerprint(&self, h: &mut Sha256) {
         match &self.cert {
             Some(c) => {
                 h.update(b"cert");
@@ -100,6 +108,11 @@ impl SidecarTls {
         }
     }
 }
+
+/// The digest of a sidecar's TLS material and parameters without its clock: equal digests, equal
+/// TLS contexts and connection generations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TlsDigest(pub(crate) [u8; 32]);
 
 fn hash_bundle(h: &mut Sha256, bundle: &TrustBundle) {
     h.update(b"bundle");

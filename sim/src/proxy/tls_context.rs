@@ -6,7 +6,7 @@
 //! any other part of a fresh request besides the handshake (`benches/ratios.rs`).
 //!
 //! A context is memoized by a SHA-256 of everything it is built from except the clock
-//! ([`SidecarTls::fingerprint`] and the ALPN list or the upstream TLS). Each connection gets a
+//! ([`SidecarTls::digest`] and the ALPN list or the upstream TLS). Each connection gets a
 //! copy whose `TimeProvider` is the sidecar's clock, and the verifiers check validity at the time
 //! rustls reads from it (`CheckTime::Handshake`), so a context kept across a clock jump still
 //! checks expiry at the connection's time.
@@ -22,7 +22,7 @@ use super::memo::Memo;
 use super::tls_config::{
     build_client_tls, build_outside_server_config, build_server_config, ClientTls, TlsConfigError,
 };
-use super::tls_config::{SidecarTls, UpstreamTls};
+use super::tls_config::{SidecarTls, TlsDigest, UpstreamTls};
 use crate::pki::WorkloadCert;
 use crate::SimTime;
 
@@ -40,22 +40,24 @@ static SERVER: Memo<Arc<ServerConfig>> = Memo::new();
 static CLIENT: Memo<Option<Arc<ClientTls>>> = Memo::new();
 static OUTSIDE: Memo<Arc<ServerConfig>> = Memo::new();
 
-/// The digest of a context's inputs: the sidecar's TLS (without its clock), which side, and
-/// what `more` adds.
-fn context_key(tls: &SidecarTls, side: &[u8], more: impl FnOnce(&mut Sha256)) -> [u8; 32] {
+/// The digest of a context's inputs: the sidecar's TLS (`digest`, without its clock), which
+/// side, and what `more` adds.
+fn context_key(digest: TlsDigest, side: &[u8], more: impl FnOnce(&mut Sha256)) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(side);
-    tls.fingerprint(&mut h);
+    h.update(digest.0);
     more(&mut h);
     h.finalize().into()
 }
 
-/// The inbound mTLS chain's context (see [`build_server_config`]) at the sidecar's clock.
+/// The inbound mTLS chain's context (see [`build_server_config`]) at the sidecar's clock;
+/// `digest` is `tls.digest()`.
 pub(crate) fn server_context(
     tls: &SidecarTls,
+    digest: TlsDigest,
     alpn: &[&str],
 ) -> Result<Arc<ServerConfig>, TlsConfigError> {
-    let key = context_key(tls, b"server", |h| {
+    let key = context_key(digest, b"server", |h| {
         for p in alpn {
             h.update(p.as_bytes());
             h.update([0]);
@@ -68,12 +70,13 @@ pub(crate) fn server_context(
 }
 
 /// The outbound context for `upstream` (see [`build_client_tls`]) at the sidecar's clock;
-/// `Ok(None)` for plaintext.
+/// `Ok(None)` for plaintext. `digest` is `tls.digest()`.
 pub(crate) fn client_context(
     tls: &SidecarTls,
+    digest: TlsDigest,
     upstream: &UpstreamTls,
 ) -> Result<Option<ClientTls>, TlsConfigError> {
-    let key = context_key(tls, b"client", |h| upstream.fingerprint(h));
+    let key = context_key(digest, b"client", |h| upstream.fingerprint(h));
     let built = CLIENT.get_or_try(key, || Ok(build_client_tls(tls, upstream)?.map(Arc::new)))?;
     Ok(built.map(|b| {
         let mut config = ClientConfig::clone(&b.config);

@@ -125,6 +125,14 @@ pub(crate) fn normalize_path(path: &str, mode: PathNormalization) -> String {
         Some(i) => path.split_at(i),
         None => (path, ""),
     };
+    // Most paths have nothing to normalize: no escapes, backslashes, dot segments or empty
+    // segments. Every step below leaves such a path as it is.
+    let plain = !path.contains(['\\', '%'])
+        && !path.contains("//")
+        && path.split('/').all(|s| s != "." && s != "..");
+    if plain {
+        return format!("{path}{query}");
+    }
     let mut p = path.to_string();
     if mode == PathNormalization::DecodeAndMergeSlashes {
         for (escaped, plain) in [("%2F", "/"), ("%2f", "/"), ("%5C", "\\"), ("%5c", "\\")] {

@@ -1,0 +1,120 @@
+//! What the data path derives from the configuration alone for one (source, destination) pair,
+//! kept until the configuration changes: the calling workload, the resolved Service port and
+//! its endpoints, whether the caller runs a sidecar, what its Sidecar scope gives the port, and
+//! per endpoint the client TLS choice and the destination's effective PeerAuthentication mode.
+//!
+//! istiod computes these once per push (`PushContext`) and every request of the proxy reads the
+//! result; meshsim re-derived them for every request, which was a fresh request's largest cost
+//! outside the handshake after the metrics (`docs/performance.md`, session 10). Nothing here
+//! depends on time or certificates: those are read per request. `Mesh` forgets every route when
+//! the resources change.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::MeshError;
+use crate::model::{MtlsMode, Resources, Workload};
+use crate::policy::{
+    client_egress, client_tls_for_endpoint, resolve_destination, ClientTlsChoice, Destination,
+    PeerAuthenticationIndex,
+};
+use crate::vocab::{Egress, HostPort, WorkloadRef};
+
+/// The configuration's answers for one (source, destination) pair.
+#[derive(Debug)]
+pub(super) struct Route {
+    /// The calling workload.
+    pub(super) from: Workload,
+    /// The Service port dialled, with its endpoints.
+    pub(super) dest: Destination,
+    /// Whether the caller runs a sidecar.
+    pub(super) src_sidecar: bool,
+    /// What the caller's Sidecar scope gives the destination port.
+    pub(super) egress: Egress,
+    /// Per endpoint of `dest`, in order.
+    pub(super) endpoints: Vec<EndpointRoute>,
+}
+
+/// The configuration's answers for one endpoint of a route.
+#[derive(Debug)]
+pub(super) struct EndpointRoute {
+    /// The caller's client TLS towards the endpoint ([`client_tls_for_endpoint`]).
+    pub(super) client_tls: ClientTlsChoice,
+    /// The endpoint's workload, by its index in `Resources::workloads` (`None`: a server
+    /// outside the mesh, or a pod this configuration no longer has).
+    pub(super) workload: Option<usize>,
+    /// The endpoint workload's effective PeerAuthentication mode on the target port.
+    pub(super) mode: Option<MtlsMode>,
+}
+
+/// Routes by source, then destination, until the resources change.
+#[derive(Debug, Default)]
+pub(super) struct Routes(HashMap<WorkloadRef, HashMap<HostPort, Arc<Route>>>);
+
+impl Routes {
+    /// The route from `from` to `to` under `res`, derived on first use.
+    pub(super) fn get(
+        &mut self,
+        res: &Resources,
+        peer_authn: &PeerAuthenticationIndex,
+        from: &WorkloadRef,
+        to: &HostPort,
+    ) -> Result<Arc<Route>, MeshError> {
+        if let Some(r) = self.0.get(from).and_then(|by_to| by_to.get(to)) {
+            return Ok(r.clone());
+        }
+        let route = Arc::new(derive(res, peer_authn, from, to)?);
+        self.0
+            .entry(from.clone())
+            .or_default()
+            .insert(to.clone(), route.clone());
+        Ok(route)
+    }
+
+    /// Forgets every route (the resources changed).
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+fn derive(
+    res: &Resources,
+    peer_authn: &PeerAuthenticationIndex,
+    from: &WorkloadRef,
+    to: &HostPort,
+) -> Result<Route, MeshError> {
+    let from = res
+        .find_workload(from)
+        .map_err(|e| MeshError(e.to_string()))?
+        .clone();
+    let dest =
+        resolve_destination(res, &from.meta.namespace, to).map_err(|e| MeshError(e.to_string()))?;
+    let endpoints = dest
+        .endpoints
+        .iter()
+        .map(|ep| {
+            let workload = ep.external.is_none().then(|| {
+                res.workloads
+                    .iter()
+                    .position(|w| w.meta.namespace == ep.namespace && w.meta.name == ep.workload)
+            });
+            let workload = workload.flatten();
+            EndpointRoute {
+                client_tls: client_tls_for_endpoint(res, &from, &dest, ep),
+                workload,
+                mode: workload.map(|i| {
+                    peer_authn
+                        .effective(res, &res.workloads[i])
+                        .mode_for_port(u32::from(ep.target_port))
+                }),
+            }
+        })
+        .collect();
+    Ok(Route {
+        src_sidecar: res.has_sidecar(&from),
+        egress: client_egress(res, &from, &dest).0,
+        from,
+        dest,
+        endpoints,
+    })
+}
