@@ -119,10 +119,24 @@ impl<'a> Shape<'a> {
         }
     }
 
-    /// A hash of the shape (fixed keys: the same on every run).
+    /// A hash of the fields that tell most shapes apart (fixed keys: the same on every run).
+    /// The rest (labels, stats, trust domain) is left to the equality check [`Shapes`] makes
+    /// on every hit: equal shapes still hash alike, and hashing less is most of a lookup.
     fn digest(&self) -> u64 {
         let mut h = DefaultHasher::new();
-        self.hash(&mut h);
+        self.source.hash(&mut h);
+        self.service.0.hash(&mut h);
+        self.service.1.hash(&mut h);
+        self.endpoint
+            .as_ref()
+            .map(|e| (&e.namespace, &e.workload))
+            .hash(&mut h);
+        self.mtls.hash(&mut h);
+        for lines in [&self.lines.client, &self.lines.server] {
+            for l in lines.iter().flatten().flatten() {
+                (l.code, &l.flags).hash(&mut h);
+            }
+        }
         h.finish()
     }
 }

@@ -3,6 +3,7 @@
 //! handshake with a required client certificate, then authorization and the application over
 //! the HTTP connection manager or the TCP proxy.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 
 use rustls_pki_types::CertificateDer;
@@ -17,6 +18,7 @@ use super::http::{read_request, HttpResponse, ReadError};
 use super::inspector::{inspect, FirstBytes, Rewind};
 use super::memo::Memo;
 use super::pool::BoxIo;
+use super::recent::Recent;
 use super::tls_config::{TlsConfigError, TlsDigest, ISTIO_SERVER_ALPN};
 use super::tls_context::{outside_server_context, server_context};
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
@@ -51,11 +53,22 @@ pub(crate) struct Peer {
 
 impl Peer {
     /// The identity of a verified client leaf. Its URI SAN is parsed once per certificate,
-    /// memoized by the leaf's SHA-256 (the XFCC `Hash`, computed for every connection anyway),
-    /// as Envoy reads a peer certificate once per connection rather than per request.
+    /// memoized by the leaf's SHA-256 (the XFCC `Hash`), as Envoy reads a peer certificate once
+    /// per connection rather than per request; the hash of the leaves this thread saw last is
+    /// kept too ([`Recent`]), since consecutive connections present the same leaf.
     fn of_leaf(leaf: &CertificateDer<'_>) -> Peer {
         static URIS: Memo<Option<String>> = Memo::new();
-        let hash: [u8; 32] = Sha256::digest(leaf.as_ref()).into();
+        thread_local! {
+            static HASHES: RefCell<Recent<Vec<u8>, [u8; 32]>> = const { RefCell::new(Recent::new()) };
+        }
+        let der = leaf.as_ref();
+        let hash = HASHES.with(|h| {
+            h.borrow_mut().get_or_insert(
+                |seen| seen.as_slice() == der,
+                || der.to_vec(),
+                || Sha256::digest(der).into(),
+            )
+        });
         let uri = URIS.get_or_try(hash, || {
             Ok::<_, Infallible>(
                 subject_alt_names(leaf)

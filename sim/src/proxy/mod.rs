@@ -55,6 +55,7 @@ mod key_cache;
 mod memo;
 mod outbound;
 pub(crate) mod pool;
+mod recent;
 pub(crate) mod report;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -2,6 +2,7 @@
 //! the outbound (client) context per DestinationRule mode or auto mTLS (`cluster_tls.go`), with
 //! MeshConfig `meshMTLS` versions and cipher suites.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use rustls::{CipherSuite, ClientConfig, ServerConfig, SupportedCipherSuite};
 use rustls_pki_types::ServerName;
 use sha2::{Digest, Sha256};
 
+use super::recent::Recent;
 use super::verifier::{CheckTime, SpiffeClientVerifier, SpiffeServerVerifier, UnverifiedServer};
 use crate::model::{MeshConfig, TlsVersion};
 use crate::pki::{TrustBundle, WorkloadCert};
@@ -75,10 +77,38 @@ impl SidecarTls {
 
     /// SHA-256 of everything but the clock ([`SidecarTls::fingerprint`]), computed once per
     /// request and shared by the pool generation and the TLS context keys.
+    /// The digests of the TLS this thread saw last are kept ([`Recent`]): consecutive
+    /// requests present the same material.
     pub(crate) fn digest(&self) -> TlsDigest {
-        let mut h = Sha256::new();
-        self.fingerprint(&mut h);
-        TlsDigest(h.finalize().into())
+        thread_local! {
+            static SEEN: RefCell<Recent<SidecarTls, TlsDigest>> = const { RefCell::new(Recent::new()) };
+        }
+        SEEN.with(|seen| {
+            seen.borrow_mut().get_or_insert(
+                |t| t.same_but_clock(self),
+                || self.clone(),
+                || {
+                    let mut h = Sha256::new();
+                    self.fingerprint(&mut h);
+                    TlsDigest(h.finalize().into())
+                },
+            )
+        })
+    }
+
+    /// Whether two contexts differ at most in their clocks.
+    fn same_but_clock(&self, other: &SidecarTls) -> bool {
+        let SidecarTls {
+            cert,
+            bundle,
+            trust_domains,
+            now: _,
+            params,
+        } = self;
+        *cert == other.cert
+            && *bundle == other.bundle
+            && *trust_domains == other.trust_domains
+            && *params == other.params
     }
 
     /// Feeds everything but the clock into a hash: a change forces a new connection, while time
