@@ -407,6 +407,9 @@ impl Inbound<'_> {
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
                 .collect(),
         });
+        let close = req
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let resp = match (self.authz)(&input) {
             AuthzVerdict::Deny { details } => {
                 line.details = details.clone();
@@ -414,7 +417,8 @@ impl Inbound<'_> {
                 HttpResponse::new(403, "text/plain", b"RBAC: access denied".to_vec())
             }
             AuthzVerdict::Allow => {
-                let mut forwarded = req.clone();
+                // The request goes on to the application as the sidecar forwards it.
+                let mut forwarded = req;
                 forwarded
                     .headers
                     .retain(|(k, _)| !k.eq_ignore_ascii_case("x-forwarded-client-cert"));
@@ -439,9 +443,6 @@ impl Inbound<'_> {
         line.code = resp.status;
         line.bytes_sent = resp.body.len();
         view.log_lines.push(line.render());
-        let close = req
-            .header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let mut resp = resp;
         if close {
             resp.headers.push(("connection".into(), "close".into()));
