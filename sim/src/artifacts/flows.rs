@@ -2,8 +2,13 @@
 //! outbound line (`%UPSTREAM_CLUSTER%` `outbound|PORT|SUBSET|FQDN`, Passthrough/BlackHole) or
 //! an inbound one (`inbound|PORT||`, or `-` for a listener-level rejection such as
 //! `filter_chain_not_found`). Pods are found by IP: `%DOWNSTREAM_REMOTE_ADDRESS%` is the caller,
-//! an inbound line's `%DOWNSTREAM_LOCAL_ADDRESS%` the destination pod and target port.
+//! an inbound line's `%DOWNSTREAM_LOCAL_ADDRESS%` the destination pod and target port. An
+//! inbound line joins the flow of the outbound line of the same connection (the client's
+//! `%UPSTREAM_LOCAL_ADDRESS%` is the server's `%DOWNSTREAM_REMOTE_ADDRESS%`: the inbound capture
+//! keeps the source address), before its SNI or `:authority` is read, because a
+//! DestinationRule's `sni` may name any port.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use super::{AccessLog, ParsedAccessLog};
@@ -263,6 +268,7 @@ impl LoggedFlow {
 /// the resources.
 pub fn logged_flows(res: &Resources, lines: &[ParsedAccessLog]) -> (Vec<LoggedFlow>, usize) {
     let ips = IpIndex::new(res);
+    let by_connection = connections(&ips, lines);
     let mut flows: Vec<LoggedFlow> = Vec::new();
     let mut unresolved = 0;
     for line in lines {
@@ -272,10 +278,15 @@ pub fn logged_flows(res: &Resources, lines: &[ParsedAccessLog]) -> (Vec<LoggedFl
         let to = match dir {
             Direction::Outbound => outbound_destination(l, from),
             // Two ports of one Service can target the same container port, so the Service
-            // port comes from what the client named: the SNI of an mTLS line, else the HTTP
-            // `:authority` (a short host in the caller's namespace), else the first Service
-            // port that targets the port the line arrived on.
-            Direction::Inbound => sni_destination(l)
+            // port comes from what the client named: the outbound line of the same connection
+            // when it is in the logs, else the SNI of an mTLS line (a DestinationRule's `sni`
+            // may name another port), else the HTTP `:authority` (a short host in the caller's
+            // namespace), else the first Service port that targets the port the line arrived on.
+            Direction::Inbound => by_connection
+                .get(l.downstream_remote.as_str())
+                .cloned()
+                .flatten()
+                .or_else(|| sni_destination(l))
                 .or_else(|| authority_destination(l, from))
                 .or_else(|| {
                     ips.owner(&l.downstream_local)
@@ -314,6 +325,35 @@ pub fn logged_flows(res: &Resources, lines: &[ParsedAccessLog]) -> (Vec<LoggedFl
         }
     }
     (flows, unresolved)
+}
+
+/// The destination of each connection an outbound line shows, by its
+/// `%UPSTREAM_LOCAL_ADDRESS%`: the destination sidecar logs the same address as its
+/// `%DOWNSTREAM_REMOTE_ADDRESS%` (the inbound capture keeps the client's source address and
+/// port). An address the logs show for two destinations (a port reused) is `None`: ambiguous.
+fn connections<'l>(
+    ips: &IpIndex<'_>,
+    lines: &'l [ParsedAccessLog],
+) -> HashMap<&'l str, Option<HostPort>> {
+    let mut by_connection: HashMap<&str, Option<HostPort>> = HashMap::new();
+    for line in lines {
+        let l = &line.fields;
+        if direction(l) != Direction::Outbound || l.upstream_local == "-" {
+            continue;
+        }
+        let Some(to) = outbound_destination(l, ips.owner(&l.downstream_remote)) else {
+            continue;
+        };
+        by_connection
+            .entry(l.upstream_local.as_str())
+            .and_modify(|seen| {
+                if seen.as_ref() != Some(&to) {
+                    *seen = None;
+                }
+            })
+            .or_insert(Some(to));
+    }
+    by_connection
 }
 
 /// Whether the flow's logged outcome is a failure.
@@ -422,5 +462,42 @@ spec: {}
             assert_eq!(flows[0].to.as_str(), "db.foo:7000", "{from} -> {to}");
             assert!(flows[0].server.is_some(), "{from} -> {to}");
         }
+    }
+
+    #[test]
+    fn an_inbound_line_pairs_by_connection_when_a_destination_rule_pins_another_ports_sni() {
+        // The SNI names port 8000; the request, its outbound line and its connection port 7000.
+        let pinned = format!(
+            "{TWO_PORTS}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: db, namespace: foo}}
+spec:
+  host: db.foo.svc.cluster.local
+  trafficPolicy:
+    tls: {{mode: ISTIO_MUTUAL, sni: outbound_.8000_._.db.foo.svc.cluster.local}}
+"
+        );
+        let res = load_str(&pinned, Path::new("<test>")).expect("test YAML loads");
+        let mut mesh = Mesh::build(res.clone(), &[], MeshOptions::default()).expect("mesh builds");
+        let req = RequestSpec {
+            from: "baz/web".parse().expect("NS/WORKLOAD"),
+            to: "db.foo:7000".parse().expect("HOST:PORT"),
+            ..RequestSpec::default()
+        };
+        let o = mesh
+            .request(&req)
+            .expect("request")
+            .into_first()
+            .expect("one");
+        assert_eq!(o.status, Status::Http(403));
+        let lines: Vec<String> = [o.client_log, o.server_log].into_iter().flatten().collect();
+        let log = parse_proxy_log("both.log", &(lines.join("\n") + "\n"))
+            .expect("the simulator's lines read");
+        let (flows, unresolved) = logged_flows(&res, &log.access);
+        assert_eq!(unresolved, 0);
+        assert_eq!(flows.len(), 1, "{flows:#?}");
+        assert_eq!(flows[0].to.as_str(), "db.foo:7000");
+        assert!(flows[0].client.is_some() && flows[0].server.is_some());
     }
 }
