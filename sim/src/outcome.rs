@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::vocab::{ResponseFlag, Status};
 
 /// Envoy TLS stats of one proxy (listener side for a server, cluster side for a client).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TlsStats {
     /// Successful handshakes.
     pub handshake: u64,

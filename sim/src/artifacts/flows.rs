@@ -428,6 +428,30 @@ metadata: {name: allow-nothing, namespace: foo}
 spec: {}
 ";
 
+    /// One request from `from` to `to` on a fresh mesh of `res`: its status, how many lines
+    /// the sidecars logged, and the flows [`logged_flows`] reads back from those lines.
+    fn logged_request(
+        res: &Resources,
+        from: &str,
+        to: &str,
+    ) -> (Status, usize, (Vec<LoggedFlow>, usize)) {
+        let mut mesh = Mesh::build(res.clone(), &[], MeshOptions::default()).expect("mesh builds");
+        let req = RequestSpec {
+            from: from.parse().expect("NS/WORKLOAD"),
+            to: to.parse().expect("HOST:PORT"),
+            ..RequestSpec::default()
+        };
+        let o = mesh
+            .request(&req)
+            .expect("request")
+            .into_first()
+            .expect("one");
+        let lines: Vec<String> = [o.client_log, o.server_log].into_iter().flatten().collect();
+        let log = parse_proxy_log("both.log", &(lines.join("\n") + "\n"))
+            .expect("the simulator's lines read");
+        (o.status, lines.len(), logged_flows(res, &log.access))
+    }
+
     #[test]
     fn an_inbound_line_pairs_with_the_service_port_the_client_named() {
         let res = load_str(TWO_PORTS, Path::new("<test>")).expect("test YAML loads");
@@ -439,24 +463,9 @@ spec: {}
             ("legacy/sleep", "db.foo.svc.cluster.local:7000", 1),
         ];
         for (from, to, logged) in cases {
-            let mut mesh =
-                Mesh::build(res.clone(), &[], MeshOptions::default()).expect("mesh builds");
-            let req = RequestSpec {
-                from: from.parse().expect("NS/WORKLOAD"),
-                to: to.parse().expect("HOST:PORT"),
-                ..RequestSpec::default()
-            };
-            let o = mesh
-                .request(&req)
-                .expect("request")
-                .into_first()
-                .expect("one");
-            assert_eq!(o.status, Status::Http(403), "{from} -> {to}");
-            let lines: Vec<String> = [o.client_log, o.server_log].into_iter().flatten().collect();
-            assert_eq!(lines.len(), logged, "{from} -> {to}");
-            let log = parse_proxy_log("both.log", &(lines.join("\n") + "\n"))
-                .expect("the simulator's lines read");
-            let (flows, unresolved) = logged_flows(&res, &log.access);
+            let (status, lines, (flows, unresolved)) = logged_request(&res, from, to);
+            assert_eq!(status, Status::Http(403), "{from} -> {to}");
+            assert_eq!(lines, logged, "{from} -> {to}");
             assert_eq!(unresolved, 0, "{from} -> {to}");
             assert_eq!(flows.len(), 1, "{from} -> {to}: {flows:#?}");
             assert_eq!(flows[0].to.as_str(), "db.foo:7000", "{from} -> {to}");
@@ -479,22 +488,8 @@ spec:
 "
         );
         let res = load_str(&pinned, Path::new("<test>")).expect("test YAML loads");
-        let mut mesh = Mesh::build(res.clone(), &[], MeshOptions::default()).expect("mesh builds");
-        let req = RequestSpec {
-            from: "baz/web".parse().expect("NS/WORKLOAD"),
-            to: "db.foo:7000".parse().expect("HOST:PORT"),
-            ..RequestSpec::default()
-        };
-        let o = mesh
-            .request(&req)
-            .expect("request")
-            .into_first()
-            .expect("one");
-        assert_eq!(o.status, Status::Http(403));
-        let lines: Vec<String> = [o.client_log, o.server_log].into_iter().flatten().collect();
-        let log = parse_proxy_log("both.log", &(lines.join("\n") + "\n"))
-            .expect("the simulator's lines read");
-        let (flows, unresolved) = logged_flows(&res, &log.access);
+        let (status, _, (flows, unresolved)) = logged_request(&res, "baz/web", "db.foo:7000");
+        assert_eq!(status, Status::Http(403));
         assert_eq!(unresolved, 0);
         assert_eq!(flows.len(), 1, "{flows:#?}");
         assert_eq!(flows[0].to.as_str(), "db.foo:7000");

@@ -93,12 +93,11 @@ fn derive(
         .endpoints
         .iter()
         .map(|ep| {
-            let workload = ep.external.is_none().then(|| {
-                res.workloads
-                    .iter()
-                    .position(|w| w.meta.namespace == ep.namespace && w.meta.name == ep.workload)
-            });
-            let workload = workload.flatten();
+            let workload = ep
+                .external
+                .is_none()
+                .then(|| res.workload_index(&ep.namespace, &ep.workload))
+                .flatten();
             EndpointRoute {
                 client_tls: client_tls_for_endpoint(res, &from, &dest, ep),
                 workload,

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 /// The fields of one access-log line that the metrics read.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct LogLine<'a> {
     /// An HTTP stream: a request line was logged (`"GET /path HTTP/1.1"`), or the HTTP codec
     /// rejected the request (`DPE`, answered with a local reply); otherwise (`"- - -"`) a TCP

@@ -20,7 +20,7 @@ use crate::outcome::TlsStats;
 use crate::Outcome;
 
 /// The facts of one request that decide its series and amounts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Shape<'a> {
     /// The calling workload's namespace and name.
     source: [Cow<'a, str>; 2],
@@ -36,7 +36,7 @@ pub(super) struct Shape<'a> {
     pub(super) lines: Lines<'a>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct EndpointShape<'a> {
     namespace: Cow<'a, str>,
     workload: Cow<'a, str>,
@@ -47,7 +47,7 @@ struct EndpointShape<'a> {
 
 /// Each reporter's access-log lines as the metrics read them (`None`: no sidecar logged; a
 /// line that is not in the default format is `None` within).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Lines<'a> {
     /// The source sidecar's outbound lines.
     pub(super) client: Option<Vec<Option<LogLine<'a>>>>,

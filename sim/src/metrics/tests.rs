@@ -122,6 +122,33 @@ fn a_workload_relabelled_between_requests_is_counted_under_its_new_labels() {
 }
 
 #[test]
+fn a_relabelled_caller_is_counted_under_its_new_labels() {
+    // The caller enters a request's shape by name only (metrics/shape.rs), so only
+    // `Traffic::configuration_changed` makes its new labels visible: the endpoint is unchanged.
+    let mut m = mesh("", &[]);
+    let req = get("foo/sleep", "httpbin.foo:8000");
+    m.request(&req).unwrap();
+    let mut sleep = m.resources().workload("foo", "sleep").unwrap().clone();
+    sleep.pod_labels.insert("version".into(), "v2".into());
+    m.apply(vec![Object::Workload(sleep)]).unwrap();
+    m.request(&RequestSpec { count: 2, ..req }).unwrap();
+    let s = snapshot(&m);
+    for (reporter, version, n) in [
+        ("destination", "v1", 1.0),
+        ("destination", "v2", 2.0),
+        ("source", "v1", 1.0),
+        ("source", "v2", 2.0),
+    ] {
+        let selector = [("reporter", reporter), ("source_version", version)];
+        assert_eq!(
+            sum(&s, "istio_requests_total", &selector),
+            n,
+            "{reporter} source_version {version}"
+        );
+    }
+}
+
+#[test]
 fn a_plaintext_client_into_strict_counts_no_filter_chain_match_and_no_request() {
     let mut m = mesh(STRICT_FOO, &[]);
     m.request(&get("legacy/sleep", "httpbin.foo:8000")).unwrap();

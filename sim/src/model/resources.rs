@@ -543,9 +543,14 @@ impl Resources {
     /// A workload by namespace and name (a Deployment's or a Pod's name; first loaded wins when
     /// two kinds share a name).
     pub fn workload(&self, ns: &str, name: &str) -> Option<&Workload> {
+        self.workload_index(ns, name).map(|i| &self.workloads[i])
+    }
+
+    /// Where [`Resources::workload`] finds a workload in `workloads`.
+    pub fn workload_index(&self, ns: &str, name: &str) -> Option<usize> {
         self.workloads
             .iter()
-            .find(|w| w.meta.namespace == ns && w.meta.name == name)
+            .position(|w| w.meta.namespace == ns && w.meta.name == name)
     }
 
     /// A workload named as scenarios and the CLI name it, `NAMESPACE/WORKLOAD`; the error says

@@ -116,7 +116,7 @@ impl HttpResponse {
 pub(crate) fn request_bytes<'h>(
     method: &str,
     path: &str,
-    headers: impl Iterator<Item = (&'h str, &'h str)> + Clone,
+    headers: impl Iterator<Item = (&'h str, &'h str)>,
     body: &[u8],
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(128 + body.len());
