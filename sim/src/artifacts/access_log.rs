@@ -241,24 +241,24 @@ pub(super) fn parse_text(line: &str) -> Result<AccessLog, String> {
     l.request = request(&t[1])?;
     l.code = number("RESPONSE_CODE", &t[2])?;
     l.flags = flags(&t[3])?;
-    l.details = t[4].clone();
-    l.termination = t[5].clone();
-    l.upstream_failure = t[6].clone();
+    l.details = t[4].clone().into();
+    l.termination = t[5].clone().into();
+    l.upstream_failure = t[6].clone().into();
     l.bytes_received = number("BYTES_RECEIVED", &t[7])?;
     l.bytes_sent = number("BYTES_SENT", &t[8])?;
     let _duration: u64 = number("DURATION", &t[9])?;
-    l.upstream_service_time = t[10].clone();
+    l.upstream_service_time = t[10].clone().into();
     // t[11] is X-FORWARDED-FOR, which the simulator never sets.
-    l.user_agent = t[12].clone();
-    l.request_id = t[13].clone();
-    l.authority = t[14].clone();
-    l.upstream_host = t[15].clone();
-    l.upstream_cluster = t[16].clone();
-    l.upstream_local = t[17].clone();
-    l.downstream_local = t[18].clone();
-    l.downstream_remote = t[19].clone();
-    l.sni = t[20].clone();
-    l.route = t[21].clone();
+    l.user_agent = t[12].clone().into();
+    l.request_id = t[13].clone().into();
+    l.authority = t[14].clone().into();
+    l.upstream_host = t[15].clone().into();
+    l.upstream_cluster = t[16].clone().into();
+    l.upstream_local = t[17].clone().into();
+    l.downstream_local = t[18].clone().into();
+    l.downstream_remote = t[19].clone().into();
+    l.sni = t[20].clone().into();
+    l.route = t[21].clone().into();
     Ok(l)
 }
 
@@ -301,22 +301,22 @@ fn parse_json(line: &str) -> JsonLine {
         };
         l.code = u16::try_from(num("response_code")?).map_err(|e| e.to_string())?;
         l.flags = flags(&text("response_flags"))?;
-        l.details = text("response_code_details");
-        l.termination = text("connection_termination_details");
-        l.upstream_failure = text("upstream_transport_failure_reason");
+        l.details = text("response_code_details").into();
+        l.termination = text("connection_termination_details").into();
+        l.upstream_failure = text("upstream_transport_failure_reason").into();
         l.bytes_received = usize::try_from(num("bytes_received")?).map_err(|e| e.to_string())?;
         l.bytes_sent = usize::try_from(num("bytes_sent")?).map_err(|e| e.to_string())?;
-        l.upstream_service_time = text("upstream_service_time");
-        l.user_agent = text("user_agent");
-        l.request_id = text("request_id");
-        l.authority = text("authority");
-        l.upstream_host = text("upstream_host");
-        l.upstream_cluster = text("upstream_cluster");
-        l.upstream_local = text("upstream_local_address");
-        l.downstream_local = text("downstream_local_address");
-        l.downstream_remote = text("downstream_remote_address");
-        l.sni = text("requested_server_name");
-        l.route = text("route_name");
+        l.upstream_service_time = text("upstream_service_time").into();
+        l.user_agent = text("user_agent").into();
+        l.request_id = text("request_id").into();
+        l.authority = text("authority").into();
+        l.upstream_host = text("upstream_host").into();
+        l.upstream_cluster = text("upstream_cluster").into();
+        l.upstream_local = text("upstream_local_address").into();
+        l.downstream_local = text("downstream_local_address").into();
+        l.downstream_remote = text("downstream_remote_address").into();
+        l.sni = text("requested_server_name").into();
+        l.route = text("route_name").into();
         Ok(l)
     };
     match build() {

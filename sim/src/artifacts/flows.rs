@@ -30,7 +30,7 @@ pub enum Direction {
 
 /// The side a line was logged on, from its upstream cluster.
 pub fn direction(l: &AccessLog) -> Direction {
-    let c = l.upstream_cluster.as_str();
+    let c = &*l.upstream_cluster;
     if c.starts_with("outbound|") || c == "PassthroughCluster" || c == "BlackHoleCluster" {
         Direction::Outbound
     } else {
@@ -237,16 +237,16 @@ impl LoggedFlow {
             Vec::new()
         };
         o.details = if l.code == 0 && l.termination != "-" {
-            l.termination.clone()
+            l.termination.to_string()
         } else if l.details == "-" || !by_client && l.code == 0 {
             String::new()
         } else {
-            l.details.clone()
+            l.details.to_string()
         };
         // The client's own line says `via_upstream` for a reply the destination's sidecar made
         // itself (an RBAC denial); the client saw that sidecar's details.
         if let (Some(c), Some(s)) = (&self.client, &self.server) {
-            let sd = s.fields.details.as_str();
+            let sd = &*s.fields.details;
             if c.fields.code > 0
                 && s.fields.code == c.fields.code
                 && sd != "-"
@@ -283,7 +283,7 @@ pub fn logged_flows(res: &Resources, lines: &[ParsedAccessLog]) -> (Vec<LoggedFl
             // may name another port), else the HTTP `:authority` (a short host in the caller's
             // namespace), else the first Service port that targets the port the line arrived on.
             Direction::Inbound => by_connection
-                .get(l.downstream_remote.as_str())
+                .get(&*l.downstream_remote)
                 .cloned()
                 .flatten()
                 .or_else(|| sni_destination(l))
@@ -345,7 +345,7 @@ fn connections<'l>(
             continue;
         };
         by_connection
-            .entry(l.upstream_local.as_str())
+            .entry(&*l.upstream_local)
             .and_modify(|seen| {
                 if seen.as_ref() != Some(&to) {
                     *seen = None;

@@ -2,6 +2,7 @@
 //! SDS `default` and `ROOTCA` hold, when the next CSR goes out (rotation or retry), its log.
 
 use crate::vocab::SpiffeId;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::istiod::{stamp, CsrFailure};
@@ -42,8 +43,9 @@ pub(crate) struct Agent {
     pub(crate) spiffe: SpiffeId,
     /// The pod address istiod sees the CSR come from.
     pub(crate) peer: String,
-    pub(crate) cert: Option<WorkloadCert>,
-    pub(crate) bundle: TrustBundle,
+    /// Shared with every request's `SidecarTls` (a request clones the `Arc`, not the DER).
+    pub(crate) cert: Option<Arc<WorkloadCert>>,
+    pub(crate) bundle: Arc<TrustBundle>,
     pub(crate) generation: u64,
     /// When the next CSR goes out (initial, rotation, or retry).
     pub(crate) next_csr: Option<SimTime>,
@@ -73,7 +75,7 @@ impl Agent {
             spiffe,
             peer,
             cert: None,
-            bundle,
+            bundle: Arc::new(bundle),
             generation: 1,
             next_csr: Some(now),
             failures: 0,
@@ -140,9 +142,9 @@ impl Agent {
 
     /// Replaces what SDS serves without a CSR (faults, restarts); bumps the generation.
     pub(crate) fn set_credentials(&mut self, cert: Option<WorkloadCert>, bundle: TrustBundle) {
-        if self.cert != cert || self.bundle != bundle {
-            self.cert = cert;
-            self.bundle = bundle;
+        if self.cert.as_deref() != cert.as_ref() || *self.bundle != bundle {
+            self.cert = cert.map(Arc::new);
+            self.bundle = Arc::new(bundle);
             self.generation += 1;
         }
     }

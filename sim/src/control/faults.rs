@@ -42,7 +42,7 @@ impl ControlPlane {
                 self.advance_to(now);
                 for id in self.proxies_of(workload)? {
                     if let Some(a) = self.agents.get_mut(&id) {
-                        let bundle = a.bundle.clone();
+                        let bundle = TrustBundle::clone(&a.bundle);
                         a.set_credentials(None, bundle);
                         a.stalled = true;
                         a.next_csr = None;
@@ -54,7 +54,7 @@ impl ControlPlane {
                 for id in self.proxies_of(workload)? {
                     let cert = self.expired_cert_for(&id, now)?;
                     if let Some(a) = self.agents.get_mut(&id) {
-                        let bundle = a.bundle.clone();
+                        let bundle = TrustBundle::clone(&a.bundle);
                         a.set_credentials(Some(cert), bundle);
                         a.issued += 1;
                         a.stalled = true;

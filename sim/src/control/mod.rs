@@ -7,6 +7,7 @@
 
 use crate::vocab::SpiffeId;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -228,13 +229,13 @@ impl ControlPlane {
                 });
             match signed {
                 Ok((csr, signed)) => {
-                    agent.cert = Some(WorkloadCert {
+                    agent.cert = Some(Arc::new(WorkloadCert {
                         chain: signed.chain,
                         key_pkcs8: csr.key_pkcs8,
                         not_before: signed.not_before,
                         not_after: signed.not_after,
                         spiffe: Some(agent.spiffe.clone()),
-                    });
+                    }));
                 }
                 // Only a broken key or CA gets here: istiod logs it, the proxy keeps what it had.
                 Err(e) => {
@@ -257,8 +258,20 @@ impl ControlPlane {
     /// neither (no certificate, an empty bundle).
     pub fn credentials(&self, proxy: &str) -> (Option<&WorkloadCert>, &TrustBundle) {
         match self.agents.get(proxy) {
-            Some(a) => (a.cert.as_ref(), &a.bundle),
+            Some(a) => (a.cert.as_deref(), &a.bundle),
             None => (None, &EMPTY_BUNDLE),
+        }
+    }
+
+    /// [`ControlPlane::credentials`] as the shared values SDS holds, for a request's
+    /// `SidecarTls` (cloning the `Arc`s, not the certificates).
+    pub(crate) fn shared_credentials(
+        &self,
+        proxy: &str,
+    ) -> (Option<Arc<WorkloadCert>>, Option<Arc<TrustBundle>>) {
+        match self.agents.get(proxy) {
+            Some(a) => (a.cert.clone(), Some(a.bundle.clone())),
+            None => (None, None),
         }
     }
 

@@ -80,9 +80,17 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
         let wave = concurrency.min(count - sent);
         let mut sides = Vec::new();
         for _ in 0..wave {
-            let turn = mesh.round_robin.entry(rr_key.clone()).or_insert(0);
-            let i = *turn % dest.endpoints.len();
-            *turn += 1;
+            // The key is cloned only the first time this pair is routed.
+            let i = match mesh.round_robin.get_mut(&rr_key) {
+                Some(turn) => {
+                    *turn += 1;
+                    (*turn - 1) % dest.endpoints.len()
+                }
+                None => {
+                    mesh.round_robin.insert(rr_key.clone(), 1);
+                    0
+                }
+            };
             let client = client_side(mesh, &route, i, req)?;
             let server = server_side(mesh, &route, i, protocol)?;
             sides.push((client, server, i));
@@ -106,26 +114,26 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
                 hops.push(Hop {
                     client,
                     server,
-                    authz: Box::new(|_: &AuthzInput| AuthzVerdict::Allow),
+                    authz: Box::new(|_: AuthzInput| AuthzVerdict::Allow),
                 });
                 continue;
             };
             let destination_ip = pod_ips.get(&ep.namespace, &ep.workload);
             let (resources, authz) = (&*resources, &*authz);
-            let authorize = move |input: &AuthzInput| -> AuthzVerdict {
+            let authorize = move |input: AuthzInput| -> AuthzVerdict {
                 let mut facts = RequestFacts::new(
                     input.source_ip.parse::<IpAddr>().ok(),
-                    input.principal.clone(),
+                    input.principal,
                     input.port,
-                    input.http.as_ref().map(|h| HttpFacts {
-                        method: h.method.clone(),
-                        path: h.path.clone(),
-                        host: h.host.clone(),
-                        headers: h.headers.clone(),
+                    input.http.map(|h| HttpFacts {
+                        method: h.method,
+                        path: h.path,
+                        host: h.host,
+                        headers: h.headers,
                     }),
                     resources.mesh_config.path_normalization,
                 );
-                facts.sni = input.sni.clone();
+                facts.sni = input.sni;
                 facts.destination_ip = Some(destination_ip);
                 // The data path needs only the verdict, not the decision's trace.
                 let verdict = authz.decide(resources, ep_workload, &facts);
@@ -213,11 +221,11 @@ fn pod_ip(mesh: &Mesh, namespace: &str, name: &str) -> String {
 /// A sidecar's TLS context right now: its SDS certificate and bundle, the mesh's TLS settings,
 /// its own clock (skew) and any per-proxy TLS parameters.
 pub(super) fn sidecar_tls(mesh: &Mesh, proxy: &str) -> SidecarTls {
-    let (cert, bundle) = mesh.control.credentials(proxy);
+    let (cert, bundle) = mesh.control.shared_credentials(proxy);
     let clock = mesh.now.offset(mesh.control.clock_offset(proxy));
-    let mut tls = SidecarTls::from_mesh(
-        cert.cloned(),
-        bundle.clone(),
+    let mut tls = SidecarTls::from_shared(
+        cert,
+        bundle.unwrap_or_default(),
         &mesh.resources.mesh_config,
         clock,
     );

@@ -43,7 +43,7 @@ impl Mesh {
                 _ => Vec::new(),
             },
             roots: if has_sidecar {
-                tls.bundle.roots
+                tls.bundle.roots.clone()
             } else {
                 Vec::new()
             },

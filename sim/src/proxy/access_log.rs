@@ -8,10 +8,18 @@
 //! %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS%
 //! %REQUESTED_SERVER_NAME% %ROUTE_NAME%`. Times are virtual; durations are 0.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::vocab::{join, ResponseFlag};
 use crate::SimTime;
+
+/// One text field of a line: Envoy's `-` and other fixed values are borrowed, so a line costs
+/// an allocation only for what the request itself adds (addresses, names).
+pub(crate) type Field = Cow<'static, str>;
+
+/// Envoy's text for an empty field.
+const DASH: Field = Cow::Borrowed("-");
 
 /// The fields of one line; every field defaults to Envoy's `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,43 +33,43 @@ pub struct AccessLog {
     /// `%RESPONSE_FLAGS%`.
     pub flags: Vec<ResponseFlag>,
     /// `%RESPONSE_CODE_DETAILS%`.
-    pub details: String,
+    pub details: Field,
     /// `%CONNECTION_TERMINATION_DETAILS%`.
-    pub termination: String,
+    pub termination: Field,
     /// `%UPSTREAM_TRANSPORT_FAILURE_REASON%`.
-    pub upstream_failure: String,
+    pub upstream_failure: Field,
     /// `%BYTES_RECEIVED%`.
     pub bytes_received: usize,
     /// `%BYTES_SENT%`.
     pub bytes_sent: usize,
     /// `%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%`.
-    pub upstream_service_time: String,
+    pub upstream_service_time: Field,
     /// `%REQ(USER-AGENT)%`.
-    pub user_agent: String,
+    pub user_agent: Field,
     /// `%REQ(X-REQUEST-ID)%`.
-    pub request_id: String,
+    pub request_id: Field,
     /// `%REQ(:AUTHORITY)%`.
-    pub authority: String,
+    pub authority: Field,
     /// `%UPSTREAM_HOST%`.
-    pub upstream_host: String,
+    pub upstream_host: Field,
     /// `%UPSTREAM_CLUSTER%`.
-    pub upstream_cluster: String,
+    pub upstream_cluster: Field,
     /// `%UPSTREAM_LOCAL_ADDRESS%`.
-    pub upstream_local: String,
+    pub upstream_local: Field,
     /// `%DOWNSTREAM_LOCAL_ADDRESS%`.
-    pub downstream_local: String,
+    pub downstream_local: Field,
     /// `%DOWNSTREAM_REMOTE_ADDRESS%`.
-    pub downstream_remote: String,
+    pub downstream_remote: Field,
     /// `%REQUESTED_SERVER_NAME%`.
-    pub sni: String,
+    pub sni: Field,
     /// `%ROUTE_NAME%`.
-    pub route: String,
+    pub route: Field,
 }
 
 impl AccessLog {
     /// A line at `start` with every field `-`.
     pub fn new(start: SimTime) -> AccessLog {
-        let dash = || "-".to_string();
+        let dash = || DASH;
         AccessLog {
             start,
             request: None,

@@ -251,7 +251,7 @@ pub fn exchange(
     client: &ClientSide,
     server: &ServerSide,
     req: &AppRequest,
-    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    authz: &dyn Fn(AuthzInput) -> AuthzVerdict,
     pool: &mut ConnectionPool,
     now: crate::SimTime,
 ) -> Outcome {
@@ -269,7 +269,7 @@ pub(crate) struct Hop<'a> {
     /// The endpoint.
     pub(crate) server: ServerSide,
     /// The endpoint sidecar's RBAC decision.
-    pub(crate) authz: Box<dyn Fn(&AuthzInput) -> AuthzVerdict + 'a>,
+    pub(crate) authz: Box<dyn Fn(AuthzInput) -> AuthzVerdict + 'a>,
 }
 
 /// Sends a wave of requests that the application issues at the same instant and runs them
@@ -321,7 +321,7 @@ async fn exchange_in(
     client: &ClientSide,
     server: &ServerSide,
     req: &AppRequest,
-    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    authz: &dyn Fn(AuthzInput) -> AuthzVerdict,
     pool: &RefCell<ConnectionPool>,
     now: crate::SimTime,
 ) -> Outcome {

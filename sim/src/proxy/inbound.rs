@@ -113,7 +113,7 @@ pub(crate) struct ServerView {
 /// The destination and the request's surroundings.
 pub(crate) struct Inbound<'a> {
     pub(crate) server: &'a ServerSide,
-    pub(crate) authz: &'a dyn Fn(&AuthzInput) -> AuthzVerdict,
+    pub(crate) authz: &'a dyn Fn(AuthzInput) -> AuthzVerdict,
     pub(crate) now: SimTime,
     pub(crate) src_ip: String,
     pub(crate) src_port: u16,
@@ -124,8 +124,8 @@ pub(crate) struct Inbound<'a> {
 impl Inbound<'_> {
     fn log(&self, s: &ServerSidecar) -> AccessLog {
         let mut l = AccessLog::new(self.now);
-        l.downstream_local = format!("{}:{}", s.ip, s.port);
-        l.downstream_remote = format!("{}:{}", self.src_ip, self.src_port);
+        l.downstream_local = format!("{}:{}", s.ip, s.port).into();
+        l.downstream_remote = format!("{}:{}", self.src_ip, self.src_port).into();
         l
     }
 
@@ -346,11 +346,11 @@ impl Inbound<'_> {
         view: &mut ServerView,
     ) -> bool {
         let mut line = self.log(s);
-        line.sni = c.sni.clone().unwrap_or_else(|| "-".into());
-        line.upstream_cluster = format!("inbound|{}||", s.port);
-        if let AuthzVerdict::Deny { details } = (self.authz)(&self.authz_input(s, c)) {
+        line.sni = c.sni.clone().unwrap_or_else(|| "-".into()).into();
+        line.upstream_cluster = format!("inbound|{}||", s.port).into();
+        if let AuthzVerdict::Deny { details } = (self.authz)(self.authz_input(s, c)) {
             // The network RBAC filter closes the connection without flushing.
-            line.termination = details.clone();
+            line.termination = details.clone().into();
             view.local_reply_details = Some(details);
             view.log_lines.push(line.render());
             return false;
@@ -358,7 +358,7 @@ impl Inbound<'_> {
         let (rx, tx) = s.app.serve_raw(&mut c.io).await;
         line.bytes_received = rx;
         line.bytes_sent = tx;
-        line.upstream_host = format!("{}:{}", s.ip, s.port);
+        line.upstream_host = format!("{}:{}", s.ip, s.port).into();
         line.upstream_local = "127.0.0.6:0".into();
         view.log_lines.push(line.render());
         false
@@ -371,8 +371,8 @@ impl Inbound<'_> {
         view: &mut ServerView,
     ) -> bool {
         let mut line = self.log(s);
-        line.sni = c.sni.clone().unwrap_or_else(|| "-".into());
-        line.upstream_cluster = format!("inbound|{}||", s.port);
+        line.sni = c.sni.clone().unwrap_or_else(|| "-".into()).into();
+        line.upstream_cluster = format!("inbound|{}||", s.port).into();
         let req = match read_request(&mut c.io).await {
             Ok(r) => r,
             Err(ReadError::Malformed(_)) => {
@@ -391,16 +391,16 @@ impl Inbound<'_> {
             Err(_) => return false,
         };
         line.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
-        line.authority = req.header("host").unwrap_or("-").to_string();
-        line.user_agent = req.header("user-agent").unwrap_or("-").to_string();
-        line.request_id = req.header("x-request-id").unwrap_or("-").to_string();
+        line.authority = req.header("host").unwrap_or("-").to_string().into();
+        line.user_agent = req.header("user-agent").unwrap_or("-").to_string().into();
+        line.request_id = req.header("x-request-id").unwrap_or("-").to_string().into();
         line.bytes_received = req.body.len();
         line.route = "default".into();
         let mut input = self.authz_input(s, c);
         input.http = Some(HttpAttributes {
             method: req.method.clone(),
             path: req.path.clone(),
-            host: line.authority.clone(),
+            host: line.authority.to_string(),
             headers: req
                 .headers
                 .iter()
@@ -410,9 +410,9 @@ impl Inbound<'_> {
         let close = req
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let resp = match (self.authz)(&input) {
+        let resp = match (self.authz)(input) {
             AuthzVerdict::Deny { details } => {
-                line.details = details.clone();
+                line.details = details.clone().into();
                 view.local_reply_details = Some(details);
                 HttpResponse::new(403, "text/plain", b"RBAC: access denied".to_vec())
             }
@@ -434,7 +434,7 @@ impl Inbound<'_> {
                 resp.headers
                     .push(("x-envoy-upstream-service-time".into(), "0".into()));
                 line.details = VIA_UPSTREAM.into();
-                line.upstream_host = format!("{}:{}", s.ip, s.port);
+                line.upstream_host = format!("{}:{}", s.ip, s.port).into();
                 line.upstream_local = "127.0.0.6:0".into();
                 line.upstream_service_time = "0".into();
                 resp
@@ -506,7 +506,7 @@ async fn sniff_http(mut io: BoxIo) -> (Chain, BoxIo) {
 /// listeners such as the openssl interop test). Returns the server's view.
 pub async fn serve_stream<S>(
     server: &ServerSide,
-    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    authz: &dyn Fn(AuthzInput) -> AuthzVerdict,
     now: SimTime,
     peer_addr: std::net::SocketAddr,
     stream: S,

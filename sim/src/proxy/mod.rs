@@ -37,7 +37,7 @@
 //! }));
 //! let rt = data_path_runtime().unwrap();
 //! let mut pool = ConnectionPool::new();
-//! let allow = |_: &AuthzInput| AuthzVerdict::Allow;
+//! let allow = |_: AuthzInput| AuthzVerdict::Allow;
 //! let req = AppRequest::http_get("httpbin.foo:8000", "/headers");
 //! let outcome = exchange(&rt, &client, &server, &req, &allow, &mut pool, now);
 //! assert_eq!(outcome.status, Status::Http(200));

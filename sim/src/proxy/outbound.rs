@@ -58,7 +58,7 @@ pub(crate) async fn run(
     client: &ClientSide,
     server: &ServerSide,
     req: &AppRequest,
-    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    authz: &dyn Fn(AuthzInput) -> AuthzVerdict,
     pool: &RefCell<ConnectionPool>,
     now: SimTime,
 ) -> Outcome {
@@ -73,7 +73,7 @@ async fn direct(
     ip: &str,
     server: &ServerSide,
     req: &AppRequest,
-    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    authz: &dyn Fn(AuthzInput) -> AuthzVerdict,
     pool: &RefCell<ConnectionPool>,
     now: SimTime,
 ) -> Outcome {
@@ -243,7 +243,7 @@ async fn via_sidecar(
     c: &ClientSidecar,
     server: &ServerSide,
     req: &AppRequest,
-    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    authz: &dyn Fn(AuthzInput) -> AuthzVerdict,
     pool: &RefCell<ConnectionPool>,
     now: SimTime,
 ) -> Outcome {
@@ -396,7 +396,7 @@ async fn reuse_pooled(
     c: &ClientSidecar,
     server: &ServerSide,
     req: &AppRequest,
-    authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+    authz: &dyn Fn(AuthzInput) -> AuthzVerdict,
     pool: &RefCell<ConnectionPool>,
     now: SimTime,
     gen: &str,

@@ -174,10 +174,10 @@ pub(super) fn client_log(
     } else if out.details.is_empty() {
         "-".into()
     } else {
-        out.details.clone()
+        out.details.clone().into()
     };
     if let Some(t) = upstream_failure {
-        l.upstream_failure = t.to_string();
+        l.upstream_failure = t.to_string().into();
     }
     l.bytes_received = match chain {
         OutboundChain::Http | OutboundChain::HttpPassthrough | OutboundChain::HttpBlackHole => {
@@ -188,8 +188,8 @@ pub(super) fn client_log(
         }
     };
     l.bytes_sent = out.body.len();
-    l.downstream_local = server.endpoint();
-    l.downstream_remote = format!("{}:{}", c.ip, port.wrapping_add(20_000));
+    l.downstream_local = server.endpoint().into();
+    l.downstream_remote = format!("{}:{}", c.ip, port.wrapping_add(20_000)).into();
     if !parsed {
         // The codec answered before any route or upstream was chosen.
         return l.render();
@@ -198,11 +198,13 @@ pub(super) fn client_log(
         // A direct response has no route entry, so no upstream cluster or host.
         OutboundChain::HttpBlackHole => {}
         // `BlackHoleCluster` has no host to connect to.
-        OutboundChain::BlackHole => l.upstream_cluster = chain.cluster(&c.cluster).to_string(),
+        OutboundChain::BlackHole => {
+            l.upstream_cluster = chain.cluster(&c.cluster).to_string().into();
+        }
         _ => {
-            l.upstream_host = server.endpoint();
-            l.upstream_cluster = chain.cluster(&c.cluster).to_string();
-            l.upstream_local = format!("{}:{port}", c.ip);
+            l.upstream_host = server.endpoint().into();
+            l.upstream_cluster = chain.cluster(&c.cluster).to_string().into();
+            l.upstream_local = format!("{}:{port}", c.ip).into();
         }
     }
     l.render()
@@ -212,12 +214,12 @@ pub(super) fn client_log(
 /// `User-Agent`, and the route.
 fn request_fields(l: &mut AccessLog, req: &AppRequest, chain: OutboundChain) {
     l.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
-    l.authority = req.authority.clone();
+    l.authority = req.authority.clone().into();
     l.user_agent = req
         .headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
-        .map_or_else(|| "-".into(), |(_, v)| v.clone());
+        .map_or_else(|| "-".into(), |(_, v)| v.clone().into());
     // The catch-all virtual hosts' routes are named for the policy (`util.Passthrough`,
     // `util.BlackHole`, `pilot/pkg/networking/util/util.go`).
     l.route = match chain {
@@ -296,10 +298,10 @@ pub(crate) fn passthrough_refused_outcome(
         l.code = 503;
     }
     l.flags = out.response_flags.clone();
-    l.details = out.details.clone();
+    l.details = out.details.clone().into();
     l.upstream_failure = CONNECT_REFUSED.into();
     l.bytes_sent = out.body.len();
-    l.upstream_host = format!("{cluster_ip}:{port}");
+    l.upstream_host = format!("{cluster_ip}:{port}").into();
     l.upstream_cluster = PASSTHROUGH_CLUSTER.into();
     out.client_log = Some(l.render());
     out

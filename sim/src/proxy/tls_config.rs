@@ -31,10 +31,11 @@ pub(crate) const ISTIO_SERVER_ALPN: &[&str] = &["istio-peer-exchange", "h2", "ht
 /// The TLS material and parameters of one sidecar, as SDS and MeshConfig give them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SidecarTls {
-    /// SDS `default`; `None` when the sidecar never received a certificate.
-    pub cert: Option<WorkloadCert>,
+    /// SDS `default`; `None` when the sidecar never received a certificate. Shared with the
+    /// agent that holds it, so a request's context clones a pointer, not the DER.
+    pub cert: Option<Arc<WorkloadCert>>,
     /// SDS `ROOTCA`.
-    pub bundle: TrustBundle,
+    pub bundle: Arc<TrustBundle>,
     /// The mesh trust domain followed by its aliases (server-side SAN prefixes).
     pub trust_domains: Vec<String>,
     /// This sidecar's clock (the mesh clock, plus any skew).
@@ -52,8 +53,8 @@ impl SidecarTls {
         now: SimTime,
     ) -> SidecarTls {
         SidecarTls {
-            cert,
-            bundle,
+            cert: cert.map(Arc::new),
+            bundle: Arc::new(bundle),
             trust_domains: vec![trust_domain.to_string()],
             now,
             params: TlsParams::default(),
@@ -68,11 +69,26 @@ impl SidecarTls {
         mesh: &MeshConfig,
         now: SimTime,
     ) -> SidecarTls {
-        let mut tls = SidecarTls::new(cert, bundle, &mesh.trust_domain, now);
-        tls.trust_domains
-            .extend(mesh.trust_domain_aliases.iter().cloned());
-        tls.params = TlsParams::from_mesh(mesh);
-        tls
+        SidecarTls::from_shared(cert.map(Arc::new), Arc::new(bundle), mesh, now)
+    }
+
+    /// [`SidecarTls::from_mesh`] over the certificate and bundle SDS holds, shared.
+    pub(crate) fn from_shared(
+        cert: Option<Arc<WorkloadCert>>,
+        bundle: Arc<TrustBundle>,
+        mesh: &MeshConfig,
+        now: SimTime,
+    ) -> SidecarTls {
+        let mut trust_domains = Vec::with_capacity(1 + mesh.trust_domain_aliases.len());
+        trust_domains.push(mesh.trust_domain.clone());
+        trust_domains.extend(mesh.trust_domain_aliases.iter().cloned());
+        SidecarTls {
+            cert,
+            bundle,
+            trust_domains,
+            now,
+            params: TlsParams::from_mesh(mesh),
+        }
     }
 
     /// SHA-256 of everything but the clock ([`SidecarTls::fingerprint`]), computed once per

@@ -66,13 +66,13 @@ impl Mesh {
         server: &ServerSide,
         req: &AppRequest,
         pool: &mut ConnectionPool,
-        authz: &dyn Fn(&AuthzInput) -> AuthzVerdict,
+        authz: &dyn Fn(AuthzInput) -> AuthzVerdict,
     ) -> Outcome {
         exchange(&self.rt, client, server, req, authz, pool, now())
     }
 }
 
-fn allow(_: &AuthzInput) -> AuthzVerdict {
+fn allow(_: AuthzInput) -> AuthzVerdict {
     AuthzVerdict::Allow
 }
 

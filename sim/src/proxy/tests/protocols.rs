@@ -3,7 +3,7 @@
 
 use super::*;
 
-fn deny(details: &'static str) -> impl Fn(&AuthzInput) -> AuthzVerdict {
+fn deny(details: &'static str) -> impl Fn(AuthzInput) -> AuthzVerdict {
     move |_| AuthzVerdict::Deny {
         details: details.into(),
     }
@@ -14,7 +14,7 @@ fn authz_deny_over_http_is_403_with_policy_details() {
     let m = Mesh::new();
     let details = "rbac_access_denied_matched_policy[ns[foo]-policy[deny-sleep]-rule[0]]";
     let seen = std::cell::RefCell::new(None);
-    let authz = |input: &AuthzInput| {
+    let authz = |input: AuthzInput| {
         *seen.borrow_mut() = Some(input.clone());
         deny(details)(input)
     };
@@ -93,7 +93,7 @@ fn an_http_request_to_a_tcp_port_is_proxied_raw_and_a_denial_resets_it() {
     );
     let client = sidecar_client_for(m.sleep_tls(), IstioProtocol::Tcp);
     let seen = std::sync::Mutex::new(None);
-    let deny = |input: &AuthzInput| {
+    let deny = |input: AuthzInput| {
         *seen.lock().unwrap() = Some(input.clone());
         AuthzVerdict::Deny {
             details: details.into(),
@@ -202,7 +202,7 @@ fn permissive_tcp_passthrough_of_non_istio_tls_is_still_authorized() {
         insecure_skip_verify: true,
     };
     let seen = std::cell::RefCell::new(None);
-    let authz = |input: &AuthzInput| {
+    let authz = |input: AuthzInput| {
         *seen.borrow_mut() = Some(input.clone());
         AuthzVerdict::Deny {
             details: "rbac_access_denied_matched_policy[none]".into(),
