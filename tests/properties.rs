@@ -2091,23 +2091,32 @@ mod diagnosis_completeness {
     ) -> ClusterArtifacts {
         let now = mesh.now();
         let mut secrets: Vec<(String, String, String, SecretDump)> = Vec::new();
-        let mut logs = Vec::new();
         let ev = mesh.evidence(req, o);
+        // One pod, one log: a workload calling itself is both roles of one proxy, and its log
+        // holds the agent's lines once, then both access-log lines.
+        let mut per_proxy: Vec<(&str, Vec<String>)> = Vec::new();
         for p in ev.proxies.iter().filter(|p| p.has_sidecar) {
+            let own = match p.role {
+                sim::evidence::Role::Source => &o.client_log,
+                sim::evidence::Role::Destination => &o.server_log,
+            };
+            let own = own.iter().flat_map(|l| l.lines().map(str::to_string));
+            if let Some((_, lines)) = per_proxy.iter_mut().find(|(id, _)| *id == p.proxy) {
+                lines.extend(own);
+                continue;
+            }
             let (ns, name) = p.proxy.split_once('/').expect("NS/NAME");
             let text = render_secret_dump(&p.chain, &p.roots, now);
             let file = format!("{ns}-{name}.secret.json");
             let dump = sim::artifacts::parse_secret_dump(&file, &text).expect("own dump reads");
             secrets.push((file, name.to_string(), ns.to_string(), dump));
             let mut lines = p.agent_log.clone();
-            let own = match p.role {
-                sim::evidence::Role::Source => &o.client_log,
-                sim::evidence::Role::Destination => &o.server_log,
-            };
-            lines.extend(own.iter().flat_map(|l| l.lines().map(str::to_string)));
-            if lines.is_empty() {
-                continue;
-            }
+            lines.extend(own);
+            per_proxy.push((&p.proxy, lines));
+        }
+        let mut logs = Vec::new();
+        for (proxy, lines) in per_proxy.into_iter().filter(|(_, l)| !l.is_empty()) {
+            let (ns, name) = proxy.split_once('/').expect("NS/NAME");
             let file = format!("{ns}-{name}.log");
             logs.push((
                 file.clone(),
