@@ -30,9 +30,13 @@ use crate::vocab::{sniffs_as_http, OutboundChain, Protocol, SpiffeId, Status};
 /// `proxy::exchange_wave`) and returns their outcomes grouped, so memory does not grow with
 /// `count`.
 pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshError> {
-    let route = mesh
-        .routes
-        .get(&mesh.resources, &mesh.peer_authn, &req.from, &req.to)?;
+    let route = mesh.routes.get(
+        &mesh.resources,
+        &mesh.peer_authn,
+        &mesh.pod_ips,
+        &req.from,
+        &req.to,
+    )?;
     let (from, dest) = (&route.from, &route.dest);
     let count = u64::from(req.count.max(1));
     if dest.endpoints.is_empty() {
@@ -71,17 +75,14 @@ pub(super) fn send(mesh: &mut Mesh, req: &RequestSpec) -> Result<Outcomes, MeshE
     let protocol = req.protocol_to(dest.port.istio_protocol());
     let app_req = app_request(req, protocol);
     let mut outcomes = Outcomes::new();
-    let rr_key = (
-        req.from.to_string(),
-        format!("{}:{}", dest.fqdn, dest.port.port),
-    );
+    let rr_key = &route.rr_key;
     let mut sent = 0;
     while sent < count {
         let wave = concurrency.min(count - sent);
         let mut sides = Vec::new();
         for _ in 0..wave {
             // The key is cloned only the first time this pair is routed.
-            let i = match mesh.round_robin.get_mut(&rr_key) {
+            let i = match mesh.round_robin.get_mut(rr_key) {
                 Some(turn) => {
                     *turn += 1;
                     (*turn - 1) % dest.endpoints.len()
@@ -213,11 +214,6 @@ fn endpoint_workload<'r>(
         })
 }
 
-/// The pod IP of a workload, as text for connections and access logs.
-fn pod_ip(mesh: &Mesh, namespace: &str, name: &str) -> String {
-    mesh.pod_ips.get(namespace, name).to_string()
-}
-
 /// A sidecar's TLS context right now: its SDS certificate and bundle, the mesh's TLS settings,
 /// its own clock (skew) and any per-proxy TLS parameters.
 pub(super) fn sidecar_tls(mesh: &Mesh, proxy: &str) -> SidecarTls {
@@ -244,21 +240,20 @@ fn client_side(
     req: &RequestSpec,
 ) -> Result<ClientSide, MeshError> {
     let (from, dest) = (&route.from, &route.dest);
-    let ip = pod_ip(mesh, &from.meta.namespace, &from.meta.name);
+    let ip = route.ip.clone();
     let choice = &route.endpoints[i].client_tls;
     if !choice.through_sidecar() {
         return Ok(ClientSide::NoSidecar { ip });
     }
-    let id = from.proxy_id();
-    let tls = sidecar_tls(mesh, &id);
+    let tls = sidecar_tls(mesh, &route.proxy_id);
     let host = RouterHost::of_request(dest, req);
     let upstream = upstream_tls(mesh, from, choice, &tls, host.as_ref())?;
     let side = ClientSide::Sidecar(Box::new(ClientSidecar {
-        name: format!("{}.{}", from.meta.name, from.meta.namespace),
+        name: route.proxy_name.clone(),
         ip,
         tls,
         upstream,
-        cluster: format!("outbound|{}||{}", dest.port.port, dest.fqdn),
+        cluster: route.cluster.clone(),
         port_protocol: dest.port.istio_protocol(),
         limits: ClusterLimits::from_settings(choice.connection_pool.as_ref()),
         egress: route.egress,
@@ -328,10 +323,7 @@ fn server_side(
 ) -> Result<ServerSide, MeshError> {
     let (dest, ep) = (&route.dest, &route.dest.endpoints[i]);
     // A server outside the mesh is reached at its own address (an IP, or the host's name).
-    let ip = match &ep.external {
-        Some(outside) => outside.address.clone(),
-        None => pod_ip(mesh, &ep.namespace, &ep.workload),
-    };
+    let ip = route.endpoints[i].ip.clone();
     let port_protocol = dest.port.port_protocol();
     let app = match port_protocol.application(protocol) {
         Protocol::Http => App::Httpbin,
@@ -353,20 +345,18 @@ fn server_side(
             certificate,
         });
     }
-    let (Some(workload), Some(mode)) = (
-        endpoint_workload(&mesh.resources, route, i)?,
-        route.endpoints[i].mode,
-    ) else {
+    let (Some(proxy_id), Some(mode)) = (&route.endpoints[i].proxy_id, route.endpoints[i].mode)
+    else {
         return Err(MeshError(format!(
             "endpoint {} has no sidecar",
             ep.workload
         )));
     };
     Ok(ServerSide::Sidecar(Box::new(ServerSidecar {
-        name: format!("{}.{}", ep.workload, ep.namespace),
+        name: route.endpoints[i].proxy_name.clone(),
         ip,
         port: ep.target_port,
-        tls: sidecar_tls(mesh, &workload.proxy_id()),
+        tls: sidecar_tls(mesh, proxy_id),
         mode,
         port_protocol,
         app,

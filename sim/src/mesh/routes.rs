@@ -16,7 +16,7 @@ use super::MeshError;
 use crate::model::{MtlsMode, Resources, Workload};
 use crate::policy::{
     client_egress, client_tls_for_endpoint, resolve_destination, ClientTlsChoice, Destination,
-    PeerAuthenticationIndex,
+    PeerAuthenticationIndex, PodIps,
 };
 use crate::vocab::{Egress, HostPort, WorkloadRef};
 
@@ -33,6 +33,16 @@ pub(super) struct Route {
     pub(super) egress: Egress,
     /// Per endpoint of `dest`, in order.
     pub(super) endpoints: Vec<EndpointRoute>,
+    /// The caller's proxy id (`NS/NAME`, its agent's key).
+    pub(super) proxy_id: String,
+    /// The caller's proxy as Envoy names it in stats (`NAME.NS`).
+    pub(super) proxy_name: String,
+    /// The caller's pod IP.
+    pub(super) ip: String,
+    /// The outbound cluster (`outbound|PORT||FQDN`).
+    pub(super) cluster: String,
+    /// The round-robin key: caller and `FQDN:PORT`.
+    pub(super) rr_key: (String, String),
 }
 
 /// The configuration's answers for one endpoint of a route.
@@ -45,6 +55,13 @@ pub(super) struct EndpointRoute {
     pub(super) workload: Option<usize>,
     /// The endpoint workload's effective PeerAuthentication mode on the target port.
     pub(super) mode: Option<MtlsMode>,
+    /// The endpoint workload's proxy id (`NS/NAME`), when it is in the mesh.
+    pub(super) proxy_id: Option<String>,
+    /// The endpoint's proxy as Envoy names it (`NAME.NS`).
+    pub(super) proxy_name: String,
+    /// The address the endpoint is dialled at: its pod IP, or a server outside the mesh's own
+    /// address.
+    pub(super) ip: String,
 }
 
 /// Routes by source, then destination, until the resources change.
@@ -57,13 +74,14 @@ impl Routes {
         &mut self,
         res: &Resources,
         peer_authn: &PeerAuthenticationIndex,
+        pod_ips: &PodIps,
         from: &WorkloadRef,
         to: &HostPort,
     ) -> Result<Arc<Route>, MeshError> {
         if let Some(r) = self.0.get(from).and_then(|by_to| by_to.get(to)) {
             return Ok(r.clone());
         }
-        let route = Arc::new(derive(res, peer_authn, from, to)?);
+        let route = Arc::new(derive(res, peer_authn, pod_ips, from, to)?);
         self.0
             .entry(from.clone())
             .or_default()
@@ -80,11 +98,12 @@ impl Routes {
 fn derive(
     res: &Resources,
     peer_authn: &PeerAuthenticationIndex,
-    from: &WorkloadRef,
+    pod_ips: &PodIps,
+    from_ref: &WorkloadRef,
     to: &HostPort,
 ) -> Result<Route, MeshError> {
     let from = res
-        .find_workload(from)
+        .find_workload(from_ref)
         .map_err(|e| MeshError(e.to_string()))?
         .clone();
     let dest =
@@ -106,12 +125,28 @@ fn derive(
                         .effective(res, &res.workloads[i])
                         .mode_for_port(u32::from(ep.target_port))
                 }),
+                proxy_id: workload.map(|i| res.workloads[i].proxy_id()),
+                proxy_name: format!("{}.{}", ep.workload, ep.namespace),
+                ip: match &ep.external {
+                    Some(outside) => outside.address.clone(),
+                    None => pod_ips.get(&ep.namespace, &ep.workload).to_string(),
+                },
             }
         })
         .collect();
     Ok(Route {
         src_sidecar: res.has_sidecar(&from),
         egress: client_egress(res, &from, &dest).0,
+        proxy_id: from.proxy_id(),
+        proxy_name: format!("{}.{}", from.meta.name, from.meta.namespace),
+        ip: pod_ips
+            .get(&from.meta.namespace, &from.meta.name)
+            .to_string(),
+        cluster: format!("outbound|{}||{}", dest.port.port, dest.fqdn),
+        rr_key: (
+            from_ref.to_string(),
+            format!("{}:{}", dest.fqdn, dest.port.port),
+        ),
         from,
         dest,
         endpoints,

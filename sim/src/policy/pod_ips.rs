@@ -10,7 +10,9 @@ use crate::model::Resources;
 /// Each workload's pod IP: its position in namespace/name order inside `10.244.0.0/16`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodIps {
-    by_workload: BTreeMap<(String, String), IpAddr>,
+    /// By namespace, then name: a lookup borrows both (the data path and the matrix look
+    /// addresses up per request and per flow).
+    by_workload: BTreeMap<String, BTreeMap<String, IpAddr>>,
 }
 
 impl PodIps {
@@ -23,23 +25,24 @@ impl PodIps {
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let by_workload = ids
-            .into_iter()
-            .enumerate()
-            .map(|(n, id)| {
-                let third = u8::try_from(n / 250).unwrap_or(u8::MAX);
-                // n % 250 + 2 is at most 251.
-                let fourth = u8::try_from(n % 250 + 2).unwrap_or(u8::MAX);
-                (id, IpAddr::V4(Ipv4Addr::new(10, 244, third, fourth)))
-            })
-            .collect();
+        let mut by_workload: BTreeMap<String, BTreeMap<String, IpAddr>> = BTreeMap::new();
+        for (n, (namespace, name)) in ids.into_iter().enumerate() {
+            let third = u8::try_from(n / 250).unwrap_or(u8::MAX);
+            // n % 250 + 2 is at most 251.
+            let fourth = u8::try_from(n % 250 + 2).unwrap_or(u8::MAX);
+            by_workload
+                .entry(namespace)
+                .or_default()
+                .insert(name, IpAddr::V4(Ipv4Addr::new(10, 244, third, fourth)));
+        }
         PodIps { by_workload }
     }
 
     /// The pod IP of `namespace/name` (`0.0.0.0` for a workload the configuration lacks).
     pub fn get(&self, namespace: &str, name: &str) -> IpAddr {
         self.by_workload
-            .get(&(namespace.to_string(), name.to_string()))
+            .get(namespace)
+            .and_then(|by_name| by_name.get(name))
             .copied()
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
     }
