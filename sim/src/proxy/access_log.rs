@@ -21,6 +21,11 @@ pub(crate) type Field = Cow<'static, str>;
 /// Envoy's text for an empty field.
 const DASH: Field = Cow::Borrowed("-");
 
+/// A field from an optional value: the value, or Envoy's `-` when there is none.
+pub(crate) fn field_or_dash(value: Option<&str>) -> Field {
+    value.map_or(DASH, |v| Cow::Owned(v.to_string()))
+}
+
 /// The fields of one line; every field defaults to Envoy's `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessLog {

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
-use super::access_log::AccessLog;
+use super::access_log::{field_or_dash, AccessLog};
 use super::exchange::{AuthzInput, AuthzVerdict, HttpAttributes, ServerSide, ServerSidecar};
 use super::http::{read_request, HttpResponse, ReadError};
 use super::inspector::{inspect, FirstBytes, Rewind};
@@ -346,7 +346,7 @@ impl Inbound<'_> {
         view: &mut ServerView,
     ) -> bool {
         let mut line = self.log(s);
-        line.sni = c.sni.clone().unwrap_or_else(|| "-".into()).into();
+        line.sni = field_or_dash(c.sni.as_deref());
         line.upstream_cluster = format!("inbound|{}||", s.port).into();
         if let AuthzVerdict::Deny { details } = (self.authz)(self.authz_input(s, c)) {
             // The network RBAC filter closes the connection without flushing.
@@ -371,7 +371,7 @@ impl Inbound<'_> {
         view: &mut ServerView,
     ) -> bool {
         let mut line = self.log(s);
-        line.sni = c.sni.clone().unwrap_or_else(|| "-".into()).into();
+        line.sni = field_or_dash(c.sni.as_deref());
         line.upstream_cluster = format!("inbound|{}||", s.port).into();
         let req = match read_request(&mut c.io).await {
             Ok(r) => r,
@@ -391,9 +391,9 @@ impl Inbound<'_> {
             Err(_) => return false,
         };
         line.request = Some((req.method.clone(), req.path.clone(), "HTTP/1.1".into()));
-        line.authority = req.header("host").unwrap_or("-").to_string().into();
-        line.user_agent = req.header("user-agent").unwrap_or("-").to_string().into();
-        line.request_id = req.header("x-request-id").unwrap_or("-").to_string().into();
+        line.authority = field_or_dash(req.header("host"));
+        line.user_agent = field_or_dash(req.header("user-agent"));
+        line.request_id = field_or_dash(req.header("x-request-id"));
         line.bytes_received = req.body.len();
         line.route = "default".into();
         let mut input = self.authz_input(s, c);
