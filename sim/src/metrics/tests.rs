@@ -94,16 +94,15 @@ fn an_mtls_request_is_counted_by_both_reporters_with_their_views() {
     );
 }
 
-#[test]
-fn a_workload_relabelled_between_requests_is_counted_under_its_new_labels() {
-    // Requests of one shape share their series (metrics/shape.rs); a configuration change must
-    // shape them anew.
+/// One request, then `workload` gains `version: v2` and two more requests: both reporters
+/// count the first under `label` `v1` and the next two under `v2`.
+fn relabelled_between_requests_counts_under_new_labels(workload: &str, label: &str) {
     let mut m = mesh("", &[]);
     let req = get("foo/sleep", "httpbin.foo:8000");
     m.request(&req).unwrap();
-    let mut httpbin = m.resources().workload("foo", "httpbin").unwrap().clone();
-    httpbin.pod_labels.insert("version".into(), "v2".into());
-    m.apply(vec![Object::Workload(httpbin)]).unwrap();
+    let mut relabelled = m.resources().workload("foo", workload).unwrap().clone();
+    relabelled.pod_labels.insert("version".into(), "v2".into());
+    m.apply(vec![Object::Workload(relabelled)]).unwrap();
     m.request(&RequestSpec { count: 2, ..req }).unwrap();
     let s = snapshot(&m);
     for (reporter, version, n) in [
@@ -112,40 +111,27 @@ fn a_workload_relabelled_between_requests_is_counted_under_its_new_labels() {
         ("source", "v1", 1.0),
         ("source", "v2", 2.0),
     ] {
-        let selector = [("reporter", reporter), ("destination_version", version)];
+        let selector = [("reporter", reporter), (label, version)];
         assert_eq!(
             sum(&s, "istio_requests_total", &selector),
             n,
-            "{reporter} {version}"
+            "{workload} relabelled: {reporter} {label} {version}"
         );
     }
+}
+
+#[test]
+fn a_workload_relabelled_between_requests_is_counted_under_its_new_labels() {
+    // Requests of one shape share their series (metrics/shape.rs); a configuration change must
+    // shape them anew.
+    relabelled_between_requests_counts_under_new_labels("httpbin", "destination_version");
 }
 
 #[test]
 fn a_relabelled_caller_is_counted_under_its_new_labels() {
     // The caller enters a request's shape by name only (metrics/shape.rs), so only
     // `Traffic::configuration_changed` makes its new labels visible: the endpoint is unchanged.
-    let mut m = mesh("", &[]);
-    let req = get("foo/sleep", "httpbin.foo:8000");
-    m.request(&req).unwrap();
-    let mut sleep = m.resources().workload("foo", "sleep").unwrap().clone();
-    sleep.pod_labels.insert("version".into(), "v2".into());
-    m.apply(vec![Object::Workload(sleep)]).unwrap();
-    m.request(&RequestSpec { count: 2, ..req }).unwrap();
-    let s = snapshot(&m);
-    for (reporter, version, n) in [
-        ("destination", "v1", 1.0),
-        ("destination", "v2", 2.0),
-        ("source", "v1", 1.0),
-        ("source", "v2", 2.0),
-    ] {
-        let selector = [("reporter", reporter), ("source_version", version)];
-        assert_eq!(
-            sum(&s, "istio_requests_total", &selector),
-            n,
-            "{reporter} source_version {version}"
-        );
-    }
+    relabelled_between_requests_counts_under_new_labels("sleep", "source_version");
 }
 
 #[test]

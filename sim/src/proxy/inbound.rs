@@ -19,7 +19,7 @@ use super::inspector::{inspect, FirstBytes, Rewind};
 use super::memo::Memo;
 use super::pool::BoxIo;
 use super::recent::Recent;
-use super::tls_config::{TlsConfigError, TlsDigest, ISTIO_SERVER_ALPN};
+use super::tls_config::{TlsConfigError, ISTIO_SERVER_ALPN};
 use super::tls_context::{outside_server_context, server_context};
 use super::tls_error::{rustls_error, TlsFailure, TlsStat};
 use super::verifier::subject_alt_names;
@@ -117,8 +117,6 @@ pub(crate) struct Inbound<'a> {
     pub(crate) now: SimTime,
     pub(crate) src_ip: String,
     pub(crate) src_port: u16,
-    /// The server sidecar's `SidecarTls::digest`, when the caller has computed it already.
-    pub(crate) tls_digest: Option<TlsDigest>,
 }
 
 impl Inbound<'_> {
@@ -254,8 +252,7 @@ impl Inbound<'_> {
         // A failed downstream handshake writes no access-log line: Istio's listener-level access
         // log is filtered to `NR`, and the HTTP/TCP filters never see the connection. The
         // server's view is its SSL stats and its own (debug) log reason.
-        let digest = self.tls_digest.unwrap_or_else(|| s.tls.digest());
-        let config = match server_context(&s.tls, digest, alpn) {
+        let config = match server_context(&s.tls, alpn) {
             Ok(c) => c,
             Err(e) => {
                 // No SDS certificate (or an unusable one): the chain cannot serve TLS, the
@@ -520,7 +517,6 @@ where
         now,
         src_ip: peer_addr.ip().to_string(),
         src_port: peer_addr.port(),
-        tls_digest: None,
     };
     let mut view = ServerView::default();
     if let Some(mut c) = inbound.accept(Box::new(stream), &mut view).await {

@@ -85,7 +85,6 @@ async fn direct(
         now,
         src_ip: ip.to_string(),
         src_port: port,
-        tls_digest: None,
     };
     let mut view = ServerView::default();
     let server_fut = async {
@@ -248,14 +247,7 @@ async fn via_sidecar(
     now: SimTime,
 ) -> Outcome {
     let endpoint = server.endpoint();
-    // Each sidecar's TLS is hashed once per request: the pool generation and both TLS context
-    // keys read the digests.
-    let client_digest = c.tls.digest();
-    let server_digest = match server {
-        ServerSide::Sidecar(s) => Some(s.tls.digest()),
-        ServerSide::NoSidecar { .. } => None,
-    };
-    let gen = generation(c, client_digest, server, server_digest);
+    let gen = generation(c, server);
     let chain = c.outbound_chain(req);
     let http = chain.is_http();
     let mut client_stats = TlsStats::default();
@@ -295,7 +287,7 @@ async fn via_sidecar(
     } else {
         &c.upstream
     };
-    let tls = client_context(&c.tls, client_digest, upstream);
+    let tls = client_context(&c.tls, upstream);
     // The catch-all `allow_any` route carries no retry policy (`buildCatchAllVirtualHost`).
     let attempts = if chain == OutboundChain::Http {
         HTTP_CONNECT_ATTEMPTS
@@ -314,7 +306,6 @@ async fn via_sidecar(
             now,
             src_ip: c.ip.clone(),
             src_port: port,
-            tls_digest: server_digest,
         };
         let view_ref = &mut view;
         let inbound_ref = &inbound;
@@ -410,7 +401,6 @@ async fn reuse_pooled(
         now,
         src_ip: c.ip.clone(),
         src_port: est.client_port,
-        tls_digest: None,
     };
     let mut view = ServerView::default();
     let (result, keep) = tokio::join!(

@@ -12,7 +12,6 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::exchange::{ClientSidecar, ServerSide};
 use super::inbound::ServerConn;
-use super::tls_config::TlsDigest;
 
 /// Any byte stream the proxies use (duplex, TCP, TLS over either).
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -131,16 +130,10 @@ impl ConnectionPool {
 }
 
 /// The generation of a (client sidecar, server) pair: a hash of everything that shapes the
-/// connection except the clock. `client_tls` and `server_tls` are the two sidecars' TLS digests
-/// (`SidecarTls::digest`; `None` for a server without a sidecar).
-pub(crate) fn generation(
-    client: &ClientSidecar,
-    client_tls: TlsDigest,
-    server: &ServerSide,
-    server_tls: Option<TlsDigest>,
-) -> String {
+/// connection except the clock; each sidecar's TLS enters by its `SidecarTls::digest`.
+pub(crate) fn generation(client: &ClientSidecar, server: &ServerSide) -> String {
     let mut h = Sha256::new();
-    h.update(client_tls.0);
+    h.update(client.tls.digest().0);
     client.upstream.fingerprint(&mut h);
     match server {
         ServerSide::NoSidecar {
@@ -162,7 +155,7 @@ pub(crate) fn generation(
                 )
                 .as_bytes(),
             );
-            h.update(server_tls.unwrap_or_else(|| s.tls.digest()).0);
+            h.update(s.tls.digest().0);
         }
     }
     hex::encode(&h.finalize()[..12])

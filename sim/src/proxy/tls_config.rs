@@ -91,10 +91,11 @@ impl SidecarTls {
         }
     }
 
-    /// SHA-256 of everything but the clock ([`SidecarTls::fingerprint`]), computed once per
-    /// request and shared by the pool generation and the TLS context keys.
-    /// The digests of the TLS this thread saw last are kept ([`Recent`]): consecutive
-    /// requests present the same material.
+    /// SHA-256 of everything but the clock ([`SidecarTls::fingerprint`]): the pool generation
+    /// and the TLS context keys read it. The digests of the TLS this thread saw last are kept
+    /// ([`Recent`]), so the second and later calls of a request (and consecutive requests, which
+    /// present the same material) compare instead of hashing; the certificate and bundle are
+    /// shared `Arc`s, so the compare is mostly a pointer compare.
     pub(crate) fn digest(&self) -> TlsDigest {
         thread_local! {
             static SEEN: RefCell<Recent<SidecarTls, TlsDigest>> = const { RefCell::new(Recent::new()) };

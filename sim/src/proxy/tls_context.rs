@@ -50,14 +50,12 @@ fn context_key(digest: TlsDigest, side: &[u8], more: impl FnOnce(&mut Sha256)) -
     h.finalize().into()
 }
 
-/// The inbound mTLS chain's context (see [`build_server_config`]) at the sidecar's clock;
-/// `digest` is `tls.digest()`.
+/// The inbound mTLS chain's context (see [`build_server_config`]) at the sidecar's clock.
 pub(crate) fn server_context(
     tls: &SidecarTls,
-    digest: TlsDigest,
     alpn: &[&str],
 ) -> Result<Arc<ServerConfig>, TlsConfigError> {
-    let key = context_key(digest, b"server", |h| {
+    let key = context_key(tls.digest(), b"server", |h| {
         for p in alpn {
             h.update(p.as_bytes());
             h.update([0]);
@@ -70,13 +68,12 @@ pub(crate) fn server_context(
 }
 
 /// The outbound context for `upstream` (see [`build_client_tls`]) at the sidecar's clock;
-/// `Ok(None)` for plaintext. `digest` is `tls.digest()`.
+/// `Ok(None)` for plaintext.
 pub(crate) fn client_context(
     tls: &SidecarTls,
-    digest: TlsDigest,
     upstream: &UpstreamTls,
 ) -> Result<Option<ClientTls>, TlsConfigError> {
-    let key = context_key(digest, b"client", |h| upstream.fingerprint(h));
+    let key = context_key(tls.digest(), b"client", |h| upstream.fingerprint(h));
     let built = CLIENT.get_or_try(key, || Ok(build_client_tls(tls, upstream)?.map(Arc::new)))?;
     Ok(built.map(|b| {
         let mut config = ClientConfig::clone(&b.config);
