@@ -21,8 +21,9 @@
 //!   workloads (a 20 000-flow sample), wall time of the scenario library, peak memory.
 //!
 //! `MESHSIM_RATIOS_ONLY=handshake,pooled,authz,issuance,matrix,library,memory` runs a subset;
-//! `MESHSIM_RATIOS_PROFILE=fresh|bare|bare-default|crypto|issue|authz` runs one variant alone, for a
-//! profiler.
+//! `MESHSIM_RATIOS_PROFILE=fresh|pooled|bare|bare-default|crypto|issue|authz` runs one variant
+//! alone, for a profiler; `MESHSIM_RATIOS_SLICE_MS` sets how long each variant runs in a round
+//! (default 400) and `MESHSIM_RATIOS_VERBOSE=1` prints every round's ratio to stderr.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -94,6 +95,14 @@ impl<const N: usize> Rounds<N> {
     /// (this VM moves by a third within a minute) cancels out of each round's ratio, where a
     /// ratio of the two medians would keep it.
     fn ratio(&self, a: usize, b: usize) -> f64 {
+        if std::env::var_os("MESHSIM_RATIOS_VERBOSE").is_some() {
+            let each: Vec<String> = self
+                .0
+                .iter()
+                .map(|r| format!("{:.3}", r[a] / r[b]))
+                .collect();
+            eprintln!("rounds {a}/{b}: {}", each.join(" "));
+        }
         median(self.0.iter().map(|r| r[a] / r[b]).collect())
     }
 }
@@ -399,7 +408,12 @@ fn wanted(section: &str) -> bool {
 }
 
 fn main() {
-    let budget = Duration::from_millis(400);
+    let budget = Duration::from_millis(
+        std::env::var("MESHSIM_RATIOS_SLICE_MS")
+            .ok()
+            .and_then(|b| b.parse().ok())
+            .unwrap_or(400),
+    );
     let req = common::sleep_to_httpbin();
     let mut m = common::handshake_mesh(false);
     common::send_mtls(&mut m, &req);
@@ -435,6 +449,7 @@ fn main() {
                 m.advance(IDLE_TIMEOUT);
                 timed(|| common::send_mtls(&mut m, &req))
             }),
+            "pooled" => rate(budget, || timed(|| common::send_mtls(&mut m, &req))),
             "bare" => rate(budget, || bare.handshake()),
             "bare-default" => rate(budget, || bare_default.handshake()),
             "crypto" => rate(budget, || ceiling.one_handshake()),
@@ -458,7 +473,7 @@ fn main() {
                     })
             }
             other => panic!(
-                "MESHSIM_RATIOS_PROFILE={other}: expected fresh, bare, bare-default, crypto, issue or authz"
+                "MESHSIM_RATIOS_PROFILE={other}: expected fresh, pooled, bare, bare-default, crypto, issue or authz"
             ),
         };
         println!("{variant}: {per_s:.0}/s");

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use serde::Serialize;
 
 use super::matrix::{Flow, FlowOutcome, MatrixRow};
-use crate::vocab::FindingCode;
+use crate::vocab::{FindingCode, Status};
 
 /// A flow whose outcome differs between two configurations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,7 +54,9 @@ pub fn diff_streams<E>(
             }
         }
         let changed = match (&b, &a) {
-            (Some(b), Some(a)) => b.status != a.status || b.mtls != a.mtls || b.codes != a.codes,
+            (Some(b), Some(a)) => {
+                changes((&b.status, b.mtls, &b.codes), (&a.status, a.mtls, &a.codes))
+            }
             _ => true,
         };
         if changed {
@@ -98,7 +100,7 @@ pub fn diff_rows<'m>(
             let changed = match (ob, oa) {
                 (None, None) => continue,
                 (Some(b), Some(a)) => {
-                    b.status != a.status || b.mtls != a.mtls || b.codes != a.codes
+                    changes((&b.status, b.mtls, &b.codes), (&a.status, a.mtls, &a.codes))
                 }
                 _ => true,
             };
@@ -113,6 +115,15 @@ pub fn diff_rows<'m>(
         }
     }
     Ok(out)
+}
+
+/// Whether a flow present on both sides changed: a different status, mTLS or set of
+/// failure-mode codes (the one rule both diffs apply).
+fn changes(
+    before: (&Status, bool, &[FindingCode]),
+    after: (&Status, bool, &[FindingCode]),
+) -> bool {
+    before != after
 }
 
 /// The outcome of `row`'s flow to the destination of `column` (none when there is no row or

@@ -268,15 +268,29 @@ impl LoggedFlow {
 /// the resources.
 pub fn logged_flows(res: &Resources, lines: &[ParsedAccessLog]) -> (Vec<LoggedFlow>, usize) {
     let ips = IpIndex::new(res);
-    let by_connection = connections(&ips, lines);
+    // Each outbound line's destination, once: the main loop and the connection index both use
+    // it.
+    let outbound: Vec<Option<HostPort>> = lines
+        .iter()
+        .map(|line| {
+            let l = &line.fields;
+            (direction(l) == Direction::Outbound)
+                .then(|| outbound_destination(l, ips.owner(&l.downstream_remote)))
+                .flatten()
+        })
+        .collect();
+    let by_connection = connections(lines, &outbound);
     let mut flows: Vec<LoggedFlow> = Vec::new();
+    // Flow positions by (from, to): a cluster export holds many thousands of flows, and a
+    // linear search per line was quadratic.
+    let mut index: HashMap<(WorkloadRef, HostPort), usize> = HashMap::new();
     let mut unresolved = 0;
-    for line in lines {
+    for (line, outbound_to) in lines.iter().zip(outbound) {
         let l = &line.fields;
         let dir = direction(l);
         let from = ips.owner(&l.downstream_remote);
         let to = match dir {
-            Direction::Outbound => outbound_destination(l, from),
+            Direction::Outbound => outbound_to,
             // Two ports of one Service can target the same container port, so the Service
             // port comes from what the client named: the outbound line of the same connection
             // when it is in the logs, else the SNI of an mTLS line (a DestinationRule's `sni`
@@ -299,18 +313,15 @@ pub fn logged_flows(res: &Resources, lines: &[ParsedAccessLog]) -> (Vec<LoggedFl
             continue;
         };
         let from = WorkloadRef::new(&from.meta.namespace, &from.meta.name);
-        let i = match flows.iter().position(|f| f.from == from && f.to == to) {
-            Some(i) => i,
-            None => {
-                flows.push(LoggedFlow {
-                    from,
-                    to,
-                    client: None,
-                    server: None,
-                });
-                flows.len() - 1
-            }
-        };
+        let i = *index.entry((from.clone(), to.clone())).or_insert_with(|| {
+            flows.push(LoggedFlow {
+                from,
+                to,
+                client: None,
+                server: None,
+            });
+            flows.len() - 1
+        });
         let slot = match dir {
             Direction::Outbound => &mut flows[i].client,
             Direction::Inbound => &mut flows[i].server,
@@ -327,31 +338,28 @@ pub fn logged_flows(res: &Resources, lines: &[ParsedAccessLog]) -> (Vec<LoggedFl
     (flows, unresolved)
 }
 
-/// The destination of each connection an outbound line shows, by its
+/// The destination of each connection an outbound line shows (`outbound`, by line), by its
 /// `%UPSTREAM_LOCAL_ADDRESS%`: the destination sidecar logs the same address as its
 /// `%DOWNSTREAM_REMOTE_ADDRESS%` (the inbound capture keeps the client's source address and
 /// port). An address the logs show for two destinations (a port reused) is `None`: ambiguous.
 fn connections<'l>(
-    ips: &IpIndex<'_>,
     lines: &'l [ParsedAccessLog],
+    outbound: &[Option<HostPort>],
 ) -> HashMap<&'l str, Option<HostPort>> {
     let mut by_connection: HashMap<&str, Option<HostPort>> = HashMap::new();
-    for line in lines {
+    for (line, to) in lines.iter().zip(outbound) {
         let l = &line.fields;
-        if direction(l) != Direction::Outbound || l.upstream_local == "-" {
-            continue;
-        }
-        let Some(to) = outbound_destination(l, ips.owner(&l.downstream_remote)) else {
+        let Some(to) = to.as_ref().filter(|_| l.upstream_local != "-") else {
             continue;
         };
         by_connection
             .entry(&*l.upstream_local)
             .and_modify(|seen| {
-                if seen.as_ref() != Some(&to) {
+                if seen.as_ref() != Some(to) {
                     *seen = None;
                 }
             })
-            .or_insert(Some(to));
+            .or_insert_with(|| Some(to.clone()));
     }
     by_connection
 }
