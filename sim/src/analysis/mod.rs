@@ -1124,7 +1124,7 @@ fn outbound_listener_step(
         (Protocol::Http, false) => "the HTTP request does not sniff as HTTP",
         (Protocol::Tcp, _) => "the TCP payload does not sniff as HTTP",
     };
-    let cluster = format!("outbound|{}||{}", port.port, dest.fqdn);
+    let cluster = crate::vocab::outbound_cluster(port.port, &dest.fqdn);
     let lands = match chain {
         OutboundChain::Http => format!("HTTP connection manager to {cluster}"),
         OutboundChain::Tcp => format!("tcp_proxy to {cluster}"),

@@ -18,7 +18,7 @@ use crate::policy::{
     client_egress, client_tls_for_endpoint, resolve_destination, ClientTlsChoice, Destination,
     PeerAuthenticationIndex, PodIps,
 };
-use crate::vocab::{Egress, HostPort, WorkloadRef};
+use crate::vocab::{outbound_cluster, Egress, HostPort, WorkloadRef};
 
 /// The configuration's answers for one (source, destination) pair.
 #[derive(Debug)]
@@ -126,7 +126,7 @@ fn derive(
                         .mode_for_port(u32::from(ep.target_port))
                 }),
                 proxy_id: workload.map(|i| res.workloads[i].proxy_id()),
-                proxy_name: format!("{}.{}", ep.workload, ep.namespace),
+                proxy_name: proxy_name(&ep.workload, &ep.namespace),
                 ip: match &ep.external {
                     Some(outside) => outside.address.clone(),
                     None => pod_ips.get(&ep.namespace, &ep.workload).to_string(),
@@ -138,11 +138,11 @@ fn derive(
         src_sidecar: res.has_sidecar(&from),
         egress: client_egress(res, &from, &dest).0,
         proxy_id: from.proxy_id(),
-        proxy_name: format!("{}.{}", from.meta.name, from.meta.namespace),
+        proxy_name: proxy_name(&from.meta.name, &from.meta.namespace),
         ip: pod_ips
             .get(&from.meta.namespace, &from.meta.name)
             .to_string(),
-        cluster: format!("outbound|{}||{}", dest.port.port, dest.fqdn),
+        cluster: outbound_cluster(dest.port.port, &dest.fqdn),
         rr_key: (
             from_ref.to_string(),
             format!("{}:{}", dest.fqdn, dest.port.port),
@@ -151,4 +151,10 @@ fn derive(
         dest,
         endpoints,
     })
+}
+
+/// A proxy's name in its stats and access logs (`ClientSidecar::name`, `ServerSidecar::name`):
+/// `NAME.NAMESPACE`, one rule for both ends of a route.
+fn proxy_name(name: &str, namespace: &str) -> String {
+    format!("{name}.{namespace}")
 }

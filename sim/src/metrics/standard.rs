@@ -60,7 +60,7 @@ impl RequestMeta<'_> {
 
     /// The outbound cluster Istio names for the Service port (`outbound|PORT||FQDN`).
     pub(super) fn cluster_name(&self) -> String {
-        format!("outbound|{}||{}", self.service.port.port, self.service.fqdn)
+        crate::vocab::outbound_cluster(self.service.port.port, &self.service.fqdn)
     }
 
     fn principal(&self, namespace: &str, service_account: &str) -> String {

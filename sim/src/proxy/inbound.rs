@@ -28,7 +28,7 @@ use crate::outcome::TlsStats;
 use crate::pki::WorkloadCert;
 use crate::vocab::details::{FILTER_CHAIN_NOT_FOUND, HTTP1_CODEC_ERROR, VIA_UPSTREAM};
 use crate::vocab::spiffe::without_scheme;
-use crate::vocab::{sniffs_as_http, PortProtocol, ResponseFlag};
+use crate::vocab::{inbound_cluster, sniffs_as_http, PortProtocol, ResponseFlag};
 use crate::SimTime;
 
 /// Which filter chain a connection landed on.
@@ -344,7 +344,7 @@ impl Inbound<'_> {
     ) -> bool {
         let mut line = self.log(s);
         line.sni = field_or_dash(c.sni.as_deref());
-        line.upstream_cluster = format!("inbound|{}||", s.port).into();
+        line.upstream_cluster = inbound_cluster(s.port).into();
         if let AuthzVerdict::Deny { details } = (self.authz)(self.authz_input(s, c)) {
             // The network RBAC filter closes the connection without flushing.
             line.termination = details.clone().into();
@@ -369,7 +369,7 @@ impl Inbound<'_> {
     ) -> bool {
         let mut line = self.log(s);
         line.sni = field_or_dash(c.sni.as_deref());
-        line.upstream_cluster = format!("inbound|{}||", s.port).into();
+        line.upstream_cluster = inbound_cluster(s.port).into();
         let req = match read_request(&mut c.io).await {
             Ok(r) => r,
             Err(ReadError::Malformed(_)) => {

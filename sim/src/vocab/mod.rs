@@ -30,7 +30,8 @@ pub use kube_protocol::KubeProtocol;
 pub use names::{join, UnknownName};
 pub use path_normalization::PathNormalization;
 pub use protocol::{
-    sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol, Protocol, PASSTHROUGH_CLUSTER,
+    inbound_cluster, outbound_cluster, sniffs_as_http, IstioProtocol, OutboundChain, PortProtocol,
+    Protocol, PASSTHROUGH_CLUSTER,
 };
 pub use release::{IstioRelease, UnknownIstioRelease};
 pub use response_flag::ResponseFlag;

@@ -344,6 +344,19 @@ impl OutboundChain {
 /// `util.PassthroughCluster`, the ORIGINAL_DST cluster of unmatched outbound traffic.
 pub const PASSTHROUGH_CLUSTER: &str = "PassthroughCluster";
 
+/// The outbound cluster of a Service port without a subset, `outbound|PORT||FQDN`
+/// (`pilot/pkg/model/service.go` `BuildSubsetKey(TrafficDirectionOutbound, "", host, port)`,
+/// the same in every release meshsim models, 1.22–1.28).
+pub fn outbound_cluster(service_port: u16, fqdn: &str) -> String {
+    format!("outbound|{service_port}||{fqdn}")
+}
+
+/// A sidecar's inbound cluster for a target port, `inbound|PORT||`
+/// (`pilot/pkg/model/service.go` `BuildInboundSubsetKey`, 1.22–1.28).
+pub fn inbound_cluster(target_port: u16) -> String {
+    format!("inbound|{target_port}||")
+}
+
 /// The HTTP/2 connection preface (`Filter::HTTP2_CONNECTION_PREFACE`).
 const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
